@@ -1,0 +1,45 @@
+"""Entry point: page config, first-start set-up, sign-in gate, navigation by role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_data import setup
+from crm_data.errors import CrmError
+from crm_data.i18n import LANGUAGE_NAMES
+from pages._ui import core as ui
+from pages._ui import session
+
+st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
+
+try:
+    database = ui.db()
+except CrmError as exc:  # the file is locked by another process, or the disk refuses
+    st.title("CRM")
+    ui.show_error(exc)
+    st.stop()
+
+if setup.needs_setup(database):
+    st.navigation([st.Page("pages/setup.py", title=ui.t("setup.title"), icon=":material/rocket_launch:")],
+                  position="hidden").run()  # fmt: skip
+    st.stop()
+
+account = ui.restore_session()
+if account is None:
+    st.navigation([st.Page("pages/login.py", title=ui.t("login.title"), icon=":material/login:")],
+                  position="hidden").run()  # fmt: skip
+    st.stop()
+
+t = ui.t
+pages = {
+    t("nav.work"): [
+        st.Page("pages/log_event.py", title=t("log.title"), icon=":material/edit_note:", default=True),
+        st.Page("pages/threads.py", title=t("threads.title"), icon=":material/forum:"),
+        st.Page("pages/clients.py", title=t("clients.title"), icon=":material/apartment:"),
+        st.Page("pages/thread.py", title=t("thread.title"), icon=":material/forum:", visibility="hidden"),
+    ],
+}
+with st.sidebar:
+    session.sidebar(account, LANGUAGE_NAMES)
+session.sample_notice()
+st.navigation(pages).run()

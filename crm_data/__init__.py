@@ -1,0 +1,1 @@
+"""The CRM's core: data, rules and services. Usable without Streamlit."""

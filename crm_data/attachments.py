@@ -1,0 +1,157 @@
+"""Attachment files: bytes stored once under their sha256 in the data folder.
+
+A file is written to a temporary name, fsynced and renamed to its final name before the row
+that points to it commits, so a committed row never points to a missing file. Files that no
+row points to (a save that failed or was killed after the rename) are removed at start.
+The uploaded name is checked and kept for display and download only; it never becomes a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_data.config import Config
+from crm_data.db import Database
+from crm_data.errors import NotFound, StorageError, ValidationError
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 255
+_FORBIDDEN = set('<>:"/\\|?*')
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SAFE_TYPES = {
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
+    "text/csv", "application/zip", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size_bytes: int
+    mime_type: str
+    display_name: str
+
+
+def check_name(name: str | None, field: str) -> str:
+    """The display name, or a ValidationError saying what is wrong with it."""
+    text = unicodedata.normalize("NFC", name or "").strip()
+    if not text:
+        raise ValidationError.single(field, "attachment.name_empty")
+    if "\x00" in text or any(unicodedata.category(ch) == "Cc" for ch in text) or _INVISIBLE.search(text):
+        raise ValidationError.single(field, "attachment.name_control")
+    bad = sorted({ch for ch in text if ch in _FORBIDDEN})
+    if bad:
+        raise ValidationError.single(field, "attachment.name_chars", chars=" ".join(bad))
+    if len(text) > MAX_NAME:
+        raise ValidationError.single(field, "attachment.name_long", max=MAX_NAME, length=len(text))
+    stem = text.split(".")[0].strip().upper()
+    if stem in _RESERVED or text.strip(". ") == "":
+        raise ValidationError.single(field, "attachment.name_reserved", name=text)
+    if text.endswith((".", " ")):
+        raise ValidationError.single(field, "attachment.name_trailing")
+    return text
+
+
+def check_size(size: int, limit_mb: int, field: str) -> None:
+    if size <= 0:
+        raise ValidationError.single(field, "attachment.empty")
+    if size > limit_mb * 1024 * 1024:
+        raise ValidationError.single(field, "attachment.too_big", limit=limit_mb, size=round(size / 1048576, 1))
+
+
+def safe_mime(name: str) -> str:
+    guessed, _ = mimetypes.guess_type(name, strict=False)
+    return guessed if guessed in _SAFE_TYPES else "application/octet-stream"
+
+
+def blob_path(config: Config, sha256: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError("not a sha256")
+    return config.attachments_dir / sha256[:2] / sha256
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def store(config: Config, data: bytes, display_name: str) -> StoredFile:
+    """Write the bytes under their sha256 (once) and return what the row needs."""
+    sha = hashlib.sha256(data).hexdigest()
+    final = blob_path(config, sha)
+    stored = StoredFile(sha, len(data), safe_mime(display_name), display_name)
+    if final.exists() and final.stat().st_size == len(data):
+        return stored
+    tmp_dir = config.attachments_dir / "tmp"
+    tmp_name = None
+    try:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False) as fh:
+            tmp_name = fh.name
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, final)
+        tmp_name = None
+        _fsync_dir(final.parent)
+    except OSError as exc:
+        raise StorageError(detail=exc.strerror or str(exc)) from exc
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+    return stored
+
+
+@dataclass(frozen=True)
+class Download:
+    display_name: str
+    mime_type: str
+    data: bytes
+
+
+def download(db: Database, attachment_id: int) -> Download:
+    with db.read() as tx:
+        row = tx.one("SELECT sha256, display_name, mime_type FROM attachments WHERE id = ?", [attachment_id])
+    if row is None:
+        raise NotFound(what="attachment", id=attachment_id)
+    try:
+        data = blob_path(db.config, row[0]).read_bytes()
+    except OSError as exc:
+        raise NotFound(what="attachment", id=attachment_id) from exc
+    return Download(row[1], row[2], data)
+
+
+def cleanup_orphans(db: Database) -> list[Path]:
+    """Remove files that no attachment row points to, and stale temporary files.
+    Call only while nothing else writes attachments (at start)."""
+    root = db.config.attachments_dir
+    if not root.exists():
+        return []
+    with db.read() as tx:
+        known = {r[0] for r in tx.all("SELECT DISTINCT sha256 FROM attachments")}
+    removed = []
+    for path in root.glob("*/*"):
+        if path.parent.name == "tmp" or path.name not in known:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        log.info("removed %d orphan attachment files", len(removed))
+    return removed

@@ -1,0 +1,40 @@
+"""Where the data lives and the few settings that come from the environment.
+
+CRM_DB_PATH           the DuckDB file (default: data/crm.duckdb beside the repository)
+CRM_DATA_DIR          the folder for attachments (default: the folder of the database file)
+CRM_ATTACHMENT_MAX_MB the default attachment size limit, until an admin sets one (default 25)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "crm.duckdb"
+DEFAULT_ATTACHMENT_MAX_MB = 25
+
+
+@dataclass(frozen=True)
+class Config:
+    db_path: Path
+    data_dir: Path
+    attachment_max_mb: int = DEFAULT_ATTACHMENT_MAX_MB
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+def config_from_env(env: os._Environ[str] | dict[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    db_path = Path(env.get("CRM_DB_PATH") or DEFAULT_DB_PATH).expanduser().resolve()
+    data_dir = Path(env.get("CRM_DATA_DIR") or db_path.parent).expanduser().resolve()
+    limit = int(env.get("CRM_ATTACHMENT_MAX_MB") or DEFAULT_ATTACHMENT_MAX_MB)
+    return Config(db_path=db_path, data_dir=data_dir, attachment_max_mb=limit)
+
+
+def config_for(db_path: str | Path, data_dir: str | Path | None = None) -> Config:
+    db_path = Path(db_path).expanduser().resolve()
+    return Config(db_path=db_path, data_dir=Path(data_dir).resolve() if data_dir else db_path.parent)

@@ -1,0 +1,247 @@
+"""The database: one DuckDB file owned by this process, migrations, transactions and retries.
+
+DuckDB lets one process open a file for writing. Inside that process every unit of work takes
+its own cursor (a connection to the same database), so Streamlit's script threads can work at
+once. Writes run in `transaction()` or `write()`; `write()` retries a unit of work that lost a
+write-write conflict a bounded number of times and then raises `WriteConflict`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from crm_data.config import Config, config_for
+from crm_data.errors import DatabaseLocked, StorageError, WriteConflict
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = Sequence[Any] | dict[str, Any] | None
+
+WRITE_RETRIES = 5
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class TransactionAborted(duckdb.TransactionException):
+    """A statement failed earlier in this transaction; it can only be rolled back."""
+
+
+class Tx:
+    """A cursor for one unit of work. Every result is fetched fully (DuckDB streams results,
+    and an open result holds the cursor). A failed statement marks the unit so that it can
+    never be committed: DuckDB would silently turn that commit into a rollback."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cursor
+        self.failed = False
+
+    def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
+        if self.failed:
+            raise TransactionAborted("an earlier statement of this transaction failed")
+        try:
+            return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+        except BaseException:
+            self.failed = True
+            raise
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        self._run(sql, params).fetchall()
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.failed:
+            raise TransactionAborted("an earlier statement of this transaction failed")
+        try:
+            self._cur.executemany(sql, rows)
+        except BaseException:
+            self.failed = True
+            raise
+
+    def all(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self._run(sql, params).fetchall()
+
+    def one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def dicts(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        result = self._run(sql, params)
+        names = [d[0] for d in result.description or []]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        return self._run(sql, params).df()
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        return self._cur
+
+
+class Database:
+    """The open database of this process. Create it with `Database.open`."""
+
+    def __init__(self, config: Config, conn: duckdb.DuckDBPyConnection) -> None:
+        self.config = config
+        self._conn = conn
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        # bumped after any write to dictionaries so cached lookups know to reload
+        self.dictionary_generation = 0
+        # small per-database caches of derived data, e.g. {"lookups": (generation, value)}
+        self.cache: dict[str, tuple[int, Any]] = {}
+
+    @classmethod
+    def open(cls, config: Config | str | Path) -> Database:
+        if not isinstance(config, Config):
+            config = config_for(config)
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(config.db_path)
+        db = cls(config, conn)
+        migrate(db)
+        return db
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A consistent snapshot for reading: several queries see the same committed state."""
+        cur = self._conn.cursor()
+        try:
+            cur.begin()
+            yield Tx(cur)
+        finally:
+            try:
+                cur.rollback()
+            finally:
+                cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One unit of work: commits when the block ends, rolls back on any error.
+        A write-write conflict surfaces as `duckdb.TransactionException`; `write()` retries."""
+        cur = self._conn.cursor()
+        tx = Tx(cur)
+        try:
+            cur.begin()
+            yield tx
+            if tx.failed:
+                raise TransactionAborted("an earlier statement of this transaction failed")
+            cur.commit()
+        except BaseException:
+            try:
+                cur.rollback()
+            except duckdb.Error:
+                log.exception("rollback failed")
+            raise
+        finally:
+            cur.close()
+
+    def write(self, work: Callable[[Tx], T], *, retries: int = WRITE_RETRIES) -> T:
+        """Run `work` in a transaction, retrying it when it loses a write-write conflict.
+        `work` must be safe to run again: it gets a fresh transaction each time."""
+        for attempt in range(1, retries + 1):
+            try:
+                with self.transaction() as tx:
+                    return work(tx)
+            except TransactionAborted:
+                raise
+            except duckdb.TransactionException as exc:
+                log.info("write conflict (attempt %d of %d): %s", attempt, retries, exc)
+                if attempt == retries:
+                    raise WriteConflict(attempts=retries) from exc
+                time.sleep(random.uniform(0.001, 0.005) * 2**attempt)
+            except duckdb.IOException as exc:
+                raise StorageError(detail=str(exc).splitlines()[0]) from exc
+        raise AssertionError("unreachable")
+
+    def lock_for(self, kind: str, key: int) -> threading.Lock:
+        """An in-process lock per (kind, key), e.g. per resource, to serialise its writers."""
+        with self._locks_guard:
+            lock = self._locks.get((kind, key))
+            if lock is None:
+                lock = self._locks[(kind, key)] = threading.Lock()
+            return lock
+
+    def dictionaries_changed(self) -> None:
+        self.dictionary_generation += 1
+
+    def cached(self, name: str, loader: Callable[[], T]) -> T:
+        """`loader()`'s value, kept until the next `dictionaries_changed()`. Only for data that
+        changes through writes that call it (dictionaries, people, settings)."""
+        generation = self.dictionary_generation
+        hit = self.cache.get(name)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        value = loader()
+        self.cache[name] = (generation, value)
+        return value
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the file for writing, or explain which process holds it."""
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        match = _LOCK_HOLDER.search(str(exc))
+        if match:
+            raise DatabaseLocked(path=str(path), pid=int(match["pid"]), program=Path(match["program"]).name) from exc
+        if "lock" in str(exc).lower():
+            raise DatabaseLocked(path=str(path), pid="?", program="?") from exc
+        raise StorageError(detail=str(exc).splitlines()[0]) from exc
+    conn.execute("SET GLOBAL TimeZone = 'UTC'")
+    return conn
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("crm_data.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+_migrate_lock = threading.Lock()
+
+
+def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> list[int]:
+    """Apply every migration not yet recorded; each with its record in one transaction."""
+    files = migration_files() if files is None else files
+    applied_now = []
+    with _migrate_lock:
+        with db.transaction() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+        with db.read() as tx:
+            done = {row[0] for row in tx.all("SELECT version FROM schema_migrations")}
+        for version, name, sql in files:
+            if version in done:
+                continue
+            with db.transaction() as tx:
+                tx.raw.execute(sql)
+                tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            applied_now.append(version)
+            log.info("applied migration %04d_%s", version, name)
+    return applied_now

@@ -1,0 +1,599 @@
+"""Logging events into threads: the most frequent action of the day.
+
+`log_event` takes one `LogEvent` command with the basic data (client, thread, type, time,
+note) and every optional extended part (stage change, next planned event, amounts, products,
+participants, dictionary values, attachments). It validates all of it first, collecting every
+problem per field, then writes everything in one transaction: nothing is half-written.
+Completing a planned event is the same command with `complete_event_id` set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from crm_data import attachments, audit, dictionaries, permissions
+from crm_data import settings as org_settings
+from crm_data.db import Database, Tx
+from crm_data.dictionaries import Lookups, Stage
+from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
+from crm_data.rules import (
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_TITLE,
+    check_amount,
+    check_duration,
+    check_moment,
+    check_quantity,
+    check_text,
+    line_value,
+)
+from crm_data.users import User
+
+MAX_CHILDREN = 50
+MAX_ATTACHMENTS = 20
+FUTURE_GRACE = dt.timedelta(hours=12)
+PAST_GRACE = dt.timedelta(minutes=10)
+
+
+# -- the command -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AmountInput:
+    amount_type_id: int | None
+    value: Decimal | str | float | int | None
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    product_id: int | None
+    quantity: Decimal | str | float | int | None = Decimal(1)
+    unit_price: Decimal | str | float | int | None = None  # None: the product's list price
+
+
+@dataclass(frozen=True)
+class ParticipantInput:
+    """Exactly one of: a contact of the client, a coworker, or a third party by name."""
+
+    contact_id: int | None = None
+    user_id: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The next planned event; it becomes a planned event in the same thread."""
+
+    type_id: int | None
+    starts_at: dt.datetime | None
+    duration_min: int | None = None  # None: the type's default duration
+    assignee_id: int | None = None  # None: the author
+    note: str = ""
+    remind_before_min: int | None = None  # None: the organisation's default offset
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    type_id: int | None
+    occurred_at: dt.datetime | None
+    client_id: int | None = None
+    thread_id: int | None = None  # None: start a new thread
+    note: str = ""
+    duration_min: int | None = None  # None: the type's default duration
+    new_thread_title: str = ""
+    pipeline_id: int | None = None  # for a new thread; None: the first pipeline
+    stage_id: int | None = None  # only when the event moves the thread to a stage
+    lost_reason_id: int | None = None
+    thread_version: int | None = None  # the thread's version the form was filled against
+    next_step: NextStep | None = None
+    amounts: tuple[AmountInput, ...] = ()
+    products: tuple[ProductInput, ...] = ()
+    participants: tuple[ParticipantInput, ...] = ()
+    dictionary_values: dict[int, int | None] = field(default_factory=dict)
+    attachments: tuple[AttachmentInput, ...] = ()
+    complete_event_id: int | None = None  # complete this planned event instead of a new one
+    complete_event_version: int | None = None
+    lang: str = "en"  # how numbers typed as text are read
+
+
+@dataclass(frozen=True)
+class LogResult:
+    event_id: int
+    thread_id: int
+    next_event_id: int | None
+    thread_status: str
+    stage_name: str
+    percent: int
+    new_thread: bool
+
+
+# -- validation --------------------------------------------------------------------------------
+@dataclass
+class _Clean:
+    """The command after validation: every value checked and normalised."""
+
+    client_id: int
+    thread_id: int | None
+    pipeline_id: int
+    title: str
+    type_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    note: str
+    stage: Stage | None
+    lost_reason_id: int | None
+    thread_version: int | None
+    next_step: dict[str, Any] | None
+    amounts: list[tuple[int, Decimal]]
+    products: list[tuple[int, Decimal, Decimal, Decimal]]
+    participants: list[tuple[int | None, int | None, str | None]]
+    dictionary_values: list[tuple[int, int]]
+    files: list[tuple[str, bytes]]
+    complete_event_id: int | None
+    complete_event_version: int | None
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[FieldError] = []
+
+    def add(self, field_name: str, key: str, **params: Any) -> None:
+        self.items.append(FieldError(field_name, key, params))
+
+    def check(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except ValidationError as exc:
+            self.items.extend(exc.errors)
+            return None
+
+
+def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.datetime) -> _Clean:
+    err = _Errors()
+    org = org_settings.load(db)
+
+    # what we complete, or where we log: thread and client
+    planned = None
+    thread = None
+    with db.read() as tx:
+        if cmd.complete_event_id is not None:
+            planned = tx.dicts(
+                "SELECT id, thread_id, client_id, status, author_id, assignee_id, version FROM events WHERE id = ?",
+                [cmd.complete_event_id],
+            )
+            if not planned:
+                raise NotFound(what="event", id=cmd.complete_event_id)
+            planned = planned[0]
+            if planned["status"] != "planned":
+                raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
+            permissions.require_complete(actor, planned)
+        thread_id = planned["thread_id"] if planned else cmd.thread_id
+        client_id = planned["client_id"] if planned else cmd.client_id
+        if thread_id is not None:
+            rows = tx.dicts(
+                "SELECT id, client_id, pipeline_id, owner_id, stage_id, status, version FROM threads WHERE id = ?",
+                [thread_id],
+            )
+            if not rows:
+                err.add("thread_id", "validation.unknown")
+            else:
+                thread = rows[0]
+                if client_id is not None and thread["client_id"] != client_id:
+                    err.add("thread_id", "thread.other_client")
+                client_id = thread["client_id"]
+                if thread["status"] != "open" and planned is None:
+                    err.add("thread_id", "thread.closed", status=thread["status"])
+        if client_id is None:
+            err.add("client_id", "validation.required")
+        elif not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
+            err.add("client_id", "validation.unknown")
+
+    # new thread: pipeline and title
+    pipeline_id = thread["pipeline_id"] if thread else None
+    title = ""
+    if thread is None and thread_id is None:
+        pipeline_id = cmd.pipeline_id
+        if pipeline_id is None:
+            active = look.active(look.pipelines)
+            pipeline_id = active[0].id if active else None
+        pipe = look.pipelines.get(pipeline_id) if pipeline_id is not None else None
+        if pipe is None or not pipe.active or look.first_stage(pipe.id) is None:
+            err.add("pipeline_id", "validation.unknown")
+        title = err.check(lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE)) or ""
+
+    # basic data
+    event_type = look.event_types.get(cmd.type_id) if cmd.type_id is not None else None
+    if event_type is None or not event_type.active:
+        err.add("type_id", "validation.required" if cmd.type_id is None else "validation.unknown")
+    starts_at = err.check(lambda: check_moment(cmd.occurred_at, "occurred_at"))
+    if starts_at is not None and starts_at > now + FUTURE_GRACE:
+        err.add("occurred_at", "event.in_future")
+    duration = cmd.duration_min
+    if duration is None and event_type is not None:
+        duration = event_type.default_duration_min
+    duration = err.check(lambda: check_duration(duration, "duration_min"))
+    note = err.check(lambda: check_text(cmd.note, "note", max_len=MAX_NOTE, multiline=True)) or ""
+    if thread is None and thread_id is None and not title and event_type is not None and starts_at is not None:
+        title = _default_title(note, event_type.name)
+
+    # stage change
+    stage = None
+    lost_reason_id = None
+    if cmd.stage_id is not None and pipeline_id is not None:
+        stage = look.stages.get(cmd.stage_id)
+        if stage is None or not stage.active or stage.pipeline_id != pipeline_id:
+            err.add("stage_id", "stage.not_in_pipeline")
+            stage = None
+        elif thread is not None and stage.id == thread["stage_id"]:
+            stage = None  # not a change
+        elif thread is not None and thread["status"] != "open":
+            err.add("stage_id", "thread.closed", status=thread["status"])
+        if stage is not None and stage.is_lost:
+            reason = look.lost_reasons.get(cmd.lost_reason_id) if cmd.lost_reason_id else None
+            if reason is None or not reason.active:
+                err.add("lost_reason_id", "stage.lost_needs_reason")
+            else:
+                lost_reason_id = reason.id
+        if stage is not None and thread is not None:
+            err.check(lambda: permissions.require_stage_change(actor, thread, planned))
+
+    # extended parts
+    amounts = _amounts(cmd, look, err)
+    products = _products(cmd, look, err)
+    participants = _participants(db, cmd, client_id, look, err)
+    dict_values = _dictionary_values(cmd, event_type.id if event_type else None, look, err)
+    files = _files(cmd, org.attachment_max_mb, err)
+    next_step = _next_step(cmd.next_step, actor, look, org, now, err) if cmd.next_step else None
+
+    if err.items:
+        raise ValidationError(err.items)
+    assert starts_at is not None
+    assert duration is not None
+    assert client_id is not None
+    assert pipeline_id is not None
+    assert event_type is not None
+    return _Clean(
+        client_id=client_id,
+        thread_id=thread_id,
+        pipeline_id=pipeline_id,
+        title=title,
+        type_id=event_type.id,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(minutes=duration),
+        note=note,
+        stage=stage,
+        lost_reason_id=lost_reason_id,
+        thread_version=cmd.thread_version,
+        next_step=next_step,
+        amounts=amounts,
+        products=products,
+        participants=participants,
+        dictionary_values=dict_values,
+        files=files,
+        complete_event_id=cmd.complete_event_id,
+        complete_event_version=cmd.complete_event_version,
+    )
+
+
+def _default_title(note: str, type_name: str) -> str:
+    first_line = note.strip().splitlines()[0] if note.strip() else ""
+    if first_line:
+        return first_line if len(first_line) <= 80 else first_line[:79] + "…"
+    return type_name
+
+
+def _too_many(err: _Errors, field_name: str, items: tuple, limit: int) -> bool:
+    if len(items) > limit:
+        err.add(field_name, "validation.too_many", max=limit)
+        return True
+    return False
+
+
+def _amounts(cmd: LogEvent, look: Lookups, err: _Errors) -> list[tuple[int, Decimal]]:
+    out: list[tuple[int, Decimal]] = []
+    if _too_many(err, "amounts", cmd.amounts, MAX_CHILDREN):
+        return out
+    for i, item in enumerate(cmd.amounts):
+        kind = look.amount_types.get(item.amount_type_id) if item.amount_type_id is not None else None
+        if kind is None or not kind.active:
+            err.add(
+                f"amounts.{i}.amount_type_id", "validation.unknown" if item.amount_type_id else "validation.required"
+            )
+        value = err.check(lambda item=item, i=i: check_amount(item.value, f"amounts.{i}.value", cmd.lang))
+        if kind is not None and value is not None:
+            out.append((kind.id, value))
+    return out
+
+
+def _products(cmd: LogEvent, look: Lookups, err: _Errors) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+    out: list[tuple[int, Decimal, Decimal, Decimal]] = []
+    if _too_many(err, "products", cmd.products, MAX_CHILDREN):
+        return out
+    for i, item in enumerate(cmd.products):
+        product = look.products.get(item.product_id) if item.product_id is not None else None
+        if product is None or not product.active:
+            err.add(f"products.{i}.product_id", "validation.unknown" if item.product_id else "validation.required")
+        qty = err.check(lambda item=item, i=i: check_quantity(item.quantity, f"products.{i}.quantity", cmd.lang))
+        price: Decimal | None = None
+        if item.unit_price is None or (isinstance(item.unit_price, str) and not item.unit_price.strip()):
+            price = product.price if product else None
+        else:
+            price = err.check(
+                lambda item=item, i=i: check_amount(item.unit_price, f"products.{i}.unit_price", cmd.lang)
+            )
+        if product is not None and qty is not None and price is not None:
+            value = line_value(qty, price)
+            if value > Decimal("999999999999.99"):
+                err.add(f"products.{i}.quantity", "validation.too_large", max=Decimal("999999999999.99"))
+            else:
+                out.append((product.id, qty, price, value))
+    return out
+
+
+def _participants(
+    db: Database, cmd: LogEvent, client_id: int | None, look: Lookups, err: _Errors
+) -> list[tuple[int | None, int | None, str | None]]:
+    out: list[tuple[int | None, int | None, str | None]] = []
+    if _too_many(err, "participants", cmd.participants, MAX_CHILDREN):
+        return out
+    contact_ids = {p.contact_id for p in cmd.participants if p.contact_id is not None}
+    valid_contacts: set[int] = set()
+    if contact_ids and client_id is not None:
+        with db.read() as tx:
+            valid_contacts = {
+                r[0]
+                for r in tx.all(
+                    "SELECT id FROM contacts WHERE client_id = ? AND active AND id IN (SELECT unnest(?))",
+                    [client_id, list(contact_ids)],
+                )
+            }
+    seen: set[tuple] = set()
+    for i, p in enumerate(cmd.participants):
+        given = [x is not None and x != "" for x in (p.contact_id, p.user_id, p.name)]
+        if sum(given) != 1:
+            err.add(f"participants.{i}", "participant.exactly_one")
+            continue
+        if p.contact_id is not None:
+            if p.contact_id not in valid_contacts:
+                err.add(f"participants.{i}.contact_id", "participant.not_client_contact")
+                continue
+            key: tuple = (p.contact_id, None, None)
+        elif p.user_id is not None:
+            person = look.people.get(p.user_id)
+            if person is None or not person.active:
+                err.add(f"participants.{i}.user_id", "validation.unknown")
+                continue
+            key = (None, p.user_id, None)
+        else:
+            name = err.check(
+                lambda p=p, i=i: check_text(p.name, f"participants.{i}.name", max_len=MAX_NAME, required=True)
+            )
+            if name is None:
+                continue
+            key = (None, None, name)
+        if key in seen:
+            err.add(f"participants.{i}", "participant.duplicate")
+            continue
+        seen.add(key)
+        out.append(key)
+    return out
+
+
+def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: _Errors) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    shown = {d.id: required for d, required in look.dictionaries_for(type_id)} if type_id else {}
+    for dictionary_id, value_id in cmd.dictionary_values.items():
+        if value_id is None:
+            continue
+        dictionary = look.dictionaries.get(dictionary_id)
+        if dictionary is None or dictionary_id not in shown:
+            err.add(f"dictionary.{dictionary_id}", "dictionary.not_for_type")
+            continue
+        value = next((v for v in dictionary.values if v.id == value_id and v.active), None)
+        if value is None:
+            err.add(f"dictionary.{dictionary_id}", "validation.unknown")
+            continue
+        out.append((dictionary_id, value_id))
+    given = {d for d, _ in out}
+    for dictionary_id, required in shown.items():
+        if (
+            required
+            and dictionary_id not in given
+            and not any(f.field == f"dictionary.{dictionary_id}" for f in err.items)
+        ):
+            err.add(f"dictionary.{dictionary_id}", "validation.required")
+    return out
+
+
+def _files(cmd: LogEvent, limit_mb: int, err: _Errors) -> list[tuple[str, bytes]]:
+    out: list[tuple[str, bytes]] = []
+    if _too_many(err, "attachments", cmd.attachments, MAX_ATTACHMENTS):
+        return out
+    for i, item in enumerate(cmd.attachments):
+        name = err.check(lambda item=item, i=i: attachments.check_name(item.name, f"attachments.{i}"))
+        sized = err.check(
+            lambda item=item, i=i: attachments.check_size(len(item.data or b""), limit_mb, f"attachments.{i}")
+        )
+        if name is not None and sized is None and not any(f.field == f"attachments.{i}" for f in err.items):
+            out.append((name, item.data))
+    return out
+
+
+def _next_step(
+    step: NextStep, actor: User, look: Lookups, org: org_settings.OrgSettings, now: dt.datetime, err: _Errors
+) -> dict[str, Any] | None:
+    kind = look.event_types.get(step.type_id) if step.type_id is not None else None
+    if kind is None or not kind.active:
+        err.add("next.type_id", "validation.required" if step.type_id is None else "validation.unknown")
+    starts_at = err.check(lambda: check_moment(step.starts_at, "next.starts_at"))
+    if starts_at is not None and starts_at < now - PAST_GRACE:
+        err.add("next.starts_at", "next.in_past")
+    duration = step.duration_min if step.duration_min is not None else (kind.default_duration_min if kind else None)
+    duration = err.check(lambda: check_duration(duration, "next.duration_min"))
+    assignee_id = step.assignee_id if step.assignee_id is not None else actor.id
+    person = look.people.get(assignee_id)
+    if person is None or not person.active:
+        err.add("next.assignee_id", "validation.unknown")
+    note = err.check(lambda: check_text(step.note, "next.note", max_len=MAX_NOTE, multiline=True)) or ""
+    remind = step.remind_before_min if step.remind_before_min is not None else org.reminder_offset_min
+    if not isinstance(remind, int) or remind < 0 or remind > 60 * 24 * 14:
+        err.add("next.remind_before_min", "validation.reminder_range")
+        remind = None
+    if kind is None or starts_at is None or duration is None or person is None or remind is None:
+        return None
+    return {
+        "type_id": kind.id,
+        "starts_at": starts_at,
+        "ends_at": starts_at + dt.timedelta(minutes=duration),
+        "assignee_id": assignee_id,
+        "note": note,
+        "remind_at": starts_at - dt.timedelta(minutes=remind),
+    }
+
+
+# -- writing -----------------------------------------------------------------------------------
+def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | None = None) -> LogResult:
+    """Validate everything, store attachment files, then write the event and all its parts
+    in one transaction. Raises ValidationError (nothing written) or another CrmError."""
+    now = now or dt.datetime.now(dt.UTC)
+    look = dictionaries.lookups(db)
+    clean = _validate(db, actor, cmd, look, now)
+    stored = [attachments.store(db.config, data, name) for name, data in clean.files]
+    return db.write(lambda tx: _write(tx, actor, clean, stored, look))
+
+
+def _write(tx: Tx, actor: User, c: _Clean, stored: list[attachments.StoredFile], look: Lookups) -> LogResult:
+    new_thread = c.thread_id is None
+    first = None
+    if new_thread:
+        first = look.first_stage(c.pipeline_id)
+        assert first is not None
+        thread_id = tx.scalar(
+            "INSERT INTO threads (client_id, pipeline_id, title, owner_id, stage_id, opened_at,"
+            " last_event_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            [c.client_id, c.pipeline_id, c.title, actor.id, first.id, c.starts_at, c.starts_at, actor.id],
+        )
+        audit.record(tx, actor.id, "thread", thread_id, "create",
+                     {"title": [None, c.title], "stage": [None, first.name]})  # fmt: skip
+        thread = {"stage_id": first.id, "status": "open", "version": 1}
+        stage = c.stage if c.stage and c.stage.id != first.id else None
+    else:
+        thread_id = c.thread_id
+        rows = tx.dicts("SELECT stage_id, status, version FROM threads WHERE id = ?", [thread_id])
+        thread = rows[0]
+        stage = c.stage
+        if stage is not None:
+            if c.thread_version is not None and thread["version"] != c.thread_version:
+                raise StaleRecord(what="thread", name="")
+            if thread["status"] != "open":
+                raise ValidationError.single("stage_id", "thread.closed", status=thread["status"])
+        elif thread["status"] != "open" and c.complete_event_id is None:
+            raise ValidationError.single("thread_id", "thread.closed", status=thread["status"])
+
+    values = {
+        "thread_id": thread_id,
+        "client_id": c.client_id,
+        "type_id": c.type_id,
+        "starts_at": c.starts_at,
+        "ends_at": c.ends_at,
+        "note": c.note,
+        # a new thread's first event records the stage it opened in: stage history starts there
+        "stage_id": stage.id if stage else first.id if first else None,
+        "lost_reason_id": c.lost_reason_id if stage else None,
+        "actor": actor.id,
+    }
+    if c.complete_event_id is not None:
+        event_id = c.complete_event_id
+        current = tx.one("SELECT status, version FROM events WHERE id = ?", [event_id])
+        if current is None or current[0] != "planned":
+            raise StaleRecord(what="event", name="")
+        if c.complete_event_version is not None and current[1] != c.complete_event_version:
+            raise StaleRecord(what="event", name="")
+        tx.execute(
+            "UPDATE events SET status = 'done', type_id = $type_id, starts_at = $starts_at,"
+            " ends_at = $ends_at, note = $note, stage_id = $stage_id, lost_reason_id = $lost_reason_id,"
+            " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
+            {k: v for k, v in values.items() if k not in ("thread_id", "client_id", "actor")} | {"id": event_id},
+        )
+        audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
+    else:
+        event_id = tx.scalar(
+            "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status,"
+            " starts_at, ends_at, note, stage_id, lost_reason_id, completed_at)"
+            " VALUES ($thread_id, $client_id, $type_id, $actor, $actor, 'done', $starts_at, $ends_at,"
+            " $note, $stage_id, $lost_reason_id, now()) RETURNING id",
+            values,
+        )
+        audit.record(tx, actor.id, "event", event_id, "create", {"status": [None, "done"]})
+
+    _write_children(tx, actor, event_id, c, stored)
+
+    if stage is not None:
+        status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
+        tx.execute(
+            "UPDATE threads SET stage_id = $stage, status = $status, lost_reason_id = $reason,"
+            " closed_at = CASE WHEN $status = 'open' THEN NULL ELSE $at END,"
+            " last_event_at = greatest(last_event_at, $at), version = version + 1 WHERE id = $id",
+            {"stage": stage.id, "status": status, "reason": c.lost_reason_id, "at": c.starts_at, "id": thread_id},
+        )
+        old_stage = look.stages.get(thread["stage_id"])
+        audit.record(tx, actor.id, "thread", thread_id, "stage",
+                     {"stage": [old_stage.name if old_stage else None, stage.name],
+                      "status": [thread["status"], status]})  # fmt: skip
+    elif not new_thread:
+        tx.execute(
+            "UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?",
+            [c.starts_at, thread_id],
+        )
+
+    next_id = None
+    if c.next_step is not None:
+        n = c.next_step
+        next_id = tx.scalar(
+            "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status,"
+            " starts_at, ends_at, note, planned_by_event_id, remind_at)"
+            " VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?) RETURNING id",
+            [thread_id, c.client_id, n["type_id"], actor.id, n["assignee_id"], n["starts_at"],
+             n["ends_at"], n["note"], event_id, n["remind_at"]],
+        )  # fmt: skip
+        audit.record(tx, actor.id, "event", next_id, "plan",
+                     {"assignee_id": [None, n["assignee_id"]], "starts_at": [None, n["starts_at"]]})  # fmt: skip
+
+    final = tx.one(
+        "SELECT t.status, s.name, s.percent FROM threads t JOIN stages s ON s.id = t.stage_id WHERE t.id = ?",
+        [thread_id],
+    )
+    assert final is not None
+    return LogResult(event_id, thread_id, next_id, final[0], final[1], final[2], new_thread)
+
+
+def _write_children(tx: Tx, actor: User, event_id: int, c: _Clean, stored: list[attachments.StoredFile]) -> None:
+    tx.executemany(
+        "INSERT INTO event_amounts (event_id, amount_type_id, value) VALUES (?, ?, ?)",
+        [(event_id, kind, value) for kind, value in c.amounts],
+    )
+    tx.executemany(
+        "INSERT INTO event_products (event_id, product_id, quantity, unit_price, value) VALUES (?, ?, ?, ?, ?)",
+        [(event_id, *p) for p in c.products],
+    )
+    tx.executemany(
+        "INSERT INTO event_participants (event_id, contact_id, user_id, name) VALUES (?, ?, ?, ?)",
+        [(event_id, *p) for p in c.participants],
+    )
+    tx.executemany(
+        "INSERT INTO event_dictionary_values (event_id, dictionary_id, value_id) VALUES (?, ?, ?)",
+        [(event_id, d, v) for d, v in c.dictionary_values],
+    )
+    tx.executemany(
+        "INSERT INTO attachments (event_id, sha256, size_bytes, mime_type, display_name, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(event_id, f.sha256, f.size_bytes, f.mime_type, f.display_name, actor.id) for f in stored],
+    )

@@ -1,0 +1,102 @@
+"""First start: the first admin account and a starter set of dictionaries in the admin's
+language, so the log form works before anyone opens the admin panel."""
+
+from __future__ import annotations
+
+from crm_data import settings as org_settings
+from crm_data import users
+from crm_data.db import Database, Tx
+from crm_data.users import User
+
+STARTER = {
+    "en": {
+        "event_types": [
+            ("Call", "#4c78a8", 15, False),
+            ("Meeting", "#f58518", 60, True),
+            ("E-mail", "#54a24b", 10, False),
+            ("Offer sent", "#b279a2", 30, False),
+            ("Note", "#9d755d", 5, False),
+            ("Visit", "#e45756", 90, True),
+            ("Video call", "#72b7b2", 30, True),
+        ],
+        "pipelines": {
+            "Sales": [("Lead", 10), ("Qualified", 25), ("Proposal", 50), ("Negotiation", 75),
+                      ("Won", 100, "won"), ("Lost", 0, "lost")],
+        },
+        "amount_types": ["Offer value", "Invoice", "Cost", "Discount", "Deposit"],
+        "lost_reasons": ["Price too high", "Chose a competitor", "No budget", "No response", "Bad timing"],
+    },
+    "pl": {
+        "event_types": [
+            ("Telefon", "#4c78a8", 15, False),
+            ("Spotkanie", "#f58518", 60, True),
+            ("E-mail", "#54a24b", 10, False),
+            ("Wysłana oferta", "#b279a2", 30, False),
+            ("Notatka", "#9d755d", 5, False),
+            ("Wizyta", "#e45756", 90, True),
+            ("Wideorozmowa", "#72b7b2", 30, True),
+        ],
+        "pipelines": {
+            "Sprzedaż": [("Kontakt", 10), ("Kwalifikacja", 25), ("Oferta", 50), ("Negocjacje", 75),
+                         ("Wygrana", 100, "won"), ("Przegrana", 0, "lost")],
+        },
+        "amount_types": ["Wartość oferty", "Faktura", "Koszt", "Rabat", "Zaliczka"],
+        "lost_reasons": ["Za wysoka cena", "Wybrał konkurencję", "Brak budżetu", "Brak odpowiedzi", "Zły moment"],
+    },
+}  # fmt: skip
+
+
+def insert_pipeline(tx: Tx, name: str, stages: list[tuple], sequence: int) -> int:
+    pipeline_id = tx.scalar("INSERT INTO pipelines (name, sequence) VALUES (?, ?) RETURNING id", [name, sequence])
+    for i, stage in enumerate(stages, start=1):
+        flag = stage[2] if len(stage) > 2 else ""
+        tx.execute(
+            "INSERT INTO stages (pipeline_id, sequence, name, percent, is_won, is_lost) VALUES (?, ?, ?, ?, ?, ?)",
+            [pipeline_id, i * 10, stage[0], stage[1], flag == "won", flag == "lost"],
+        )
+    return pipeline_id
+
+
+def insert_starter_dictionaries(tx: Tx, lang: str) -> None:
+    """The starter set, only into empty tables (a second call changes nothing)."""
+    data = STARTER.get(lang, STARTER["en"])
+    if not tx.scalar("SELECT count(*) FROM event_types"):
+        for i, (name, color, minutes, meeting) in enumerate(data["event_types"]):
+            tx.execute(
+                "INSERT INTO event_types (name, color, default_duration_min, is_meeting, sequence)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [name, color, minutes, meeting, i],
+            )
+    if not tx.scalar("SELECT count(*) FROM pipelines"):
+        for i, (name, stages) in enumerate(data["pipelines"].items()):
+            insert_pipeline(tx, name, stages, i)
+    if not tx.scalar("SELECT count(*) FROM amount_types"):
+        for i, name in enumerate(data["amount_types"]):
+            tx.execute("INSERT INTO amount_types (name, sequence) VALUES (?, ?)", [name, i])
+    if not tx.scalar("SELECT count(*) FROM lost_reasons"):
+        for i, name in enumerate(data["lost_reasons"]):
+            tx.execute("INSERT INTO lost_reasons (name, sequence) VALUES (?, ?)", [name, i])
+
+
+def needs_setup(db: Database) -> bool:
+    return not users.any_users(db)
+
+
+def create_first_admin(db: Database, *, login: str, display_name: str, password: str, lang: str = "en") -> User:
+    """The set-up screen's one action. Refused once any user exists."""
+    new = users.prepare_user(login=login, display_name=display_name, password=password, role="admin", locale=lang)
+
+    def work(tx: Tx) -> User:
+        admin = users.insert_user(tx, None, new)
+        insert_starter_dictionaries(tx, lang)
+        org_settings.save_tx(tx, {"default_language": lang})
+        return admin
+
+    admin = db.write(work)
+    db.dictionaries_changed()
+    return admin
+
+
+def ensure_starter(db: Database, lang: str = "en") -> None:
+    db.write(lambda tx: insert_starter_dictionaries(tx, lang))
+    db.dictionaries_changed()

@@ -1,0 +1,268 @@
+"""Threads: one deal, order or request for quotation of one client. Lists, detail, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from crm_data.clients import SEARCH_KEY_SQL
+from crm_data.db import Database
+from crm_data.errors import NotFound
+from crm_data.rules import like_pattern, search_key
+
+STATUSES = ("open", "won", "lost", "closed")
+SORTS = {
+    "last_activity": "t.last_event_at DESC, t.id DESC",
+    "opened": "t.opened_at DESC, t.id DESC",
+    "percent": "s.percent DESC, t.last_event_at DESC, t.id DESC",
+    "client": "c.name, t.last_event_at DESC, t.id DESC",
+}
+
+
+@dataclass(frozen=True)
+class ThreadFilter:
+    client_id: int | None = None
+    owner_id: int | None = None
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    status: str | None = None
+    text: str = ""
+    no_next_step: bool = False
+
+
+def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
+    parts = ["TRUE"]
+    params: dict[str, Any] = {}
+    for column, value in (
+        ("t.client_id", f.client_id),
+        ("t.owner_id", f.owner_id),
+        ("t.pipeline_id", f.pipeline_id),
+        ("t.stage_id", f.stage_id),
+    ):
+        if value is not None:
+            name = column.split(".")[1]
+            parts.append(f"{column} = ${name}")
+            params[name] = value
+    if f.status is not None:
+        if f.status not in STATUSES:
+            raise ValueError(f.status)
+        parts.append("t.status = $status")
+        params["status"] = f.status
+    if f.text.strip():
+        params["text"] = like_pattern(search_key(f.text.strip()))
+        title_key = SEARCH_KEY_SQL.format(col="t.title")
+        note_key = SEARCH_KEY_SQL.format(col="e.note")
+        parts.append(
+            f"({title_key} LIKE $text ESCAPE '\\' OR t.id IN ("
+            f" SELECT e.thread_id FROM events e WHERE {note_key} LIKE $text ESCAPE '\\'))"
+        )
+    if f.no_next_step:
+        parts.append(
+            "t.status = 'open' AND NOT EXISTS (SELECT 1 FROM events p"
+            " WHERE p.thread_id = t.id AND p.status = 'planned')"
+        )
+    return " AND ".join(parts), params
+
+
+def list_threads(
+    db: Database, f: ThreadFilter, *, sort: str = "last_activity", limit: int = 25, offset: int = 0
+) -> tuple[pd.DataFrame, int]:
+    """A page of threads matching the filter, and the total count. Each row carries the
+    stage percent, the next planned event's start and whether the open thread has no next step."""
+    where, params = _where(f)
+    order = SORTS[sort]
+    with db.read() as tx:
+        total = tx.scalar(f"SELECT count(*) FROM threads t WHERE {where}", params)
+        frame = tx.df(
+            f"""
+            WITH page AS (
+                SELECT t.id FROM threads t
+                JOIN stages s ON s.id = t.stage_id
+                JOIN clients c ON c.id = t.client_id
+                WHERE {where}
+                ORDER BY {order}
+                LIMIT $limit OFFSET $offset
+            ),
+            next_step AS (
+                SELECT e.thread_id, min(e.starts_at) AS next_at
+                FROM events e WHERE e.status = 'planned' AND e.thread_id IN (SELECT id FROM page)
+                GROUP BY e.thread_id
+            )
+            SELECT t.id, t.title, c.name AS client, t.client_id, u.display_name AS owner,
+                   t.owner_id, p.name AS pipeline, s.name AS stage, s.percent, t.status,
+                   t.opened_at, t.last_event_at, n.next_at,
+                   (t.status = 'open' AND n.next_at IS NULL) AS no_next_step
+            FROM page JOIN threads t ON t.id = page.id
+            JOIN stages s ON s.id = t.stage_id
+            JOIN clients c ON c.id = t.client_id
+            JOIN users u ON u.id = t.owner_id
+            JOIN pipelines p ON p.id = t.pipeline_id
+            LEFT JOIN next_step n ON n.thread_id = t.id
+            ORDER BY {order}
+            """,
+            {**params, "limit": limit, "offset": offset},
+        )
+    return frame, int(total)
+
+
+@dataclass(frozen=True)
+class ThreadDetail:
+    id: int
+    title: str
+    client_id: int
+    client: str
+    owner_id: int
+    owner: str
+    pipeline_id: int
+    pipeline: str
+    stage_id: int
+    stage: str
+    percent: int
+    status: str
+    lost_reason: str | None
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    last_event_at: dt.datetime
+    version: int
+
+
+def get_thread(db: Database, thread_id: int) -> ThreadDetail:
+    with db.read() as tx:
+        row = tx.one(
+            """
+            SELECT t.id, t.title, t.client_id, c.name, t.owner_id, u.display_name, t.pipeline_id,
+                   p.name, t.stage_id, s.name, s.percent, t.status, r.name, t.opened_at,
+                   t.closed_at, t.last_event_at, t.version
+            FROM threads t JOIN clients c ON c.id = t.client_id JOIN users u ON u.id = t.owner_id
+            JOIN pipelines p ON p.id = t.pipeline_id JOIN stages s ON s.id = t.stage_id
+            LEFT JOIN lost_reasons r ON r.id = t.lost_reason_id
+            WHERE t.id = ?
+            """,
+            [thread_id],
+        )
+    if row is None:
+        raise NotFound(what="thread", id=thread_id)
+    return ThreadDetail(*row)
+
+
+def open_threads_of(db: Database, client_id: int) -> list[dict[str, Any]]:
+    """The client's open threads for a picker, most recently active first."""
+    with db.read() as tx:
+        return tx.dicts(
+            """
+            SELECT t.id, t.title, t.pipeline_id, t.stage_id, s.name AS stage, s.percent,
+                   u.display_name AS owner, t.owner_id, t.version, t.last_event_at
+            FROM threads t JOIN stages s ON s.id = t.stage_id JOIN users u ON u.id = t.owner_id
+            WHERE t.client_id = ? AND t.status = 'open'
+            ORDER BY t.last_event_at DESC, t.id DESC
+            """,
+            [client_id],
+        )
+
+
+@dataclass
+class EventView:
+    """An event with every extended part, for the thread page."""
+
+    id: int
+    status: str
+    type: str
+    color: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    note: str
+    author: str
+    assignee: str
+    assignee_id: int
+    author_id: int
+    stage: str | None
+    percent: int | None
+    lost_reason: str | None
+    planned_by_event_id: int | None
+    version: int
+    amounts: list[tuple[str, Decimal]] = field(default_factory=list)
+    products: list[tuple[str, Decimal, Decimal, Decimal]] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)
+    dictionary_values: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[tuple[int, str, int]] = field(default_factory=list)
+
+
+def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[EventView]:
+    """The thread's events, newest first, each with its children (one query per kind of
+    child for the whole page of events, never one per event)."""
+    with db.read() as tx:
+        rows = tx.all(
+            """
+            SELECT e.id, e.status, et.name, et.color, e.starts_at, e.ends_at, e.note,
+                   a.display_name, s2.display_name, e.assignee_id, e.author_id, st.name, st.percent,
+                   lr.name, e.planned_by_event_id, e.version
+            FROM events e
+            JOIN event_types et ON et.id = e.type_id
+            JOIN users a ON a.id = e.author_id
+            JOIN users s2 ON s2.id = e.assignee_id
+            LEFT JOIN stages st ON st.id = e.stage_id
+            LEFT JOIN lost_reasons lr ON lr.id = e.lost_reason_id
+            WHERE e.thread_id = ?
+            ORDER BY e.starts_at DESC, e.id DESC
+            LIMIT ?
+            """,
+            [thread_id, limit],
+        )
+        events = {r[0]: EventView(*r) for r in rows}
+        ids = list(events)
+        if not ids:
+            return []
+        for event_id, name, value in tx.all(
+            "SELECT a.event_id, t.name, a.value FROM event_amounts a JOIN amount_types t ON t.id = a.amount_type_id"
+            " WHERE a.event_id IN (SELECT unnest(?)) ORDER BY a.id",
+            [ids],
+        ):
+            events[event_id].amounts.append((name, value))
+        for event_id, name, qty, price, value in tx.all(
+            "SELECT p.event_id, pr.code || ' · ' || pr.name, p.quantity, p.unit_price, p.value"
+            " FROM event_products p JOIN products pr ON pr.id = p.product_id"
+            " WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
+            [ids],
+        ):
+            events[event_id].products.append((name, qty, price, value))
+        for event_id, name in tx.all(
+            "SELECT p.event_id, coalesce(k.name, u.display_name, p.name)"
+            " FROM event_participants p LEFT JOIN contacts k ON k.id = p.contact_id"
+            " LEFT JOIN users u ON u.id = p.user_id WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
+            [ids],
+        ):
+            events[event_id].participants.append(name)
+        for event_id, dictionary, value in tx.all(
+            "SELECT v.event_id, d.name, dv.value FROM event_dictionary_values v"
+            " JOIN dictionaries d ON d.id = v.dictionary_id JOIN dictionary_values dv ON dv.id = v.value_id"
+            " WHERE v.event_id IN (SELECT unnest(?)) ORDER BY d.sequence, d.name",
+            [ids],
+        ):
+            events[event_id].dictionary_values.append((dictionary, value))
+        for event_id, attachment_id, name, size in tx.all(
+            "SELECT event_id, id, display_name, size_bytes FROM attachments"
+            " WHERE event_id IN (SELECT unnest(?)) ORDER BY id",
+            [ids],
+        ):
+            events[event_id].attachments.append((attachment_id, name, size))
+    return list(events.values())
+
+
+def recent_events(db: Database, client_id: int, *, limit: int = 20) -> pd.DataFrame:
+    """The client's latest events across all its threads."""
+    with db.read() as tx:
+        return tx.df(
+            """
+            SELECT e.id, e.thread_id, t.title AS thread, e.starts_at, et.name AS type, e.status,
+                   u.display_name AS author, e.note
+            FROM events e JOIN threads t ON t.id = e.thread_id JOIN event_types et ON et.id = e.type_id
+            JOIN users u ON u.id = e.author_id
+            WHERE e.client_id = ?
+            ORDER BY e.starts_at DESC, e.id DESC LIMIT ?
+            """,
+            [client_id, limit],
+        )

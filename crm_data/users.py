@@ -1,0 +1,241 @@
+"""Users, roles and signing in. Passwords are hashed with argon2id."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+import argon2
+import duckdb
+
+from crm_data import audit
+from crm_data.db import Database, Tx
+from crm_data.errors import AuthError, NotFound, PermissionDenied, ValidationError
+from crm_data.rules import MAX_SHORT, check_text
+
+ROLES = ("admin", "manager", "member")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+LOCKOUT_FAILURES = 5
+LOCKOUT_SECONDS = 60
+
+_HASHERS = {"default": argon2.PasswordHasher()}
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Cheaper argon2 parameters: only for test suites that create many users."""
+    _HASHERS["default"] = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _hasher() -> argon2.PasswordHasher:
+    return _HASHERS["default"]
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    display_name: str
+    role: str
+    locale: str
+    active: bool
+    session_epoch: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def sees_everything(self) -> bool:
+        """Managers and admins see and edit all threads and events."""
+        return self.role in ("admin", "manager")
+
+
+_USER_COLUMNS = "id, login, display_name, role, locale, active, session_epoch"
+
+
+def _user(row: tuple) -> User:
+    return User(*row)
+
+
+def check_password(password: str, field: str = "password") -> str:
+    if password is None or len(password) < MIN_PASSWORD:
+        raise ValidationError.single(field, "validation.password_short", min=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError.single(field, "validation.password_long", max=MAX_PASSWORD)
+    if "\x00" in password:
+        raise ValidationError.single(field, "validation.nul")
+    return password
+
+
+def _check_login(login: str) -> str:
+    login = check_text(login, "login", max_len=64, required=True).lower()
+    if not all(ch.isalnum() or ch in "._-@" for ch in login):
+        raise ValidationError.single("login", "validation.login_chars")
+    return login
+
+
+def any_users(db: Database) -> bool:
+    with db.read() as tx:
+        return bool(tx.scalar("SELECT count(*) FROM users"))
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A validated user, password already hashed, ready to insert."""
+
+    login: str
+    display_name: str
+    password_hash: str
+    role: str
+    locale: str
+
+
+def prepare_user(*, login: str, display_name: str, password: str, role: str = "member", locale: str = "en") -> NewUser:
+    errors = []
+    values = {}
+    for field, check in (
+        ("login", lambda: _check_login(login)),
+        ("display_name", lambda: check_text(display_name, "display_name", max_len=MAX_SHORT, required=True)),
+        ("password", lambda: check_password(password)),
+    ):
+        try:
+            values[field] = check()
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    if role not in ROLES:
+        errors.extend(ValidationError.single("role", "validation.choice").errors)
+    if errors:
+        raise ValidationError(errors)
+    locale = locale if locale in ("en", "pl") else "en"
+    return NewUser(values["login"], values["display_name"], _hasher().hash(password), role, locale)
+
+
+def insert_user(tx: Tx, actor: User | None, new: NewUser) -> User:
+    """Insert inside the caller's transaction. `actor` None only while there are no users."""
+    if actor is None and tx.scalar("SELECT count(*) FROM users"):
+        raise PermissionDenied()
+    if tx.scalar("SELECT 1 FROM users WHERE login = ?", [new.login]):
+        raise ValidationError.single("login", "validation.login_taken")
+    row = tx.one(
+        f"INSERT INTO users (login, display_name, password_hash, role, locale)"
+        f" VALUES (?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
+        [new.login, new.display_name, new.password_hash, new.role, new.locale],
+    )
+    user = _user(row)
+    audit.record(tx, actor.id if actor else user.id, "user", user.id, "create",
+                 {"login": [None, user.login], "role": [None, new.role]})  # fmt: skip
+    return user
+
+
+def create_user(
+    db: Database,
+    actor: User | None,
+    *,
+    login: str,
+    display_name: str,
+    password: str,
+    role: str = "member",
+    locale: str = "en",
+) -> User:
+    """Create a user (admins only; `actor` None is allowed only for the very first user)."""
+    if actor is not None and not actor.is_admin:
+        raise PermissionDenied("permission.admin_only")
+    new = prepare_user(login=login, display_name=display_name, password=password, role=role, locale=locale)
+    try:
+        user = db.write(lambda tx: insert_user(tx, actor, new))
+    except duckdb.ConstraintException:
+        raise ValidationError.single("login", "validation.login_taken") from None
+    db.dictionaries_changed()
+    return user
+
+
+def get_user(db: Database, user_id: int) -> User:
+    with db.read() as tx:
+        row = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id])
+    if row is None:
+        raise NotFound(what="user", id=user_id)
+    return _user(row)
+
+
+def list_users(db: Database, *, include_inactive: bool = False) -> list[User]:
+    with db.read() as tx:
+        rows = tx.all(
+            f"SELECT {_USER_COLUMNS} FROM users WHERE active OR ? ORDER BY display_name, id",
+            [include_inactive],
+        )
+    return [_user(r) for r in rows]
+
+
+def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | None = None) -> User:
+    """The user for this login and password, or AuthError. Failures are counted per login;
+    after LOCKOUT_FAILURES the login is locked for LOCKOUT_SECONDS."""
+    now = now or dt.datetime.now(dt.UTC)
+    login = (login or "").strip().lower()
+    if not login or not password:
+        raise AuthError("auth.missing")
+    if len(password) > MAX_PASSWORD:
+        raise AuthError("validation.password_long", max=MAX_PASSWORD)
+    with db.read() as tx:
+        row = tx.one(
+            f"SELECT {_USER_COLUMNS}, password_hash, locked_until FROM users WHERE login = ?",
+            [login],
+        )
+    if row is None:
+        # same work as a real check, so timing does not reveal which logins exist
+        with contextlib.suppress(argon2.exceptions.VerificationError):
+            _hasher().verify(_DUMMY_HASH, password)
+        raise AuthError("auth.failed")
+    user, password_hash, locked_until = _user(row[:7]), row[7], row[8]
+    if locked_until is not None and locked_until > now:
+        raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
+    try:
+        _hasher().verify(password_hash, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        _record_failure(db, user.id, now)
+        raise AuthError("auth.failed") from None
+    if not user.active:
+        raise AuthError("auth.inactive")
+    db.write(lambda tx: tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user.id]))
+    if _hasher().check_needs_rehash(password_hash):
+        new_hash = _hasher().hash(password)
+        db.write(lambda tx: tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, user.id]))
+    return user
+
+
+def _record_failure(db: Database, user_id: int, now: dt.datetime) -> None:
+    def work(tx: Tx) -> None:
+        failures = tx.scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+            [user_id],
+        )
+        if failures >= LOCKOUT_FAILURES:
+            tx.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
+                [now + dt.timedelta(seconds=LOCKOUT_SECONDS), user_id],
+            )
+
+    db.write(work)
+
+
+def session_valid(db: Database, user_id: int, epoch: int) -> User | None:
+    """The signed-in user if the session may go on: still active and the epoch unchanged."""
+    with db.read() as tx:
+        row = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id])
+    if row is None:
+        return None
+    user = _user(row)
+    if not user.active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def set_locale(db: Database, user: User, locale: str) -> User:
+    if locale not in ("en", "pl"):
+        raise ValidationError.single("locale", "validation.choice")
+    db.write(lambda tx: tx.execute("UPDATE users SET locale = ? WHERE id = ?", [locale, user.id]))
+    return get_user(db, user.id)
+
+
+_DUMMY_HASH = argon2.PasswordHasher().hash("not a real password, only for timing")

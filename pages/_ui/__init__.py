@@ -1,0 +1,1 @@
+"""Shared UI helpers for the pages: session, formatting, the log form, pickers."""

@@ -1,0 +1,65 @@
+"""One event as a card, with every extended part. User text is shown as text, never markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from crm_data.attachments import Download
+from crm_data.i18n import Fmt
+from crm_data.threads import EventView
+from pages._ui.core import md_escape
+
+STATUS_ICONS = {"done": ":material/check_circle:", "planned": ":material/schedule:", "cancelled": ":material/cancel:"}
+
+
+def render(event: EventView, f: Fmt, *, highlight: bool, download: Callable[[int], Download]) -> None:
+    with st.container(border=True):
+        head = f"{STATUS_ICONS[event.status]} **{md_escape(event.type)}** · {f.datetime(event.starts_at)}"
+        head += f" · {md_escape(event.author)}"
+        if event.status == "planned":
+            head += f" → {md_escape(event.assignee)} · :blue-badge[{f.t('status.planned')}]"
+        elif event.status == "cancelled":
+            head += f" · :gray-badge[{f.t('status.cancelled')}]"
+        if highlight:
+            head += f" · :orange-badge[{f.t('thread.next_badge')}]"
+        if event.stage:
+            head += f" · :green-badge[{f.t('thread.stage_badge', stage=md_escape(event.stage), percent=f.percent(event.percent or 0))}]"
+        if event.lost_reason:
+            head += f" · :red-badge[{md_escape(event.lost_reason)}]"
+        st.markdown(head)
+        if event.note:
+            st.text(event.note)
+        cols = st.columns(2) if (event.amounts or event.products) else None
+        if event.amounts and cols:
+            cols[0].dataframe(
+                pd.DataFrame({f.t("field.amount_type_id"): [n for n, _ in event.amounts],
+                              f.t("field.value"): [f.money(v) for _, v in event.amounts]}),
+                hide_index=True,
+            )  # fmt: skip
+        if event.products and cols:
+            cols[1].dataframe(
+                pd.DataFrame({f.t("field.product_id"): [p[0] for p in event.products],
+                              f.t("field.quantity"): [f.number(p[1]) for p in event.products],
+                              f.t("field.unit_price"): [f.money(p[2]) for p in event.products],
+                              f.t("field.value"): [f.money(p[3]) for p in event.products]}),
+                hide_index=True,
+            )  # fmt: skip
+        details = []
+        if event.participants:
+            details.append(f"{f.t('field.participants')}: " + ", ".join(md_escape(p) for p in event.participants))
+        for name, value in event.dictionary_values:
+            details.append(f"{md_escape(name)}: {md_escape(value)}")
+        if details:
+            st.markdown("  \n".join(details))
+        for attachment_id, name, size in event.attachments:
+            st.download_button(
+                f"{name} ({f.number(round(size / 1024, 1))} KB)",
+                data=lambda aid=attachment_id: download(aid).data,
+                file_name=name,
+                icon=":material/attach_file:",
+                key=f"att_{event.id}_{attachment_id}",
+                on_click="ignore",
+            )

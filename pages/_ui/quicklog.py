@@ -1,0 +1,381 @@
+"""The log form: client, thread, type, time, note, save; "More details" opens every extended
+part. Used by the Log event page, the thread page and (to complete planned events) Today.
+
+Widget keys carry a generation number: after a successful save the generation moves on and
+the form starts empty; after a failed save nothing moves, so what the user typed stays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from crm_data import clients, events, threads
+from crm_data.errors import CrmError, ValidationError
+from crm_data.rules import local_to_utc
+from pages._ui import core as ui
+
+NEW_THREAD = -1
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What the form starts with: a client and thread chosen elsewhere, or a planned event
+    to complete (its client, thread and type are then fixed)."""
+
+    client_id: int | None = None
+    thread_id: int | None = None
+    complete_event_id: int | None = None
+    complete_event_version: int | None = None
+    type_id: int | None = None
+    note: str = ""
+
+
+class _Keys:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.gen_key = f"{prefix}_gen"
+        self.error_key = f"{prefix}_error"
+        self.result_key = f"{prefix}_result"
+        self.gen = st.session_state.setdefault(self.gen_key, 0)
+
+    def __call__(self, name: str) -> str:
+        return f"{self.prefix}_{name}_{self.gen}"
+
+    def reset(self) -> None:
+        st.session_state[self.gen_key] = self.gen + 1
+        st.session_state.pop(self.error_key, None)
+
+
+def _errors_for(k: _Keys, *fields: str) -> None:
+    for name in fields:
+        ui.field_errors(k.error_key, name)
+
+
+def _now_local() -> dt.datetime:
+    now = dt.datetime.now(ui.fmt().tz)
+    return now.replace(second=0, microsecond=0)
+
+
+def _client_picker(k: _Keys, preset: Preset) -> int | None:
+    f = ui.fmt()
+    options = ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
+    ids = [cid for cid, _ in options]
+    names = dict(options)
+    if preset.client_id is not None and preset.client_id not in names:
+        names[preset.client_id] = clients.get_client(ui.db(), preset.client_id).name
+        ids.insert(0, preset.client_id)
+    index = ids.index(preset.client_id) if preset.client_id in ids else None
+    chosen = st.selectbox(
+        f.t("field.client_id"),
+        ids,
+        index=index,
+        format_func=lambda cid: names.get(cid, str(cid)),
+        placeholder=f.t("log.client_placeholder"),
+        key=k("client"),
+        disabled=preset.complete_event_id is not None,
+    )
+    _errors_for(k, "client_id")
+    return chosen
+
+
+def _thread_picker(k: _Keys, client_id: int | None, preset: Preset) -> tuple[int | None, dict | None]:
+    f = ui.fmt()
+    if client_id is None:
+        st.selectbox(f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True,
+                     key=k("thread_disabled"))  # fmt: skip
+        return None, None
+    open_threads = threads.open_threads_of(ui.db(), client_id)
+    by_id = {row["id"]: row for row in open_threads}
+    if preset.thread_id is not None and preset.thread_id not in by_id:
+        detail = threads.get_thread(ui.db(), preset.thread_id)
+        by_id[detail.id] = {"id": detail.id, "title": detail.title, "stage": detail.stage,
+                            "percent": detail.percent, "owner": detail.owner, "pipeline_id": detail.pipeline_id,
+                            "stage_id": detail.stage_id, "owner_id": detail.owner_id, "version": detail.version}  # fmt: skip
+    options = [NEW_THREAD, *by_id]
+    if preset.thread_id is not None:
+        index = options.index(preset.thread_id)
+    elif not open_threads:
+        index = 0
+    elif len(open_threads) == 1:
+        index = 1
+    else:
+        index = None  # several open threads: the user must say which, never a silent guess
+
+    def label(tid: int) -> str:
+        if tid == NEW_THREAD:
+            return f.t("log.new_thread")
+        row = by_id[tid]
+        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {row['owner']}"
+
+    chosen = st.selectbox(
+        f.t("field.thread_id"),
+        options,
+        index=index,
+        format_func=label,
+        placeholder=f.t("log.thread_placeholder", n=len(open_threads)),
+        key=k(f"thread_{client_id}"),
+        disabled=preset.complete_event_id is not None,
+    )
+    _errors_for(k, "thread_id")
+    if chosen is None or chosen == NEW_THREAD:
+        return chosen, None
+    return chosen, by_id[chosen]
+
+
+def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None:
+        return []
+    out = []
+    for row in frame.to_dict("records"):
+        if any(v not in (None, "") and not (isinstance(v, float) and pd.isna(v)) for v in row.values()):
+            out.append(row)
+    return out
+
+
+def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None:
+    """Draw the form; returns the result of the save made in this run, if any."""
+    preset = preset or Preset()
+    k = _Keys(prefix)
+    f = ui.fmt()
+    look = ui.lookups()
+    account = ui.require_user()
+    settings = ui.org()
+
+    last = st.session_state.get(k.result_key)
+    if last is not None:
+        _confirmation(last)
+
+    client_id = _client_picker(k, preset)
+    thread_id, thread = _thread_picker(k, client_id, preset)
+
+    types = look.active(look.event_types)
+    type_ids = [et.id for et in types]
+    default_type = preset.type_id if preset.type_id in type_ids else (type_ids[0] if type_ids else None)
+    type_id = st.pills(
+        f.t("field.type_id"),
+        type_ids,
+        default=default_type,
+        format_func=lambda tid: look.event_types[tid].name,
+        key=k("type"),
+    )
+    _errors_for(k, "type_id")
+    now = _now_local()
+    c1, c2 = st.columns(2)
+    day = c1.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
+    at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
+    _errors_for(k, "occurred_at")
+    note = st.text_area(f.t("field.note"), value=preset.note, key=k("note"), height=100,
+                        placeholder=f.t("log.note_placeholder"))  # fmt: skip
+    _errors_for(k, "note")
+
+    extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
+
+    if st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:"):
+        try:
+            occurred = local_to_utc(day, at, settings.time_zone, "occurred_at") if day and at else None
+            cmd = events.LogEvent(
+                type_id=type_id,
+                occurred_at=occurred,
+                client_id=client_id,
+                thread_id=None if thread_id in (None, NEW_THREAD) else thread_id,
+                note=note or "",
+                thread_version=thread["version"] if thread else None,
+                complete_event_id=preset.complete_event_id,
+                complete_event_version=preset.complete_event_version,
+                lang=f.lang,
+                **extra(),
+            )
+            if thread_id is None and client_id is not None:
+                raise ValidationError.single("thread_id", "log.choose_thread")
+            result = events.log_event(ui.db(), account, cmd)
+        except CrmError as exc:
+            st.session_state[k.error_key] = exc
+            st.rerun()
+        else:
+            k.reset()
+            st.session_state[k.result_key] = result
+            ui.db().cache.pop("client_options", None)
+            st.rerun()
+    error = st.session_state.get(k.error_key)
+    if error is not None:
+        ui.show_error(error)
+    return None
+
+
+def _confirmation(result: events.LogResult) -> None:
+    f = ui.fmt()
+    with st.container(border=True):
+        st.success(
+            f.t("log.saved", stage=result.stage_name, percent=f.percent(result.percent))
+            + (" " + f.t("log.saved_new_thread") if result.new_thread else ""),
+            icon=":material/check_circle:",
+        )
+        st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
+                      query_params={"id": result.thread_id})  # fmt: skip
+
+
+def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, type_id):
+    """The "More details" expander. Returns a function giving the extended parts of the
+    command (called only when saving)."""
+    f = ui.fmt()
+    with st.expander(f.t("log.more_details"), icon=":material/tune:",
+                     expanded=bool(st.session_state.get(k.error_key))):  # fmt: skip
+        duration = st.number_input(f.t("field.duration_min"), min_value=1, max_value=44640, value=None,
+                                   step=5, key=k("duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
+        _errors_for(k, "duration_min")
+
+        # thread: title and pipeline for a new one; a stage change for any
+        title, pipeline_id = "", None
+        if thread_id == NEW_THREAD:
+            c1, c2 = st.columns(2)
+            title = c1.text_input(f.t("field.new_thread_title"), key=k("title"), placeholder=f.t("log.title_default"))
+            pipes = look.active(look.pipelines)
+            pipeline_id = c2.selectbox(f.t("field.pipeline_id"), [p.id for p in pipes],
+                                       format_func=lambda pid: look.pipelines[pid].name, key=k("pipeline"))  # fmt: skip
+            _errors_for(k, "new_thread_title", "pipeline_id")
+        stage_pipeline = thread["pipeline_id"] if thread else pipeline_id
+        stage_id, lost_reason_id = None, None
+        if stage_pipeline is not None:
+            stages = look.stages_of(stage_pipeline)
+            current = thread["stage_id"] if thread else None
+            choices = [None] + [s.id for s in stages if s.id != current]
+            c1, c2 = st.columns(2)
+            stage_id = c1.selectbox(
+                f.t("field.stage_id"), choices,
+                format_func=lambda sid: f.t("log.stage_unchanged") if sid is None
+                else f"{look.stages[sid].name} ({f.percent(look.stages[sid].percent)})",
+                key=k(f"stage_{stage_pipeline}"),
+            )  # fmt: skip
+            _errors_for(k, "stage_id")
+            if stage_id is not None and look.stages[stage_id].is_lost:
+                reasons = look.active(look.lost_reasons)
+                lost_reason_id = c2.selectbox(f.t("field.lost_reason_id"), [r.id for r in reasons], index=None,
+                                              format_func=lambda rid: look.lost_reasons[rid].name,
+                                              key=k("lost_reason"))  # fmt: skip
+                _errors_for(k, "lost_reason_id")
+
+        # custom dictionaries of the chosen type
+        dict_values: dict[int, int | None] = {}
+        for dictionary, required in look.dictionaries_for(type_id) if type_id else []:
+            values = [v for v in dictionary.values if v.active]
+            label = dictionary.name + (" *" if required else "")
+            dict_values[dictionary.id] = st.selectbox(label, [v.id for v in values], index=None,
+                                                      format_func=lambda vid, d=dictionary: next(v.value for v in d.values if v.id == vid),
+                                                      placeholder=f.t("log.choose"), key=k(f"dict_{dictionary.id}"))  # fmt: skip
+            _errors_for(k, f"dictionary.{dictionary.id}")
+
+        st.markdown(f"**{f.t('log.next_step')}**")
+        plan = st.toggle(f.t("log.plan_next"), key=k("plan"))
+        next_step = None
+        if plan:
+            next_step = _next_step_fields(k, look, account, settings)
+
+        st.markdown(f"**{f.t('field.amounts')}**")
+        amount_names = {a.name: a.id for a in look.active(look.amount_types)}
+        amounts_frame = st.data_editor(
+            pd.DataFrame({"type": pd.Series(dtype="str"), "value": pd.Series(dtype="str")}),
+            num_rows="dynamic", hide_index=True, key=k("amounts"),
+            column_config={
+                "type": st.column_config.SelectboxColumn(f.t("field.amount_type_id"), options=list(amount_names), required=True),
+                "value": st.column_config.TextColumn(f.t("field.value"), help=f.t("log.amount_help", currency=settings.currency)),
+            },
+        )  # fmt: skip
+        _errors_for(k, "amounts")
+
+        st.markdown(f"**{f.t('field.products')}**")
+        product_labels = {p.label: p.id for p in look.active(look.products)}
+        products_frame = st.data_editor(
+            pd.DataFrame({"product": pd.Series(dtype="str"), "quantity": pd.Series(dtype="str"),
+                          "unit_price": pd.Series(dtype="str")}),
+            num_rows="dynamic", hide_index=True, key=k("products"),
+            column_config={
+                "product": st.column_config.SelectboxColumn(f.t("field.product_id"), options=list(product_labels), required=True),
+                "quantity": st.column_config.TextColumn(f.t("field.quantity"), default="1"),
+                "unit_price": st.column_config.TextColumn(f.t("field.unit_price"), help=f.t("log.price_help")),
+            },
+        )  # fmt: skip
+        _errors_for(k, "products")
+
+        st.markdown(f"**{f.t('field.participants')}**")
+        contacts = clients.contacts_of(ui.db(), client_id) if client_id else []
+        c1, c2 = st.columns(2)
+        contact_ids = c1.multiselect(f.t("log.client_contacts"), [c.id for c in contacts],
+                                     format_func=lambda cid: next(c.name for c in contacts if c.id == cid),
+                                     key=k(f"contacts_{client_id}"), placeholder=f.t("log.choose"))  # fmt: skip
+        people = [p for p in look.active(look.people) if p.id != account.id]
+        coworker_ids = c2.multiselect(f.t("log.coworkers"), [p.id for p in people],
+                                      format_func=lambda uid: look.people[uid].display_name,
+                                      key=k("coworkers"), placeholder=f.t("log.choose"))  # fmt: skip
+        third = st.text_area(f.t("log.third_parties"), key=k("third"), height=68,
+                             placeholder=f.t("log.third_parties_help"))  # fmt: skip
+        _errors_for(k, "participants")
+
+        files = st.file_uploader(f.t("field.attachments"), accept_multiple_files=True, key=k("files"),
+                                 max_upload_size=settings.attachment_max_mb)  # fmt: skip
+        _errors_for(k, "attachments")
+
+    def parts() -> dict[str, Any]:
+        amounts = tuple(
+            events.AmountInput(amount_names.get(row.get("type")), row.get("value")) for row in _rows(amounts_frame)
+        )
+        products = tuple(
+            events.ProductInput(product_labels.get(row.get("product")), row.get("quantity") or "1",
+                                row.get("unit_price") or None)
+            for row in _rows(products_frame)
+        )  # fmt: skip
+        participants = (
+            [events.ParticipantInput(contact_id=cid) for cid in contact_ids]
+            + [events.ParticipantInput(user_id=uid) for uid in coworker_ids]
+            + [events.ParticipantInput(name=line.strip()) for line in (third or "").splitlines() if line.strip()]
+        )
+        return {
+            "duration_min": duration,
+            "new_thread_title": title or "",
+            "pipeline_id": pipeline_id,
+            "stage_id": stage_id,
+            "lost_reason_id": lost_reason_id,
+            "dictionary_values": dict_values,
+            "next_step": next_step() if next_step else None,
+            "amounts": amounts,
+            "products": products,
+            "participants": tuple(participants),
+            "attachments": tuple(events.AttachmentInput(fl.name, fl.getvalue()) for fl in files or []),
+        }
+
+    return parts
+
+
+def _next_step_fields(k: _Keys, look, account, settings):
+    f = ui.fmt()
+    types = look.active(look.event_types)
+    people = look.active(look.people)
+    tomorrow = _now_local().date() + dt.timedelta(days=1)
+    c1, c2, c3 = st.columns(3)
+    type_id = c1.selectbox(f.t("field.next.type_id"), [et.id for et in types],
+                           format_func=lambda tid: look.event_types[tid].name, key=k("next_type"))  # fmt: skip
+    day = c2.date_input(f.t("field.next.day"), value=tomorrow, format=f.date_input_format(), key=k("next_day"))
+    at = c3.time_input(f.t("field.next.time"), value=dt.time(settings.work_start_hour + 1, 0), step=900,
+                       key=k("next_time"))  # fmt: skip
+    _errors_for(k, "next.type_id", "next.starts_at")
+    c1, c2, c3 = st.columns(3)
+    duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, value=None, step=15,
+                               key=k("next_duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
+    assignee = c2.selectbox(f.t("field.next.assignee_id"), [p.id for p in people],
+                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+                            format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
+                            key=k("next_assignee"))  # fmt: skip
+    remind = c3.number_input(f.t("field.next.remind_before_min"), min_value=0, max_value=20160,
+                             value=settings.reminder_offset_min, step=5, key=k("next_remind"))  # fmt: skip
+    _errors_for(k, "next.duration_min", "next.assignee_id", "next.remind_before_min")
+    note = st.text_area(f.t("field.next.note"), key=k("next_note"), height=68)
+
+    def build() -> events.NextStep:
+        starts = local_to_utc(day, at, settings.time_zone, "next.starts_at") if day and at else None
+        return events.NextStep(type_id=type_id, starts_at=starts, duration_min=duration, assignee_id=assignee,
+                               note=note or "", remind_before_min=int(remind) if remind is not None else None)  # fmt: skip
+
+    return build

@@ -1,0 +1,49 @@
+"""First start on an empty database: create the first admin, optionally load sample data."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_data import demo, setup
+from crm_data.errors import CrmError, ValidationError
+from crm_data.i18n import LANGUAGE_NAMES
+from pages._ui import core as ui
+
+SIZES = (0, 2_000, 20_000, 200_000, 1_000_000)
+
+_, middle, _ = st.columns([1, 2, 1])
+with middle:
+    languages = list(LANGUAGE_NAMES)
+    lang = st.selectbox(
+        "Language / Język", languages, index=languages.index(ui.lang()), format_func=LANGUAGE_NAMES.get,
+        key=ui.LANG_KEY,
+    )  # fmt: skip
+    f = ui.fmt()
+    st.title(f.t("setup.title"))
+    st.write(f.t("setup.intro"))
+    with st.form("setup_form"):
+        display_name = st.text_input(f.t("field.display_name"), key="setup_name")
+        login = st.text_input(f.t("field.login"), key="setup_login", autocomplete="username")
+        password = st.text_input(f.t("field.password"), type="password", key="setup_password",
+                                 autocomplete="new-password", help=f.t("setup.password_help"))  # fmt: skip
+        repeat = st.text_input(f.t("field.password_repeat"), type="password", key="setup_repeat",
+                               autocomplete="new-password")  # fmt: skip
+        size = st.selectbox(f.t("setup.sample"), SIZES, index=0, key="setup_sample",
+                            format_func=lambda n: f.t("setup.no_sample") if n == 0
+                            else f.t("setup.sample_size", n=n))  # fmt: skip
+        submitted = st.form_submit_button(f.t("setup.submit"), type="primary", icon=":material/rocket_launch:")
+    if submitted:
+        try:
+            if password != repeat:
+                raise ValidationError.single("password_repeat", "validation.password_mismatch")
+            admin = setup.create_first_admin(ui.db(), login=login, display_name=display_name,
+                                             password=password, lang=lang)  # fmt: skip
+        except CrmError as exc:
+            ui.show_error(exc)
+        else:
+            ui.sign_in(admin)
+            if size:
+                with st.spinner(f.t("setup.generating", n=size)):
+                    result = demo.generate(ui.db(), size, lang=lang)
+                st.session_state["setup_demo"] = result
+            st.rerun()

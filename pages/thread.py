@@ -1,0 +1,55 @@
+"""One thread: client, owner, pipeline, stage and percent; its events newest first with every
+extended part; the next planned event highlighted; log the next event here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm_data import attachments, threads
+from crm_data.errors import CrmError
+from pages._ui import core as ui
+from pages._ui import eventview
+
+ui.require_user()
+f = ui.fmt()
+thread_id = ui.query_int("id")
+if thread_id is None:
+    st.info(f.t("thread.choose"), icon=":material/forum:")
+    st.page_link("pages/threads.py", label=f.t("threads.title"), icon=":material/forum:")
+    st.stop()
+try:
+    detail = threads.get_thread(ui.db(), thread_id)
+except CrmError as exc:
+    ui.show_error(exc)
+    st.stop()
+
+st.title(detail.title, anchor=False)
+c1, c2, c3, c4 = st.columns(4)
+c1.page_link(
+    "pages/clients.py", label=detail.client, icon=":material/apartment:", query_params={"id": detail.client_id}
+)
+c2.markdown(f"{f.t('field.owner_id')}: **{ui.md_escape(detail.owner)}**")
+c3.markdown(f"{f.t('field.pipeline_id')}: **{ui.md_escape(detail.pipeline)}**")
+c4.markdown(f"{f.t('field.status')}: **{f.t('status.' + detail.status)}**"
+            + (f" ({ui.md_escape(detail.lost_reason)})" if detail.lost_reason else ""))  # fmt: skip
+st.progress(detail.percent / 100, text=f"{ui.md_escape(detail.stage)} · {f.percent(detail.percent)}")
+
+history = threads.thread_events(ui.db(), thread_id)
+planned = sorted((e for e in history if e.status == "planned"), key=lambda e: e.starts_at)
+if planned:
+    nxt = planned[0]
+    st.info(
+        f.t("thread.next_step", type=nxt.type, when=f.datetime(nxt.starts_at), who=nxt.assignee)
+        + (f" — {ui.md_escape(nxt.note)}" if nxt.note else ""),
+        icon=":material/event_upcoming:",
+    )
+elif detail.status == "open":
+    st.warning(f.t("thread.no_next_step"), icon=":material/warning:")
+
+if detail.status == "open" and st.button(f.t("thread.log_next"), type="primary", icon=":material/edit_note:"):
+    st.switch_page("pages/log_event.py", query_params={"client": detail.client_id, "thread": detail.id})
+
+st.subheader(f.tn("thread.events", len(history)), anchor=False)
+for event in history:
+    eventview.render(event, f, highlight=bool(planned) and event.id == planned[0].id,
+                     download=lambda aid: attachments.download(ui.db(), aid))  # fmt: skip

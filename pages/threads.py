@@ -1,0 +1,53 @@
+"""Threads: filter, sort by last activity, page through, open one."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from crm_data import threads
+from pages._ui import core as ui
+from pages._ui import pickers
+
+PAGE_SIZE = 25
+
+ui.require_user()
+f = ui.fmt()
+look = ui.lookups()
+st.title(f.t("threads.title"))
+
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+text = c1.text_input(f.t("threads.search"), key="threads_text", persist_state="session", placeholder=f.t("threads.search_help"),
+                     type="search")  # fmt: skip
+client_id = pickers.client(c2, "threads_client", label=f.t("field.client_id"))
+owner_id = pickers.person(c3, "threads_owner", label=f.t("field.owner_id"))
+status = c4.selectbox(f.t("field.status"), [None, *threads.STATUSES], key="threads_status", persist_state="session",
+                      format_func=lambda s: f.t("common.all") if s is None else f.t(f"status.{s}"))  # fmt: skip
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+pipeline_id = pickers.pipeline(c2, "threads_pipeline")
+stage_id = None
+if pipeline_id is not None:
+    stages = look.stages_of(pipeline_id, active_only=False)
+    stage_id = c3.selectbox(f.t("field.stage_id"), [None] + [s.id for s in stages], key=f"threads_stage_{pipeline_id}", persist_state="session",
+                            format_func=lambda sid: f.t("common.all") if sid is None else look.stages[sid].name)  # fmt: skip
+sort = c4.selectbox(f.t("threads.sort"), list(threads.SORTS), key="threads_sort", persist_state="session",
+                    format_func=lambda s: f.t(f"threads.sort_{s}"))  # fmt: skip
+no_next = c1.toggle(f.t("threads.no_next_step_only"), key="threads_no_next", persist_state="session")
+
+flt = threads.ThreadFilter(client_id=client_id, owner_id=owner_id, pipeline_id=pipeline_id, stage_id=stage_id,
+                           status=status, text=text or "", no_next_step=no_next)  # fmt: skip
+page_key = f"threads_page_{hash(flt)}_{sort}"
+page = st.session_state.get(page_key, 1)
+frame, total = threads.list_threads(ui.db(), flt, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+st.caption(f.tn("threads.count", total))
+if total:
+    shown = pickers.thread_table(frame, f)
+    selection = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+                             key=f"threads_table_{page_key}_{page}", column_config=pickers.thread_columns(f))  # fmt: skip
+    if selection.selection.rows:
+        st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[selection.selection.rows[0]]["id"])})
+    if total > PAGE_SIZE:
+        st.pagination(math.ceil(total / PAGE_SIZE), key=page_key)
+else:
+    st.info(f.t("threads.none"), icon=":material/search_off:")

@@ -1,0 +1,181 @@
+"""Fixtures: a real, freshly migrated DuckDB file in a temporary folder for every test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+
+from crm_data import dictionaries, setup, users
+from crm_data.config import config_for
+from crm_data.db import Database
+from crm_data.users import User
+
+users.use_fast_hashing_for_tests()
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.open(config_for(tmp_path / "crm.duckdb"))
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def admin(db: Database) -> User:
+    return setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+
+
+@pytest.fixture
+def manager(db: Database, admin: User) -> User:
+    return users.create_user(db, admin, login="mona", display_name="Mona Manager", password=PASSWORD, role="manager")
+
+
+@pytest.fixture
+def member(db: Database, admin: User) -> User:
+    return users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD, role="member")
+
+
+@pytest.fixture
+def other_member(db: Database, admin: User) -> User:
+    return users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD, role="member")
+
+
+@pytest.fixture
+def look(db: Database, admin: User) -> dictionaries.Lookups:
+    return dictionaries.lookups(db)
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest re-detects the legacy `pages/` folder mode before every run and then runs page
+    scripts without app.py. The real server leaves that mode for good at app.py's first
+    `st.navigation` call; make AppTest behave the same so every run goes through app.py."""
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at a fresh database file for AppTest."""
+    path = tmp_path / "app" / "crm.duckdb"
+    monkeypatch.setenv("CRM_DB_PATH", str(path))
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("TZ", "UTC")
+
+
+# -- a real server and a real Chromium ------------------------------------------------------------
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    import shutil
+
+    candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
+    return candidate if Path(candidate).exists() else shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright. Missing Chromium skips locally and fails in CI."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but Chromium is missing: browser tests must run in CI")
+        pytest.skip("Chromium not installed (apt-get install chromium, or set CRM_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Server:
+    def __init__(self, url: str, db_path: Path, process: object) -> None:
+        self.url = url
+        self.db_path = db_path
+        self.process = process
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """`streamlit run app.py` on a free port with a fresh database; waits for /_stcore/health."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    db_path = tmp_path / "e2e" / "crm.duckdb"
+    env = {**os.environ, "CRM_DB_PATH": str(db_path)}
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("streamlit did not start:\n" + (tmp_path / "server.log").read_text())
+        time.sleep(0.2)
+    yield Server(url, db_path, process)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same)."""
+    page.wait_for_timeout(150)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_timeout(150)

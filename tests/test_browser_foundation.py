@@ -1,0 +1,79 @@
+"""A new user's first minutes, in a real Chromium: set-up, a call into a new thread, a follow-up
+into the same thread, both on the thread page with its stage percent."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_data import clients, threads, users
+from crm_data.config import config_for
+from crm_data.db import Database
+from tests.conftest import PASSWORD, Server, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option).first.click()
+    wait_idle(page)
+
+
+def test_set_up_then_log_a_call_and_a_follow_up_into_one_thread(browser, server: Server, tmp_path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server.url)
+    wait_idle(page)
+    page.get_by_label("Full name").fill("Ada Admin")
+    page.get_by_label("Login").fill("ada")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create administrator").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Log event").wait_for()
+
+    # a client to call: the app owns the database file, so create it through the UI
+    page.get_by_role("link", name="Clients").click()
+    wait_idle(page)
+    page.get_by_text("New client").click()
+    page.get_by_label("Name", exact=True).fill("Okna Łódź Sp. z o.o.")
+    page.get_by_role("button", name="Save").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Okna Łódź Sp. z o.o.").wait_for()
+    page.get_by_role("button", name="Log an event for this client").click()
+    wait_idle(page)
+
+    # the quick path: client preselected, new thread by default, type Call, now; note, save
+    page.get_by_label("Note", exact=True).fill("Asked for an offer for 20 windows")
+    page.get_by_role("button", name="Save event").click()
+    wait_idle(page)
+    page.get_by_text("Saved. The thread is now at Lead (10%).").wait_for()
+    page.get_by_role("link", name="Open the thread").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="Asked for an offer for 20 windows").wait_for()
+    page.get_by_role("button", name="Log the next event in this thread").click()
+    wait_idle(page)
+
+    # the follow-up: client and thread preselected from the thread page
+    page.get_by_text("Meeting", exact=True).click()
+    wait_idle(page)
+    page.get_by_label("Note", exact=True).fill("Sent the offer, they will decide on Friday")
+    page.get_by_role("button", name="Save event").click()
+    wait_idle(page)
+    page.get_by_role("link", name="Open the thread").click()
+    wait_idle(page)
+    page.get_by_text("Sent the offer, they will decide on Friday").wait_for()
+    page.get_by_text("Asked for an offer for 20 windows", exact=True).first.wait_for()
+    assert page.get_by_text("Lead · 10%").count() == 1
+    page.screenshot(path=str(tmp_path / "thread.png"), full_page=True)
+    page.close()
+
+    server.process.terminate()
+    server.process.wait(10)
+    db = Database.open(config_for(server.db_path))
+    (client,) = clients.search_clients(db, "łódź")[0]["id"]
+    frame, total = threads.list_threads(db, threads.ThreadFilter(client_id=int(client)))
+    assert total == 1
+    notes = [e.note for e in threads.thread_events(db, int(frame["id"][0]))]
+    assert notes == ["Sent the offer, they will decide on Friday", "Asked for an offer for 20 windows"]
+    assert [u.login for u in users.list_users(db)] == ["ada"]
+    db.close()

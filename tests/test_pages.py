@@ -1,0 +1,193 @@
+"""Pages through Streamlit's AppTest, against real database files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_data import demo, setup, threads, users
+from crm_data.config import config_for
+from crm_data.db import Database
+from tests.conftest import PASSWORD, REPO
+
+APP = str(REPO / "app.py")
+PAGES = ["pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py"]
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def signed_in(user: users.User) -> AppTest:
+    at = new_app()
+    at.session_state["auth_user_id"] = user.id
+    at.session_state["auth_epoch"] = user.session_epoch
+    return at
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert [e.value for e in at.exception] == []
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, users.User]]]:
+    """A database with an admin, sample data and one user per role, shared by the read-only tests."""
+    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
+    db = Database.open(config_for(path))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    demo.generate(db, 3000, password=PASSWORD)
+    people = {u.role: u for u in users.list_users(db)}
+    yield path, {"admin": admin, "manager": people["manager"], "member": people["member"]}
+    db.close()
+
+
+@pytest.fixture
+def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, users.User]:
+    path, people = sample
+    monkeypatch.setenv("CRM_DB_PATH", str(path))
+    return people
+
+
+def test_first_start_shows_the_set_up_screen_and_creates_the_admin(app_env: Path) -> None:
+    at = new_app()
+    at.run()
+    no_exceptions(at)
+    assert at.title[0].value == "Set up your CRM"
+    at.text_input(key="setup_name").input("Ada Admin")
+    at.text_input(key="setup_login").input("ada")
+    at.text_input(key="setup_password").input(PASSWORD)
+    at.text_input(key="setup_repeat").input(PASSWORD)
+    at.selectbox(key="setup_sample").set_value(2000)
+    at.button[0].click().run()
+    no_exceptions(at)
+    assert at.title[0].value == "Log event"
+    assert at.success[0].value.startswith("Sample data loaded")
+    db = Database.open(config_for(app_env))
+    assert [u.login for u in users.list_users(db) if u.role == "admin"] == ["ada"]
+
+
+def test_the_set_up_screen_refuses_mismatched_passwords_and_keeps_the_input(app_env: Path) -> None:
+    at = new_app()
+    at.run()
+    at.text_input(key="setup_name").input("Ada Admin")
+    at.text_input(key="setup_login").input("ada")
+    at.text_input(key="setup_password").input(PASSWORD)
+    at.text_input(key="setup_repeat").input(PASSWORD + "x")
+    at.button[0].click().run()
+    no_exceptions(at)
+    assert "The passwords differ." in at.error[0].value
+    assert at.text_input(key="setup_login").value == "ada"
+    assert at.title[0].value == "Set up your CRM"
+
+
+def test_signing_in_with_a_wrong_password_says_so_and_the_right_one_opens_the_app(sample_env) -> None:
+    at = new_app()
+    at.run()
+    assert at.title[0].value == "Sign in"
+    at.text_input(key="login_login").input("admin")
+    at.text_input(key="login_password").input("wrong password!")
+    at.button[0].click().run()
+    assert at.error[0].value == "Wrong login or password."
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    no_exceptions(at)
+    assert at.title[0].value == "Log event"
+    assert "Ada Admin" in at.sidebar.markdown[0].value
+    assert "Administrator" in at.sidebar.markdown[0].value
+
+
+@pytest.mark.parametrize("role", ["member", "admin"])
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders_with_sample_data(sample_env, role: str, page: str) -> None:
+    at = signed_in(sample_env[role])
+    at.run()
+    if page == "pages/thread.py":
+        at.query_params["id"] = "1"
+    at.switch_page(page).run()
+    no_exceptions(at)
+    assert at.title, "every page has a title"
+
+
+def test_the_thread_page_shows_stage_percent_and_events(sample_env, sample) -> None:
+    path, _ = sample
+    db = Database.open(config_for(path))
+    frame, _ = threads.list_threads(db, threads.ThreadFilter(status="open"), limit=1)
+    thread_id = int(frame["id"][0])
+    detail = threads.get_thread(db, thread_id)
+    at = signed_in(sample_env["member"])
+    at.run()
+    at.query_params["id"] = str(thread_id)
+    at.switch_page("pages/thread.py").run()
+    no_exceptions(at)
+    assert at.title[0].value == detail.title
+    assert detail.stage in at.get("progress")[0].proto.text
+    assert any(b.label.startswith("Log the next event") for b in at.button)
+
+
+def test_the_quick_form_saves_a_call_that_then_appears_in_its_thread(app_env: Path) -> None:
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    from tests.helpers import new_client
+
+    client_id = new_client(db, admin, name="Okna Łódź Sp. z o.o.")
+    at = signed_in(admin)
+    at.run()
+    no_exceptions(at)
+    at.selectbox(key="log_client_0").set_value(client_id).run()
+    thread_box = at.selectbox(key=f"log_thread_{client_id}_0")
+    assert thread_box.value == -1  # no open threads yet: a new thread is the default
+    at.text_area(key="log_note_0").input("Asked for 20 windows")
+    at.button(key="log_save_0").click().run()
+    no_exceptions(at)
+    assert at.success[0].value.startswith("Saved. The thread is now at Lead")
+    frame, total = threads.list_threads(db, threads.ThreadFilter(client_id=client_id))
+    assert total == 1
+    assert frame["title"][0] == "Asked for 20 windows"
+    history = threads.thread_events(db, int(frame["id"][0]))
+    assert [e.note for e in history] == ["Asked for 20 windows"]
+    # the form is empty again, ready for the next call
+    assert at.text_area(key="log_note_1").value == ""
+
+
+def test_a_failed_save_shows_the_error_by_the_field_and_keeps_what_was_typed(app_env: Path) -> None:
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    from tests.helpers import new_client, snapshot
+
+    client_id = new_client(db, admin)
+    before = snapshot(db)
+    at = signed_in(admin)
+    at.run()
+    at.selectbox(key="log_client_0").set_value(client_id).run()
+    at.text_area(key="log_note_0").input("bad \u202e note")
+    at.button(key="log_save_0").click().run()
+    no_exceptions(at)
+    assert any("invisible" in c.value for c in at.caption)
+    assert at.text_area(key="log_note_0").value == "bad \u202e note"
+    assert snapshot(db) == before
+
+
+KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_]+(\.[a-z_]+)?\b")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page: str) -> None:
+    path_user = sample_env["manager"]
+    at = signed_in(path_user)
+    at.run()
+    at.selectbox(key="sidebar_language").set_value("pl").run()
+    if page == "pages/thread.py":
+        at.query_params["id"] = "1"
+    at.switch_page(page).run()
+    no_exceptions(at)
+    texts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning) if isinstance(e.value, str)]
+    texts += [w.label for w in (*at.selectbox, *at.text_input, *at.text_area, *at.button, *at.toggle)]
+    leaked = [t for t in texts if KEY_LIKE.fullmatch(t.strip())]
+    assert leaked == []
+    assert at.sidebar.selectbox(key="sidebar_language").value == "pl"
+    # switch back so the shared sample user stays English for the other tests
+    at.selectbox(key="sidebar_language").set_value("en").run()
