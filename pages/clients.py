@@ -77,7 +77,7 @@ if client_id is None:
             "open": frame["open_threads"],
             "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
         })  # fmt: skip
-        picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+        picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
                               key=f"clients_table_{page_key}_{page}",
                               column_config={"name": f.t("field.name"), "tax_id": f.t("field.tax_id"),
                                              "email": f.t("field.email"), "phone": f.t("field.phone"),

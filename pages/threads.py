@@ -43,7 +43,7 @@ frame, total = threads.list_threads(ui.db(), flt, sort=sort, limit=PAGE_SIZE, of
 st.caption(f.tn("threads.count", total))
 if total:
     shown = pickers.thread_table(frame, f)
-    selection = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+    selection = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
                              key=f"threads_table_{page_key}_{page}", column_config=pickers.thread_columns(f))  # fmt: skip
     if selection.selection.rows:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[selection.selection.rows[0]]["id"])})

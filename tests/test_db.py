@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -67,10 +68,8 @@ def test_a_swallowed_statement_error_can_never_be_committed(db: Database) -> Non
     """DuckDB turns COMMIT after a failed statement into a silent rollback; we refuse it loudly."""
     with pytest.raises(TransactionAborted), db.transaction() as tx:
         tx.execute("INSERT INTO settings (key, value) VALUES ('b', '1')")
-        try:
+        with contextlib.suppress(duckdb.ConstraintException):
             tx.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")  # duplicate key
-        except duckdb.ConstraintException:
-            pass
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'b'") == 0
 

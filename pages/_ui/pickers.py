@@ -57,11 +57,13 @@ def thread_table(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
 
 def thread_columns(f: Fmt) -> dict[str, Any]:
     return {
-        "title": st.column_config.TextColumn(f.t("field.title"), width="large"),
+        "title": st.column_config.TextColumn(f.t("field.title"), width="medium"),
         "client": st.column_config.TextColumn(f.t("field.client_id")),
         "owner": st.column_config.TextColumn(f.t("field.owner_id")),
         "stage": st.column_config.TextColumn(f.t("field.stage_id")),
-        "percent": st.column_config.ProgressColumn(f.t("field.percent"), min_value=0, max_value=100, format="%d%%"),
+        "percent": st.column_config.ProgressColumn(
+            f.t("field.percent"), min_value=0, max_value=100, format="%d%%", width="small"
+        ),
         "status": st.column_config.TextColumn(f.t("field.status")),
         "last": st.column_config.TextColumn(f.t("threads.last_activity")),
         "next": st.column_config.TextColumn(f.t("threads.next_step")),

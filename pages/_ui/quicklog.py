@@ -275,6 +275,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             next_step = _next_step_fields(k, look, account, settings)
 
         st.markdown(f"**{f.t('field.amounts')}**")
+        st.caption(f.t("log.table_help"))
         amount_names = {a.name: a.id for a in look.active(look.amount_types)}
         amounts_frame = st.data_editor(
             pd.DataFrame({"type": pd.Series(dtype="str"), "value": pd.Series(dtype="str")}),
