@@ -33,13 +33,20 @@ if account is None:
 t = ui.t
 pages = {
     t("nav.work"): [
-        st.Page("pages/log_event.py", title=t("log.title"), icon=":material/edit_note:", default=True),
+        st.Page("pages/today.py", title=t("today.title"), icon=":material/today:", default=True),
+        st.Page("pages/log_event.py", title=t("log.title"), icon=":material/edit_note:"),
         st.Page("pages/threads.py", title=t("threads.title"), icon=":material/forum:"),
         st.Page("pages/clients.py", title=t("clients.title"), icon=":material/apartment:"),
         st.Page("pages/thread.py", title=t("thread.title"), icon=":material/forum:", visibility="hidden"),
     ],
+    t("nav.planning"): [
+        st.Page("pages/calendar.py", title=t("calendar.title"), icon=":material/calendar_month:"),
+        st.Page("pages/resources.py", title=t("resources.title"), icon=":material/meeting_room:"),
+    ],
 }
+page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
 with st.sidebar:
     session.sidebar(account, LANGUAGE_NAMES)
+    session.reminder_poll(account)
 session.sample_notice()
-st.navigation(pages).run()
+page.run()

@@ -21,13 +21,15 @@ from pathlib import Path
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import NotFound, StorageError, ValidationError
+from crm_data.rules import has_invisible
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 255
 _FORBIDDEN = set('<>:"/\\|?*')
-_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{device}{n}" for device in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")
+}
 _SAFE_TYPES = {
     "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
     "text/csv", "application/zip", "application/msword", "application/vnd.ms-excel",
@@ -51,7 +53,7 @@ def check_name(name: str | None, field: str) -> str:
     text = unicodedata.normalize("NFC", name or "").strip()
     if not text:
         raise ValidationError.single(field, "attachment.name_empty")
-    if "\x00" in text or any(unicodedata.category(ch) == "Cc" for ch in text) or _INVISIBLE.search(text):
+    if "\x00" in text or any(unicodedata.category(ch) == "Cc" for ch in text) or has_invisible(text):
         raise ValidationError.single(field, "attachment.name_control")
     bad = sorted({ch for ch in text if ch in _FORBIDDEN})
     if bad:
@@ -149,6 +151,8 @@ def cleanup_orphans(db: Database) -> list[Path]:
         known = {r[0] for r in tx.all("SELECT DISTINCT sha256 FROM attachments")}
     removed = []
     for path in root.glob("*/*"):
+        if not path.is_file():
+            continue
         if path.parent.name == "tmp" or path.name not in known:
             path.unlink(missing_ok=True)
             removed.append(path)

@@ -65,8 +65,10 @@ _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}")
 
 
 def normalise_tax_id(text: str) -> str:
-    """Digits and letters only, upper case: 'PL 123-456-32-18' -> 'PL1234563218'."""
-    return re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    """Digits and letters only, upper case; a Polish NIP loses its EU VAT prefix:
+    'PL 123-456-32-18' -> '1234563218', 'DE 123456789' -> 'DE123456789'."""
+    plain = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    return plain[2:] if re.fullmatch(r"PL\d{10}", plain) else plain
 
 
 def _collect(checks: list[tuple[str, object]]) -> tuple[dict[str, object], list[FieldError]]:
@@ -196,7 +198,9 @@ def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int
     ignoring case and diacritics), with their open thread count and last activity; and the
     total number of matches."""
     pattern = like_pattern(search_key(text.strip()))
-    tax_pattern = like_pattern(normalise_tax_id(text)) if normalise_tax_id(text) else None
+    tax_text = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    tax_text = tax_text[2:] if re.fullmatch(r"PL\d+", tax_text) else tax_text
+    tax_pattern = like_pattern(tax_text) if tax_text else None
     key_name = SEARCH_KEY_SQL.format(col="c.name")
     key_contact = SEARCH_KEY_SQL.format(col="k.name")
     where = f"""

@@ -31,6 +31,7 @@ T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any] | None
 
 WRITE_RETRIES = 5
+_NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -50,6 +51,10 @@ class Tx:
     def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
         if self.failed:
             raise TransactionAborted("an earlier statement of this transaction failed")
+        if isinstance(params, dict):
+            # DuckDB refuses named parameters a statement does not use; pass only the used ones
+            used = set(_NAMED_PARAM.findall(sql))
+            params = {k: v for k, v in params.items() if k in used}
         try:
             return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
         except BaseException:

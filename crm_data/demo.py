@@ -578,6 +578,26 @@ def generate(
             {"now": now, "next_notes": notes["outcomes"]},
         )
         say("planned events")
+        run(
+            """
+            INSERT INTO reminders (user_id, event_id, remind_at)
+            SELECT assignee_id, id, remind_at FROM events WHERE status = 'planned' AND remind_at IS NOT NULL;
+            CREATE TEMP TABLE d_booking AS
+            SELECT e.id AS event_id, e.starts_at, e.ends_at, e.author_id, r.id AS resource_id, r.buffer_min
+            FROM events e JOIN event_types et ON et.id = e.type_id
+            JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, buffer_min FROM resources WHERE active) r
+              ON r.no = hash(e.id, 120) % (SELECT count(*) FROM resources WHERE active)
+            WHERE e.status = 'planned' AND et.is_meeting AND e.starts_at > $now AND rnd(e.id, 121) < 0.5;
+            INSERT INTO reservations (event_id, resource_id, starts_at, ends_at, created_by)
+            SELECT b.event_id, b.resource_id, b.starts_at, b.ends_at, b.author_id FROM d_booking b
+            WHERE NOT EXISTS (
+                SELECT 1 FROM d_booking o WHERE o.resource_id = b.resource_id AND o.event_id < b.event_id
+                  AND o.starts_at < b.ends_at + to_minutes(b.buffer_min)
+                  AND b.starts_at < o.ends_at + to_minutes(b.buffer_min));
+            """,
+            {"now": now},
+        )
+        say("reminders and reservations")
         for name in ("demo_clients", "demo_contacts"):
             con.unregister(name)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crm_data import attachments, audit, dictionaries, permissions
+from crm_data import attachments, audit, dictionaries, permissions, planning, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
@@ -24,6 +24,7 @@ from crm_data.rules import (
     MAX_NAME,
     MAX_NOTE,
     MAX_TITLE,
+    WorkingHours,
     check_amount,
     check_duration,
     check_moment,
@@ -78,6 +79,8 @@ class NextStep:
     assignee_id: int | None = None  # None: the author
     note: str = ""
     remind_before_min: int | None = None  # None: the organisation's default offset
+    resource_ids: tuple[int, ...] = ()  # rooms, cars, projectors to book for it
+    participant_user_ids: tuple[int, ...] = ()  # coworkers who take part (checked for overlaps)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class LogEvent:
     attachments: tuple[AttachmentInput, ...] = ()
     complete_event_id: int | None = None  # complete this planned event instead of a new one
     complete_event_version: int | None = None
+    accept_conflicts: bool = False  # the user saw the next step's overlaps and saves anyway
     lang: str = "en"  # how numbers typed as text are read
 
 
@@ -443,6 +447,12 @@ def _next_step(
     if person is None or not person.active:
         err.add("next.assignee_id", "validation.unknown")
     note = err.check(lambda: check_text(step.note, "next.note", max_len=MAX_NOTE, multiline=True)) or ""
+    for rid in step.resource_ids:
+        if rid not in look.resources or not look.resources[rid].active:
+            err.add("next.resource_ids", "validation.unknown")
+    for uid in step.participant_user_ids:
+        if uid not in look.people or not look.people[uid].active:
+            err.add("next.participant_user_ids", "validation.unknown")
     remind = step.remind_before_min if step.remind_before_min is not None else org.reminder_offset_min
     if not isinstance(remind, int) or remind < 0 or remind > 60 * 24 * 14:
         err.add("next.remind_before_min", "validation.reminder_range")
@@ -451,9 +461,13 @@ def _next_step(
         return None
     return {
         "type_id": kind.id,
-        "starts_at": starts_at,
-        "ends_at": starts_at + dt.timedelta(minutes=duration),
-        "assignee_id": assignee_id,
+        "slot": planning.Slot(
+            starts_at,
+            starts_at + dt.timedelta(minutes=duration),
+            assignee_id,
+            tuple(step.participant_user_ids),
+            tuple(step.resource_ids),
+        ),
         "note": note,
         "remind_at": starts_at - dt.timedelta(minutes=remind),
     }
@@ -461,28 +475,41 @@ def _next_step(
 
 # -- writing -----------------------------------------------------------------------------------
 def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | None = None) -> LogResult:
-    """Validate everything, store attachment files, then write the event and all its parts
-    in one transaction. Raises ValidationError (nothing written) or another CrmError."""
+    """Validate everything, check the next step's people and resources, store attachment
+    files, then write the event and all its parts in one transaction. Raises ValidationError,
+    ConflictWarning, ResourceTaken or another CrmError; then nothing is written."""
     now = now or dt.datetime.now(dt.UTC)
     look = dictionaries.lookups(db)
     clean = _validate(db, actor, cmd, look, now)
+    hours = planning.working_hours(org_settings.cached(db))
+    slot = clean.next_step["slot"] if clean.next_step else None
+    if slot is not None:  # refuse or warn before any file is written
+        result = planning.check(db, slot, now=now)
+        if result.clashes:
+            raise planning.ResourceTaken(result.clashes[0], result.free_slots)
+        if result.conflicts and not cmd.accept_conflicts:
+            raise planning.ConflictWarning([result])
     stored = [attachments.store(db.config, data, name) for name, data in clean.files]
-    return db.write(lambda tx: _write(tx, actor, clean, stored, look))
+    with reservations.locked(db, slot.resource_ids if slot else ()):
+        return db.write(lambda tx: _write(tx, actor, clean, stored, look, hours, now, cmd.accept_conflicts))
 
 
-def _write(tx: Tx, actor: User, c: _Clean, stored: list[attachments.StoredFile], look: Lookups) -> LogResult:
+def _write(
+    tx: Tx,
+    actor: User,
+    c: _Clean,
+    stored: list[attachments.StoredFile],
+    look: Lookups,
+    hours: WorkingHours,
+    now: dt.datetime,
+    accept_conflicts: bool,
+) -> LogResult:
     new_thread = c.thread_id is None
     first = None
     if new_thread:
         first = look.first_stage(c.pipeline_id)
         assert first is not None
-        thread_id = tx.scalar(
-            "INSERT INTO threads (client_id, pipeline_id, title, owner_id, stage_id, opened_at,"
-            " last_event_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            [c.client_id, c.pipeline_id, c.title, actor.id, first.id, c.starts_at, c.starts_at, actor.id],
-        )
-        audit.record(tx, actor.id, "thread", thread_id, "create",
-                     {"title": [None, c.title], "stage": [None, first.name]})  # fmt: skip
+        thread_id = threads.open_thread_tx(tx, actor.id, c.client_id, c.pipeline_id, c.title, c.starts_at, first)
         thread = {"stage_id": first.id, "status": "open", "version": 1}
         stage = c.stage if c.stage and c.stage.id != first.id else None
     else:
@@ -523,6 +550,8 @@ def _write(tx: Tx, actor: User, c: _Clean, stored: list[attachments.StoredFile],
             " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
             {k: v for k, v in values.items() if k not in ("thread_id", "client_id", "actor")} | {"id": event_id},
         )
+        reservations.finish_tx(tx, event_id, now)
+        reminders.close_tx(tx, event_id)
         audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
     else:
         event_id = tx.scalar(
@@ -557,15 +586,11 @@ def _write(tx: Tx, actor: User, c: _Clean, stored: list[attachments.StoredFile],
     next_id = None
     if c.next_step is not None:
         n = c.next_step
-        next_id = tx.scalar(
-            "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status,"
-            " starts_at, ends_at, note, planned_by_event_id, remind_at)"
-            " VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?) RETURNING id",
-            [thread_id, c.client_id, n["type_id"], actor.id, n["assignee_id"], n["starts_at"],
-             n["ends_at"], n["note"], event_id, n["remind_at"]],
+        accepted = planning.guard_slot_tx(tx, n["slot"], hours, [], now, accept_conflicts)
+        next_id = planning.insert_planned_tx(
+            tx, actor, thread_id=thread_id, client_id=c.client_id, type_id=n["type_id"], slot=n["slot"],
+            note=n["note"], remind_at=n["remind_at"], planned_by_event_id=event_id, accepted=accepted,
         )  # fmt: skip
-        audit.record(tx, actor.id, "event", next_id, "plan",
-                     {"assignee_id": [None, n["assignee_id"]], "starts_at": [None, n["starts_at"]]})  # fmt: skip
 
     final = tx.one(
         "SELECT t.status, s.name, s.percent FROM threads t JOIN stages s ON s.id = t.stage_id WHERE t.id = ?",

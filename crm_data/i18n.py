@@ -5,6 +5,7 @@ datetime, Decimal or number given as a parameter is formatted for the language f
 from __future__ import annotations
 
 import datetime as dt
+import string
 import tomllib
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -59,9 +60,8 @@ class Fmt:
         text = catalog(self.lang).get(key) or catalog("en").get(key) or key
         if not params:
             return text
-        shown = {name: self.value(value) for name, value in params.items()}
         try:
-            return text.format_map(shown)
+            return _Formatter(self).vformat(text, (), params)
         except (KeyError, IndexError, ValueError):
             return text
 
@@ -131,6 +131,21 @@ class Fmt:
     def percent(self, value: float | int | Decimal) -> str:
         text = self.number(Decimal(str(round(float(value), 1))), places=None)
         return f"{text}\u00a0%" if self.lang == "pl" else f"{text}%"
+
+
+class _Formatter(string.Formatter):
+    """Formats each parameter for the language: `{when}` a date and time, `{when:time}` the
+    time only, `{when:date}` the date only, numbers and money with the language's separators."""
+
+    def __init__(self, fmt: Fmt) -> None:
+        self.fmt = fmt
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, dt.datetime) and format_spec in ("time", "date"):
+            return self.fmt.time(value) if format_spec == "time" else self.fmt.date(value)
+        if not format_spec:
+            return self.fmt.value(value)
+        return format(value, format_spec)
 
 
 def translate(key: str, lang: str = "en", /, **params: Any) -> str:

@@ -10,10 +10,13 @@ quantity x unit price, are rounded half up to the cent (ROUND_HALF_UP, the comme
 
 from __future__ import annotations
 
+import bisect
+import calendar
 import datetime as dt
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -30,9 +33,19 @@ MAX_EVENT_MINUTES = 31 * 24 * 60
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
-# Characters that change how text is shown without being visible: bidi embeddings, overrides
-# and isolates, zero-width spaces and joiners, the word joiner and the byte-order mark.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Characters that change how text is shown without being visible: every Unicode format
+# character (bidi embeddings, overrides, isolates and marks, zero-width spaces and joiners,
+# soft hyphens, the byte-order mark ...), line and paragraph separators, the combining
+# grapheme joiner and the Hangul fillers, which render as blanks.
+_INVISIBLE_EXTRA = set("\u034f\u115f\u1160\u3164\uffa0\u2028\u2029\u17b4\u17b5")
+
+
+def has_invisible(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_EXTRA for ch in text)
+
+
+def strip_invisible(text: str) -> str:
+    return "".join(ch for ch in text if not (unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_EXTRA))
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -44,17 +57,21 @@ def check_text(
     required: bool = False,
     multiline: bool = False,
 ) -> str:
-    """Strip, normalise to NFC and refuse NUL, control, invisible and direction characters."""
-    text = unicodedata.normalize("NFC", (value or "")).strip()
-    if "\x00" in text:
+    """Normalise to NFC, refuse NUL, control, invisible and direction characters anywhere (also
+    at the ends: they are refused, not silently trimmed), then strip surrounding spaces."""
+    raw = unicodedata.normalize("NFC", value or "")
+    if "\x00" in raw:
         raise ValidationError.single(field, "validation.nul")
-    if _INVISIBLE.search(text):
+    if has_invisible(raw):
         raise ValidationError.single(field, "validation.invisible")
-    allowed = "\n\t" if multiline else ""
-    if multiline:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in raw):
         raise ValidationError.single(field, "validation.control")
+    text = raw.strip()
+    if not multiline:
+        if any(ch in text for ch in "\n\r"):
+            raise ValidationError.single(field, "validation.control")
+        text = text.replace("\t", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if required and not text:
         raise ValidationError.single(field, "validation.required")
     if len(text) > max_len:
@@ -62,13 +79,18 @@ def check_text(
     return text
 
 
-# Latin look-alikes among Cyrillic and Greek letters (lower case), after NFKC and casefold.
+# Latin look-alikes among Cyrillic and Greek letters, capital and small, applied before
+# casefolding (Greek capital Ν must become n, not the v that its small form resembles).
 _CONFUSABLES = str.maketrans(
     {
         "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
         "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j",
         "ԁ": "d", "ɡ": "g", "ո": "n", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i",
         "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c",
+        "А": "a", "В": "b", "Е": "e", "Ё": "e", "К": "k", "М": "m", "Н": "h", "О": "o",
+        "Р": "p", "С": "c", "Т": "t", "У": "y", "Х": "x", "Ѕ": "s", "І": "i", "Ј": "j",
+        "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m",
+        "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
     }
 )  # fmt: skip
 
@@ -76,15 +98,15 @@ _CONFUSABLES = str.maketrans(
 def name_skeleton(name: str) -> str:
     """A key under which names that look the same collide: `Аcme` (Cyrillic А), `ACME`,
     `Acme ` and `Acmе` all give `acme`. Diacritics are kept: Łódź and Lodz differ."""
-    text = unicodedata.normalize("NFKC", name).casefold().translate(_CONFUSABLES)
-    text = _INVISIBLE.sub("", text)
+    text = strip_invisible(unicodedata.normalize("NFKC", name)).translate(_CONFUSABLES).casefold()
     return " ".join(re.sub(r"[\"'.,]", " ", text).split())
 
 
 def search_key(text: str) -> str:
-    """Lower case without diacritics (ł and ß included), so 'lodz' finds 'Łódź'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ł", "l"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    """Lower case without diacritics, ł as l, so 'lodz' finds 'Łódź'. The twin of
+    clients.SEARCH_KEY_SQL: the same lower() and canonical decomposition as DuckDB's."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("ł", "l"))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def like_pattern(text: str) -> str:
@@ -110,6 +132,9 @@ def parse_decimal(value: str | Decimal | int | float | None, lang: str = "en") -
     text = re.sub(r"[\s\u00a0\u202f_']", "", str(value))
     if not text:
         return None
+    if lang == "pl" and re.fullmatch(r"[-+]?[1-9]\d{0,2}(\.\d{3})+", text):
+        # "2.000" is two thousand to some Polish readers and two to others: ask, never guess
+        raise ValueError("ambiguous")
     if lang == "pl" or ("," in text and "." not in text and re.search(r",\d{1,2}$", text)):
         if "," in text:
             text = text.replace(".", "").replace(",", ".")
@@ -125,8 +150,9 @@ def check_amount(value: str | Decimal | int | float | None, field: str, lang: st
     """A money amount: finite, not negative, at most 2 decimal places, below a trillion."""
     try:
         amount = parse_decimal(value, lang)
-    except ValueError:
-        raise ValidationError.single(field, "validation.not_a_number") from None
+    except ValueError as exc:
+        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
+        raise ValidationError.single(field, key) from None
     if amount is None:
         raise ValidationError.single(field, "validation.required")
     if not amount.is_finite():
@@ -143,8 +169,9 @@ def check_amount(value: str | Decimal | int | float | None, field: str, lang: st
 def check_quantity(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
     try:
         qty = parse_decimal(value, lang)
-    except ValueError:
-        raise ValidationError.single(field, "validation.not_a_number") from None
+    except ValueError as exc:
+        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
+        raise ValidationError.single(field, key) from None
     if qty is None:
         raise ValidationError.single(field, "validation.required")
     if not qty.is_finite():
@@ -211,3 +238,128 @@ def local_to_utc(day: dt.date, time: dt.time, tz: str, field: str) -> dt.datetim
             raise ValidationError.single(field, "validation.time_skipped", time=naive.strftime("%H:%M"), day=day, tz=tz)
         raise ValidationError.single(field, "validation.time_ambiguous", time=naive.strftime("%H:%M"), day=day, tz=tz)
     return first.astimezone(dt.UTC)
+
+
+# -- intervals, free slots and recurrence --------------------------------------------------------
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+def check_interval(start: dt.datetime, end: dt.datetime) -> None:
+    """Raise ValueError for a zero or negative length: such an interval is never valid."""
+    if end <= start:
+        raise ValueError("an interval must end after it starts")
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    """Half-open intervals [start, end): touching ones (a ends when b starts) do not overlap."""
+    check_interval(*a)
+    check_interval(*b)
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def merge(intervals: list[Interval]) -> list[Interval]:
+    """Sorted, non-overlapping union (touching intervals join)."""
+    out: list[Interval] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When people work: weekdays (Monday = 0) and hours, in the organisation's zone."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    start_hour: int = 8
+    end_hour: int = 17
+    tz: str = "Europe/Warsaw"
+
+
+def free_slots(
+    busy: list[Interval],
+    length: dt.timedelta,
+    wanted: dt.datetime,
+    hours: WorkingHours,
+    *,
+    count: int = 3,
+    not_before: dt.datetime | None = None,
+    step: dt.timedelta = dt.timedelta(minutes=15),
+    search_days: int = 14,
+) -> list[Interval]:
+    """The `count` free slots of `length` nearest to `wanted` (before or after it), each inside
+    one day's working hours, on a `step` grid, never starting before `not_before`. The slots
+    do not overlap each other, so they are real alternatives, not 11:00, 11:15 and 11:30."""
+    if length <= dt.timedelta(0):
+        raise ValueError("length must be positive")
+    zone = ZoneInfo(hours.tz)
+    blocked = merge(busy)
+    starts = [b[0] for b in blocked]
+    candidates: list[tuple[dt.timedelta, dt.datetime]] = []
+    first_day = wanted.astimezone(zone).date() - dt.timedelta(days=search_days)
+    for offset in range(2 * search_days + 1):
+        day = first_day + dt.timedelta(days=offset)
+        if day.weekday() not in hours.days:
+            continue
+        open_at = dt.datetime.combine(day, dt.time(hours.start_hour), zone).astimezone(dt.UTC)
+        close_at = dt.datetime.combine(day, dt.time(hours.end_hour), zone).astimezone(dt.UTC)
+        start = open_at
+        while start + length <= close_at:
+            if not_before is None or start >= not_before:
+                candidates.append((abs(start - wanted), start))
+            start += step
+    found: list[Interval] = []
+    for _, start in sorted(candidates):
+        end = start + length
+        i = bisect.bisect_left(starts, end)
+        # the only blocks that can overlap [start, end) start before `end`; merged blocks are
+        # disjoint and sorted, so checking the last of them is enough
+        if i > 0 and blocked[i - 1][1] > start:
+            continue
+        if any(start < f_end and f_start < end for f_start, f_end in found):
+            continue
+        found.append((start, end))
+        if len(found) == count:
+            break
+    return sorted(found)
+
+
+def recurrence_starts(
+    first: dt.datetime,
+    freq: str,
+    tz: str,
+    *,
+    until: dt.date | None = None,
+    count: int | None = None,
+    limit: int = 200,
+) -> list[dt.datetime]:
+    """Occurrence starts of a daily, weekly or monthly series, keeping the local wall-clock
+    time across daylight-saving changes (a weekly 10:00 stays 10:00). Monthly on the 31st
+    falls on the last day of shorter months. Ends at `until` (inclusive) or after `count`."""
+    if freq not in ("daily", "weekly", "monthly"):
+        raise ValueError(freq)
+    if until is None and count is None:
+        raise ValueError("a series needs an end: a date or a count")
+    zone = ZoneInfo(tz)
+    local = first.astimezone(zone)
+    wall, day0 = local.time().replace(tzinfo=None), local.date()
+    out: list[dt.datetime] = []
+    k = 0
+    while len(out) < min(count or limit, limit):
+        if freq == "daily":
+            day = day0 + dt.timedelta(days=k)
+        elif freq == "weekly":
+            day = day0 + dt.timedelta(weeks=k)
+        else:
+            month = day0.month - 1 + k
+            year, month = day0.year + month // 12, month % 12 + 1
+            last = calendar.monthrange(year, month)[1]
+            day = dt.date(year, month, min(day0.day, last))
+        if until is not None and day > until:
+            break
+        # a wall time skipped by a DST change lands just after the gap (fold=0 rule)
+        out.append(dt.datetime.combine(day, wall, zone).astimezone(dt.UTC))
+        k += 1
+    return out

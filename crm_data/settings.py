@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from crm_data.db import Database, Tx
 
@@ -51,3 +52,7 @@ def save_tx(tx: Tx, changes: dict[str, Any]) -> None:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
             [key, json.dumps(list(value) if isinstance(value, tuple) else value)],
         )
+
+
+def zone(org: OrgSettings) -> ZoneInfo:
+    return ZoneInfo(org.time_zone)

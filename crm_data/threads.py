@@ -9,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from crm_data import audit
 from crm_data.clients import SEARCH_KEY_SQL
-from crm_data.db import Database
+from crm_data.db import Database, Tx
+from crm_data.dictionaries import Stage
 from crm_data.errors import NotFound
 from crm_data.rules import like_pattern, search_key
 
@@ -266,3 +268,18 @@ def recent_events(db: Database, client_id: int, *, limit: int = 20) -> pd.DataFr
             """,
             [client_id, limit],
         )
+
+
+def open_thread_tx(
+    tx: Tx, actor_id: int, client_id: int, pipeline_id: int, title: str, at: dt.datetime, first_stage: Stage
+) -> int:
+    """Insert a new open thread at its pipeline's first stage; returns its id."""
+    thread_id = tx.scalar(
+        "INSERT INTO threads (client_id, pipeline_id, title, owner_id, stage_id, opened_at,"
+        " last_event_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [client_id, pipeline_id, title, actor_id, first_stage.id, at, at, actor_id],
+    )
+    audit.record(
+        tx, actor_id, "thread", thread_id, "create", {"title": [None, title], "stage": [None, first_stage.name]}
+    )
+    return thread_id

@@ -29,7 +29,7 @@ def test_set_up_then_log_a_call_and_a_follow_up_into_one_thread(browser, server:
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create administrator").click()
     wait_idle(page)
-    page.get_by_role("heading", name="Log event").wait_for()
+    page.get_by_role("heading", name="Today").wait_for()
 
     # a client to call: the app owns the database file, so create it through the UI
     page.get_by_role("link", name="Clients").click()

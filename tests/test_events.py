@@ -447,6 +447,7 @@ DURABILITY_SCRIPT = textwrap.dedent(
             participants=(events.ParticipantInput(name=f"Guest {{i}}"),),
             attachments=(events.AttachmentInput(f"doc{{i}}.txt", f"file {{i}}".encode()),),
             next_step=events.NextStep(type_id={type_id}, starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)),
+            accept_conflicts=True,
         )
         result = events.log_event(db, actor, cmd)
         print("COMMITTED", result.event_id, result.next_event_id, flush=True)

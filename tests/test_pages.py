@@ -15,7 +15,10 @@ from crm_data.db import Database
 from tests.conftest import PASSWORD, REPO
 
 APP = str(REPO / "app.py")
-PAGES = ["pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py"]
+PAGES = [
+    "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
+    "pages/calendar.py", "pages/resources.py",
+]  # fmt: skip
 
 
 def new_app() -> AppTest:
@@ -64,7 +67,7 @@ def test_first_start_shows_the_set_up_screen_and_creates_the_admin(app_env: Path
     at.selectbox(key="setup_sample").set_value(2000)
     at.button[0].click().run()
     no_exceptions(at)
-    assert at.title[0].value == "Log event"
+    assert at.title[0].value == "Today"
     assert at.success[0].value.startswith("Sample data loaded")
     db = Database.open(config_for(app_env))
     assert [u.login for u in users.list_users(db) if u.role == "admin"] == ["ada"]
@@ -95,7 +98,7 @@ def test_signing_in_with_a_wrong_password_says_so_and_the_right_one_opens_the_ap
     at.text_input(key="login_password").input(PASSWORD)
     at.button[0].click().run()
     no_exceptions(at)
-    assert at.title[0].value == "Log event"
+    assert at.title[0].value == "Today"
     assert "Ada Admin" in at.sidebar.markdown[0].value
     assert "Administrator" in at.sidebar.markdown[0].value
 
@@ -135,10 +138,10 @@ def test_the_quick_form_saves_a_call_that_then_appears_in_its_thread(app_env: Pa
 
     client_id = new_client(db, admin, name="Okna Łódź Sp. z o.o.")
     at = signed_in(admin)
-    at.run()
+    at.switch_page("pages/log_event.py").run()
     no_exceptions(at)
     at.selectbox(key="log_client_0").set_value(client_id).run()
-    thread_box = at.selectbox(key=f"log_thread_{client_id}_0")
+    thread_box = at.selectbox(key=f"log_thread_0_{client_id}")
     assert thread_box.value == -1  # no open threads yet: a new thread is the default
     at.text_area(key="log_note_0").input("Asked for 20 windows")
     at.button(key="log_save_0").click().run()
@@ -161,7 +164,7 @@ def test_a_failed_save_shows_the_error_by_the_field_and_keeps_what_was_typed(app
     client_id = new_client(db, admin)
     before = snapshot(db)
     at = signed_in(admin)
-    at.run()
+    at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(client_id).run()
     at.text_area(key="log_note_0").input("bad \u202e note")
     at.button(key="log_save_0").click().run()

@@ -7,14 +7,88 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import clients
+from crm_data import clients, threads
 from crm_data.i18n import Fmt
 from pages._ui import core as ui
+
+NEW_THREAD = -1
+
+
+def client_options() -> list[tuple[int, str]]:
+    """(id, name) of active clients, most recently active first; cached until a client is saved."""
+    return ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
+
+
+def client_for_event(key: str, preset: int | None, *, disabled: bool = False) -> int | None:
+    """The client an event is about: type to find, most recently active first."""
+    f = ui.fmt()
+    options = client_options()
+    ids = [cid for cid, _ in options]
+    names = dict(options)
+    if preset is not None and preset not in names:
+        names[preset] = clients.get_client(ui.db(), preset).name
+        ids.insert(0, preset)
+    return st.selectbox(
+        f.t("field.client_id"),
+        ids,
+        index=ids.index(preset) if preset in ids else None,
+        format_func=lambda cid: names.get(cid, str(cid)),
+        placeholder=f.t("log.client_placeholder"),
+        key=key,
+        disabled=disabled,
+    )
+
+
+def thread_for_event(
+    key: str, client_id: int | None, preset: int | None, *, disabled: bool = False
+) -> tuple[int | None, dict[str, Any] | None]:
+    """The client's open thread the event belongs to, or NEW_THREAD. With one open thread it
+    is chosen; with several the user must choose (never a silent guess)."""
+    f = ui.fmt()
+    if client_id is None:
+        st.selectbox(f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True,
+                     key=f"{key}_none")  # fmt: skip
+        return None, None
+    open_threads = threads.open_threads_of(ui.db(), client_id)
+    by_id = {row["id"]: row for row in open_threads}
+    if preset is not None and preset not in by_id:
+        detail = threads.get_thread(ui.db(), preset)
+        by_id[detail.id] = {"id": detail.id, "title": detail.title, "stage": detail.stage,
+                            "percent": detail.percent, "owner": detail.owner, "pipeline_id": detail.pipeline_id,
+                            "stage_id": detail.stage_id, "owner_id": detail.owner_id, "version": detail.version}  # fmt: skip
+    options = [NEW_THREAD, *by_id]
+    if preset is not None:
+        index: int | None = options.index(preset)
+    elif not open_threads:
+        index = 0
+    elif len(open_threads) == 1:
+        index = 1
+    else:
+        index = None
+
+    def label(tid: int) -> str:
+        if tid == NEW_THREAD:
+            return f.t("log.new_thread")
+        row = by_id[tid]
+        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {row['owner']}"
+
+    chosen = st.selectbox(
+        f.t("field.thread_id"),
+        options,
+        index=index,
+        format_func=label,
+        placeholder=f.t("log.thread_placeholder", n=len(open_threads)),
+        key=f"{key}_{client_id}",
+        disabled=disabled,
+    )
+    if chosen is None or chosen == NEW_THREAD:
+        return chosen, None
+    return chosen, by_id[chosen]
 
 
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:
     f = ui.fmt()
-    options = ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
+    options = client_options()
     names = dict(options)
     return container.selectbox(label, [cid for cid, _ in options], index=None, key=key, persist_state="session",
                                format_func=lambda cid: names.get(cid, str(cid)),

@@ -13,12 +13,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import clients, events, threads
+from crm_data import clients, events
 from crm_data.errors import CrmError, ValidationError
+from crm_data.planning import ConflictWarning
+from crm_data.reservations import ResourceTaken
 from crm_data.rules import local_to_utc
 from pages._ui import core as ui
-
-NEW_THREAD = -1
+from pages._ui import pickers, problems
+from pages._ui.pickers import NEW_THREAD
 
 
 @dataclass(frozen=True)
@@ -60,72 +62,6 @@ def _now_local() -> dt.datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _client_picker(k: _Keys, preset: Preset) -> int | None:
-    f = ui.fmt()
-    options = ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
-    ids = [cid for cid, _ in options]
-    names = dict(options)
-    if preset.client_id is not None and preset.client_id not in names:
-        names[preset.client_id] = clients.get_client(ui.db(), preset.client_id).name
-        ids.insert(0, preset.client_id)
-    index = ids.index(preset.client_id) if preset.client_id in ids else None
-    chosen = st.selectbox(
-        f.t("field.client_id"),
-        ids,
-        index=index,
-        format_func=lambda cid: names.get(cid, str(cid)),
-        placeholder=f.t("log.client_placeholder"),
-        key=k("client"),
-        disabled=preset.complete_event_id is not None,
-    )
-    _errors_for(k, "client_id")
-    return chosen
-
-
-def _thread_picker(k: _Keys, client_id: int | None, preset: Preset) -> tuple[int | None, dict | None]:
-    f = ui.fmt()
-    if client_id is None:
-        st.selectbox(f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True,
-                     key=k("thread_disabled"))  # fmt: skip
-        return None, None
-    open_threads = threads.open_threads_of(ui.db(), client_id)
-    by_id = {row["id"]: row for row in open_threads}
-    if preset.thread_id is not None and preset.thread_id not in by_id:
-        detail = threads.get_thread(ui.db(), preset.thread_id)
-        by_id[detail.id] = {"id": detail.id, "title": detail.title, "stage": detail.stage,
-                            "percent": detail.percent, "owner": detail.owner, "pipeline_id": detail.pipeline_id,
-                            "stage_id": detail.stage_id, "owner_id": detail.owner_id, "version": detail.version}  # fmt: skip
-    options = [NEW_THREAD, *by_id]
-    if preset.thread_id is not None:
-        index = options.index(preset.thread_id)
-    elif not open_threads:
-        index = 0
-    elif len(open_threads) == 1:
-        index = 1
-    else:
-        index = None  # several open threads: the user must say which, never a silent guess
-
-    def label(tid: int) -> str:
-        if tid == NEW_THREAD:
-            return f.t("log.new_thread")
-        row = by_id[tid]
-        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {row['owner']}"
-
-    chosen = st.selectbox(
-        f.t("field.thread_id"),
-        options,
-        index=index,
-        format_func=label,
-        placeholder=f.t("log.thread_placeholder", n=len(open_threads)),
-        key=k(f"thread_{client_id}"),
-        disabled=preset.complete_event_id is not None,
-    )
-    _errors_for(k, "thread_id")
-    if chosen is None or chosen == NEW_THREAD:
-        return chosen, None
-    return chosen, by_id[chosen]
-
-
 def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     if frame is None:
         return []
@@ -149,8 +85,11 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     if last is not None:
         _confirmation(last)
 
-    client_id = _client_picker(k, preset)
-    thread_id, thread = _thread_picker(k, client_id, preset)
+    fixed = preset.complete_event_id is not None
+    client_id = pickers.client_for_event(k("client"), preset.client_id, disabled=fixed)
+    _errors_for(k, "client_id")
+    thread_id, thread = pickers.thread_for_event(k("thread"), client_id, preset.thread_id, disabled=fixed)
+    _errors_for(k, "thread_id")
 
     types = look.active(look.event_types)
     type_ids = [et.id for et in types]
@@ -174,7 +113,14 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
 
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
 
-    if st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:"):
+    save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
+    error = st.session_state.get(k.error_key)
+    accept = False
+    if isinstance(error, ConflictWarning | ResourceTaken):
+        accept = problems.problem_panel(error, k("problem"), on_use_slot=lambda s, e: _use_slot(k, s, e))
+    elif error is not None:
+        ui.show_error(error)
+    if save or accept:
         try:
             occurred = local_to_utc(day, at, settings.time_zone, "occurred_at") if day and at else None
             cmd = events.LogEvent(
@@ -186,6 +132,7 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 thread_version=thread["version"] if thread else None,
                 complete_event_id=preset.complete_event_id,
                 complete_event_version=preset.complete_event_version,
+                accept_conflicts=accept,
                 lang=f.lang,
                 **extra(),
             )
@@ -200,10 +147,16 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
             st.session_state[k.result_key] = result
             ui.db().cache.pop("client_options", None)
             st.rerun()
-    error = st.session_state.get(k.error_key)
-    if error is not None:
-        ui.show_error(error)
     return None
+
+
+def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
+    """Callback: move the next step to a suggested free slot."""
+    local = start.astimezone(ui.fmt().tz)
+    st.session_state[k("next_day")] = local.date()
+    st.session_state[k("next_time")] = local.time().replace(tzinfo=None)
+    st.session_state[k("next_duration")] = int((end - start).total_seconds() // 60)
+    st.session_state.pop(k.error_key, None)
 
 
 def _confirmation(result: events.LogResult) -> None:
@@ -354,16 +307,17 @@ def _next_step_fields(k: _Keys, look, account, settings):
     f = ui.fmt()
     types = look.active(look.event_types)
     people = look.active(look.people)
-    tomorrow = _now_local().date() + dt.timedelta(days=1)
+    st.session_state.setdefault(k("next_day"), _now_local().date() + dt.timedelta(days=1))
+    st.session_state.setdefault(k("next_time"), dt.time(settings.work_start_hour + 1, 0))
+    st.session_state.setdefault(k("next_duration"), None)
     c1, c2, c3 = st.columns(3)
     type_id = c1.selectbox(f.t("field.next.type_id"), [et.id for et in types],
                            format_func=lambda tid: look.event_types[tid].name, key=k("next_type"))  # fmt: skip
-    day = c2.date_input(f.t("field.next.day"), value=tomorrow, format=f.date_input_format(), key=k("next_day"))
-    at = c3.time_input(f.t("field.next.time"), value=dt.time(settings.work_start_hour + 1, 0), step=900,
-                       key=k("next_time"))  # fmt: skip
+    day = c2.date_input(f.t("field.next.day"), format=f.date_input_format(), key=k("next_day"))
+    at = c3.time_input(f.t("field.next.time"), step=900, key=k("next_time"))
     _errors_for(k, "next.type_id", "next.starts_at")
     c1, c2, c3 = st.columns(3)
-    duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, value=None, step=15,
+    duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, step=15,
                                key=k("next_duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
     assignee = c2.selectbox(f.t("field.next.assignee_id"), [p.id for p in people],
                             index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
@@ -372,11 +326,20 @@ def _next_step_fields(k: _Keys, look, account, settings):
     remind = c3.number_input(f.t("field.next.remind_before_min"), min_value=0, max_value=20160,
                              value=settings.reminder_offset_min, step=5, key=k("next_remind"))  # fmt: skip
     _errors_for(k, "next.duration_min", "next.assignee_id", "next.remind_before_min")
+    c1, c2 = st.columns(2)
+    booked = c1.multiselect(f.t("field.next.resource_ids"), [r.id for r in look.active(look.resources)],
+                            format_func=lambda rid: look.resources[rid].name, key=k("next_resources"),
+                            placeholder=f.t("log.choose"))  # fmt: skip
+    helpers = c2.multiselect(f.t("field.next.participant_user_ids"), [p.id for p in people],
+                             format_func=lambda uid: look.people[uid].display_name, key=k("next_people"),
+                             placeholder=f.t("log.choose"))  # fmt: skip
+    _errors_for(k, "next.resource_ids", "next.participant_user_ids")
     note = st.text_area(f.t("field.next.note"), key=k("next_note"), height=68)
 
     def build() -> events.NextStep:
         starts = local_to_utc(day, at, settings.time_zone, "next.starts_at") if day and at else None
         return events.NextStep(type_id=type_id, starts_at=starts, duration_min=duration, assignee_id=assignee,
-                               note=note or "", remind_before_min=int(remind) if remind is not None else None)  # fmt: skip
+                               note=note or "", remind_before_min=int(remind) if remind is not None else None,
+                               resource_ids=tuple(booked), participant_user_ids=tuple(helpers))  # fmt: skip
 
     return build

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_data import users
+from crm_data import reminders, users
 from crm_data.users import User
 from pages._ui import core as ui
 
@@ -41,3 +41,34 @@ def sample_notice() -> None:
         if st.button(f.t("setup.sample_dismiss"), key="setup_demo_dismiss"):
             st.session_state.pop("setup_demo", None)
             st.rerun()
+
+
+@st.fragment(run_every=30)
+def reminder_poll(account: User) -> None:
+    """Every 30 seconds: the signed-in user's due reminders, new ones as toasts, all of them in
+    a list to dismiss or snooze. A dismissed reminder is never shown again."""
+    f = ui.fmt()
+    due = reminders.due(ui.db(), account.id)
+    fresh = [r for r in due if not r.shown]
+    for r in fresh:
+        st.toast(f.t("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
+                 icon=":material/alarm:", duration="long")  # fmt: skip
+    reminders.mark_shown(ui.db(), account.id, [r.id for r in fresh])
+    label = f.t("reminders.title") + (f" ({len(due)})" if due else "")
+    with st.expander(label, icon=":material/notifications_active:" if due else ":material/notifications:",
+                     expanded=bool(due)):  # fmt: skip
+        if not due:
+            st.caption(f.t("reminders.none"))
+        for r in due:
+            st.markdown(f"**{ui.md_escape(r.type_name)}** · {f.datetime(r.starts_at)}  \n{ui.md_escape(r.client_name)}")
+            row = st.container(horizontal=True, gap="small")
+            if row.button(f.t("reminders.dismiss"), key=f"rem_dismiss_{r.id}", help=f.t("reminders.dismiss_help"),
+                          icon=":material/notifications_off:", type="tertiary"):  # fmt: skip
+                reminders.dismiss(ui.db(), account, r.id)
+                st.rerun(scope="fragment")
+            if row.button(f.t("reminders.snooze", minutes=15), key=f"rem_snooze_{r.id}", icon=":material/snooze:",
+                          type="tertiary"):  # fmt: skip
+                reminders.snooze(ui.db(), account, r.id, 15)
+                st.rerun(scope="fragment")
+            row.page_link("pages/thread.py", label=f.t("reminders.open"), query_params={"id": r.thread_id},
+                          icon=":material/open_in_new:")  # fmt: skip

@@ -1,0 +1,117 @@
+"""Reminders are rows: one per planned event for its assignee, due at `remind_at`.
+
+Due for a user now = not dismissed, `remind_at` passed, the event still planned: one query
+over the (user_id, remind_at) index. Snoozing moves `remind_at`; dismissing ends it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crm_data.db import Database, Tx
+from crm_data.errors import NotFound, PermissionDenied, ValidationError
+from crm_data.users import User
+
+SNOOZE_CHOICES = (5, 15, 60, 24 * 60)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    id: int
+    event_id: int
+    thread_id: int
+    remind_at: dt.datetime
+    starts_at: dt.datetime
+    type_name: str
+    client_name: str
+    note: str
+    shown: bool
+
+
+def create_tx(tx: Tx, user_id: int, event_id: int, remind_at: dt.datetime) -> None:
+    tx.execute("INSERT INTO reminders (user_id, event_id, remind_at) VALUES (?, ?, ?)", [user_id, event_id, remind_at])
+
+
+def move_tx(tx: Tx, event_id: int, delta: dt.timedelta) -> None:
+    """The event moved by `delta`: its open reminders move with it and may be shown again."""
+    tx.execute(
+        "UPDATE reminders SET remind_at = remind_at + ?, shown_at = NULL WHERE event_id = ? AND dismissed_at IS NULL",
+        [delta, event_id],
+    )
+
+
+def reassign_tx(tx: Tx, event_id: int, user_id: int) -> None:
+    tx.execute(
+        "UPDATE reminders SET user_id = ?, shown_at = NULL WHERE event_id = ? AND dismissed_at IS NULL",
+        [user_id, event_id],
+    )
+
+
+def close_tx(tx: Tx, event_id: int) -> None:
+    """The event is done or cancelled: nothing left to remind of."""
+    tx.execute("UPDATE reminders SET dismissed_at = now() WHERE event_id = ? AND dismissed_at IS NULL", [event_id])
+
+
+DUE_SQL = """
+    SELECT r.id, r.event_id, e.thread_id, r.remind_at, e.starts_at, et.name, c.name, e.note,
+           r.shown_at IS NOT NULL
+    FROM reminders r
+    JOIN events e ON e.id = r.event_id
+    JOIN event_types et ON et.id = e.type_id
+    JOIN clients c ON c.id = e.client_id
+    WHERE r.user_id = ? AND r.remind_at <= ? AND r.dismissed_at IS NULL AND e.status = 'planned'
+    ORDER BY r.remind_at, r.id
+    LIMIT 50
+"""
+
+
+def due(db: Database, user_id: int, now: dt.datetime | None = None) -> list[DueReminder]:
+    now = now or dt.datetime.now(dt.UTC)
+    with db.read() as tx:
+        return [DueReminder(*row) for row in tx.all(DUE_SQL, [user_id, now])]
+
+
+def mark_shown(db: Database, user_id: int, ids: list[int], now: dt.datetime | None = None) -> None:
+    if not ids:
+        return
+    now = now or dt.datetime.now(dt.UTC)
+    db.write(
+        lambda tx: tx.execute(
+            "UPDATE reminders SET shown_at = ? WHERE user_id = ? AND id IN (SELECT unnest(?)) AND shown_at IS NULL",
+            [now, user_id, ids],
+        )
+    )
+
+
+def _own(tx: Tx, actor: User, reminder_id: int) -> None:
+    owner = tx.scalar("SELECT user_id FROM reminders WHERE id = ?", [reminder_id])
+    if owner is None:
+        raise NotFound(what="reminder", id=reminder_id)
+    if owner != actor.id:
+        raise PermissionDenied("permission.reminder")
+
+
+def dismiss(db: Database, actor: User, reminder_id: int, now: dt.datetime | None = None) -> None:
+    now = now or dt.datetime.now(dt.UTC)
+
+    def work(tx: Tx) -> None:
+        _own(tx, actor, reminder_id)
+        tx.execute("UPDATE reminders SET dismissed_at = ? WHERE id = ?", [now, reminder_id])
+
+    db.write(work)
+
+
+def snooze(db: Database, actor: User, reminder_id: int, minutes: int, now: dt.datetime | None = None) -> None:
+    if minutes not in SNOOZE_CHOICES:
+        raise ValidationError.single("minutes", "validation.choice")
+    now = now or dt.datetime.now(dt.UTC)
+
+    def work(tx: Tx) -> None:
+        _own(tx, actor, reminder_id)
+        tx.execute(
+            "UPDATE reminders SET remind_at = ?, shown_at = NULL WHERE id = ?",
+            [now + dt.timedelta(minutes=minutes), reminder_id],
+        )
+
+    db.write(work)

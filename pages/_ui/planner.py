@@ -1,0 +1,198 @@
+"""Planning widgets shared by Today, Calendar and Resources: the plan form, the conflict panel
+with the nearest free slots, and the actions on a planned event (done, reschedule, reassign,
+cancel). Every write goes through crm_data.planning; a warning about people is shown with a
+"save anyway" choice, a taken resource is refused with the holder and the free slots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from crm_data import planning
+from crm_data.errors import CrmError
+from crm_data.rules import local_to_utc
+from pages._ui import core as ui
+from pages._ui import pickers, quicklog
+from pages._ui.pickers import NEW_THREAD
+from pages._ui.problems import _local, problem_panel, set_when, slot_label
+
+FREQS = ("none", "daily", "weekly", "monthly")
+
+
+def plan_form(
+    prefix: str,
+    *,
+    start: dt.datetime | None = None,
+    minutes: int | None = None,
+    resource_ids: tuple[int, ...] = (),
+    client_id: int | None = None,
+    thread_id: int | None = None,
+) -> planning.PlanResult | None:
+    """Plan an event (or a series) for me or a coworker, with rooms, cars and projectors."""
+    f = ui.fmt()
+    look = ui.lookups()
+    account = ui.require_user()
+    org = ui.org()
+    local_start = _local(start) if start else None
+    st.session_state.setdefault(f"{prefix}_day", (local_start or dt.datetime.now(f.tz) + dt.timedelta(days=1)).date())
+    st.session_state.setdefault(
+        f"{prefix}_time", (local_start.time().replace(tzinfo=None) if local_start else dt.time(org.work_start_hour + 1))
+    )
+    st.session_state.setdefault(f"{prefix}_duration", minutes)
+
+    chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
+    chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
+    title = ""
+    if chosen_thread == NEW_THREAD:
+        title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
+    types = look.active(look.event_types)
+    meetings = [et.id for et in types if et.is_meeting]
+    c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
+    type_id = c1.selectbox(f.t("field.type_id"), [et.id for et in types], key=f"{prefix}_type",
+                           index=[et.id for et in types].index(meetings[0]) if meetings and resource_ids else 0,
+                           format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
+    people = look.active(look.people)
+    assignee = c2.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{prefix}_assignee",
+                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+                            format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name)  # fmt: skip
+    day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
+    at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    duration = c1.number_input(f.t("field.duration_min"), min_value=5, max_value=44640, step=15,
+                               key=f"{prefix}_duration", placeholder=f.t("log.duration_default"))  # fmt: skip
+    coworkers = c2.multiselect(f.t("field.participant_user_ids"), [p.id for p in people if p.id != assignee],
+                               format_func=lambda uid: look.people[uid].display_name, key=f"{prefix}_people",
+                               placeholder=f.t("log.choose"))  # fmt: skip
+    active_resources = look.active(look.resources)
+    booked = c3.multiselect(f.t("field.resource_ids"), [r.id for r in active_resources], default=list(resource_ids),
+                            format_func=lambda rid: look.resources[rid].name, key=f"{prefix}_resources",
+                            placeholder=f.t("log.choose"))  # fmt: skip
+    remind = c4.number_input(f.t("field.remind_before_min"), min_value=0, max_value=20160, step=5,
+                             value=org.reminder_offset_min, key=f"{prefix}_remind")  # fmt: skip
+    c1, c2, c3 = st.columns([1, 1, 1])
+    freq = c1.selectbox(
+        f.t("field.recurrence"), FREQS, key=f"{prefix}_freq", format_func=lambda x: f.t(f"planner.freq_{x}")
+    )
+    until, count, skip = None, None, False
+    if freq != "none":
+        until = c2.date_input(f.t("planner.until"), value=None, key=f"{prefix}_until", format=f.date_input_format())
+        count = c3.number_input(f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None,
+                                key=f"{prefix}_count")  # fmt: skip
+        skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
+    note = st.text_area(f.t("field.next.note"), key=f"{prefix}_note", height=68)
+
+    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
+    problem = st.session_state.get(f"{prefix}_problem")
+    accept = False
+    if problem is not None:
+        accept = problem_panel(problem, prefix, on_use_slot=lambda s, e: set_when(prefix, s, e))
+    if not (save or accept):
+        return None
+    try:
+        starts = local_to_utc(day, at, org.time_zone, "starts_at") if day and at else None
+        cmd = planning.PlanEvent(
+            type_id=type_id, starts_at=starts, duration_min=int(duration) if duration else None,
+            thread_id=None if chosen_thread in (None, NEW_THREAD) else chosen_thread,
+            client_id=chosen_client, new_thread_title=title or "", assignee_id=assignee,
+            participant_user_ids=tuple(coworkers), resource_ids=tuple(booked), note=note or "",
+            remind_before_min=int(remind) if remind is not None else None,
+            recurrence=planning.Recurrence(freq, until, int(count) if count else None) if freq != "none" else None,
+            skip_conflicting=skip, accept_conflicts=accept,
+        )  # fmt: skip
+        result = planning.plan_event(ui.db(), account, cmd)
+    except CrmError as exc:
+        st.session_state[f"{prefix}_problem"] = exc
+        st.rerun()
+    st.session_state.pop(f"{prefix}_problem", None)
+    st.session_state["planner_flash"] = f.tn("planner.saved", len(result.event_ids)) + (
+        " " + f.tn("planner.skipped", len(result.skipped)) if result.skipped else ""
+    )
+    for key in [k for k in st.session_state if str(k).startswith(f"{prefix}_")]:
+        del st.session_state[key]
+    st.rerun()
+    return result
+
+
+def flash() -> None:
+    """The confirmation of the last plan saved, shown once."""
+    message = st.session_state.pop("planner_flash", None)
+    if message:
+        st.success(message, icon=":material/event_available:")
+
+
+def event_actions(prefix: str, event: dict[str, Any]) -> None:
+    """What one can do with a planned event: mark it done (the log form, so the outcome, a stage
+    change and the next step are recorded), reschedule, reassign or cancel."""
+    f = ui.fmt()
+    look = ui.lookups()
+    account = ui.require_user()
+    org = ui.org()
+    key = f"{prefix}_{event['id']}_{event['version']}"
+    header = (f"**{ui.md_escape(event['type'])}** · {slot_label(event['starts_at'], event['ends_at'])} · "
+              f"{ui.md_escape(event['client'])} · {ui.md_escape(event['title'])}")  # fmt: skip
+    st.markdown(header)
+    if event.get("note"):
+        st.text(event["note"])
+    st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
+                 query_params={"id": int(event["thread_id"])})  # fmt: skip
+    if event["status"] != "planned":
+        st.caption(f.t(f"status.{event['status']}"))
+        return
+    done, move, hand, drop = st.tabs([f.t("planner.done"), f.t("planner.reschedule"), f.t("planner.reassign"),
+                                      f.t("planner.cancel")])  # fmt: skip
+    with done:
+        quicklog.render(
+            f"{key}_done",
+            quicklog.Preset(client_id=int(event["client_id"]), thread_id=int(event["thread_id"]),
+                            complete_event_id=int(event["id"]), complete_event_version=int(event["version"]),
+                            type_id=int(event["type_id"]) if "type_id" in event else None),
+        )  # fmt: skip
+    with move:
+        local = _local(event["starts_at"])
+        st.session_state.setdefault(f"{key}_day", local.date())
+        st.session_state.setdefault(f"{key}_time", local.time().replace(tzinfo=None))
+        st.session_state.setdefault(
+            f"{key}_duration", int((event["ends_at"] - event["starts_at"]).total_seconds() // 60)
+        )
+        c1, c2, c3 = st.columns(3)
+        day = c1.date_input(f.t("field.day"), key=f"{key}_day", format=f.date_input_format())
+        at = c2.time_input(f.t("field.time"), key=f"{key}_time", step=900)
+        length = c3.number_input(
+            f.t("field.duration_min"), min_value=5, max_value=44640, step=15, key=f"{key}_duration"
+        )
+        go = st.button(f.t("planner.reschedule"), key=f"{key}_move", type="primary", icon=":material/update:")
+        _run_change(f"{key}_move", go, lambda accept: planning.reschedule(
+            ui.db(), account, int(event["id"]), local_to_utc(day, at, org.time_zone, "starts_at"),
+            local_to_utc(day, at, org.time_zone, "starts_at") + dt.timedelta(minutes=int(length)),
+            expected_version=int(event["version"]), accept_conflicts=accept),
+            on_use_slot=lambda s, e: set_when(key, s, e))  # fmt: skip
+    with hand:
+        people = [p for p in look.active(look.people) if p.id != event["assignee_id"]]
+        who = st.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{key}_who",
+                           format_func=lambda uid: look.people[uid].display_name)  # fmt: skip
+        go = st.button(f.t("planner.reassign"), key=f"{key}_hand", type="primary", icon=":material/person_pin:")
+        _run_change(f"{key}_hand", go, lambda accept: planning.reassign(
+            ui.db(), account, int(event["id"]), int(who), expected_version=int(event["version"]),
+            accept_conflicts=accept))  # fmt: skip
+    with drop:
+        st.write(f.t("planner.cancel_confirm"))
+        go = st.button(f.t("planner.cancel"), key=f"{key}_drop", icon=":material/event_busy:")
+        _run_change(f"{key}_drop", go, lambda _accept: planning.cancel(
+            ui.db(), account, int(event["id"]), expected_version=int(event["version"])))  # fmt: skip
+
+
+def _run_change(prefix: str, clicked: bool, action: Any, on_use_slot: Any = None) -> None:
+    problem = st.session_state.get(f"{prefix}_problem")
+    accept = problem_panel(problem, prefix, on_use_slot) if problem is not None else False
+    if not (clicked or accept):
+        return
+    try:
+        action(accept)
+    except CrmError as exc:
+        st.session_state[f"{prefix}_problem"] = exc
+        st.rerun()
+    st.session_state.pop(f"{prefix}_problem", None)
+    st.session_state["planner_flash"] = ui.t("planner.changed")
+    st.rerun()

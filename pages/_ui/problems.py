@@ -1,0 +1,64 @@
+"""Showing what stands in the way of a plan: people's overlaps (a warning the user may accept)
+and a taken resource (a refusal), each with the nearest free slots as buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from crm_data.errors import CrmError
+from crm_data.planning import ConflictWarning
+from crm_data.reservations import ResourceTaken
+from pages._ui import core as ui
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(ui.fmt().tz)
+
+
+def slot_label(start: dt.datetime, end: dt.datetime) -> str:
+    f = ui.fmt()
+    return f"{f.date(start)} {f.time(start)}–{f.time(end)}"
+
+
+def problem_panel(exc: CrmError, prefix: str, on_use_slot: Any = None) -> bool:
+    """Show a conflict warning or a taken resource with the nearest free slots. Each slot is a
+    button that calls `on_use_slot(start, end)`. Returns True when the user chose to save
+    anyway (only offered for people's overlaps)."""
+    f = ui.fmt()
+    if isinstance(exc, ResourceTaken):
+        when = f" ({f.datetime(exc.occurrence)})" if exc.occurrence else ""
+        st.error(ui.error_text(exc) + when, icon=":material/event_busy:")
+        slots = exc.free_slots
+        accept = False
+    elif isinstance(exc, ConflictWarning):
+        st.warning(ui.error_text(exc), icon=":material/warning:")
+        for check in exc.checks:
+            for c in check.conflicts:
+                st.markdown(
+                    f"- {ui.md_escape(c.person)}: **{ui.md_escape(c.type_name)}** "
+                    f"{slot_label(c.starts_at, c.ends_at)} · {ui.md_escape(c.client)} · {ui.md_escape(c.title)}"
+                )
+        slots = exc.checks[0].free_slots if exc.checks else []
+        accept = st.button(f.t("planner.save_anyway"), key=f"{prefix}_accept", icon=":material/done_all:")
+    else:
+        ui.show_error(exc)
+        return False
+    if slots and on_use_slot is not None:
+        st.caption(f.t("planner.free_slots"))
+        cols = st.columns(len(slots))
+        for i, (start, end) in enumerate(slots):
+            cols[i].button(slot_label(start, end), key=f"{prefix}_slot_{i}", icon=":material/event_available:",
+                           on_click=on_use_slot, args=(start, end))  # fmt: skip
+    return accept
+
+
+def set_when(prefix: str, start: dt.datetime, end: dt.datetime) -> None:
+    """Callback: put a suggested slot into the form's date, time and duration fields."""
+    local = _local(start)
+    st.session_state[f"{prefix}_day"] = local.date()
+    st.session_state[f"{prefix}_time"] = local.time().replace(tzinfo=None)
+    st.session_state[f"{prefix}_duration"] = int((end - start).total_seconds() // 60)
+    st.session_state.pop(f"{prefix}_problem", None)

@@ -1,0 +1,75 @@
+"""Resources: who holds each room, car and projector on a day or a week, and booking one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from crm_data import reservations
+from pages._ui import charts, planner
+from pages._ui import core as ui
+
+account = ui.require_user()
+f = ui.fmt()
+look = ui.lookups()
+org = ui.org()
+st.title(f.t("resources.title"), anchor=False)
+planner.flash()
+
+c1, c2, c3 = st.columns([1, 1, 2])
+day = c1.date_input(f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="resources_day",
+                    format=f.date_input_format())  # fmt: skip
+span = c2.segmented_control(f.t("resources.span"), ["day", "week"], default="day", key="resources_span",
+                            format_func=lambda s: f.t(f"resources.span_{s}"))  # fmt: skip
+active = look.active(look.resources)
+chosen = c3.multiselect(f.t("field.resource_ids"), [r.id for r in active], format_func=lambda rid: look.resources[rid].name,
+                        key="resources_filter", placeholder=f.t("common.all"))  # fmt: skip
+
+if span == "week":
+    first = day - dt.timedelta(days=day.weekday())
+    start, end = (
+        dt.datetime.combine(first, dt.time(0), f.tz),
+        dt.datetime.combine(first + dt.timedelta(days=7), dt.time(0), f.tz),
+    )
+    window = (start, end)
+else:
+    start, end = (
+        dt.datetime.combine(day, dt.time(0), f.tz),
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), f.tz),
+    )
+    window = (dt.datetime.combine(day, dt.time(max(org.work_start_hour - 1, 0)), f.tz),
+              dt.datetime.combine(day, dt.time(min(org.work_end_hour + 2, 23)), f.tz))  # fmt: skip
+
+ids = chosen or [r.id for r in active]
+frame = reservations.bookings(ui.db(), start, end, ids)
+if not active:
+    st.info(f.t("resources.none_defined"), icon=":material/meeting_room:")
+elif frame.empty:
+    st.info(f.t("resources.all_free"), icon=":material/event_available:")
+else:
+    # every resource gets a row, booked or not
+    free_rows = pd.DataFrame(
+        {"resource": [look.resources[i].name for i in ids if look.resources[i].name not in set(frame["resource"])]}
+    )
+    st.plotly_chart(
+        charts.timeline(frame, f, lane="resource", hover=["holder", "client", "type"], x_range=window),
+        config={"displaylogo": False}, key="resources_chart",
+    )  # fmt: skip
+    if not free_rows.empty:
+        st.caption(f.t("resources.free_all_period", names=", ".join(free_rows["resource"])))
+    st.dataframe(
+        pd.DataFrame({
+            "resource": frame["resource"],
+            "when": [planner.slot_label(s, e) for s, e in zip(frame["starts_at"], frame["ends_at"], strict=True)],
+            "holder": frame["holder"], "client": frame["client"], "type": frame["type"],
+            "buffer": [f.t("resources.buffer", minutes=b) if b else "" for b in frame["buffer_min"]],
+        }),
+        hide_index=True, height="content",
+        column_config={"resource": f.t("field.resource_ids"), "when": f.t("field.when"), "holder": f.t("resources.holder"),
+                       "client": f.t("field.client_id"), "type": f.t("field.type_id"), "buffer": ""},
+    )  # fmt: skip
+
+with st.expander(f.t("resources.book"), icon=":material/event:", expanded=False):
+    planner.plan_form("resources_plan", resource_ids=tuple(chosen[:1]) if chosen else ())

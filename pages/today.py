@@ -1,0 +1,92 @@
+"""Today: what I planned for myself, what others assigned to me, what I delegated; overdue,
+today and upcoming; threads that have no next step. Pick one to act on it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm_data import ics, planning
+from pages._ui import core as ui
+from pages._ui import pickers, planner
+
+account = ui.require_user()
+f = ui.fmt()
+st.title(f.t("today.title"), anchor=False)
+st.caption(f.date(pd.Timestamp.now(tz=f.tz).to_pydatetime()))
+planner.flash()
+
+views = {view: planning.inbox(ui.db(), account, view) for view in planning.VIEWS}
+BUCKETS = ("overdue", "today", "upcoming", "closed")
+
+
+def table(view: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        st.info(f.t(f"today.empty_{view}"), icon=":material/task_alt:")
+        return
+    for bucket in BUCKETS:
+        part = frame[frame["bucket"] == bucket].reset_index(drop=True)
+        if part.empty:
+            continue
+        st.markdown(f"**{f.t('today.bucket_' + bucket)}** ({len(part)})")
+        shown = pd.DataFrame({
+            "when": [planner.slot_label(s, e) for s, e in zip(part["starts_at"], part["ends_at"], strict=True)],
+            "type": part["type"],
+            "client": part["client"],
+            "title": part["title"],
+            "who": part["assignee"] if view == "delegated" else part["author"],
+            "status": [f.t(f"status.{s}") for s in part["status"]],
+            "note": part["note"],
+        })  # fmt: skip
+        if view == "mine":
+            shown = shown.drop(columns=["who"])
+        picked = st.dataframe(
+            shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
+            key=f"today_{view}_{bucket}",
+            column_config={
+                "when": f.t("field.when"), "type": f.t("field.type_id"), "client": f.t("field.client_id"),
+                "title": f.t("field.thread_id"),
+                "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
+                "status": f.t("field.status"),
+                "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
+            },
+        )  # fmt: skip
+        if picked.selection.rows:
+            st.session_state["today_selected"] = int(part.iloc[picked.selection.rows[0]]["id"])
+
+
+tabs = st.tabs([f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS])
+for view, tab in zip(planning.VIEWS, tabs, strict=True):
+    with tab:
+        table(view, views[view])
+
+selected = st.session_state.get("today_selected")
+rows = pd.concat(list(views.values()))
+row = rows[rows["id"] == selected] if selected is not None else rows.iloc[0:0]
+if not row.empty:
+    with st.container(border=True):
+        planner.event_actions("today_act", row.iloc[0].to_dict())
+
+with st.expander(f.t("today.plan"), icon=":material/add_task:"):
+    planner.plan_form("today_plan")
+
+st.subheader(f.t("today.no_next_step"), anchor=False)
+lonely = planning.without_next_step(ui.db(), account.id)
+if lonely.empty:
+    st.caption(f.t("today.all_have_next_step"))
+else:
+    picked = st.dataframe(
+        pd.DataFrame({"title": lonely["title"], "client": lonely["client"], "stage": lonely["stage"],
+                      "percent": lonely["percent"],
+                      "last": [f.datetime(v) for v in lonely["last_event_at"]]}),
+        hide_index=True, on_select="rerun", selection_mode="single-row", key="today_lonely", height="content",
+        column_config={"title": f.t("field.title"), "client": f.t("field.client_id"), "stage": f.t("field.stage_id"),
+                       "percent": pickers.thread_columns(f)["percent"], "last": f.t("threads.last_activity")},
+    )  # fmt: skip
+    if picked.selection.rows:
+        st.switch_page("pages/thread.py", query_params={"id": int(lonely.iloc[picked.selection.rows[0]]["id"])})
+
+st.download_button(
+    f.t("today.ics"), data=lambda: ics.export(ui.db(), account), file_name="crm-planned.ics", mime="text/calendar",
+    icon=":material/calendar_add_on:", help=f.t("today.ics_help"), on_click="ignore",
+)  # fmt: skip
