@@ -113,8 +113,7 @@ with tab_cal:
                 finish = begin + dt.timedelta(hours=1)
             st.session_state["calendar_slot"] = (begin, finish)
             st.session_state.pop("calendar_selected", None)
-            for key in [k for k in st.session_state if str(k).startswith("calendar_plan_")]:
-                del st.session_state[key]
+            st.session_state["calendar_plan__gen"] = st.session_state.get("calendar_plan__gen", 0) + 1
         elif kind == "eventChange":
             moved = state["eventChange"]["event"]
             event_id = int(moved["id"])
@@ -155,7 +154,8 @@ with tab_cal:
     if slot is not None:
         with st.container(border=True):
             st.subheader(f.t("calendar.plan_here", when=planner.slot_label(*slot)), anchor=False)
-            planner.plan_form("calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60))
+            planner.plan_form("calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60),
+                              meeting=True)  # fmt: skip
     elif selected is not None and selected in by_id:
         with st.container(border=True):
             planner.event_actions("calendar_act", by_id[selected])

@@ -24,7 +24,7 @@ day = c1.date_input(f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), 
 span = c2.segmented_control(f.t("resources.span"), ["day", "week"], default="day", key="resources_span",
                             format_func=lambda s: f.t(f"resources.span_{s}"))  # fmt: skip
 active = look.active(look.resources)
-chosen = c3.multiselect(f.t("field.resource_ids"), [r.id for r in active], format_func=lambda rid: look.resources[rid].name,
+chosen = c3.multiselect(f.t("resources.filter"), [r.id for r in active], format_func=lambda rid: look.resources[rid].name,
                         key="resources_filter", placeholder=f.t("common.all"))  # fmt: skip
 
 if span == "week":
@@ -71,5 +71,5 @@ else:
                        "client": f.t("field.client_id"), "type": f.t("field.type_id"), "buffer": ""},
     )  # fmt: skip
 
-with st.expander(f.t("resources.book"), icon=":material/event:", expanded=False):
-    planner.plan_form("resources_plan", resource_ids=tuple(chosen[:1]) if chosen else ())
+with st.expander(f.t("resources.book"), icon=":material/event:", key="resources_book_open"):
+    planner.plan_form("resources_plan", resource_ids=tuple(chosen[:1]) if chosen else (), meeting=True)

@@ -67,7 +67,7 @@ if not row.empty:
     with st.container(border=True):
         planner.event_actions("today_act", row.iloc[0].to_dict())
 
-with st.expander(f.t("today.plan"), icon=":material/add_task:"):
+with st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open"):
     planner.plan_form("today_plan")
 
 st.subheader(f.t("today.no_next_step"), anchor=False)

@@ -136,42 +136,69 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """`streamlit run app.py` on a free port with a fresh database; waits for /_stcore/health."""
+def server_factory(tmp_path: Path) -> Iterator:
+    """Start `streamlit run app.py` on a free port, on a database that `prepare(db)` filled
+    first (the app must own the file while it runs); waits for /_stcore/health."""
     import subprocess
     import sys
     import time
     import urllib.request
 
-    port = _free_port()
-    db_path = tmp_path / "e2e" / "crm.duckdb"
-    env = {**os.environ, "CRM_DB_PATH": str(db_path)}
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(prepare=None) -> Server:
+        db_path = tmp_path / f"e2e{len(started)}" / "crm.duckdb"
+        if prepare is not None:
+            database = Database.open(config_for(db_path))
+            prepare(database)
+            database.close()
+        port = _free_port()
+        env = {**os.environ, "CRM_DB_PATH": str(db_path)}
+        log = (tmp_path / f"server{len(started)}.log").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        started.append((process, log))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("streamlit did not start:\n" + Path(log.name).read_text())
+            time.sleep(0.2)
+        return Server(url, db_path, process)
+
+    yield start
+    for process, log in started:
+        process.terminate()
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
             process.kill()
-            raise RuntimeError("streamlit did not start:\n" + (tmp_path / "server.log").read_text())
-        time.sleep(0.2)
-    yield Server(url, db_path, process)
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        log.close()
+
+
+@pytest.fixture
+def server(server_factory) -> Server:
+    """A server on a fresh, empty database."""
+    return server_factory()
+
+
+def sign_in(page, url: str, login: str, password: str = PASSWORD) -> None:
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:

@@ -29,12 +29,17 @@ def plan_form(
     resource_ids: tuple[int, ...] = (),
     client_id: int | None = None,
     thread_id: int | None = None,
+    meeting: bool = False,
 ) -> planning.PlanResult | None:
-    """Plan an event (or a series) for me or a coworker, with rooms, cars and projectors."""
+    """Plan an event (or a series) for me or a coworker, with rooms, cars and projectors.
+    `meeting`: start with the first meeting type (booking a room is for meetings)."""
     f = ui.fmt()
     look = ui.lookups()
     account = ui.require_user()
     org = ui.org()
+    # after a save the generation moves on: fresh widgets, nothing left over in the browser
+    generation = st.session_state.get(f"{prefix}__gen", 0)
+    base, prefix = prefix, prefix if generation == 0 else f"{prefix}{generation}"
     local_start = _local(start) if start else None
     st.session_state.setdefault(f"{prefix}_day", (local_start or dt.datetime.now(f.tz) + dt.timedelta(days=1)).date())
     st.session_state.setdefault(
@@ -51,7 +56,7 @@ def plan_form(
     meetings = [et.id for et in types if et.is_meeting]
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
     type_id = c1.selectbox(f.t("field.type_id"), [et.id for et in types], key=f"{prefix}_type",
-                           index=[et.id for et in types].index(meetings[0]) if meetings and resource_ids else 0,
+                           index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
                            format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
     people = look.active(look.people)
     assignee = c2.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{prefix}_assignee",
@@ -59,7 +64,7 @@ def plan_form(
                             format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name)  # fmt: skip
     day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
     at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
-    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    c1, c2, c3, c4 = st.columns([1.3, 2, 2, 1.3])
     duration = c1.number_input(f.t("field.duration_min"), min_value=5, max_value=44640, step=15,
                                key=f"{prefix}_duration", placeholder=f.t("log.duration_default"))  # fmt: skip
     coworkers = c2.multiselect(f.t("field.participant_user_ids"), [p.id for p in people if p.id != assignee],
@@ -109,8 +114,7 @@ def plan_form(
     st.session_state["planner_flash"] = f.tn("planner.saved", len(result.event_ids)) + (
         " " + f.tn("planner.skipped", len(result.skipped)) if result.skipped else ""
     )
-    for key in [k for k in st.session_state if str(k).startswith(f"{prefix}_")]:
-        del st.session_state[key]
+    st.session_state[f"{base}__gen"] = generation + 1
     st.rerun()
     return result
 

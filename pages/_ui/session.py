@@ -62,13 +62,10 @@ def reminder_poll(account: User) -> None:
         for r in due:
             st.markdown(f"**{ui.md_escape(r.type_name)}** · {f.datetime(r.starts_at)}  \n{ui.md_escape(r.client_name)}")
             row = st.container(horizontal=True, gap="small")
-            if row.button(f.t("reminders.dismiss"), key=f"rem_dismiss_{r.id}", help=f.t("reminders.dismiss_help"),
-                          icon=":material/notifications_off:", type="tertiary"):  # fmt: skip
-                reminders.dismiss(ui.db(), account, r.id)
-                st.rerun(scope="fragment")
-            if row.button(f.t("reminders.snooze", minutes=15), key=f"rem_snooze_{r.id}", icon=":material/snooze:",
-                          type="tertiary"):  # fmt: skip
-                reminders.snooze(ui.db(), account, r.id, 15)
-                st.rerun(scope="fragment")
+            row.button(f.t("reminders.dismiss"), key=f"rem_dismiss_{r.id}", help=f.t("reminders.dismiss_help"),
+                       icon=":material/notifications_off:", type="tertiary",
+                       on_click=reminders.dismiss, args=(ui.db(), account, r.id))  # fmt: skip
+            row.button(f.t("reminders.snooze", minutes=15), key=f"rem_snooze_{r.id}", icon=":material/snooze:",
+                       type="tertiary", on_click=reminders.snooze, args=(ui.db(), account, r.id, 15))  # fmt: skip
             row.page_link("pages/thread.py", label=f.t("reminders.open"), query_params={"id": r.thread_id},
                           icon=":material/open_in_new:")  # fmt: skip

@@ -1,0 +1,296 @@
+"""Today, Calendar and Resources through AppTest; calendar callbacks injected through the
+component's session-state key, as the browser would send them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_data import planning, reminders, reservations, setup, users
+from crm_data.config import config_for
+from crm_data.db import Database
+from crm_data.planning import PlanEvent
+from tests.conftest import PASSWORD, REPO
+from tests.helpers import call, first_type, new_client, snapshot
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+APP = str(REPO / "app.py")
+
+
+def local(days: int, hhmm: str) -> dt.datetime:
+    """A working-day wall-clock time in Warsaw, `days` working days from now."""
+    day = dt.datetime.now(WARSAW).date()
+    while days > 0 or day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    hour, minute = map(int, hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(hour, minute), WARSAW)
+
+
+class World:
+    def __init__(self, path: Path) -> None:
+        self.db = Database.open(config_for(path))
+        self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
+        self.anna = users.create_user(self.db, self.admin, login="anna", display_name="Anna Nowak", password=PASSWORD,
+                                      role="manager")  # fmt: skip
+        self.sam = users.create_user(self.db, self.admin, login="sam", display_name="Sam Seller", password=PASSWORD)
+        with self.db.transaction() as tx:
+            self.room = tx.scalar(
+                "INSERT INTO resources (name, kind, buffer_min) VALUES ('Room A', 'room', 15) RETURNING id"
+            )
+        self.db.dictionaries_changed()
+        self.client = new_client(self.db, self.anna, name="Okna Łódź Sp. z o.o.")
+        self.thread = call(self.db, self.anna, self.client, note="Windows for the new office").thread_id
+        self.type_id = first_type(self.db)
+
+    def plan(self, actor: users.User, start: dt.datetime, minutes: int = 60, **kw) -> int:
+        cmd = PlanEvent(type_id=self.type_id, starts_at=start, duration_min=minutes, thread_id=self.thread, **kw)
+        return planning.plan_event(self.db, actor, cmd).event_ids[0]
+
+    def app(self, user: users.User) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["auth_user_id"] = user.id
+        at.session_state["auth_epoch"] = user.session_epoch
+        return at
+
+
+@pytest.fixture
+def world(app_env: Path) -> World:
+    return World(app_env)
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert [e.value for e in at.exception] == []
+
+
+# -- Today -----------------------------------------------------------------------------------------
+def test_today_shows_what_i_planned_what_was_assigned_to_me_and_what_i_delegated(world: World) -> None:
+    mine = world.plan(world.sam, local(1, "09:00"))
+    given = world.plan(world.anna, local(1, "11:00"), assignee_id=world.sam.id)
+    handed = world.plan(world.sam, local(2, "13:00"), assignee_id=world.anna.id)
+    at = world.app(world.sam)
+    at.run()
+    no_exceptions(at)
+    assert at.title[0].value == "Today"
+    labels = [t.label for t in at.tabs]
+    assert labels[:3] == ["Planned by me for me (1)", "Assigned to me (1)", "Delegated by me (1)"]
+    frames = [df.value for df in at.dataframe]
+    notes_by_table = [set(frame["client"]) for frame in frames[:3]]
+    assert all(n == {"Okna Łódź Sp. z o.o."} for n in notes_by_table)
+    for event_id in (mine, given, handed):
+        assert planning.inbox(world.db, world.sam, "mine").shape[0] == 1
+        assert event_id
+
+
+def test_today_flags_open_threads_with_no_next_step(world: World) -> None:
+    at = world.app(world.anna)
+    at.run()
+    no_exceptions(at)
+    assert "My open threads with no next step" in [s.value for s in at.subheader]
+    titles = list(at.dataframe[-1].value["title"])
+    assert titles == ["Windows for the new office"]
+
+
+def test_rescheduling_from_today_moves_the_event(world: World) -> None:
+    event_id = world.plan(world.sam, local(1, "09:00"))
+    at = world.app(world.sam)
+    at.session_state["today_selected"] = event_id
+    at.run()
+    no_exceptions(at)
+    key = f"today_act_{event_id}_1"
+    at.time_input(key=f"{key}_time").set_value(dt.time(14, 30)).run()
+    at.button(key=f"{key}_move").click().run()
+    no_exceptions(at)
+    with world.db.read() as tx:
+        starts_at, version = tx.one("SELECT starts_at, version FROM events WHERE id = ?", [event_id])
+    assert starts_at.astimezone(WARSAW).time() == dt.time(14, 30)
+    assert version == 2
+    assert at.success[0].value == "Saved."
+
+
+def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_it(world: World) -> None:
+    event_id = world.plan(world.sam, local(1, "09:00"))
+    world.plan(world.anna, local(1, "15:00"), assignee_id=world.sam.id)
+    at = world.app(world.sam)
+    at.session_state["today_selected"] = event_id
+    at.run()
+    key = f"today_act_{event_id}_1"
+    at.time_input(key=f"{key}_time").set_value(dt.time(15, 15)).run()
+    before = snapshot(world.db)
+    at.button(key=f"{key}_move").click().run()
+    no_exceptions(at)
+    assert "Sam Seller already have something planned" in at.warning[0].value
+    assert snapshot(world.db) == before
+    slot_buttons = [b for b in at.button if b.key and b.key.startswith(f"{key}_move_slot_")]
+    assert len(slot_buttons) == 3
+    at.button(key=f"{key}_move_accept").click().run()
+    no_exceptions(at)
+    with world.db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM event_conflicts WHERE event_id = ?", [event_id]) == 1
+
+
+def test_cancelling_from_today_frees_the_room(world: World) -> None:
+    event_id = world.plan(world.sam, local(1, "09:00"), resource_ids=(world.room,))
+    at = world.app(world.sam)
+    at.session_state["today_selected"] = event_id
+    at.run()
+    at.button(key=f"today_act_{event_id}_1_drop").click().run()
+    no_exceptions(at)
+    assert reservations.bookings(world.db, local(1, "00:00"), local(2, "00:00")).empty
+    with world.db.read() as tx:
+        assert tx.scalar("SELECT status FROM events WHERE id = ?", [event_id]) == "cancelled"
+
+
+def test_marking_done_from_today_records_the_outcome(world: World) -> None:
+    event_id = world.plan(world.sam, local(1, "09:00"))
+    at = world.app(world.sam)
+    at.session_state["today_selected"] = event_id
+    at.run()
+    prefix = f"today_act_{event_id}_1_done"
+    at.text_area(key=f"{prefix}_note_0").input("They want 40 windows, offer by Friday")
+    at.button(key=f"{prefix}_save_0").click().run()
+    no_exceptions(at)
+    with world.db.read() as tx:
+        status, note = tx.one("SELECT status, note FROM events WHERE id = ?", [event_id])
+    assert (status, note) == ("done", "They want 40 windows, offer by Friday")
+
+
+# -- Calendar --------------------------------------------------------------------------------------
+def fc(value: dt.datetime) -> str:
+    """A time as FullCalendar returns it in its UTC zone: the wall-clock time with a Z."""
+    return value.astimezone(WARSAW).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def test_clicking_an_event_in_the_calendar_opens_its_details_and_actions(world: World) -> None:
+    event_id = world.plan(world.sam, local(1, "10:00"), note="Bring the samples")
+    at = world.app(world.sam)
+    at.switch_page("pages/calendar.py").run()
+    no_exceptions(at)
+    at.session_state["calendar_widget_0"] = {
+        "callback": "eventClick",
+        "eventClick": {"event": {"id": str(event_id)}, "view": {}},
+    }
+    at.run()
+    no_exceptions(at)
+    assert any("Bring the samples" in t.value for t in at.text)
+    labels = [t.label for t in at.tabs]
+    assert {"Done", "Reschedule", "Reassign", "Cancel event"} <= set(labels)
+
+
+def test_selecting_an_empty_slot_plans_an_event_there(world: World) -> None:
+    start = local(2, "13:00")
+    at = world.app(world.sam)
+    at.switch_page("pages/calendar.py").run()
+    at.session_state["calendar_widget_0"] = {
+        "callback": "select",
+        "select": {"start": fc(start), "end": fc(start + dt.timedelta(minutes=90)), "allDay": False, "view": {}},
+    }
+    at.run()
+    no_exceptions(at)
+    assert at.time_input(key="calendar_plan1_time").value == dt.time(13, 0)
+    assert at.number_input(key="calendar_plan1_duration").value == 90
+    at.selectbox(key="calendar_plan1_client").set_value(world.client).run()
+    at.button(key="calendar_plan1_save").click().run()
+    no_exceptions(at)
+    frame = planning.inbox(world.db, world.sam, "mine")
+    assert list(frame["starts_at"]) == [start]
+    assert list(frame["ends_at"]) == [start + dt.timedelta(minutes=90)]
+
+
+def test_dragging_an_event_reschedules_it(world: World) -> None:
+    start = local(1, "10:00")
+    event_id = world.plan(world.sam, start)
+    at = world.app(world.sam)
+    at.switch_page("pages/calendar.py").run()
+    moved = start + dt.timedelta(days=1, hours=2)
+    at.session_state["calendar_widget_0"] = {"callback": "eventChange", "eventChange": {
+        "event": {"id": str(event_id), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
+        "oldEvent": {"id": str(event_id), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
+    }}  # fmt: skip
+    at.run()
+    no_exceptions(at)
+    with world.db.read() as tx:
+        assert tx.scalar("SELECT starts_at FROM events WHERE id = ?", [event_id]) == moved
+
+
+def test_dragging_into_a_taken_room_is_refused_with_the_holder_named(world: World) -> None:
+    start = local(1, "10:00")
+    world.plan(world.anna, local(1, "14:00"), resource_ids=(world.room,))
+    mine = world.plan(world.sam, start, resource_ids=(world.room,))
+    at = world.app(world.sam)
+    at.switch_page("pages/calendar.py").run()
+    moved = local(1, "14:30")
+    before = snapshot(world.db)
+    at.session_state["calendar_widget_0"] = {"callback": "eventChange", "eventChange": {
+        "event": {"id": str(mine), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
+        "oldEvent": {"id": str(mine), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
+    }}  # fmt: skip
+    at.run()
+    no_exceptions(at)
+    assert snapshot(world.db) == before
+    assert at.error[0].value == "Room A is booked by Anna Nowak until 15:00; free from 15:15."
+    at.button(key="calendar_undo").click().run()
+    no_exceptions(at)
+    assert at.session_state["calendar_nonce"] == 1  # the calendar re-mounts with the stored times
+
+
+def test_the_day_schedule_highlights_a_double_booked_person(world: World) -> None:
+    world.plan(world.sam, local(1, "10:00"))
+    world.plan(world.anna, local(1, "10:30"), assignee_id=world.sam.id, accept_conflicts=True)
+    at = world.app(world.sam)
+    at.switch_page("pages/calendar.py").run()
+    at.date_input(key="calendar_day").set_value(local(1, "00:00").date()).run()
+    no_exceptions(at)
+    assert at.warning[0].value == "Double-booked on this day: Sam Seller"
+    table = at.dataframe[-1].value
+    assert list(table["overlap"]) == ["Overlapping (double-booked)"] * 2
+
+
+# -- Resources -------------------------------------------------------------------------------------
+def test_the_resources_page_shows_bookings_and_books_a_room(world: World) -> None:
+    world.plan(world.anna, local(1, "10:00"), resource_ids=(world.room,))
+    at = world.app(world.sam)
+    at.switch_page("pages/resources.py").run()
+    at.date_input(key="resources_day").set_value(local(1, "00:00").date()).run()
+    no_exceptions(at)
+    table = at.dataframe[-1].value
+    assert list(table["holder"]) == ["Anna Nowak"]
+    # book it at the same time: refused, naming who holds it
+    at.selectbox(key="resources_plan_client").set_value(world.client).run()
+    at.date_input(key="resources_plan_day").set_value(local(1, "00:00").date())
+    at.time_input(key="resources_plan_time").set_value(dt.time(10, 30))
+    at.multiselect(key="resources_plan_resources").set_value([world.room]).run()
+    before = snapshot(world.db)
+    at.button(key="resources_plan_save").click().run()
+    no_exceptions(at)
+    assert at.error[0].value == "Room A is booked by Anna Nowak until 11:00; free from 11:15."
+    assert snapshot(world.db) == before
+    # the first suggested slot is used with one click, then saved
+    at.button(key="resources_plan_slot_0").click().run()
+    at.button(key="resources_plan_save").click().run()
+    no_exceptions(at)
+    booked = reservations.bookings(world.db, local(0, "00:00"), local(5, "00:00"))
+    assert sorted(booked["holder"]) == ["Anna Nowak", "Sam Seller"]
+
+
+# -- reminders ---------------------------------------------------------------------------------------
+def test_a_due_reminder_is_counted_toasted_once_and_gone_when_dismissed(world: World) -> None:
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    event_id = world.plan(world.anna, soon, assignee_id=world.sam.id, remind_before_min=15)
+    at = world.app(world.sam)
+    at.run()
+    no_exceptions(at)
+    assert [e.label for e in at.sidebar.expander if e.label.startswith("Reminders")] == ["Reminders (1)"]
+    assert len(at.toast) == 1
+    at.run()
+    assert len(at.toast) == 0  # shown once
+    (due,) = reminders.due(world.db, world.sam.id)
+    at.button(key=f"rem_dismiss_{due.id}").click().run()
+    no_exceptions(at)
+    assert reminders.due(world.db, world.sam.id) == []
+    assert event_id
