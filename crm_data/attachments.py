@@ -50,11 +50,12 @@ class StoredFile:
 
 def check_name(name: str | None, field: str) -> str:
     """The display name, or a ValidationError saying what is wrong with it."""
-    text = unicodedata.normalize("NFC", name or "").strip()
+    raw = unicodedata.normalize("NFC", name or "")
+    if "\x00" in raw or any(unicodedata.category(ch) == "Cc" for ch in raw) or has_invisible(raw):
+        raise ValidationError.single(field, "attachment.name_control")
+    text = raw.strip()
     if not text:
         raise ValidationError.single(field, "attachment.name_empty")
-    if "\x00" in text or any(unicodedata.category(ch) == "Cc" for ch in text) or has_invisible(text):
-        raise ValidationError.single(field, "attachment.name_control")
     bad = sorted({ch for ch in text if ch in _FORBIDDEN})
     if bad:
         raise ValidationError.single(field, "attachment.name_chars", chars=" ".join(bad))

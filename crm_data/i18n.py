@@ -31,8 +31,19 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    text = resources.files("crm_data.locales").joinpath(f"{lang}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    """Every `locales/<lang>/*.toml` file merged: one file per area of the app. A key defined
+    twice is a mistake and fails loudly."""
+    merged: dict[str, str] = {}
+    folder = resources.files("crm_data.locales").joinpath(lang)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        flat = _flatten(tomllib.loads(entry.read_text("utf-8")))
+        twice = set(flat) & set(merged)
+        if twice:
+            raise ValueError(f"{lang}/{entry.name} repeats keys: {sorted(twice)}")
+        merged.update(flat)
+    return merged
 
 
 def plural_form(lang: str, n: int) -> str:

@@ -104,9 +104,12 @@ def name_skeleton(name: str) -> str:
 
 def search_key(text: str) -> str:
     """Lower case without diacritics, ł as l, so 'lodz' finds 'Łódź'. The twin of
-    clients.SEARCH_KEY_SQL: the same lower() and canonical decomposition as DuckDB's."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("ł", "l"))
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    clients.SEARCH_KEY_SQL, `strip_accents(replace(lower(x), 'ł', 'l'))`: the same lower()
+    (with the final sigma as a plain one, as DuckDB has it) and every combining mark dropped."""
+    lowered = text.lower().replace("ł", "l").replace("ς", "σ")
+    decomposed = unicodedata.normalize("NFD", lowered)
+    kept = "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M"))
+    return unicodedata.normalize("NFC", kept)
 
 
 def like_pattern(text: str) -> str:

@@ -92,6 +92,14 @@ def attachment_rows(db: Database, event_id: int) -> list[tuple]:
         pytest.param("invoice\u202efdp.exe", "attachment.name_control", id="right-to-left-override"),
         pytest.param("a\u2066b.pdf", "attachment.name_control", id="bidi-isolate"),
         pytest.param("a\u200b.pdf", "attachment.name_control", id="zero-width-space"),
+        pytest.param("in\u00advoice.pdf", "attachment.name_control", id="soft-hyphen"),
+        pytest.param("a\u061cb.pdf", "attachment.name_control", id="arabic-letter-mark"),
+        pytest.param("a\u034fb.pdf", "attachment.name_control", id="combining-grapheme-joiner"),
+        pytest.param("\u3164.pdf", "attachment.name_control", id="hangul-filler"),
+        pytest.param("a\uffa0b.pdf", "attachment.name_control", id="halfwidth-hangul-filler"),
+        pytest.param("a\u2028b.pdf", "attachment.name_control", id="line-separator"),
+        pytest.param("a\u17b5b.pdf", "attachment.name_control", id="khmer-inherent-vowel"),
+        pytest.param("a\ufeff.pdf", "attachment.name_control", id="byte-order-mark"),
         pytest.param("report.", "attachment.name_trailing", id="trailing-dot"),
         pytest.param("report.pdf.", "attachment.name_trailing", id="trailing-dot-after-extension"),
     ],
@@ -100,6 +108,42 @@ def test_an_untrusted_attachment_name_is_refused_with_the_right_key(name, key):
     with pytest.raises(ValidationError) as caught:
         check_name(name, "attachments.0")
     assert [(e.field, e.key) for e in caught.value.errors] == [("attachments.0", key)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "COM0.txt",
+        "LPT0",
+        "com0.log",
+        "COM\u00b9.pdf",
+        "COM\u00b2",
+        "com\u00b3.txt",
+        "LPT\u00b9",
+        "LPT\u00b2",
+        "lpt\u00b3.doc",
+        "CONIN$",
+        "conin$.txt",
+        "CONOUT$",
+        "Conout$.tar.gz",
+    ],
+)
+def test_every_windows_reserved_device_name_is_refused(name):
+    with pytest.raises(ValidationError) as caught:
+        check_name(name, "file")
+    assert [(e.field, e.key) for e in caught.value.errors] == [("file", "attachment.name_reserved")]
+
+
+@pytest.mark.parametrize("name", ["COM10.txt", "LPT\u2074.txt", "CONIN.txt", "CONOUT", "COM$.txt", "CONIN$x.txt"])
+def test_names_that_only_resemble_a_device_are_accepted(name):
+    assert check_name(name, "file") == name
+
+
+@pytest.mark.parametrize("end", ["\x1f", "\x85", "\u2028", "\u2029"])
+def test_a_control_or_invisible_character_at_the_end_of_a_name_is_refused_not_trimmed(end):
+    with pytest.raises(ValidationError) as caught:
+        check_name(f"report.pdf{end}", "file")
+    assert [(e.field, e.key) for e in caught.value.errors] == [("file", "attachment.name_control")]
 
 
 def test_a_path_like_name_names_the_forbidden_characters():
@@ -158,7 +202,10 @@ def test_an_oversize_file_message_states_the_limit():
 
 @pytest.mark.parametrize("size", [1, 5 * MB - 1, 5 * MB])
 def test_a_file_up_to_the_limit_is_accepted(size):
-    assert check_size(size, 5, "file") is None
+    try:
+        check_size(size, 5, "file")
+    except ValidationError as exc:
+        pytest.fail(f"refused: {exc}")
 
 
 # -- storing -----------------------------------------------------------------------------------
@@ -300,6 +347,25 @@ def test_cleanup_removes_orphans_and_temporary_files_and_keeps_referenced_files(
     assert not orphan_path.exists()
     assert not stale_tmp.exists()
     assert files_under(db.config.attachments_dir) == [kept_path]
+
+
+def test_cleanup_skips_directories_and_removes_the_orphans_beside_them(db: Database):
+    orphan = store(db.config, b"an orphan next to folders", "o.txt")
+    orphan_path = blob_path(db.config, orphan.sha256)
+    folder_in_tmp = db.config.attachments_dir / "tmp" / "unpacked"
+    folder_in_tmp.mkdir()
+    (folder_in_tmp / "inner.txt").write_bytes(b"not touched")
+    folder_in_blobs = orphan_path.parent / ("f" * 64)
+    folder_in_blobs.mkdir()
+
+    removed = cleanup_orphans(db)
+
+    assert removed == [orphan_path]
+    assert not orphan_path.exists()
+    assert folder_in_tmp.is_dir()
+    assert (folder_in_tmp / "inner.txt").read_bytes() == b"not touched"
+    assert folder_in_blobs.is_dir()
+    assert cleanup_orphans(db) == []
 
 
 def test_a_second_cleanup_finds_nothing_more(db: Database):
