@@ -44,6 +44,13 @@ pages = {
         st.Page("pages/resources.py", title=t("resources.title"), icon=":material/meeting_room:"),
     ],
 }
+# the admin page is registered for everyone, shown only to admins: opened directly by anyone
+# else, it says they may not use it (and every admin service refuses them anyway)
+pages[t("nav.account")] = [
+    st.Page("pages/account.py", title=t("account.title"), icon=":material/account_circle:"),
+    st.Page("pages/admin.py", title=t("admin.title"), icon=":material/admin_panel_settings:",
+            visibility="visible" if account.is_admin else "hidden"),
+]  # fmt: skip
 page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
 with st.sidebar:
     session.sidebar(account, LANGUAGE_NAMES)

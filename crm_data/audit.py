@@ -7,7 +7,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from crm_data.db import Tx
+import pandas as pd
+
+from crm_data.db import Database, Tx
 
 
 def _plain(value: Any) -> Any:
@@ -40,3 +42,59 @@ def record(
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     """The fields whose value changed, as {field: [old, new]}."""
     return {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
+
+
+ENTITIES = ("thread", "event", "reservation", "client", "contact", "user", "settings", "import",
+            "event_types", "pipelines", "stages", "amount_types", "products", "resources", "lost_reasons",
+            "dictionaries", "dictionary_values")  # fmt: skip
+
+
+def search(
+    db: Database,
+    *,
+    entity: str | None = None,
+    user_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    text: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[pd.DataFrame, int]:
+    """Audit rows, newest first, with the name of who did it; and the total count."""
+    from crm_data.rules import like_pattern
+
+    if entity is not None and entity not in ENTITIES:
+        raise ValueError(entity)
+    where = """($entity IS NULL OR a.entity = $entity) AND ($user IS NULL OR a.user_id = $user)
+        AND ($start IS NULL OR a.logged_at >= $start) AND ($end IS NULL OR a.logged_at < $end)
+        AND ($text = '' OR a.changes ILIKE $pattern ESCAPE '\\' OR a.action ILIKE $pattern ESCAPE '\\')"""
+    params = {"entity": entity, "user": user_id, "start": start, "end": end, "text": text.strip(),
+              "pattern": like_pattern(text.strip())}  # fmt: skip
+    with db.read() as tx:
+        total = tx.scalar(f"SELECT count(*) FROM audit_log a WHERE {where}", params)
+        frame = tx.df(
+            f"""
+            SELECT a.id, a.logged_at, u.display_name AS who, a.entity, a.entity_id, a.action, a.changes
+            FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+            WHERE {where} ORDER BY a.logged_at DESC, a.id DESC LIMIT $limit OFFSET $offset
+            """,
+            {**params, "limit": limit, "offset": offset},
+        )
+    return frame, int(total)
+
+
+def thread_history(db: Database, thread_id: int, *, limit: int = 200) -> pd.DataFrame:
+    """What happened to a thread, its events and their reservations, newest first."""
+    with db.read() as tx:
+        return tx.df(
+            """
+            SELECT a.logged_at, u.display_name AS who, a.entity, a.entity_id, a.action, a.changes
+            FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+            WHERE (a.entity = 'thread' AND a.entity_id = $thread)
+               OR (a.entity = 'event' AND a.entity_id IN (SELECT id FROM events WHERE thread_id = $thread))
+               OR (a.entity = 'reservation' AND a.entity_id IN (
+                    SELECT r.id FROM reservations r JOIN events e ON e.id = r.event_id WHERE e.thread_id = $thread))
+            ORDER BY a.logged_at DESC, a.id DESC LIMIT $limit
+            """,
+            {"thread": thread_id, "limit": limit},
+        )

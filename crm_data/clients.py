@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import audit
+from crm_data import audit, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
 from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, check_text, like_pattern, name_skeleton, search_key
@@ -155,11 +155,15 @@ def update_client(db: Database, actor: User, client_id: int, data: ClientInput, 
 
     def work(tx: Tx) -> int:
         old = tx.dicts(
-            "SELECT name, tax_id, address, email, phone, notes, version FROM clients WHERE id = ?",
+            "SELECT name, tax_id, address, email, phone, notes, version, created_by FROM clients WHERE id = ?",
             [client_id],
         )
         if not old:
             raise NotFound(what="client", id=client_id)
+        owns_thread = bool(
+            tx.scalar("SELECT 1 FROM threads WHERE client_id = ? AND owner_id = ? LIMIT 1", [client_id, actor.id])
+        )
+        permissions.require_edit_client(actor, old[0].pop("created_by"), owns_thread)
         if old[0]["version"] != expected_version:
             raise StaleRecord(what="client", name=old[0]["name"])
         _duplicate_of(tx, values, client_id)
@@ -273,9 +277,17 @@ def update_contact(db: Database, actor: User, contact_id: int, data: ContactInpu
     values = check_contact(data)
 
     def work(tx: Tx) -> None:
-        old = tx.dicts("SELECT name, position, email, phone, version FROM contacts WHERE id = ?", [contact_id])
+        old = tx.dicts(
+            "SELECT name, position, email, phone, version, client_id FROM contacts WHERE id = ?", [contact_id]
+        )
         if not old:
             raise NotFound(what="contact", id=contact_id)
+        client_id = old[0].pop("client_id")
+        created_by = tx.scalar("SELECT created_by FROM clients WHERE id = ?", [client_id])
+        owns_thread = bool(
+            tx.scalar("SELECT 1 FROM threads WHERE client_id = ? AND owner_id = ? LIMIT 1", [client_id, actor.id])
+        )
+        permissions.require_edit_client(actor, created_by, owns_thread)
         if old[0]["version"] != expected_version:
             raise StaleRecord(what="contact", name=old[0]["name"])
         tx.execute(

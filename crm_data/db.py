@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import duckdb
 import pandas as pd
@@ -107,8 +107,6 @@ class Database:
         self._conn = conn
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        # bumped after any write to dictionaries so cached lookups know to reload
-        self.dictionary_generation = 0
         # small per-database caches of derived data, e.g. {"lookups": (generation, value)}
         self.cache: dict[str, tuple[int, Any]] = {}
 
@@ -185,8 +183,20 @@ class Database:
                 lock = self._locks[(kind, key)] = threading.Lock()
             return lock
 
+    # Bumped after any write to dictionaries, people or settings, so cached lookups reload. Kept
+    # per database file, not per object: two objects on one file in this process (a test, a
+    # command) must see each other's changes.
+    _generations: ClassVar[dict[str, int]] = {}
+    _generations_guard: ClassVar[threading.Lock] = threading.Lock()
+
+    @property
+    def dictionary_generation(self) -> int:
+        return Database._generations.get(str(self.config.db_path), 0)
+
     def dictionaries_changed(self) -> None:
-        self.dictionary_generation += 1
+        key = str(self.config.db_path)
+        with Database._generations_guard:
+            Database._generations[key] = Database._generations.get(key, 0) + 1
 
     def cached(self, name: str, loader: Callable[[], T]) -> T:
         """`loader()`'s value, kept until the next `dictionaries_changed()`. Only for data that

@@ -50,3 +50,11 @@ def require_stage_change(actor: User, thread: dict[str, Any], completing: dict[s
     if completing is not None and completing["assignee_id"] == actor.id:
         return
     raise PermissionDenied("permission.stage")
+
+
+def require_edit_client(actor: User, created_by: int | None, has_own_thread: bool) -> None:
+    """Anyone adds clients and contacts; a client's details are changed by a manager, by
+    whoever added the client, or by a member who owns a thread of it."""
+    if actor.sees_everything or created_by == actor.id or has_own_thread:
+        return
+    raise PermissionDenied("permission.client")

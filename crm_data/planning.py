@@ -490,7 +490,7 @@ def reschedule(
             [start, end, start, event_id],
         )
         reminders.move_tx(tx, event_id, start - event["starts_at"])
-        reservations.move_tx(tx, event_id, start, end)
+        reservations.move_tx(tx, actor.id, event_id, start, end)
         record_conflicts_tx(tx, actor, event_id, accepted)
         audit.record(tx, actor.id, "event", event_id, "reschedule",
                      {"starts_at": [event["starts_at"], start], "ends_at": [event["ends_at"], end]})  # fmt: skip
@@ -544,7 +544,7 @@ def cancel(db: Database, actor: User, event_id: int, *, expected_version: int | 
             "UPDATE events SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = ?",
             [event_id],
         )
-        reservations.release_tx(tx, event_id)
+        reservations.release_tx(tx, actor.id, event_id)
         reminders.close_tx(tx, event_id)
         audit.record(tx, actor.id, "event", event_id, "cancel", {"status": ["planned", "cancelled"]})
         return event["version"] + 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from crm_data import audit
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
 
@@ -101,10 +102,13 @@ def book_tx(
     """Insert the reservations; the caller holds `locked()` and has re-checked `clashes_tx`."""
     for resource_id in sorted(set(resource_ids)):
         tx.execute("UPDATE resources SET version = version + 1 WHERE id = ?", [resource_id])
-        tx.execute(
-            "INSERT INTO reservations (event_id, resource_id, starts_at, ends_at, created_by) VALUES (?, ?, ?, ?, ?)",
+        reservation_id = tx.scalar(
+            "INSERT INTO reservations (event_id, resource_id, starts_at, ends_at, created_by) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             [event_id, resource_id, start, end, actor_id],
         )
+        audit.record(tx, actor_id, "reservation", reservation_id, "book",
+                     {"resource_id": [None, resource_id], "starts_at": [None, start], "ends_at": [None, end]})  # fmt: skip
 
 
 def resources_of_tx(tx: Tx, event_id: int) -> list[int]:
@@ -113,16 +117,23 @@ def resources_of_tx(tx: Tx, event_id: int) -> list[int]:
     ]
 
 
-def move_tx(tx: Tx, event_id: int, start: dt.datetime, end: dt.datetime) -> None:
-    for resource_id in resources_of_tx(tx, event_id):
+def move_tx(tx: Tx, actor_id: int, event_id: int, start: dt.datetime, end: dt.datetime) -> None:
+    for reservation_id, resource_id, old_start, old_end in tx.all(
+        "SELECT id, resource_id, starts_at, ends_at FROM reservations WHERE event_id = ?", [event_id]
+    ):
         tx.execute("UPDATE resources SET version = version + 1 WHERE id = ?", [resource_id])
+        audit.record(tx, actor_id, "reservation", reservation_id, "move",
+                     {"starts_at": [old_start, start], "ends_at": [old_end, end]})  # fmt: skip
     tx.execute("UPDATE reservations SET starts_at = ?, ends_at = ? WHERE event_id = ?", [start, end, event_id])
 
 
-def release_tx(tx: Tx, event_id: int) -> None:
+def release_tx(tx: Tx, actor_id: int, event_id: int) -> None:
     """Cancelled: the resources are free again."""
-    for resource_id in resources_of_tx(tx, event_id):
+    for reservation_id, resource_id in tx.all(
+        "SELECT id, resource_id FROM reservations WHERE event_id = ?", [event_id]
+    ):
         tx.execute("UPDATE resources SET version = version + 1 WHERE id = ?", [resource_id])
+        audit.record(tx, actor_id, "reservation", reservation_id, "release", {"resource_id": [resource_id, None]})
     tx.execute("DELETE FROM reservations WHERE event_id = ?", [event_id])
 
 

@@ -15,6 +15,7 @@ from crm_data.db import Database, Tx
 from crm_data.dictionaries import Stage
 from crm_data.errors import NotFound
 from crm_data.rules import like_pattern, search_key
+from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
 SORTS = {
@@ -283,3 +284,35 @@ def open_thread_tx(
         tx, actor_id, "thread", thread_id, "create", {"title": [None, title], "stage": [None, first_stage.name]}
     )
     return thread_id
+
+
+def update_thread(
+    db: Database, actor: User, thread_id: int, *, title: str, owner_id: int, expected_version: int
+) -> int:
+    """Rename a thread or hand it to another owner (its owner or a manager). Returns the new
+    version; StaleRecord when someone changed the thread since `expected_version`."""
+    from crm_data import permissions
+    from crm_data.errors import StaleRecord, ValidationError
+    from crm_data.rules import MAX_TITLE, check_text
+
+    clean_title = check_text(title, "title", max_len=MAX_TITLE, required=True)
+
+    def work(tx: Tx) -> int:
+        rows = tx.dicts("SELECT title, owner_id, version FROM threads WHERE id = ?", [thread_id])
+        if not rows:
+            raise NotFound(what="thread", id=thread_id)
+        old = rows[0]
+        permissions.require_edit_thread(actor, old)
+        if old["version"] != expected_version:
+            raise StaleRecord(what="thread", name=old["title"])
+        if not tx.scalar("SELECT active FROM users WHERE id = ?", [owner_id]):
+            raise ValidationError.single("owner_id", "validation.unknown")
+        tx.execute(
+            "UPDATE threads SET title = ?, owner_id = ?, version = version + 1 WHERE id = ?",
+            [clean_title, owner_id, thread_id],
+        )
+        audit.record(tx, actor.id, "thread", thread_id, "update",
+                     audit.diff({"title": old["title"], "owner_id": old["owner_id"]}, {"title": clean_title, "owner_id": owner_id}))  # fmt: skip
+        return expected_version + 1
+
+    return db.write(work)

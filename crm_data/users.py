@@ -169,52 +169,56 @@ def list_users(db: Database, *, include_inactive: bool = False) -> list[User]:
 
 
 def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | None = None) -> User:
-    """The user for this login and password, or AuthError. Failures are counted per login;
-    after LOCKOUT_FAILURES the login is locked for LOCKOUT_SECONDS."""
+    """The user for this login and password, or AuthError. Failures are counted per login as
+    typed, whether or not it exists (so the answers never reveal which logins are real):
+    LOCKOUT_FAILURES failures within FAILURE_WINDOW lock it for LOCKOUT_SECONDS."""
     now = now or dt.datetime.now(dt.UTC)
-    login = (login or "").strip().lower()
+    login = (login or "").strip().lower()[:200]
     if not login or not password:
         raise AuthError("auth.missing")
     if len(password) > MAX_PASSWORD:
         raise AuthError("validation.password_long", max=MAX_PASSWORD)
     with db.read() as tx:
-        row = tx.one(
-            f"SELECT {_USER_COLUMNS}, password_hash, locked_until FROM users WHERE login = ?",
-            [login],
-        )
-    if row is None:
-        # same work as a real check, so timing does not reveal which logins exist
-        with contextlib.suppress(argon2.exceptions.VerificationError):
-            _hasher().verify(_DUMMY_HASH, password)
-        raise AuthError("auth.failed")
-    user, password_hash, locked_until = _user(row[:7]), row[7], row[8]
+        row = tx.one(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE login = ?", [login])
+        locked_until = tx.scalar("SELECT locked_until FROM login_attempts WHERE login = ?", [login])
     if locked_until is not None and locked_until > now:
         raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
+    if row is None:
+        # the same work as a real check, so timing does not reveal which logins exist
+        with contextlib.suppress(argon2.exceptions.VerificationError):
+            _hasher().verify(_DUMMY_HASH, password)
+        _record_failure(db, login, now)
+        raise AuthError("auth.failed")
+    user, password_hash = _user(row[:7]), row[7]
     try:
         _hasher().verify(password_hash, password)
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
-        _record_failure(db, user.id, now)
+        _record_failure(db, login, now)
         raise AuthError("auth.failed") from None
     if not user.active:
         raise AuthError("auth.inactive")
-    db.write(lambda tx: tx.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user.id]))
+    db.write(lambda tx: tx.execute("DELETE FROM login_attempts WHERE login = ?", [login]))
     if _hasher().check_needs_rehash(password_hash):
         new_hash = _hasher().hash(password)
         db.write(lambda tx: tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, user.id]))
     return user
 
 
-def _record_failure(db: Database, user_id: int, now: dt.datetime) -> None:
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+
+
+def _record_failure(db: Database, login: str, now: dt.datetime) -> None:
     def work(tx: Tx) -> None:
-        failures = tx.scalar(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
-            [user_id],
+        row = tx.one("SELECT failures, last_failure_at FROM login_attempts WHERE login = ?", [login])
+        # failures long ago do not add up with today's: the count starts again after the window
+        failures = 1 if row is None or row[1] is None or now - row[1] > FAILURE_WINDOW else row[0] + 1
+        locked = now + dt.timedelta(seconds=LOCKOUT_SECONDS) if failures >= LOCKOUT_FAILURES else None
+        tx.execute(
+            "INSERT INTO login_attempts (login, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (login) DO UPDATE SET failures = excluded.failures,"
+            " last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
+            [login, 0 if locked else failures, now, locked],
         )
-        if failures >= LOCKOUT_FAILURES:
-            tx.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
-                [now + dt.timedelta(seconds=LOCKOUT_SECONDS), user_id],
-            )
 
     db.write(work)
 
@@ -239,3 +243,83 @@ def set_locale(db: Database, user: User, locale: str) -> User:
 
 
 _DUMMY_HASH = argon2.PasswordHasher().hash("not a real password, only for timing")
+
+
+# -- administration ------------------------------------------------------------------------------------
+def _admin_change(
+    db: Database, actor: User, user_id: int, action: str, sql: str, params: list, changes: dict, *, end_sessions: bool
+) -> User:
+    from crm_data import permissions
+
+    permissions.require_admin(actor)
+
+    def work(tx: Tx) -> None:
+        if not tx.scalar("SELECT 1 FROM users WHERE id = ?", [user_id]):
+            raise NotFound(what="user", id=user_id)
+        tx.execute(sql, params)
+        if end_sessions:
+            tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+        if tx.scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active") == 0:
+            raise ValidationError.single("role", "admin.last_admin")
+        audit.record(tx, actor.id, "user", user_id, action, changes)
+
+    db.write(work)
+    db.dictionaries_changed()
+    return get_user(db, user_id)
+
+
+def set_active(db: Database, actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (their sessions end at once) or reactivate an account. The last active admin
+    cannot be deactivated."""
+    return _admin_change(db, actor, user_id, "activate" if active else "deactivate",
+                         "UPDATE users SET active = ?, version = version + 1 WHERE id = ?", [active, user_id],
+                         {"active": [not active, active]}, end_sessions=not active)  # fmt: skip
+
+
+def set_role(db: Database, actor: User, user_id: int, role: str) -> User:
+    if role not in ROLES:
+        raise ValidationError.single("role", "validation.choice")
+    old = get_user(db, user_id).role
+    return _admin_change(db, actor, user_id, "role", "UPDATE users SET role = ?, version = version + 1 WHERE id = ?",
+                         [role, user_id], {"role": [old, role]}, end_sessions=False)  # fmt: skip
+
+
+def rename(db: Database, actor: User, user_id: int, display_name: str) -> User:
+    name = check_text(display_name, "display_name", max_len=MAX_SHORT, required=True)
+    old = get_user(db, user_id).display_name
+    return _admin_change(db, actor, user_id, "rename", "UPDATE users SET display_name = ?, version = version + 1 WHERE id = ?",
+                         [name, user_id], {"display_name": [old, name]}, end_sessions=False)  # fmt: skip
+
+
+def reset_password(db: Database, actor: User, user_id: int, new_password: str) -> User:
+    """An admin sets a new password; the user's sessions end. The log records that it
+    happened, never the password or its hash."""
+    password_hash = _hasher().hash(check_password(new_password))
+    return _admin_change(db, actor, user_id, "reset_password",
+                         "UPDATE users SET password_hash = ?, version = version + 1 WHERE id = ?",
+                         [password_hash, user_id], {"password": ["…", "…"]}, end_sessions=True)  # fmt: skip
+
+
+def change_password(db: Database, actor: User, old_password: str, new_password: str) -> None:
+    """The user changes their own password; every session of theirs ends, this one too."""
+    with db.read() as tx:
+        current = tx.scalar("SELECT password_hash FROM users WHERE id = ?", [actor.id])
+    try:
+        _hasher().verify(current, old_password or "")
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        raise ValidationError.single("old_password", "auth.failed") from None
+    password_hash = _hasher().hash(check_password(new_password, "new_password"))
+
+    def work(tx: Tx) -> None:
+        tx.execute(
+            "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1, version = version + 1 WHERE id = ?",
+            [password_hash, actor.id],
+        )
+        audit.record(tx, actor.id, "user", actor.id, "change_password", {"password": ["…", "…"]})
+
+    db.write(work)
+
+
+def end_sessions(db: Database, actor: User) -> None:
+    """Sign out everywhere: every session of this user ends at its next step."""
+    db.write(lambda tx: tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [actor.id]))

@@ -171,7 +171,7 @@ with tab_day:
         clashes = schedule[schedule["overlap"]]
         if not clashes.empty:
             names = ", ".join(sorted(set(clashes["lane"])))
-            st.warning(f.t("calendar.day_clashes", names=names), icon=":material/warning:")
+            st.warning(ui.tm("calendar.day_clashes", names=names), icon=":material/warning:")
         schedule["lane"] = [
             f"{ui.fmt().t('calendar.lane_' + kind)}: {name}"
             for kind, name in zip(schedule["lane_kind"], schedule["lane"], strict=True)

@@ -97,7 +97,7 @@ except CrmError as exc:
     st.stop()
 
 st.page_link("pages/clients.py", label=f.t("clients.back"), icon=":material/arrow_back:")
-st.title(client.name, anchor=False)
+st.title(ui.md_escape(client.name), anchor=False)
 facts = [
     x
     for x in (client.tax_id and f"{f.t('field.tax_id')}: {client.tax_id}", client.email, client.phone, client.address)

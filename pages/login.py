@@ -18,6 +18,9 @@ with middle:
     )  # fmt: skip
     f = ui.fmt()
     st.title(f.t("login.title"))
+    notice = st.session_state.pop("login_notice", None)
+    if notice:
+        st.info(notice, icon=":material/info:")
     with st.form("login_form"):
         login = st.text_input(f.t("field.login"), key="login_login", autocomplete="username")
         password = st.text_input(f.t("field.password"), type="password", key="login_password",

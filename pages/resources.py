@@ -58,7 +58,7 @@ else:
         config={"displaylogo": False}, key="resources_chart",
     )  # fmt: skip
     if not free_rows.empty:
-        st.caption(f.t("resources.free_all_period", names=", ".join(free_rows["resource"])))
+        st.caption(ui.tm("resources.free_all_period", names=", ".join(free_rows["resource"])))
     st.dataframe(
         pd.DataFrame({
             "resource": frame["resource"],

@@ -3,14 +3,15 @@ extended part; the next planned event highlighted; log the next event here."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from crm_data import attachments, threads
+from crm_data import attachments, audit, permissions, threads
 from crm_data.errors import CrmError
 from pages._ui import core as ui
 from pages._ui import eventview
 
-ui.require_user()
+account = ui.require_user()
 f = ui.fmt()
 thread_id = ui.query_int("id")
 if thread_id is None:
@@ -23,10 +24,13 @@ except CrmError as exc:
     ui.show_error(exc)
     st.stop()
 
-st.title(detail.title, anchor=False)
+st.title(ui.md_escape(detail.title), anchor=False)
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link(
-    "pages/clients.py", label=detail.client, icon=":material/apartment:", query_params={"id": detail.client_id}
+    "pages/clients.py",
+    label=ui.md_escape(detail.client),
+    icon=":material/apartment:",
+    query_params={"id": detail.client_id},
 )
 c2.markdown(f"{f.t('field.owner_id')}: **{ui.md_escape(detail.owner)}**")
 c3.markdown(f"{f.t('field.pipeline_id')}: **{ui.md_escape(detail.pipeline)}**")
@@ -39,7 +43,7 @@ planned = sorted((e for e in history if e.status == "planned"), key=lambda e: e.
 if planned:
     nxt = planned[0]
     st.info(
-        f.t("thread.next_step", type=nxt.type, when=f.datetime(nxt.starts_at), who=nxt.assignee)
+        ui.tm("thread.next_step", type=nxt.type, when=f.datetime(nxt.starts_at), who=nxt.assignee)
         + (f" — {ui.md_escape(nxt.note)}" if nxt.note else ""),
         icon=":material/event_upcoming:",
     )
@@ -49,7 +53,37 @@ elif detail.status == "open":
 if detail.status == "open" and st.button(f.t("thread.log_next"), type="primary", icon=":material/edit_note:"):
     st.switch_page("pages/log_event.py", query_params={"client": detail.client_id, "thread": detail.id})
 
+if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
+    with (
+        st.expander(f.t("thread.edit"), icon=":material/edit:", key=f"thread_edit_open_{thread_id}"),
+        st.form(f"thread_edit_{thread_id}"),
+    ):
+        look = ui.lookups()
+        title = st.text_input(f.t("field.title"), value=detail.title, key=f"thread_title_{thread_id}")
+        people = [p.id for p in look.active(look.people)]
+        owner = st.selectbox(f.t("field.owner_id"), people, index=people.index(detail.owner_id) if detail.owner_id in people else 0,
+                                 format_func=lambda uid: look.people[uid].display_name, key=f"thread_owner_{thread_id}")  # fmt: skip
+        if st.form_submit_button(f.t("common.save"), icon=":material/save:"):
+            try:
+                threads.update_thread(ui.db(), account, thread_id, title=title, owner_id=owner,
+                                          expected_version=detail.version)  # fmt: skip
+            except CrmError as exc:
+                ui.show_error(exc)
+            else:
+                st.rerun()
+
 st.subheader(f.tn("thread.events", len(history)), anchor=False)
 for event in history:
     eventview.render(event, f, highlight=bool(planned) and event.id == planned[0].id,
                      download=lambda aid: attachments.download(ui.db(), aid))  # fmt: skip
+
+with st.expander(f.t("thread.history"), icon=":material/history:"):
+    changes = audit.thread_history(ui.db(), thread_id)
+    st.dataframe(
+        pd.DataFrame({"when": [f.datetime(v) for v in changes["logged_at"]], "who": changes["who"],
+                      "what": [f"{e} #{i}" for e, i in zip(changes["entity"], changes["entity_id"], strict=True)],
+                      "action": changes["action"], "changes": changes["changes"]}),
+        hide_index=True,
+        column_config={"when": f.t("field.when"), "who": f.t("admin.who"), "what": f.t("admin.entity"),
+                       "action": f.t("admin.action"), "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large")},
+    )  # fmt: skip

@@ -205,8 +205,6 @@ def sql_search_key(text: str) -> str:
     return duckdb.sql(f"SELECT {SEARCH_KEY_SQL.format(col='?')}", params=[text]).fetchall()[0][0]
 
 
-
-
 @pytest.mark.parametrize(
     "text",
     [

@@ -29,7 +29,17 @@ DYNAMIC = {
     "calendar.scope": ["me", "person", "team"],
     "planner.freq": ["none", "daily", "weekly", "monthly"],
     "resources.span": ["day", "week"],
-}
+    "admin.tab": ["dictionaries", "users", "settings", "audit", "backup"],
+    "admin.kind": ["event_types", "pipelines", "stages", "amount_types", "products", "resources", "lost_reasons",
+                   "dictionaries", "dictionary_values"],
+    "admin.field": ["name", "code", "unit", "kind", "value", "price", "color", "default_duration_min", "percent",
+                    "buffer_min", "is_meeting", "is_won", "is_lost"],
+    "admin.link": ["off", "optional", "required"],
+    "admin.day": ["0", "1", "2", "3", "4", "5", "6"],
+    "admin.import_status": ["new", "duplicate", "error"],
+    "admin.import": ["name", "tax_id", "address", "email", "phone", "notes", "contact_name", "contact_position",
+                     "contact_email", "contact_phone"],
+}  # fmt: skip
 
 
 def placeholders(text: str) -> set[str]:

@@ -12,12 +12,13 @@ from streamlit.testing.v1 import AppTest
 from crm_data import demo, setup, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
+from pages._ui.core import md_escape
 from tests.conftest import PASSWORD, REPO
 
 APP = str(REPO / "app.py")
 PAGES = [
     "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py",
+    "pages/calendar.py", "pages/resources.py", "pages/account.py", "pages/admin.py",
 ]  # fmt: skip
 
 
@@ -126,7 +127,7 @@ def test_the_thread_page_shows_stage_percent_and_events(sample_env, sample) -> N
     at.query_params["id"] = str(thread_id)
     at.switch_page("pages/thread.py").run()
     no_exceptions(at)
-    assert at.title[0].value == detail.title
+    assert at.title[0].value == md_escape(detail.title)
     assert detail.stage in at.get("progress")[0].proto.text
     assert any(b.label.startswith("Log the next event") for b in at.button)
 
@@ -179,7 +180,7 @@ KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_]+(\.[a-z_]+)?\b")
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page: str) -> None:
-    path_user = sample_env["manager"]
+    path_user = sample_env["admin"] if page == "pages/admin.py" else sample_env["manager"]
     at = signed_in(path_user)
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()

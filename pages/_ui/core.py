@@ -106,10 +106,16 @@ def restore_session() -> User | None:
 
 # -- errors ------------------------------------------------------------------------------------
 def error_text(exc: CrmError) -> str:
+    """The error in the user's language, ready for st.error (markdown): names that came from
+    users (a client, a resource, a holder) are escaped."""
     if isinstance(exc, ValidationError):
-        f = fmt()
-        return "\n".join(f"- {field_label(e.field)}: {f.t(e.key, **e.params)}" for e in exc.errors)
-    return t(exc.key, **exc.params)
+        return "\n".join(f"- {field_label(e.field)}: {tm(e.key, **e.params)}" for e in exc.errors)
+    return tm(exc.key, **exc.params)
+
+
+def tm(key: str, /, **params: Any) -> str:
+    """Like t(), for markdown contexts: string parameters (user data) are escaped."""
+    return fmt().t(key, **{k: md_escape(v) if isinstance(v, str) else v for k, v in params.items()})
 
 
 def field_label(field: str) -> str:

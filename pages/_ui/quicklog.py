@@ -163,7 +163,7 @@ def _confirmation(result: events.LogResult) -> None:
     f = ui.fmt()
     with st.container(border=True):
         st.success(
-            f.t("log.saved", stage=result.stage_name, percent=f.percent(result.percent))
+            ui.tm("log.saved", stage=result.stage_name, percent=f.percent(result.percent))
             + (" " + f.t("log.saved_new_thread") if result.new_thread else ""),
             icon=":material/check_circle:",
         )
@@ -215,7 +215,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         dict_values: dict[int, int | None] = {}
         for dictionary, required in look.dictionaries_for(type_id) if type_id else []:
             values = [v for v in dictionary.values if v.active]
-            label = dictionary.name + (" *" if required else "")
+            label = ui.md_escape(dictionary.name) + (" \\*" if required else "")
             dict_values[dictionary.id] = st.selectbox(label, [v.id for v in values], index=None,
                                                       format_func=lambda vid, d=dictionary: next(v.value for v in d.values if v.id == vid),
                                                       placeholder=f.t("log.choose"), key=k(f"dict_{dictionary.id}"))  # fmt: skip

@@ -51,7 +51,7 @@ def reminder_poll(account: User) -> None:
     due = reminders.due(ui.db(), account.id)
     fresh = [r for r in due if not r.shown]
     for r in fresh:
-        st.toast(f.t("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
+        st.toast(ui.tm("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
                  icon=":material/alarm:", duration="long")  # fmt: skip
     reminders.mark_shown(ui.db(), account.id, [r.id for r in fresh])
     label = f.t("reminders.title") + (f" ({len(due)})" if due else "")

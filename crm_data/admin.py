@@ -1,0 +1,402 @@
+"""The administrator's work: dictionaries, organisation settings. Admins only, enforced here.
+
+A dictionary row in use is archived (active = false), never deleted: it disappears from new
+forms and stays on old records. An unused row is deleted. Reordering stages or renaming a
+stage never rewrites history: events keep the stage they moved a thread to, by id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from crm_data import audit, permissions
+from crm_data import settings as org_settings
+from crm_data.db import Database, Tx
+from crm_data.errors import FieldError, NotFound, ValidationError
+from crm_data.rules import MAX_NAME, check_amount, check_text
+from crm_data.users import User
+
+
+# -- field checks ------------------------------------------------------------------------------------
+def _text(value: Any, field: str, max_len: int = MAX_NAME) -> str:
+    return check_text(value, field, max_len=max_len, required=True)
+
+
+def _optional_text(value: Any, field: str, max_len: int = 40) -> str:
+    return check_text(value, field, max_len=max_len)
+
+
+def _int_range(lo: int, hi: int) -> Callable[[Any, str], int]:
+    def check(value: Any, field: str) -> int:
+        if isinstance(value, bool) or value is None:
+            raise ValidationError.single(field, "validation.required")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValidationError.single(field, "validation.not_a_number") from None
+        if number != value and str(number) != str(value).strip():
+            raise ValidationError.single(field, "validation.whole_number")
+        if not lo <= number <= hi:
+            raise ValidationError.single(field, "validation.range", lo=lo, hi=hi)
+        return number
+
+    return check
+
+
+def _flag(value: Any, _field: str) -> bool:
+    return bool(value)
+
+
+def _color(value: Any, field: str) -> str:
+    text = str(value or "").strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+        raise ValidationError.single(field, "validation.color")
+    return text.lower()
+
+
+def _price(value: Any, field: str) -> Decimal:
+    return check_amount(value, field)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One dictionary table: its editable fields and how to tell that a row is in use."""
+
+    table: str
+    fields: dict[str, Callable[[Any, str], Any]]
+    in_use_sql: str
+    parent: str | None = None  # a column naming the parent row, fixed at creation
+    unique: str = "name"  # no two active rows share this (case-insensitively)
+
+
+KINDS: dict[str, Kind] = {
+    "event_types": Kind(
+        "event_types",
+        {"name": _text, "color": _color, "default_duration_min": _int_range(1, 24 * 60), "is_meeting": _flag},
+        "SELECT 1 FROM events WHERE type_id = $id LIMIT 1",
+    ),
+    "pipelines": Kind("pipelines", {"name": _text}, "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1"),
+    "stages": Kind(
+        "stages",
+        {"name": _text, "percent": _int_range(0, 100), "is_won": _flag, "is_lost": _flag},
+        "SELECT 1 FROM threads WHERE stage_id = $id UNION ALL SELECT 1 FROM events WHERE stage_id = $id LIMIT 1",
+        parent="pipeline_id",
+    ),
+    "amount_types": Kind(
+        "amount_types", {"name": _text}, "SELECT 1 FROM event_amounts WHERE amount_type_id = $id LIMIT 1"
+    ),
+    "products": Kind(
+        "products",
+        {"code": lambda v, f: _text(v, f, 40), "name": _text, "unit": lambda v, f: _text(v, f, 20), "price": _price},
+        "SELECT 1 FROM event_products WHERE product_id = $id LIMIT 1",
+        unique="code",
+    ),
+    "resources": Kind(
+        "resources",
+        {"name": _text, "kind": lambda v, f: _text(v, f, 40), "buffer_min": _int_range(0, 24 * 60)},
+        "SELECT 1 FROM reservations WHERE resource_id = $id LIMIT 1",
+    ),
+    "lost_reasons": Kind(
+        "lost_reasons",
+        {"name": _text},
+        "SELECT 1 FROM threads WHERE lost_reason_id = $id UNION ALL SELECT 1 FROM events WHERE lost_reason_id = $id LIMIT 1",
+    ),
+    "dictionaries": Kind(
+        "dictionaries", {"name": _text}, "SELECT 1 FROM event_dictionary_values WHERE dictionary_id = $id LIMIT 1"
+    ),
+    "dictionary_values": Kind(
+        "dictionary_values",
+        {"value": _text},
+        "SELECT 1 FROM event_dictionary_values WHERE value_id = $id LIMIT 1",
+        parent="dictionary_id",
+        unique="value",
+    ),
+}
+# rows that hang off a parent and go with it when an unused parent is deleted
+_CHILDREN = {
+    "pipelines": ["DELETE FROM stages WHERE pipeline_id = $id"],
+    "dictionaries": ["DELETE FROM dictionary_event_types WHERE dictionary_id = $id",
+                     "DELETE FROM dictionary_values WHERE dictionary_id = $id"],
+    "event_types": ["DELETE FROM dictionary_event_types WHERE event_type_id = $id"],
+}  # fmt: skip
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise ValueError(name)
+    return KINDS[name]
+
+
+def _clean(kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for field, check in kind.fields.items():
+        try:
+            clean[field] = check(values.get(field), field)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    if clean.get("is_won") and clean.get("is_lost"):
+        errors.append(FieldError("is_lost", "admin.won_and_lost"))
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _check_unique(tx: Tx, kind: Kind, clean: dict[str, Any], row_id: int | None, parent_id: int | None) -> None:
+    column = kind.unique
+    scope = f" AND {kind.parent} = $parent" if kind.parent else ""
+    clash = tx.scalar(
+        f"SELECT {column} FROM {kind.table} WHERE active AND lower({column}) = lower($value)"
+        f" AND id IS DISTINCT FROM $id{scope}",
+        {"value": clean[column], "id": row_id, "parent": parent_id},
+    )
+    if clash is not None:
+        raise ValidationError.single(column, "admin.duplicate", name=clash)
+
+
+def _check_pipeline_keeps_an_open_stage(tx: Tx, pipeline_id: int) -> None:
+    if not tx.scalar(
+        "SELECT count(*) FROM stages WHERE pipeline_id = ? AND active AND NOT is_won AND NOT is_lost", [pipeline_id]
+    ):
+        raise ValidationError.single("stages", "admin.pipeline_needs_open_stage")
+
+
+def save(db: Database, actor: User, kind_name: str, values: dict[str, Any], row_id: int | None = None,
+         parent_id: int | None = None) -> int:  # fmt: skip
+    """Create (row_id None) or edit a dictionary row. Returns its id."""
+    permissions.require_admin(actor)
+    kind = _kind(kind_name)
+    clean = _clean(kind, values)
+
+    def work(tx: Tx) -> int:
+        nonlocal parent_id
+        if row_id is not None:
+            old = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
+            if not old:
+                raise NotFound(what=kind_name, id=row_id)
+            if kind.parent:
+                parent_id = old[0][kind.parent]
+            flags_changed = any(old[0][f] != clean[f] for f in ("is_won", "is_lost") if f in clean)
+            if flags_changed and tx.scalar(kind.in_use_sql, {"id": row_id}) is not None:
+                # threads at this stage would be open at a closing stage (or the reverse)
+                raise ValidationError.single("is_won", "admin.stage_flags_in_use")
+        elif kind.parent and parent_id is None:
+            raise ValidationError.single(kind.parent, "validation.required")
+        _check_unique(tx, kind, clean, row_id, parent_id)
+        if row_id is None:
+            columns = list(clean) + ([kind.parent] if kind.parent else [])
+            params = {**clean, kind.parent or "_": parent_id}
+            if "sequence" in _columns(tx, kind.table):
+                columns.append("sequence")
+                scope = f" WHERE {kind.parent} = $parent" if kind.parent else ""
+                params["sequence"] = tx.scalar(
+                    f"SELECT coalesce(max(sequence), 0) + 10 FROM {kind.table}{scope}", {"parent": parent_id}
+                )
+            new_id = tx.scalar(
+                f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join('$' + c for c in columns)}) RETURNING id",
+                params,
+            )
+            audit.record(tx, actor.id, kind_name, new_id, "create", {k: [None, v] for k, v in clean.items()})
+        else:
+            sets = ", ".join(f"{c} = ${c}" for c in clean)
+            tx.execute(f"UPDATE {kind.table} SET {sets} WHERE id = $id", {**clean, "id": row_id})
+            audit.record(tx, actor.id, kind_name, row_id, "update", audit.diff(old[0], clean))
+            new_id = row_id
+        if kind_name == "stages":
+            _check_pipeline_keeps_an_open_stage(tx, parent_id)
+        return new_id
+
+    result = db.write(work)
+    db.dictionaries_changed()
+    return result
+
+
+def _columns(tx: Tx, table: str) -> set[str]:
+    return {r[0] for r in tx.all("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table])}
+
+
+def remove(db: Database, actor: User, kind_name: str, row_id: int) -> str:
+    """Delete an unused row, archive one in use. Returns "deleted" or "archived"."""
+    permissions.require_admin(actor)
+    kind = _kind(kind_name)
+
+    def work(tx: Tx) -> str:
+        row = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
+        if not row:
+            raise NotFound(what=kind_name, id=row_id)
+        in_use = tx.scalar(kind.in_use_sql, {"id": row_id}) is not None
+        if kind_name == "pipelines" and not in_use:
+            in_use = tx.scalar(
+                "SELECT 1 FROM stages s WHERE s.pipeline_id = $id AND (EXISTS (SELECT 1 FROM events e WHERE e.stage_id = s.id)"
+                " OR EXISTS (SELECT 1 FROM threads t WHERE t.stage_id = s.id)) LIMIT 1",
+                {"id": row_id},
+            ) is not None  # fmt: skip
+        if kind_name == "dictionaries" and not in_use:
+            in_use = (
+                tx.scalar("SELECT 1 FROM event_dictionary_values WHERE dictionary_id = $id LIMIT 1", {"id": row_id})
+                is not None
+            )
+        if in_use:
+            tx.execute(f"UPDATE {kind.table} SET active = false WHERE id = ?", [row_id])
+            outcome = "archived"
+        else:
+            for statement in _CHILDREN.get(kind_name, []):
+                tx.execute(statement, {"id": row_id})
+            tx.execute(f"DELETE FROM {kind.table} WHERE id = ?", [row_id])
+            outcome = "deleted"
+        if kind_name == "stages":
+            _check_pipeline_keeps_an_open_stage(tx, row[0]["pipeline_id"])
+        audit.record(tx, actor.id, kind_name, row_id, outcome, {"active": [True, False]})
+        return outcome
+
+    result = db.write(work)
+    db.dictionaries_changed()
+    return result
+
+
+def restore(db: Database, actor: User, kind_name: str, row_id: int) -> None:
+    """Bring an archived row back to new forms."""
+    permissions.require_admin(actor)
+    kind = _kind(kind_name)
+
+    def work(tx: Tx) -> None:
+        row = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
+        if not row:
+            raise NotFound(what=kind_name, id=row_id)
+        parent = row[0].get(kind.parent) if kind.parent else None
+        _check_unique(tx, kind, {kind.unique: row[0][kind.unique]}, row_id, parent)
+        tx.execute(f"UPDATE {kind.table} SET active = true WHERE id = ?", [row_id])
+        audit.record(tx, actor.id, kind_name, row_id, "restore", {"active": [False, True]})
+
+    db.write(work)
+    db.dictionaries_changed()
+
+
+def move_stage(db: Database, actor: User, stage_id: int, direction: int) -> None:
+    """Swap a stage with its neighbour (direction -1 up, +1 down) within its pipeline."""
+    permissions.require_admin(actor)
+    if direction not in (-1, 1):
+        raise ValueError(direction)
+
+    def work(tx: Tx) -> None:
+        row = tx.one("SELECT pipeline_id, sequence FROM stages WHERE id = ?", [stage_id])
+        if row is None:
+            raise NotFound(what="stage", id=stage_id)
+        order = "DESC" if direction < 0 else "ASC"
+        compare = "<" if direction < 0 else ">"
+        other = tx.one(
+            f"SELECT id, sequence FROM stages WHERE pipeline_id = ? AND sequence {compare} ? ORDER BY sequence {order}, id LIMIT 1",
+            [row[0], row[1]],
+        )
+        if other is None:
+            return
+        tx.execute("UPDATE stages SET sequence = ? WHERE id = ?", [other[1], stage_id])
+        tx.execute("UPDATE stages SET sequence = ? WHERE id = ?", [row[1], other[0]])
+        audit.record(tx, actor.id, "stages", stage_id, "reorder", {"sequence": [row[1], other[1]]})
+
+    db.write(work)
+    db.dictionaries_changed()
+
+
+def link_dictionary(db: Database, actor: User, dictionary_id: int, event_type_id: int, mode: str) -> None:
+    """Show a custom dictionary on events of a type: mode "off", "optional" or "required"."""
+    permissions.require_admin(actor)
+    if mode not in ("off", "optional", "required"):
+        raise ValidationError.single("mode", "validation.choice")
+
+    def work(tx: Tx) -> None:
+        if not tx.scalar("SELECT 1 FROM dictionaries WHERE id = ?", [dictionary_id]):
+            raise NotFound(what="dictionary", id=dictionary_id)
+        if not tx.scalar("SELECT 1 FROM event_types WHERE id = ?", [event_type_id]):
+            raise NotFound(what="event type", id=event_type_id)
+        old = tx.scalar(
+            "SELECT CASE WHEN is_required THEN 'required' ELSE 'optional' END FROM dictionary_event_types"
+            " WHERE dictionary_id = ? AND event_type_id = ?",
+            [dictionary_id, event_type_id],
+        ) or "off"  # fmt: skip
+        tx.execute(
+            "DELETE FROM dictionary_event_types WHERE dictionary_id = ? AND event_type_id = ?",
+            [dictionary_id, event_type_id],
+        )
+        if mode != "off":
+            tx.execute(
+                "INSERT INTO dictionary_event_types (dictionary_id, event_type_id, is_required) VALUES (?, ?, ?)",
+                [dictionary_id, event_type_id, mode == "required"],
+            )
+        audit.record(tx, actor.id, "dictionaries", dictionary_id, "link", {f"event_type {event_type_id}": [old, mode]})
+
+    db.write(work)
+    db.dictionaries_changed()
+
+
+# -- organisation settings -----------------------------------------------------------------------------
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_settings.OrgSettings:
+    """Validate and store organisation settings; every change is audited."""
+    permissions.require_admin(actor)
+    errors: list[FieldError] = []
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        try:
+            clean[key] = _check_setting(key, value)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    merged = {**org_settings.load(db).__dict__, **clean}
+    if "work_start_hour" in merged and merged["work_start_hour"] >= merged["work_end_hour"]:
+        errors.append(FieldError("work_end_hour", "admin.hours_order"))
+    if errors:
+        raise ValidationError(errors)
+
+    def work(tx: Tx) -> None:
+        old = org_settings.load_tx(tx, db.config.attachment_max_mb)
+        org_settings.save_tx(tx, clean)
+        audit.record(tx, actor.id, "settings", None, "update", audit.diff(old.__dict__, clean))
+
+    db.write(work)
+    db.dictionaries_changed()
+    return org_settings.load(db)
+
+
+def _check_setting(key: str, value: Any) -> Any:
+    if key == "time_zone":
+        if value not in available_timezones():
+            raise ValidationError.single(key, "admin.bad_time_zone")
+        ZoneInfo(value)
+        return value
+    if key == "currency":
+        text = str(value or "").strip().upper()
+        if not CURRENCY.fullmatch(text):
+            raise ValidationError.single(key, "admin.bad_currency")
+        return text
+    if key == "work_days":
+        days = tuple(sorted({int(d) for d in value or ()}))
+        if not days or any(d not in range(7) for d in days):
+            raise ValidationError.single(key, "admin.bad_work_days")
+        return days
+    if key in ("work_start_hour", "work_end_hour"):
+        return _int_range(0, 24)(value, key)
+    if key == "reminder_offset_min":
+        return _int_range(0, 24 * 60)(value, key)
+    if key == "attachment_max_mb":
+        return _int_range(1, 200)(value, key)
+    if key == "default_language":
+        if value not in ("en", "pl"):
+            raise ValidationError.single(key, "validation.choice")
+        return value
+    raise ValidationError.single(key, "validation.choice")
+
+
+def rows(db: Database, kind_name: str, parent_id: int | None = None) -> list[dict[str, Any]]:
+    """Every row of a dictionary (archived ones too) for the admin tables."""
+    kind = _kind(kind_name)
+    scope = f"WHERE {kind.parent} = $parent" if kind.parent else ""
+    order = "sequence, id" if kind_name in ("stages", "dictionary_values") else f"active DESC, {kind.unique}, id"
+    with db.read() as tx:
+        return tx.dicts(f"SELECT * FROM {kind.table} {scope} ORDER BY {order}", {"parent": parent_id})

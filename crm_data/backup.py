@@ -1,0 +1,173 @@
+"""Backup and restore: one zip file with a consistent copy of the database and every
+attachment it points to, made while the app runs.
+
+    python -m crm_data.backup create FILE [--db PATH]    (only when the app is not running)
+    python -m crm_data.backup restore FILE --db PATH [--data-dir DIR]
+
+The copy is `COPY FROM DATABASE` into a fresh DuckDB file: one statement, so one consistent
+snapshot, taken through the running app's own connection (a second process could not open the
+file). Restoring refuses a folder that already holds a database or attachments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from crm_data import attachments, permissions
+from crm_data.config import Config, config_for, config_from_env
+from crm_data.db import Database
+from crm_data.errors import CrmError, StorageError
+from crm_data.users import User
+
+DB_NAME = "crm.duckdb"
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+class BackupError(CrmError):
+    key = "backup.invalid"
+
+
+def create(db: Database, actor: User | None, target: Path) -> dict:
+    """Write the backup zip to `target`; returns its manifest. Admins only (actor None: the
+    command line, which already owns the file)."""
+    if actor is not None:
+        permissions.require_admin(actor)
+    with tempfile.TemporaryDirectory(prefix="crm-backup-") as tmp:
+        copy_path = Path(tmp) / DB_NAME
+        with db.transaction() as tx:
+            alias = tx.scalar("SELECT current_database()")
+            tx.raw.execute(f"ATTACH '{_sql_path(copy_path)}' AS crm_backup_copy")
+        try:
+            with db.transaction() as tx:
+                tx.raw.execute(f'COPY FROM DATABASE "{alias}" TO crm_backup_copy')
+                shas = sorted({r[0] for r in tx.all("SELECT DISTINCT sha256 FROM attachments")})
+                counts = {
+                    t: tx.scalar(f"SELECT count(*) FROM {t}")
+                    for t in ("users", "clients", "threads", "events", "event_amounts", "attachments", "reservations")
+                }
+        finally:
+            with db.transaction() as tx:
+                tx.raw.execute("DETACH crm_backup_copy")
+        manifest = {
+            "format": FORMAT,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "counts": counts,
+            "database_sha256": _sha256_file(copy_path),
+            "attachments": shas,
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        try:
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+                zf.write(copy_path, DB_NAME)
+                for sha in shas:
+                    blob = attachments.blob_path(db.config, sha)
+                    if blob.exists():
+                        zf.write(blob, f"attachments/{sha[:2]}/{sha}")
+                zf.writestr(MANIFEST, json.dumps(manifest, indent=2))
+            partial.replace(target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise StorageError(detail=exc.strerror or str(exc)) from exc
+    return manifest
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def restore(source: Path, config: Config) -> dict:
+    """Unpack a backup into an empty place: the database file must not exist and the
+    attachments folder must be empty. Every file is checked against the manifest."""
+    if config.db_path.exists() or (config.attachments_dir.exists() and any(config.attachments_dir.rglob("*"))):
+        raise BackupError("backup.not_empty", path=str(config.db_path))
+    try:
+        zf = zipfile.ZipFile(source)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BackupError("backup.invalid", detail=str(exc)) from exc
+    with zf:
+        try:
+            manifest = json.loads(zf.read(MANIFEST))
+        except (KeyError, ValueError) as exc:
+            raise BackupError("backup.invalid", detail="no manifest") from exc
+        if manifest.get("format") != FORMAT:
+            raise BackupError("backup.invalid", detail="unknown format")
+        names = set(zf.namelist())
+        for name in names:  # never trust paths inside an archive
+            if name not in (DB_NAME, MANIFEST) and not _is_blob_name(name):
+                raise BackupError("backup.invalid", detail=f"unexpected entry {name!r}")
+        config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        staging = config.db_path.with_name(config.db_path.name + ".restoring")
+        with zf.open(DB_NAME) as src, staging.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        if _sha256_file(staging) != manifest["database_sha256"]:
+            staging.unlink()
+            raise BackupError("backup.invalid", detail="database checksum")
+        for sha in manifest["attachments"]:
+            data = zf.read(f"attachments/{sha[:2]}/{sha}")
+            if hashlib.sha256(data).hexdigest() != sha:
+                staging.unlink()
+                raise BackupError("backup.invalid", detail=f"attachment {sha} checksum")
+            attachments.store(config, data, "restored")
+        staging.replace(config.db_path)
+    Database.open(config).close()  # migrates an older backup forward
+    return manifest
+
+
+def _is_blob_name(name: str) -> bool:
+    parts = name.split("/")
+    return (
+        len(parts) == 3
+        and parts[0] == "attachments"
+        and len(parts[2]) == 64
+        and all(c in "0123456789abcdef" for c in parts[2])
+        and parts[1] == parts[2][:2]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crm_data.backup", description="Back up or restore the CRM.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("create", help="write a backup zip (the app must not be running)")
+    make.add_argument("file", type=Path)
+    make.add_argument("--db", help="database file (default: CRM_DB_PATH or data/crm.duckdb)")
+    back = sub.add_parser("restore", help="restore a backup zip into an empty place")
+    back.add_argument("file", type=Path)
+    back.add_argument("--db", help="the database file to create (default: CRM_DB_PATH or data/crm.duckdb)")
+    back.add_argument("--data-dir", help="the data folder for attachments (default: the database's folder)")
+    args = parser.parse_args(argv)
+    config = config_for(args.db, getattr(args, "data_dir", None)) if args.db else config_from_env()
+    try:
+        if args.command == "create":
+            db = Database.open(config)
+            manifest = create(db, None, args.file)
+            db.close()
+            print(f"backup written to {args.file}: {manifest['counts']}")
+        else:
+            manifest = restore(args.file, config)
+            print(f"restored {manifest['counts']} into {config.db_path}")
+    except CrmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
