@@ -249,7 +249,7 @@ PAGE = 50
 with tab_audit:
     c1, c2, c3, c4 = st.columns(4)
     entity = c1.selectbox(f.t("admin.entity"), [None, *audit.ENTITIES], key="admin_audit_entity",
-                          format_func=lambda e: f.t("common.all") if e is None else e)  # fmt: skip
+                          format_func=lambda e: f.t("common.all") if e is None else f.t(f"audit.entity.{e}"))  # fmt: skip
     look = ui.lookups()
     who = c2.selectbox(f.t("admin.who"), [None, *look.people], key="admin_audit_who",
                        format_func=lambda uid: f.t("common.all") if uid is None else look.people[uid].display_name)  # fmt: skip
@@ -263,8 +263,8 @@ with tab_audit:
     if total:
         st.dataframe(
             pd.DataFrame({
-                "when": [f.datetime(v) for v in frame["logged_at"]], "who": frame["who"], "entity": frame["entity"],
-                "id": frame["entity_id"], "action": frame["action"],
+                "when": [f.datetime(v) for v in frame["logged_at"]], "who": frame["who"], "entity": [f.t(f"audit.entity.{e}") for e in frame["entity"]],
+                "id": frame["entity_id"], "action": [f.t(f"audit.action.{a}") for a in frame["action"]],
                 "changes": [json.dumps(json.loads(c), ensure_ascii=False) for c in frame["changes"]],
             }),
             hide_index=True, height="content",

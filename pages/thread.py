@@ -81,8 +81,8 @@ with st.expander(f.t("thread.history"), icon=":material/history:"):
     changes = audit.thread_history(ui.db(), thread_id)
     st.dataframe(
         pd.DataFrame({"when": [f.datetime(v) for v in changes["logged_at"]], "who": changes["who"],
-                      "what": [f"{e} #{i}" for e, i in zip(changes["entity"], changes["entity_id"], strict=True)],
-                      "action": changes["action"], "changes": changes["changes"]}),
+                      "what": [f"{f.t('audit.entity.' + e)} #{i}" for e, i in zip(changes["entity"], changes["entity_id"], strict=True)],
+                      "action": [f.t(f"audit.action.{a}") for a in changes["action"]], "changes": changes["changes"]}),
         hide_index=True,
         column_config={"when": f.t("field.when"), "who": f.t("admin.who"), "what": f.t("admin.entity"),
                        "action": f.t("admin.action"), "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large")},

@@ -365,3 +365,19 @@ def test_the_audit_log_can_be_searched(db: Database, admin: User, member: User) 
     assert total == 0
     frame, total = audit.search(db, text="EUR")
     assert total == 1
+
+
+def test_every_audited_entity_and_action_has_a_name_in_both_languages(db: Database, people, world, tmp_path) -> None:
+    from crm_data.i18n import catalog
+
+    actions = act(db, world, people, tmp_path)
+    for action in sorted(ALLOWED, key=lambda a: a == "deactivate a user"):  # deactivating `other` last
+        actions[action](people["admin"])
+    svc.move_stage(db, people["admin"], next(iter(dictionaries.lookups(db).stages)), 1)
+    with db.read() as tx:
+        pairs = set(tx.all("SELECT DISTINCT entity, action FROM audit_log"))
+    assert len(pairs) > 10
+    for lang in ("en", "pl"):
+        names = catalog(lang)
+        missing = sorted(p for p in pairs if f"audit.entity.{p[0]}" not in names or f"audit.action.{p[1]}" not in names)
+        assert missing == [], lang
