@@ -41,7 +41,7 @@ def create(db: Database, actor: User | None, target: Path) -> dict:
     command line, which already owns the file)."""
     if actor is not None:
         permissions.require_admin(actor)
-    with tempfile.TemporaryDirectory(prefix="crm-backup-") as tmp:
+    with db.lock_for("backup", 0), tempfile.TemporaryDirectory(prefix="crm-backup-") as tmp:
         copy_path = Path(tmp) / DB_NAME
         with db.transaction() as tx:
             alias = tx.scalar("SELECT current_database()")
@@ -64,15 +64,16 @@ def create(db: Database, actor: User | None, target: Path) -> dict:
             "database_sha256": _sha256_file(copy_path),
             "attachments": shas,
         }
+        missing = [sha for sha in shas if not attachments.blob_path(db.config, sha).exists()]
+        if missing:  # a backup that could never be restored is worse than none: say so
+            raise BackupError("backup.missing_files", count=len(missing))
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
         try:
             with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
                 zf.write(copy_path, DB_NAME)
                 for sha in shas:
-                    blob = attachments.blob_path(db.config, sha)
-                    if blob.exists():
-                        zf.write(blob, f"attachments/{sha[:2]}/{sha}")
+                    zf.write(attachments.blob_path(db.config, sha), f"attachments/{sha[:2]}/{sha}")
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=2))
             partial.replace(target)
         except OSError as exc:
@@ -94,41 +95,72 @@ def _sha256_file(path: Path) -> str:
 
 
 def restore(source: Path, config: Config) -> dict:
-    """Unpack a backup into an empty place: the database file must not exist and the
-    attachments folder must be empty. Every file is checked against the manifest."""
-    if config.db_path.exists() or (config.attachments_dir.exists() and any(config.attachments_dir.rglob("*"))):
+    """Unpack a backup into an empty place: no database file (nor its write-ahead log) and
+    no attachment files there. Every entry is checked against the manifest before anything is
+    written; a failure leaves the place as empty as it was."""
+    wal = config.db_path.with_name(config.db_path.name + ".wal")
+    if (
+        config.db_path.exists()
+        or wal.exists()
+        or (config.attachments_dir.exists() and any(config.attachments_dir.rglob("*")))
+    ):
         raise BackupError("backup.not_empty", path=str(config.db_path))
     try:
         zf = zipfile.ZipFile(source)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise BackupError("backup.invalid", detail=str(exc)) from exc
-    with zf:
-        try:
-            manifest = json.loads(zf.read(MANIFEST))
-        except (KeyError, ValueError) as exc:
-            raise BackupError("backup.invalid", detail="no manifest") from exc
-        if manifest.get("format") != FORMAT:
-            raise BackupError("backup.invalid", detail="unknown format")
-        names = set(zf.namelist())
-        for name in names:  # never trust paths inside an archive
-            if name not in (DB_NAME, MANIFEST) and not _is_blob_name(name):
-                raise BackupError("backup.invalid", detail=f"unexpected entry {name!r}")
-        config.db_path.parent.mkdir(parents=True, exist_ok=True)
-        staging = config.db_path.with_name(config.db_path.name + ".restoring")
-        with zf.open(DB_NAME) as src, staging.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
-        if _sha256_file(staging) != manifest["database_sha256"]:
-            staging.unlink()
-            raise BackupError("backup.invalid", detail="database checksum")
-        for sha in manifest["attachments"]:
-            data = zf.read(f"attachments/{sha[:2]}/{sha}")
-            if hashlib.sha256(data).hexdigest() != sha:
-                staging.unlink()
-                raise BackupError("backup.invalid", detail=f"attachment {sha} checksum")
-            attachments.store(config, data, "restored")
-        staging.replace(config.db_path)
-    Database.open(config).close()  # migrates an older backup forward
+        raise BackupError("backup.invalid", detail=str(exc).splitlines()[0][:200]) from exc
+    written: list[Path] = []
+    staging = config.db_path.with_name(config.db_path.name + ".restoring")
+    try:
+        with zf:
+            manifest = _read_manifest(zf)
+            for name in zf.namelist():  # never trust paths inside an archive
+                if name not in (DB_NAME, MANIFEST) and not _is_blob_name(name):
+                    raise BackupError("backup.invalid", detail=f"unexpected entry {name!r}")
+            blobs = {}
+            for sha in manifest["attachments"]:
+                data = _entry(zf, f"attachments/{str(sha)[:2]}/{sha}")
+                if hashlib.sha256(data).hexdigest() != sha:
+                    raise BackupError("backup.invalid", detail=f"attachment {sha} checksum")
+                blobs[sha] = data
+            config.db_path.parent.mkdir(parents=True, exist_ok=True)
+            if DB_NAME not in zf.namelist():
+                raise BackupError("backup.invalid", detail="no database in the file")
+            written.append(staging)
+            with zf.open(DB_NAME) as src, staging.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            if _sha256_file(staging) != manifest["database_sha256"]:
+                raise BackupError("backup.invalid", detail="database checksum")
+            for data in blobs.values():
+                stored = attachments.store(config, data, "restored")
+                written.append(attachments.blob_path(config, stored.sha256))
+            staging.replace(config.db_path)
+            written.append(config.db_path)
+        Database.open(config).close()  # migrates an older backup forward
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return manifest
+
+
+def _read_manifest(zf: zipfile.ZipFile) -> dict:
+    try:
+        manifest = json.loads(_entry(zf, MANIFEST))
+    except ValueError as exc:
+        raise BackupError("backup.invalid", detail="unreadable manifest") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError("backup.invalid", detail="unknown format")
+    if not isinstance(manifest.get("attachments"), list) or not isinstance(manifest.get("database_sha256"), str):
+        raise BackupError("backup.invalid", detail="incomplete manifest")
+    return manifest
+
+
+def _entry(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return zf.read(name)
+    except KeyError as exc:
+        raise BackupError("backup.invalid", detail=f"missing entry {name!r}") from exc
 
 
 def _is_blob_name(name: str) -> bool:
@@ -156,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     config = config_for(args.db, getattr(args, "data_dir", None)) if args.db else config_from_env()
     try:
         if args.command == "create":
+            if not config.db_path.exists():  # never back up an empty database made by a typo
+                raise BackupError("backup.no_database", path=str(config.db_path))
             db = Database.open(config)
             manifest = create(db, None, args.file)
             db.close()

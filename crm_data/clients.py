@@ -146,7 +146,9 @@ def create_client(db: Database, actor: User, data: ClientInput) -> int:
         )
         return client_id
 
-    return db.write(work)
+    # the duplicate check reads then writes: one writer of client names at a time
+    with db.lock_for("client_names", 0):
+        return db.write(work)
 
 
 def update_client(db: Database, actor: User, client_id: int, data: ClientInput, expected_version: int) -> int:
@@ -183,7 +185,9 @@ def update_client(db: Database, actor: User, client_id: int, data: ClientInput, 
         )
         return expected_version + 1
 
-    return db.write(work)
+    # the duplicate check reads then writes: one writer of client names at a time
+    with db.lock_for("client_names", 0):
+        return db.write(work)
 
 
 def get_client(db: Database, client_id: int) -> Client:

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from crm_data.config import Config, config_for
-from crm_data.errors import DatabaseLocked, StorageError, WriteConflict
+from crm_data.errors import ConstraintViolation, DatabaseError, DatabaseLocked, StorageError, WriteConflict
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +110,35 @@ class Database:
         # small per-database caches of derived data, e.g. {"lookups": (generation, value)}
         self.cache: dict[str, tuple[int, Any]] = {}
 
+    # open Database objects per file in this process: start-up work that must not race with
+    # writers (removing orphan attachment files) runs only for the first one
+    _open_files: ClassVar[dict[str, int]] = {}
+
     @classmethod
     def open(cls, config: Config | str | Path) -> Database:
+        """Open (creating and migrating) the database. The first open of a file in this
+        process also removes attachment files that no row points to: left by a save that
+        failed or was killed between writing the file and committing its row."""
         if not isinstance(config, Config):
             config = config_for(config)
         config.db_path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(config.db_path)
         db = cls(config, conn)
         migrate(db)
+        key = str(config.db_path)
+        with Database._generations_guard:
+            first = Database._open_files.get(key, 0) == 0
+            Database._open_files[key] = Database._open_files.get(key, 0) + 1
+        if first:
+            from crm_data import attachments
+
+            attachments.cleanup_orphans(db)
         return db
 
     def close(self) -> None:
+        key = str(self.config.db_path)
+        with Database._generations_guard:
+            Database._open_files[key] = max(Database._open_files.get(key, 1) - 1, 0)
         self._conn.close()
 
     @contextmanager
@@ -164,15 +182,24 @@ class Database:
             try:
                 with self.transaction() as tx:
                     return work(tx)
-            except TransactionAborted:
-                raise
+            except TransactionAborted as exc:
+                log.exception("a failed statement was swallowed inside a unit of work")
+                raise DatabaseError() from exc
             except duckdb.TransactionException as exc:
                 log.info("write conflict (attempt %d of %d): %s", attempt, retries, exc)
                 if attempt == retries:
                     raise WriteConflict(attempts=retries) from exc
                 time.sleep(random.uniform(0.001, 0.005) * 2**attempt)
             except duckdb.IOException as exc:
+                log.exception("the database could not write")
                 raise StorageError(detail=str(exc).splitlines()[0]) from exc
+            except duckdb.ConstraintException as exc:
+                log.warning("constraint refused a write: %s", exc)
+                raise ConstraintViolation() from exc
+            except duckdb.Error as exc:
+                # never shown raw: the user is told nothing was saved; the detail goes to the log
+                log.exception("database error in a unit of work")
+                raise DatabaseError() from exc
         raise AssertionError("unreachable")
 
     def lock_for(self, kind: str, key: int) -> threading.Lock:
@@ -217,7 +244,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         match = _LOCK_HOLDER.search(str(exc))
         if match:
-            raise DatabaseLocked(path=str(path), pid=int(match["pid"]), program=Path(match["program"]).name) from exc
+            raise DatabaseLocked(path=str(path), pid=match["pid"], program=Path(match["program"]).name) from exc
         if "lock" in str(exc).lower():
             raise DatabaseLocked(path=str(path), pid="?", program="?") from exc
         raise StorageError(detail=str(exc).splitlines()[0]) from exc

@@ -80,6 +80,19 @@ class DatabaseLocked(CrmError):
     key = "error.db_locked"
 
 
+class DatabaseError(CrmError):
+    """The database refused a unit of work for a reason the user cannot fix; it was rolled
+    back, nothing was saved, and the detail is in the server log."""
+
+    key = "error.database"
+
+
+class ConstraintViolation(CrmError):
+    """A rule of the database refused the change (usually a race with another user)."""
+
+    key = "error.constraint"
+
+
 class StorageError(CrmError):
     """Writing to disk failed (disk full, permissions); nothing was saved."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,16 +24,16 @@ MAX_BYTES = 20 * 1024 * 1024
 TARGETS = ("name", "tax_id", "address", "email", "phone", "notes",
            "contact_name", "contact_position", "contact_email", "contact_phone")  # fmt: skip
 GUESSES = {
-    "name": ("name", "nazwa", "client", "klient", "company", "firma"),
+    "name": ("name", "nazwa", "client", "klient", "company", "company name", "firma", "nazwa firmy", "nazwa klienta"),
     "tax_id": ("tax_id", "tax id", "nip", "vat", "vat id"),
     "address": ("address", "adres"),
     "email": ("email", "e-mail", "mail"),
-    "phone": ("phone", "telefon", "tel"),
+    "phone": ("phone", "telefon", "tel", "tel."),
     "notes": ("notes", "uwagi", "notatki"),
     "contact_name": ("contact", "contact name", "osoba kontaktowa", "kontakt"),
     "contact_position": ("position", "stanowisko"),
-    "contact_email": ("contact email", "email kontaktu"),
-    "contact_phone": ("contact phone", "telefon kontaktu"),
+    "contact_email": ("contact email", "contact e-mail", "email kontaktu", "e-mail kontaktu"),
+    "contact_phone": ("contact phone", "contact tel.", "telefon kontaktu", "tel. kontaktu"),
 }
 
 
@@ -70,8 +71,15 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
             frame = pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl").fillna("")
         elif name.endswith((".csv", ".txt")):
             text = _decode(data)
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-            frame = pd.read_csv(io.StringIO(text), dtype=str, sep=dialect.delimiter, keep_default_na=False)
+            # binary data decodes as text too; a table has (almost) no control characters
+            if sum(unicodedata.category(ch) == "Cc" and ch not in "\r\n\t" for ch in text[:4096]) > 8:
+                raise ValidationError.single("file", "import.unreadable", detail="not a text file")
+            try:
+                delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+            except csv.Error:  # one column, or ragged rows: the sniffer gives up
+                first = text.splitlines()[0] if text else ""
+                delimiter = max(",;\t", key=first.count) if any(d in first for d in ",;\t") else ","
+            frame = pd.read_csv(io.StringIO(text), dtype=str, sep=delimiter, keep_default_na=False)
         else:
             raise ValidationError.single("file", "import.format")
     except ValidationError:
@@ -85,6 +93,8 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
 
 
 def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export
+        return data.decode("utf-16")
     for encoding in ("utf-8-sig", "cp1250"):  # Polish Excel often saves CSV in Windows-1250
         try:
             return data.decode(encoding)
@@ -126,6 +136,9 @@ def plan(db: Database, frame: pd.DataFrame, mapping: dict[str, str | None]) -> I
             )
         except ValidationError as exc:
             item.errors.extend(exc.errors)
+        contact_given = any(cell(record, t).strip() for t in ("contact_position", "contact_email", "contact_phone"))
+        if contact_given and not cell(record, "contact_name").strip():
+            item.errors.append(FieldError("contact_name", "import.contact_needs_name"))
         if cell(record, "contact_name").strip():
             try:
                 item.contact = check_contact(ContactInput(
@@ -173,13 +186,16 @@ def apply(db: Database, actor: User, import_plan: ImportPlan) -> int:
                 " VALUES ($name, $name_key, $tax_id, $address, $email, $phone, $notes, $actor) RETURNING id",
                 {**row.client, "actor": actor.id},
             )
+            audit.record(tx, actor.id, "client", client_id, "create",
+                         {k: [None, v] for k, v in row.client.items() if k != "name_key"} | {"import_line": [None, row.line]})  # fmt: skip
             if row.contact:
                 tx.execute(
                     "INSERT INTO contacts (client_id, name, position, email, phone)"
                     " VALUES ($client_id, $name, $position, $email, $phone)",
                     {**row.contact, "client_id": client_id},
                 )
-        audit.record(tx, actor.id, "import", None, "clients", {"rows": [None, len(new_rows)]})
+        if new_rows:
+            audit.record(tx, actor.id, "import", None, "clients", {"rows": [None, len(new_rows)]})
         return len(new_rows)
 
     with db.lock_for("client_names", 0):

@@ -7,11 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 import argon2
-import duckdb
 
 from crm_data import audit
 from crm_data.db import Database, Tx
-from crm_data.errors import AuthError, NotFound, PermissionDenied, ValidationError
+from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
 from crm_data.rules import MAX_SHORT, check_text
 
 ROLES = ("admin", "manager", "member")
@@ -145,7 +144,7 @@ def create_user(
     new = prepare_user(login=login, display_name=display_name, password=password, role=role, locale=locale)
     try:
         user = db.write(lambda tx: insert_user(tx, actor, new))
-    except duckdb.ConstraintException:
+    except ConstraintViolation:  # two admins creating the same login at once
         raise ValidationError.single("login", "validation.login_taken") from None
     db.dictionaries_changed()
     return user

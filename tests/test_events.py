@@ -19,7 +19,7 @@ import pytest
 from crm_data import attachments, clients, dictionaries, events, threads
 from crm_data.config import config_for
 from crm_data.db import Database
-from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationError
+from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.users import User
 from tests.helpers import call, first_type, new_client, snapshot
 
@@ -312,8 +312,10 @@ def test_a_failure_in_the_middle_of_writing_rolls_back_every_part(
 
     monkeypatch.setattr(events, "_write_children", failing)
     before = snapshot(db)
-    with pytest.raises(Exception, match="no_such_table"):
+    with pytest.raises(DatabaseError) as caught:
         events.log_event(db, member, cmd)
+    assert "no_such_table" in str(caught.value.__cause__)
+    assert "no_such_table" not in str(caught.value)  # the user reads a plain message
     assert snapshot(db) == before
     # the attachment file was written before the commit; with no row it is an orphan, removed at start
     assert [p.name for p in attachments.cleanup_orphans(db)] != []
