@@ -26,12 +26,9 @@ LANG_KEY = "ui_lang"
 
 @st.cache_resource(show_spinner=False)
 def _open(db_path: str, data_dir: str) -> Database:
-    from crm_data import attachments
     from crm_data.config import config_for
 
-    db = Database.open(config_for(db_path, data_dir))
-    attachments.cleanup_orphans(db)
-    return db
+    return Database.open(config_for(db_path, data_dir))
 
 
 def db() -> Database:
