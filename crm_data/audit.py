@@ -33,7 +33,8 @@ def record(
     """Append one audit row inside the caller's transaction. `changes` maps a field to
     [old, new]."""
     payload = json.dumps({k: _plain(v) for k, v in (changes or {}).items()}, ensure_ascii=False)
-    tx.execute(
+    # written with the transaction's other audit rows just before it commits
+    tx.defer_insert(
         "INSERT INTO audit_log (user_id, entity, entity_id, action, changes) VALUES (?, ?, ?, ?, ?)",
         [user_id, entity, entity_id, action, payload],
     )

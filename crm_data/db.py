@@ -31,6 +31,7 @@ T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any] | None
 
 WRITE_RETRIES = 5
+_VALUES_GROUP = re.compile(r"VALUES\s*(\([^()]*\))\s*$", re.IGNORECASE)
 _NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -47,6 +48,9 @@ class Tx:
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
         self._cur = cursor
         self.failed = False
+        # rows appended at commit in one statement per table (the audit log): cheaper than
+        # one INSERT each, and still inside the same transaction
+        self._deferred: dict[str, list[Sequence[Any]]] = {}
 
     def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
         if self.failed:
@@ -65,15 +69,26 @@ class Tx:
         self._run(sql, params).fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run an `INSERT ... VALUES (?, ...)` for many rows as one multi-row statement (DuckDB's
+        executemany costs a round trip per row)."""
         if not rows:
             return
-        if self.failed:
-            raise TransactionAborted("an earlier statement of this transaction failed")
-        try:
-            self._cur.executemany(sql, rows)
-        except BaseException:
-            self.failed = True
-            raise
+        match = _VALUES_GROUP.search(sql)
+        if match is None:
+            raise ValueError("executemany takes an INSERT ... VALUES (?, ...) statement")
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            statement = sql[: match.start(1)] + ", ".join([match.group(1)] * len(chunk))
+            self._run(statement, [value for row in chunk for value in row]).fetchall()
+
+    def defer_insert(self, sql: str, row: Sequence[Any]) -> None:
+        """Queue a row for `sql` (an INSERT ... VALUES (?, ...)), written just before commit."""
+        self._deferred.setdefault(sql, []).append(row)
+
+    def flush(self) -> None:
+        for sql, rows in self._deferred.items():
+            self.executemany(sql, rows)
+        self._deferred.clear()
 
     def all(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return self._run(sql, params).fetchall()
@@ -165,6 +180,7 @@ class Database:
             yield tx
             if tx.failed:
                 raise TransactionAborted("an earlier statement of this transaction failed")
+            tx.flush()
             cur.commit()
         except BaseException:
             try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from crm_data import attachments, audit, dictionaries, permissions, planning, reminders, reservations, threads
 from crm_data import settings as org_settings
+from crm_data.config import Config
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
@@ -162,7 +163,7 @@ class _Errors:
 
 def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.datetime) -> _Clean:
     err = _Errors()
-    org = org_settings.load(db)
+    org = org_settings.cached(db)
 
     # what we complete, or where we log: thread and client
     planned = None
@@ -483,27 +484,24 @@ def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | No
     clean = _validate(db, actor, cmd, look, now)
     hours = planning.working_hours(org_settings.cached(db))
     slot = clean.next_step["slot"] if clean.next_step else None
-    if slot is not None:  # refuse or warn before any file is written
-        result = planning.check(db, slot, now=now)
-        if result.clashes:
-            raise planning.ResourceTaken(result.clashes[0], result.free_slots)
-        if result.conflicts and not cmd.accept_conflicts:
-            raise planning.ConflictWarning([result])
-    stored = [attachments.store(db.config, data, name) for name, data in clean.files]
     with reservations.locked(db, slot.resource_ids if slot else ()):
-        return db.write(lambda tx: _write(tx, actor, clean, stored, look, hours, now, cmd.accept_conflicts))
+        return db.write(lambda tx: _write(tx, actor, clean, look, hours, now, cmd.accept_conflicts, db.config))
 
 
 def _write(
     tx: Tx,
     actor: User,
     c: _Clean,
-    stored: list[attachments.StoredFile],
     look: Lookups,
     hours: WorkingHours,
     now: dt.datetime,
     accept_conflicts: bool,
+    config: Config,
 ) -> LogResult:
+    # the next step's people and resources first: a refusal writes nothing, not even a file
+    accepted = planning.guard_slot_tx(tx, c.next_step["slot"], hours, [], now, accept_conflicts) if c.next_step else []
+    # files are on disk (fsynced, renamed) before the rows that point to them commit
+    stored = [attachments.store(config, data, name) for name, data in c.files]
     new_thread = c.thread_id is None
     first = None
     if new_thread:
@@ -586,18 +584,16 @@ def _write(
     next_id = None
     if c.next_step is not None:
         n = c.next_step
-        accepted = planning.guard_slot_tx(tx, n["slot"], hours, [], now, accept_conflicts)
         next_id = planning.insert_planned_tx(
             tx, actor, thread_id=thread_id, client_id=c.client_id, type_id=n["type_id"], slot=n["slot"],
             note=n["note"], remind_at=n["remind_at"], planned_by_event_id=event_id, accepted=accepted,
         )  # fmt: skip
 
-    final = tx.one(
-        "SELECT t.status, s.name, s.percent FROM threads t JOIN stages s ON s.id = t.stage_id WHERE t.id = ?",
-        [thread_id],
-    )
-    assert final is not None
-    return LogResult(event_id, thread_id, next_id, final[0], final[1], final[2], new_thread)
+    if stage is not None:
+        status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
+    else:
+        stage, status = look.stages[thread["stage_id"]], thread["status"]
+    return LogResult(event_id, thread_id, next_id, status, stage.name, stage.percent, new_thread)
 
 
 def _write_children(tx: Tx, actor: User, event_id: int, c: _Clean, stored: list[attachments.StoredFile]) -> None:

@@ -96,31 +96,35 @@ def working_hours(org: org_settings.OrgSettings) -> WorkingHours:
 
 
 # -- checks ----------------------------------------------------------------------------------------
-CONFLICT_SQL = """
+CONFLICT_IDS_SQL = """
+    SELECT id AS event_id, assignee_id AS user_id FROM events
+    WHERE status = 'planned' AND starts_at < $end AND ends_at > $start
+      AND assignee_id IN (SELECT unnest($people)) AND id NOT IN (SELECT unnest($exclude))
+    UNION
+    SELECT ep.event_id, ep.user_id FROM event_participants ep JOIN events x ON x.id = ep.event_id
+    WHERE ep.user_id IN (SELECT unnest($people)) AND x.status = 'planned'
+      AND x.starts_at < $end AND x.ends_at > $start AND x.id NOT IN (SELECT unnest($exclude))
+"""
+CONFLICT_DETAIL_SQL = """
     SELECT p.user_id, u.display_name, e.id, e.starts_at, e.ends_at, et.name, c.name, t.title
-    FROM (
-        SELECT id AS event_id, assignee_id AS user_id FROM events
-        WHERE status = 'planned' AND starts_at < $end AND ends_at > $start
-          AND assignee_id IN (SELECT unnest($people))
-        UNION
-        SELECT ep.event_id, ep.user_id FROM event_participants ep
-        JOIN events x ON x.id = ep.event_id
-        WHERE ep.user_id IN (SELECT unnest($people))
-          AND x.status = 'planned' AND x.starts_at < $end AND x.ends_at > $start
-    ) p
+    FROM (SELECT unnest($events) AS event_id, unnest($users) AS user_id) p
     JOIN events e ON e.id = p.event_id
     JOIN users u ON u.id = p.user_id
     JOIN event_types et ON et.id = e.type_id
     JOIN clients c ON c.id = e.client_id
     JOIN threads t ON t.id = e.thread_id
-    WHERE e.id NOT IN (SELECT unnest($exclude))
     ORDER BY e.starts_at, u.display_name
 """
 
 
 def conflicts_tx(tx: Tx, people: list[int], start: dt.datetime, end: dt.datetime, exclude: list[int]) -> list[Conflict]:
-    """Planned events of these people overlapping [start, end); touching ones do not."""
-    rows = tx.all(CONFLICT_SQL, {"people": people, "start": start, "end": end, "exclude": exclude or [-1]})
+    """Planned events of these people overlapping [start, end); touching ones do not. Two
+    steps: the overlap itself touches only the row groups around the time (usually finding
+    nothing); names are looked up only for what it found."""
+    found = tx.all(CONFLICT_IDS_SQL, {"people": people, "start": start, "end": end, "exclude": exclude or [-1]})
+    if not found:
+        return []
+    rows = tx.all(CONFLICT_DETAIL_SQL, {"events": [r[0] for r in found], "users": [r[1] for r in found]})
     return [Conflict(*row) for row in rows]
 
 

@@ -70,16 +70,20 @@ def locked(db: Database, resource_ids: list[int] | tuple[int, ...] | set[int]) -
         yield
 
 
-CLASH_SQL = """
+CLASH_IDS_SQL = """
+    SELECT r.id FROM reservations r JOIN resources res ON res.id = r.resource_id
+    WHERE r.resource_id IN (SELECT unnest($resources))
+      AND r.starts_at < $end + to_minutes(res.buffer_min)
+      AND $start < r.ends_at + to_minutes(res.buffer_min)
+      AND r.event_id NOT IN (SELECT unnest($exclude))
+"""
+CLASH_DETAIL_SQL = """
     SELECT r.resource_id, res.name, res.buffer_min, r.event_id, u.display_name, r.starts_at, r.ends_at
     FROM reservations r
     JOIN resources res ON res.id = r.resource_id
     JOIN events e ON e.id = r.event_id
     JOIN users u ON u.id = e.assignee_id
-    WHERE r.resource_id IN (SELECT unnest($resources))
-      AND r.starts_at < $end + to_minutes(res.buffer_min)
-      AND $start < r.ends_at + to_minutes(res.buffer_min)
-      AND r.event_id NOT IN (SELECT unnest($exclude))
+    WHERE r.id IN (SELECT unnest($ids))
     ORDER BY r.starts_at, r.id
 """
 
@@ -87,13 +91,17 @@ CLASH_SQL = """
 def clashes_tx(
     tx: Tx, resource_ids: list[int], start: dt.datetime, end: dt.datetime, exclude_event_ids: list[int] | None = None
 ) -> list[Clash]:
+    """Other bookings of these resources that [start, end) would overlap, the buffer between
+    bookings included. Names are looked up only when there is a clash."""
     if not resource_ids:
         return []
-    rows = tx.all(
-        CLASH_SQL,
+    found = tx.all(
+        CLASH_IDS_SQL,
         {"resources": list(resource_ids), "start": start, "end": end, "exclude": list(exclude_event_ids or [-1])},
     )
-    return [Clash(*row) for row in rows]
+    if not found:
+        return []
+    return [Clash(*row) for row in tx.all(CLASH_DETAIL_SQL, {"ids": [r[0] for r in found]})]
 
 
 def book_tx(

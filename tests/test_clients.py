@@ -94,14 +94,14 @@ def test_an_update_with_the_current_version_saves_and_bumps_the_version(db: Data
     assert (client.name, client.phone, client.version) == ("Acme Polska", "123 456 789", 2)
 
 
-def test_a_second_update_with_the_old_version_is_stale_and_changes_nothing(db: Database, admin: User, member: User):
+def test_a_second_update_with_the_old_version_is_stale_and_changes_nothing(db: Database, admin: User, manager: User):
     client_id = clients.create_client(db, admin, ClientInput(name="Acme"))
     clients.update_client(db, admin, client_id, ClientInput(name="Acme by Ada"), 1)
     after_first = clients.get_client(db, client_id)
     before = counts(db)
 
     with pytest.raises(StaleRecord):
-        clients.update_client(db, member, client_id, ClientInput(name="Acme by Sam"), 1)
+        clients.update_client(db, manager, client_id, ClientInput(name="Acme by Mona"), 1)
 
     assert clients.get_client(db, client_id) == after_first
     assert counts(db) == before

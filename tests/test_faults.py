@@ -180,7 +180,7 @@ KILL_BETWEEN_FILE_AND_ROW = textwrap.dedent(
     actor = users.get_user(db, {actor})
     def dying(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)  # the file is on disk; its row never commits
-    events._write = dying
+    events._write_children = dying
     events.log_event(db, actor, events.LogEvent({type_id}, dt.datetime.now(dt.UTC), {client}, {thread},
                      attachments=(events.AttachmentInput("orphan.pdf", b"bytes of a file that has no row"),)))
     """
