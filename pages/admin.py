@@ -113,14 +113,20 @@ with tab_dict:
                              columns=[*fields, "active"])  # fmt: skip
         if "price" in table:
             table["price"] = [f.money(v) for v in table["price"]]
-        picked = st.dataframe(
-            table, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
-            key=f"admin_rows_{kind_name}_{parent_id}",
+        st.dataframe(
+            table, hide_index=True, height="content",
             column_config={fl: f.t(f"admin.field_{fl}") for fl in fields} | {
                 "active": st.column_config.CheckboxColumn(f.t("admin.active")),
                 "color": st.column_config.TextColumn(f.t("admin.field_color"))},
         )  # fmt: skip
-        selected = rows[picked.selection.rows[0]] if picked.selection.rows else None
+        label_field = admin.KINDS[kind_name].unique
+        by_id = {r["id"]: r for r in rows}
+        chosen_id = st.selectbox(
+            f.t("admin.choose_row"), list(by_id), index=None, key=f"admin_row_{kind_name}_{parent_id}",
+            format_func=lambda rid: str(by_id[rid][label_field]) + ("" if by_id[rid]["active"] else f" ({f.t('admin.archived')})"),
+            placeholder=f.t("log.choose"),
+        )  # fmt: skip
+        selected = by_id.get(chosen_id)
         if selected is not None:
             st.markdown(f"**{f.t('admin.editing')}**")
             values = kind_form(kind_name, selected, f"admin_edit_{kind_name}_{selected['id']}")
@@ -168,12 +174,15 @@ with tab_users:
         "login": [u.login for u in people], "name": [u.display_name for u in people],
         "role": [f.t(f"role.{u.role}") for u in people], "active": [u.active for u in people],
     })  # fmt: skip
-    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
-                          key="admin_users_table",
-                          column_config={"login": f.t("field.login"), "name": f.t("field.display_name"),
-                                         "role": f.t("field.role"), "active": st.column_config.CheckboxColumn(f.t("admin.active"))})  # fmt: skip
-    if picked.selection.rows:
-        person = people[picked.selection.rows[0]]
+    st.dataframe(table, hide_index=True, height="content",
+                 column_config={"login": f.t("field.login"), "name": f.t("field.display_name"),
+                                "role": f.t("field.role"), "active": st.column_config.CheckboxColumn(f.t("admin.active"))})  # fmt: skip
+    by_user = {u.id: u for u in people}
+    chosen_user = st.selectbox(f.t("admin.choose_user"), list(by_user), index=None, key="admin_user_pick",
+                               format_func=lambda uid: f"{by_user[uid].display_name} ({by_user[uid].login})",
+                               placeholder=f.t("log.choose"))  # fmt: skip
+    if chosen_user is not None:
+        person = by_user[chosen_user]
         st.markdown(f"**{ui.md_escape(person.display_name)}** ({ui.md_escape(person.login)})")
         c1, c2, c3 = st.columns(3)
         role = c1.selectbox(f.t("field.role"), users.ROLES, index=users.ROLES.index(person.role),

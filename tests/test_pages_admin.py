@@ -134,3 +134,57 @@ def test_a_wrong_old_password_is_shown_by_the_field(site) -> None:
     at.button(key="FormSubmitter:account_password-Change my password").click().run()
     assert at.title[0].value == "My account"
     assert any("Wrong login or password." in c.value for c in at.caption)
+
+
+def test_an_admin_edits_then_archives_a_used_amount_type_and_restores_it(site) -> None:
+    db, admin, member = site
+    from tests.helpers import call, new_client
+
+    look = dictionaries.lookups(db)
+    offer = next(a for a in look.amount_types.values() if a.name == "Offer value")
+    from crm_data import events
+
+    call(db, member, new_client(db, member), amounts=(events.AmountInput(offer.id, "100"),))
+    at = open_page(admin, "pages/admin.py")
+    at.selectbox(key="admin_kind").set_value("amount_types").run()
+    at.selectbox(key="admin_row_amount_types_None").set_value(offer.id).run()
+    form = f"admin_edit_amount_types_{offer.id}"
+    at.text_input(key=f"{form}_name").input("Offer value (net)")
+    at.button(key=f"FormSubmitter:{form}-Save").click().run()
+    assert [e.value for e in at.exception] == []
+    assert dictionaries.lookups(db).amount_types[offer.id].name == "Offer value (net)"
+    at.button(key=f"admin_remove_{offer.id}").click().run()
+    assert not dictionaries.lookups(db).amount_types[offer.id].active  # in use: archived, not deleted
+    log = open_page(member, "pages/log_event.py")
+    options = amount_type_options(log)
+    assert "Offer value (net)" not in options  # new forms no longer offer it
+    assert "Invoice" in options
+    assert offer.id in dictionaries.lookups(db).amount_types  # old records keep it
+    at.selectbox(key="admin_row_amount_types_None").set_value(offer.id).run()
+    at.button(key=f"admin_restore_{offer.id}").click().run()
+    assert dictionaries.lookups(db).amount_types[offer.id].active
+    assert "Offer value (net)" in amount_type_options(open_page(member, "pages/log_event.py"))
+
+
+def amount_type_options(at: AppTest) -> list[str]:
+    """The amount types the log form's amounts table offers (its column configuration)."""
+    import json
+
+    for frame in at.dataframe:
+        columns = json.loads(frame.proto.columns or "{}")
+        if "type" in columns and columns["type"].get("type_config", {}).get("type") == "selectbox":
+            return columns["type"]["type_config"]["options"]
+    raise AssertionError("no amounts table on the log form")
+
+
+def test_an_admin_changes_a_role_and_resets_a_password(site) -> None:
+    db, admin, member = site
+    at = open_page(admin, "pages/admin.py")
+    at.selectbox(key="admin_user_pick").set_value(member.id).run()
+    at.selectbox(key=f"admin_role_{member.id}").set_value("manager").run()
+    assert [e.value for e in at.exception] == []
+    assert users.get_user(db, member.id).role == "manager"
+    at.text_input(key=f"admin_pw_{member.id}").input("a fresh password 99")
+    at.button(key=f"FormSubmitter:admin_reset_{member.id}-Set this password").click().run()
+    assert users.authenticate(db, "sam", "a fresh password 99").id == member.id
+    assert users.session_valid(db, member.id, member.session_epoch) is None
