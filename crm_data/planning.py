@@ -618,8 +618,17 @@ def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.Dat
         )
 
 
-def calendar_events(db: Database, user_ids: list[int] | None, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """Planned and done events in [start, end) of these assignees (None: everyone)."""
+def calendar_events(
+    db: Database,
+    user_ids: list[int] | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    done_from: dt.datetime | None = None,
+    done_until: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
+    same range) of these assignees (None: everyone), at most 2000."""
     with db.read() as tx:
         return tx.df(
             """
@@ -628,12 +637,14 @@ def calendar_events(db: Database, user_ids: list[int] | None, start: dt.datetime
                    u.display_name AS assignee
             FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
             JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
-            WHERE e.starts_at < $end AND e.ends_at > $start AND e.status <> 'cancelled'
+            WHERE ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
+                OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
               AND ($all OR e.assignee_id IN (SELECT unnest($users)))
             ORDER BY e.starts_at LIMIT 2000
             """,
-            {"start": start, "end": end, "all": user_ids is None, "users": list(user_ids or [-1])},
-        )
+            {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
+             "all": user_ids is None, "users": list(user_ids or [-1])},
+        )  # fmt: skip
 
 
 def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:

@@ -55,21 +55,38 @@ def close_tx(tx: Tx, event_id: int) -> None:
 
 DUE_SQL = """
     SELECT r.id, r.event_id, e.thread_id, r.remind_at, e.starts_at, et.name, c.name, e.note,
-           r.shown_at IS NOT NULL
+           r.shown_at IS NOT NULL, count(*) OVER () AS total
     FROM reminders r
     JOIN events e ON e.id = r.event_id
     JOIN event_types et ON et.id = e.type_id
     JOIN clients c ON c.id = e.client_id
     WHERE r.user_id = ? AND r.remind_at <= ? AND r.dismissed_at IS NULL AND e.status = 'planned'
-    ORDER BY r.remind_at, r.id
-    LIMIT 50
+    ORDER BY r.remind_at DESC, r.id DESC
+    LIMIT ?
 """
 
 
-def due(db: Database, user_id: int, now: dt.datetime | None = None) -> list[DueReminder]:
+def due(db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50) -> list[DueReminder]:
+    """The user's due reminders, the most recently due first."""
+    return due_with_total(db, user_id, now, limit=limit)[0]
+
+
+def due_with_total(
+    db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50
+) -> tuple[list[DueReminder], int]:
+    """Up to `limit` due reminders, the most recently due first, and how many are due in all."""
     now = now or dt.datetime.now(dt.UTC)
     with db.read() as tx:
-        return [DueReminder(*row) for row in tx.all(DUE_SQL, [user_id, now])]
+        rows = tx.all(DUE_SQL, [user_id, now, limit])
+    return [DueReminder(*row[:-1]) for row in rows], (rows[0][-1] if rows else 0)
+
+
+def dismiss_all(db: Database, actor: User, now: dt.datetime | None = None) -> None:
+    """Dismiss every reminder of the user that is due now."""
+    now = now or dt.datetime.now(dt.UTC)
+    db.write(lambda tx: tx.execute(
+        "UPDATE reminders SET dismissed_at = ? WHERE user_id = ? AND remind_at <= ? AND dismissed_at IS NULL",
+        [now, actor.id, now]))  # fmt: skip
 
 
 def mark_shown(db: Database, user_id: int, ids: list[int], now: dt.datetime | None = None) -> None:

@@ -52,12 +52,24 @@ with tab_cal:
     if scope == "person":
         person = c2.selectbox(f.t("calendar.person"), [p.id for p in people if p.id != account.id],
                               format_func=lambda uid: look.people[uid].display_name, key="calendar_person")  # fmt: skip
-    anchor = c3.date_input(f.t("calendar.around"), value=dt.datetime.now(f.tz).date(), key="calendar_anchor",
-                           format=f.date_input_format())  # fmt: skip
-    start = dt.datetime.combine(anchor - dt.timedelta(days=45), dt.time(0), f.tz)
-    end = dt.datetime.combine(anchor + dt.timedelta(days=75), dt.time(0), f.tz)
+    # the calendar shows what it was given: our own buttons move the week, so the data loaded
+    # always covers what is on screen (planned events six weeks ahead, history around the week)
+    st.session_state.setdefault("calendar_anchor", dt.datetime.now(f.tz).date())
+    with c3:
+        nav = st.container(horizontal=True, gap="small")
+        if nav.button("", icon=":material/chevron_left:", key="calendar_prev", help=f.t("calendar.prev")):
+            st.session_state["calendar_anchor"] -= dt.timedelta(days=7)
+        if nav.button(f.t("calendar.today"), key="calendar_today"):
+            st.session_state["calendar_anchor"] = dt.datetime.now(f.tz).date()
+        if nav.button("", icon=":material/chevron_right:", key="calendar_next", help=f.t("calendar.next")):
+            st.session_state["calendar_anchor"] += dt.timedelta(days=7)
+    anchor = st.session_state["calendar_anchor"]
+    week = anchor - dt.timedelta(days=anchor.weekday())
+    start = dt.datetime.combine(week - dt.timedelta(days=7), dt.time(0), f.tz)
+    end = dt.datetime.combine(week + dt.timedelta(days=42), dt.time(0), f.tz)
     users = None if scope == "team" else [person]
-    frame = planning.calendar_events(ui.db(), users, start, end)
+    frame = planning.calendar_events(ui.db(), users, start, end, done_from=start,
+                                     done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
     by_id = {int(r["id"]): r for r in frame.to_dict("records")}
 
     def item(r: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +86,7 @@ with tab_cal:
         "initialView": "timeGridWeek",
         "initialDate": anchor.isoformat(),
         "timeZone": "UTC",
-        "headerToolbar": {"left": "prev,next today", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
+        "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
         "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
                        "day": f.t("calendar.day"), "list": f.t("calendar.list")},
         "locale": f.lang,
@@ -92,7 +104,8 @@ with tab_cal:
     }  # fmt: skip
     nonce = st.session_state.get("calendar_nonce", 0)
     state = calendar(events=[item(r) for r in by_id.values()], options=options,
-                     callbacks=["eventClick", "select", "eventChange", "dateClick"], key=f"{CAL_KEY}_{nonce}")  # fmt: skip
+                     callbacks=["eventClick", "select", "eventChange", "dateClick"],
+                     key=f"{CAL_KEY}_{nonce}_{week.isoformat()}")  # fmt: skip
 
     # each callback value is acted on once: the component keeps returning the last one
     fingerprint = json.dumps(state, sort_keys=True, default=str) if state else None

@@ -123,8 +123,16 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
     now = dt.datetime.now(dt.UTC)
     slot = planning.Slot(now + dt.timedelta(days=2), now + dt.timedelta(days=2, hours=1), busiest)
     busy_user = users.get_user(db, busiest)
+    booking = iter(range(1_000_000))
+
+    def book_room() -> None:
+        i = next(booking)
+        planning.plan_event(db, member, planning.PlanEvent(type_id, base + dt.timedelta(days=400, hours=i), 60,
+                                                           thread_id=thread_id, resource_ids=(room,), accept_conflicts=True))  # fmt: skip
+
     out = {
         "log_event": median_ms(full_log, max(runs, 20), warmup=3),
+        "book_resource": median_ms(book_room, max(runs, 20), warmup=2),
         "conflict_check": median_ms(lambda: planning.check(db, slot), max(runs, 20)),
         "today_queries": median_ms(
             lambda: (

@@ -161,6 +161,12 @@ def test_marking_done_from_today_records_the_outcome(world: World) -> None:
 
 
 # -- Calendar --------------------------------------------------------------------------------------
+def calendar_key(nonce: int = 0) -> str:
+    """The calendar component's key: a re-mount nonce and the Monday of the week shown."""
+    today = dt.datetime.now(WARSAW).date()
+    return f"calendar_widget_{nonce}_{(today - dt.timedelta(days=today.weekday())).isoformat()}"
+
+
 def fc(value: dt.datetime) -> str:
     """A time as FullCalendar returns it in its UTC zone: the wall-clock time with a Z."""
     return value.astimezone(WARSAW).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
@@ -171,7 +177,7 @@ def test_clicking_an_event_in_the_calendar_opens_its_details_and_actions(world: 
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()
     no_exceptions(at)
-    at.session_state["calendar_widget_0"] = {
+    at.session_state[calendar_key()] = {
         "callback": "eventClick",
         "eventClick": {"event": {"id": str(event_id)}, "view": {}},
     }
@@ -186,7 +192,7 @@ def test_selecting_an_empty_slot_plans_an_event_there(world: World) -> None:
     start = local(2, "13:00")
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()
-    at.session_state["calendar_widget_0"] = {
+    at.session_state[calendar_key()] = {
         "callback": "select",
         "select": {"start": fc(start), "end": fc(start + dt.timedelta(minutes=90)), "allDay": False, "view": {}},
     }
@@ -208,7 +214,7 @@ def test_dragging_an_event_reschedules_it(world: World) -> None:
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()
     moved = start + dt.timedelta(days=1, hours=2)
-    at.session_state["calendar_widget_0"] = {"callback": "eventChange", "eventChange": {
+    at.session_state[calendar_key()] = {"callback": "eventChange", "eventChange": {
         "event": {"id": str(event_id), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
         "oldEvent": {"id": str(event_id), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
     }}  # fmt: skip
@@ -226,7 +232,7 @@ def test_dragging_into_a_taken_room_is_refused_with_the_holder_named(world: Worl
     at.switch_page("pages/calendar.py").run()
     moved = local(1, "14:30")
     before = snapshot(world.db)
-    at.session_state["calendar_widget_0"] = {"callback": "eventChange", "eventChange": {
+    at.session_state[calendar_key()] = {"callback": "eventChange", "eventChange": {
         "event": {"id": str(mine), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
         "oldEvent": {"id": str(mine), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
     }}  # fmt: skip

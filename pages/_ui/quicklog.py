@@ -232,7 +232,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         amount_names = {a.name: a.id for a in look.active(look.amount_types)}
         amounts_frame = st.data_editor(
             pd.DataFrame({"type": pd.Series(dtype="str"), "value": pd.Series(dtype="str")}),
-            num_rows="dynamic", hide_index=True, key=k("amounts"),
+            num_rows="dynamic", hide_index=True, key=k("amounts"), placeholder="",
             column_config={
                 "type": st.column_config.SelectboxColumn(f.t("field.amount_type_id"), options=list(amount_names), required=True),
                 "value": st.column_config.TextColumn(f.t("field.value"), help=f.t("log.amount_help", currency=settings.currency)),
@@ -245,7 +245,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         products_frame = st.data_editor(
             pd.DataFrame({"product": pd.Series(dtype="str"), "quantity": pd.Series(dtype="str"),
                           "unit_price": pd.Series(dtype="str")}),
-            num_rows="dynamic", hide_index=True, key=k("products"),
+            num_rows="dynamic", hide_index=True, key=k("products"), placeholder="",
             column_config={
                 "product": st.column_config.SelectboxColumn(f.t("field.product_id"), options=list(product_labels), required=True),
                 "quantity": st.column_config.TextColumn(f.t("field.quantity"), default="1"),

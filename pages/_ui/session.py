@@ -43,23 +43,29 @@ def sample_notice() -> None:
             st.rerun()
 
 
+SHOWN = 5  # reminders listed in the sidebar; the counter tells how many are due in all
+TOASTS = 3  # new reminders popped up at once; more are summed up in one more toast
+
+
 @st.fragment(run_every=30)
 def reminder_poll(account: User) -> None:
-    """Every 30 seconds: the signed-in user's due reminders, new ones as toasts, all of them in
-    a list to dismiss or snooze. A dismissed reminder is never shown again."""
+    """Every 30 seconds: the signed-in user's due reminders, new ones as toasts, the latest in a
+    list to dismiss or snooze. A dismissed reminder is never shown again."""
     f = ui.fmt()
-    due = reminders.due(ui.db(), account.id)
+    due, total = reminders.due_with_total(ui.db(), account.id, limit=50)
     fresh = [r for r in due if not r.shown]
-    for r in fresh:
+    for r in fresh[:TOASTS]:
         st.toast(ui.tm("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
                  icon=":material/alarm:", duration="long")  # fmt: skip
+    if len(fresh) > TOASTS:
+        st.toast(f.tn("reminders.more_toasts", len(fresh) - TOASTS), icon=":material/alarm:", duration="long")
     reminders.mark_shown(ui.db(), account.id, [r.id for r in fresh])
-    label = f.t("reminders.title") + (f" ({len(due)})" if due else "")
-    with st.expander(label, icon=":material/notifications_active:" if due else ":material/notifications:",
-                     expanded=bool(due)):  # fmt: skip
-        if not due:
+    label = f.t("reminders.title") + (f" ({total})" if total else "")
+    with st.expander(label, icon=":material/notifications_active:" if total else ":material/notifications:",
+                     expanded=bool(total)):  # fmt: skip
+        if not total:
             st.caption(f.t("reminders.none"))
-        for r in due:
+        for r in due[:SHOWN]:
             st.markdown(f"**{ui.md_escape(r.type_name)}** · {f.datetime(r.starts_at)}  \n{ui.md_escape(r.client_name)}")
             row = st.container(horizontal=True, gap="small")
             row.button(f.t("reminders.dismiss"), key=f"rem_dismiss_{r.id}", help=f.t("reminders.dismiss_help"),
@@ -69,3 +75,8 @@ def reminder_poll(account: User) -> None:
                        type="tertiary", on_click=reminders.snooze, args=(ui.db(), account, r.id, 15))  # fmt: skip
             row.page_link("pages/thread.py", label=f.t("reminders.open"), query_params={"id": r.thread_id},
                           icon=":material/open_in_new:")  # fmt: skip
+        if total > SHOWN:
+            st.caption(f.tn("reminders.more", total - SHOWN))
+        if total > 1:
+            st.button(f.t("reminders.dismiss_all"), key="rem_dismiss_all", icon=":material/clear_all:",
+                      on_click=reminders.dismiss_all, args=(ui.db(), account))  # fmt: skip
