@@ -43,6 +43,13 @@ pages = {
         st.Page("pages/calendar.py", title=t("calendar.title"), icon=":material/calendar_month:"),
         st.Page("pages/resources.py", title=t("resources.title"), icon=":material/meeting_room:"),
     ],
+    t("reports.nav"): [
+        st.Page("pages/meeting.py", title=t("meeting.title"), icon=":material/co_present:"),
+        st.Page("pages/funnel.py", title=t("funnel.title"), icon=":material/filter_alt:"),
+        st.Page("pages/money.py", title=t("money.title"), icon=":material/payments:"),
+        st.Page("pages/products.py", title=t("products.title"), icon=":material/inventory_2:"),
+        st.Page("pages/timelines.py", title=t("timelines.title"), icon=":material/view_timeline:"),
+    ],
 }
 # the admin page is registered for everyone, shown only to admins: opened directly by anyone
 # else, it says they may not use it (and every admin service refuses them anyway)

@@ -45,6 +45,12 @@ DYNAMIC = {
                      "rename", "reset_password", "change_password", "clients"],
     "admin.import": ["name", "tax_id", "address", "email", "phone", "notes", "contact_name", "contact_position",
                      "contact_email", "contact_phone"],
+    "funnel.drill": ["reached", "at", "lost_reason", "owner"],
+    "money.grain": ["week", "month", "quarter", "year"],
+    "money.by": ["owner", "client", "product", "event_type", "amount_type", "pipeline"],
+    "money.chart": ["bar", "line"],
+    "timelines.view": ["thread", "workload", "resources"],
+    "reports.month": [str(m) for m in range(1, 13)],
 }  # fmt: skip
 
 

@@ -12,6 +12,12 @@ OK_COLOR = "#4c78a8"
 CLASH_COLOR = "#e45756"
 
 
+def plain(text: object) -> str:
+    """User text for a plotly label: plotly reads a few HTML tags (<b>, <a href>), so they are
+    shown as typed instead."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def timeline(
     frame: pd.DataFrame,
     f: Fmt,
@@ -27,6 +33,8 @@ def timeline(
     other, so overlaps must be marked: rows where `highlight` is true are drawn red, with a
     pattern, and say so in the legend."""
     data = frame.copy()
+    for column in dict.fromkeys((lane, *hover)):  # names people typed: shown as text, never as markup
+        data[column] = [plain(v) for v in data[column]]
     data["_start"] = [v.astimezone(f.tz).replace(tzinfo=None) for v in data[start]]
     data["_end"] = [v.astimezone(f.tz).replace(tzinfo=None) for v in data[end]]
     ok, clash = f.t("chart.no_overlap"), f.t("chart.overlap")

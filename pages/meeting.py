@@ -1,0 +1,109 @@
+"""Meeting mode: a view for the projector. Large cards with the period's key numbers (new threads,
+won value, weighted pipeline, overdue tasks, events logged) against the period before, then the
+main charts large: the funnel, money per week or month by owner, and the weighted pipeline per
+owner. Filters live in the URL, so a meeting's view can be bookmarked and reopened identically."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from crm_data import reports
+from pages._ui import core as ui
+from pages._ui import report_filters as rf
+
+ui.require_user()
+f = ui.fmt()
+look = ui.lookups()
+today = dt.datetime.now(f.tz).date()
+st.title(f.t("meeting.title"), anchor=False)
+
+row = st.columns([2, 1, 1])
+start, end = rf.period("meeting", today - dt.timedelta(days=29), today, container=row[0])
+pipeline_id = rf.pipeline(row[1], "meeting_pipeline")
+owner_id = rf.owner(row[2], "meeting_owner")
+flt = rf.report_filter(start=start, end=end, pipeline_id=pipeline_id, owner_id=owner_id)
+days = (flt.end - flt.start).days + 1
+weighted = reports.weighted_pipeline(ui.db(), flt)
+k = reports.kpis(ui.db(), flt, weighted=weighted)
+before = f.t("meeting.before", days=days)
+st.caption(f.t("meeting.period", start=f.date(flt.start), end=f.date(flt.end), days=days))
+
+cards = st.columns([1, 1.5, 1.5, 1, 1])
+rf.metric(cards[0], f.t("meeting.new_threads"), f.number(k.new_threads, 0),
+          delta=rf.change_text(k.new_threads, k.new_threads_before, f), help=before)  # fmt: skip
+rf.metric(cards[1], f.t("meeting.won_value"), rf.short_money(k.won_value, f),
+          delta=rf.change_text(float(k.won_value), float(k.won_value_before), f),
+          help=f"{f.money(k.won_value)}. " + f.t("meeting.won_help", n=k.won_threads) + " " + before)  # fmt: skip
+rf.metric(cards[2], f.t("funnel.weighted_value"), rf.short_money(k.weighted_pipeline, f),
+          help=f"{f.money(k.weighted_pipeline)}. " + f.t("funnel.weighted_help"))  # fmt: skip
+rf.metric(cards[3], f.t("meeting.overdue"), f.number(k.overdue_tasks, 0), help=f.t("meeting.overdue_help"))
+rf.metric(cards[4], f.t("meeting.events_logged"), f.number(k.events_logged, 0),
+          delta=rf.change_text(k.events_logged, k.events_logged_before, f), help=before)  # fmt: skip
+
+left, right = st.columns(2)
+funnel = reports.funnel(ui.db(), flt)
+with left:
+    st.subheader(f.t("funnel.title"), anchor=False)
+    shown = funnel.stages
+    if not shown.empty:
+        first = (
+            pipeline_id
+            if pipeline_id is not None
+            else int(funnel.outcomes.sort_values("threads").iloc[-1]["pipeline_id"])
+        )
+        shown = shown[shown["pipeline_id"] == first]
+        st.caption(ui.tm("meeting.funnel_of", pipeline=look.pipelines[first].name, n=int(shown["reached"].max() or 0)))
+        st.plotly_chart(
+            rf.funnel_figure(shown, f, big=True), key="meeting_funnel", config=rf.chart_config("meeting-funnel")
+        )
+    else:
+        st.info(f.t("funnel.empty"), icon=":material/filter_alt_off:")
+grain = "week" if days <= 62 else "month" if days <= 731 else "quarter"
+money = reports.money(ui.db(), rf.report_filter(start=flt.start, end=flt.end, pipeline_id=pipeline_id, owner_id=owner_id,
+                                               granularity=grain, dimension="owner"))  # fmt: skip
+with right:
+    name = look.amount_types[money.amount_type_id].name if money.amount_type_id in look.amount_types else ""
+    st.subheader(ui.tm("meeting.money", what=name), anchor=False)
+    if money.rows.empty:
+        st.info(f.t("money.empty"), icon=":material/money_off:")
+    else:
+        st.plotly_chart(
+            rf.money_figure(money, f, big=True), key="meeting_money", config=rf.chart_config("meeting-money")
+        )
+
+st.subheader(f.t("funnel.weighted"), anchor=False)
+owners = weighted.owners
+if owners.empty:
+    st.info(f.t("meeting.nothing_open"), icon=":material/inbox:")
+else:
+    st.plotly_chart(
+        rf.bar_figure(list(owners["owner"]), {f.t("funnel.weighted_value"): [float(v) for v in owners["weighted"]],
+                                              f.t("funnel.open_value"): [float(v) for v in owners["value"]]},
+                      big=True, money=f),
+        key="meeting_weighted", config=rf.chart_config("meeting-weighted"),
+    )  # fmt: skip
+
+
+def numbers() -> pd.DataFrame:
+    names = [f.t("meeting.new_threads"), f.t("meeting.won_value"), f.t("funnel.weighted_value"), f.t("meeting.overdue"),
+             f.t("meeting.events_logged")]  # fmt: skip
+    return pd.DataFrame({
+        f.t("meeting.number"): names,
+        f.t("meeting.this_period"): [k.new_threads, k.won_value, k.weighted_pipeline, k.overdue_tasks, k.events_logged],
+        f.t("meeting.period_before"): [k.new_threads_before, k.won_value_before, None, None, k.events_logged_before],
+    })  # fmt: skip
+
+
+with st.expander(f.t("meeting.tables"), icon=":material/table:"):
+    st.dataframe(numbers(), hide_index=True, key="meeting_numbers")
+    rf.downloads(numbers, "meeting", "meeting_numbers_dl", what=f.t("meeting.numbers"))
+    if not money.rows.empty:
+        rf.downloads(lambda: reports.money_pivot(money, rf.key_label).rename(
+            columns={"__period__": f.t("money.period"), "__total__": f.t("money.total")}), "meeting-money", "meeting_money_dl",
+            what=ui.tm("meeting.money", what=name))  # fmt: skip
+    rf.downloads(lambda: pd.DataFrame({f.t("field.owner_id"): owners["owner"], f.t("funnel.open_threads"): owners["threads"],
+                                       f.t("funnel.open_value"): owners["value"], f.t("funnel.weighted_value"): owners["weighted"]}),
+                 "meeting-weighted", "meeting_weighted_dl", what=f.t("funnel.weighted"))  # fmt: skip

@@ -1,0 +1,335 @@
+"""The report pages through AppTest: each renders for a manager and a member with default
+filters, and with filters set through the URL (bound widgets read them on opening, in either
+language); a click on a row lists the threads behind it, and a click on a thread opens it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_data import demo, setup, users
+from crm_data.config import config_for
+from crm_data.db import Database
+from crm_data.i18n import Fmt
+from pages._ui import report_filters as rf
+from pages._ui.core import md_escape
+from tests.conftest import PASSWORD, REPO
+from tests.test_reports import World, build_world
+
+APP = str(REPO / "app.py")
+REPORT_PAGES = ["pages/meeting.py", "pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py"]
+KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")
+YEAR_2025 = {"from": "2025-01-01", "to": "2025-12-31"}
+
+
+def signed_in(user: users.User, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["auth_user_id"] = user.id
+    at.session_state["auth_epoch"] = user.session_epoch
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at
+
+
+def opened(user: users.User, page: str, **query: str) -> AppTest:
+    at = signed_in(user, **query)
+    at.switch_page(page).run()
+    assert [e.value for e in at.exception] == []
+    return at
+
+
+def period(prefix: str) -> dict[str, str]:
+    return {f"{prefix}_{k}": v for k, v in YEAR_2025.items()}
+
+
+def frames(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe]
+
+
+def listed(at: AppTest) -> list[str]:
+    """The titles in the list of threads behind a pick (the one table with a title column)."""
+    found = [frame for frame in frames(at) if "title" in frame.columns]
+    assert len(found) == 1
+    return sorted(found[0]["title"])
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, users.User]]]:
+    path = tmp_path_factory.mktemp("reports-sample") / "crm.duckdb"
+    db = Database.open(config_for(path))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    demo.generate(db, 3000, password=PASSWORD)
+    people = {u.role: u for u in users.list_users(db)}
+    yield path, {"admin": admin, "manager": people["manager"], "member": people["member"]}
+    db.close()
+
+
+@pytest.fixture
+def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, users.User]:
+    path, people = sample
+    monkeypatch.setenv("CRM_DB_PATH", str(path))
+    return people
+
+
+@pytest.fixture(scope="module")
+def hand_made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = build_world(tmp_path_factory.mktemp("reports-world") / "crm.duckdb")
+    yield w
+    w.db.close()
+
+
+@pytest.fixture
+def world(hand_made: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.setenv("CRM_DB_PATH", str(hand_made.db.config.db_path))
+    return hand_made
+
+
+# -- default filters -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ["manager", "member"])
+@pytest.mark.parametrize("page", REPORT_PAGES)
+def test_each_report_page_renders_with_default_filters(sample_env, role: str, page: str) -> None:
+    at = opened(sample_env[role], page)
+    assert at.title, "every page has a title"
+    assert at.error == []
+    if page != "pages/timelines.py":  # the thread timeline waits for a thread to be chosen
+        assert at.get("plotly_chart"), "a chart with default filters on sample data"
+    if page in ("pages/meeting.py", "pages/funnel.py", "pages/money.py"):
+        assert len(at.metric) >= 3, "key numbers as cards"
+    if page != "pages/timelines.py":
+        assert {b.label for b in at.download_button} >= {"CSV", "Excel (XLSX)"}
+
+
+def test_the_reports_section_lists_every_report_page(sample_env) -> None:
+    at = signed_in(sample_env["member"])
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert at.title[0].value == "Today"
+    # the pages are registered: switching to each works (an unregistered page would raise)
+    for page in REPORT_PAGES:
+        at.switch_page(page).run()
+        assert [e.value for e in at.exception] == []
+
+
+@pytest.mark.parametrize("page", REPORT_PAGES)
+def test_each_report_page_in_polish_shows_no_untranslated_keys(sample, sample_env, page: str) -> None:
+    manager = sample_env["manager"]
+    db = Database.open(config_for(sample[0]))
+    polish = users.set_locale(db, manager, "pl")
+    try:
+        at = opened(polish, page, timelines_view="Obciążenie zespołu")
+        texts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.subheader)
+                 if isinstance(e.value, str)]  # fmt: skip
+        texts += [w.label for w in (*at.selectbox, *at.date_input, *at.toggle, *at.button)]
+        texts += [m.label for m in at.metric]
+        assert [t for t in texts if KEY_LIKE.fullmatch(t.strip())] == []
+        assert any(t in ("Tryb spotkania", "Lejek sprzedaży", "Pieniądze", "Produkty", "Osie czasu") for t in texts)
+    finally:
+        users.set_locale(db, polish, "en")
+        db.close()
+
+
+# -- filters through the URL ---------------------------------------------------------------------------------
+def test_the_funnel_takes_period_pipeline_and_owner_from_the_url(world: World) -> None:
+    at = opened(world.people["mona"], "pages/funnel.py", **period("funnel"), funnel_pipeline="RFQ")
+    assert at.date_input(key="funnel_from").value.isoformat() == "2025-01-01"
+    assert at.selectbox(key="funnel_pipeline").value == world.pipelines["RFQ"]
+    stages = frames(at)[0]
+    assert list(stages["stage"]) == ["Received", "Costing", "Quote sent", "Accepted", "Rejected"]
+    assert list(stages["reached"][:1]) == ["2"]  # T5 and T6
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Threads opened"] == "2"
+
+    at = opened(world.people["mona"], "pages/funnel.py", **period("funnel"), funnel_owner="Olga Øster")
+    assert at.selectbox(key="funnel_owner").value == world.people["olga"].id
+    assert {m.label: m.value for m in at.metric}["Threads opened"] == "2"  # T5 and T8
+
+
+def test_a_filter_in_the_url_may_name_an_option_by_its_id(world: World) -> None:
+    at = opened(world.people["sam"], "pages/funnel.py", **period("funnel"), funnel_client=str(world.clients["Acme"]))
+    assert at.selectbox(key="funnel_client").value == world.clients["Acme"]
+    assert {m.label: m.value for m in at.metric}["Threads opened"] == "2"  # T1 and T3
+
+
+@pytest.mark.parametrize("grain", ["Quarter", "Kwartał", "quarter"])
+def test_money_takes_a_period_length_in_either_language_from_the_url(world: World, grain: str) -> None:
+    at = opened(world.people["mona"], "pages/money.py", **period("money"), money_grain=grain, money_by="Client")
+    assert at.segmented_control(key="money_grain").value == "quarter"
+    assert at.selectbox(key="money_by").value == "client"
+    pivot = frames(at)[0]
+    assert list(pivot["Period"]) == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"]
+    assert {"Acme", "Beta Łódź", "Gamma", "Total"} <= set(pivot.columns)
+    assert pivot["Total"].iloc[0] == pytest.approx(2677.78)  # the first quarter's offers
+
+
+def test_an_unknown_value_in_the_url_is_ignored(world: World) -> None:
+    at = opened(
+        world.people["mona"], "pages/money.py", **period("money"), money_grain="Fortnight", money_owner="Nobody"
+    )
+    assert at.segmented_control(key="money_grain").value == "month"
+    assert at.selectbox(key="money_owner").value is None
+
+
+def test_a_reversed_period_in_the_url_says_so_and_shows_no_report(world: World) -> None:
+    at = opened(world.people["mona"], "pages/money.py", money_from="2025-12-31", money_to="2025-01-01")
+    assert "The end is before the start." in at.error[0].value
+    assert at.get("plotly_chart") == []
+
+
+def test_too_many_weeks_in_the_url_say_so_and_show_no_report(world: World) -> None:
+    at = opened(
+        world.people["mona"], "pages/money.py", money_from="2000-01-01", money_to="2099-12-31", money_grain="week"
+    )
+    assert "more than 1300 periods" in at.error[0].value.replace("\u00a0", " ").replace(",", "")
+    assert at.get("plotly_chart") == []
+
+
+def test_products_take_the_product_from_the_url_and_list_its_threads_and_events(world: World) -> None:
+    at = opened(world.people["olga"], "pages/products.py", **period("products"), products_product="P1 · Pompa ciepła",
+                products_grain="Year")  # fmt: skip
+    assert at.selectbox(key="products_product").value == world.products["P1"]
+    assert md_escape("P1 · Pompa ciepła") in [s.value for s in at.subheader]
+    totals, threads_found, events_found = frames(at)[:3]
+    assert list(totals["product"]) == ["P1 · Pompa ciepła"]
+    assert totals["quantity"].tolist() == [3.0]
+    assert sorted(threads_found["title"]) == ["T1", "T4"]
+    assert len(events_found) == 2
+
+
+def test_the_thread_timeline_opens_from_its_number_in_the_url(world: World) -> None:
+    at = opened(world.people["sam"], "pages/timelines.py", timelines_thread=str(world.threads["T4"]))
+    assert at.number_input(key="timelines_thread").value == world.threads["T4"]
+    assert at.subheader[0].value == "T4"
+    events = frames(at)[-1]
+    assert list(events["stage"]) == ["Lead", "Qualified", "Lead", "Proposal", ""]
+    assert at.get("plotly_chart")
+
+
+def test_the_workload_view_from_the_url_flags_the_double_booked_person(world: World) -> None:
+    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="Team workload",
+                workload_from="2025-06-02", workload_to="2025-06-08")  # fmt: skip
+    assert at.segmented_control(key="timelines_view").value == "workload"
+    assert at.warning[0].value == "Double-booked: Sam Seller"
+    people = frames(at)[0].set_index("person")
+    assert people.loc["Sam Seller", "overlapping"] == 2
+    assert people.loc["Olga Øster", "overlapping"] == 0
+
+    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="workload", workload_from="2025-06-02",
+                workload_to="2025-06-08", workload_person="Olga Øster", workload_done="false")  # fmt: skip
+    assert at.toggle(key="workload_done").value is False
+    assert list(frames(at)[0]["events"]) == [1]  # only her planned meeting
+    assert at.warning == []
+
+
+def test_resource_occupancy_from_the_url(world: World) -> None:
+    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="Resources", occupancy_from="2025-06-02",
+                occupancy_to="2025-06-08")  # fmt: skip
+    table = frames(at)[0].set_index("resource")
+    assert table.loc["Room A", "hours"] == pytest.approx(1.0)
+    assert table.loc["Room A", "occupancy"] == pytest.approx(100 / 45)
+
+
+def test_the_meeting_view_takes_period_and_owner_from_the_url(world: World) -> None:
+    at = opened(world.people["sam"], "pages/meeting.py", meeting_from="2025-01-01", meeting_to="2025-06-30",
+                meeting_owner="Olga Øster")  # fmt: skip
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["New threads"] == "2"
+    assert cards["Won value"] == "777.77\u00a0PLN"
+    assert cards["Overdue tasks"] == "1"
+
+
+# -- drill-down ----------------------------------------------------------------------------------------------
+def test_a_row_of_the_stage_table_lists_the_threads_that_reached_it(world: World) -> None:
+    at = opened(world.people["mona"], "pages/funnel.py", **period("funnel"), funnel_pipeline="Sales")
+    sales = world.pipelines["Sales"]
+    at.session_state[f"funnel_stages_{sales}"] = {"selection": {"rows": [2], "columns": [], "cells": []}}  # Proposal
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert listed(at) == ["T1", "T2", "T4", "T8"]
+    assert at.segmented_control(key=f"funnel_drill_kind_{world.stages['Sales:Proposal']}").value == "reached"
+
+    at.segmented_control(key=f"funnel_drill_kind_{world.stages['Sales:Proposal']}").set_value("at").run()
+    assert listed(at) == ["T4", "T8"]
+
+
+def test_lost_reasons_and_owners_drill_down_too(world: World) -> None:
+    at = opened(world.people["mona"], "pages/funnel.py", **period("funnel"))
+    at.session_state["funnel_lost_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert listed(at) == ["T2"]
+    weighted = next(i for i, f in enumerate(frames(at)) if "weighted" in f.columns)
+    owners = frames(at)[weighted]
+    row = list(owners["owner"]).index("Mona Manager")
+    at.session_state["funnel_weighted_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert listed(at) == ["T4"]  # the pick made last wins
+
+
+def test_a_thread_picked_in_the_drill_down_opens_the_thread_page(world: World) -> None:
+    at = opened(world.people["mona"], "pages/funnel.py", **period("funnel"))
+    at.session_state["funnel_lost_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    reason = world.lost_reasons["Price too high"]
+    at.session_state[f"funnel_drill_list_lost_reason_None_{reason}_None"] = {
+        "selection": {"rows": [0], "columns": [], "cells": []}
+    }
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert at.title[0].value == "T2"
+    assert at.query_params["id"] == str(world.threads["T2"])
+
+
+# -- what the pages show -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("lang", "value", "shown"),
+    [
+        ("en", Decimal("84497601.56"), "84.5M\u00a0PLN"),
+        ("pl", Decimal("84497601.56"), "84,5\u00a0mln\u00a0PLN"),
+        ("en", Decimal("2413427380.63"), "2.4B\u00a0PLN"),
+        ("pl", Decimal("12345"), "12,3\u00a0tys.\u00a0PLN"),
+        ("en", Decimal("9999.99"), "9,999.99\u00a0PLN"),
+        ("en", Decimal("-2500000"), "-2.5M\u00a0PLN"),
+    ],
+)
+def test_money_on_cards_is_rounded_so_it_reads_from_the_back_of_the_room(lang: str, value: Decimal, shown: str) -> None:
+    assert rf.short_money(value, Fmt(lang)) == shown
+
+
+def test_rates_have_one_decimal_in_either_language() -> None:
+    assert (rf.percent(69, Fmt("en")), rf.percent(78.888, Fmt("pl"))) == ("69.0%", "78,9\u00a0%")
+    assert rf.change_text(120, 100, Fmt("en")) == "+20.0%"
+    assert rf.change_text(80, 100, Fmt("en")) == "-20.0%"
+    assert rf.change_text(5, 0, Fmt("en")) is None
+
+
+def test_names_in_charts_show_html_as_typed() -> None:
+    assert rf.plain('<b>Acme</b> & <a href="javascript:x">Co</a>') == (
+        '&lt;b&gt;Acme&lt;/b&gt; &amp; &lt;a href="javascript:x"&gt;Co&lt;/a&gt;'
+    )
+
+
+def test_two_options_with_one_name_get_labels_a_url_can_tell_apart() -> None:
+    assert rf._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
+        3: "Anna Nowak (#3)", 7: "Anna Nowak (#7)", 9: "Ewa Wójcik"}  # fmt: skip
+
+
+def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
+    # the day schedule and the Resources page draw people's and resources' names through it
+    from pages._ui import charts
+
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    frame = pd.DataFrame({"person": ["<b>Bob</b>", "Ann & Co"], "client": ['<a href="x">Acme</a>', "Beta"],
+                          "starts_at": [start, start], "ends_at": [start + dt.timedelta(hours=1)] * 2,
+                          "clash": [True, False]})  # fmt: skip
+    fig = charts.timeline(frame, Fmt("en"), lane="person", hover=["client"], highlight="clash")
+    lanes = {y for trace in fig.data for y in trace.y}
+    assert lanes == {"&lt;b&gt;Bob&lt;/b&gt;", "Ann &amp; Co"}
+    hovered = {c for trace in fig.data for row in trace.customdata for c in row}
+    assert '&lt;a href="x"&gt;Acme&lt;/a&gt;' in hovered
+    assert '<a href="x">Acme</a>' not in hovered
