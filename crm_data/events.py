@@ -498,8 +498,12 @@ def _write(
     accept_conflicts: bool,
     config: Config,
 ) -> LogResult:
-    # the next step's people and resources first: a refusal writes nothing, not even a file
-    accepted = planning.guard_slot_tx(tx, c.next_step["slot"], hours, [], now, accept_conflicts) if c.next_step else []
+    # the next step's people and resources first: a refusal writes nothing, not even a file. The
+    # event being completed is done by the end of this transaction, so it is nobody's conflict.
+    mine = [c.complete_event_id] if c.complete_event_id is not None else []
+    accepted = (
+        planning.guard_slot_tx(tx, c.next_step["slot"], hours, mine, now, accept_conflicts) if c.next_step else []
+    )
     # files are on disk (fsynced, renamed) before the rows that point to them commit
     stored = [attachments.store(config, data, name) for name, data in c.files]
     new_thread = c.thread_id is None

@@ -72,7 +72,9 @@ class ConflictWarning(CrmError):
 
     def __init__(self, checks: list[OccurrenceCheck]) -> None:
         people = sorted({c.person for check in checks for c in check.conflicts})
-        super().__init__(self.key, people=", ".join(people), count=sum(len(c.conflicts) for c in checks))
+        # "Sam already has" / "Sam, Anna already have": the key follows the number of people
+        key = self.key + "_one" if len(people) == 1 else self.key
+        super().__init__(key, people=", ".join(people), count=sum(len(c.conflicts) for c in checks))
         self.checks = checks
 
 

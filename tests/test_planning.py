@@ -290,6 +290,40 @@ def test_completing_releases_the_rest_of_the_booking_and_the_reminder(db: Databa
     assert reminders.due(db, member.id, now=start + dt.timedelta(hours=3)) == []
 
 
+def test_the_conflict_message_agrees_with_the_number_of_people(
+    db: Database, member: User, other_member: User, thread, now
+) -> None:
+    plan(db, member, thread, at("2026-12-02", "10:00"), now=now)
+    plan(db, other_member, thread, at("2026-12-02", "10:00"), now=now)
+    with pytest.raises(ConflictWarning) as one:
+        plan(db, member, thread, at("2026-12-02", "10:30"), now=now)
+    with pytest.raises(ConflictWarning) as two:
+        plan(db, member, thread, at("2026-12-02", "10:30"), now=now, participant_user_ids=(other_member.id,))
+    assert f"{member.display_name} already has something planned" in str(one.value)
+    names = ", ".join(sorted([member.display_name, other_member.display_name]))
+    assert f"{names} already have something planned" in str(two.value)
+
+
+def test_completing_early_with_the_next_step_in_the_same_slot_and_room_is_no_conflict(
+    db: Database, member: User, thread, room
+) -> None:
+    # the meeting is tomorrow; it happened today instead, and the follow-up takes its old slot and
+    # room: the event being completed is done by then, so neither a warning nor a refusal
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    tomorrow = now + dt.timedelta(days=1)
+    (event_id,) = plan(db, member, thread, tomorrow, 60, now=now, resource_ids=(room,)).event_ids
+    result = events.log_event(db, member, events.LogEvent(
+        first_type(db), now, complete_event_id=event_id, complete_event_version=1, note="met early",
+        next_step=events.NextStep(type_id=first_type(db), starts_at=tomorrow, duration_min=60, resource_ids=(room,)),
+    ))  # fmt: skip
+    with db.read() as tx:
+        statuses = tx.dicts("SELECT id, status FROM events WHERE thread_id = ? ORDER BY id", [result.thread_id])
+        conflicts = tx.scalar("SELECT count(*) FROM event_conflicts")
+    assert {r["id"]: r["status"] for r in statuses}[event_id] == "done"
+    assert [r["status"] for r in statuses if r["id"] == result.next_event_id] == ["planned"]
+    assert conflicts == 0
+
+
 # -- series ----------------------------------------------------------------------------------------
 def test_a_weekly_ten_oclock_meeting_stays_at_ten_across_the_dst_change(
     db: Database, member: User, thread, room
