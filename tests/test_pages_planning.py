@@ -158,6 +158,8 @@ def test_marking_done_from_today_records_the_outcome(world: World) -> None:
     with world.db.read() as tx:
         status, note = tx.one("SELECT status, note FROM events WHERE id = ?", [event_id])
     assert (status, note) == ("done", "They want 40 windows, offer by Friday")
+    # the event has left the list it was picked from, with its form: the page still confirms the save
+    assert [s.value for s in at.success] == ["Saved. The thread is now at Lead (10%)."]
 
 
 # -- Calendar --------------------------------------------------------------------------------------

@@ -145,6 +145,8 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
         else:
             k.reset()
             st.session_state[k.result_key] = result
+            if fixed:  # the completed event leaves the list it was picked from: confirm where the user lands
+                st.session_state["planner_flash"] = _saved_text(result)
             ui.db().cache.pop("client_options", None)
             st.rerun()
     return None
@@ -159,14 +161,16 @@ def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
     st.session_state.pop(k.error_key, None)
 
 
-def _confirmation(result: events.LogResult) -> None:
+def _saved_text(result: events.LogResult) -> str:
     f = ui.fmt()
+    return ui.tm("log.saved", stage=result.stage_name, percent=f.percent(result.percent)) + (
+        " " + f.t("log.saved_new_thread") if result.new_thread else ""
+    )
+
+
+def _confirmation(result: events.LogResult) -> None:
     with st.container(border=True):
-        st.success(
-            ui.tm("log.saved", stage=result.stage_name, percent=f.percent(result.percent))
-            + (" " + f.t("log.saved_new_thread") if result.new_thread else ""),
-            icon=":material/check_circle:",
-        )
+        st.success(_saved_text(result), icon=":material/check_circle:")
         st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
                       query_params={"id": result.thread_id})  # fmt: skip
 
