@@ -169,6 +169,7 @@ def _saved_text(result: events.LogResult) -> str:
 
 
 def _confirmation(result: events.LogResult) -> None:
+    f = ui.fmt()
     with st.container(border=True):
         st.success(_saved_text(result), icon=":material/check_circle:")
         st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
