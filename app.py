@@ -8,7 +8,7 @@ from crm_data import setup
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
-from pages._ui import session
+from pages._ui import session, signin
 
 st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
 
@@ -25,11 +25,6 @@ if setup.needs_setup(database):
     st.stop()
 
 account = ui.restore_session()
-if account is None:
-    st.navigation([st.Page("pages/login.py", title=ui.t("login.title"), icon=":material/login:")],
-                  position="hidden").run()  # fmt: skip
-    st.stop()
-
 t = ui.t
 pages = {
     t("nav.work"): [
@@ -56,8 +51,15 @@ pages = {
 pages[t("nav.account")] = [
     st.Page("pages/account.py", title=t("account.title"), icon=":material/account_circle:"),
     st.Page("pages/admin.py", title=t("admin.title"), icon=":material/admin_panel_settings:",
-            visibility="visible" if account.is_admin else "hidden"),
+            visibility="visible" if account and account.is_admin else "hidden"),
 ]  # fmt: skip
+if account is None:
+    # Every page is registered, so the address a user opened (a bookmarked report with its filters
+    # in the query string) still names its page; none of them runs before sign-in: the sign-in form
+    # is drawn instead, and signing in reruns the same address.
+    st.navigation(pages, position="hidden")
+    signin.render()
+    st.stop()
 page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
 with st.sidebar:
     session.sidebar(account, LANGUAGE_NAMES)
