@@ -29,7 +29,9 @@ org = ui.org()
 st.title(f.t("calendar.title"), anchor=False)
 planner.flash()
 
-tab_cal, tab_day = st.tabs([f.t("calendar.tab_calendar"), f.t("calendar.tab_day")])
+# only the open tab runs: at a million events a team's day schedule holds hundreds of bars
+tab_cal, tab_day = st.tabs([f.t("calendar.tab_calendar"), f.t("calendar.tab_day")], key="calendar_tab",
+                           on_change="rerun")  # fmt: skip
 
 
 def wall(value: dt.datetime) -> str:
@@ -43,166 +45,168 @@ def from_wall(text: str) -> dt.datetime:
     return local_to_utc(naive.date(), naive.time(), org.time_zone, "starts_at")
 
 
-with tab_cal:
-    c1, c2, c3 = st.columns([2, 2, 1])
-    scope = c1.segmented_control(f.t("calendar.whose"), ["me", "person", "team"], default="me", key="calendar_scope",
-                                 format_func=lambda s: f.t(f"calendar.scope_{s}"))  # fmt: skip
-    people = look.active(look.people)
-    person = account.id
-    if scope == "person":
-        person = c2.selectbox(f.t("calendar.person"), [p.id for p in people if p.id != account.id],
-                              format_func=lambda uid: look.people[uid].display_name, key="calendar_person")  # fmt: skip
-    # the calendar shows what it was given: our own buttons move the week, so the data loaded
-    # always covers what is on screen (planned events six weeks ahead, history around the week)
-    st.session_state.setdefault("calendar_anchor", dt.datetime.now(f.tz).date())
-    with c3:
-        nav = st.container(horizontal=True, gap="small")
-        if nav.button("", icon=":material/chevron_left:", key="calendar_prev", help=f.t("calendar.prev")):
-            st.session_state["calendar_anchor"] -= dt.timedelta(days=7)
-        if nav.button(f.t("calendar.today"), key="calendar_today"):
-            st.session_state["calendar_anchor"] = dt.datetime.now(f.tz).date()
-        if nav.button("", icon=":material/chevron_right:", key="calendar_next", help=f.t("calendar.next")):
-            st.session_state["calendar_anchor"] += dt.timedelta(days=7)
-    anchor = st.session_state["calendar_anchor"]
-    week = anchor - dt.timedelta(days=anchor.weekday())
-    start = dt.datetime.combine(week - dt.timedelta(days=7), dt.time(0), f.tz)
-    end = dt.datetime.combine(week + dt.timedelta(days=42), dt.time(0), f.tz)
-    users = None if scope == "team" else [person]
-    frame = planning.calendar_events(ui.db(), users, start, end, done_from=start,
-                                     done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
-    by_id = {int(r["id"]): r for r in frame.to_dict("records")}
+if tab_cal.open:
+    with tab_cal:
+        c1, c2, c3 = st.columns([2, 2, 1])
+        scope = c1.segmented_control(f.t("calendar.whose"), ["me", "person", "team"], default="me", key="calendar_scope",
+                                     format_func=lambda s: f.t(f"calendar.scope_{s}"))  # fmt: skip
+        people = look.active(look.people)
+        person = account.id
+        if scope == "person":
+            person = c2.selectbox(f.t("calendar.person"), [p.id for p in people if p.id != account.id],
+                                  format_func=lambda uid: look.people[uid].display_name, key="calendar_person")  # fmt: skip
+        # the calendar shows what it was given: our own buttons move the week, so the data loaded
+        # always covers what is on screen (planned events six weeks ahead, history around the week)
+        st.session_state.setdefault("calendar_anchor", dt.datetime.now(f.tz).date())
+        with c3:
+            nav = st.container(horizontal=True, gap="small")
+            if nav.button("", icon=":material/chevron_left:", key="calendar_prev", help=f.t("calendar.prev")):
+                st.session_state["calendar_anchor"] -= dt.timedelta(days=7)
+            if nav.button(f.t("calendar.today"), key="calendar_today"):
+                st.session_state["calendar_anchor"] = dt.datetime.now(f.tz).date()
+            if nav.button("", icon=":material/chevron_right:", key="calendar_next", help=f.t("calendar.next")):
+                st.session_state["calendar_anchor"] += dt.timedelta(days=7)
+        anchor = st.session_state["calendar_anchor"]
+        week = anchor - dt.timedelta(days=anchor.weekday())
+        start = dt.datetime.combine(week - dt.timedelta(days=7), dt.time(0), f.tz)
+        end = dt.datetime.combine(week + dt.timedelta(days=42), dt.time(0), f.tz)
+        users = None if scope == "team" else [person]
+        frame = planning.calendar_events(ui.db(), users, start, end, done_from=start,
+                                         done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
+        by_id = {int(r["id"]): r for r in frame.to_dict("records")}
 
-    def item(r: dict[str, Any]) -> dict[str, Any]:
-        editable = r["status"] == "planned" and permissions.can_edit_event(account, r)
-        title = f"{r['type']} · {r['client']}" + (f" · {r['assignee']}" if scope == "team" else "")
-        return {
-            "id": str(r["id"]), "title": title, "start": wall(r["starts_at"]), "end": wall(r["ends_at"]),
-            "backgroundColor": r["color"] if r["status"] == "planned" else "#d9d9d9",
-            "borderColor": r["color"], "textColor": "#ffffff" if r["status"] == "planned" else "#333333",
-            "editable": bool(editable),
+        def item(r: dict[str, Any]) -> dict[str, Any]:
+            editable = r["status"] == "planned" and permissions.can_edit_event(account, r)
+            title = f"{r['type']} · {r['client']}" + (f" · {r['assignee']}" if scope == "team" else "")
+            return {
+                "id": str(r["id"]), "title": title, "start": wall(r["starts_at"]), "end": wall(r["ends_at"]),
+                "backgroundColor": r["color"] if r["status"] == "planned" else "#d9d9d9",
+                "borderColor": r["color"], "textColor": "#ffffff" if r["status"] == "planned" else "#333333",
+                "editable": bool(editable),
+            }  # fmt: skip
+
+        options = {
+            "initialView": "timeGridWeek",
+            "initialDate": anchor.isoformat(),
+            "timeZone": "UTC",
+            "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
+            "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
+                           "day": f.t("calendar.day"), "list": f.t("calendar.list")},
+            "locale": f.lang,
+            "firstDay": 1,
+            "selectable": True,
+            "editable": True,
+            "nowIndicator": True,
+            "slotMinTime": f"{max(org.work_start_hour - 2, 0):02d}:00:00",
+            "slotMaxTime": f"{min(org.work_end_hour + 3, 24):02d}:00:00",
+            "scrollTime": f"{org.work_start_hour:02d}:00:00",
+            "height": 720,
+            "allDaySlot": False,
+            "eventTimeFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
+            "slotLabelFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
         }  # fmt: skip
+        nonce = st.session_state.get("calendar_nonce", 0)
+        state = calendar(events=[item(r) for r in by_id.values()], options=options,
+                         callbacks=["eventClick", "select", "eventChange", "dateClick"],
+                         key=f"{CAL_KEY}_{nonce}_{week.isoformat()}")  # fmt: skip
 
-    options = {
-        "initialView": "timeGridWeek",
-        "initialDate": anchor.isoformat(),
-        "timeZone": "UTC",
-        "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
-        "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
-                       "day": f.t("calendar.day"), "list": f.t("calendar.list")},
-        "locale": f.lang,
-        "firstDay": 1,
-        "selectable": True,
-        "editable": True,
-        "nowIndicator": True,
-        "slotMinTime": f"{max(org.work_start_hour - 2, 0):02d}:00:00",
-        "slotMaxTime": f"{min(org.work_end_hour + 3, 24):02d}:00:00",
-        "scrollTime": f"{org.work_start_hour:02d}:00:00",
-        "height": 720,
-        "allDaySlot": False,
-        "eventTimeFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
-        "slotLabelFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
-    }  # fmt: skip
-    nonce = st.session_state.get("calendar_nonce", 0)
-    state = calendar(events=[item(r) for r in by_id.values()], options=options,
-                     callbacks=["eventClick", "select", "eventChange", "dateClick"],
-                     key=f"{CAL_KEY}_{nonce}_{week.isoformat()}")  # fmt: skip
-
-    # each callback value is acted on once: the component keeps returning the last one
-    fingerprint = json.dumps(state, sort_keys=True, default=str) if state else None
-    fresh = bool(state) and fingerprint != st.session_state.get("calendar_done")
-    if fresh:
-        st.session_state["calendar_done"] = fingerprint
-        kind = state.get("callback")
-        if kind == "eventClick":
-            st.session_state["calendar_selected"] = int(state["eventClick"]["event"]["id"])
-            st.session_state.pop("calendar_slot", None)
-        elif kind in ("select", "dateClick"):
-            data = state[kind]
-            if kind == "select":
-                begin, finish = from_wall(data["start"]), from_wall(data["end"])
-            else:
-                day = dt.datetime.fromisoformat(data["date"].replace("Z", "+00:00")).date()
-                begin = local_to_utc(day, dt.time(org.work_start_hour + 1), org.time_zone, "starts_at")
-                finish = begin + dt.timedelta(hours=1)
-            st.session_state["calendar_slot"] = (begin, finish)
-            st.session_state.pop("calendar_selected", None)
-            st.session_state["calendar_plan__gen"] = st.session_state.get("calendar_plan__gen", 0) + 1
-        elif kind == "eventChange":
-            moved = state["eventChange"]["event"]
-            event_id = int(moved["id"])
-            st.session_state["calendar_move"] = (event_id, moved["start"], moved["end"])
-            st.session_state.pop("calendar_move_problem", None)
-
-    move = st.session_state.get("calendar_move")
-    if move is not None:
-        event_id, new_start, new_end = move
-        current = by_id.get(event_id)
-        accept = False
-        problem = st.session_state.get("calendar_move_problem")
-        if problem is not None:
-            accept = problems.problem_panel(problem, "calendar_move")
-            if (
-                isinstance(problem, CrmError)
-                and not accept
-                and st.button(f.t("calendar.undo_move"), key="calendar_undo")
-            ):
-                st.session_state.pop("calendar_move", None)
+        # each callback value is acted on once: the component keeps returning the last one
+        fingerprint = json.dumps(state, sort_keys=True, default=str) if state else None
+        fresh = bool(state) and fingerprint != st.session_state.get("calendar_done")
+        if fresh:
+            st.session_state["calendar_done"] = fingerprint
+            kind = state.get("callback")
+            if kind == "eventClick":
+                st.session_state["calendar_selected"] = int(state["eventClick"]["event"]["id"])
+                st.session_state.pop("calendar_slot", None)
+            elif kind in ("select", "dateClick"):
+                data = state[kind]
+                if kind == "select":
+                    begin, finish = from_wall(data["start"]), from_wall(data["end"])
+                else:
+                    day = dt.datetime.fromisoformat(data["date"].replace("Z", "+00:00")).date()
+                    begin = local_to_utc(day, dt.time(org.work_start_hour + 1), org.time_zone, "starts_at")
+                    finish = begin + dt.timedelta(hours=1)
+                st.session_state["calendar_slot"] = (begin, finish)
+                st.session_state.pop("calendar_selected", None)
+                st.session_state["calendar_plan__gen"] = st.session_state.get("calendar_plan__gen", 0) + 1
+            elif kind == "eventChange":
+                moved = state["eventChange"]["event"]
+                event_id = int(moved["id"])
+                st.session_state["calendar_move"] = (event_id, moved["start"], moved["end"])
                 st.session_state.pop("calendar_move_problem", None)
-                st.session_state["calendar_nonce"] = nonce + 1  # re-mount: the calendar shows the stored times
+
+        move = st.session_state.get("calendar_move")
+        if move is not None:
+            event_id, new_start, new_end = move
+            current = by_id.get(event_id)
+            accept = False
+            problem = st.session_state.get("calendar_move_problem")
+            if problem is not None:
+                accept = problems.problem_panel(problem, "calendar_move")
+                if (
+                    isinstance(problem, CrmError)
+                    and not accept
+                    and st.button(f.t("calendar.undo_move"), key="calendar_undo")
+                ):
+                    st.session_state.pop("calendar_move", None)
+                    st.session_state.pop("calendar_move_problem", None)
+                    st.session_state["calendar_nonce"] = nonce + 1  # re-mount: the calendar shows the stored times
+                    st.rerun()
+            if current is not None and (problem is None or accept):
+                try:
+                    planning.reschedule(ui.db(), account, event_id, from_wall(new_start), from_wall(new_end),
+                                        expected_version=int(current["version"]), accept_conflicts=accept)  # fmt: skip
+                except CrmError as exc:
+                    st.session_state["calendar_move_problem"] = exc
+                else:
+                    st.session_state.pop("calendar_move", None)
+                    st.session_state.pop("calendar_move_problem", None)
+                    st.session_state["planner_flash"] = f.t("planner.changed")
                 st.rerun()
-        if current is not None and (problem is None or accept):
-            try:
-                planning.reschedule(ui.db(), account, event_id, from_wall(new_start), from_wall(new_end),
-                                    expected_version=int(current["version"]), accept_conflicts=accept)  # fmt: skip
-            except CrmError as exc:
-                st.session_state["calendar_move_problem"] = exc
-            else:
-                st.session_state.pop("calendar_move", None)
-                st.session_state.pop("calendar_move_problem", None)
-                st.session_state["planner_flash"] = f.t("planner.changed")
-            st.rerun()
 
-    slot = st.session_state.get("calendar_slot")
-    selected = st.session_state.get("calendar_selected")
-    if slot is not None:
-        with st.container(border=True):
-            st.subheader(f.t("calendar.plan_here", when=planner.slot_label(*slot)), anchor=False)
-            planner.plan_form("calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60),
-                              meeting=True)  # fmt: skip
-    elif selected is not None and selected in by_id:
-        with st.container(border=True):
-            planner.event_actions("calendar_act", by_id[selected])
+        slot = st.session_state.get("calendar_slot")
+        selected = st.session_state.get("calendar_selected")
+        if slot is not None:
+            with st.container(border=True):
+                st.subheader(f.t("calendar.plan_here", when=planner.slot_label(*slot)), anchor=False)
+                planner.plan_form("calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60),
+                                  meeting=True)  # fmt: skip
+        elif selected is not None and selected in by_id:
+            with st.container(border=True):
+                planner.event_actions("calendar_act", by_id[selected])
 
-with tab_day:
-    day = st.date_input(f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day",
-                        format=f.date_input_format())  # fmt: skip
-    day_start = dt.datetime.combine(day, dt.time(0), f.tz)
-    schedule = planning.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
-    if schedule.empty:
-        st.info(f.t("calendar.day_empty"), icon=":material/event_available:")
-    else:
-        clashes = schedule[schedule["overlap"]]
-        if not clashes.empty:
-            names = ", ".join(sorted(set(clashes["lane"])))
-            st.warning(ui.tm("calendar.day_clashes", names=names), icon=":material/warning:")
-        schedule["lane"] = [
-            f"{ui.fmt().t('calendar.lane_' + kind)}: {name}"
-            for kind, name in zip(schedule["lane_kind"], schedule["lane"], strict=True)
-        ]
-        work = (dt.datetime.combine(day, dt.time(org.work_start_hour - 1), f.tz),
-                dt.datetime.combine(day, dt.time(min(org.work_end_hour + 2, 23)), f.tz))  # fmt: skip
-        st.plotly_chart(
-            charts.timeline(schedule, f, lane="lane", hover=["type", "client"], highlight="overlap", x_range=work),
-            config={"displaylogo": False}, key="calendar_day_chart",
-        )  # fmt: skip
-        st.dataframe(
-            pd.DataFrame({
-                "lane": schedule["lane"],
-                "when": [planner.slot_label(s, e) for s, e in zip(schedule["starts_at"], schedule["ends_at"], strict=True)],
-                "type": schedule["type"], "client": schedule["client"],
-                "overlap": [f.t("chart.overlap") if o else "" for o in schedule["overlap"]],
-            }),
-            hide_index=True, height="content",
-            column_config={"lane": "", "when": f.t("field.when"), "type": f.t("field.type_id"),
-                           "client": f.t("field.client_id"), "overlap": ""},
-        )  # fmt: skip
+if tab_day.open:
+    with tab_day:
+        day = st.date_input(f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day",
+                            format=f.date_input_format())  # fmt: skip
+        day_start = dt.datetime.combine(day, dt.time(0), f.tz)
+        schedule = planning.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
+        if schedule.empty:
+            st.info(f.t("calendar.day_empty"), icon=":material/event_available:")
+        else:
+            clashes = schedule[schedule["overlap"]]
+            if not clashes.empty:
+                names = ", ".join(sorted(set(clashes["lane"])))
+                st.warning(ui.tm("calendar.day_clashes", names=names), icon=":material/warning:")
+            schedule["lane"] = [
+                f"{ui.fmt().t('calendar.lane_' + kind)}: {name}"
+                for kind, name in zip(schedule["lane_kind"], schedule["lane"], strict=True)
+            ]
+            work = (dt.datetime.combine(day, dt.time(org.work_start_hour - 1), f.tz),
+                    dt.datetime.combine(day, dt.time(min(org.work_end_hour + 2, 23)), f.tz))  # fmt: skip
+            st.plotly_chart(
+                charts.timeline(schedule, f, lane="lane", hover=["type", "client"], highlight="overlap", x_range=work),
+                config={"displaylogo": False}, key="calendar_day_chart",
+            )  # fmt: skip
+            st.dataframe(
+                pd.DataFrame({
+                    "lane": schedule["lane"],
+                    "when": [planner.slot_label(s, e) for s, e in zip(schedule["starts_at"], schedule["ends_at"], strict=True)],
+                    "type": schedule["type"], "client": schedule["client"],
+                    "overlap": [f.t("chart.overlap") if o else "" for o in schedule["overlap"]],
+                }),
+                hide_index=True, height="content",
+                column_config={"lane": "", "when": f.t("field.when"), "type": f.t("field.type_id"),
+                               "client": f.t("field.client_id"), "overlap": ""},
+            )  # fmt: skip

@@ -124,7 +124,7 @@ def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_i
     before = snapshot(world.db)
     at.button(key=f"{key}_move").click().run()
     no_exceptions(at)
-    assert "Sam Seller already have something planned" in at.warning[0].value
+    assert "Sam Seller already has something planned" in at.warning[0].value
     assert snapshot(world.db) == before
     slot_buttons = [b for b in at.button if b.key and b.key.startswith(f"{key}_move_slot_")]
     assert len(slot_buttons) == 3
@@ -251,6 +251,7 @@ def test_the_day_schedule_highlights_a_double_booked_person(world: World) -> Non
     world.plan(world.sam, local(1, "10:00"))
     world.plan(world.anna, local(1, "10:30"), assignee_id=world.sam.id, accept_conflicts=True)
     at = world.app(world.sam)
+    at.session_state["calendar_tab"] = "Day schedule"  # the tab runs only when open
     at.switch_page("pages/calendar.py").run()
     at.date_input(key="calendar_day").set_value(local(1, "00:00").date()).run()
     no_exceptions(at)
