@@ -1162,7 +1162,68 @@ def benchmark_cases(
         rows = rows.merge(threads_[threads_["thread_status"] == "open"], on="thread_id").merge(stages, on="stage_id")
         return (rows["value"] * rows["percent"] / 100).groupby(rows["owner_id"]).sum()
 
+    cohort = _window(db, f.start, f.end)
+
+    def funnel_floor() -> object:
+        # only the cohort's threads and value per current stage: the funnel page computes more
+        # (stages reached, conversions, days in stage, outcomes, lost reasons) in its several queries
+        with db.read() as tx:
+            return tx.all(
+                "SELECT t.stage_id, count(*), sum(coalesce(v.value, 0)) FROM threads t LEFT JOIN ("
+                " SELECT e.thread_id, sum(a.value) AS value FROM event_amounts a JOIN events e ON e.id = a.event_id"
+                " WHERE a.amount_type_id = $at AND e.status = 'done' GROUP BY e.thread_id) v ON v.thread_id = t.id"
+                " WHERE t.opened_at >= $from AND t.opened_at < $to GROUP BY ALL",
+                {"from": cohort["from"], "to": cohort["to"], "at": amount_type},
+            )
+
+    def funnel_naive() -> object:
+        with db.read() as tx:
+            threads_ = tx.df("SELECT id AS thread_id, stage_id, opened_at FROM threads")
+            amounts = tx.df("SELECT event_id, amount_type_id, value FROM event_amounts")
+            events_ = tx.df("SELECT id AS event_id, thread_id, status FROM events")
+        chosen = threads_[(threads_["opened_at"] >= cohort["from"]) & (threads_["opened_at"] < cohort["to"])]
+        rows = amounts[amounts["amount_type_id"] == amount_type].merge(
+            events_[events_["status"] == "done"], on="event_id"
+        )
+        value = rows.groupby("thread_id")["value"].sum().rename("value").reset_index()
+        chosen = chosen.merge(value, on="thread_id", how="left").fillna({"value": 0})
+        return chosen.groupby("stage_id").agg(threads=("thread_id", "size"), value=("value", "sum"))
+
+    def products_floor() -> object:
+        with db.read() as tx:
+            return tx.all(
+                "WITH lines AS (SELECT date_trunc('month', e.starts_at AT TIME ZONE $tz)::DATE AS period,"
+                " ep.product_id, sum(ep.quantity) AS quantity, sum(ep.value) AS value, count(DISTINCT e.id) AS events,"
+                " count(DISTINCT e.thread_id) AS threads FROM event_products ep JOIN events e ON e.id = ep.event_id"
+                " WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to GROUP BY ALL),"
+                " won AS (SELECT date_trunc('month', t.closed_at AT TIME ZONE $tz)::DATE AS period, ep.product_id,"
+                " count(DISTINCT t.id) AS won FROM threads t JOIN events e ON e.thread_id = t.id"
+                " JOIN event_products ep ON ep.event_id = e.id WHERE t.status = 'won' AND t.closed_at >= $from"
+                " AND t.closed_at < $to AND e.status = 'done' GROUP BY ALL)"
+                " SELECT * FROM lines FULL JOIN won USING (period, product_id)",
+                window,
+            )
+
+    def products_naive() -> object:
+        with db.read() as tx:
+            lines = tx.df("SELECT event_id, product_id, quantity, value FROM event_products")
+            events_ = tx.df("SELECT id AS event_id, thread_id, status, starts_at FROM events")
+            threads_ = tx.df("SELECT id AS thread_id, status AS thread_status, closed_at FROM threads")
+        rows = lines.merge(events_[events_["status"] == "done"], on="event_id")
+        shown = rows[(rows["starts_at"] >= window["from"]) & (rows["starts_at"] < window["to"])]
+        month = shown["starts_at"].dt.tz_convert(window["tz"]).dt.tz_localize(None).dt.to_period("M")
+        sold = shown.groupby([month, shown["product_id"]]).agg(
+            quantity=("quantity", "sum"), value=("value", "sum"), events=("event_id", "nunique"),
+            threads=("thread_id", "nunique"),
+        )  # fmt: skip
+        won = rows.merge(threads_[threads_["thread_status"] == "won"], on="thread_id")
+        won = won[(won["closed_at"] >= window["from"]) & (won["closed_at"] < window["to"])]
+        won_month = won["closed_at"].dt.tz_convert(window["tz"]).dt.tz_localize(None).dt.to_period("M")
+        return sold, won.groupby([won_month, won["product_id"]])["thread_id"].nunique()
+
     return [
         ("money by owner per month", lambda: money(db, months), money_floor, money_naive),
         ("weighted pipeline", lambda: weighted_pipeline(db, f), weighted_floor, weighted_naive),
+        ("funnel of a year's cohort", lambda: funnel(db, f), funnel_floor, funnel_naive),
+        ("products per month", lambda: products(db, months), products_floor, products_naive),
     ]

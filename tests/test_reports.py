@@ -845,3 +845,29 @@ def test_buckets_start_on_monday_and_on_the_first_of_the_month_quarter_or_year(
     assert reports.bucket_start(day, granularity) == start
     assert reports.next_bucket(start, granularity) == following
     assert reports.previous_bucket(following, granularity) == start
+
+
+def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> None:
+    # tests/benchmark.py divides our time by these: they must be the same aggregates, or the
+    # ratios mean nothing
+    path, _ = sample
+    db = Database.open(config_for(path))
+    try:
+        cases = {name: (ours(), floor(), naive()) for name, ours, floor, naive in reports.benchmark_cases(db)}
+    finally:
+        db.close()
+
+    def total(rows, column: int) -> Decimal:
+        return sum((Decimal(str(r[column])) for r in rows if r[column] is not None), Decimal(0))
+
+    money, floor, naive = cases["money by owner per month"]
+    assert sum(money.rows["total"]) == total(floor, 2) == Decimal(str(naive.sum())) != 0
+    weighted, floor, naive = cases["weighted pipeline"]
+    assert weighted.weighted == total(floor, 1).quantize(Decimal("0.01"))
+    assert round(float(naive.sum()), 2) == float(weighted.weighted)
+    funnel, floor, naive = cases["funnel of a year's cohort"]
+    assert funnel.threads == total(floor, 1) == int(naive["threads"].sum()) != 0
+    assert sum(funnel.stages["at_now_value"]) == total(floor, 2)
+    products, floor, (sold, _won) = cases["products per month"]
+    assert sum(products.totals["value"]) == total(floor, 3) == Decimal(str(sold["value"].sum())) != 0
+    assert sum(products.totals["threads_won"]) == total(floor, 6)
