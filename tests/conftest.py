@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_data import dictionaries, setup, users
+from crm_data import demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
@@ -206,3 +206,23 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_timeout(150)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
     page.wait_for_timeout(150)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, User]]]:
+    """A database with an admin, sample data (3,000 events) and one user per role, shared by the
+    read-only tests of one module."""
+    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
+    db = Database.open(config_for(path))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    demo.generate(db, 3000, password=PASSWORD)
+    people = {u.role: u for u in users.list_users(db)}
+    yield path, {"admin": admin, "manager": people["manager"], "member": people["member"]}
+    db.close()
+
+
+@pytest.fixture
+def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
+    path, people = sample
+    monkeypatch.setenv("CRM_DB_PATH", str(path))
+    return people

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import demo, setup, threads, users
+from crm_data import setup, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from pages._ui.core import md_escape
@@ -35,25 +34,6 @@ def signed_in(user: users.User) -> AppTest:
 
 def no_exceptions(at: AppTest) -> None:
     assert [e.value for e in at.exception] == []
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, users.User]]]:
-    """A database with an admin, sample data and one user per role, shared by the read-only tests."""
-    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
-    db = Database.open(config_for(path))
-    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
-    demo.generate(db, 3000, password=PASSWORD)
-    people = {u.role: u for u in users.list_users(db)}
-    yield path, {"admin": admin, "manager": people["manager"], "member": people["member"]}
-    db.close()
-
-
-@pytest.fixture
-def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, users.User]:
-    path, people = sample
-    monkeypatch.setenv("CRM_DB_PATH", str(path))
-    return people
 
 
 def test_first_start_shows_the_set_up_screen_and_creates_the_admin(app_env: Path) -> None:

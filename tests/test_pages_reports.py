@@ -8,19 +8,18 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import demo, setup, users
+from crm_data import users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.i18n import Fmt
 from pages._ui import report_filters as rf
 from pages._ui.core import md_escape
-from tests.conftest import PASSWORD, REPO
+from tests.conftest import REPO
 from tests.test_reports import World, build_world
 
 APP = str(REPO / "app.py")
@@ -58,24 +57,6 @@ def listed(at: AppTest) -> list[str]:
     found = [frame for frame in frames(at) if "title" in frame.columns]
     assert len(found) == 1
     return sorted(found[0]["title"])
-
-
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, users.User]]]:
-    path = tmp_path_factory.mktemp("reports-sample") / "crm.duckdb"
-    db = Database.open(config_for(path))
-    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
-    demo.generate(db, 3000, password=PASSWORD)
-    people = {u.role: u for u in users.list_users(db)}
-    yield path, {"admin": admin, "manager": people["manager"], "member": people["member"]}
-    db.close()
-
-
-@pytest.fixture
-def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, users.User]:
-    path, people = sample
-    monkeypatch.setenv("CRM_DB_PATH", str(path))
-    return people
 
 
 @pytest.fixture(scope="module")
