@@ -569,6 +569,13 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
     done and cancelled ones of the last two weeks stay visible so I can follow them."""
     if view not in VIEWS:
         raise ValueError(view)
+    return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
+
+
+def inboxes(
+    db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
+) -> dict[str, pd.DataFrame]:
+    """The three views of `inbox` from one scan of the events (the Today page shows all three)."""
     now = now or dt.datetime.now(dt.UTC)
     org = org_settings.cached(db)
     zone = org_settings.zone(org)
@@ -576,33 +583,38 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
     tomorrow = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), zone).astimezone(
         dt.UTC
     )
-    who = {
-        "mine": "e.author_id = $me AND e.assignee_id = $me AND e.status = 'planned'",
-        "assigned": "e.assignee_id = $me AND e.author_id <> $me AND e.status = 'planned'",
-        "delegated": "e.author_id = $me AND e.assignee_id <> $me AND (e.status = 'planned' OR e.updated_at >= $recent)",
-    }[view]
     with db.read() as tx:
-        return tx.df(
-            f"""
-            SELECT e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type, et.color,
-                   e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
+        frame = tx.df(
+            """
+            WITH mine AS (
+                SELECT e.*, CASE WHEN e.author_id = $me AND e.assignee_id = $me THEN 'mine'
+                                 WHEN e.assignee_id = $me THEN 'assigned' ELSE 'delegated' END AS view
+                FROM events e
+                WHERE (e.author_id = $me OR e.assignee_id = $me) AND e.starts_at < $horizon
+                  AND (e.status = 'planned' OR (e.author_id = $me AND e.assignee_id <> $me AND e.updated_at >= $recent))
+            ),
+            firsts AS (
+                SELECT *, row_number() OVER (PARTITION BY view ORDER BY starts_at, id) AS n FROM mine
+            )
+            SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
+                   et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
                    a.display_name AS author, s.display_name AS assignee,
                    CASE WHEN e.status <> 'planned' THEN 'closed'
                         WHEN e.starts_at < $today THEN 'overdue'
                         WHEN e.starts_at < $tomorrow THEN 'today' ELSE 'upcoming' END AS bucket
-            FROM events e
+            FROM firsts e
             JOIN threads t ON t.id = e.thread_id
             JOIN clients c ON c.id = e.client_id
             JOIN event_types et ON et.id = e.type_id
             JOIN users a ON a.id = e.author_id
             JOIN users s ON s.id = e.assignee_id
-            WHERE {who} AND e.starts_at < $horizon
+            WHERE e.n <= $limit
             ORDER BY e.starts_at, e.id
-            LIMIT 500
             """,
             {"me": user.id, "today": today_start, "tomorrow": tomorrow, "recent": now - dt.timedelta(days=14),
-             "horizon": tomorrow + dt.timedelta(days=days_ahead)},
+             "horizon": tomorrow + dt.timedelta(days=days_ahead), "limit": limit},
         )  # fmt: skip
+    return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
 
 
 def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:

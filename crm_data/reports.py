@@ -488,37 +488,36 @@ class Weighted:
 
 
 def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
-    """Open threads matching the filters (not the period): value × stage percent / 100."""
+    """Open threads matching the filters (not the period): value × stage percent / 100. One
+    statement: the per-owner rows and the total (its grouping set `()`) from one scan."""
     amount_type_id = _amount_type(db, f)
     where, params = _thread_conditions(f)
-    with _scratch(db) as tx:
-        tx.execute(
-            f"CREATE TEMP TABLE r_chosen AS SELECT t.id FROM threads t WHERE t.status = 'open' AND {where}", params
-        )
-        _build_values(tx, "r_chosen", amount_type_id)
-        owners = _frame(
+    with db.read() as tx:
+        rows = _frame(
             tx,
-            """
-            SELECT t.owner_id, u.display_name AS owner, count(*) AS threads,
+            f"""
+            WITH chosen AS (SELECT t.id, t.owner_id, t.stage_id FROM threads t WHERE t.status = 'open' AND {where}),
+            val AS (
+                SELECT e.thread_id, sum(a.value) AS value
+                FROM chosen c JOIN events e ON e.thread_id = c.id JOIN event_amounts a ON a.event_id = e.id
+                WHERE a.amount_type_id = $amount_type AND e.status = 'done'
+                GROUP BY e.thread_id
+            )
+            SELECT c.owner_id, u.display_name AS owner, count(*) AS threads,
                    coalesce(sum(v.value), 0)::DECIMAL(38, 2) AS value,
-                   round(coalesce(sum(v.value * s.percent * 0.01), 0), 2)::DECIMAL(38, 2) AS weighted
-            FROM threads t JOIN r_chosen x ON x.id = t.id JOIN stages s ON s.id = t.stage_id
-            JOIN users u ON u.id = t.owner_id
-            LEFT JOIN r_value v ON v.thread_id = t.id
-            GROUP BY t.owner_id, u.display_name
-            ORDER BY weighted DESC, owner, t.owner_id
+                   round(coalesce(sum(v.value * s.percent * 0.01), 0), 2)::DECIMAL(38, 2) AS weighted,
+                   grouping(c.owner_id) = 1 AS is_total
+            FROM chosen c JOIN stages s ON s.id = c.stage_id JOIN users u ON u.id = c.owner_id
+            LEFT JOIN val v ON v.thread_id = c.id
+            GROUP BY GROUPING SETS ((c.owner_id, u.display_name), ())
+            ORDER BY is_total, weighted DESC, owner, c.owner_id
             """,
+            {**params, "amount_type": amount_type_id},
         )
-        total = tx.one(
-            """
-            SELECT count(*), coalesce(sum(v.value), 0)::DECIMAL(38, 2),
-                   round(coalesce(sum(v.value * s.percent * 0.01), 0), 2)::DECIMAL(38, 2)
-            FROM threads t JOIN r_chosen x ON x.id = t.id JOIN stages s ON s.id = t.stage_id
-            LEFT JOIN r_value v ON v.thread_id = t.id
-            """
-        )
-    assert total is not None
-    return Weighted(owners, int(total[0]), total[1], total[2], amount_type_id)
+    total = rows[rows["is_total"]].iloc[0]
+    owners = rows[~rows["is_total"]].drop(columns="is_total").reset_index(drop=True)
+    owners["owner_id"] = owners["owner_id"].astype("int64")
+    return Weighted(owners, int(total["threads"]), total["value"], total["weighted"], amount_type_id)
 
 
 # -- money ---------------------------------------------------------------------------------------------------

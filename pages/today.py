@@ -16,7 +16,7 @@ st.title(f.t("today.title"), anchor=False)
 st.caption(f.date(pd.Timestamp.now(tz=f.tz).to_pydatetime()))
 planner.flash()
 
-views = {view: planning.inbox(ui.db(), account, view) for view in planning.VIEWS}
+views = planning.inboxes(ui.db(), account)
 BUCKETS = ("overdue", "today", "upcoming", "closed")
 
 

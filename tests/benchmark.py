@@ -134,13 +134,7 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
         "log_event": median_ms(full_log, max(runs, 20), warmup=3),
         "book_resource": median_ms(book_room, max(runs, 20), warmup=2),
         "conflict_check": median_ms(lambda: planning.check(db, slot), max(runs, 20)),
-        "today_queries": median_ms(
-            lambda: (
-                [planning.inbox(db, busy_user, v) for v in planning.VIEWS]
-                + [planning.without_next_step(db, busy_user.id)]
-            ),
-            runs,
-        ),
+        "today_queries": median_ms(lambda: today(db, busy_user), runs),
         "due_reminders": median_ms(lambda: reminders.due(db, busiest), max(runs, 20)),
     }
     out.update(measure_reports(db, runs, manager))
@@ -150,8 +144,7 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
 
 def today(db: Database, user: users.User) -> None:
     """What the Today page asks for: the three views and the threads with no next step."""
-    for view in planning.VIEWS:
-        planning.inbox(db, user, view)
+    planning.inboxes(db, user)
     planning.without_next_step(db, user.id)
 
 

@@ -385,6 +385,22 @@ def test_a_dismissed_reminder_is_not_shown_again_and_a_snoozed_one_comes_back(
     assert [r.event_id for r in reminders.due(db, member.id, now=moment + dt.timedelta(minutes=15))] == [b]
 
 
+def test_due_reminders_come_latest_first_with_a_total_and_skip_events_no_longer_planned(
+    db: Database, member: User, thread, now
+) -> None:
+    first = plan(db, member, thread, at("2026-12-01", "10:00"), now=now).event_ids[0]
+    second = plan(db, member, thread, at("2026-12-01", "11:00"), now=now).event_ids[0]
+    gone = plan(db, member, thread, at("2026-12-01", "12:00"), now=now).event_ids[0]
+    # a cancelled event's reminder row is left as it is, so the query itself must skip it
+    with db.transaction() as tx:
+        tx.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", [gone])
+    moment = at("2026-12-01", "13:00")
+    shown, total = reminders.due_with_total(db, member.id, now=moment, limit=1)
+    assert total == 2
+    assert [(r.event_id, r.thread_id, r.starts_at) for r in shown] == [(second, thread, at("2026-12-01", "11:00"))]
+    assert [r.event_id for r in reminders.due(db, member.id, now=moment)] == [second, first]
+
+
 def test_nobody_dismisses_someone_elses_reminder(db: Database, member: User, other_member: User, thread, now) -> None:
     plan(db, member, thread, at("2026-12-01", "10:00"), now=now)
     (due,) = reminders.due(db, member.id, now=at("2026-12-01", "10:00"))
