@@ -861,7 +861,9 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
         return sum((Decimal(str(r[column])) for r in rows if r[column] is not None), Decimal(0))
 
     money, floor, naive = cases["money by owner per month"]
-    assert sum(money.rows["total"]) == total(floor, 2) == Decimal(str(naive.sum())) != 0
+    # the naive versions add floats, as such dashboards do: equal to the cent
+    assert sum(money.rows["total"]) == total(floor, 2) != 0
+    assert round(float(naive.sum()), 2) == float(total(floor, 2))
     weighted, floor, naive = cases["weighted pipeline"]
     assert weighted.weighted == total(floor, 1).quantize(Decimal("0.01"), ROUND_HALF_UP)  # the documented rule
     assert round(float(naive.sum()), 2) == float(weighted.weighted)
@@ -869,5 +871,6 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
     assert funnel.threads == total(floor, 1) == int(naive["threads"].sum()) != 0
     assert sum(funnel.stages["at_now_value"]) == total(floor, 2)
     products, floor, (sold, _won) = cases["products per month"]
-    assert sum(products.totals["value"]) == total(floor, 3) == Decimal(str(sold["value"].sum())) != 0
+    assert sum(products.totals["value"]) == total(floor, 3) != 0
+    assert round(float(sold["value"].sum()), 2) == float(total(floor, 3))
     assert sum(products.totals["threads_won"]) == total(floor, 6)
