@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import users
+from crm_data import reports, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.i18n import Fmt
 from pages._ui import report_filters as rf
 from pages._ui.core import md_escape
 from tests.conftest import REPO
-from tests.test_reports import World, build_world
+from tests.test_reports import World, build_world, make_filter
 
 APP = str(REPO / "app.py")
 REPORT_PAGES = ["pages/meeting.py", "pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py"]
@@ -314,3 +314,14 @@ def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
     hovered = {c for trace in fig.data for row in trace.customdata for c in row}
     assert '&lt;a href="x"&gt;Acme&lt;/a&gt;' in hovered
     assert '<a href="x">Acme</a>' not in hovered
+
+
+@pytest.mark.parametrize("kind", ["bar", "line"])
+def test_the_money_chart_draws_every_key_and_period_of_the_report(world: World, kind: str) -> None:
+    report = reports.money(world.db, make_filter(world, dimension="client", granularity="quarter"))
+    fig = rf.money_figure(report, Fmt("en"), kind=kind)
+    drawn = {(trace.name, label): y for trace in fig.data for label, y in zip(trace.x, trace.y, strict=True)}
+    assert len(fig.data) == report.rows["key"].nunique()
+    assert sum(drawn.values()) == pytest.approx(float(sum(report.rows["total"])))
+    for trace in fig.data:
+        assert len(trace.x) == len(report.periods)

@@ -3,6 +3,8 @@ turning domain errors into messages. Pages stay thin: widgets, one crm_data call
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,7 +13,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from crm_data import dictionaries, users
 from crm_data import settings as org_settings
-from crm_data.config import config_from_env
+from crm_data.config import Config, config_from_env
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
 from crm_data.errors import CrmError, ValidationError
@@ -32,8 +34,18 @@ def _open(db_path: str, data_dir: str) -> Database:
     return Database.open(config_for(db_path, data_dir))
 
 
+@functools.lru_cache(maxsize=8)
+def _config(db_path: str, data_dir: str, attachment_max_mb: str) -> Config:
+    """The configuration of these environment values (resolving paths touches the disk, and a
+    page asks for the database dozens of times per run)."""
+    return config_from_env(
+        {"CRM_DB_PATH": db_path, "CRM_DATA_DIR": data_dir, "CRM_ATTACHMENT_MAX_MB": attachment_max_mb}
+    )
+
+
 def db() -> Database:
-    config = config_from_env()
+    env = os.environ
+    config = _config(env.get("CRM_DB_PATH", ""), env.get("CRM_DATA_DIR", ""), env.get("CRM_ATTACHMENT_MAX_MB", ""))
     return _open(str(config.db_path), str(config.data_dir))
 
 

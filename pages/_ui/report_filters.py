@@ -253,12 +253,16 @@ def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool 
     """Stacked bars (or lines) of the totals per bucket, one colour per key."""
     rows = report.rows
     fig = go.Figure()
-    order = list(dict.fromkeys(int(k) for k in rows["key"]))
+    # one pass over the rows (a filter per key cost a DataFrame copy per series)
+    totals: dict[tuple[int, Any], float] = {}
+    labels: dict[int, str | None] = {}
+    for key, period, total, label in zip(rows["key"], rows["period"], rows["total"], rows["label"], strict=True):
+        totals[(int(key), period)] = totals.get((int(key), period), 0.0) + float(total)
+        labels.setdefault(int(key), None if pd.isna(label) else str(label))
     x = [period_label(p, report.granularity, f, short=True) for p in report.periods]
-    for i, key in enumerate(order):
-        part = rows[rows["key"] == key].set_index("period")
-        y = [float(part["total"].get(p, 0)) for p in report.periods]
-        name = plain(key_label(key, None if pd.isna(part["label"].iloc[0]) else str(part["label"].iloc[0])))
+    for i, key in enumerate(labels):
+        y = [totals.get((key, p), 0.0) for p in report.periods]
+        name = plain(key_label(key, labels[key]))
         hover = [f.money(v) for v in y]
         color = PALETTE[i % len(PALETTE)]
         if kind == "line":
