@@ -49,7 +49,7 @@ def timeline(
             continue
         fig.add_trace(go.Bar(
             base=part["_start"].to_numpy(), x=(part["_end"] - part["_start"]).dt.total_seconds().to_numpy() * 1000,
-            y=part[lane].to_numpy(dtype=object), orientation="h", name=state,
+            y=part[lane].to_numpy(dtype=object), orientation="h", name=state, width=0.6,
             marker={"color": color, "pattern": {"shape": pattern}},
             customdata=part[["_when", *hover]].to_numpy(dtype=object),
             hovertemplate=f"<b>%{{y}}</b><br>%{{customdata[0]}}{details}<extra></extra>",
