@@ -1049,41 +1049,43 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
     today = local_midnight(now.astimezone(zone).date(), zone)
     amount_type_id = _amount_type(db, f)
     where, params = _thread_conditions(f)
-    with _scratch(db) as tx:
-        tx.execute(f"CREATE TEMP TABLE r_chosen AS SELECT t.id FROM threads t WHERE {where}", params)
-        tx.execute(
-            """
-            CREATE TEMP TABLE r_won AS
-            SELECT t.id, t.closed_at FROM threads t JOIN r_chosen x ON x.id = t.id
-            WHERE t.status = 'won' AND t.closed_at >= $b_from AND t.closed_at < $to
-            """,
-            {"b_from": before["from"], "to": window["to"]},
-        )
+    # one statement, and one pass over the events for the three counts of events; with no
+    # filter every event's thread matches, so the events are not joined to threads at all
+    chosen_events = "" if where == "TRUE" else "JOIN chosen x ON x.id = e.thread_id"
+    with db.read() as tx:
         row = tx.one(
-            """
-            WITH won_value AS (
+            f"""
+            WITH chosen AS (SELECT t.id, t.status, t.opened_at, t.closed_at FROM threads t WHERE {where}),
+            won AS (
+                SELECT id, closed_at FROM chosen
+                WHERE status = 'won' AND closed_at >= $b_from AND closed_at < $to
+            ),
+            won_value AS (
                 SELECT w.closed_at >= $from AS current, sum(a.value) AS value
-                FROM r_won w JOIN events e ON e.thread_id = w.id JOIN event_amounts a ON a.event_id = e.id
+                FROM won w JOIN events e ON e.thread_id = w.id JOIN event_amounts a ON a.event_id = e.id
                 WHERE e.status = 'done' AND a.amount_type_id = $amount_type
                 GROUP BY ALL
+            ),
+            counted AS (
+                SELECT count(*) FILTER (WHERE e.status = 'done' AND e.starts_at >= $from) AS logged,
+                       count(*) FILTER (WHERE e.status = 'done' AND e.starts_at < $b_to) AS logged_before,
+                       count(*) FILTER (WHERE e.status = 'planned') AS overdue
+                FROM events e {chosen_events}
+                WHERE (e.status = 'done' AND e.starts_at >= $b_from AND e.starts_at < $to)
+                   OR (e.status = 'planned' AND e.starts_at < $today)
             )
             SELECT
-                (SELECT count(*) FROM threads t JOIN r_chosen x ON x.id = t.id
-                 WHERE t.opened_at >= $from AND t.opened_at < $to),
-                (SELECT count(*) FROM threads t JOIN r_chosen x ON x.id = t.id
-                 WHERE t.opened_at >= $b_from AND t.opened_at < $b_to),
-                (SELECT count(*) FROM r_won WHERE closed_at >= $from),
+                (SELECT count(*) FROM chosen WHERE opened_at >= $from AND opened_at < $to),
+                (SELECT count(*) FROM chosen WHERE opened_at >= $b_from AND opened_at < $b_to),
+                (SELECT count(*) FROM won WHERE closed_at >= $from),
                 (SELECT coalesce(sum(value), 0) FROM won_value WHERE current)::DECIMAL(38, 2),
                 (SELECT coalesce(sum(value), 0) FROM won_value WHERE NOT current)::DECIMAL(38, 2),
-                (SELECT count(*) FROM events e JOIN r_chosen x ON x.id = e.thread_id
-                 WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to),
-                (SELECT count(*) FROM events e JOIN r_chosen x ON x.id = e.thread_id
-                 WHERE e.status = 'done' AND e.starts_at >= $b_from AND e.starts_at < $b_to),
-                (SELECT count(*) FROM events e JOIN r_chosen x ON x.id = e.thread_id
-                 WHERE e.status = 'planned' AND e.starts_at < $today)
+                logged, logged_before, overdue
+            FROM counted
             """,
-            {**window, "b_from": before["from"], "b_to": before["to"], "today": today, "amount_type": amount_type_id},
-        )
+            {**params, **window, "b_from": before["from"], "b_to": before["to"], "today": today,
+             "amount_type": amount_type_id},
+        )  # fmt: skip
     assert row is not None
     weighted = weighted or weighted_pipeline(db, f)
     return Kpis(
