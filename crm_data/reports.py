@@ -148,6 +148,15 @@ def previous_bucket(day: dt.date, granularity: str) -> dt.date:
     return bucket_start(day - dt.timedelta(days=1), granularity)
 
 
+def twelve_months_to(day: dt.date) -> dt.date:
+    """The first day of the twelve whole months ending with `day`'s month (the default range of
+    the money and products pages)."""
+    first = bucket_start(day, "month")
+    for _ in range(11):
+        first = previous_bucket(first, "month")
+    return first
+
+
 def buckets(start: dt.date, end: dt.date, granularity: str) -> list[dt.date]:
     """The starts of the buckets covering start..end (both included), empty ones too."""
     out = []
@@ -193,6 +202,13 @@ def _frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFra
     if rows:
         return pd.DataFrame(rows)
     return tx.df(f"SELECT * FROM ({sql}) AS result LIMIT 0", params)
+
+
+def _page(tx: Tx, sql: str, params: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+    """A limited list and how many rows there are in all (`sql` selects `count(*) OVER () AS total`)."""
+    frame = _frame(tx, sql, params)
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="total"), total
 
 
 @contextmanager
@@ -471,9 +487,7 @@ def drill_threads(db: Database, f: ReportFilter, drill: Drill, *, limit: int = D
                 f"CREATE TEMP TABLE r_chosen AS SELECT c.id FROM r_cohort c JOIN r_depth d ON d.id = c.id WHERE {condition}",
                 {"stage_id": drill.stage_id, "lost_reason_id": drill.lost_reason_id, "drill_pipeline": drill.pipeline_id},
             )  # fmt: skip
-        frame = _frame(tx, _THREAD_LIST, {"limit": limit})
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return frame.drop(columns="total"), total
+        return _page(tx, _THREAD_LIST, {"limit": limit})
 
 
 @dataclass(frozen=True)
@@ -806,7 +820,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -
         raise ValueError("product_events needs a product")
     where, params = _thread_conditions(_without_product(f))
     with db.read() as tx:
-        frame = _frame(
+        return _page(
             tx,
             f"""
             SELECT e.id AS event_id, e.thread_id, e.starts_at, t.title, c.name AS client, et.name AS type,
@@ -821,8 +835,6 @@ def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -
             """,
             {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
         )
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return frame.drop(columns="total"), total
 
 
 def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
@@ -832,7 +844,7 @@ def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) 
         raise ValueError("product_threads needs a product")
     where, params = _thread_conditions(_without_product(f))
     with db.read() as tx:
-        frame = _frame(
+        return _page(
             tx,
             f"""
             WITH lines AS (
@@ -852,8 +864,6 @@ def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) 
             """,
             {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
         )
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
-    return frame.drop(columns="total"), total
 
 
 # -- timelines -----------------------------------------------------------------------------------------------

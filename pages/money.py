@@ -20,10 +20,7 @@ today = dt.datetime.now(f.tz).date()
 st.title(f.t("money.title"), anchor=False)
 
 top = st.columns([2, 2, 1])
-first_month = reports.bucket_start(today, "month")
-for _ in range(11):
-    first_month = reports.previous_bucket(first_month, "month")
-start, end = rf.period("money", first_month, today, container=top[0])
+start, end = rf.period("money", reports.twelve_months_to(today), today, container=top[0])
 granularity = rf.options(top[1], f.t("money.granularity"), reports.GRANULARITIES, "money_grain", "money.grain",
                          default="month")  # fmt: skip
 kind = rf.options(top[2], f.t("money.chart"), ["bar", "line"], "money_chart", "money.chart", default="bar")

@@ -24,10 +24,7 @@ today = dt.datetime.now(f.tz).date()
 st.title(f.t("products.title"), anchor=False)
 
 top = st.columns([2, 2, 2])
-first_month = reports.bucket_start(today, "month")
-for _ in range(11):
-    first_month = reports.previous_bucket(first_month, "month")
-start, end = rf.period("products", first_month, today, container=top[0])
+start, end = rf.period("products", reports.twelve_months_to(today), today, container=top[0])
 granularity = rf.options(top[1], f.t("money.granularity"), reports.GRANULARITIES, "products_grain", "money.grain",
                          default="month")  # fmt: skip
 product_id = rf.product(top[2], "products_product")

@@ -11,8 +11,8 @@ import streamlit as st
 
 from crm_data import reports, reservations, threads
 from crm_data.errors import CrmError
+from pages._ui import charts, pickers
 from pages._ui import core as ui
-from pages._ui import pickers
 from pages._ui import report_filters as rf
 
 CHART_LIMIT = 1500
@@ -107,8 +107,8 @@ elif view == "workload":
             st.info(f.t("timelines.truncated", limit=CHART_LIMIT), icon=":material/info:")
         intervals = load.intervals.assign(state=[f.t(f"status.{s}") for s in load.intervals["status"]])
         window = (reports.local_midnight(start, f.tz), reports.local_midnight(end + dt.timedelta(days=1), f.tz))
-        st.plotly_chart(rf.timeline_figure(intervals, f, lane="person", hover=["type", "client", "state"],
-                                           highlight="overlap", window=window),
+        st.plotly_chart(charts.timeline(intervals, f, lane="person", hover=["type", "client", "state"],
+                                           highlight="overlap", x_range=window),
                         key="timelines_workload_chart", config=rf.chart_config("workload"))  # fmt: skip
         st.dataframe(
             pd.DataFrame({"person": people["person"], "events": people["events"], "hours": people["hours"],
@@ -160,6 +160,6 @@ else:
         if booked.empty:
             st.info(f.t("resources.all_free"), icon=":material/event_available:")
         else:
-            st.plotly_chart(rf.timeline_figure(booked, f, lane="resource", hover=["holder", "client", "type"],
-                                               highlight=None, window=window),
+            st.plotly_chart(charts.timeline(booked, f, lane="resource", hover=["holder", "client", "type"],
+                                               highlight=None, x_range=window),
                             key="timelines_occupancy_chart", config=rf.chart_config("occupancy"))  # fmt: skip

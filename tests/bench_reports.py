@@ -33,6 +33,7 @@ from crm_data import settings as org_settings  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
 from crm_data.reports import Drill, ReportFilter  # noqa: E402
+from tests.helpers import navigation_only  # noqa: E402
 
 PAGES = {
     "meeting": ("pages/meeting.py", {}),
@@ -106,31 +107,23 @@ def queries(db: Database, runs: int) -> tuple[dict[str, float], int]:
 
 def pages(path: Path, runs: int, thread: int) -> dict[str, float]:
     os.environ["CRM_DB_PATH"] = str(path)
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:  # see tests/conftest.py
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init  # type: ignore[method-assign]
     db = Database.open(config_for(path))
     manager = next(u for u in users.list_users(db) if u.role == "manager")
     db.close()
     out = {}
-    for name, (page, params) in PAGES.items():
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        at.session_state["auth_user_id"] = manager.id
-        at.session_state["auth_epoch"] = manager.session_epoch
-        for key, value in params.items():
-            at.query_params[key] = value.format(thread=thread)
-        at.switch_page(page).run()
-        if at.exception:
-            raise RuntimeError(f"{page}: {at.exception[0].value}")
-        out[name] = median_ms(at.run, runs)
-    PagesManager.__init__ = original  # type: ignore[method-assign]
+    with navigation_only():
+        for name, (page, params) in PAGES.items():
+            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+            at.session_state["auth_user_id"] = manager.id
+            at.session_state["auth_epoch"] = manager.session_epoch
+            for key, value in params.items():
+                at.query_params[key] = value.format(thread=thread)
+            at.switch_page(page).run()
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].value}")
+            out[name] = median_ms(at.run, runs)
     return out
 
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from crm_data import demo, dictionaries, events, planning, reminders, setup, users  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
+from tests.helpers import navigation_only  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 PAGES = [
@@ -175,16 +176,8 @@ def page_list() -> list[str]:
 
 def measure_pages(path: Path, runs: int) -> dict[str, float]:
     os.environ["CRM_DB_PATH"] = str(path)
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
 
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:  # see tests/conftest.py
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init  # type: ignore[method-assign]
     db = Database.open(config_for(path))
     manager = next(u for u in users.list_users(db) if u.role == "manager")
     admin = next(u for u in users.list_users(db) if u.role == "admin")
@@ -192,18 +185,18 @@ def measure_pages(path: Path, runs: int) -> dict[str, float]:
         thread_id = tx.scalar("SELECT max(id) FROM threads WHERE status = 'open'")
     db.close()
     out = {}
-    for page in page_list():
-        who = admin if page == "pages/admin.py" else manager
-        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        at.session_state["auth_user_id"] = who.id
-        at.session_state["auth_epoch"] = who.session_epoch
-        if page == "pages/thread.py":
-            at.query_params["id"] = str(thread_id)
-        at.switch_page(page).run()
-        if at.exception:
-            raise RuntimeError(f"{page}: {at.exception[0].value}")
-        out[f"page:{page.removeprefix('pages/').removesuffix('.py')}"] = median_ms(at.run, runs, warmup=1)
-    PagesManager.__init__ = original  # type: ignore[method-assign]
+    with navigation_only():
+        for page in page_list():
+            who = admin if page == "pages/admin.py" else manager
+            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+            at.session_state["auth_user_id"] = who.id
+            at.session_state["auth_epoch"] = who.session_epoch
+            if page == "pages/thread.py":
+                at.query_params["id"] = str(thread_id)
+            at.switch_page(page).run()
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].value}")
+            out[f"page:{page.removeprefix('pages/').removesuffix('.py')}"] = median_ms(at.run, runs, warmup=1)
     return out
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 
 from crm_data import demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
+from tests.helpers import navigation_only
 
 users.use_fast_hashing_for_tests()
 
@@ -59,17 +59,9 @@ def now() -> dt.datetime:
 
 
 @pytest.fixture(autouse=True)
-def _navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AppTest re-detects the legacy `pages/` folder mode before every run and then runs page
-    scripts without app.py. The real server leaves that mode for good at app.py's first
-    `st.navigation` call; make AppTest behave the same so every run goes through app.py."""
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
+def _navigation_only() -> Iterator[None]:
+    with navigation_only():
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from crm_data import clients, dictionaries, events
@@ -59,3 +61,24 @@ def call(
         **extra,
     )
     return events.log_event(db, actor, cmd)
+
+
+@contextmanager
+def navigation_only() -> Iterator[None]:
+    """AppTest re-detects the legacy `pages/` folder mode before every run and then runs page
+    scripts without app.py. The real server leaves that mode for good (app.py's first
+    `st.navigation`, or `ui.through_app`); make AppTest behave the same so every run goes
+    through app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PagesManager.__init__ = original  # type: ignore[method-assign]

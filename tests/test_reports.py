@@ -874,3 +874,12 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
     assert sum(products.totals["value"]) == total(floor, 3) != 0
     assert round(float(sold["value"].sum()), 2) == float(total(floor, 3))
     assert sum(products.totals["threads_won"]) == total(floor, 6)
+
+
+@pytest.mark.parametrize(
+    ("day", "first"),
+    [(dt.date(2026, 12, 1), dt.date(2026, 1, 1)), (dt.date(2026, 3, 15), dt.date(2025, 4, 1)),
+     (dt.date(2024, 2, 29), dt.date(2023, 3, 1))],
+)  # fmt: skip
+def test_the_default_range_is_twelve_whole_months_ending_with_this_one(day: dt.date, first: dt.date) -> None:
+    assert reports.twelve_months_to(day) == first

@@ -315,12 +315,6 @@ def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
     return style(fig, height=max(240, 90 + 48 * lanes))
 
 
-def timeline_figure(frame: pd.DataFrame, f: Fmt, *, lane: str, hover: list[str], highlight: str | None,
-                    window: tuple[dt.datetime, dt.datetime]) -> go.Figure:  # fmt: skip
-    """People's or resources' intervals (the shared timeline, overlaps drawn red and hatched)."""
-    return charts.timeline(frame, f, lane=lane, hover=hover, highlight=highlight, x_range=window)
-
-
 # -- tables and downloads ------------------------------------------------------------------------------------
 def downloads(frame: Callable[[], pd.DataFrame], name: str, key: str, *, formats: dict[str, str] | None = None,
               what: str | None = None) -> None:  # fmt: skip
