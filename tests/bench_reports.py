@@ -33,7 +33,7 @@ from crm_data import settings as org_settings  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
 from crm_data.reports import Drill, ReportFilter  # noqa: E402
-from tests.helpers import navigation_only  # noqa: E402
+from tests.helpers import as_user, navigation_only  # noqa: E402
 
 PAGES = {
     "meeting": ("pages/meeting.py", {}),
@@ -116,8 +116,7 @@ def pages(path: Path, runs: int, thread: int) -> dict[str, float]:
     with navigation_only():
         for name, (page, params) in PAGES.items():
             at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-            at.session_state["auth_user_id"] = manager.id
-            at.session_state["auth_epoch"] = manager.session_epoch
+            as_user(at, manager)
             for key, value in params.items():
                 at.query_params[key] = value.format(thread=thread)
             at.switch_page(page).run()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from crm_data import demo, dictionaries, events, planning, reminders, setup, users  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
-from tests.helpers import navigation_only  # noqa: E402
+from tests.helpers import as_user, navigation_only  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 PAGES = [
@@ -189,8 +189,7 @@ def measure_pages(path: Path, runs: int) -> dict[str, float]:
         for page in page_list():
             who = admin if page == "pages/admin.py" else manager
             at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-            at.session_state["auth_user_id"] = who.id
-            at.session_state["auth_epoch"] = who.session_epoch
+            as_user(at, who)
             if page == "pages/thread.py":
                 at.query_params["id"] = str(thread_id)
             at.switch_page(page).run()

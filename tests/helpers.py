@@ -82,3 +82,9 @@ def navigation_only() -> Iterator[None]:
         yield
     finally:
         PagesManager.__init__ = original  # type: ignore[method-assign]
+
+
+def as_user(at: Any, user: User) -> None:
+    """Sign an AppTest session in as `user` (what the sign-in leaves in the session)."""
+    at.session_state["auth_user_id"] = user.id
+    at.session_state["auth_epoch"] = user.session_epoch

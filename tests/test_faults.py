@@ -22,7 +22,7 @@ from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
 from tests.conftest import PASSWORD, REPO, sign_in, wait_idle
-from tests.helpers import first_type, new_client, snapshot
+from tests.helpers import as_user, first_type, new_client, snapshot
 
 FULL_SAVE = textwrap.dedent(
     """
@@ -294,8 +294,7 @@ def test_a_statement_failing_inside_the_save_shows_an_error_never_a_success(
     monkeypatch.setattr(events, "_write_children", broken)
     before = snapshot(db)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["auth_user_id"] = admin.id
-    at.session_state["auth_epoch"] = admin.session_epoch
+    as_user(at, admin)
     at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(client_id).run()
     at.text_area(key="log_note_0").input("this save will fail")

@@ -13,6 +13,7 @@ from crm_data.config import config_for
 from crm_data.db import Database
 from pages._ui.core import md_escape
 from tests.conftest import PASSWORD, REPO
+from tests.helpers import as_user
 
 APP = str(REPO / "app.py")
 PAGES = [
@@ -27,8 +28,7 @@ def new_app() -> AppTest:
 
 def signed_in(user: users.User) -> AppTest:
     at = new_app()
-    at.session_state["auth_user_id"] = user.id
-    at.session_state["auth_epoch"] = user.session_epoch
+    as_user(at, user)
     return at
 
 

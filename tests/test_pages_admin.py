@@ -11,6 +11,7 @@ from crm_data import dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from tests.conftest import PASSWORD, REPO
+from tests.helpers import as_user
 
 APP = str(REPO / "app.py")
 
@@ -25,8 +26,7 @@ def site(app_env: Path) -> tuple[Database, users.User, users.User]:
 
 def open_page(user: users.User, page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["auth_user_id"] = user.id
-    at.session_state["auth_epoch"] = user.session_epoch
+    as_user(at, user)
     at.switch_page(page).run()
     assert [e.value for e in at.exception] == []
     return at

@@ -15,7 +15,7 @@ from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
 from tests.conftest import PASSWORD, REPO
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import as_user, call, first_type, new_client, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 APP = str(REPO / "app.py")
@@ -54,8 +54,7 @@ class World:
 
     def app(self, user: users.User) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state["auth_user_id"] = user.id
-        at.session_state["auth_epoch"] = user.session_epoch
+        as_user(at, user)
         return at
 
 

@@ -20,6 +20,7 @@ from crm_data.i18n import Fmt
 from pages._ui import report_filters as rf
 from pages._ui.core import md_escape
 from tests.conftest import REPO
+from tests.helpers import as_user
 from tests.test_reports import World, build_world, make_filter
 
 APP = str(REPO / "app.py")
@@ -30,8 +31,7 @@ YEAR_2025 = {"from": "2025-01-01", "to": "2025-12-31"}
 
 def signed_in(user: users.User, **query: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["auth_user_id"] = user.id
-    at.session_state["auth_epoch"] = user.session_epoch
+    as_user(at, user)
     for key, value in query.items():
         at.query_params[key] = value
     return at

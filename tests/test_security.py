@@ -12,7 +12,7 @@ from crm_data import setup
 from crm_data.config import config_for
 from crm_data.db import Database
 from tests.conftest import PASSWORD, REPO
-from tests.helpers import call, new_client
+from tests.helpers import as_user, call, new_client
 
 HOSTILE = "**Bold** :red[x] $x$ <img src=x onerror=alert(1)> [link](http://evil.example) `code` # head"
 
@@ -39,8 +39,7 @@ def test_hostile_names_and_notes_are_shown_exactly_as_typed(app_env: Path) -> No
     client_id = new_client(db, admin, name=HOSTILE)
     thread_id = call(db, admin, client_id, note=HOSTILE, new_thread_title=HOSTILE).thread_id
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.session_state["auth_user_id"] = admin.id
-    at.session_state["auth_epoch"] = admin.session_epoch
+    as_user(at, admin)
     at.query_params["id"] = str(thread_id)
     at.switch_page("pages/thread.py").run()
     assert [e.value for e in at.exception] == []
