@@ -22,6 +22,7 @@ from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import NotFound, StorageError, ValidationError
 from crm_data.rules import has_invisible
+from crm_data.users import User
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,22 @@ def download(db: Database, attachment_id: int) -> Download:
     except OSError as exc:
         raise NotFound(what="attachment", id=attachment_id) from exc
     return Download(row[1], row[2], data)
+
+
+def download_for(db: Database, actor: User, attachment_id: int) -> Download:
+    """The file for someone allowed to open it (`permissions.can_read_files`); NotFound otherwise,
+    so a copied link tells a stranger nothing, not even that the file exists."""
+    from crm_data import permissions
+
+    with db.read() as tx:
+        row = tx.one(
+            "SELECT e.author_id, e.assignee_id, t.owner_id FROM attachments a JOIN events e ON e.id = a.event_id"
+            " JOIN threads t ON t.id = e.thread_id WHERE a.id = ?",
+            [attachment_id],
+        )
+    if row is None or not permissions.can_read_files(actor, {"author_id": row[0], "assignee_id": row[1]}, row[2]):
+        raise NotFound(what="attachment", id=attachment_id)
+    return download(db, attachment_id)
 
 
 def cleanup_orphans(db: Database) -> list[Path]:

@@ -190,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create":
             if not config.db_path.exists():  # never back up an empty database made by a typo
                 raise BackupError("backup.no_database", path=str(config.db_path))
-            db = Database.open(config)
+            from crm_data import startup
+
+            db = startup.open_app(config)
             manifest = create(db, None, args.file)
-            db.close()
+            startup.close_app(config)
             print(f"backup written to {args.file}: {manifest['counts']}")
         else:
             manifest = restore(args.file, config)

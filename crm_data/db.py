@@ -125,35 +125,19 @@ class Database:
         # small per-database caches of derived data, e.g. {"lookups": (generation, value)}
         self.cache: dict[str, tuple[int, Any]] = {}
 
-    # open Database objects per file in this process: start-up work that must not race with
-    # writers (removing orphan attachment files) runs only for the first one
-    _open_files: ClassVar[dict[str, int]] = {}
-
     @classmethod
     def open(cls, config: Config | str | Path) -> Database:
-        """Open (creating and migrating) the database. The first open of a file in this
-        process also removes attachment files that no row points to: left by a save that
-        failed or was killed between writing the file and committing its row."""
+        """Open (creating and migrating) the database. Start-up chores (orphan files, old
+        sessions) belong to `crm_data.startup.open_app`."""
         if not isinstance(config, Config):
             config = config_for(config)
         config.db_path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(config.db_path)
         db = cls(config, conn)
         migrate(db)
-        key = str(config.db_path)
-        with Database._generations_guard:
-            first = Database._open_files.get(key, 0) == 0
-            Database._open_files[key] = Database._open_files.get(key, 0) + 1
-        if first:
-            from crm_data import attachments
-
-            attachments.cleanup_orphans(db)
         return db
 
     def close(self) -> None:
-        key = str(self.config.db_path)
-        with Database._generations_guard:
-            Database._open_files[key] = max(Database._open_files.get(key, 1) - 1, 0)
         self._conn.close()
 
     @contextmanager

@@ -612,6 +612,7 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from crm_data import startup
     from crm_data.config import config_for, config_from_env
 
     parser = argparse.ArgumentParser(prog="python -m crm_data.demo", description=__doc__.splitlines()[0])
@@ -621,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = config_for(args.db) if args.db else config_from_env()
     try:
-        db = Database.open(config)
+        db = startup.open_app(config)
         result = generate(db, args.events, lang=args.lang, progress=lambda m: print(f"  {m}", flush=True))
     except CrmError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -631,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         f" written to {config.db_path} in {result.seconds:.1f} s"
     )
     print(f"sample users ({', '.join(result.logins[:5])}, ...) share the password: {result.password}")
-    db.close()
+    startup.close_app(config)
     return 0
 
 

@@ -4,7 +4,7 @@ still cannot let a member change what is not theirs.
 - admin: everything, including the admin panel and users;
 - manager: sees and edits all threads and events;
 - member: sees the team's clients and threads; edits the events they wrote or are assigned,
-  and the threads they own. Completing an event assigned to them may move its thread's stage.
+  and the threads they own; opens attachments of those (`can_read_files`). Completing an event assigned to them may move its thread's stage.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ def require_edit_event(actor: User, event: dict[str, Any]) -> None:
 
 def require_complete(actor: User, event: dict[str, Any]) -> None:
     require_edit_event(actor, event)
+
+
+def can_read_files(actor: User, event: dict[str, Any], thread_owner_id: int) -> bool:
+    """Attachments (offers, contracts) are opened by managers and admins, the thread's owner, and
+    whoever wrote the event or is assigned it; other members see only the file's name."""
+    return actor.sees_everything or actor.id in (event["author_id"], event["assignee_id"], thread_owner_id)
 
 
 def can_edit_thread(actor: User, thread: dict[str, Any]) -> bool:

@@ -19,7 +19,10 @@ MAX_PASSWORD = 1024
 LOCKOUT_FAILURES = 5
 LOCKOUT_SECONDS = 60
 
-_HASHERS = {"default": argon2.PasswordHasher()}
+# OWASP's recommended minimum for argon2id (19 MiB, 2 passes, 1 lane): about 40 ms of one core, and
+# 19 MiB a check, so a sign-in burst of a whole team fits in memory; argon2 releases the GIL.
+ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+_HASHERS = {"default": argon2.PasswordHasher(**ARGON2)}
 
 
 def use_fast_hashing_for_tests() -> None:
@@ -168,31 +171,33 @@ def list_users(db: Database, *, include_inactive: bool = False) -> list[User]:
 
 
 def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | None = None) -> User:
-    """The user for this login and password, or AuthError. Failures are counted per login as
-    typed, whether or not it exists (so the answers never reveal which logins are real):
-    LOCKOUT_FAILURES failures within FAILURE_WINDOW lock it for LOCKOUT_SECONDS."""
+    """The user for this login and password, or AuthError. Attempts are counted per login as
+    typed, whether or not it exists (so the answers never reveal which logins are real).
+
+    Each attempt is counted *before* its password is checked, in one write that also reads the
+    lock: N parallel guesses count N, and once LOCKOUT_FAILURES attempts within FAILURE_WINDOW
+    have failed, the login is locked for LOCKOUT_SECONDS whatever is typed. A right password
+    clears the count."""
     now = now or dt.datetime.now(dt.UTC)
     login = (login or "").strip().lower()[:200]
     if not login or not password:
         raise AuthError("auth.missing")
     if len(password) > MAX_PASSWORD:
         raise AuthError("validation.password_long", max=MAX_PASSWORD)
+    locked_until = _count_attempt(db, login, now)
+    if locked_until is not None:
+        raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
     with db.read() as tx:
         row = tx.one(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE login = ?", [login])
-        locked_until = tx.scalar("SELECT locked_until FROM login_attempts WHERE login = ?", [login])
-    if locked_until is not None and locked_until > now:
-        raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
     if row is None:
         # the same work as a real check, so timing does not reveal which logins exist
         with contextlib.suppress(argon2.exceptions.VerificationError):
             _hasher().verify(_DUMMY_HASH, password)
-        _record_failure(db, login, now)
         raise AuthError("auth.failed")
     user, password_hash = _user(row[:7]), row[7]
     try:
         _hasher().verify(password_hash, password)
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
-        _record_failure(db, login, now)
         raise AuthError("auth.failed") from None
     if not user.active:
         raise AuthError("auth.inactive")
@@ -204,22 +209,36 @@ def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | 
 
 
 FAILURE_WINDOW = dt.timedelta(minutes=15)
+# attempts for one login counted at once race on its row; in this process they take turns, and
+# a writer in another process that loses the race is retried by `write`
+_ATTEMPT_LOCKS = 64
 
 
-def _record_failure(db: Database, login: str, now: dt.datetime) -> None:
-    def work(tx: Tx) -> None:
-        row = tx.one("SELECT failures, last_failure_at FROM login_attempts WHERE login = ?", [login])
-        # failures long ago do not add up with today's: the count starts again after the window
-        failures = 1 if row is None or row[1] is None or now - row[1] > FAILURE_WINDOW else row[0] + 1
+def _count_attempt(db: Database, login: str, now: dt.datetime) -> dt.datetime | None:
+    """Count one attempt for `login` and return the end of its lock, or None when the password
+    may be checked. One transaction reads and writes the row."""
+
+    def work(tx: Tx) -> dt.datetime | None:
+        row = tx.one("SELECT failures, last_failure_at, locked_until FROM login_attempts WHERE login = ?", [login])
+        failures, last, locked = row if row is not None else (0, None, None)
+        if locked is not None and locked > now:
+            # a guess while locked is still a guess: counted, never checked, the lock not extended
+            tx.execute("UPDATE login_attempts SET failures = failures + 1 WHERE login = ?", [login])
+            return locked
+        if last is None or now - last > FAILURE_WINDOW or locked is not None:
+            failures = 0  # failures long ago, or before a lock that has run out, start again
+        failures += 1
         locked = now + dt.timedelta(seconds=LOCKOUT_SECONDS) if failures >= LOCKOUT_FAILURES else None
         tx.execute(
             "INSERT INTO login_attempts (login, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (login) DO UPDATE SET failures = excluded.failures,"
             " last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
-            [login, 0 if locked else failures, now, locked],
+            [login, failures, now, locked],
         )
+        return None
 
-    db.write(work)
+    with db.lock_for("login", hash(login) % _ATTEMPT_LOCKS):
+        return db.write(work, retries=20)
 
 
 def session_valid(db: Database, user_id: int, epoch: int) -> User | None:
@@ -257,7 +276,7 @@ def _admin_change(
             raise NotFound(what="user", id=user_id)
         tx.execute(sql, params)
         if end_sessions:
-            tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+            end_all_sessions_tx(tx, user_id)
         if tx.scalar("SELECT count(*) FROM users WHERE role = 'admin' AND active") == 0:
             raise ValidationError.single("role", "admin.last_admin")
         audit.record(tx, actor.id, "user", user_id, action, changes)
@@ -310,10 +329,8 @@ def change_password(db: Database, actor: User, old_password: str, new_password: 
     password_hash = _hasher().hash(check_password(new_password, "new_password"))
 
     def work(tx: Tx) -> None:
-        tx.execute(
-            "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1, version = version + 1 WHERE id = ?",
-            [password_hash, actor.id],
-        )
+        tx.execute("UPDATE users SET password_hash = ?, version = version + 1 WHERE id = ?", [password_hash, actor.id])
+        end_all_sessions_tx(tx, actor.id)
         audit.record(tx, actor.id, "user", actor.id, "change_password", {"password": ["…", "…"]})
 
     db.write(work)
@@ -321,4 +338,16 @@ def change_password(db: Database, actor: User, old_password: str, new_password: 
 
 def end_sessions(db: Database, actor: User) -> None:
     """Sign out everywhere: every session of this user ends at its next step."""
-    db.write(lambda tx: tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [actor.id]))
+
+    def work(tx: Tx) -> None:
+        end_all_sessions_tx(tx, actor.id)
+        audit.record(tx, actor.id, "user", actor.id, "sign_out_everywhere", {})
+
+    db.write(work)
+
+
+def end_all_sessions_tx(tx: Tx, user_id: int) -> None:
+    """Inside a caller's transaction: every session of the user ends (its cookie signs nobody in
+    any more) and the session epoch moves on."""
+    tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
+    tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL", [user_id])

@@ -35,8 +35,7 @@ with st.form("account_password"):
                 st.session_state["account_error"] = exc
                 st.rerun()
             else:
-                ui.sign_out()
-                st.session_state["login_notice"] = f.t("account.password_changed")
+                ui.sign_out("password_changed")
                 st.rerun()
 
 if st.session_state.get("account_error") is not None:

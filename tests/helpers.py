@@ -84,7 +84,12 @@ def navigation_only() -> Iterator[None]:
         PagesManager.__init__ = original  # type: ignore[method-assign]
 
 
-def as_user(at: Any, user: User) -> None:
-    """Sign an AppTest session in as `user` (what the sign-in leaves in the session)."""
-    at.session_state["auth_user_id"] = user.id
-    at.session_state["auth_epoch"] = user.session_epoch
+def as_user(at: Any, user: User) -> str:
+    """Sign an AppTest session in as `user` with a real session of the database the app uses
+    (CRM_DB_PATH); the browser would carry its token in the session cookie. Returns the token."""
+    from crm_data import sessions, startup
+    from crm_data.config import config_from_env
+
+    token = sessions.create(startup.database(config_from_env()), user, user_agent="AppTest").token
+    at.session_state["auth_token"] = token
+    return token

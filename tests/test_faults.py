@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import attachments, dictionaries, events, setup
+from crm_data import attachments, dictionaries, events, setup, startup
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
@@ -196,11 +196,11 @@ def test_a_kill_between_writing_a_file_and_committing_its_row_leaves_an_orphan_t
     config = config_for(full_world["path"])
     orphan = attachments.blob_path(config, hashlib.sha256(b"bytes of a file that has no row").hexdigest())
     assert orphan.exists()  # written, fsynced and renamed before the (never committed) row
-    db = Database.open(config)  # start: orphans are removed
+    db = startup.open_app(config)  # start: orphans are removed
     assert not orphan.exists()
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM attachments WHERE display_name = 'orphan.pdf'") == 0
-    db.close()
+    startup.close_app(config)
 
 
 @pytest.mark.browser

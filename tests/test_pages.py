@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import setup, threads, users
-from crm_data.config import config_for
+from crm_data import sessions, setup, startup, threads, users
+from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from pages._ui.core import md_escape
 from tests.conftest import PASSWORD, REPO
@@ -68,20 +68,25 @@ def test_the_set_up_screen_refuses_mismatched_passwords_and_keeps_the_input(app_
     assert at.title[0].value == "Set up your CRM"
 
 
-def test_signing_in_with_a_wrong_password_says_so_and_the_right_one_opens_the_app(sample_env) -> None:
+def test_without_a_session_a_page_shows_the_way_to_the_sign_in_form_and_comes_back_to_it(sample_env) -> None:
     at = new_app()
-    at.run()
-    assert at.title[0].value == "Sign in"
-    at.text_input(key="login_login").input("admin")
-    at.text_input(key="login_password").input("wrong password!")
-    at.button[0].click().run()
-    assert at.error[0].value == "Wrong login or password."
-    at.text_input(key="login_password").input(PASSWORD)
-    at.button[0].click().run()
+    at.query_params["money_grain"] = "year"
+    at.switch_page("pages/money.py").run()
     no_exceptions(at)
+    assert at.title[0].value == "Sign in"
+    link = at.markdown[0].value
+    assert "/auth/signin?next=%2Fmoney%3Fmoney_grain%3Dyear" in link
+
+
+def test_a_session_revoked_elsewhere_signs_the_open_tab_out_on_its_next_rerun(sample_env) -> None:
+    at = signed_in(sample_env["member"])
+    at.run()
     assert at.title[0].value == "Today"
-    assert "Ada Admin" in at.sidebar.markdown[0].value
-    assert "Administrator" in at.sidebar.markdown[0].value
+    sessions.revoke(startup.database(config_from_env()), at.session_state["auth_token"])
+    at.run()
+    no_exceptions(at)
+    assert at.title[0].value == "Sign in"
+    assert not at.sidebar.button
 
 
 @pytest.mark.parametrize("role", ["member", "admin"])
@@ -143,8 +148,8 @@ def test_a_failed_save_shows_the_error_by_the_field_and_keeps_what_was_typed(app
     from tests.helpers import new_client, snapshot
 
     client_id = new_client(db, admin)
-    before = snapshot(db)
     at = signed_in(admin)
+    before = snapshot(db)
     at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(client_id).run()
     at.text_area(key="log_note_0").input("bad \u202e note")

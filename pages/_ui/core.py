@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm_data import dictionaries, users
+from crm_data import dictionaries, sessions, startup
 from crm_data import settings as org_settings
 from crm_data.config import Config, config_from_env
 from crm_data.db import Database
@@ -22,16 +22,10 @@ from crm_data.users import User
 
 T = TypeVar("T")
 
-USER_KEY = "auth_user_id"
-EPOCH_KEY = "auth_epoch"
+TOKEN_KEY = "auth_token"  # noqa: S105 - the name of a session-state key
+SESSION_COOKIE = "crm_session"  # the name pages/_web sets; kept here so pages need no Starlette
 LANG_KEY = "ui_lang"
-
-
-@st.cache_resource(show_spinner=False)
-def _open(db_path: str, data_dir: str) -> Database:
-    from crm_data.config import config_for
-
-    return Database.open(config_for(db_path, data_dir))
+NOTICE_KEY = "login_notice"  # why this tab was signed out: a code of pages._web.auth.NOTICES
 
 
 @functools.lru_cache(maxsize=8)
@@ -43,10 +37,15 @@ def _config(db_path: str, data_dir: str, attachment_max_mb: str) -> Config:
     )
 
 
-def db() -> Database:
+def config() -> Config:
     env = os.environ
-    config = _config(env.get("CRM_DB_PATH", ""), env.get("CRM_DATA_DIR", ""), env.get("CRM_ATTACHMENT_MAX_MB", ""))
-    return _open(str(config.db_path), str(config.data_dir))
+    return _config(env.get("CRM_DB_PATH", ""), env.get("CRM_DATA_DIR", ""), env.get("CRM_ATTACHMENT_MAX_MB", ""))
+
+
+def db() -> Database:
+    """The database the server opened at start (app.py's lifespan); opened on first use where
+    no server started it (AppTest)."""
+    return startup.database(config())
 
 
 def lookups() -> Lookups:
@@ -100,30 +99,38 @@ def t(key: str, /, **params: Any) -> str:
     return fmt().t(key, **params)
 
 
-def sign_in(account: User) -> None:
-    st.session_state[USER_KEY] = account.id
-    st.session_state[EPOCH_KEY] = account.session_epoch
-    st.session_state["_user"] = account
-
-
-def sign_out() -> None:
-    for key in (USER_KEY, EPOCH_KEY, "_user"):
-        st.session_state.pop(key, None)
+def session_token() -> str | None:
+    """The session token of this browser: the HttpOnly cookie that /auth/signin set, as sent
+    with the request that opened this session (a test puts one into the session state)."""
+    cookie = st.context.cookies.get(SESSION_COOKIE)
+    return cookie if isinstance(cookie, str) and cookie else st.session_state.get(TOKEN_KEY)
 
 
 def restore_session() -> User | None:
-    """The signed-in user for this rerun, re-checked against the database each time so that a
-    deactivated account or a changed password ends the session at once."""
-    user_id = st.session_state.get(USER_KEY)
-    if user_id is None:
-        st.session_state.pop("_user", None)
-        return None
-    account = users.session_valid(db(), user_id, st.session_state.get(EPOCH_KEY, -1))
+    """The signed-in user for this rerun: the session is looked up in the database every time
+    (one indexed read), so signing out in another tab, a password change or a deactivation ends
+    it at once."""
+    account = sessions.resolve(db(), session_token())
     if account is None:
-        sign_out()
+        st.session_state.pop("_user", None)
         return None
     st.session_state["_user"] = account
     return account
+
+
+def sign_in(account: User) -> None:
+    """Sign this browser session in without the sign-in form (right after set-up created the
+    first administrator): a real session, held by this tab until it is reloaded."""
+    st.session_state[TOKEN_KEY] = sessions.create(db(), account, user_agent="set-up").token
+    st.session_state["_user"] = account
+
+
+def sign_out(notice: str = "signed_out") -> None:
+    """End this browser's session (every tab of it); `notice` tells the sign-in form why."""
+    sessions.revoke(db(), session_token())
+    st.session_state.pop("_user", None)
+    st.session_state.pop(TOKEN_KEY, None)
+    st.session_state[NOTICE_KEY] = notice
 
 
 # -- errors ------------------------------------------------------------------------------------

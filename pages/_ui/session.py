@@ -21,7 +21,7 @@ def sidebar(account: User, language_names: dict[str, str]) -> None:
         key="sidebar_language",
     )
     if chosen != account.locale:
-        ui.sign_in(users.set_locale(ui.db(), account, chosen))
+        users.set_locale(ui.db(), account, chosen)
         st.rerun()
     if st.button(f.t("sidebar.sign_out"), icon=":material/logout:", key="sidebar_sign_out"):
         ui.sign_out()
@@ -51,6 +51,8 @@ TOASTS = 3  # new reminders popped up at once; more are summed up in one more to
 def reminder_poll(account: User) -> None:
     """Every 30 seconds: the signed-in user's due reminders, new ones as toasts, the latest in a
     list to dismiss or snooze. A dismissed reminder is never shown again."""
+    if ui.restore_session() is None:  # signed out in another tab, or deactivated: leave at once
+        st.rerun(scope="app")
     f = ui.fmt()
     due, total = reminders.due_with_total(ui.db(), account.id, limit=50)
     fresh = [r for r in due if not r.shown]

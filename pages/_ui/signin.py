@@ -1,39 +1,44 @@
-"""The sign-in form. app.py draws it in place of whatever page the address names, so that
-after signing in the same address (a bookmarked report with its filters) opens."""
+"""What a page shows when its session has no signed-in user: the way to the sign-in form.
+
+The form itself is served over plain HTTP by `/auth/signin` (pages/_web/auth.py), because only an
+HTTP response can set the HttpOnly session cookie. app.py draws this in place of whatever page
+the address names, so after signing in the same address (a bookmarked report with its filters)
+opens again."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from crm_data import users
-from crm_data.errors import CrmError
-from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
+from pages._web.auth import NOTICES, signin_url
+
+_redirect = st.components.v2.component(
+    "crm_redirect",
+    # trusted code; the address comes in as data and is only ever assigned as a location
+    js="""
+    export default function (component) {
+        const { data } = component;
+        if (data && typeof data.url === "string" && data.url.startsWith("/auth/signin?")) {
+            window.location.assign(data.url);
+        }
+    }
+    """,
+)
 
 
-def render() -> None:
+def render(page_path: str) -> None:
+    """Send the browser to the sign-in form, which comes back to this page and its filters."""
+    f = ui.fmt()
+    query = urlencode(list(st.query_params.items()))
+    notice = st.session_state.get(ui.NOTICE_KEY) or ("expired" if ui.session_token() else "")
+    extra = {"notice": notice} if notice in NOTICES else {}
+    address = signin_url("/" + page_path.lstrip("/") + (f"?{query}" if query else ""), **extra)
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
-        languages = list(LANGUAGE_NAMES)
-        st.selectbox(
-            "Language / Język", languages, index=languages.index(ui.lang()), format_func=LANGUAGE_NAMES.get,
-            key=ui.LANG_KEY,
-        )  # fmt: skip
-        f = ui.fmt()
-        st.title(f.t("login.title"))
-        notice = st.session_state.pop("login_notice", None)
-        if notice:
-            st.info(notice, icon=":material/info:")
-        with st.form("login_form"):
-            login = st.text_input(f.t("field.login"), key="login_login", autocomplete="username")
-            password = st.text_input(f.t("field.password"), type="password", key="login_password",
-                                     autocomplete="current-password")  # fmt: skip
-            submitted = st.form_submit_button(f.t("login.submit"), type="primary", icon=":material/login:")
-        if submitted:
-            try:
-                account = users.authenticate(ui.db(), login, password)
-            except CrmError as exc:
-                ui.show_error(exc)
-            else:
-                ui.sign_in(account)
-                st.rerun()
+        st.title(f.t("login.title"), anchor=False)
+        if notice in NOTICES:
+            st.info(f.t(NOTICES[notice]), icon=":material/info:")
+        st.markdown(f"[{f.t('login.go')}]({address})")
+        _redirect(data={"url": address}, key="signin_redirect")

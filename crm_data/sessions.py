@@ -1,0 +1,137 @@
+"""Sign-in sessions that survive a reload: a random 256-bit token in an HttpOnly cookie, only its
+SHA-256 in the `sessions` table. Every rerun resolves the token with one indexed read, so a
+revoked session (sign-out in another tab, a password change, an admin's reset or deactivation)
+ends on the very next step of every tab that carries it.
+
+A session slides: each use moves its expiry to `last seen + idle window` (12 hours, or 30 days
+with "keep me signed in"). To keep reruns cheap, the last-seen mark is written at most once a
+minute per session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from crm_data import audit
+from crm_data.db import Database, Tx
+from crm_data.errors import CrmError
+from crm_data.users import _USER_COLUMNS, User, _user
+
+log = logging.getLogger(__name__)
+
+IDLE = dt.timedelta(hours=12)
+IDLE_PERSISTENT = dt.timedelta(days=30)
+TOUCH_EVERY = dt.timedelta(minutes=1)
+MAX_USER_AGENT = 300
+TOKEN_BYTES = 32  # 256 bits
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str  # give this to the browser once; it is stored nowhere
+    user: User
+    expires_at: dt.datetime
+    is_persistent: bool
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create(
+    db: Database, user: User, *, user_agent: str = "", persistent: bool = False, now: dt.datetime | None = None
+) -> NewSession:
+    """Start a session for a user who has just proven who they are."""
+    now = now or dt.datetime.now(dt.UTC)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    expires = now + (IDLE_PERSISTENT if persistent else IDLE)
+    agent = "".join(ch for ch in (user_agent or "")[:MAX_USER_AGENT] if ch.isprintable())
+
+    def work(tx: Tx) -> None:
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, is_persistent,"
+            " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [token_hash(token), user.id, now, now, expires, persistent, agent],
+        )
+        audit.record(tx, user.id, "user", user.id, "sign_in", {})
+
+    db.write(work)
+    return NewSession(token, user, expires, persistent)
+
+
+def resolve(db: Database, token: str | None, *, now: dt.datetime | None = None) -> User | None:
+    """The signed-in user of this token, or None when it is unknown, revoked, expired, or the
+    user is no longer active. Slides the expiry (at most one write a minute)."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    digest = token_hash(token)
+    with db.read() as tx:
+        row = tx.one(
+            f"SELECT s.id, s.last_seen_at, s.is_persistent, {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
+            " FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.active",
+            [digest, now],
+        )
+    if row is None:
+        return None
+    session_id, last_seen, persistent = row[:3]
+    if now - last_seen >= TOUCH_EVERY:
+        window = IDLE_PERSISTENT if persistent else IDLE
+        # two tabs touching one session at once may conflict: one of them is enough, and a failed
+        # touch leaves the session valid until its (still future) expiry
+        try:
+            db.write(
+                lambda tx: tx.execute(
+                    "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    [now, now + window, session_id],
+                ),
+                retries=1,
+            )
+        except CrmError as exc:
+            log.info("session %s not touched: %s", session_id, exc)
+    return _user(row[3:])
+
+
+def revoke(db: Database, token: str | None, *, now: dt.datetime | None = None) -> None:
+    """Sign out this session (every tab that carries its cookie)."""
+    if not isinstance(token, str) or not token:
+        return
+    now = now or dt.datetime.now(dt.UTC)
+
+    def work(tx: Tx) -> None:
+        user_id = tx.scalar(
+            "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING user_id",
+            [now, token_hash(token)],
+        )
+        if user_id is not None:
+            audit.record(tx, user_id, "user", user_id, "sign_out", {})
+
+    db.write(work)
+
+
+def active_count(db: Database, user_id: int, *, now: dt.datetime | None = None) -> int:
+    with db.read() as tx:
+        return tx.scalar(
+            "SELECT count(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+            [user_id, now or dt.datetime.now(dt.UTC)],
+        )
+
+
+def purge_expired(db: Database, *, now: dt.datetime | None = None, keep: dt.timedelta = dt.timedelta(days=7)) -> int:
+    """Delete sessions that ended more than `keep` ago (run at start)."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - keep
+
+    def work(tx: Tx) -> int:
+        return len(
+            tx.all(
+                "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ? RETURNING id",
+                [cutoff, cutoff],
+            )
+        )
+
+    return db.write(work)

@@ -1,0 +1,50 @@
+"""What app.py's st.App is made of: the lifespan, the routes and the middleware, in one place."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from crm_data import startup
+from crm_data.errors import CrmError
+from pages._web import auth, common, routes
+from pages._web.middleware import SiteMiddleware
+
+log = logging.getLogger("crm")
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Open the database when the server starts, before any visitor, so this process holds the
+    file from the first second; close it cleanly at shutdown. A file held by another process is a
+    clear message and a non-zero exit, not a traceback."""
+    config = common.config()
+    try:
+        startup.open_app(config)
+    except CrmError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(2)  # nothing is open yet; uvicorn would print the lifespan's traceback instead
+    try:
+        yield
+    finally:
+        startup.close_app(config)
+
+
+ROUTES = [
+    Route("/auth/signin", auth.signin_page, methods=["GET"]),
+    Route("/auth/signin", auth.signin_submit, methods=["POST"]),
+    Route("/auth/signout", auth.signout, methods=["POST"]),
+    Route("/calendar/{secret}.ics", routes.calendar_feed, methods=["GET"]),
+    Route("/files/{attachment_id}", routes.attachment, methods=["GET"]),
+    Route("/healthz", routes.health, methods=["GET"]),
+]
+
+MIDDLEWARE = [Middleware(SiteMiddleware)]
