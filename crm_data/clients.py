@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import audit, permissions
+from crm_data import audit, cache, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
 from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, check_text, like_pattern, name_skeleton, search_key
@@ -201,6 +201,7 @@ def get_client(db: Database, client_id: int) -> Client:
     return Client(*row)
 
 
+@cache.shared
 def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int = 0) -> tuple[pd.DataFrame, int]:
     """Clients whose name, tax id, e-mail or a contact's name contains `text` (literally,
     ignoring case and diacritics), with their open thread count and last activity; and the
@@ -240,6 +241,7 @@ def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int
     return frame, int(total)
 
 
+@cache.shared
 def client_options(db: Database, text: str = "", limit: int = 200) -> list[tuple[int, str]]:
     """(id, name) for a picker: matches of `text`, most recently active first."""
     frame, _ = search_clients(db, text, limit=limit)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import duckdb
 import pandas as pd
 
+from crm_data import cache
 from crm_data.config import Config, config_for
 from crm_data.errors import ConstraintViolation, DatabaseError, DatabaseLocked, StorageError, WriteConflict
 
@@ -34,6 +35,12 @@ WRITE_RETRIES = 5
 _VALUES_GROUP = re.compile(r"VALUES\s*(\([^()]*\))\s*$", re.IGNORECASE)
 _NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+_READ_ONLY = re.compile(r"\s*(SELECT|WITH\s+(?:(?!INSERT|UPDATE|DELETE).)*$|CREATE\s+TEMP|DROP\s+TABLE\s+IF\s+EXISTS\s+r_)",
+                        re.IGNORECASE | re.DOTALL)  # fmt: skip
+_WRITTEN = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?!\s+SET\b)|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+\"?([A-Za-z_]\w*)",
+                      re.IGNORECASE)  # fmt: skip
+_DDL = re.compile(r"\s*(CREATE|DROP|ALTER|COPY|ATTACH|DETACH|IMPORT)\b", re.IGNORECASE)
 
 
 class TransactionAborted(duckdb.TransactionException):
@@ -45,9 +52,13 @@ class Tx:
     and an open result holds the cursor). A failed statement marks the unit so that it can
     never be committed: DuckDB would silently turn that commit into a rollback."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, tables: frozenset[str] = frozenset(), *,
+                 writes: bool = False) -> None:  # fmt: skip
         self._cur = cursor
         self.failed = False
+        self._tables = tables  # the database's tables, to tell which a statement names
+        # the tables this unit of work wrote ("*": it cannot tell), bumped in versions at commit
+        self.written: set[str] | None = set() if writes else None
         # rows appended at commit in one statement per table (the audit log): cheaper than
         # one INSERT each, and still inside the same transaction
         self._deferred: dict[str, list[Sequence[Any]]] = {}
@@ -55,6 +66,7 @@ class Tx:
     def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
         if self.failed:
             raise TransactionAborted("an earlier statement of this transaction failed")
+        self._track(sql)
         if isinstance(params, dict):
             # DuckDB refuses named parameters a statement does not use; pass only the used ones
             used = set(_NAMED_PARAM.findall(sql))
@@ -64,6 +76,20 @@ class Tx:
         except BaseException:
             self.failed = True
             raise
+
+    def _track(self, sql: str) -> None:
+        """Note which tables this statement reads (for a shared read being computed) and writes
+        (for the data versions bumped at commit)."""
+        read = cache.reading.get()
+        if read is not None:
+            read.update(self._tables.intersection(_WORD.findall(sql.lower())))
+        if self.written is not None and not _READ_ONLY.match(sql):
+            found = {name.lower() for name in _WRITTEN.findall(sql)}
+            if self._tables:
+                found &= self._tables
+            if _DDL.match(sql) or not found:
+                found.add("*")
+            self.written.update(found)
 
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(sql, params).fetchall()
@@ -111,6 +137,10 @@ class Tx:
 
     @property
     def raw(self) -> duckdb.DuckDBPyConnection:
+        """The cursor itself, for bulk work: what it writes cannot be seen, so a transaction that
+        uses it counts as having changed every table."""
+        if self.written is not None:
+            self.written.add("*")
         return self._cur
 
 
@@ -122,8 +152,7 @@ class Database:
         self._conn = conn
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        # small per-database caches of derived data, e.g. {"lookups": (generation, value)}
-        self.cache: dict[str, tuple[int, Any]] = {}
+        self._tables: frozenset[str] = frozenset()
 
     @classmethod
     def open(cls, config: Config | str | Path) -> Database:
@@ -135,6 +164,9 @@ class Database:
         conn = connect(config.db_path)
         db = cls(config, conn)
         migrate(db)
+        with db.read() as tx:
+            db._tables = frozenset(r[0] for r in tx.all("SELECT table_name FROM duckdb_tables() WHERE NOT temporary"))
+        db.data_changed({"*"})  # whatever was cached for a file at this path is not this file's
         return db
 
     def close(self) -> None:
@@ -146,7 +178,7 @@ class Database:
         cur = self._conn.cursor()
         try:
             cur.begin()
-            yield Tx(cur)
+            yield Tx(cur, self._tables)
         finally:
             try:
                 cur.rollback()
@@ -158,7 +190,7 @@ class Database:
         """One unit of work: commits when the block ends, rolls back on any error.
         A write-write conflict surfaces as `duckdb.TransactionException`; `write()` retries."""
         cur = self._conn.cursor()
-        tx = Tx(cur)
+        tx = Tx(cur, self._tables, writes=True)
         try:
             cur.begin()
             yield tx
@@ -166,6 +198,8 @@ class Database:
                 raise TransactionAborted("an earlier statement of this transaction failed")
             tx.flush()
             cur.commit()
+            if tx.written:
+                self.data_changed(tx.written)
         except BaseException:
             try:
                 cur.rollback()
@@ -210,31 +244,39 @@ class Database:
                 lock = self._locks[(kind, key)] = threading.Lock()
             return lock
 
-    # Bumped after any write to dictionaries, people or settings, so cached lookups reload. Kept
-    # per database file, not per object: two objects on one file in this process (a test, a
-    # command) must see each other's changes.
-    _generations: ClassVar[dict[str, int]] = {}
-    _generations_guard: ClassVar[threading.Lock] = threading.Lock()
+    # The data versions: per table, bumped by every committed transaction that wrote it ("*" by
+    # one that cannot tell which tables it wrote). Shared reads (crm_data.cache) are valid while
+    # the versions of the tables they read are unchanged. Kept per database file, not per object:
+    # two objects on one file in this process (a test, a command) must see each other's changes.
+    # This process owns the file (DuckDB lets one process write it), so no write goes unseen.
+    _versions: ClassVar[dict[str, dict[str, int]]] = {}
+    _versions_guard: ClassVar[threading.Lock] = threading.Lock()
+    _counter: ClassVar[int] = 0
 
-    @property
-    def dictionary_generation(self) -> int:
-        return Database._generations.get(str(self.config.db_path), 0)
+    def data_versions(self) -> dict[str, int]:
+        found = Database._versions.get(str(self.config.db_path))
+        if found is None:
+            with Database._versions_guard:
+                found = Database._versions.setdefault(str(self.config.db_path), {})
+        return found
+
+    def data_changed(self, tables: set[str] | frozenset[str]) -> None:
+        """Mark `tables` as changed; called after each commit (and by bulk work that writes
+        around `Tx`)."""
+        versions = self.data_versions()
+        with Database._versions_guard:
+            Database._counter += 1
+            for table in tables:
+                versions[table] = Database._counter
 
     def dictionaries_changed(self) -> None:
-        key = str(self.config.db_path)
-        with Database._generations_guard:
-            Database._generations[key] = Database._generations.get(key, 0) + 1
+        """Everything cached for this file is stale (bulk writes that bypass `Tx`)."""
+        self.data_changed({"*"})
 
     def cached(self, name: str, loader: Callable[[], T]) -> T:
-        """`loader()`'s value, kept until the next `dictionaries_changed()`. Only for data that
-        changes through writes that call it (dictionaries, people, settings)."""
-        generation = self.dictionary_generation
-        hit = self.cache.get(name)
-        if hit is not None and hit[0] == generation:
-            return hit[1]
-        value = loader()
-        self.cache[name] = (generation, value)
-        return value
+        """`loader()`'s value, shared by every session until a write changes a table it read."""
+        key = (str(self.config.db_path), "db.cached", name)
+        return cache.CACHE.get(key, self.data_versions, loader)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

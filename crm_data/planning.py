@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, dictionaries, permissions, reminders, reservations, threads
+from crm_data import audit, cache, dictionaries, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
@@ -572,6 +572,7 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
     return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
 
 
+@cache.shared
 def inboxes(
     db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
 ) -> dict[str, pd.DataFrame]:
@@ -617,6 +618,7 @@ def inboxes(
     return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
 
 
+@cache.shared
 def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
     """The owner's open threads with no planned event: they need a next step."""
     with db.read() as tx:
@@ -632,6 +634,7 @@ def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.Dat
         )
 
 
+@cache.shared
 def calendar_events(
     db: Database,
     user_ids: list[int] | None,
@@ -661,6 +664,7 @@ def calendar_events(
         )  # fmt: skip
 
 
+@cache.shared
 def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """One row per person's planned event and per reservation in [start, end), each with
     `overlap` set when the same person (or resource) has another interval at the same time."""

@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crm_data import cache
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import ValidationError
@@ -332,6 +333,7 @@ class Funnel:
     amount_type_id: int
 
 
+@cache.shared
 def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> Funnel:
     now = now or dt.datetime.now(dt.UTC)
     amount_type_id = _amount_type(db, f)
@@ -456,6 +458,7 @@ LIMIT $limit
 """
 
 
+@cache.shared
 def drill_threads(db: Database, f: ReportFilter, drill: Drill, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """The threads behind a funnel bar or row (most valuable first, at most `limit`) and how
     many there are: id, title, client, owner, pipeline, stage, percent, status, value,
@@ -501,6 +504,7 @@ class Weighted:
     amount_type_id: int
 
 
+@cache.shared
 def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
     """Open threads matching the filters (not the period): value × stage percent / 100. One
     statement: the per-owner rows and the total (its grouping set `()`) from one scan."""
@@ -628,6 +632,7 @@ class Money:
     granularity: str
 
 
+@cache.shared
 def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS) -> Money:
     """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`.
     With the `amount_type` dimension every type is shown; otherwise `f.amount_type_id` (or the
@@ -755,6 +760,7 @@ class ProductReport:
     covered: tuple[dt.date, dt.date]
 
 
+@cache.shared
 def products(db: Database, f: ReportFilter) -> ProductReport:
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
@@ -813,6 +819,7 @@ def products(db: Database, f: ReportFilter) -> ProductReport:
     return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)))
 
 
+@cache.shared
 def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Done events in the period that list `f.product_id` (newest first, at most `limit`),
     and how many there are."""
@@ -837,6 +844,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -
         )
 
 
+@cache.shared
 def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Threads with `f.product_id` on a done event in the period: quantity and value of its
     lines there, stage and status (most valuable first, at most `limit`), and how many."""
@@ -877,6 +885,7 @@ class ThreadTimeline:
     stages: pd.DataFrame
 
 
+@cache.shared
 def thread_timeline(
     db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000
 ) -> ThreadTimeline:
@@ -926,6 +935,7 @@ class Workload:
     truncated: bool
 
 
+@cache.shared
 def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit: int = WORKLOAD_LIMIT) -> Workload:
     """Each person's planned (and done) events in the period: as assignee or as a coworker
     taking part. `f.owner_id` picks one person; client and pipeline filter the events' threads."""
@@ -1001,6 +1011,7 @@ def working_hours_in(db: Database, start: dt.date, end: dt.date) -> float:
     return float(days * max(org.work_end_hour - org.work_start_hour, 0))
 
 
+@cache.shared
 def resource_occupancy(db: Database, f: ReportFilter) -> pd.DataFrame:
     """Per active resource (and any archived one booked in the period): bookings, booked hours
     inside the period, available hours (the organisation's working hours in the period) and
@@ -1046,6 +1057,7 @@ class Kpis:
     amount_type_id: int
 
 
+@cache.shared
 def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weighted: Weighted | None = None) -> Kpis:
     """New threads (opened in the period), won value (value of threads won in the period),
     events logged (done events that started in the period), overdue tasks (planned events of

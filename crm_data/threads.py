@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit
+from crm_data import audit, cache
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Stage
@@ -71,6 +71,7 @@ def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
     return " AND ".join(parts), params
 
 
+@cache.shared
 def list_threads(
     db: Database, f: ThreadFilter, *, sort: str = "last_activity", limit: int = 25, offset: int = 0
 ) -> tuple[pd.DataFrame, int]:
@@ -133,6 +134,7 @@ class ThreadDetail:
     version: int
 
 
+@cache.shared
 def get_thread(db: Database, thread_id: int) -> ThreadDetail:
     with db.read() as tx:
         row = tx.one(
@@ -152,6 +154,7 @@ def get_thread(db: Database, thread_id: int) -> ThreadDetail:
     return ThreadDetail(*row)
 
 
+@cache.shared
 def open_threads_of(db: Database, client_id: int) -> list[dict[str, Any]]:
     """The client's open threads for a picker, most recently active first."""
     with db.read() as tx:
@@ -194,6 +197,7 @@ class EventView:
     attachments: list[tuple[int, str, int]] = field(default_factory=list)
 
 
+@cache.shared
 def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[EventView]:
     """The thread's events, newest first, each with its children (one query per kind of
     child for the whole page of events, never one per event)."""
@@ -255,6 +259,7 @@ def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[Eve
     return list(events.values())
 
 
+@cache.shared
 def recent_events(db: Database, client_id: int, *, limit: int = 20) -> pd.DataFrame:
     """The client's latest events across all its threads."""
     with db.read() as tx:

@@ -27,7 +27,7 @@ owner_id = rf.owner(row[2], "meeting_owner")
 flt = rf.report_filter(start=start, end=end, pipeline_id=pipeline_id, owner_id=owner_id)
 days = (flt.end - flt.start).days + 1
 weighted = reports.weighted_pipeline(ui.db(), flt)
-k = reports.kpis(ui.db(), flt, weighted=weighted)
+k = reports.kpis(ui.db(), flt)  # its weighted pipeline is the one above, shared
 before = f.t("meeting.before", days=days)
 st.caption(f.t("meeting.period", start=f.date(flt.start), end=f.date(flt.end), days=days))
 

@@ -22,7 +22,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crm_data import attachments, backup, clients, dictionaries, events, imports, planning, users
+from crm_data import attachments, backup, clients, dictionaries, events, ics, imports, planning, sessions, users
 from crm_data.backup import BackupError
 from crm_data.config import Config, config_for
 from crm_data.db import Database
@@ -212,6 +212,8 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
     )
     with pytest.raises(AuthError):
         users.authenticate(db, "admin", "not the password")
+    sessions.create(db, member, user_agent="a browser")
+    ics.new_feed(db, member)
     return {
         "thread_id": first.thread_id,
         "client_id": zolw,

@@ -1,0 +1,213 @@
+"""Reads shared by every session of the process, kept until the data they read changes.
+
+A read decorated with `@shared` runs once for each set of arguments; every later call with the
+same arguments, from any session, gets the same result until a committed write touches one of
+the tables it read. Which tables a read depends on is not declared by hand: every statement it
+runs is seen by `Tx`, which records the names of the tables in it (and a shared read inside
+another passes its tables on). Every committed transaction bumps the version of each table it
+wrote (`Database.transaction`), so the next call after a save recomputes, and no user ever sees
+a number older than the last save. Nothing expires by time alone.
+
+- Single flight: when many sessions ask for the same missing result at once (a whole sales
+  meeting opening the dashboard), one computes it and the others wait for it.
+- Bounded: at most `HEAVY` computations run at once (the machine's cores), so concurrent heavy
+  queries queue instead of thrashing; the cache holds at most `CRM_CACHE_MB` (default 256) of
+  results and evicts the least recently used.
+- Immutable: a hit returns shallow copies of DataFrames (copy-on-write), so a page that changes
+  its frame never changes what other sessions get.
+- Time: a read whose result depends on the clock takes `now`; when the caller leaves it out,
+  it is the current minute, part of the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import inspect
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import pandas as pd
+
+T = TypeVar("T")
+
+HEAVY = max(1, os.cpu_count() or 1)
+_heavy = threading.BoundedSemaphore(HEAVY)
+# the tables read by the shared read that is computing in this context (None: none is)
+reading: ContextVar[set[str] | None] = ContextVar("crm_reading", default=None)
+
+
+@dataclasses.dataclass
+class _Entry:
+    versions: tuple[tuple[str, int], ...]
+    value: Any
+    size: int
+
+
+class SharedCache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._guard = threading.Lock()
+        self._flights: dict[tuple, threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _valid(self, entry: _Entry, versions: Callable[[], dict[str, int]]) -> bool:
+        current = versions()
+        return all(current.get(table, 0) == version for table, version in entry.versions)
+
+    def _lookup(self, key: tuple, versions: Callable[[], dict[str, int]]) -> _Entry | None:
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if not self._valid(entry, versions):
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def _drop(self, key: tuple) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= entry.size
+
+    def get(self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any]) -> Any:
+        entry = self._lookup(key, versions)
+        if entry is None:
+            with self._guard:
+                flight = self._flights.setdefault(key, threading.Lock())
+            with flight:
+                entry = self._lookup(key, versions)  # someone else may have just computed it
+                if entry is None:
+                    entry = self._compute(key, versions, compute)
+            with self._guard:
+                self._flights.pop(key, None)
+        parent = reading.get()
+        if parent is not None:
+            parent.update(table for table, _ in entry.versions)
+        return fresh(entry.value)
+
+    def _compute(self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any]) -> _Entry:
+        before = dict(versions())  # taken first: a write committed meanwhile makes this entry stale
+        tables: set[str] = set()
+        nested = reading.get() is not None  # the outer read already holds a place among the heavy ones
+        token = reading.set(tables)
+        try:
+            if nested:
+                value = compute()
+            else:
+                with _heavy:
+                    value = compute()
+        finally:
+            reading.reset(token)
+        tables.add("*")  # every entry also ends with writes that cannot say which tables they wrote
+        entry = _Entry(tuple(sorted((t, before.get(t, 0)) for t in tables)), value, size_of(value))
+        with self._guard:
+            self.misses += 1
+            self._drop(key)
+            if entry.size <= self.max_bytes:
+                self._entries[key] = entry
+                self._bytes += entry.size
+                while self._bytes > self.max_bytes and self._entries:
+                    self._drop(next(iter(self._entries)))
+        return entry
+
+    def clear(self) -> None:
+        with self._guard:
+            self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+CACHE = SharedCache(int(os.environ.get("CRM_CACHE_MB") or 256) * 1024 * 1024)
+
+
+def size_of(value: Any) -> int:
+    """About how many bytes a result holds (DataFrames by their columns)."""
+    if isinstance(value, pd.DataFrame):
+        objects = sum(1 for kind in value.dtypes if kind == object or str(kind) in ("str", "string"))
+        return int(value.memory_usage(index=True, deep=False).sum()) + 50 * len(value) * objects
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(index=True, deep=False))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(size_of(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return 64 + sum(size_of(k) + size_of(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return 64 + sum(size_of(v) for v in value)
+    return sys.getsizeof(value)
+
+
+def fresh(value: Any) -> Any:
+    """A copy that shares the data but not the containers: changing it changes no cached value
+    (pandas copy-on-write makes the shallow frame copies safe and cheap)."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.copy(deep=False)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: fresh(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init and _mutable(value, f)
+        }
+        return dataclasses.replace(value, **changes) if changes else value
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fresh(v) for v in value)
+    return value
+
+
+def _mutable(value: Any, f: dataclasses.Field) -> bool:
+    item = getattr(value, f.name)
+    return isinstance(item, pd.DataFrame | pd.Series | list | dict | tuple) or (
+        dataclasses.is_dataclass(item) and not isinstance(item, type)
+    )
+
+
+def _minute() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+
+def _key(value: Any) -> Any:
+    """Lists in arguments (ids of people, say) as tuples, so the call can be a key."""
+    if isinstance(value, list | tuple):
+        return tuple(_key(v) for v in value)
+    return value
+
+
+def shared(fn: Callable[..., T]) -> Callable[..., T]:
+    """Share `fn(db, ...)`'s results across sessions (see the module's docstring). Arguments
+    must be hashable; a call with one that is not simply runs `fn`."""
+    signature = inspect.signature(fn)
+    takes_now = "now" in signature.parameters
+    name = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def wrapper(db: Any, *args: Any, **kwargs: Any) -> T:
+        if takes_now and kwargs.get("now") is None:
+            kwargs["now"] = _minute()
+        key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))))
+        try:
+            hash(key)
+        except TypeError:
+            return fn(db, *args, **kwargs)
+        return CACHE.get(key, db.data_versions, lambda: fn(db, *args, **kwargs))
+
+    wrapper.uncached = fn  # type: ignore[attr-defined]
+    return wrapper

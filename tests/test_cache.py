@@ -1,0 +1,176 @@
+"""crm_data.cache: reads shared across sessions, never older than the last committed write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from crm_data import cache, reports
+from crm_data.cache import SharedCache
+from crm_data.db import Database
+from crm_data.dictionaries import Lookups
+from crm_data.users import User
+from tests.helpers import call, new_client
+
+calls: list[str] = []
+
+
+@cache.shared
+def client_names(db: Database, prefix: str) -> pd.DataFrame:
+    calls.append(prefix)
+    with db.read() as tx:
+        return tx.df("SELECT name FROM clients WHERE name LIKE ? ORDER BY name", [prefix + "%"])
+
+
+@cache.shared
+def clients_and_names(db: Database) -> tuple[int, pd.DataFrame]:
+    calls.append("outer")
+    return 1, client_names(db, "")
+
+
+@pytest.fixture(autouse=True)
+def _empty_calls():
+    calls.clear()
+
+
+def test_the_same_read_with_the_same_arguments_is_computed_once(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    first = client_names(db, "A")
+    second = client_names(db, "A")
+    assert calls == ["A"]
+    assert first["name"].tolist() == second["name"].tolist() == ["Alpha Ltd"]
+    client_names(db, "B")
+    assert calls == ["A", "B"]
+
+
+def test_a_committed_write_to_a_table_the_read_used_makes_the_next_call_see_it(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    assert client_names(db, "")["name"].tolist() == ["Alpha Ltd"]
+    new_client(db, admin, "Beta Ltd")
+    assert client_names(db, "")["name"].tolist() == ["Alpha Ltd", "Beta Ltd"]
+    assert calls == ["", ""]
+
+
+def test_a_write_to_a_table_the_read_did_not_use_keeps_the_shared_result(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    client_names(db, "")
+    db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('x_test', '1')"))
+    client_names(db, "")
+    assert calls == [""]
+
+
+def test_a_read_inside_another_passes_its_tables_on(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    client_names(db, "")  # cached first, so the outer read gets it without running SQL itself
+    clients_and_names(db)
+    new_client(db, admin, "Beta Ltd")
+    _, names = clients_and_names(db)
+    assert names["name"].tolist() == ["Alpha Ltd", "Beta Ltd"]
+    assert calls == ["", "outer", "outer", ""]
+
+
+def test_a_changed_result_frame_changes_nothing_that_others_get(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    mine = client_names(db, "")
+    mine.loc[0, "name"] = "changed by one page"
+    mine["extra"] = 1
+    theirs = client_names(db, "")
+    assert theirs["name"].tolist() == ["Alpha Ltd"]
+    assert "extra" not in theirs.columns
+
+
+def test_many_sessions_asking_at_once_compute_the_missing_result_once(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    start = threading.Barrier(12)
+    results: list[list[str]] = []
+
+    def ask() -> None:
+        start.wait()
+        results.append(client_names(db, "Al")["name"].tolist())
+
+    workers = [threading.Thread(target=ask) for _ in range(12)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == [["Alpha Ltd"]] * 12
+    assert calls == ["Al"]
+
+
+def test_a_write_committed_while_a_read_computes_makes_that_result_stale(db: Database, admin: User) -> None:
+    new_client(db, admin, "Alpha Ltd")
+
+    @cache.shared
+    def racing(db: Database) -> int:
+        calls.append("racing")
+        with db.read() as tx:
+            count = tx.scalar("SELECT count(*) FROM clients")
+        if len(calls) == 1:
+            new_client(db, admin, "Written meanwhile Ltd")  # commits after this read's snapshot
+        return count
+
+    assert racing(db) == 1
+    assert racing(db) == 2
+
+
+def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used() -> None:
+    small = SharedCache(max_bytes=10_000)
+    versions = dict
+    frame = pd.DataFrame({"x": range(500)})  # about 4 kB
+    for key in ("a", "b", "c"):
+        small.get((key,), versions, lambda: frame)
+    assert small.size_bytes <= 10_000
+    assert len(small) == 2
+    computed = []
+    small.get(("a",), versions, lambda: computed.append("a") or frame)
+    assert computed == ["a"]  # the oldest went first
+
+
+@pytest.mark.parametrize(
+    ("sql", "written"),
+    [
+        ("INSERT INTO clients (name) VALUES (?)", {"clients"}),
+        ("  update threads SET title = ? WHERE id = ?", {"threads"}),
+        ("DELETE FROM reminders WHERE id = ?", {"reminders"}),
+        ("INSERT INTO login_attempts (login) VALUES (?) ON CONFLICT (login) DO UPDATE SET failures = 1", {"login_attempts"}),
+        ("CREATE TABLE x (a INT)", {"*"}),
+        ("SELECT * FROM events", set()),
+        ("WITH a AS (SELECT 1) SELECT * FROM a", set()),
+        ("CREATE TEMP TABLE r_x AS SELECT 1", set()),
+    ],
+)
+def test_a_transaction_knows_which_tables_it_wrote(db: Database, sql: str, written: set[str]) -> None:
+    from crm_data.db import Tx
+
+    tx = Tx(None, db._tables, writes=True)  # type: ignore[arg-type]
+    tx._track(sql)
+    assert tx.written == written
+
+
+def test_bulk_work_on_the_raw_cursor_counts_as_changing_everything(db: Database) -> None:
+    seen = {}
+
+    def work(tx) -> None:
+        tx.raw.execute("SELECT 1").fetchall()
+        seen["written"] = set(tx.written)
+
+    db.write(work)
+    assert seen["written"] == {"*"}
+
+
+def test_a_report_after_logging_an_event_shows_the_new_amount(db: Database, admin: User, look: Lookups) -> None:
+    from crm_data import events
+
+    client_id = new_client(db, admin)
+    today = dt.datetime.now(dt.UTC).date()
+    flt = reports.ReportFilter(start=today - dt.timedelta(days=30), end=today + dt.timedelta(days=1))
+    offer = Lookups.active(look.amount_types)[0].id
+    flt = reports.ReportFilter(start=flt.start, end=flt.end, amount_type_id=offer)
+    before = sum(reports.money(db, flt).rows["total"], Decimal(0))
+    call(db, admin, client_id, new_thread_title="Windows", amounts=(events.AmountInput(offer, Decimal("1234.50")),))
+    after = sum(reports.money(db, flt).rows["total"], Decimal(0))
+    assert after - before == Decimal("1234.50")
