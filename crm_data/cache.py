@@ -81,7 +81,9 @@ class SharedCache:
         if entry is not None:
             self._bytes -= entry.size
 
-    def get(self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any]) -> Any:
+    def get(
+        self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any], *, copy: bool = True
+    ) -> Any:
         entry = self._lookup(key, versions)
         if entry is None:
             with self._guard:
@@ -95,7 +97,7 @@ class SharedCache:
         parent = reading.get()
         if parent is not None:
             parent.update(table for table, _ in entry.versions)
-        return fresh(entry.value)
+        return fresh(entry.value) if copy else entry.value
 
     def _compute(self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any]) -> _Entry:
         before = dict(versions())  # taken first: a write committed meanwhile makes this entry stale
@@ -141,7 +143,7 @@ CACHE = SharedCache(int(os.environ.get("CRM_CACHE_MB") or 256) * 1024 * 1024)
 def size_of(value: Any) -> int:
     """About how many bytes a result holds (DataFrames by their columns)."""
     if isinstance(value, pd.DataFrame):
-        objects = sum(1 for kind in value.dtypes if kind == object or str(kind) in ("str", "string"))
+        objects = sum(1 for kind in value.dtypes if str(kind) in ("object", "str", "string"))
         return int(value.memory_usage(index=True, deep=False).sum()) + 50 * len(value) * objects
     if isinstance(value, pd.Series):
         return int(value.memory_usage(index=True, deep=False))
@@ -156,28 +158,30 @@ def size_of(value: Any) -> int:
 
 def fresh(value: Any) -> Any:
     """A copy that shares the data but not the containers: changing it changes no cached value
-    (pandas copy-on-write makes the shallow frame copies safe and cheap)."""
+    (pandas copy-on-write makes the shallow frame copies safe and cheap). Lists are taken to hold
+    one kind of item, so a long list of plain rows is copied in one step."""
     if isinstance(value, pd.DataFrame | pd.Series):
         return value.copy(deep=False)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: fresh(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init and _mutable(value, f)
-        }
-        return dataclasses.replace(value, **changes) if changes else value
+    if isinstance(value, list):
+        return [fresh(v) for v in value] if value and _holds_mutable(value[0]) else list(value)
     if isinstance(value, dict):
         return {k: fresh(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fresh(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(fresh(v) for v in value)
+        return tuple(fresh(v) for v in value) if _holds_mutable(value) else value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and _holds_mutable(value):
+        changes = {f.name: fresh(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
     return value
 
 
-def _mutable(value: Any, f: dataclasses.Field) -> bool:
-    item = getattr(value, f.name)
-    return isinstance(item, pd.DataFrame | pd.Series | list | dict | tuple) or (
-        dataclasses.is_dataclass(item) and not isinstance(item, type)
-    )
+def _holds_mutable(value: Any) -> bool:
+    if isinstance(value, pd.DataFrame | pd.Series | list | dict):
+        return True
+    if isinstance(value, tuple):
+        return any(_holds_mutable(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(_holds_mutable(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
 
 
 def _minute() -> dt.datetime:
@@ -200,8 +204,11 @@ def shared(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def wrapper(db: Any, *args: Any, **kwargs: Any) -> T:
-        if takes_now and kwargs.get("now") is None:
-            kwargs["now"] = _minute()
+        if takes_now:
+            bound = signature.bind(db, *args, **kwargs)
+            if bound.arguments.get("now") is None:
+                bound.arguments["now"] = _minute()
+            args, kwargs = bound.args[1:], bound.kwargs
         key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))))
         try:
             hash(key)

@@ -274,9 +274,10 @@ class Database:
         self.data_changed({"*"})
 
     def cached(self, name: str, loader: Callable[[], T]) -> T:
-        """`loader()`'s value, shared by every session until a write changes a table it read."""
+        """`loader()`'s value, shared by every session until a write changes a table it read. The
+        value is handed out as it is: only for snapshots nobody changes (frozen lookups)."""
         key = (str(self.config.db_path), "db.cached", name)
-        return cache.CACHE.get(key, self.data_versions, loader)
+        return cache.CACHE.get(key, self.data_versions, loader, copy=False)
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:

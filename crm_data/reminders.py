@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from crm_data import cache
 from crm_data.db import Database, Tx
 from crm_data.errors import NotFound, PermissionDenied, ValidationError
 from crm_data.users import User
@@ -73,6 +74,7 @@ def due(db: Database, user_id: int, now: dt.datetime | None = None, *, limit: in
     return due_with_total(db, user_id, now, limit=limit)[0]
 
 
+@cache.shared
 def due_with_total(
     db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50
 ) -> tuple[list[DueReminder], int]:

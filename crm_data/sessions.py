@@ -5,7 +5,7 @@ ends on the very next step of every tab that carries it.
 
 A session slides: each use moves its expiry to `last seen + idle window` (12 hours, or 30 days
 with "keep me signed in"). To keep reruns cheap, the last-seen mark is written at most once a
-minute per session.
+five minutes per session.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from crm_data import audit
+from crm_data import audit, cache
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
 from crm_data.users import _USER_COLUMNS, User, _user
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 IDLE = dt.timedelta(hours=12)
 IDLE_PERSISTENT = dt.timedelta(days=30)
-TOUCH_EVERY = dt.timedelta(minutes=1)
+TOUCH_EVERY = dt.timedelta(minutes=5)
 MAX_USER_AGENT = 300
 TOKEN_BYTES = 32  # 256 bits
 
@@ -63,23 +63,31 @@ def create(
     return NewSession(token, user, expires, persistent)
 
 
+@cache.shared
+def _lookup(db: Database, digest: str) -> tuple | None:
+    """(id, last seen, persistent, expires, *user columns) of a session not revoked whose user is
+    active; shared, so a rerun that finds its session costs no query until sessions or users change."""
+    with db.read() as tx:
+        return tx.one(
+            f"SELECT s.id, s.last_seen_at, s.is_persistent, s.expires_at, {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
+            " FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.active",
+            [digest],
+        )
+
+
 def resolve(db: Database, token: str | None, *, now: dt.datetime | None = None) -> User | None:
     """The signed-in user of this token, or None when it is unknown, revoked, expired, or the
-    user is no longer active. Slides the expiry (at most one write a minute)."""
+    user is no longer active. Slides the expiry (at most one write every TOUCH_EVERY)."""
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
     now = now or dt.datetime.now(dt.UTC)
-    digest = token_hash(token)
-    with db.read() as tx:
-        row = tx.one(
-            f"SELECT s.id, s.last_seen_at, s.is_persistent, {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
-            " FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND u.active",
-            [digest, now],
-        )
+    row = _lookup(db, token_hash(token))
     if row is None:
         return None
-    session_id, last_seen, persistent = row[:3]
+    session_id, last_seen, persistent, expires = row[:4]
+    if expires <= now:
+        return None
     if now - last_seen >= TOUCH_EVERY:
         window = IDLE_PERSISTENT if persistent else IDLE
         # two tabs touching one session at once may conflict: one of them is enough, and a failed
@@ -94,7 +102,7 @@ def resolve(db: Database, token: str | None, *, now: dt.datetime | None = None) 
             )
         except CrmError as exc:
             log.info("session %s not touched: %s", session_id, exc)
-    return _user(row[3:])
+    return _user(row[4:])
 
 
 def revoke(db: Database, token: str | None, *, now: dt.datetime | None = None) -> None:

@@ -52,7 +52,6 @@ def save(prefix: str, action) -> object | None:
         ui.show_error(exc)
         return None
     st.session_state.pop(f"{prefix}_error", None)
-    ui.db().cache.pop("client_options", None)
     return result
 
 

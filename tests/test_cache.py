@@ -136,7 +136,10 @@ def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used() -> None
         ("INSERT INTO clients (name) VALUES (?)", {"clients"}),
         ("  update threads SET title = ? WHERE id = ?", {"threads"}),
         ("DELETE FROM reminders WHERE id = ?", {"reminders"}),
-        ("INSERT INTO login_attempts (login) VALUES (?) ON CONFLICT (login) DO UPDATE SET failures = 1", {"login_attempts"}),
+        (
+            "INSERT INTO login_attempts (login) VALUES (?) ON CONFLICT (login) DO UPDATE SET failures = 1",
+            {"login_attempts"},
+        ),
         ("CREATE TABLE x (a INT)", {"*"}),
         ("SELECT * FROM events", set()),
         ("WITH a AS (SELECT 1) SELECT * FROM a", set()),
@@ -174,3 +177,21 @@ def test_a_report_after_logging_an_event_shows_the_new_amount(db: Database, admi
     call(db, admin, client_id, new_thread_title="Windows", amounts=(events.AmountInput(offer, Decimal("1234.50")),))
     after = sum(reports.money(db, flt).rows["total"], Decimal(0))
     assert after - before == Decimal("1234.50")
+
+
+def test_a_read_that_depends_on_the_clock_is_keyed_by_the_current_minute(db: Database, admin: User) -> None:
+    seen: list[dt.datetime] = []
+
+    @cache.shared
+    def as_of(db: Database, label: str, now: dt.datetime | None = None) -> dt.datetime:
+        seen.append(now)
+        return now
+
+    first = as_of(db, "x")
+    second = as_of(db, "x", None)  # positional or keyword, None means the current minute
+    assert first is not None
+    assert (first.second, first.microsecond) == (0, 0)
+    assert second in (first, first + dt.timedelta(minutes=1))  # the minute may turn between the calls
+    assert len(seen) == (1 if second == first else 2)
+    given = dt.datetime(2026, 1, 1, 9, 30, 15, tzinfo=dt.UTC)
+    assert as_of(db, "x", now=given) == given

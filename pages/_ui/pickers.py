@@ -15,8 +15,8 @@ NEW_THREAD = -1
 
 
 def client_options() -> list[tuple[int, str]]:
-    """(id, name) of active clients, most recently active first; cached until a client is saved."""
-    return ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
+    """(id, name) of active clients, most recently active first (shared until a client is saved)."""
+    return clients.client_options(ui.db(), limit=5000)
 
 
 def client_for_event(key: str, preset: int | None, *, disabled: bool = False) -> int | None:

@@ -147,7 +147,6 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
             st.session_state[k.result_key] = result
             if fixed:  # the completed event leaves the list it was picked from: confirm where the user lands
                 st.session_state["planner_flash"] = _saved_text(result)
-            ui.db().cache.pop("client_options", None)
             st.rerun()
     return None
 
