@@ -28,10 +28,8 @@ LANG_KEY = "ui_lang"
 
 
 @st.cache_resource(show_spinner=False)
-def _open(db_path: str, data_dir: str) -> Database:
-    from crm_data.config import config_for
-
-    return Database.open(config_for(db_path, data_dir))
+def _open(config: Config) -> Database:
+    return Database.open(config)
 
 
 @functools.lru_cache(maxsize=8)
@@ -46,7 +44,7 @@ def _config(db_path: str, data_dir: str, attachment_max_mb: str) -> Config:
 def db() -> Database:
     env = os.environ
     config = _config(env.get("CRM_DB_PATH", ""), env.get("CRM_DATA_DIR", ""), env.get("CRM_ATTACHMENT_MAX_MB", ""))
-    return _open(str(config.db_path), str(config.data_dir))
+    return _open(config)  # the whole configuration: CRM_ATTACHMENT_MAX_MB too
 
 
 def lookups() -> Lookups:

@@ -16,7 +16,7 @@ NEW_THREAD = -1
 
 def client_options() -> list[tuple[int, str]]:
     """(id, name) of active clients, most recently active first; cached until a client is saved."""
-    return ui.db().cached("client_options", lambda: clients.client_options(ui.db(), limit=5000))
+    return clients.cached_options(ui.db())
 
 
 def client_for_event(key: str, preset: int | None, *, disabled: bool = False) -> int | None:
