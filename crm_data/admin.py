@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from crm_data import audit, permissions
+from crm_data import audit, checks, permissions, reservations
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, ValidationError
@@ -33,34 +33,25 @@ def _optional_text(value: Any, field: str, max_len: int = 40) -> str:
 
 def _int_range(lo: int, hi: int) -> Callable[[Any, str], int]:
     def check(value: Any, field: str) -> int:
-        if isinstance(value, bool) or value is None:
-            raise ValidationError.single(field, "validation.required")
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValidationError.single(field, "validation.not_a_number") from None
-        if number != value and str(number) != str(value).strip():
-            raise ValidationError.single(field, "validation.whole_number")
-        if not lo <= number <= hi:
-            raise ValidationError.single(field, "validation.range", lo=lo, hi=hi)
-        return number
+        return checks.whole(value, field, lo, hi)
 
     return check
 
 
-def _flag(value: Any, _field: str) -> bool:
-    return bool(value)
+def _flag(value: Any, field: str) -> bool:
+    return False if value is None else checks.flag(value, field)
 
 
 def _color(value: Any, field: str) -> str:
-    text = str(value or "").strip()
+    text = checks.text(value, field).strip()
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
         raise ValidationError.single(field, "validation.color")
     return text.lower()
 
 
-def _price(value: Any, field: str) -> Decimal:
-    return check_amount(value, field)
+def _price(value: Any, field: str, lang: str = "en") -> Decimal:
+    """A price as typed in the admin's language ('1,234.50' in English, '1 234,50' in Polish)."""
+    return check_amount(value, field, lang)
 
 
 @dataclass(frozen=True)
@@ -132,12 +123,16 @@ def _kind(name: str) -> Kind:
     return KINDS[name]
 
 
-def _clean(kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+def _clean(kind: Kind, values: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     clean: dict[str, Any] = {}
     errors: list[FieldError] = []
+    values = dict(checks.mapping(values, "values"))
     for field, check in kind.fields.items():
         try:
-            clean[field] = check(values.get(field), field)
+            if check is _price:
+                clean[field] = _price(values.get(field), field, lang)
+            else:
+                clean[field] = check(values.get(field), field)
         except ValidationError as exc:
             errors.extend(exc.errors)
     if clean.get("is_won") and clean.get("is_lost"):
@@ -167,14 +162,23 @@ def _check_pipeline_keeps_an_open_stage(tx: Tx, pipeline_id: int) -> None:
 
 
 def save(db: Database, actor: User, kind_name: str, values: dict[str, Any], row_id: int | None = None,
-         parent_id: int | None = None) -> int:  # fmt: skip
-    """Create (row_id None) or edit a dictionary row. Returns its id."""
+         parent_id: int | None = None, *, lang: str = "en") -> int:  # fmt: skip
+    """Create (row_id None) or edit a dictionary row. Returns its id. Numbers typed as text
+    (prices) are read in `lang`, the admin's language."""
     permissions.require_admin(actor)
     kind = _kind(kind_name)
-    clean = _clean(kind, values)
+    checks.ident(row_id, "row_id", required=False)
+    if kind.parent:
+        checks.ident(parent_id, kind.parent, required=False)
+    clean = _clean(kind, values, checks.choice(lang, ("en", "pl"), "lang") or "en")
 
     def work(tx: Tx) -> int:
         nonlocal parent_id
+        if kind.parent and parent_id is not None and row_id is None:
+            parent_table = "pipelines" if kind.parent == "pipeline_id" else "dictionaries"
+            if not tx.scalar(f"SELECT 1 FROM {parent_table} WHERE id = ?", [parent_id]):
+                # a missing parent is the caller's mistake, not a race with another user
+                raise ValidationError.single(kind.parent, "validation.unknown")
         if row_id is not None:
             old = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
             if not old:
@@ -203,7 +207,13 @@ def save(db: Database, actor: User, kind_name: str, values: dict[str, Any], row_
             )
             audit.record(tx, actor.id, kind_name, new_id, "create", {k: [None, v] for k, v in clean.items()})
         else:
+            if kind_name == "resources" and clean["buffer_min"] > old[0]["buffer_min"]:
+                _refuse_buffer_clashes(tx, row_id, clean["buffer_min"])
             sets = ", ".join(f"{c} = ${c}" for c in clean)
+            if kind_name == "resources":
+                # touch the row's version as every booking does, so a booking racing this
+                # change fails with a write conflict instead of slipping past the new buffer
+                sets += ", version = version + 1"
             tx.execute(f"UPDATE {kind.table} SET {sets} WHERE id = $id", {**clean, "id": row_id})
             audit.record(tx, actor.id, kind_name, row_id, "update", audit.diff(old[0], clean))
             new_id = row_id
@@ -211,9 +221,39 @@ def save(db: Database, actor: User, kind_name: str, values: dict[str, Any], row_
             _check_pipeline_keeps_an_open_stage(tx, parent_id)
         return new_id
 
-    result = db.write(work)
+    if kind_name == "resources" and row_id is not None:
+        with reservations.locked(db, [row_id]):  # the same lock as every booking of the resource
+            result = db.write(work)
+    else:
+        result = db.write(work)
     db.dictionaries_changed()
     return result
+
+
+BUFFER_CLASH_SQL = """
+    SELECT a.event_id, a.starts_at, a.ends_at, b.event_id, b.starts_at, b.ends_at
+    FROM reservations a JOIN reservations b
+      ON b.resource_id = a.resource_id AND b.id <> a.id
+     AND (b.starts_at > a.starts_at OR (b.starts_at = a.starts_at AND b.id > a.id))
+     AND b.starts_at < a.ends_at + to_minutes($buffer)
+    -- b has not ended, so it started at most 31 days ago (the longest event): older a cannot reach it
+    WHERE a.resource_id = $resource AND b.ends_at > now()
+      AND a.ends_at > now() - INTERVAL 32 DAY - to_minutes($buffer)
+    ORDER BY b.starts_at, a.starts_at
+"""
+
+
+def _refuse_buffer_clashes(tx: Tx, resource_id: int, buffer_min: int) -> None:
+    """A larger buffer must not leave bookings closer together than it: that is exactly what
+    the clash check refuses for new bookings. Bookings that ended before now stay as they were
+    (history); a pair of which the later one has not ended yet is refused, listing them."""
+    pairs = tx.all(BUFFER_CLASH_SQL, {"resource": resource_id, "buffer": buffer_min})
+    if pairs:
+        first = pairs[0]
+        raise ValidationError.single(
+            "buffer_min", "resource.buffer_clashes", count=len(pairs), buffer=buffer_min,
+            first_start=first[1], first_end=first[2], second_start=first[4], second_end=first[5],
+        )  # fmt: skip
 
 
 def _columns(tx: Tx, table: str) -> set[str]:
@@ -343,7 +383,7 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
     permissions.require_admin(actor)
     errors: list[FieldError] = []
     clean: dict[str, Any] = {}
-    for key, value in changes.items():
+    for key, value in checks.mapping(changes, "settings").items():
         try:
             clean[key] = _check_setting(key, value)
         except ValidationError as exc:
@@ -366,17 +406,21 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
 
 def _check_setting(key: str, value: Any) -> Any:
     if key == "time_zone":
-        if value not in available_timezones():
+        if not isinstance(value, str) or value not in available_timezones():
             raise ValidationError.single(key, "admin.bad_time_zone")
         ZoneInfo(value)
         return value
     if key == "currency":
-        text = str(value or "").strip().upper()
+        text = checks.text(value, key).strip().upper()
         if not CURRENCY.fullmatch(text):
             raise ValidationError.single(key, "admin.bad_currency")
         return text
     if key == "work_days":
-        days = tuple(sorted({int(d) for d in value or ()}))
+        if isinstance(value, str | bytes | dict) or not isinstance(value, list | tuple | set | frozenset):
+            raise ValidationError.single(key, "admin.bad_work_days")
+        if any(isinstance(d, bool) or not isinstance(d, int) for d in value):
+            raise ValidationError.single(key, "admin.bad_work_days")
+        days = tuple(sorted(set(value)))
         if not days or any(d not in range(7) for d in days):
             raise ValidationError.single(key, "admin.bad_work_days")
         return days
@@ -387,7 +431,7 @@ def _check_setting(key: str, value: Any) -> Any:
     if key == "attachment_max_mb":
         return _int_range(1, 200)(value, key)
     if key == "default_language":
-        if value not in ("en", "pl"):
+        if not isinstance(value, str) or value not in ("en", "pl"):
             raise ValidationError.single(key, "validation.choice")
         return value
     raise ValidationError.single(key, "validation.choice")

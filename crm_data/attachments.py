@@ -16,8 +16,10 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
+from crm_data import checks
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import NotFound, StorageError, ValidationError
@@ -51,7 +53,7 @@ class StoredFile:
 
 def check_name(name: str | None, field: str) -> str:
     """The display name, or a ValidationError saying what is wrong with it."""
-    raw = unicodedata.normalize("NFC", name or "")
+    raw = unicodedata.normalize("NFC", checks.text(name, field))
     if "\x00" in raw or any(unicodedata.category(ch) == "Cc" for ch in raw) or has_invisible(raw):
         raise ValidationError.single(field, "attachment.name_control")
     text = raw.strip()
@@ -74,7 +76,9 @@ def check_size(size: int, limit_mb: int, field: str) -> None:
     if size <= 0:
         raise ValidationError.single(field, "attachment.empty")
     if size > limit_mb * 1024 * 1024:
-        raise ValidationError.single(field, "attachment.too_big", limit=limit_mb, size=round(size / 1048576, 1))
+        # rounded up to 0.01 MB: a file over the limit never reads "1 MB, at most 1 MB"
+        shown = (Decimal(size) / 1048576).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+        raise ValidationError.single(field, "attachment.too_big", limit=limit_mb, size=shown)
 
 
 def safe_mime(name: str) -> str:

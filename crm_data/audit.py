@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from crm_data.db import Database, Tx
+
+if TYPE_CHECKING:
+    from crm_data.users import User
 
 
 def _plain(value: Any) -> Any:
@@ -52,6 +55,7 @@ ENTITIES = ("thread", "event", "reservation", "client", "contact", "user", "sett
 
 def search(
     db: Database,
+    actor: User,
     *,
     entity: str | None = None,
     user_id: int | None = None,
@@ -61,11 +65,18 @@ def search(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[pd.DataFrame, int]:
-    """Audit rows, newest first, with the name of who did it; and the total count."""
-    from crm_data.rules import like_pattern
+    """Audit rows, newest first, with the name of who did it; and the total count. Admins only:
+    the log holds every change of every record."""
+    from crm_data import checks, permissions
+    from crm_data.rules import check_moment, like_pattern
 
-    if entity is not None and entity not in ENTITIES:
-        raise ValueError(entity)
+    permissions.require_audit(actor)
+    checks.choice(entity, ENTITIES, "entity", optional=True)
+    checks.ident(user_id, "user_id", required=False)
+    start = None if start is None else check_moment(start, "start")
+    end = None if end is None else check_moment(end, "end")
+    text = checks.search_text(text, "text")
+    limit, offset = checks.page(limit, offset)
     where = """($entity IS NULL OR a.entity = $entity) AND ($user IS NULL OR a.user_id = $user)
         AND ($start IS NULL OR a.logged_at >= $start) AND ($end IS NULL OR a.logged_at < $end)
         AND ($text = '' OR a.changes ILIKE $pattern ESCAPE '\\' OR a.action ILIKE $pattern ESCAPE '\\')"""

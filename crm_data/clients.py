@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import audit, cache, permissions
+from crm_data import audit, cache, checks, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
 from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, check_text, like_pattern, name_skeleton, search_key
@@ -96,6 +96,8 @@ def _check_phone(value: str, field: str) -> str:
 
 
 def check_client(data: ClientInput) -> dict[str, object]:
+    if not isinstance(data, ClientInput):
+        raise ValidationError.single("client", "validation.wrong_type")
     values, errors = _collect(
         [
             ("name", lambda: check_text(data.name, "name", max_len=MAX_NAME, required=True)),
@@ -148,11 +150,14 @@ def create_client(db: Database, actor: User, data: ClientInput) -> int:
 
     # the duplicate check reads then writes: one writer of client names at a time
     with db.lock_for("client_names", 0):
-        return db.write(work)
+        client_id = db.write(work)
+    return client_id
 
 
 def update_client(db: Database, actor: User, client_id: int, data: ClientInput, expected_version: int) -> int:
     """Save the edited client; StaleRecord if someone saved it since `expected_version`."""
+    checks.ident(client_id, "client_id")
+    checks.version(expected_version, "expected_version")
     values = check_client(data)
 
     def work(tx: Tx) -> int:
@@ -162,10 +167,7 @@ def update_client(db: Database, actor: User, client_id: int, data: ClientInput, 
         )
         if not old:
             raise NotFound(what="client", id=client_id)
-        owns_thread = bool(
-            tx.scalar("SELECT 1 FROM threads WHERE client_id = ? AND owner_id = ? LIMIT 1", [client_id, actor.id])
-        )
-        permissions.require_edit_client(actor, old[0].pop("created_by"), owns_thread)
+        permissions.require_edit_client(actor, old[0].pop("created_by"))
         if old[0]["version"] != expected_version:
             raise StaleRecord(what="client", name=old[0]["name"])
         _duplicate_of(tx, values, client_id)
@@ -187,10 +189,12 @@ def update_client(db: Database, actor: User, client_id: int, data: ClientInput, 
 
     # the duplicate check reads then writes: one writer of client names at a time
     with db.lock_for("client_names", 0):
-        return db.write(work)
+        new_version = db.write(work)
+    return new_version
 
 
 def get_client(db: Database, client_id: int) -> Client:
+    checks.ident(client_id, "client_id")
     with db.read() as tx:
         row = tx.one(
             "SELECT id, name, tax_id, address, email, phone, notes, active, version FROM clients WHERE id = ?",
@@ -206,7 +210,9 @@ def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int
     """Clients whose name, tax id, e-mail or a contact's name contains `text` (literally,
     ignoring case and diacritics), with their open thread count and last activity; and the
     total number of matches."""
-    pattern = like_pattern(search_key(text.strip()))
+    text = checks.search_text(text, "text")
+    limit, offset = checks.page(limit, offset)
+    pattern = like_pattern(search_key(text))
     tax_text = re.sub(r"[^0-9A-Za-z]", "", text).upper()
     tax_text = tax_text[2:] if re.fullmatch(r"PL\d+", tax_text) else tax_text
     tax_pattern = like_pattern(tax_text) if tax_text else None
@@ -249,6 +255,8 @@ def client_options(db: Database, text: str = "", limit: int = 200) -> list[tuple
 
 
 def check_contact(data: ContactInput) -> dict[str, object]:
+    if not isinstance(data, ContactInput):
+        raise ValidationError.single("contact", "validation.wrong_type")
     values, errors = _collect(
         [
             ("name", lambda: check_text(data.name, "name", max_len=MAX_NAME, required=True)),
@@ -263,6 +271,7 @@ def check_contact(data: ContactInput) -> dict[str, object]:
 
 
 def add_contact(db: Database, actor: User, client_id: int, data: ContactInput) -> int:
+    checks.ident(client_id, "client_id")
     values = check_contact(data)
 
     def work(tx: Tx) -> int:
@@ -280,6 +289,8 @@ def add_contact(db: Database, actor: User, client_id: int, data: ContactInput) -
 
 
 def update_contact(db: Database, actor: User, contact_id: int, data: ContactInput, expected_version: int) -> None:
+    checks.ident(contact_id, "contact_id")
+    checks.version(expected_version, "expected_version")
     values = check_contact(data)
 
     def work(tx: Tx) -> None:
@@ -290,10 +301,7 @@ def update_contact(db: Database, actor: User, contact_id: int, data: ContactInpu
             raise NotFound(what="contact", id=contact_id)
         client_id = old[0].pop("client_id")
         created_by = tx.scalar("SELECT created_by FROM clients WHERE id = ?", [client_id])
-        owns_thread = bool(
-            tx.scalar("SELECT 1 FROM threads WHERE client_id = ? AND owner_id = ? LIMIT 1", [client_id, actor.id])
-        )
-        permissions.require_edit_client(actor, created_by, owns_thread)
+        permissions.require_edit_client(actor, created_by)
         if old[0]["version"] != expected_version:
             raise StaleRecord(what="contact", name=old[0]["name"])
         tx.execute(
@@ -307,6 +315,7 @@ def update_contact(db: Database, actor: User, contact_id: int, data: ContactInpu
 
 
 def contacts_of(db: Database, client_id: int) -> list[Contact]:
+    checks.ident(client_id, "client_id")
     with db.read() as tx:
         rows = tx.all(
             "SELECT id, client_id, name, position, email, phone, active, version FROM contacts"

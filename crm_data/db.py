@@ -174,11 +174,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """A consistent snapshot for reading: several queries see the same committed state."""
+        """A consistent snapshot for reading: several queries see the same committed state.
+        Database errors become domain errors, as in `write()`: never shown raw."""
         cur = self._conn.cursor()
         try:
             cur.begin()
             yield Tx(cur, self._tables)
+        except duckdb.IOException as exc:
+            log.exception("the database could not read")
+            raise StorageError(detail=str(exc).splitlines()[0]) from exc
+        except duckdb.Error as exc:
+            log.exception("database error while reading")
+            raise DatabaseError() from exc
         finally:
             try:
                 cur.rollback()

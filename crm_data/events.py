@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crm_data import attachments, audit, dictionaries, permissions, planning, reminders, reservations, threads
+from crm_data import attachments, audit, checks, dictionaries, permissions, planning, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.config import Config
 from crm_data.db import Database, Tx
@@ -164,31 +164,43 @@ class _Errors:
 def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.datetime) -> _Clean:
     err = _Errors()
     org = org_settings.cached(db)
+    if not isinstance(cmd, LogEvent):
+        raise ValidationError.single("command", "validation.wrong_type")
+    # the ids and versions first: every one is a positive whole number or nothing
+    complete_event_id = checks.ident(cmd.complete_event_id, "complete_event_id", required=False)
+    complete_event_version = checks.version(cmd.complete_event_version, "complete_event_version")
+    given_thread_id = err.check(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
+    given_client_id = err.check(lambda: checks.ident(cmd.client_id, "client_id", required=False))
+    thread_version = err.check(lambda: checks.version(cmd.thread_version, "thread_version"))
+    lang = err.check(lambda: checks.choice(cmd.lang, ("en", "pl"), "lang")) or "en"
 
     # what we complete, or where we log: thread and client
     planned = None
     thread = None
     with db.read() as tx:
-        if cmd.complete_event_id is not None:
+        if complete_event_id is not None:
             planned = tx.dicts(
                 "SELECT id, thread_id, client_id, status, author_id, assignee_id, version FROM events WHERE id = ?",
-                [cmd.complete_event_id],
+                [complete_event_id],
             )
             if not planned:
-                raise NotFound(what="event", id=cmd.complete_event_id)
+                raise NotFound(what="event", id=complete_event_id)
             planned = planned[0]
             if planned["status"] != "planned":
                 raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
             permissions.require_complete(actor, planned)
-        thread_id = planned["thread_id"] if planned else cmd.thread_id
-        client_id = planned["client_id"] if planned else cmd.client_id
+        thread_id = planned["thread_id"] if planned else given_thread_id
+        client_id = planned["client_id"] if planned else given_client_id
+        if thread_id is None and cmd.thread_id is not None:
+            thread_id = -1  # refused above; do not open a new thread instead
         if thread_id is not None:
             rows = tx.dicts(
                 "SELECT id, client_id, pipeline_id, owner_id, stage_id, status, version FROM threads WHERE id = ?",
                 [thread_id],
             )
             if not rows:
-                err.add("thread_id", "validation.unknown")
+                if thread_id != -1:
+                    err.add("thread_id", "validation.unknown")
             else:
                 thread = rows[0]
                 if client_id is not None and thread["client_id"] != client_id:
@@ -197,7 +209,8 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
                 if thread["status"] != "open" and planned is None:
                     err.add("thread_id", "thread.closed", status=thread["status"])
         if client_id is None:
-            err.add("client_id", "validation.required")
+            if cmd.client_id is None:
+                err.add("client_id", "validation.required")
         elif not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
             err.add("client_id", "validation.unknown")
 
@@ -205,19 +218,11 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     pipeline_id = thread["pipeline_id"] if thread else None
     title = ""
     if thread is None and thread_id is None:
-        pipeline_id = cmd.pipeline_id
-        if pipeline_id is None:
-            active = look.active(look.pipelines)
-            pipeline_id = active[0].id if active else None
-        pipe = look.pipelines.get(pipeline_id) if pipeline_id is not None else None
-        if pipe is None or not pipe.active or look.first_stage(pipe.id) is None:
-            err.add("pipeline_id", "validation.unknown")
+        pipeline_id = err.check(lambda: threads.new_thread_pipeline(look, cmd.pipeline_id))
         title = err.check(lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE)) or ""
 
     # basic data
-    event_type = look.event_types.get(cmd.type_id) if cmd.type_id is not None else None
-    if event_type is None or not event_type.active:
-        err.add("type_id", "validation.required" if cmd.type_id is None else "validation.unknown")
+    event_type = err.check(lambda: checks.active(look.event_types, cmd.type_id, "type_id"))
     starts_at = err.check(lambda: check_moment(cmd.occurred_at, "occurred_at"))
     if starts_at is not None and starts_at > now + FUTURE_GRACE:
         err.add("occurred_at", "event.in_future")
@@ -232,31 +237,43 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     # stage change
     stage = None
     lost_reason_id = None
-    if cmd.stage_id is not None and pipeline_id is not None:
-        stage = look.stages.get(cmd.stage_id)
-        if stage is None or not stage.active or stage.pipeline_id != pipeline_id:
+    stage_id = err.check(lambda: checks.ident(cmd.stage_id, "stage_id", required=False))
+    if stage_id is not None and pipeline_id is not None:
+        stage = look.stages.get(stage_id)
+        if stage is None:
+            err.add("stage_id", "validation.unknown")
+        elif stage.pipeline_id != pipeline_id:
             err.add("stage_id", "stage.not_in_pipeline")
+            stage = None
+        elif not stage.active:
+            err.add("stage_id", "validation.archived")
             stage = None
         elif thread is not None and stage.id == thread["stage_id"]:
             stage = None  # not a change
         elif thread is not None and thread["status"] != "open":
             err.add("stage_id", "thread.closed", status=thread["status"])
         if stage is not None and stage.is_lost:
-            reason = look.lost_reasons.get(cmd.lost_reason_id) if cmd.lost_reason_id else None
-            if reason is None or not reason.active:
+            if cmd.lost_reason_id is None:
                 err.add("lost_reason_id", "stage.lost_needs_reason")
             else:
-                lost_reason_id = reason.id
+                reason = err.check(lambda: checks.active(look.lost_reasons, cmd.lost_reason_id, "lost_reason_id"))
+                lost_reason_id = reason.id if reason else None
         if stage is not None and thread is not None:
-            err.check(lambda: permissions.require_stage_change(actor, thread, planned))
+            author = look.people.get(planned["author_id"]) if planned else None
+            permissions.require_stage_change(actor, thread, planned, author.role if author else None)
 
     # extended parts
-    amounts = _amounts(cmd, look, err)
-    products = _products(cmd, look, err)
+    amounts = _amounts(cmd, look, err, lang)
+    products = _products(cmd, look, err, lang)
     participants = _participants(db, cmd, client_id, look, err)
     dict_values = _dictionary_values(cmd, event_type.id if event_type else None, look, err)
     files = _files(cmd, org.attachment_max_mb, err)
-    next_step = _next_step(cmd.next_step, actor, look, org, now, err) if cmd.next_step else None
+    next_step = None
+    if cmd.next_step is not None:
+        if isinstance(cmd.next_step, NextStep):
+            next_step = _next_step(cmd.next_step, actor, look, org, now, err)
+        else:
+            err.add("next", "validation.wrong_type")
 
     if err.items:
         raise ValidationError(err.items)
@@ -276,15 +293,15 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         note=note,
         stage=stage,
         lost_reason_id=lost_reason_id,
-        thread_version=cmd.thread_version,
+        thread_version=thread_version,
         next_step=next_step,
         amounts=amounts,
         products=products,
         participants=participants,
         dictionary_values=dict_values,
         files=files,
-        complete_event_id=cmd.complete_event_id,
-        complete_event_version=cmd.complete_event_version,
+        complete_event_id=complete_event_id,
+        complete_event_version=complete_event_version,
     )
 
 
@@ -295,45 +312,45 @@ def _default_title(note: str, type_name: str) -> str:
     return type_name
 
 
-def _too_many(err: _Errors, field_name: str, items: tuple, limit: int) -> bool:
-    if len(items) > limit:
+def _rows(err: _Errors, field_name: str, items: Any, limit: int, kind: type) -> tuple:
+    """The rows of a repeated part (a tuple or list of `kind`), or () after an error."""
+    rows = err.check(lambda: checks.sequence(items, field_name))
+    if rows is None:
+        return ()
+    if len(rows) > limit:
         err.add(field_name, "validation.too_many", max=limit)
-        return True
-    return False
+        return ()
+    for i, row in enumerate(rows):
+        if not isinstance(row, kind):
+            err.add(f"{field_name}.{i}", "validation.wrong_type")
+            return ()
+    return rows
 
 
-def _amounts(cmd: LogEvent, look: Lookups, err: _Errors) -> list[tuple[int, Decimal]]:
+def _amounts(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tuple[int, Decimal]]:
     out: list[tuple[int, Decimal]] = []
-    if _too_many(err, "amounts", cmd.amounts, MAX_CHILDREN):
-        return out
-    for i, item in enumerate(cmd.amounts):
-        kind = look.amount_types.get(item.amount_type_id) if item.amount_type_id is not None else None
-        if kind is None or not kind.active:
-            err.add(
-                f"amounts.{i}.amount_type_id", "validation.unknown" if item.amount_type_id else "validation.required"
-            )
-        value = err.check(lambda item=item, i=i: check_amount(item.value, f"amounts.{i}.value", cmd.lang))
+    for i, item in enumerate(_rows(err, "amounts", cmd.amounts, MAX_CHILDREN, AmountInput)):
+        kind = err.check(
+            lambda item=item, i=i: checks.active(look.amount_types, item.amount_type_id, f"amounts.{i}.amount_type_id")
+        )
+        value = err.check(lambda item=item, i=i: check_amount(item.value, f"amounts.{i}.value", lang))
         if kind is not None and value is not None:
             out.append((kind.id, value))
     return out
 
 
-def _products(cmd: LogEvent, look: Lookups, err: _Errors) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+def _products(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tuple[int, Decimal, Decimal, Decimal]]:
     out: list[tuple[int, Decimal, Decimal, Decimal]] = []
-    if _too_many(err, "products", cmd.products, MAX_CHILDREN):
-        return out
-    for i, item in enumerate(cmd.products):
-        product = look.products.get(item.product_id) if item.product_id is not None else None
-        if product is None or not product.active:
-            err.add(f"products.{i}.product_id", "validation.unknown" if item.product_id else "validation.required")
-        qty = err.check(lambda item=item, i=i: check_quantity(item.quantity, f"products.{i}.quantity", cmd.lang))
+    for i, item in enumerate(_rows(err, "products", cmd.products, MAX_CHILDREN, ProductInput)):
+        product = err.check(
+            lambda item=item, i=i: checks.active(look.products, item.product_id, f"products.{i}.product_id")
+        )
+        qty = err.check(lambda item=item, i=i: check_quantity(item.quantity, f"products.{i}.quantity", lang))
         price: Decimal | None = None
         if item.unit_price is None or (isinstance(item.unit_price, str) and not item.unit_price.strip()):
             price = product.price if product else None
         else:
-            price = err.check(
-                lambda item=item, i=i: check_amount(item.unit_price, f"products.{i}.unit_price", cmd.lang)
-            )
+            price = err.check(lambda item=item, i=i: check_amount(item.unit_price, f"products.{i}.unit_price", lang))
         if product is not None and qty is not None and price is not None:
             value = line_value(qty, price)
             if value > Decimal("999999999999.99"):
@@ -347,9 +364,16 @@ def _participants(
     db: Database, cmd: LogEvent, client_id: int | None, look: Lookups, err: _Errors
 ) -> list[tuple[int | None, int | None, str | None]]:
     out: list[tuple[int | None, int | None, str | None]] = []
-    if _too_many(err, "participants", cmd.participants, MAX_CHILDREN):
-        return out
-    contact_ids = {p.contact_id for p in cmd.participants if p.contact_id is not None}
+    given_rows = _rows(err, "participants", cmd.participants, MAX_CHILDREN, ParticipantInput)
+    rows = []
+    for i, p in enumerate(given_rows):
+        contact_id = err.check(
+            lambda p=p, i=i: checks.ident(p.contact_id, f"participants.{i}.contact_id", required=False)
+        )
+        user_id = err.check(lambda p=p, i=i: checks.ident(p.user_id, f"participants.{i}.user_id", required=False))
+        if (p.contact_id is None or contact_id is not None) and (p.user_id is None or user_id is not None):
+            rows.append((i, p))
+    contact_ids = {p.contact_id for _, p in rows if p.contact_id is not None}
     valid_contacts: set[int] = set()
     if contact_ids and client_id is not None:
         with db.read() as tx:
@@ -361,7 +385,7 @@ def _participants(
                 )
             }
     seen: set[tuple] = set()
-    for i, p in enumerate(cmd.participants):
+    for i, p in rows:
         given = [x is not None and x != "" for x in (p.contact_id, p.user_id, p.name)]
         if sum(given) != 1:
             err.add(f"participants.{i}", "participant.exactly_one")
@@ -372,9 +396,7 @@ def _participants(
                 continue
             key: tuple = (p.contact_id, None, None)
         elif p.user_id is not None:
-            person = look.people.get(p.user_id)
-            if person is None or not person.active:
-                err.add(f"participants.{i}.user_id", "validation.unknown")
+            if err.check(lambda p=p, i=i: checks.active(look.people, p.user_id, f"participants.{i}.user_id")) is None:
                 continue
             key = (None, p.user_id, None)
         else:
@@ -395,23 +417,29 @@ def _participants(
 def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: _Errors) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     shown = {d.id: required for d, required in look.dictionaries_for(type_id)} if type_id else {}
-    for dictionary_id, value_id in cmd.dictionary_values.items():
+    given = err.check(lambda: checks.mapping(cmd.dictionary_values, "dictionary_values"))
+    for key, value_id in (given or {}).items():
+        dictionary_id = err.check(lambda key=key: checks.ident(key, "dictionary_values"))
+        if dictionary_id is None:
+            continue
         if value_id is None:
             continue
         dictionary = look.dictionaries.get(dictionary_id)
         if dictionary is None or dictionary_id not in shown:
             err.add(f"dictionary.{dictionary_id}", "dictionary.not_for_type")
             continue
-        value = next((v for v in dictionary.values if v.id == value_id and v.active), None)
-        if value is None:
-            err.add(f"dictionary.{dictionary_id}", "validation.unknown")
+        values = {v.id: v for v in dictionary.values}
+        if (
+            err.check(lambda d=dictionary_id, v=value_id, rows=values: checks.active(rows, v, f"dictionary.{d}"))
+            is None
+        ):
             continue
         out.append((dictionary_id, value_id))
-    given = {d for d, _ in out}
+    filled = {d for d, _ in out}
     for dictionary_id, required in shown.items():
         if (
             required
-            and dictionary_id not in given
+            and dictionary_id not in filled
             and not any(f.field == f"dictionary.{dictionary_id}" for f in err.items)
         ):
             err.add(f"dictionary.{dictionary_id}", "validation.required")
@@ -420,45 +448,37 @@ def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: _
 
 def _files(cmd: LogEvent, limit_mb: int, err: _Errors) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
-    if _too_many(err, "attachments", cmd.attachments, MAX_ATTACHMENTS):
-        return out
-    for i, item in enumerate(cmd.attachments):
+    for i, item in enumerate(_rows(err, "attachments", cmd.attachments, MAX_ATTACHMENTS, AttachmentInput)):
         name = err.check(lambda item=item, i=i: attachments.check_name(item.name, f"attachments.{i}"))
-        sized = err.check(
-            lambda item=item, i=i: attachments.check_size(len(item.data or b""), limit_mb, f"attachments.{i}")
-        )
+        data = err.check(lambda item=item, i=i: checks.data(item.data, f"attachments.{i}"))
+        if data is None:
+            continue
+        sized = err.check(lambda data=data, i=i: attachments.check_size(len(data), limit_mb, f"attachments.{i}"))
         if name is not None and sized is None and not any(f.field == f"attachments.{i}" for f in err.items):
-            out.append((name, item.data))
+            out.append((name, data))
     return out
 
 
 def _next_step(
     step: NextStep, actor: User, look: Lookups, org: org_settings.OrgSettings, now: dt.datetime, err: _Errors
 ) -> dict[str, Any] | None:
-    kind = look.event_types.get(step.type_id) if step.type_id is not None else None
-    if kind is None or not kind.active:
-        err.add("next.type_id", "validation.required" if step.type_id is None else "validation.unknown")
+    kind = err.check(lambda: checks.active(look.event_types, step.type_id, "next.type_id"))
     starts_at = err.check(lambda: check_moment(step.starts_at, "next.starts_at"))
     if starts_at is not None and starts_at < now - PAST_GRACE:
         err.add("next.starts_at", "next.in_past")
     duration = step.duration_min if step.duration_min is not None else (kind.default_duration_min if kind else None)
     duration = err.check(lambda: check_duration(duration, "next.duration_min"))
     assignee_id = step.assignee_id if step.assignee_id is not None else actor.id
-    person = look.people.get(assignee_id)
-    if person is None or not person.active:
-        err.add("next.assignee_id", "validation.unknown")
+    person = err.check(lambda: checks.active(look.people, assignee_id, "next.assignee_id"))
     note = err.check(lambda: check_text(step.note, "next.note", max_len=MAX_NOTE, multiline=True)) or ""
-    for rid in step.resource_ids:
-        if rid not in look.resources or not look.resources[rid].active:
-            err.add("next.resource_ids", "validation.unknown")
-    for uid in step.participant_user_ids:
-        if uid not in look.people or not look.people[uid].active:
-            err.add("next.participant_user_ids", "validation.unknown")
-    remind = step.remind_before_min if step.remind_before_min is not None else org.reminder_offset_min
-    if not isinstance(remind, int) or remind < 0 or remind > 60 * 24 * 14:
-        err.add("next.remind_before_min", "validation.reminder_range")
-        remind = None
+    resource_ids = err.check(lambda: planning.active_ids(look.resources, step.resource_ids, "next.resource_ids"))
+    people_ids = err.check(
+        lambda: planning.active_ids(look.people, step.participant_user_ids, "next.participant_user_ids")
+    )
+    remind = err.check(lambda: planning.check_remind(step.remind_before_min, org, "next.remind_before_min"))
     if kind is None or starts_at is None or duration is None or person is None or remind is None:
+        return None
+    if resource_ids is None or people_ids is None:
         return None
     return {
         "type_id": kind.id,
@@ -466,8 +486,8 @@ def _next_step(
             starts_at,
             starts_at + dt.timedelta(minutes=duration),
             assignee_id,
-            tuple(step.participant_user_ids),
-            tuple(step.resource_ids),
+            people_ids,
+            resource_ids,
         ),
         "note": note,
         "remind_at": starts_at - dt.timedelta(minutes=remind),
@@ -498,14 +518,25 @@ def _write(
     accept_conflicts: bool,
     config: Config,
 ) -> LogResult:
-    # the next step's people and resources first: a refusal writes nothing, not even a file. The
-    # event being completed is done by the end of this transaction, so it is nobody's conflict.
+    # Every check of this transaction comes first; only then is a file written (a refusal
+    # leaves nothing on disk), and the files are on disk (fsynced, renamed) before the rows
+    # that point to them commit.
+    if c.complete_event_id is not None:
+        current = tx.one("SELECT status, version FROM events WHERE id = ?", [c.complete_event_id])
+        if current is None or current[0] != "planned":
+            raise StaleRecord(what="event", name="")
+        if c.complete_event_version is not None and current[1] != c.complete_event_version:
+            raise StaleRecord(what="event", name="")
+        # the completed booking ends now: cut it first, so that the next step's clash check
+        # compares with what the booking really is after completing (not with nothing)
+        reservations.finish_tx(tx, c.complete_event_id, now)
+    # the event being completed is done by the end of this transaction: nobody's conflict
     mine = [c.complete_event_id] if c.complete_event_id is not None else []
     accepted = (
-        planning.guard_slot_tx(tx, c.next_step["slot"], hours, mine, now, accept_conflicts) if c.next_step else []
+        planning.guard_slot_tx(tx, c.next_step["slot"], hours, mine, now, accept_conflicts, resource_exclude=[])
+        if c.next_step
+        else []
     )
-    # files are on disk (fsynced, renamed) before the rows that point to them commit
-    stored = [attachments.store(config, data, name) for name, data in c.files]
     new_thread = c.thread_id is None
     first = None
     if new_thread:
@@ -539,20 +570,16 @@ def _write(
         "lost_reason_id": c.lost_reason_id if stage else None,
         "actor": actor.id,
     }
+    # every check has passed: now the files
+    stored = [attachments.store(config, data, name) for name, data in c.files]
     if c.complete_event_id is not None:
         event_id = c.complete_event_id
-        current = tx.one("SELECT status, version FROM events WHERE id = ?", [event_id])
-        if current is None or current[0] != "planned":
-            raise StaleRecord(what="event", name="")
-        if c.complete_event_version is not None and current[1] != c.complete_event_version:
-            raise StaleRecord(what="event", name="")
         tx.execute(
             "UPDATE events SET status = 'done', type_id = $type_id, starts_at = $starts_at,"
             " ends_at = $ends_at, note = $note, stage_id = $stage_id, lost_reason_id = $lost_reason_id,"
             " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
             {k: v for k, v in values.items() if k not in ("thread_id", "client_id", "actor")} | {"id": event_id},
         )
-        reservations.finish_tx(tx, event_id, now)
         reminders.close_tx(tx, event_id)
         audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
     else:

@@ -79,7 +79,7 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
             except csv.Error:  # one column, or ragged rows: the sniffer gives up
                 first = text.splitlines()[0] if text else ""
                 delimiter = max(",;\t", key=first.count) if any(d in first for d in ",;\t") else ","
-            frame = pd.read_csv(io.StringIO(text), dtype=str, sep=delimiter, keep_default_na=False)
+            frame = _csv_frame(text, delimiter)
         else:
             raise ValidationError.single("file", "import.format")
     except ValidationError:
@@ -89,6 +89,39 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     if len(frame) > MAX_ROWS:
         raise ValidationError.single("file", "import.too_many_rows", max=MAX_ROWS)
     frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+EXTRA_FIELDS = "extra_fields"  # frame.attrs key: {row index: number of fields beyond the header}
+
+
+def _csv_frame(text: str, delimiter: str) -> pd.DataFrame:
+    """The rows under the header, every cell text. A row with more fields than the header is
+    kept with the header's fields and noted in `frame.attrs[EXTRA_FIELDS]`, so the preview
+    shows it as a row error: its fields are never shifted into an index or another column. A
+    shorter row is padded with empty cells; blank lines are skipped."""
+    rows = [
+        row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in row)
+    ]
+    if not rows:
+        raise ValidationError.single("file", "attachment.empty")
+    header: list[str] = []
+    for i, given in enumerate(rows[0]):
+        base = given.strip() or f"Unnamed: {i}"
+        name, n = base, 0
+        while name in header:  # the same header twice: keep both, as pandas does
+            n += 1
+            name = f"{base}.{n}"
+        header.append(name)
+    width = len(header)
+    extra: dict[int, int] = {}
+    cells: list[list[str]] = []
+    for i, row in enumerate(rows[1:]):
+        if len(row) > width:
+            extra[i] = len(row) - width
+        cells.append((row + [""] * width)[:width])
+    frame = pd.DataFrame(cells, columns=header, dtype=str)
+    frame.attrs[EXTRA_FIELDS] = extra
     return frame
 
 
@@ -122,6 +155,7 @@ def plan(db: Database, frame: pd.DataFrame, mapping: dict[str, str | None]) -> I
     seen_names: dict[str, int] = {}
     seen_tax: dict[str, int] = {}
     rows: list[RowPlan] = []
+    extra = frame.attrs.get(EXTRA_FIELDS, {})
 
     def cell(record: dict[str, Any], target: str) -> str:
         column = mapping.get(target)
@@ -130,6 +164,11 @@ def plan(db: Database, frame: pd.DataFrame, mapping: dict[str, str | None]) -> I
     for i, record in enumerate(frame.to_dict("records")):
         line = i + 2
         item = RowPlan(line, "new")
+        if i in extra:
+            item.errors.append(
+                FieldError("file", "import.extra_fields", {"count": len(frame.columns) + extra[i],
+                                                           "columns": len(frame.columns)})
+            )  # fmt: skip
         try:
             item.client = check_client(
                 ClientInput(**{t: cell(record, t) for t in ("name", "tax_id", "address", "email", "phone", "notes")})
@@ -199,4 +238,5 @@ def apply(db: Database, actor: User, import_plan: ImportPlan) -> int:
         return len(new_rows)
 
     with db.lock_for("client_names", 0):
-        return db.write(work)
+        written = db.write(work)
+    return written

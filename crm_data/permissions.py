@@ -4,7 +4,12 @@ still cannot let a member change what is not theirs.
 - admin: everything, including the admin panel and users;
 - manager: sees and edits all threads and events;
 - member: sees the team's clients and threads; edits the events they wrote or are assigned,
-  and the threads they own; opens attachments of those (`can_read_files`). Completing an event assigned to them may move its thread's stage.
+  and the threads they own; opens attachments of those (`can_read_files`). Completing an event that the thread's owner or a manager assigned
+  to them may move its thread's stage; work they planned themselves gives no such right.
+- clients: anyone adds clients and contacts; a client's details and its contacts are changed
+  by a manager, an admin, or the member who added the client. Owning a thread of a client
+  grants nothing over the client (anyone may open a thread, so it cannot be a right).
+- the audit log is read by admins only.
 """
 
 from __future__ import annotations
@@ -48,19 +53,36 @@ def require_edit_thread(actor: User, thread: dict[str, Any]) -> None:
         raise PermissionDenied("permission.thread")
 
 
-def require_stage_change(actor: User, thread: dict[str, Any], completing: dict[str, Any] | None) -> None:
-    """The owner (or a manager) moves a thread; so does whoever completes work assigned to
-    them in it."""
+def require_stage_change(
+    actor: User, thread: dict[str, Any], completing: dict[str, Any] | None, author_role: str | None = None
+) -> None:
+    """The owner (or a manager) moves a thread; so does whoever completes work in it that the
+    owner or a manager assigned to them (`author_role` is the role of who planned it). The right
+    is delegated, never self-made: planning an event on someone else's thread and completing it
+    moves nothing."""
     if can_edit_thread(actor, thread):
         return
-    if completing is not None and completing["assignee_id"] == actor.id:
+    if (
+        completing is not None
+        and completing["assignee_id"] == actor.id
+        and completing["author_id"] != actor.id
+        and (completing["author_id"] == thread["owner_id"] or author_role in ("admin", "manager"))
+    ):
         return
     raise PermissionDenied("permission.stage")
 
 
-def require_edit_client(actor: User, created_by: int | None, has_own_thread: bool) -> None:
-    """Anyone adds clients and contacts; a client's details are changed by a manager, by
-    whoever added the client, or by a member who owns a thread of it."""
-    if actor.sees_everything or created_by == actor.id or has_own_thread:
-        return
-    raise PermissionDenied("permission.client")
+def can_edit_client(actor: User, created_by: int | None) -> bool:
+    return actor.sees_everything or created_by == actor.id
+
+
+def require_edit_client(actor: User, created_by: int | None) -> None:
+    """A client's details (and its contacts) are changed by a manager, an admin, or whoever
+    added the client."""
+    if not can_edit_client(actor, created_by):
+        raise PermissionDenied("permission.client")
+
+
+def require_audit(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("permission.admin_only")

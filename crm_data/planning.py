@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache, dictionaries, permissions, reminders, reservations, threads
+from crm_data import audit, cache, checks, dictionaries, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
@@ -148,14 +148,25 @@ def _busy_people_tx(
     ]
 
 
-def check_tx(tx: Tx, slot: Slot, hours: WorkingHours, exclude: list[int], now: dt.datetime) -> OccurrenceCheck:
+def check_tx(
+    tx: Tx,
+    slot: Slot,
+    hours: WorkingHours,
+    exclude: list[int],
+    now: dt.datetime,
+    *,
+    resource_exclude: list[int] | None = None,
+) -> OccurrenceCheck:
+    """People's conflicts (ignoring the events in `exclude`) and resource clashes (ignoring the
+    bookings of the events in `resource_exclude`, by default the same) of a slot."""
+    resource_exclude = exclude if resource_exclude is None else resource_exclude
     conflicts = conflicts_tx(tx, slot.people, slot.starts_at, slot.ends_at, exclude)
-    clashes = reservations.clashes_tx(tx, list(slot.resource_ids), slot.starts_at, slot.ends_at, exclude)
+    clashes = reservations.clashes_tx(tx, list(slot.resource_ids), slot.starts_at, slot.ends_at, resource_exclude)
     suggestions: list[tuple[dt.datetime, dt.datetime]] = []
     if conflicts or clashes:
         lo, hi = slot.starts_at - SUGGEST_WINDOW, slot.ends_at + SUGGEST_WINDOW
         busy = _busy_people_tx(tx, slot.people, lo, hi, exclude)
-        busy += reservations.busy_tx(tx, list(slot.resource_ids), lo, hi, exclude)
+        busy += reservations.busy_tx(tx, list(slot.resource_ids), lo, hi, resource_exclude)
         suggestions = free_slots(busy, slot.ends_at - slot.starts_at, slot.starts_at, hours, not_before=now)
     return OccurrenceCheck(slot.starts_at, slot.ends_at, conflicts, clashes, suggestions)
 
@@ -217,11 +228,18 @@ def record_conflicts_tx(tx: Tx, actor: User, event_id: int, accepted: list[Confl
 
 
 def guard_slot_tx(
-    tx: Tx, slot: Slot, hours: WorkingHours, exclude: list[int], now: dt.datetime, accept_conflicts: bool
+    tx: Tx,
+    slot: Slot,
+    hours: WorkingHours,
+    exclude: list[int],
+    now: dt.datetime,
+    accept_conflicts: bool,
+    *,
+    resource_exclude: list[int] | None = None,
 ) -> list[Conflict]:
     """Inside the writing transaction: refuse a taken resource, warn about people unless
     accepted. Returns the conflicts to record."""
-    result = check_tx(tx, slot, hours, exclude, now)
+    result = check_tx(tx, slot, hours, exclude, now, resource_exclude=resource_exclude)
     if result.clashes:
         raise ResourceTaken(result.clashes[0], result.free_slots)
     if result.conflicts and not accept_conflicts:
@@ -230,6 +248,9 @@ def guard_slot_tx(
 
 
 # -- planning an event (possibly a series) ---------------------------------------------------------------
+FREQUENCIES = ("daily", "weekly", "monthly")
+
+
 @dataclass(frozen=True)
 class Recurrence:
     freq: str  # daily, weekly, monthly
@@ -264,10 +285,32 @@ class PlanResult:
     accepted: list[Conflict] = field(default_factory=list)
 
 
+def active_ids(rows: dict[int, Any], value: Any, field: str) -> tuple[int, ...]:
+    """Ids of active dictionary rows (resources, people), each checked as `checks.active` does."""
+    ids = checks.idents(value, field)
+    for row_id in ids:
+        checks.active(rows, row_id, field)
+    return ids
+
+
+MAX_REMIND_MIN = 60 * 24 * 14
+
+
+def check_remind(value: Any, org: org_settings.OrgSettings, field: str) -> int:
+    """Minutes before the start to remind (None: the organisation's default)."""
+    if value is None:
+        return org.reminder_offset_min
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REMIND_MIN:
+        raise ValidationError.single(field, "validation.reminder_range")
+    return value
+
+
 def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) -> dict[str, Any]:
     look = dictionaries.lookups(db)
     org = org_settings.cached(db)
     errors: list[FieldError] = []
+    if not isinstance(cmd, PlanEvent):
+        raise ValidationError.single("command", "validation.wrong_type")
 
     def grab(fn):
         try:
@@ -276,61 +319,67 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
             errors.extend(exc.errors)
             return None
 
-    kind = look.event_types.get(cmd.type_id) if cmd.type_id is not None else None
-    if kind is None or not kind.active:
-        errors.append(FieldError("type_id", "validation.required" if cmd.type_id is None else "validation.unknown"))
+    kind = grab(lambda: checks.active(look.event_types, cmd.type_id, "type_id"))
     start = grab(lambda: check_moment(cmd.starts_at, "starts_at"))
     if start is not None and start < now - PAST_GRACE:
         errors.append(FieldError("starts_at", "next.in_past"))
     minutes = cmd.duration_min if cmd.duration_min is not None else (kind.default_duration_min if kind else None)
     minutes = grab(lambda: check_duration(minutes, "duration_min"))
     assignee = cmd.assignee_id if cmd.assignee_id is not None else actor.id
-    if assignee not in look.people or not look.people[assignee].active:
-        errors.append(FieldError("assignee_id", "validation.unknown"))
-    for uid in cmd.participant_user_ids:
-        if uid not in look.people or not look.people[uid].active:
-            errors.append(FieldError("participant_user_ids", "validation.unknown"))
-    for rid in cmd.resource_ids:
-        if rid not in look.resources or not look.resources[rid].active:
-            errors.append(FieldError("resource_ids", "validation.unknown"))
+    grab(lambda: checks.active(look.people, assignee, "assignee_id"))
+    participants = grab(lambda: active_ids(look.people, cmd.participant_user_ids, "participant_user_ids"))
+    resource_ids = grab(lambda: active_ids(look.resources, cmd.resource_ids, "resource_ids"))
     note = grab(lambda: check_text(cmd.note, "note", max_len=MAX_NOTE, multiline=True)) or ""
-    remind = cmd.remind_before_min if cmd.remind_before_min is not None else org.reminder_offset_min
-    if not isinstance(remind, int) or not 0 <= remind <= 60 * 24 * 14:
-        errors.append(FieldError("remind_before_min", "validation.reminder_range"))
+    remind = grab(lambda: check_remind(cmd.remind_before_min, org, "remind_before_min"))
+    thread_id = grab(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
+    client_id = grab(lambda: checks.ident(cmd.client_id, "client_id", required=False))
+    grab(lambda: checks.flag(cmd.skip_conflicting, "skip_conflicting"))
+    grab(lambda: checks.flag(cmd.accept_conflicts, "accept_conflicts"))
 
     thread = None
     pipeline_id = None
     title = ""
     with db.read() as tx:
         if cmd.thread_id is not None:
-            rows = tx.dicts("SELECT id, client_id, status FROM threads WHERE id = ?", [cmd.thread_id])
-            if not rows:
+            rows = tx.dicts("SELECT id, client_id, status FROM threads WHERE id = ?", [thread_id]) if thread_id else []
+            if thread_id is None:
+                pass  # not an id: already refused
+            elif not rows:
                 errors.append(FieldError("thread_id", "validation.unknown"))
             elif rows[0]["status"] != "open":
                 errors.append(FieldError("thread_id", "thread.closed", {"status": rows[0]["status"]}))
             else:
                 thread = rows[0]
-        elif cmd.client_id is None or not tx.scalar("SELECT active FROM clients WHERE id = ?", [cmd.client_id]):
-            errors.append(
-                FieldError("client_id", "validation.required" if cmd.client_id is None else "validation.unknown")
-            )
+        elif cmd.client_id is None or client_id is None:
+            if cmd.client_id is None:
+                errors.append(FieldError("client_id", "validation.required"))
+        elif not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
+            errors.append(FieldError("client_id", "validation.unknown"))
         else:
-            active = look.active(look.pipelines)
-            pipeline_id = cmd.pipeline_id if cmd.pipeline_id is not None else (active[0].id if active else None)
-            if pipeline_id not in look.pipelines or look.first_stage(pipeline_id) is None:
-                errors.append(FieldError("pipeline_id", "validation.unknown"))
+            # the same pipeline check as logging a call in a new thread: active, with an open stage
+            pipeline_id = grab(lambda: threads.new_thread_pipeline(look, cmd.pipeline_id))
             title = (
                 grab(lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE, required=True))
                 or ""
             )
 
     starts: list[dt.datetime] = []
-    if cmd.recurrence is not None and start is not None:
-        rec = cmd.recurrence
+    rec = cmd.recurrence
+    if rec is not None and not isinstance(rec, Recurrence):
+        errors.append(FieldError("recurrence", "validation.wrong_type"))
+    elif rec is not None and start is not None:
         if rec.until is None and rec.count is None:
             errors.append(FieldError("recurrence", "recurrence.needs_end"))
-        elif rec.count is not None and not 1 <= rec.count <= MAX_OCCURRENCES:
+        elif rec.freq not in FREQUENCIES:
+            errors.append(FieldError("recurrence", "validation.choice"))
+        elif rec.count is not None and (isinstance(rec.count, bool) or not isinstance(rec.count, int)):
+            errors.append(FieldError("recurrence", "validation.whole_number"))
+        elif rec.count is not None and rec.count < 1:
+            errors.append(FieldError("recurrence", "recurrence.count_positive"))
+        elif rec.count is not None and rec.count > MAX_OCCURRENCES:
             errors.append(FieldError("recurrence", "recurrence.too_many", {"max": MAX_OCCURRENCES}))
+        elif rec.until is not None and (not isinstance(rec.until, dt.date) or isinstance(rec.until, dt.datetime)):
+            errors.append(FieldError("recurrence", "validation.not_a_date"))
         elif rec.until is not None and rec.until < start.astimezone(dt.UTC).date() - dt.timedelta(days=1):
             errors.append(FieldError("recurrence", "recurrence.until_before_start"))
         else:
@@ -355,8 +404,11 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
         "length": dt.timedelta(minutes=minutes),
         "assignee": assignee,
         "note": note,
-        "remind": dt.timedelta(minutes=remind),
+        "remind": remind,
         "thread": thread,
+        "client_id": client_id,
+        "participants": participants,
+        "resource_ids": resource_ids,
         "pipeline_id": pipeline_id,
         "title": title,
         "hours": working_hours(org),
@@ -367,19 +419,37 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
 def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | None = None) -> PlanResult:
     """Plan one event or a series in a thread. Raises ValidationError, ResourceTaken (nothing
     booked), or ConflictWarning (nothing saved) unless `accept_conflicts` or, for a series,
-    `skip_conflicting`."""
+    `skip_conflicting`.
+
+    The occurrences of a series are checked and inserted one after another in one transaction,
+    so each is checked against the database *and* the series' own earlier occurrences (a daily
+    series of 25-hour bookings, or a 24-hour one across the 23-hour day of a DST change, runs
+    into itself and is refused like any other clash)."""
     now = now or dt.datetime.now(dt.UTC)
     v = _validate_plan(db, actor, cmd, now)
-    slots = [
-        Slot(s, s + v["length"], v["assignee"], tuple(cmd.participant_user_ids), tuple(cmd.resource_ids))
-        for s in v["starts"]
-    ]
+    slots = [Slot(s, s + v["length"], v["assignee"], v["participants"], v["resource_ids"]) for s in v["starts"]]
 
     def work(tx: Tx) -> PlanResult:
-        chosen: list[tuple[Slot, list[Conflict]]] = []
+        if v["thread"] is not None:
+            thread_id, client_id = v["thread"]["id"], v["thread"]["client_id"]
+        else:
+            first_stage = v["look"].first_stage(v["pipeline_id"])
+            thread_id = threads.open_thread_tx(
+                tx, actor.id, v["client_id"], v["pipeline_id"], v["title"], now, first_stage
+            )
+            client_id = v["client_id"]
+        recurrence_id = None
+        if cmd.recurrence is not None:
+            recurrence_id = tx.scalar(
+                "INSERT INTO recurrences (freq, until_on, occurrences, created_by) VALUES (?, ?, ?, ?) RETURNING id",
+                [cmd.recurrence.freq, cmd.recurrence.until, cmd.recurrence.count, actor.id],
+            )
+        ids: list[int] = []
+        accepted: list[Conflict] = []
         skipped: list[dt.datetime] = []
         warnings: list[OccurrenceCheck] = []
         for slot in slots:
+            # the earlier occurrences are already rows of this transaction: the check sees them
             result = check_tx(tx, slot, v["hours"], [], now)
             if not result.clear and cmd.skip_conflicting:
                 skipped.append(slot.starts_at)
@@ -388,43 +458,28 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
                 raise ResourceTaken(result.clashes[0], result.free_slots, slot.starts_at if len(slots) > 1 else None)
             if result.conflicts:
                 warnings.append(result)
-            chosen.append((slot, result.conflicts))
+            ids.append(
+                insert_planned_tx(
+                    tx,
+                    actor,
+                    thread_id=thread_id,
+                    client_id=client_id,
+                    type_id=v["kind"].id,
+                    slot=slot,
+                    note=v["note"],
+                    remind_at=slot.starts_at - dt.timedelta(minutes=v["remind"]),
+                    recurrence_id=recurrence_id,
+                    accepted=result.conflicts,
+                )
+            )
+            accepted += result.conflicts
         if warnings and not cmd.accept_conflicts:
-            raise ConflictWarning(warnings)
-        if not chosen:
+            raise ConflictWarning(warnings)  # rolls back every occurrence written above
+        if not ids:
             raise ValidationError.single("recurrence", "recurrence.all_skipped")
-        if v["thread"] is not None:
-            thread_id, client_id = v["thread"]["id"], v["thread"]["client_id"]
-        else:
-            first_stage = v["look"].first_stage(v["pipeline_id"])
-            thread_id = threads.open_thread_tx(
-                tx, actor.id, cmd.client_id, v["pipeline_id"], v["title"], now, first_stage
-            )
-            client_id = cmd.client_id
-        recurrence_id = None
-        if cmd.recurrence is not None:
-            recurrence_id = tx.scalar(
-                "INSERT INTO recurrences (freq, until_on, occurrences, created_by) VALUES (?, ?, ?, ?) RETURNING id",
-                [cmd.recurrence.freq, cmd.recurrence.until, cmd.recurrence.count, actor.id],
-            )
-        ids = [
-            insert_planned_tx(
-                tx,
-                actor,
-                thread_id=thread_id,
-                client_id=client_id,
-                type_id=v["kind"].id,
-                slot=slot,
-                note=v["note"],
-                remind_at=slot.starts_at - v["remind"],
-                recurrence_id=recurrence_id,
-                accepted=conflicts,
-            )
-            for slot, conflicts in chosen
-        ]
-        return PlanResult(ids, thread_id, skipped, [c for _, cs in chosen for c in cs])
+        return PlanResult(ids, thread_id, skipped, accepted)
 
-    with reservations.locked(db, cmd.resource_ids):
+    with reservations.locked(db, v["resource_ids"]):
         return db.write(work)
 
 
@@ -470,6 +525,8 @@ def reschedule(
 ) -> int:
     """Move a planned event (and its reservations and reminder). Returns the new version."""
     now = now or dt.datetime.now(dt.UTC)
+    checks.ident(event_id, "event_id")
+    checks.version(expected_version, "expected_version")
     start = check_moment(starts_at, "starts_at")
     end = check_moment(ends_at, "ends_at")
     from crm_data.rules import check_range
@@ -519,8 +576,9 @@ def reassign(
     """Hand a planned event to someone else; their reminder goes with it."""
     now = now or dt.datetime.now(dt.UTC)
     look = dictionaries.lookups(db)
-    if assignee_id not in look.people or not look.people[assignee_id].active:
-        raise ValidationError.single("assignee_id", "validation.unknown")
+    checks.ident(event_id, "event_id")
+    checks.version(expected_version, "expected_version")
+    checks.active(look.people, assignee_id, "assignee_id")
     hours = working_hours(org_settings.cached(db))
 
     def work(tx: Tx) -> int:
@@ -543,6 +601,8 @@ def reassign(
 
 def cancel(db: Database, actor: User, event_id: int, *, expected_version: int | None) -> int:
     """Cancel a planned event: its resources are freed and its reminder ends."""
+    checks.ident(event_id, "event_id")
+    checks.version(expected_version, "expected_version")
 
     def work(tx: Tx) -> int:
         event = _planned_tx(tx, actor, event_id, expected_version)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from crm_data import checks
 from crm_data.errors import ValidationError
 
 MAX_NAME = 200
@@ -58,8 +59,9 @@ def check_text(
     multiline: bool = False,
 ) -> str:
     """Normalise to NFC, refuse NUL, control, invisible and direction characters anywhere (also
-    at the ends: they are refused, not silently trimmed), then strip surrounding spaces."""
-    raw = unicodedata.normalize("NFC", value or "")
+    at the ends: they are refused, not silently trimmed), then strip surrounding spaces.
+    Anything but text (or None) is refused, and so is a lone surrogate, which no encoding stores."""
+    raw = unicodedata.normalize("NFC", checks.text(value, field))
     if "\x00" in raw:
         raise ValidationError.single(field, "validation.nul")
     if has_invisible(raw):
@@ -198,6 +200,9 @@ def check_moment(value: dt.datetime | None, field: str) -> dt.datetime:
     """An aware datetime in a sane range, returned in UTC."""
     if value is None:
         raise ValidationError.single(field, "validation.required")
+    if not isinstance(value, dt.datetime):
+        # a date alone, a string, a number: the caller must say the moment, with its zone
+        raise ValidationError.single(field, "validation.not_a_moment")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError.single(field, "validation.naive_time")
     value = value.astimezone(dt.UTC)
@@ -206,10 +211,14 @@ def check_moment(value: dt.datetime | None, field: str) -> dt.datetime:
     return value
 
 
-def check_duration(minutes: int | float | None, field: str) -> int:
+def check_duration(minutes: int | float | Decimal | None, field: str) -> int:
     if minutes is None or isinstance(minutes, bool):
         raise ValidationError.single(field, "validation.required")
+    if not isinstance(minutes, int | float | Decimal):
+        raise ValidationError.single(field, "validation.not_a_number")
     if isinstance(minutes, float) and not math.isfinite(minutes):
+        raise ValidationError.single(field, "validation.not_finite")
+    if isinstance(minutes, Decimal) and not minutes.is_finite():
         raise ValidationError.single(field, "validation.not_finite")
     if int(minutes) != minutes:
         raise ValidationError.single(field, "validation.whole_minutes")
@@ -281,6 +290,28 @@ class WorkingHours:
     tz: str = "Europe/Warsaw"
 
 
+def at_hour(day: dt.date, hour: int, zone: ZoneInfo | str) -> dt.datetime:
+    """The wall-clock hour 0..24 of a day in a zone (24 is the next midnight), as an aware
+    datetime. `dt.time(hour)` only takes 0..23, so working hours that end at 24 (or a window
+    one hour before a start at 0) must go through here."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    hour = min(max(hour, 0), 24)
+    base = dt.datetime.combine(day, dt.time(0), zone)
+    return base if hour == 0 else dt.datetime.combine(day + dt.timedelta(days=hour // 24), dt.time(hour % 24), zone)
+
+
+def default_start_time(hours: WorkingHours) -> dt.time:
+    """Where a new planned event starts by default: an hour into the working day, but never
+    past its last hour (working hours 23-24 give 23:00, 0-1 give 0:00)."""
+    return dt.time(max(min(hours.start_hour + 1, hours.end_hour - 1), hours.start_hour, 0) % 24)
+
+
+def day_window(day: dt.date, hours: WorkingHours, before: int = 1, after: int = 2) -> tuple[dt.datetime, dt.datetime]:
+    """The working day widened by `before` and `after` hours, kept within the day: what a day's
+    timeline shows."""
+    return (at_hour(day, hours.start_hour - before, hours.tz), at_hour(day, hours.end_hour + after, hours.tz))
+
+
 def free_slots(
     busy: list[Interval],
     length: dt.timedelta,
@@ -306,8 +337,8 @@ def free_slots(
         day = first_day + dt.timedelta(days=offset)
         if day.weekday() not in hours.days:
             continue
-        open_at = dt.datetime.combine(day, dt.time(hours.start_hour), zone).astimezone(dt.UTC)
-        close_at = dt.datetime.combine(day, dt.time(hours.end_hour), zone).astimezone(dt.UTC)
+        open_at = at_hour(day, hours.start_hour, zone).astimezone(dt.UTC)
+        close_at = at_hour(day, hours.end_hour, zone).astimezone(dt.UTC)
         start = open_at
         while start + length <= close_at:
             if not_before is None or start >= not_before:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache
+from crm_data import audit, cache, checks
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
-from crm_data.dictionaries import Stage
-from crm_data.errors import NotFound
+from crm_data.dictionaries import Lookups, Stage
+from crm_data.errors import NotFound, ValidationError
 from crm_data.rules import like_pattern, search_key
 from crm_data.users import User
 
@@ -38,6 +38,8 @@ class ThreadFilter:
 
 
 def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
+    if not isinstance(f, ThreadFilter):
+        raise ValidationError.single("filter", "validation.wrong_type")
     parts = ["TRUE"]
     params: dict[str, Any] = {}
     for column, value in (
@@ -46,17 +48,17 @@ def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
         ("t.pipeline_id", f.pipeline_id),
         ("t.stage_id", f.stage_id),
     ):
-        if value is not None:
-            name = column.split(".")[1]
+        name = column.split(".")[1]
+        if checks.ident(value, name, required=False) is not None:
             parts.append(f"{column} = ${name}")
             params[name] = value
-    if f.status is not None:
-        if f.status not in STATUSES:
-            raise ValueError(f.status)
+    if checks.choice(f.status, STATUSES, "status", optional=True) is not None:
         parts.append("t.status = $status")
         params["status"] = f.status
-    if f.text.strip():
-        params["text"] = like_pattern(search_key(f.text.strip()))
+    text = checks.search_text(f.text, "text")
+    checks.flag(f.no_next_step, "no_next_step")
+    if text:
+        params["text"] = like_pattern(search_key(text))
         title_key = SEARCH_KEY_SQL.format(col="t.title")
         note_key = SEARCH_KEY_SQL.format(col="e.note")
         parts.append(
@@ -78,7 +80,8 @@ def list_threads(
     """A page of threads matching the filter, and the total count. Each row carries the
     stage percent, the next planned event's start and whether the open thread has no next step."""
     where, params = _where(f)
-    order = SORTS[sort]
+    order = SORTS[checks.choice(sort, SORTS, "sort")]
+    limit, offset = checks.page(limit, offset)
     with db.read() as tx:
         total = tx.scalar(f"SELECT count(*) FROM threads t WHERE {where}", params)
         frame = tx.df(
@@ -136,6 +139,7 @@ class ThreadDetail:
 
 @cache.shared
 def get_thread(db: Database, thread_id: int) -> ThreadDetail:
+    checks.ident(thread_id, "thread_id")
     with db.read() as tx:
         row = tx.one(
             """
@@ -274,6 +278,22 @@ def recent_events(db: Database, client_id: int, *, limit: int = 20) -> pd.DataFr
             """,
             [client_id, limit],
         )
+
+
+def new_thread_pipeline(look: Lookups, pipeline_id: Any, field: str = "pipeline_id") -> int:
+    """The pipeline a new thread opens in: the given one (active, with an open stage), or the
+    first active one. Every path that opens a thread (logging, planning) asks here, so an
+    archived pipeline is refused the same way everywhere."""
+    if pipeline_id is None:
+        active = look.active(look.pipelines)
+        if not active:
+            raise ValidationError.single(field, "validation.required")
+        pipeline_id = active[0].id
+    pipe = checks.active(look.pipelines, pipeline_id, field)
+    assert pipe is not None
+    if look.first_stage(pipe.id) is None:
+        raise ValidationError.single(field, "pipeline.no_open_stage")
+    return pipe.id
 
 
 def open_thread_tx(

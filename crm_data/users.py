@@ -62,6 +62,10 @@ def _user(row: tuple) -> User:
 
 
 def check_password(password: str, field: str = "password") -> str:
+    if password is not None and not isinstance(password, str):
+        raise ValidationError.single(field, "validation.not_text")
+    if password is not None and any("\ud800" <= ch <= "\udfff" for ch in password):
+        raise ValidationError.single(field, "validation.surrogate")
     if password is None or len(password) < MIN_PASSWORD:
         raise ValidationError.single(field, "validation.password_short", min=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
@@ -106,11 +110,11 @@ def prepare_user(*, login: str, display_name: str, password: str, role: str = "m
             values[field] = check()
         except ValidationError as exc:
             errors.extend(exc.errors)
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         errors.extend(ValidationError.single("role", "validation.choice").errors)
     if errors:
         raise ValidationError(errors)
-    locale = locale if locale in ("en", "pl") else "en"
+    locale = locale if isinstance(locale, str) and locale in ("en", "pl") else "en"
     return NewUser(values["login"], values["display_name"], _hasher().hash(password), role, locale)
 
 
@@ -154,6 +158,9 @@ def create_user(
 
 
 def get_user(db: Database, user_id: int) -> User:
+    from crm_data import checks
+
+    checks.ident(user_id, "user_id")
     with db.read() as tx:
         row = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id])
     if row is None:
@@ -179,6 +186,10 @@ def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | 
     have failed, the login is locked for LOCKOUT_SECONDS whatever is typed. A right password
     clears the count."""
     now = now or dt.datetime.now(dt.UTC)
+    if not isinstance(login, str | None) or not isinstance(password, str | None):
+        raise AuthError("auth.missing")
+    if any("\ud800" <= ch <= "\udfff" for ch in (login or "") + (password or "")):
+        raise AuthError("auth.failed")
     login = (login or "").strip().lower()[:200]
     if not login or not password:
         raise AuthError("auth.missing")
@@ -254,7 +265,7 @@ def session_valid(db: Database, user_id: int, epoch: int) -> User | None:
 
 
 def set_locale(db: Database, user: User, locale: str) -> User:
-    if locale not in ("en", "pl"):
+    if not isinstance(locale, str) or locale not in ("en", "pl"):
         raise ValidationError.single("locale", "validation.choice")
     db.write(lambda tx: tx.execute("UPDATE users SET locale = ? WHERE id = ?", [locale, user.id]))
     return get_user(db, user.id)
@@ -267,9 +278,10 @@ _DUMMY_HASH = argon2.PasswordHasher().hash("not a real password, only for timing
 def _admin_change(
     db: Database, actor: User, user_id: int, action: str, sql: str, params: list, changes: dict, *, end_sessions: bool
 ) -> User:
-    from crm_data import permissions
+    from crm_data import checks, permissions
 
     permissions.require_admin(actor)
+    checks.ident(user_id, "user_id")
 
     def work(tx: Tx) -> None:
         if not tx.scalar("SELECT 1 FROM users WHERE id = ?", [user_id]):
@@ -289,13 +301,16 @@ def _admin_change(
 def set_active(db: Database, actor: User, user_id: int, active: bool) -> User:
     """Deactivate (their sessions end at once) or reactivate an account. The last active admin
     cannot be deactivated."""
+    from crm_data import checks
+
+    checks.flag(active, "active")
     return _admin_change(db, actor, user_id, "activate" if active else "deactivate",
                          "UPDATE users SET active = ?, version = version + 1 WHERE id = ?", [active, user_id],
                          {"active": [not active, active]}, end_sessions=not active)  # fmt: skip
 
 
 def set_role(db: Database, actor: User, user_id: int, role: str) -> User:
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise ValidationError.single("role", "validation.choice")
     old = get_user(db, user_id).role
     return _admin_change(db, actor, user_id, "role", "UPDATE users SET role = ?, version = version + 1 WHERE id = ?",
@@ -320,6 +335,8 @@ def reset_password(db: Database, actor: User, user_id: int, new_password: str) -
 
 def change_password(db: Database, actor: User, old_password: str, new_password: str) -> None:
     """The user changes their own password; every session of theirs ends, this one too."""
+    if not isinstance(old_password, str | None):
+        raise ValidationError.single("old_password", "auth.failed")
     with db.read() as tx:
         current = tx.scalar("SELECT password_hash FROM users WHERE id = ?", [actor.id])
     try:

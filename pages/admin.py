@@ -70,9 +70,7 @@ def kind_form(kind_name: str, row: dict[str, Any] | None, key: str) -> dict[str,
                 values[field] = field_widget(field, row.get(field) if row else None, f"{key}_{field}")
         submitted = st.form_submit_button(f.t("common.save"), type="primary", icon=":material/save:")
     if submitted:
-        if "price" in values:
-            values["price"] = str(values["price"]).replace("\u00a0", "").replace(" ", "").replace(",", ".")
-        return values
+        return values  # a price is read by crm_data in the admin's language
     return None
 
 
@@ -131,7 +129,7 @@ with tab_dict:
             st.markdown(f"**{f.t('admin.editing')}**")
             values = kind_form(kind_name, selected, f"admin_edit_{kind_name}_{selected['id']}")
             if values is not None:
-                run(lambda: admin.save(ui.db(), account, kind_name, values, selected["id"]))
+                run(lambda: admin.save(ui.db(), account, kind_name, values, selected["id"], lang=f.lang))
             c1, c2, c3, c4 = st.columns(4)
             if selected["active"] and c1.button(f.t("admin.remove"), key=f"admin_remove_{selected['id']}",
                                                 icon=":material/archive:", help=f.t("admin.remove_help")):  # fmt: skip
@@ -165,7 +163,7 @@ with tab_dict:
         with st.expander(f.t("admin.new_row"), icon=":material/add:", key=f"admin_new_open_{kind_name}"):
             values = kind_form(kind_name, None, f"admin_new_{kind_name}_{parent_id}")
             if values is not None:
-                run(lambda: admin.save(ui.db(), account, kind_name, values, None, parent_id))
+                run(lambda: admin.save(ui.db(), account, kind_name, values, None, parent_id, lang=f.lang))
 
 # -- users -----------------------------------------------------------------------------------------
 with tab_users:
@@ -266,7 +264,7 @@ with tab_audit:
     text = c4.text_input(f.t("threads.search"), key="admin_audit_text", type="search")
     start = dt.datetime.combine(since, dt.time(0), f.tz) if since else None
     page = st.session_state.get("admin_audit_page", 1)
-    frame, total = audit.search(ui.db(), entity=entity, user_id=who, start=start, text=text or "", limit=PAGE,
+    frame, total = audit.search(ui.db(), account, entity=entity, user_id=who, start=start, text=text or "", limit=PAGE,
                                 offset=(page - 1) * PAGE)  # fmt: skip
     st.caption(f.tn("admin.audit_count", total))
     if total:

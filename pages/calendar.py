@@ -17,7 +17,8 @@ from streamlit_calendar import calendar
 
 from crm_data import permissions, planning
 from crm_data.errors import CrmError
-from crm_data.rules import local_to_utc
+from crm_data.planning import working_hours
+from crm_data.rules import day_window, default_start_time, local_to_utc
 from pages._ui import charts, planner, problems
 from pages._ui import core as ui
 
@@ -125,7 +126,7 @@ if tab_cal.open:
                     begin, finish = from_wall(data["start"]), from_wall(data["end"])
                 else:
                     day = dt.datetime.fromisoformat(data["date"].replace("Z", "+00:00")).date()
-                    begin = local_to_utc(day, dt.time(org.work_start_hour + 1), org.time_zone, "starts_at")
+                    begin = local_to_utc(day, default_start_time(working_hours(org)), org.time_zone, "starts_at")
                     finish = begin + dt.timedelta(hours=1)
                 st.session_state["calendar_slot"] = (begin, finish)
                 st.session_state.pop("calendar_selected", None)
@@ -193,8 +194,7 @@ if tab_day.open:
                 f"{ui.fmt().t('calendar.lane_' + kind)}: {name}"
                 for kind, name in zip(schedule["lane_kind"], schedule["lane"], strict=True)
             ]
-            work = (dt.datetime.combine(day, dt.time(org.work_start_hour - 1), f.tz),
-                    dt.datetime.combine(day, dt.time(min(org.work_end_hour + 2, 23)), f.tz))  # fmt: skip
+            work = day_window(day, working_hours(org))
             st.plotly_chart(
                 charts.timeline(schedule, f, lane="lane", hover=["type", "client"], highlight="overlap", x_range=work),
                 config={"displaylogo": False}, key="calendar_day_chart",

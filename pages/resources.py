@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import reservations
+from crm_data.planning import working_hours
+from crm_data.rules import day_window
 from pages._ui import charts, planner
 from pages._ui import core as ui
 
@@ -39,8 +41,7 @@ else:
         dt.datetime.combine(day, dt.time(0), f.tz),
         dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), f.tz),
     )
-    window = (dt.datetime.combine(day, dt.time(max(org.work_start_hour - 1, 0)), f.tz),
-              dt.datetime.combine(day, dt.time(min(org.work_end_hour + 2, 23)), f.tz))  # fmt: skip
+    window = day_window(day, working_hours(org))
 
 ids = chosen or [r.id for r in active]
 frame = reservations.bookings(ui.db(), start, end, ids)

@@ -193,11 +193,20 @@ def sign_in(page, url: str, login: str, password: str = PASSWORD) -> None:
     wait_idle(page)
 
 
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (its own e2e tests do the same)."""
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same), and
+    is still idle a moment later: on a busy machine the rerun an action asked for may start
+    late, after a first look already saw the previous run's idle state. Slower, never early."""
     page.wait_for_timeout(150)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    page.wait_for_timeout(150)
+    for _ in range(20):
+        page.wait_for_selector(IDLE, timeout=timeout)
+        page.wait_for_timeout(settle_ms)
+        if page.locator(IDLE).count() == 1:
+            return
+    page.wait_for_selector(IDLE, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

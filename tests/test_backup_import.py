@@ -299,7 +299,9 @@ def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counti
     assert scalar(db, "SELECT max(id) FROM events") == old_max["events"]
 
 
-def test_a_backup_taken_while_events_are_logged_is_consistent(db: Database, admin: User, tmp_path: Path) -> None:
+def test_a_backup_taken_while_events_are_logged_is_consistent(
+    db: Database, admin: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client_id = new_client(db, admin, "Współbieżność Sp. z o.o.")
     thread_id = call(db, admin, client_id).thread_id
     kinds = amount_type_ids(db)[:2]
@@ -332,17 +334,35 @@ def test_a_backup_taken_while_events_are_logged_is_consistent(db: Database, admi
         except BaseException as exc:
             errors.append(exc)
 
+    # The backup is still running (its copy made, its zip not yet written) until the writer has
+    # committed another event: "events were committed while the backup ran" no longer depends on
+    # how the threads happen to be scheduled. A backup that blocked writers would wait in vain
+    # and the assertion below would fail.
+    original_sha = backup._sha256_file
+
+    waited: list[bool] = []
+
+    def sha_after_a_concurrent_commit(path: Path) -> str:
+        if not waited:  # only inside backup.create, not when the restore checks the copy
+            waited.append(True)
+            seen = len(logged)
+            deadline = time.monotonic() + 120
+            while len(logged) == seen and time.monotonic() < deadline and not errors:
+                time.sleep(0.01)
+        return original_sha(path)
+
+    monkeypatch.setattr(backup, "_sha256_file", sha_after_a_concurrent_commit)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # slow on a loaded machine is fine; the bound only stops a hang
         while len(logged) < 5 and time.monotonic() < deadline and not errors:
             time.sleep(0.01)
         before = len(logged)
         zip_path = tmp_path / "during.zip"
         manifest = backup.create(db, admin, zip_path)
         during = len(logged) - before
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300
         after_backup = len(logged)
         while len(logged) < after_backup + 3 and time.monotonic() < deadline and not errors:
             time.sleep(0.01)

@@ -134,7 +134,7 @@ def test_search_text_is_matched_literally_everywhere(text: str, ctx: dict[str, A
     assert total == 1
     frame, total = threads.list_threads(db, threads.ThreadFilter(text=text))
     assert list(frame["id"]) == [thread_id]
-    _, audit_total = audit.search(db, text=text)
+    _, audit_total = audit.search(db, ctx["admin"], text=text)
     with db.read() as tx:
         expected = tx.scalar(
             "SELECT count(*) FROM audit_log WHERE strpos(changes, ?) > 0 OR strpos(action, ?) > 0", [text, text]

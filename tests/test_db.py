@@ -84,11 +84,12 @@ def test_write_retries_a_conflict_and_then_succeeds(db: Database) -> None:
         with db.transaction() as tx:
             tx.execute("UPDATE settings SET value = 'blocker' WHERE key = 'c'")
             blocker_started.set()
-            release.wait(5)
+            # held until the second attempt releases it; the timeout only keeps a broken test from hanging
+            release.wait(120)
 
     thread = threading.Thread(target=blocker)
     thread.start()
-    blocker_started.wait(5)
+    assert blocker_started.wait(120)  # on a busy machine the thread may start late: wait for it, never assume
 
     def work(tx: dbmod.Tx) -> str:
         attempts.append(1)

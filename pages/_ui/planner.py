@@ -12,7 +12,8 @@ import streamlit as st
 
 from crm_data import planning
 from crm_data.errors import CrmError
-from crm_data.rules import local_to_utc
+from crm_data.planning import working_hours
+from crm_data.rules import default_start_time, local_to_utc
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog
 from pages._ui.pickers import NEW_THREAD
@@ -43,7 +44,8 @@ def plan_form(
     local_start = _local(start) if start else None
     st.session_state.setdefault(f"{prefix}_day", (local_start or dt.datetime.now(f.tz) + dt.timedelta(days=1)).date())
     st.session_state.setdefault(
-        f"{prefix}_time", (local_start.time().replace(tzinfo=None) if local_start else dt.time(org.work_start_hour + 1))
+        f"{prefix}_time",
+        (local_start.time().replace(tzinfo=None) if local_start else default_start_time(working_hours(org))),
     )
     st.session_state.setdefault(f"{prefix}_duration", minutes)
 

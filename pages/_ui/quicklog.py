@@ -15,9 +15,9 @@ import streamlit as st
 
 from crm_data import clients, events
 from crm_data.errors import CrmError, ValidationError
-from crm_data.planning import ConflictWarning
+from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
-from crm_data.rules import local_to_utc
+from crm_data.rules import default_start_time, local_to_utc
 from pages._ui import core as ui
 from pages._ui import pickers, problems
 from pages._ui.pickers import NEW_THREAD
@@ -312,7 +312,7 @@ def _next_step_fields(k: _Keys, look, account, settings):
     types = look.active(look.event_types)
     people = look.active(look.people)
     st.session_state.setdefault(k("next_day"), _now_local().date() + dt.timedelta(days=1))
-    st.session_state.setdefault(k("next_time"), dt.time(settings.work_start_hour + 1, 0))
+    st.session_state.setdefault(k("next_time"), default_start_time(working_hours(settings)))
     st.session_state.setdefault(k("next_duration"), None)
     c1, c2, c3 = st.columns(3)
     type_id = c1.selectbox(f.t("field.next.type_id"), [et.id for et in types],

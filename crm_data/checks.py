@@ -1,0 +1,160 @@
+"""Type and range checks at the boundary of every public service.
+
+A page hands over widget values of the right type, but a script, an import or a future API can
+pass anything: a list where an id is expected, a string for a time, infinity for a number of
+minutes. Every public service runs its arguments through these few checks (or through the
+`rules.check_*` functions, which use them), so a wrong type becomes a `ValidationError` naming
+the field, never a TypeError, an OverflowError or a database error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from crm_data.errors import ValidationError
+
+T = TypeVar("T")
+
+MAX_ID = 2**63 - 1  # BIGINT
+MAX_PAGE = 5000
+
+
+def ident(value: Any, field: str, *, required: bool = True) -> int | None:
+    """A row id: a positive whole number (an `int`, not a bool, a string or a list)."""
+    if value is None:
+        if required:
+            raise ValidationError.single(field, "validation.required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise ValidationError.single(field, "validation.not_an_id")
+    return value
+
+
+def idents(value: Any, field: str) -> tuple[int, ...]:
+    """A collection of row ids (a tuple, list or set of them), in the order given."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Collection):
+        raise ValidationError.single(field, "validation.not_a_list")
+    out = []
+    for item in value:
+        out.append(ident(item, field))
+    return tuple(out)
+
+
+def version(value: Any, field: str) -> int | None:
+    """An optimistic version a form was filled against (None: do not check)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise ValidationError.single(field, "validation.not_an_id")
+    return value
+
+
+def active(rows: Mapping[int, T], value: Any, field: str, *, required: bool = True) -> T | None:
+    """The active dictionary row (event type, pipeline, stage, amount type, product, resource,
+    lost reason, person) with this id. An archived row is refused with its own message: new
+    records never link an archived row."""
+    row_id = ident(value, field, required=required)
+    if row_id is None:
+        return None
+    row = rows.get(row_id)
+    if row is None:
+        raise ValidationError.single(field, "validation.unknown")
+    if not getattr(row, "active", True):
+        raise ValidationError.single(field, "validation.archived")
+    return row
+
+
+def text(value: Any, field: str) -> str:
+    """Text or nothing (None is the empty text); a lone surrogate (half of a UTF-16 pair, which
+    no encoding can store) is refused."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError.single(field, "validation.not_text")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError.single(field, "validation.surrogate")
+    return value
+
+
+def search_text(value: Any, field: str = "text") -> str:
+    """Search text, stripped: matched literally, so odd characters simply find nothing; only
+    what cannot be text at all (another type, a lone surrogate) is refused."""
+    return text(value, field).strip()
+
+
+def data(value: Any, field: str) -> bytes:
+    """A file's content: bytes (or a bytearray / memoryview), never text."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    raise ValidationError.single(field, "validation.not_bytes")
+
+
+def whole(value: Any, field: str, lo: int, hi: int, *, typed: bool = True) -> int:
+    """A whole number in [lo, hi]. Accepts an int, a float or Decimal with no fraction, and (with
+    `typed`, for form and settings values) its text; refuses bools, NaN, infinity and the rest."""
+    if value is None or isinstance(value, bool):
+        raise ValidationError.single(field, "validation.required")
+    number: Any = value
+    if isinstance(value, str):
+        if not typed:
+            raise ValidationError.single(field, "validation.not_a_number")
+        stripped = value.strip()
+        try:
+            number = Decimal(stripped)
+        except ArithmeticError:
+            raise ValidationError.single(field, "validation.not_a_number") from None
+    if isinstance(number, float | Decimal):
+        if not (math.isfinite(number) if isinstance(number, float) else number.is_finite()):
+            raise ValidationError.single(field, "validation.not_finite")
+        if number != int(number):
+            raise ValidationError.single(field, "validation.whole_number")
+        number = int(number)
+    if not isinstance(number, int):
+        raise ValidationError.single(field, "validation.not_a_number")
+    if not lo <= number <= hi:
+        raise ValidationError.single(field, "validation.range", lo=lo, hi=hi)
+    return number
+
+
+def choice(value: Any, allowed: Collection[str], field: str, *, optional: bool = False) -> str | None:
+    """One of the allowed words (a status, a sort order, an entity)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError.single(field, "validation.choice")
+    return value
+
+
+def flag(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError.single(field, "validation.choice")
+    return value
+
+
+def page(limit: Any, offset: Any, *, max_limit: int = MAX_PAGE) -> tuple[int, int]:
+    """A page of a list: 1..max_limit rows from offset 0 or more."""
+    return whole(limit, "limit", 1, max_limit, typed=False), whole(offset, "offset", 0, MAX_ID, typed=False)
+
+
+def mapping(value: Any, field: str) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError.single(field, "validation.not_a_mapping")
+    return value
+
+
+def sequence(value: Any, field: str) -> tuple[Any, ...]:
+    """The rows of a repeated part of a form (amounts, products ...): a tuple or list."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise ValidationError.single(field, "validation.not_a_list")
+    return tuple(value)
