@@ -55,10 +55,13 @@ def table(view: str, frame: pd.DataFrame) -> None:
             st.session_state["today_selected"] = int(part.iloc[picked.selection.rows[0]]["id"])
 
 
-tabs = st.tabs([f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS])
+# only the open tab is drawn (the first page after signing in stays cheap)
+tabs = st.tabs([f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS],
+               key="today_tab", on_change="rerun")  # fmt: skip
 for view, tab in zip(planning.VIEWS, tabs, strict=True):
-    with tab:
-        table(view, views[view])
+    if tab.open:
+        with tab:
+            table(view, views[view])
 
 selected = st.session_state.get("today_selected")
 rows = pd.concat(list(views.values()))
@@ -67,8 +70,10 @@ if not row.empty:
     with st.container(border=True):
         planner.event_actions("today_act", row.iloc[0].to_dict())
 
-with st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open"):
-    planner.plan_form("today_plan")
+plan = st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open", on_change="rerun")
+if plan.open:  # the form (its client list among it) is built only when someone opens it
+    with plan:
+        planner.plan_form("today_plan")
 
 st.subheader(f.t("today.no_next_step"), anchor=False)
 lonely = planning.without_next_step(ui.db(), account.id)

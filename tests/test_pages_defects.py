@@ -33,6 +33,7 @@ def test_working_hours_at_the_ends_of_the_day_open_every_planning_form(world: Wo
     assert at.time_input(key="log_next_time_0").value == expected
     # the planner on Today
     at = world.app(world.sam)
+    at.session_state["today_plan_open"] = True  # the planner is built when its expander is open
     at.switch_page("pages/today.py").run()
     no_exceptions(at)
     assert at.time_input(key="today_plan_time").value == expected

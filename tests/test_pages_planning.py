@@ -78,9 +78,14 @@ def test_today_shows_what_i_planned_what_was_assigned_to_me_and_what_i_delegated
     assert at.title[0].value == "Today"
     labels = [t.label for t in at.tabs]
     assert labels[:3] == ["Planned by me for me (1)", "Assigned to me (1)", "Delegated by me (1)"]
-    frames = [df.value for df in at.dataframe]
-    notes_by_table = [set(frame["client"]) for frame in frames[:3]]
-    assert all(n == {"Okna Łódź Sp. z o.o."} for n in notes_by_table)
+    # only the open tab is drawn: open each in turn
+    notes_by_table = []
+    for label in labels[:3]:
+        at.session_state["today_tab"] = label
+        at.run()
+        no_exceptions(at)
+        notes_by_table.append(set(at.dataframe[0].value["client"]))
+    assert notes_by_table == [{"Okna Łódź Sp. z o.o."}] * 3
     for event_id in (mine, given, handed):
         assert planning.inbox(world.db, world.sam, "mine").shape[0] == 1
         assert event_id
@@ -302,3 +307,17 @@ def test_a_due_reminder_is_counted_toasted_once_and_gone_when_dismissed(world: W
     no_exceptions(at)
     assert reminders.due(world.db, world.sam.id) == []
     assert event_id
+
+
+def test_today_draws_only_the_open_tab_and_builds_the_planner_only_when_it_is_opened(world: World) -> None:
+    world.plan(world.sam, local(1, "09:00"))
+    world.plan(world.anna, local(1, "11:00"), assignee_id=world.sam.id)
+    at = world.app(world.sam)
+    at.run()
+    no_exceptions(at)
+    assert [set(df.value.columns) >= {"when", "client"} for df in at.dataframe].count(True) == 1
+    assert "today_plan_time" not in [w.key for w in at.time_input]
+    at.session_state["today_plan_open"] = True
+    at.run()
+    no_exceptions(at)
+    assert "today_plan_time" in [w.key for w in at.time_input]
