@@ -122,6 +122,8 @@ class Fmt:
 
     # -- numbers and money --------------------------------------------------------------------
     def number(self, value: Decimal | float | int, places: int | None = None) -> str:
+        if not isinstance(value, Decimal) and hasattr(value, "item"):
+            value = value.item()  # a numpy scalar (a sum over a pandas column): its repr is not a number
         if isinstance(value, float):
             value = Decimal(repr(value))
         value = Decimal(value)

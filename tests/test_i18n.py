@@ -117,3 +117,11 @@ def test_numbers_money_and_dates_are_formatted_for_the_language() -> None:
 
 def test_a_missing_key_shows_the_key_itself_not_a_crash() -> None:
     assert Fmt("pl").t("no.such.key") == "no.such.key"
+
+
+def test_numpy_numbers_from_a_column_sum_are_formatted_like_python_ones() -> None:
+    import numpy as np
+
+    f = Fmt("pl", "Europe/Warsaw", "PLN")
+    assert f.number(np.float64(1234.5), places=2) == f.number(1234.5, places=2)
+    assert f.number(np.int64(7)) == f.number(7)
