@@ -118,9 +118,7 @@ _CHILDREN = {
 
 
 def _kind(name: str) -> Kind:
-    if name not in KINDS:
-        raise ValueError(name)
-    return KINDS[name]
+    return KINDS[checks.choice(name, KINDS, "kind")]
 
 
 def _clean(kind: Kind, values: dict[str, Any], lang: str = "en") -> dict[str, Any]:
@@ -264,6 +262,7 @@ def remove(db: Database, actor: User, kind_name: str, row_id: int) -> str:
     """Delete an unused row, archive one in use. Returns "deleted" or "archived"."""
     permissions.require_admin(actor)
     kind = _kind(kind_name)
+    checks.ident(row_id, "row_id")
 
     def work(tx: Tx) -> str:
         row = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
@@ -303,6 +302,7 @@ def restore(db: Database, actor: User, kind_name: str, row_id: int) -> None:
     """Bring an archived row back to new forms."""
     permissions.require_admin(actor)
     kind = _kind(kind_name)
+    checks.ident(row_id, "row_id")
 
     def work(tx: Tx) -> None:
         row = tx.dicts(f"SELECT * FROM {kind.table} WHERE id = ?", [row_id])
@@ -320,8 +320,9 @@ def restore(db: Database, actor: User, kind_name: str, row_id: int) -> None:
 def move_stage(db: Database, actor: User, stage_id: int, direction: int) -> None:
     """Swap a stage with its neighbour (direction -1 up, +1 down) within its pipeline."""
     permissions.require_admin(actor)
-    if direction not in (-1, 1):
-        raise ValueError(direction)
+    checks.ident(stage_id, "stage_id")
+    if isinstance(direction, bool) or direction not in (-1, 1):
+        raise ValidationError.single("direction", "validation.choice")
 
     def work(tx: Tx) -> None:
         row = tx.one("SELECT pipeline_id, sequence FROM stages WHERE id = ?", [stage_id])
@@ -346,7 +347,9 @@ def move_stage(db: Database, actor: User, stage_id: int, direction: int) -> None
 def link_dictionary(db: Database, actor: User, dictionary_id: int, event_type_id: int, mode: str) -> None:
     """Show a custom dictionary on events of a type: mode "off", "optional" or "required"."""
     permissions.require_admin(actor)
-    if mode not in ("off", "optional", "required"):
+    checks.ident(dictionary_id, "dictionary_id")
+    checks.ident(event_type_id, "event_type_id")
+    if not isinstance(mode, str) or mode not in ("off", "optional", "required"):
         raise ValidationError.single("mode", "validation.choice")
 
     def work(tx: Tx) -> None:

@@ -10,9 +10,12 @@ the field, never a TypeError, an OverflowError or a database error.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
+
+import numpy as np
 
 from crm_data.errors import ValidationError
 
@@ -22,15 +25,24 @@ MAX_ID = 2**63 - 1  # BIGINT
 MAX_PAGE = 5000
 
 
+def _integer(value: Any) -> int | None:
+    """An integer of any kind (Python's, or numpy's from a DataFrame row) as `int`; None for
+    anything else, bools included."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
 def ident(value: Any, field: str, *, required: bool = True) -> int | None:
-    """A row id: a positive whole number (an `int`, not a bool, a string or a list)."""
+    """A row id: a positive whole number (an integer, not a bool, a string or a list)."""
     if value is None:
         if required:
             raise ValidationError.single(field, "validation.required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    number = _integer(value)
+    if number is None or not 0 < number <= MAX_ID:
         raise ValidationError.single(field, "validation.not_an_id")
-    return value
+    return number
 
 
 def idents(value: Any, field: str) -> tuple[int, ...]:
@@ -49,9 +61,10 @@ def version(value: Any, field: str) -> int | None:
     """An optimistic version a form was filled against (None: do not check)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+    number = _integer(value)
+    if number is None or not 0 <= number <= MAX_ID:
         raise ValidationError.single(field, "validation.not_an_id")
-    return value
+    return number
 
 
 def active(rows: Mapping[int, T], value: Any, field: str, *, required: bool = True) -> T | None:
@@ -110,6 +123,10 @@ def whole(value: Any, field: str, lo: int, hi: int, *, typed: bool = True) -> in
             number = Decimal(stripped)
         except ArithmeticError:
             raise ValidationError.single(field, "validation.not_a_number") from None
+    if _integer(number) is not None:
+        number = _integer(number)
+    elif isinstance(number, numbers.Real) and not isinstance(number, float | Decimal):
+        number = float(number)  # numpy floats and the like
     if isinstance(number, float | Decimal):
         if not (math.isfinite(number) if isinstance(number, float) else number.is_finite()):
             raise ValidationError.single(field, "validation.not_finite")
@@ -133,6 +150,8 @@ def choice(value: Any, allowed: Collection[str], field: str, *, optional: bool =
 
 
 def flag(value: Any, field: str) -> bool:
+    if isinstance(value, np.bool_):  # numpy's bool, from a DataFrame cell
+        return bool(value)
     if not isinstance(value, bool):
         raise ValidationError.single(field, "validation.choice")
     return value

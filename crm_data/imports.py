@@ -99,10 +99,9 @@ def _csv_frame(text: str, delimiter: str) -> pd.DataFrame:
     """The rows under the header, every cell text. A row with more fields than the header is
     kept with the header's fields and noted in `frame.attrs[EXTRA_FIELDS]`, so the preview
     shows it as a row error: its fields are never shifted into an index or another column. A
-    shorter row is padded with empty cells; blank lines are skipped."""
-    rows = [
-        row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in row)
-    ]
+    shorter row is padded with empty cells. Blank lines are skipped (as pandas does); a line of
+    empty fields is a row, and the preview reports it as one."""
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row]
     if not rows:
         raise ValidationError.single("file", "attachment.empty")
     header: list[str] = []

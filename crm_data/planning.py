@@ -11,6 +11,7 @@ recorded in `event_conflicts`. Resources block (invariant 2): see `reservations`
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,9 +301,9 @@ def check_remind(value: Any, org: org_settings.OrgSettings, field: str) -> int:
     """Minutes before the start to remind (None: the organisation's default)."""
     if value is None:
         return org.reminder_offset_min
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_REMIND_MIN:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= MAX_REMIND_MIN:
         raise ValidationError.single(field, "validation.reminder_range")
-    return value
+    return int(value)
 
 
 def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) -> dict[str, Any]:
@@ -627,8 +628,7 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
     """Planned events of one of three views, each with its bucket (overdue, today, upcoming):
     `mine` planned by me for me; `assigned` to me by others; `delegated` by me to others, where
     done and cancelled ones of the last two weeks stay visible so I can follow them."""
-    if view not in VIEWS:
-        raise ValueError(view)
+    checks.choice(view, VIEWS, "view")
     return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crm_data import cache
+from crm_data import cache, checks
 from crm_data.db import Database, Tx
 from crm_data.errors import NotFound, PermissionDenied, ValidationError
 from crm_data.users import User
@@ -103,6 +103,7 @@ def dismiss_all(db: Database, actor: User, now: dt.datetime | None = None) -> No
 
 
 def mark_shown(db: Database, user_id: int, ids: list[int], now: dt.datetime | None = None) -> None:
+    ids = list(checks.idents(ids, "ids"))
     if not ids:
         return
     now = now or dt.datetime.now(dt.UTC)
@@ -123,6 +124,7 @@ def _own(tx: Tx, actor: User, reminder_id: int) -> None:
 
 
 def dismiss(db: Database, actor: User, reminder_id: int, now: dt.datetime | None = None) -> None:
+    checks.ident(reminder_id, "reminder_id")
     now = now or dt.datetime.now(dt.UTC)
 
     def work(tx: Tx) -> None:
@@ -133,7 +135,8 @@ def dismiss(db: Database, actor: User, reminder_id: int, now: dt.datetime | None
 
 
 def snooze(db: Database, actor: User, reminder_id: int, minutes: int, now: dt.datetime | None = None) -> None:
-    if minutes not in SNOOZE_CHOICES:
+    checks.ident(reminder_id, "reminder_id")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes not in SNOOZE_CHOICES:
         raise ValidationError.single("minutes", "validation.choice")
     now = now or dt.datetime.now(dt.UTC)
 

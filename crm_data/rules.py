@@ -14,6 +14,7 @@ import bisect
 import calendar
 import datetime as dt
 import math
+import numbers
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -214,6 +215,10 @@ def check_moment(value: dt.datetime | None, field: str) -> dt.datetime:
 def check_duration(minutes: int | float | Decimal | None, field: str) -> int:
     if minutes is None or isinstance(minutes, bool):
         raise ValidationError.single(field, "validation.required")
+    if isinstance(minutes, numbers.Integral):
+        minutes = int(minutes)  # numpy's too
+    elif isinstance(minutes, numbers.Real) and not isinstance(minutes, float | Decimal):
+        minutes = float(minutes)
     if not isinstance(minutes, int | float | Decimal):
         raise ValidationError.single(field, "validation.not_a_number")
     if isinstance(minutes, float) and not math.isfinite(minutes):

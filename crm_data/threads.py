@@ -205,6 +205,8 @@ class EventView:
 def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[EventView]:
     """The thread's events, newest first, each with its children (one query per kind of
     child for the whole page of events, never one per event)."""
+    checks.ident(thread_id, "thread_id")
+    limit, _ = checks.page(limit, 0)
     with db.read() as tx:
         rows = tx.all(
             """
@@ -316,11 +318,14 @@ def update_thread(
 ) -> int:
     """Rename a thread or hand it to another owner (its owner or a manager). Returns the new
     version; StaleRecord when someone changed the thread since `expected_version`."""
-    from crm_data import permissions
+    from crm_data import dictionaries, permissions
     from crm_data.errors import StaleRecord, ValidationError
     from crm_data.rules import MAX_TITLE, check_text
 
+    checks.ident(thread_id, "thread_id")
+    checks.version(expected_version, "expected_version")
     clean_title = check_text(title, "title", max_len=MAX_TITLE, required=True)
+    checks.active(dictionaries.lookups(db).people, owner_id, "owner_id")  # an active person, like every link
 
     def work(tx: Tx) -> int:
         rows = tx.dicts("SELECT title, owner_id, version FROM threads WHERE id = ?", [thread_id])

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_data import admin as svc
-from crm_data import attachments, audit, clients, dictionaries, events, imports, planning, threads, users
+from crm_data import attachments, audit, clients, dictionaries, events, imports, planning, reminders, threads, users
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.i18n import catalog
@@ -357,6 +357,16 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "settings: work_days ['a']": settings(work_days=["a"]),
         "settings: work_days 5": settings(work_days=5),
         "settings: currency as a list": settings(currency=["EUR"]),
+        "reminder: snooze 'abc'": lambda c: lambda: reminders.snooze(c["db"], c["member"], "abc", 15),
+        "reminder: mark shown with a text id": lambda c: lambda: reminders.mark_shown(c["db"], c["member"].id, ["1"]),
+        "thread: a new owner as a list": lambda c: lambda: threads.update_thread(
+            c["db"], c["member"], c["thread"], title="T", owner_id=[1], expected_version=1),
+        "thread: events of 'abc'": lambda c: lambda: threads.thread_events(c["db"], "abc"),
+        "admin: remove row 'abc'": lambda c: lambda: svc.remove(c["db"], c["admin"], "products", "abc"),
+        "admin: an unknown kind": lambda c: lambda: svc.remove(c["db"], c["admin"], "bogus", 1),
+        "admin: move a stage by 2": lambda c: lambda: svc.move_stage(c["db"], c["admin"], 1, 2),
+        "admin: link mode as a list": lambda c: lambda: svc.link_dictionary(c["db"], c["admin"], 1, 1, ["off"]),
+        "today: view 'bogus'": lambda c: lambda: planning.inbox(c["db"], c["member"], "bogus", now=NOW),
     }  # fmt: skip
 
 
@@ -378,6 +388,16 @@ def test_a_wrong_type_at_the_service_boundary_gets_a_domain_error_and_changes_no
     with db.read() as tx:
         assert tx.all("SELECT key, value FROM settings ORDER BY key") == settings_before
         assert tx.scalar("SELECT (SELECT count(*) FROM resources) + (SELECT count(*) FROM stages)") == dictionary_rows
+
+
+def test_ids_and_numbers_taken_from_a_dataframe_row_are_accepted(ctx) -> None:
+    import numpy as np
+
+    db, member = ctx["db"], ctx["member"]
+    (planned,) = plan(db, member, thread_id=np.int64(ctx["thread"]), duration_min=np.int64(45),
+                      remind_before_min=np.int64(10)).event_ids  # fmt: skip
+    result = log(db, member, complete_event_id=np.int64(planned), complete_event_version=np.int64(1))
+    assert result.event_id == planned
 
 
 def test_searching_for_nothing_lists_every_client(ctx) -> None:
