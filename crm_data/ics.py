@@ -16,6 +16,7 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -220,6 +221,31 @@ def new_feed(db: Database, user: User, *, include_delegated: bool = False) -> st
 
     db.write(work)
     return secret
+
+
+def set_include_delegated(db: Database, user: User, include_delegated: bool) -> None:
+    """Whether the user's current feed also lists the events they delegated (same address)."""
+
+    def work(tx: Tx) -> None:
+        tx.execute(
+            "UPDATE calendar_feeds SET include_delegated = ? WHERE user_id = ? AND revoked_at IS NULL",
+            [bool(include_delegated), user.id],
+        )
+        audit.record(tx, user.id, "user", user.id, "calendar_feed", {"include_delegated": [None, include_delegated]})
+
+    db.write(work)
+
+
+def subscription_url(page_url: str | None, host: str | None, secret: str) -> str:
+    """The feed's address on the site the user opened (`page_url` as the browser has it, else the
+    Host header over https): `https://crm.example.com/calendar/<secret>.ics`."""
+    parts = urlsplit(page_url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        origin = f"{parts.scheme}://{parts.netloc}"
+    else:
+        clean = "".join(ch for ch in (host or "") if ch.isalnum() or ch in ".-:[]")
+        origin = f"https://{clean or 'localhost'}"
+    return f"{origin}/calendar/{secret}.ics"
 
 
 def revoke_feed(db: Database, user: User) -> None:
