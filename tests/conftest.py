@@ -184,19 +184,27 @@ def server(server_factory) -> Server:
     return server_factory()
 
 
-def sign_in(page, url: str, login: str, password: str = PASSWORD) -> None:
+def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
+    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
+    /auth/signin), which is filled like a password manager would and comes back to `url`."""
     page.goto(url)
-    wait_idle(page)
+    page.get_by_label("Login").wait_for(timeout=60_000)
     page.get_by_label("Login").fill(login)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    if keep:
+        page.get_by_label("Keep me signed in").check()
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Sign in").click()
     wait_idle(page)
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (its own e2e tests do the same)."""
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
+    until the sign-in form (a plain HTML page, no script) is shown."""
     page.wait_for_timeout(150)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]', timeout=timeout
+    )
     page.wait_for_timeout(150)
 
 
