@@ -150,6 +150,7 @@ def test_the_sign_in_form_refuses_bad_posts_and_signs_in_with_a_safe_cookie(site
     assert wrong.status == 401
     assert translate("auth.failed", "en") in wrong.body
     assert 'value="sam"' in wrong.body
+    assert 'autocomplete="current-password" required autofocus' in wrong.body  # the cursor goes to the password
     assert not any(c.startswith("crm_session=") for c in wrong.cookies)
 
     # no CSRF field, a different one, or another site's Origin: 403 and no session
