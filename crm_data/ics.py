@@ -10,10 +10,13 @@ STATUS:CANCELLED so subscribed calendars remove them instead of keeping a ghost.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -54,6 +57,83 @@ def _rows(tx: Tx, user_id: int, include_delegated: bool, now: dt.datetime) -> li
     )
 
 
+# -- the time zone ----------------------------------------------------------------------------------
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+RULE_CHECKED_YEARS = 6
+
+
+def _transitions(tz: ZoneInfo, year: int) -> list[tuple[dt.datetime, dt.timedelta, dt.timedelta, str]]:
+    """The zone's offset changes in `year`: (local wall time before the change, offset before,
+    offset after, name after)."""
+    found = []
+    moment = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    offset = moment.astimezone(tz).utcoffset()
+    while moment.year == year:
+        later = moment + dt.timedelta(days=1)
+        if later.astimezone(tz).utcoffset() != offset:
+            step = moment
+            while step.astimezone(tz).utcoffset() == offset:  # the minute it changes
+                step += dt.timedelta(minutes=1)
+            after = step.astimezone(tz)
+            found.append(((step + offset).replace(tzinfo=None), offset, after.utcoffset(), after.tzname()))
+            offset = after.utcoffset()
+        moment = later
+    return found
+
+
+def _nth_weekday(local: dt.datetime) -> str:
+    """'-1SU' for the last Sunday of its month, '2SU' for the second, and so on."""
+    last = local.day + 7 > calendar.monthrange(local.year, local.month)[1]
+    return f"{-1 if last else (local.day - 1) // 7 + 1}{_WEEKDAYS[local.weekday()]}"
+
+
+def _rule_date(year: int, month: int, byday: str) -> dt.date:
+    weekday = _WEEKDAYS.index(byday[-2:])
+    nth = int(byday[:-2])
+    days = [d for d in calendar.Calendar().itermonthdates(year, month) if d.month == month and d.weekday() == weekday]
+    return days[nth if nth < 0 else nth - 1]
+
+
+@functools.lru_cache(maxsize=16)
+def _vtimezone(tz_name: str, year: int) -> icalendar.Timezone | None:
+    """The zone as a VTIMEZONE with one yearly RRULE per observance, the form Google, Apple and
+    Thunderbird write. icalendar's own form lists every change since 1970 in one long RDATE, and
+    vobject reads only the first date of it (every later summer time comes out an hour wrong).
+    Valid from the start of `year`; None when the zone's changes are not a yearly "n-th weekday
+    of a month" rule over the years around it (the caller falls back to icalendar's form)."""
+    tz = ZoneInfo(tz_name)
+    changes = _transitions(tz, year)
+    component = icalendar.Timezone()
+    component.add("tzid", tz_name)
+    if not changes:
+        standard = icalendar.TimezoneStandard()
+        moment = dt.datetime(year, 1, 1, tzinfo=dt.UTC).astimezone(tz)
+        standard.add("dtstart", dt.datetime(year, 1, 1))
+        standard.add("tzoffsetfrom", moment.utcoffset())
+        standard.add("tzoffsetto", moment.utcoffset())
+        standard.add("tzname", moment.tzname())
+        component.add_component(standard)
+        return component if all(not _transitions(tz, y) for y in range(year + 1, year + RULE_CHECKED_YEARS)) else None
+    if len(changes) != 2:
+        return None
+    rules = [(local.month, _nth_weekday(local), local.time()) for local, *_ in changes]
+    for other in range(year - 1, year + RULE_CHECKED_YEARS):
+        actual = [(local.date(), local.time()) for local, *_ in _transitions(tz, other)]
+        if actual != [(_rule_date(other, month, byday), at) for month, byday, at in rules]:
+            return None
+    for (_, before, after, name), (month, byday, at) in zip(changes, rules, strict=True):
+        part = icalendar.TimezoneDaylight() if after > before else icalendar.TimezoneStandard()
+        # starting a year early, so the months before the year's first change (summer in the
+        # southern hemisphere) are covered too
+        part.add("dtstart", dt.datetime.combine(_rule_date(year - 1, month, byday), at))
+        part.add("rrule", {"freq": "yearly", "bymonth": month, "byday": byday})
+        part.add("tzoffsetfrom", before)
+        part.add("tzoffsetto", after)
+        part.add("tzname", name)
+        component.add_component(part)
+    return component
+
+
 def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.datetime, host: str) -> bytes:
     tz = ZoneInfo(org_settings.cached(db).time_zone)
     with db.read() as tx:
@@ -66,7 +146,11 @@ def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.date
     cal.add("x-wr-calname", f"CRM – {user.display_name}")
     cal.add("x-wr-timezone", str(tz))
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", icalendar.vDuration(REFRESH))  # an X- property gets no type of its own
+    # valid from the year before (events of the last month are still shown)
+    zone = _vtimezone(str(tz), now.astimezone(tz).year - 1)
+    if zone is not None:
+        cal.add_component(zone)
     for (event_id, start, end, remind_at, note, version, updated, created, status, type_name, client, title,
          author, assignee, location) in rows:  # fmt: skip
         item = icalendar.Event()
@@ -90,7 +174,8 @@ def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.date
             alarm.add("trigger", remind_at - start)  # a negative duration: before the start
             item.add_component(alarm)
         cal.add_component(item)
-    cal.add_missing_timezones()
+    if zone is None:
+        cal.add_missing_timezones()
     return cal.to_ical()
 
 
@@ -136,6 +221,31 @@ def new_feed(db: Database, user: User, *, include_delegated: bool = False) -> st
 
     db.write(work)
     return secret
+
+
+def set_include_delegated(db: Database, user: User, include_delegated: bool) -> None:
+    """Whether the user's current feed also lists the events they delegated (same address)."""
+
+    def work(tx: Tx) -> None:
+        tx.execute(
+            "UPDATE calendar_feeds SET include_delegated = ? WHERE user_id = ? AND revoked_at IS NULL",
+            [bool(include_delegated), user.id],
+        )
+        audit.record(tx, user.id, "user", user.id, "calendar_feed", {"include_delegated": [None, include_delegated]})
+
+    db.write(work)
+
+
+def subscription_url(page_url: str | None, host: str | None, secret: str) -> str:
+    """The feed's address on the site the user opened (`page_url` as the browser has it, else the
+    Host header over https): `https://crm.example.com/calendar/<secret>.ics`."""
+    parts = urlsplit(page_url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        origin = f"{parts.scheme}://{parts.netloc}"
+    else:
+        clean = "".join(ch for ch in (host or "") if ch.isalnum() or ch in ".-:[]")
+        origin = f"https://{clean or 'localhost'}"
+    return f"{origin}/calendar/{secret}.ics"
 
 
 def revoke_feed(db: Database, user: User) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_data import attachments, audit, permissions, threads
+from crm_data import audit, permissions, threads
 from crm_data.errors import CrmError
 from pages._ui import core as ui
 from pages._ui import eventview
@@ -74,8 +74,9 @@ if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
 
 st.subheader(f.tn("thread.events", len(history)), anchor=False)
 for event in history:
-    eventview.render(event, f, highlight=bool(planned) and event.id == planned[0].id,
-                     download=lambda aid: attachments.download(ui.db(), aid))  # fmt: skip
+    may_open = permissions.can_read_files(account, {"author_id": event.author_id, "assignee_id": event.assignee_id},
+                                          detail.owner_id)  # fmt: skip
+    eventview.render(event, f, highlight=bool(planned) and event.id == planned[0].id, can_open_files=may_open)
 
 with st.expander(f.t("thread.history"), icon=":material/history:"):
     changes = audit.thread_history(ui.db(), thread_id)

@@ -184,22 +184,29 @@ def server(server_factory) -> Server:
     return server_factory()
 
 
-def sign_in(page, url: str, login: str, password: str = PASSWORD) -> None:
+def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
+    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
+    /auth/signin), which is filled like a password manager would and comes back to `url`."""
     page.goto(url)
-    wait_idle(page)
+    page.get_by_label("Login").wait_for(timeout=60_000)
     page.get_by_label("Login").fill(login)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    if keep:
+        page.get_by_label("Keep me signed in").check()
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Sign in").click()
     wait_idle(page)
 
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]'
 
 
 def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
-    """Wait until Streamlit has finished running the script (its own e2e tests do the same), and
-    is still idle a moment later: on a busy machine the rerun an action asked for may start
-    late, after a first look already saw the previous run's idle state. Slower, never early."""
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
+    the sign-in form is shown, and it is still so a moment later: on a busy machine the rerun an
+    action asked for may start late, after a first look already saw the previous run's idle
+    state. Slower, never early."""
     page.wait_for_timeout(150)
     for _ in range(20):
         page.wait_for_selector(IDLE, timeout=timeout)

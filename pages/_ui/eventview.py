@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
-from crm_data.attachments import Download
 from crm_data.i18n import Fmt
 from crm_data.threads import EventView
 from pages._ui.core import md_escape
@@ -15,7 +12,7 @@ from pages._ui.core import md_escape
 STATUS_ICONS = {"done": ":material/check_circle:", "planned": ":material/schedule:", "cancelled": ":material/cancel:"}
 
 
-def render(event: EventView, f: Fmt, *, highlight: bool, download: Callable[[int], Download]) -> None:
+def render(event: EventView, f: Fmt, *, highlight: bool, can_open_files: bool) -> None:
     with st.container(border=True):
         head = f"{STATUS_ICONS[event.status]} **{md_escape(event.type)}** · {f.datetime(event.starts_at)}"
         head += f" · {md_escape(event.author)}"
@@ -55,11 +52,9 @@ def render(event: EventView, f: Fmt, *, highlight: bool, download: Callable[[int
         if details:
             st.markdown("  \n".join(details))
         for attachment_id, name, size in event.attachments:
-            st.download_button(
-                f"{name} ({f.number(round(size / 1024, 1))} KB)",
-                data=lambda aid=attachment_id: download(aid).data,
-                file_name=name,
-                icon=":material/attach_file:",
-                key=f"att_{event.id}_{attachment_id}",
-                on_click="ignore",
-            )
+            # a link to the route that checks the session and the right again (a copied link opens
+            # nothing for anyone else); people without the right see only the name
+            label = md_escape(name)
+            if can_open_files:
+                label = f"[{label}](/files/{attachment_id})"
+            st.markdown(f":material/attach_file: {label} · {f.number(round(size / 1024, 1))} KB")

@@ -76,6 +76,7 @@ button {{ margin-top: 1.5rem; width: 100%; font: inherit; font-weight: 600; padd
 .error {{ background: #ffecec; color: #7d1a1a; }}
 .info {{ background: #e8f2fc; color: #0b3d66; }}
 nav {{ font-size: .9rem; margin-bottom: 2rem; }} nav a {{ color: #0068c9; margin-right: .75rem; }}
+nav a[aria-current] {{ color: #31333f; font-weight: 600; text-decoration: none; }}
 </style></head>
 <body><main>
 <nav aria-label="{language_label}">{languages}</nav>
@@ -87,9 +88,9 @@ nav {{ font-size: .9rem; margin-bottom: 2rem; }} nav a {{ color: #0068c9; margin
 <input type="hidden" name="lang" value="{lang}">
 <label for="login">{login_label}</label>
 <input type="text" id="login" name="login" value="{login}" autocomplete="username" autocapitalize="none"
- spellcheck="false" required autofocus>
+ spellcheck="false" required{login_focus}>
 <label for="password">{password_label}</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required{password_focus}>
 <div class="keep"><input type="checkbox" id="remember" name="remember" value="1"{remember}>
 <label for="remember" style="margin:0">{keep_label}</label></div>
 <button type="submit">{submit}</button>
@@ -118,6 +119,9 @@ def _form(request: Request, *, lang: str, next_path: str, login: str = "", note:
         csrf=token,
         next=html.escape(next_path, quote=True),
         login=html.escape(login, quote=True),
+        # after a failed try the login is kept: the cursor goes to the password
+        login_focus="" if login else " autofocus",
+        password_focus=" autofocus" if login else "",
         login_label=html.escape(t("field.login")),
         password_label=html.escape(t("field.password")),
         keep_label=html.escape(t("login.keep")),

@@ -31,9 +31,13 @@ async def calendar_feed(request: Request) -> Response:
     )
 
 
+_NO_DECOMPOSITION = str.maketrans({"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ß": "ss"})
+
+
 def content_disposition(name: str) -> str:
     """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or "file"
+    # NFKD splits most accents off; ł and Ł (Polish) have no decomposition and would vanish
+    ascii_name = unicodedata.normalize("NFKD", name.translate(_NO_DECOMPOSITION)).encode("ascii", "ignore").decode()
     ascii_name = "".join(ch if ch.isalnum() or ch in " ._-()" else "_" for ch in ascii_name).strip() or "file"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
