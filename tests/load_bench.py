@@ -67,6 +67,7 @@ from typing import Any
 
 import requests
 import websockets
+from requests.cookies import get_cookie_header
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ContextInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -253,7 +254,10 @@ class Tab:
     async def post(self, path: str, data: dict[str, str]) -> requests.Response:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self.pool, lambda: self.http.post(self.url + path, data=data, timeout=60, allow_redirects=False)
+            self.pool,
+            lambda: self.http.post(
+                self.url + path, data=data, timeout=60, allow_redirects=False, headers={"Origin": self.url}
+            ),
         )
 
     async def connect(self) -> None:
@@ -261,9 +265,10 @@ class Tab:
         the XSRF token as the second subprotocol and the page's cookies."""
         await self.get("/_stcore/health")
         xsrf = self.http.cookies.get("_streamlit_xsrf")
-        cookies = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
-        headers = {"Cookie": cookies} if cookies else {}
         ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
+        # the cookies a browser sends to that address (by domain and path: not the form's crm_csrf)
+        cookies = get_cookie_header(self.http.cookies, requests.Request("GET", self.url + "/_stcore/stream").prepare())
+        headers = {"Cookie": cookies} if cookies else {}
         self.ws = await websockets.connect(
             ws_url, subprotocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"], origin=self.url,
             additional_headers=headers, max_size=None, open_timeout=self.timeout, ping_interval=None,
