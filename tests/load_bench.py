@@ -442,6 +442,8 @@ class UserLog:
     signin_ms: float | None = None
     signin_error: str = ""
     ready_ms: float | None = None  # from starting to sign in until the first signed-in page finished
+    post_ms: float | None = None  # http: the POST /auth/signin round trip (the password check)
+    first_page_ms: float | None = None  # http: the first signed-in page's run, from its rerun
     visits: list[Visit] = field(default_factory=list)
     fragment_runs: int = 0
     fragment_errors: list[str] = field(default_factory=list)
@@ -508,6 +510,7 @@ class VirtualUser:
         answer = await self.tab.post(
             "/auth/signin", {"login": self.log.login, "password": self.password, "csrf": csrf, "next": "/"}
         )
+        self.log.post_ms = ms(time.monotonic() - submitted)
         if answer.status_code != 303 or "crm_session" not in self.tab.http.cookies:
             raise SignInFailed(f"POST /auth/signin answered {answer.status_code}")
         location = answer.headers.get("location", "/")
@@ -515,6 +518,7 @@ class VirtualUser:
         await self.tab.get(path.path or "/")
         await self.tab.connect()
         run = await self.tab.rerun("signin", page_name=path.path.strip("/"), query=path.query)
+        self.log.first_page_ms = ms(run.latency) if run.latency is not None else None
         self._check_signed_in(run, began=submitted)
 
     def _check_signed_in(self, run: Run, began: float | None = None) -> None:
@@ -726,6 +730,8 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
             per_page[page] = {"runs": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "max": max(values)}
     signins = [log.signin_ms for log in logs if log.signin_ms is not None]
     ready = [log.ready_ms for log in logs if log.ready_ms is not None]
+    posts = [log.post_ms for log in logs if log.post_ms is not None]
+    firsts = [log.first_page_ms for log in logs if log.first_page_ms is not None]
     opens = [log.open_ms for log in logs if log.open_ms is not None]
     return {
         "scenario": sc.label,
@@ -746,6 +752,10 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
         "ready_p50_ms": pct(ready, 50),
         "ready_p95_ms": pct(ready, 95),
         "ready_max_ms": max(ready) if ready else None,
+        "signin_post_p50_ms": pct(posts, 50),
+        "signin_post_p95_ms": pct(posts, 95),
+        "first_page_p50_ms": pct(firsts, 50),
+        "first_page_p95_ms": pct(firsts, 95),
         "within_2s": sum(1 for v in lat if v <= 2000),
         "signed_in": len(signins),
         "fragment_runs": sum(log.fragment_runs for log in logs),
@@ -950,6 +960,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {r['signin_mode']} sign-in; {r['page_runs']} page runs, p50 {fmt_ms(r['p50_ms'])}, "
               f"p95 {fmt_ms(r['p95_ms'])}, sign-in p50 {fmt_s(r['signin_p50_ms'])}, {r['errors']} errors, "
               f"CPU {r['server_cpu_pct']} %, client CPU {r['client_cpu_pct']} %", flush=True)  # fmt: skip
+        if r["signin_post_p50_ms"] is not None:
+            print(f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
+                  f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}", flush=True)  # fmt: skip
         for e in r["error_list"][:10]:
             print("   error:", e, flush=True)
         out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
