@@ -75,9 +75,13 @@ from streamlit.proto.Navigation_pb2 import Navigation
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DB = Path("/work/benchdata/bench-1000000.duckdb")
-DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data sets with it
 OUT_DIR = REPO / "data" / "bench"
+# the shared 1,000,000-event set of this host, else the one tests.benchmark builds and caches
+DEFAULT_DB = next(
+    (p for p in (Path("/work/benchdata/bench-1000000.duckdb"), OUT_DIR / "bench-1000000.duckdb") if p.exists()),
+    OUT_DIR / "bench-1000000.duckdb",
+)
+DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data sets with it
 # the pages a user moves between, by their address (st.Page's url_pathname)
 PAGES = ("today", "threads", "funnel", "money", "calendar", "meeting")
 ADDRESS = {"today": ""}  # Today is the default page: its address is the app's root
@@ -941,7 +945,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(s.users > 200 for s in scenarios) or args.duration > 600:
         parser.error("bounded: at most 200 users and 600 s per scenario")
     if not args.db.exists():
-        parser.error(f"no database at {args.db}")
+        parser.error(
+            f"no database at {args.db} (python -m tests.benchmark --sizes 1000000 builds {OUT_DIR}/bench-1000000.duckdb)"
+        )
 
     app = args.app.resolve()
     commit = subprocess.run(["git", "-C", str(app.parent), "rev-parse", "--short", "HEAD"], capture_output=True,
