@@ -275,7 +275,7 @@ class Tab:
         headers = {"Cookie": cookies} if cookies else {}
         self.ws = await websockets.connect(
             ws_url, subprotocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"], origin=self.url,
-            additional_headers=headers, max_size=None, open_timeout=self.timeout, ping_interval=None,
+            additional_headers=headers, max_size=None, max_queue=None, open_timeout=self.timeout, ping_interval=None,
         )  # fmt: skip
 
     async def close(self) -> None:
