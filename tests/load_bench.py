@@ -33,7 +33,9 @@ What a virtual user does, and what is measured:
 - Server: CPU % of the server process tree (utime + stime from /proc/<pid>/stat over the
   measured phase, 100 % = one core) and peak memory (the largest sampled RSS of the process tree
   and the main process's VmHWM, which includes the warm-up). The client's own CPU is reported too,
-  since it shares the machine.
+  since it shares the machine, and so are the load average and the time the server's threads
+  spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat): on a busy machine that
+  wait, not the app, is part of the latency.
 - Each scenario gets a fresh server on a fresh copy of the database (the original is never
   opened for writing), warmed up by one user visiting every page once (not measured).
 - runs/s = page runs that finished within the scenario's duration, divided by the duration
@@ -133,6 +135,18 @@ def cpu_ticks(pids: list[int]) -> int:
     return total
 
 
+def runqueue_wait_ns(pids: list[int]) -> int:
+    """Time the processes' threads spent runnable but waiting for a CPU (schedstat's second field):
+    how much a busy machine held the server back."""
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+    return total
+
+
 def status_kb(pid: int, key: str) -> int:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -187,6 +201,10 @@ class Server:
     def cpu_ticks(self) -> int:
         assert self.process is not None
         return cpu_ticks(process_tree(self.process.pid))
+
+    def runqueue_wait_ns(self) -> int:
+        assert self.process is not None
+        return runqueue_wait_ns(process_tree(self.process.pid))
 
     def sample_rss(self) -> None:
         assert self.process is not None
@@ -785,9 +803,19 @@ async def measure(sc: Scenario, server: Server, mode: str, logins: list[str], pa
 
         sampling = asyncio.create_task(sampler())
         load_before = loadavg()
-        ticks0, wall0, client0 = server.cpu_ticks(), time.monotonic(), time.process_time()
+        ticks0, wall0, client0, wait0 = (
+            server.cpu_ticks(),
+            time.monotonic(),
+            time.process_time(),
+            server.runqueue_wait_ns(),
+        )
         logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed)
-        ticks1, wall1, client1 = server.cpu_ticks(), time.monotonic(), time.process_time()
+        ticks1, wall1, client1, wait1 = (
+            server.cpu_ticks(),
+            time.monotonic(),
+            time.process_time(),
+            server.runqueue_wait_ns(),
+        )
         stop.set()
         await sampling
     finally:
@@ -800,6 +828,8 @@ async def measure(sc: Scenario, server: Server, mode: str, logins: list[str], pa
         signin_mode=mode,
         server_cpu_pct=round((ticks1 - ticks0) / CLK_TCK / elapsed * 100, 1),
         client_cpu_pct=round((client1 - client0) / elapsed * 100, 1),
+        # summed over the server's threads: 100 % = one thread waiting for a CPU all the time
+        server_runqueue_wait_pct=round((wait1 - wait0) / 1e9 / elapsed * 100, 1),
         peak_rss_mb=round(server.peak_rss_kb / 1024, 1),
         vm_hwm_mb=round(server.hwm_kb() / 1024, 1),
         loadavg_before=load_before,
@@ -838,8 +868,8 @@ def fmt_s(value: float | None) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| scenario | users | think | runs/s | p50 | p95 | max | sign-in p50 | sign-in p95 | errors | CPU | peak RSS | load avg |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | users | think | runs/s | p50 | p95 | max | sign-in p50 | sign-in p95 | errors | CPU | waiting for CPU | peak RSS | load avg |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         spec = r["spec"]
@@ -854,7 +884,7 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {name} | {r['users']} | {think} | {runs} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | "
             f"{fmt_ms(r['max_ms'])} | {fmt_s(r['signin_p50_ms'])} | {fmt_s(r['signin_p95_ms'])} | {r['errors']} | "
-            f"{r['server_cpu_pct']:.0f} % | {max(r['peak_rss_mb'], r['vm_hwm_mb']):,.0f} MB | {load} |"
+            f"{r['server_cpu_pct']:.0f} % | {r['server_runqueue_wait_pct']:.0f} % | {max(r['peak_rss_mb'], r['vm_hwm_mb']):,.0f} MB | {load} |"
         )
     return "\n".join(lines)
 
@@ -965,7 +995,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(f"   {r['signin_mode']} sign-in; {r['page_runs']} page runs, p50 {fmt_ms(r['p50_ms'])}, "
               f"p95 {fmt_ms(r['p95_ms'])}, sign-in p50 {fmt_s(r['signin_p50_ms'])}, {r['errors']} errors, "
-              f"CPU {r['server_cpu_pct']} %, client CPU {r['client_cpu_pct']} %", flush=True)  # fmt: skip
+              f"CPU {r['server_cpu_pct']} %, waiting for a CPU {r['server_runqueue_wait_pct']} %, "
+              f"client CPU {r['client_cpu_pct']} %", flush=True)  # fmt: skip
         if r["signin_post_p50_ms"] is not None:
             print(f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
                   f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}", flush=True)  # fmt: skip

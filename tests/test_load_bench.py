@@ -38,6 +38,7 @@ def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_fini
     assert {v["page"] for v in visits} <= set(load_bench.PAGES)
     assert all(v["latency_ms"] is not None and v["status"] == "FINISHED_SUCCESSFULLY" for v in visits)
     assert result["server_cpu_pct"] >= 0
+    assert result["server_runqueue_wait_pct"] >= 0
     assert result["peak_rss_mb"] > 0
 
 
