@@ -1,0 +1,1017 @@
+"""Load benchmark: a real `streamlit run app.py` server and N virtual users speaking Streamlit's
+own websocket protocol, as the browser does. Not a test; `tests/test_load_bench.py` runs a short
+smoke of it.
+
+    python -m tests.load_bench --preset baseline
+    python -m tests.load_bench --users 1,10,20 --think 2 --duration 60
+    python -m tests.load_bench --users 40 --think 10 --jitter 0.5
+    python -m tests.load_bench --meeting-burst --signin-burst
+
+What a virtual user does, and what is measured:
+
+- One websocket session per user on `/_stcore/stream` (subprotocol `streamlit` followed by the
+  XSRF cookie's value, as the browser sends it), frames built from `streamlit.proto`: BackMsg
+  `rerun_script` with `page_script_hash`, `query_string`, `widget_states`, `context_info` and the
+  hashes of the ForwardMsgs the user has cached (the browser's ForwardMsg cache, aged by
+  `max_cached_message_age` and resolved on `ref_hash`). `auto_rerun` messages (the reminder
+  fragment) are honoured between pages: a fragment rerun is sent when it is due, waited for,
+  and counted apart from page runs.
+- Sign-in: `--signin http` (GET /auth/signin for the form and its csrf field, POST it, 303 with a
+  `crm_session` cookie, then the page and its websocket carry the cookie); `--signin form` (the
+  Streamlit sign-in form: the text inputs labelled Login and Password and the form's submit
+  button, their values sent as widget states with the submit trigger); `--signin auto` (default)
+  uses http when GET /auth/signin answers 200 with a csrf field, else form.
+  "open" is the time until the sign-in form is on screen; "sign-in" from submitting it until the
+  first signed-in page's `script_finished`.
+- Then the user moves between Today, Threads, Funnel, Money, Calendar and Meeting mode (a random
+  page other than the current one), with a think time between pages. A page run's latency is from
+  sending the rerun to receiving `script_finished` (a run that ends early for a rerun, as
+  `st.rerun()` does, is followed to the run that finishes).
+- Errors: an exception element in a page's deltas, a run that does not finish within --timeout,
+  a page other than the one asked for, a page-not-found, a failed sign-in. Each is counted and
+  listed. A user whose run timed out stops (its session is in an unknown state).
+- Server: CPU % of the server process tree (utime + stime from /proc/<pid>/stat over the
+  measured phase, 100 % = one core) and peak memory (the largest sampled RSS of the process tree
+  and the main process's VmHWM, which includes the warm-up). The client's own CPU is reported too,
+  since it shares the machine, and so are the load average and the time the server's threads
+  spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat): on a busy machine that
+  wait, not the app, is part of the latency.
+- Each scenario gets a fresh server on a fresh copy of the database (the original is never
+  opened for writing), warmed up by one user visiting every page once (not measured).
+- runs/s = page runs that finished within the scenario's duration, divided by the duration
+  (the duration starts when the first user starts signing in).
+
+The table is printed as Markdown and written with the raw numbers as JSON into data/bench/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import websockets
+from requests.cookies import get_cookie_header
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ContextInfo
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.Navigation_pb2 import Navigation
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+REPO = Path(__file__).resolve().parent.parent
+OUT_DIR = REPO / "data" / "bench"
+# the shared 1,000,000-event set of this host, else the one tests.benchmark builds and caches
+DEFAULT_DB = next(
+    (p for p in (Path("/work/benchdata/bench-1000000.duckdb"), OUT_DIR / "bench-1000000.duckdb") if p.exists()),
+    OUT_DIR / "bench-1000000.duckdb",
+)
+DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data sets with it
+# the pages a user moves between, by their address (st.Page's url_pathname)
+PAGES = ("today", "threads", "funnel", "money", "calendar", "meeting")
+ADDRESS = {"today": ""}  # Today is the default page: its address is the app's root
+LOGIN_LABELS = ("login",)
+PASSWORD_LABELS = ("password", "hasło")
+FINISHED = ForwardMsg.ScriptFinishedStatus
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-th percentile (nearest rank), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.4999))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+# -- the server ----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+    return out
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total
+
+
+def runqueue_wait_ns(pids: list[int]) -> int:
+    """Time the processes' threads spent runnable but waiting for a CPU (schedstat's second field):
+    how much a busy machine held the server back."""
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+    return total
+
+
+def status_kb(pid: int, key: str) -> int:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def loadavg() -> list[float]:
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+class Server:
+    """`streamlit run <app>` on a free localhost port, on its own copy of the database."""
+
+    def __init__(self, app: Path, source_db: Path, workdir: Path) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path = workdir / "crm.duckdb"
+        shutil.copyfile(source_db, self.db_path)
+        self.log_path = workdir / "server.log"
+        self.process: subprocess.Popen | None = None
+        self.peak_rss_kb = 0
+
+    def start(self, timeout: float = 120) -> None:
+        env = {**os.environ, "CRM_DB_PATH": str(self.db_path), "CRM_DATA_DIR": str(self.db_path.parent)}
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(self.app), "--server.port", str(self.port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=self.app.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("streamlit did not start:\n" + self.log_tail())
+            time.sleep(0.2)
+
+    def log_tail(self, lines: int = 40) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def cpu_ticks(self) -> int:
+        assert self.process is not None
+        return cpu_ticks(process_tree(self.process.pid))
+
+    def runqueue_wait_ns(self) -> int:
+        assert self.process is not None
+        return runqueue_wait_ns(process_tree(self.process.pid))
+
+    def sample_rss(self) -> None:
+        assert self.process is not None
+        rss = sum(status_kb(p, "VmRSS") for p in process_tree(self.process.pid))
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+
+    def hwm_kb(self) -> int:
+        assert self.process is not None
+        return status_kb(self.process.pid, "VmHWM")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# -- one browser tab -----------------------------------------------------------------------------
+class SignInFailed(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    """What one rerun produced, up to its script_finished."""
+
+    kind: str  # a page's address, "signin", "open" or "fragment"
+    latency: float | None = None  # seconds; None when it did not finish
+    status: str = ""
+    page_script_hash: str = ""
+    exceptions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)  # text_input protos
+    buttons: list[Any] = field(default_factory=list)  # button protos
+    page_not_found: bool = False
+    nav_position: int | None = None
+
+
+class Tab:
+    """One websocket session, as one browser tab holds it."""
+
+    def __init__(self, url: str, http: requests.Session, pool: ThreadPoolExecutor, timeout: float) -> None:
+        self.url = url
+        self.http = http
+        self.pool = pool
+        self.timeout = timeout
+        self.ws: Any = None
+        self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash
+        self.current_hash = ""
+        self.main_hash = ""
+        self.cache: dict[str, tuple[bytes, int, str]] = {}  # hash -> (encoded msg, run count, fragment id)
+        self.run_count = 0
+        self.max_age = 2
+        self.auto_reruns: dict[str, tuple[float, float]] = {}  # fragment id -> (interval, next due)
+        self.received_new_session = False
+
+    def page_of(self, page_hash: str) -> str:
+        """The benchmark's name of a page (PAGES) from its script hash."""
+        address = next((p for p, h in self.pages.items() if h == page_hash), page_hash)
+        return next((name for name, a in ADDRESS.items() if a == address), address)
+
+    async def get(self, path: str, **kwargs: Any) -> requests.Response:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, lambda: self.http.get(self.url + path, timeout=60, **kwargs))
+
+    async def post(self, path: str, data: dict[str, str]) -> requests.Response:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool,
+            lambda: self.http.post(
+                self.url + path, data=data, timeout=60, allow_redirects=False, headers={"Origin": self.url}
+            ),
+        )
+
+    async def connect(self) -> None:
+        """What the page's script does before its first rerun: the health ping, the websocket with
+        the XSRF token as the second subprotocol and the page's cookies."""
+        await self.get("/_stcore/health")
+        xsrf = self.http.cookies.get("_streamlit_xsrf")
+        ws_url = self.url.replace("http://", "ws://") + "/_stcore/stream"
+        # the cookies a browser sends to that address (by domain and path: not the form's crm_csrf)
+        cookies = get_cookie_header(self.http.cookies, requests.Request("GET", self.url + "/_stcore/stream").prepare())
+        headers = {"Cookie": cookies} if cookies else {}
+        self.ws = await websockets.connect(
+            ws_url, subprotocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"], origin=self.url,
+            additional_headers=headers, max_size=None, max_queue=None, open_timeout=self.timeout, ping_interval=None,
+        )  # fmt: skip
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+            self.ws = None
+
+    def _client_state_msg(
+        self, *, page_hash: str, page_name: str, query: str, widgets: list[WidgetState], fragment_id: str = ""
+    ) -> bytes:
+        msg = BackMsg()
+        rs = msg.rerun_script
+        rs.query_string = query
+        rs.page_script_hash = page_hash
+        rs.page_name = page_name
+        rs.widget_states.widgets.extend(widgets)
+        if fragment_id:
+            rs.fragment_id = fragment_id
+            rs.is_auto_rerun = True
+        rs.cached_message_hashes.extend(self.cache)
+        path = next((p for p, h in self.pages.items() if h == page_hash), page_name)
+        rs.context_info.CopyFrom(
+            ContextInfo(timezone="Europe/Warsaw", timezone_offset=-60, locale="en-US",
+                        url=f"{self.url}/{path}" + (f"?{query}" if query else ""), is_embedded=False,
+                        color_scheme="light")
+        )  # fmt: skip
+        return msg.SerializeToString()
+
+    async def rerun(
+        self,
+        kind: str,
+        *,
+        page_hash: str = "",
+        page_name: str = "",
+        query: str = "",
+        widgets: list[WidgetState] | None = None,
+        fragment_id: str = "",
+    ) -> Run:
+        """Send one rerun_script and read ForwardMsgs until the run finishes."""
+        run = Run(kind)
+        frame = self._client_state_msg(
+            page_hash=page_hash, page_name=page_name, query=query, widgets=widgets or [], fragment_id=fragment_id
+        )
+        started = time.monotonic()
+        await self.ws.send(frame)
+        deadline = started + self.timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                run.status = "timeout"
+                return run
+            try:
+                data = await asyncio.wait_for(self.ws.recv(), remaining)
+            except TimeoutError:
+                run.status = "timeout"
+                return run
+            except websockets.ConnectionClosed as exc:
+                run.status = f"connection closed ({exc.rcvd.code if exc.rcvd else 'no code'})"
+                return run
+            if self._handle(data, run, fragment_id):
+                run.latency = time.monotonic() - started
+                return run
+
+    def _handle(self, data: bytes, run: Run, fragment_id: str) -> bool:
+        """Apply one ForwardMsg; True when it ends the run."""
+        msg = ForwardMsg()
+        msg.ParseFromString(data)
+        kind = msg.WhichOneof("type")
+        if kind == "ref_hash":
+            cached = self.cache.get(msg.ref_hash)
+            if cached is None:
+                run.exceptions.append(f"ForwardMsg cache miss {msg.ref_hash}")
+                return False
+            self.cache[msg.ref_hash] = (cached[0], self.run_count, cached[2])
+            msg = ForwardMsg()
+            msg.ParseFromString(cached[0])
+            kind = msg.WhichOneof("type")
+        elif msg.metadata.cacheable and msg.hash and msg.hash not in self.cache:
+            self.cache[msg.hash] = (data, self.run_count, msg.delta.fragment_id if kind == "delta" else "")
+        if kind == "new_session":
+            ns = msg.new_session
+            self.received_new_session = True
+            self.max_age = ns.config.max_cached_message_age or self.max_age
+            self.main_hash = ns.main_script_hash
+            if ns.page_script_hash:
+                self.current_hash = ns.page_script_hash
+            run.page_script_hash = ns.page_script_hash
+            if not fragment_id:
+                self.auto_reruns.clear()
+                run.exceptions.clear()
+                run.alerts.clear()
+                run.inputs.clear()
+                run.buttons.clear()
+            for page in ns.app_pages:
+                self.pages[page.url_pathname] = page.page_script_hash
+        elif kind == "navigation":
+            nav = msg.navigation
+            run.nav_position = nav.position
+            for page in nav.app_pages:
+                self.pages[page.url_pathname] = page.page_script_hash
+            if nav.page_script_hash:
+                self.current_hash = run.page_script_hash = nav.page_script_hash
+        elif kind == "page_not_found":
+            run.page_not_found = True
+        elif kind == "auto_rerun":
+            ar = msg.auto_rerun
+            self.auto_reruns[ar.fragment_id] = (ar.interval, time.monotonic() + ar.interval)
+        elif kind == "stop_auto_rerun":
+            self.auto_reruns.clear()
+        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            etype = element.WhichOneof("type")
+            if etype == "exception":
+                run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
+            elif etype == "alert" and element.alert.format == element.alert.ERROR:
+                run.alerts.append(element.alert.body[:300])
+            elif etype == "text_input":
+                run.inputs.append(element.text_input)
+            elif etype == "button":
+                run.buttons.append(element.button)
+        elif kind == "script_finished":
+            status = msg.script_finished
+            if status == FINISHED.FINISHED_EARLY_FOR_RERUN:
+                return False
+            run.status = FINISHED.Name(status)
+            self._age_cache(fragment_id)
+            return True
+        return False
+
+    def _age_cache(self, fragment_id: str) -> None:
+        """The browser's ForwardMsgCache: one more run, entries older than max_cached_message_age go."""
+        if not self.received_new_session:
+            return
+        self.run_count += 1
+        for key, (_, count, frag) in list(self.cache.items()):
+            if fragment_id and frag != fragment_id:
+                continue
+            if self.run_count - count > self.max_age:
+                del self.cache[key]
+
+    async def service_auto_reruns(self, fragments: list[Run]) -> None:
+        """Send the fragment reruns that are due (the reminder poll), one at a time."""
+        now = time.monotonic()
+        for frag_id, (interval, due) in list(self.auto_reruns.items()):
+            if due <= now and frag_id in self.auto_reruns:
+                self.auto_reruns[frag_id] = (interval, now + interval)
+                run = await self.rerun("fragment", page_hash=self.current_hash, fragment_id=frag_id)
+                fragments.append(run)
+
+
+# -- a virtual user ------------------------------------------------------------------------------
+@dataclass
+class Visit:
+    user: int
+    page: str
+    at: float  # seconds since the scenario's start, when the rerun was sent
+    latency_ms: float | None
+    status: str
+    error: str = ""
+
+
+@dataclass
+class UserLog:
+    user: int
+    login: str
+    open_ms: float | None = None
+    signin_ms: float | None = None
+    signin_error: str = ""
+    ready_ms: float | None = None  # from starting to sign in until the first signed-in page finished
+    post_ms: float | None = None  # http: the POST /auth/signin round trip (the password check)
+    first_page_ms: float | None = None  # http: the first signed-in page's run, from its rerun
+    visits: list[Visit] = field(default_factory=list)
+    fragment_runs: int = 0
+    fragment_errors: list[str] = field(default_factory=list)
+
+
+class VirtualUser:
+    def __init__(self, index: int, login: str, password: str, url: str, mode: str, pool: ThreadPoolExecutor,
+                 timeout: float, t0: float) -> None:  # fmt: skip
+        self.log = UserLog(index, login)
+        self.password = password
+        self.mode = mode
+        self.t0 = t0
+        self.tab = Tab(url, requests.Session(), pool, timeout)
+        self.fragments: list[Run] = []
+        self.page = "today"
+        self.dead = False
+        self.began = 0.0
+
+    async def sign_in(self) -> None:
+        self.began = time.monotonic()
+        try:
+            if self.mode == "http":
+                await self._sign_in_http()
+            else:
+                await self._sign_in_form()
+        except SignInFailed as exc:
+            self.log.signin_error = str(exc)
+            self.dead = True
+        except (OSError, websockets.WebSocketException, requests.RequestException) as exc:
+            self.log.signin_error = f"{type(exc).__name__}: {exc}"
+            self.dead = True
+
+    async def _sign_in_form(self) -> None:
+        began = time.monotonic()
+        await self.tab.get("/")
+        await self.tab.connect()
+        first = await self.tab.rerun("open")
+        if first.latency is None:
+            raise SignInFailed(f"the sign-in page did not finish: {first.status}")
+        self.log.open_ms = ms(time.monotonic() - began)
+        login = next((i for i in first.inputs if i.label.strip().lower() in LOGIN_LABELS), None)
+        password = next((i for i in first.inputs if i.label.strip().lower() in PASSWORD_LABELS), None)
+        if login is None or password is None:
+            raise SignInFailed("no Login and Password fields on the first page")
+        submit = next((b for b in first.buttons if b.is_form_submitter and b.form_id == login.form_id), None)
+        if submit is None:
+            raise SignInFailed("no submit button in the sign-in form")
+        widgets = [
+            WidgetState(id=login.id, string_value=self.log.login),
+            WidgetState(id=password.id, string_value=self.password),
+            WidgetState(id=submit.id, trigger_value=True),
+        ]
+        run = await self.tab.rerun("signin", page_hash=self.tab.current_hash, widgets=widgets)
+        self._check_signed_in(run)
+
+    async def _sign_in_http(self) -> None:
+        began = time.monotonic()
+        form = await self.tab.get("/auth/signin", params={"next": "/"})
+        csrf = csrf_field(form.text)
+        if form.status_code != 200 or csrf is None:
+            raise SignInFailed(f"GET /auth/signin answered {form.status_code} without a csrf field")
+        self.log.open_ms = ms(time.monotonic() - began)
+        submitted = time.monotonic()
+        answer = await self.tab.post(
+            "/auth/signin", {"login": self.log.login, "password": self.password, "csrf": csrf, "next": "/"}
+        )
+        self.log.post_ms = ms(time.monotonic() - submitted)
+        if answer.status_code != 303 or "crm_session" not in self.tab.http.cookies:
+            raise SignInFailed(f"POST /auth/signin answered {answer.status_code}")
+        location = answer.headers.get("location", "/")
+        path = urllib.parse.urlsplit(location)
+        await self.tab.get(path.path or "/")
+        await self.tab.connect()
+        run = await self.tab.rerun("signin", page_name=path.path.strip("/"), query=path.query)
+        self.log.first_page_ms = ms(run.latency) if run.latency is not None else None
+        self._check_signed_in(run, began=submitted)
+
+    def _check_signed_in(self, run: Run, began: float | None = None) -> None:
+        self.log.ready_ms = ms(time.monotonic() - self.began)
+        if run.latency is None:
+            raise SignInFailed(f"the first signed-in page did not finish: {run.status}")
+        if run.exceptions:
+            raise SignInFailed("exception after sign-in: " + run.exceptions[0])
+        if any(i.label.strip().lower() in PASSWORD_LABELS for i in run.inputs) or run.nav_position == Navigation.HIDDEN:
+            raise SignInFailed("still on the sign-in form" + (f": {run.alerts[0]}" if run.alerts else ""))
+        if began is None:
+            self.log.signin_ms = ms(run.latency)
+        else:
+            self.log.signin_ms = ms(time.monotonic() - began)
+        self.page = self.tab.page_of(self.tab.current_hash)
+
+    async def visit(self, page: str) -> Visit:
+        page_hash = self.tab.pages.get(ADDRESS.get(page, page), "")
+        at = time.monotonic() - self.t0
+        if not page_hash:
+            visit = Visit(self.log.user, page, round(at, 3), None, "unknown page", f"no page {page!r} in navigation")
+        else:
+            run = await self.tab.rerun(page, page_hash=page_hash)
+            error = ""
+            if run.latency is None:
+                error = run.status
+                self.dead = True
+            elif run.page_not_found:
+                error = "page not found"
+            elif run.exceptions:
+                error = "exception: " + run.exceptions[0]
+            elif run.page_script_hash != page_hash:
+                landed = self.tab.page_of(run.page_script_hash)
+                error = f"landed on {landed!r}"
+            latency = ms(run.latency) if run.latency is not None else None
+            visit = Visit(self.log.user, page, round(at, 3), latency, run.status, error)
+        self.log.visits.append(visit)
+        self.page = page
+        return visit
+
+    async def think(self, seconds: float, until: float) -> None:
+        """Wait like a reader, serving the fragment auto-reruns that fall due meanwhile."""
+        end = min(time.monotonic() + seconds, until)
+        while not self.dead:
+            now = time.monotonic()
+            if now >= end:
+                return
+            due = min((d for _, d in self.tab.auto_reruns.values()), default=end)
+            await asyncio.sleep(max(0.0, min(end, due) - now))
+            if time.monotonic() < end:
+                before = len(self.fragments)
+                await self.tab.service_auto_reruns(self.fragments)
+                for run in self.fragments[before:]:
+                    self.log.fragment_runs += 1
+                    if run.latency is None or run.exceptions:
+                        self.log.fragment_errors.append(run.status if run.latency is None else run.exceptions[0])
+                        if run.latency is None:
+                            self.dead = True
+
+
+def csrf_field(html: str) -> str | None:
+    for tag in re.findall(r"<input\b[^>]*>", html, flags=re.IGNORECASE):
+        if re.search(r"""name\s*=\s*["']?csrf["'\s>]""", tag, flags=re.IGNORECASE):
+            value = re.search(r"""value\s*=\s*["']([^"']*)["']""", tag, flags=re.IGNORECASE)
+            return value.group(1) if value else ""
+    return None
+
+
+def detect_signin(url: str) -> str:
+    """http when the server has the sign-in route (a form with a csrf field), else form."""
+    try:
+        answer = requests.get(f"{url}/auth/signin", params={"next": "/"}, timeout=30, allow_redirects=False)
+    except requests.RequestException:
+        return "form"
+    return "http" if answer.status_code == 200 and csrf_field(answer.text) is not None else "form"
+
+
+# -- scenarios -----------------------------------------------------------------------------------
+@dataclass
+class Scenario:
+    kind: str  # "users", "meeting-burst" or "signin-burst"
+    users: int
+    think: float = 2.0
+    jitter: float = 0.0  # think time varies by ± this fraction
+    duration: float = 60.0
+    ramp: float | None = None  # users start signing in spread over this many seconds (default: think)
+    min_visits: int = 0  # pages each user visits even after the duration (the smoke test's guarantee)
+    burst_window: float = 2.0
+
+    @property
+    def label(self) -> str:
+        if self.kind == "users":
+            think = f"{self.think:g} s" + (f" ± {self.jitter * 100:.0f} %" if self.jitter else "")
+            return f"{self.users} users, think {think}"
+        return f"{self.kind} ({self.users} within {self.burst_window:g} s)"
+
+
+def read_logins(db_path: Path, role: str | None = None) -> list[str]:
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        sql = "SELECT login FROM users WHERE active AND role <> 'admin'" + (" AND role = ?" if role else "")
+        rows = con.execute(sql + " ORDER BY id", [role] if role else []).fetchall()
+    if not rows:
+        raise SystemExit(f"no active non-admin users in {db_path}")
+    return [r[0] for r in rows]
+
+
+async def warm_up(
+    url: str, mode: str, login: str, password: str, pool: ThreadPoolExecutor, timeout: float
+) -> list[str]:
+    """One user visits every page once before the measured phase (imports, the database's first
+    open, DuckDB's caches); returns its errors."""
+    user = VirtualUser(-1, login, password, url, mode, pool, timeout, time.monotonic())
+    await user.sign_in()
+    if user.dead:
+        return [f"warm-up sign-in ({login}): {user.log.signin_error}"]
+    for page in PAGES:
+        visit = await user.visit(page)
+        if visit.error:
+            return [f"warm-up {page}: {visit.error}"]
+    await user.tab.close()
+    return []
+
+
+async def run_users(sc: Scenario, url: str, mode: str, logins: list[str], password: str, pool: ThreadPoolExecutor,
+                    timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+    """N users sign in (spread over the ramp) and move between pages until the duration ends."""
+    t0 = time.monotonic()
+    stop_at = t0 + sc.duration
+    ramp = sc.think if sc.ramp is None else sc.ramp
+    people = [VirtualUser(i, logins[i % len(logins)], password, url, mode, pool, timeout, t0) for i in range(sc.users)]
+
+    async def life(i: int, user: VirtualUser) -> None:
+        rng = random.Random(seed * 1000 + i)
+        await asyncio.sleep(ramp * i / max(1, sc.users))
+        await user.sign_in()
+        while not user.dead and (time.monotonic() < stop_at or len(user.log.visits) < sc.min_visits):
+            owed = len(user.log.visits) < sc.min_visits
+            await user.think(sc.think * rng.uniform(1 - sc.jitter, 1 + sc.jitter), math.inf if owed else stop_at)
+            if user.dead or (time.monotonic() >= stop_at and not owed):
+                break
+            await user.visit(rng.choice([p for p in PAGES if p != user.page]))
+        await user.tab.close()
+
+    await asyncio.gather(*(life(i, u) for i, u in enumerate(people)))
+    return [u.log for u in people], t0, stop_at
+
+
+async def run_meeting_burst(sc: Scenario, url: str, mode: str, logins: list[str], password: str,
+                            pool: ThreadPoolExecutor, timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+    """N users sign in one after another (not timed as the burst), then all open Meeting mode
+    within the burst window."""
+    rng = random.Random(seed)
+    t0 = time.monotonic()
+    people = [VirtualUser(i, logins[i % len(logins)], password, url, mode, pool, timeout, t0) for i in range(sc.users)]
+    for user in people:
+        await user.sign_in()
+    await asyncio.sleep(2)
+    burst = time.monotonic()
+
+    async def ask(user: VirtualUser) -> None:
+        await asyncio.sleep(rng.uniform(0, sc.burst_window))
+        if not user.dead:
+            await user.visit("meeting")
+
+    await asyncio.gather(*(ask(u) for u in people))
+    end = time.monotonic()
+    for user in people:
+        await user.tab.close()
+    return [u.log for u in people], burst, end
+
+
+async def run_signin_burst(sc: Scenario, url: str, mode: str, logins: list[str], password: str,
+                           pool: ThreadPoolExecutor, timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+    """N people open the app and sign in, all starting within the burst window."""
+    rng = random.Random(seed)
+    t0 = time.monotonic()
+    people = [VirtualUser(i, logins[i % len(logins)], password, url, mode, pool, timeout, t0) for i in range(sc.users)]
+
+    async def arrive(user: VirtualUser) -> None:
+        await asyncio.sleep(rng.uniform(0, sc.burst_window))
+        await user.sign_in()
+        await user.tab.close()
+
+    await asyncio.gather(*(arrive(u) for u in people))
+    return [u.log for u in people], t0, time.monotonic()
+
+
+RUNNERS = {"users": run_users, "meeting-burst": run_meeting_burst, "signin-burst": run_signin_burst}
+
+
+def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dict[str, Any]:
+    visits = [v for log in logs for v in log.visits]
+    done = [v for v in visits if v.latency_ms is not None]
+    lat = [v.latency_ms for v in done]
+    window = t_end - t0
+    in_window = [v for v in done if v.at + v.latency_ms / 1000 <= window]
+    errors: list[str] = []
+    for log in logs:
+        if log.signin_error:
+            errors.append(f"user {log.user} ({log.login}) sign-in: {log.signin_error}")
+        errors.extend(f"user {log.user} {v.page} at {v.at:.1f} s: {v.error}" for v in log.visits if v.error)
+        errors.extend(f"user {log.user} reminder fragment: {e}" for e in log.fragment_errors)
+    per_page = {}
+    for page in PAGES:
+        values = [v.latency_ms for v in done if v.page == page]
+        if values:
+            per_page[page] = {"runs": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "max": max(values)}
+    signins = [log.signin_ms for log in logs if log.signin_ms is not None]
+    ready = [log.ready_ms for log in logs if log.ready_ms is not None]
+    posts = [log.post_ms for log in logs if log.post_ms is not None]
+    firsts = [log.first_page_ms for log in logs if log.first_page_ms is not None]
+    opens = [log.open_ms for log in logs if log.open_ms is not None]
+    return {
+        "scenario": sc.label,
+        "spec": asdict(sc),
+        "users": sc.users,
+        "window_s": round(window, 2),
+        "page_runs": len(done),
+        "runs_per_s": round(len(in_window) / window, 2) if sc.kind == "users" and window > 0 else None,
+        "p50_ms": pct(lat, 50),
+        "p95_ms": pct(lat, 95),
+        "max_ms": max(lat) if lat else None,
+        "per_page": per_page,
+        "signin_p50_ms": pct(signins, 50),
+        "signin_p95_ms": pct(signins, 95),
+        "signin_max_ms": max(signins) if signins else None,
+        "open_p50_ms": pct(opens, 50),
+        "open_p95_ms": pct(opens, 95),
+        "ready_p50_ms": pct(ready, 50),
+        "ready_p95_ms": pct(ready, 95),
+        "ready_max_ms": max(ready) if ready else None,
+        "signin_post_p50_ms": pct(posts, 50),
+        "signin_post_p95_ms": pct(posts, 95),
+        "first_page_p50_ms": pct(firsts, 50),
+        "first_page_p95_ms": pct(firsts, 95),
+        "within_2s": sum(1 for v in lat if v <= 2000),
+        "signed_in": len(signins),
+        "fragment_runs": sum(log.fragment_runs for log in logs),
+        "errors": len(errors),
+        "error_list": errors,
+        "visits_unfinished": sum(1 for v in visits if v.latency_ms is None),
+        "logs": [asdict(log) for log in logs],
+    }
+
+
+async def measure(sc: Scenario, server: Server, mode: str, logins: list[str], password: str, timeout: float,
+                  seed: int, warm: bool) -> dict[str, Any]:  # fmt: skip
+    pool = ThreadPoolExecutor(max_workers=max(8, sc.users + 4))
+    try:
+        warm_errors = await warm_up(server.url, mode, logins[0], password, pool, timeout) if warm else []
+        stop = asyncio.Event()
+
+        async def sampler() -> None:
+            while not stop.is_set():
+                server.sample_rss()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
+        sampling = asyncio.create_task(sampler())
+        load_before = loadavg()
+        ticks0, wall0, client0, wait0 = (
+            server.cpu_ticks(),
+            time.monotonic(),
+            time.process_time(),
+            server.runqueue_wait_ns(),
+        )
+        logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed)
+        ticks1, wall1, client1, wait1 = (
+            server.cpu_ticks(),
+            time.monotonic(),
+            time.process_time(),
+            server.runqueue_wait_ns(),
+        )
+        stop.set()
+        await sampling
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    result = summarize(sc, logs, t0, t_end)
+    result["error_list"][:0] = warm_errors
+    result["errors"] += len(warm_errors)
+    elapsed = wall1 - wall0
+    result.update(
+        signin_mode=mode,
+        server_cpu_pct=round((ticks1 - ticks0) / CLK_TCK / elapsed * 100, 1),
+        client_cpu_pct=round((client1 - client0) / elapsed * 100, 1),
+        # summed over the server's threads: 100 % = one thread waiting for a CPU all the time
+        server_runqueue_wait_pct=round((wait1 - wait0) / 1e9 / elapsed * 100, 1),
+        peak_rss_mb=round(server.peak_rss_kb / 1024, 1),
+        vm_hwm_mb=round(server.hwm_kb() / 1024, 1),
+        loadavg_before=load_before,
+        loadavg_after=loadavg(),
+    )
+    return result
+
+
+def run_scenario(sc: Scenario, *, db: Path, app: Path, signin: str = "auto", password: str = DEFAULT_PASSWORD,
+                 timeout: float = 60.0, seed: int = 1, warm: bool = True, role: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """One scenario on a fresh server and a fresh copy of `db`."""
+    logins = read_logins(db, role)
+    with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
+        server = Server(app, db, Path(tmp))
+        server.start()
+        try:
+            mode = detect_signin(server.url) if signin == "auto" else signin
+            result = asyncio.run(measure(sc, server, mode, logins, password, timeout, seed, warm))
+        except BaseException:
+            print(server.log_tail(), file=sys.stderr)
+            raise
+        finally:
+            server.stop()
+        result["server_log_tail"] = server.log_tail(15) if result.get("errors") else ""
+    return result
+
+
+# -- output --------------------------------------------------------------------------------------
+def fmt_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f} ms"
+
+
+def fmt_s(value: float | None) -> str:
+    return "–" if value is None else f"{value / 1000:.2f} s"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | users | think | runs/s | p50 | p95 | max | sign-in p50 | sign-in p95 | errors | CPU | waiting for CPU | peak RSS | load avg |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        spec = r["spec"]
+        think = "–"
+        if spec["kind"] == "users":
+            think = f"{spec['think']:g} s" + (f" ± {spec['jitter'] * 100:.0f} %" if spec["jitter"] else "")
+        name = {"users": "pages", "meeting-burst": "meeting burst", "signin-burst": "sign-in burst"}[spec["kind"]]
+        runs = "–" if r["runs_per_s"] is None else f"{r['runs_per_s']:.2f}"
+        load = (
+            "/".join(f"{x:.1f}" for x in r["loadavg_before"]) + " → " + "/".join(f"{x:.1f}" for x in r["loadavg_after"])
+        )
+        lines.append(
+            f"| {name} | {r['users']} | {think} | {runs} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | "
+            f"{fmt_ms(r['max_ms'])} | {fmt_s(r['signin_p50_ms'])} | {fmt_s(r['signin_p95_ms'])} | {r['errors']} | "
+            f"{r['server_cpu_pct']:.0f} % | {r['server_runqueue_wait_pct']:.0f} % | {max(r['peak_rss_mb'], r['vm_hwm_mb']):,.0f} MB | {load} |"
+        )
+    return "\n".join(lines)
+
+
+def page_table(results: list[dict[str, Any]]) -> str:
+    lines = ["| scenario | " + " | ".join(PAGES) + " |", "|---|" + "---:|" * len(PAGES)]
+    for r in results:
+        cells = []
+        for page in PAGES:
+            p = r["per_page"].get(page)
+            cells.append("–" if p is None else f"{p['p50']:,.0f} / {p['p95']:,.0f} / {p['max']:,.0f} ({p['runs']})")
+        lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def burst_table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| burst | users | until the page is seen p50 / p95 / max | within 2 s | open p50 / p95 | sign-in p50 / p95 / max | from arrival to first page p50 / p95 / max | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        kind = r["spec"]["kind"]
+        if kind == "users":
+            continue
+        seen = "–" if kind != "meeting-burst" else " / ".join(fmt_ms(r[k]) for k in ("p50_ms", "p95_ms", "max_ms"))
+        within = f"{r['within_2s']} of {r['page_runs']}" if kind == "meeting-burst" else "–"
+        lines.append(
+            f"| {kind} | {r['users']} | {seen} | {within} | {fmt_s(r['open_p50_ms'])} / {fmt_s(r['open_p95_ms'])} | "
+            + " / ".join(fmt_s(r[k]) for k in ("signin_p50_ms", "signin_p95_ms", "signin_max_ms"))
+            + " | "
+            + " / ".join(fmt_s(r[k]) for k in ("ready_p50_ms", "ready_p95_ms", "ready_max_ms"))
+            + f" | {r['errors']} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+PRESETS = {
+    "baseline": [
+        Scenario("users", 1, think=2),
+        Scenario("users", 10, think=2),
+        Scenario("users", 20, think=2),
+        Scenario("users", 40, think=10, jitter=0.5),
+        Scenario("meeting-burst", 20),
+        Scenario("signin-burst", 20),
+    ],
+    "full": [Scenario("users", n, think=2) for n in (1, 10, 20, 40, 80)]
+    + [Scenario("users", n, think=10, jitter=0.5) for n in (1, 10, 20, 40, 80)]
+    + [Scenario("meeting-burst", 20), Scenario("signin-burst", 20)],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help="database to copy (never written)")
+    parser.add_argument("--app", type=Path, default=REPO / "app.py", help="the app to run (its folder is the cwd)")
+    parser.add_argument("--signin", choices=["auto", "http", "form"], default="auto")
+    parser.add_argument("--password", default=DEFAULT_PASSWORD, help="the sample users' password")
+    parser.add_argument("--role", choices=["manager", "member"], help="sign in only as users of this role")
+    parser.add_argument("--users", default="", help="comma-separated user counts, e.g. 1,10,20,40,80")
+    parser.add_argument("--think", type=float, default=2.0, help="think time between pages, seconds")
+    parser.add_argument("--jitter", type=float, default=0.0, help="think time varies by ± this fraction (0.5)")
+    parser.add_argument("--ramp", type=float, help="spread the users' starts over this many seconds (default: think)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per users scenario (max 600)")
+    parser.add_argument("--meeting-burst", type=int, nargs="?", const=20, default=0, metavar="N")
+    parser.add_argument("--signin-burst", type=int, nargs="?", const=20, default=0, metavar="N")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="a list of scenarios (baseline: the issue's)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as timed out")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-warm-up", dest="warm", action="store_false")
+    parser.add_argument("--json", type=Path, help="where to write the JSON (default data/bench/load-<time>.json)")
+    parser.add_argument("--label", default="", help="a note stored with the results (e.g. the commit)")
+    args = parser.parse_args(argv)
+
+    scenarios: list[Scenario] = []
+    if args.preset:
+        scenarios += [Scenario(**{**asdict(s), "duration": args.duration}) for s in PRESETS[args.preset]]
+    for n in filter(None, args.users.split(",")):
+        scenarios.append(Scenario("users", int(n), think=args.think, jitter=args.jitter, duration=args.duration,
+                                  ramp=args.ramp))  # fmt: skip
+    if args.meeting_burst:
+        scenarios.append(Scenario("meeting-burst", args.meeting_burst))
+    if args.signin_burst:
+        scenarios.append(Scenario("signin-burst", args.signin_burst))
+    if not scenarios:
+        parser.error("nothing to run: give --users, --meeting-burst, --signin-burst or --preset")
+    if any(s.users > 200 for s in scenarios) or args.duration > 600:
+        parser.error("bounded: at most 200 users and 600 s per scenario")
+    if not args.db.exists():
+        parser.error(
+            f"no database at {args.db} (python -m tests.benchmark --sizes 1000000 builds {OUT_DIR}/bench-1000000.duckdb)"
+        )
+
+    app = args.app.resolve()
+    commit = subprocess.run(["git", "-C", str(app.parent), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()  # fmt: skip
+    started = dt.datetime.now(dt.UTC)
+    out = args.json or OUT_DIR / f"load-{started:%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"started": started.isoformat(timespec="seconds"), "app": str(app), "commit": commit, "db": str(args.db),
+            "label": args.label, "cpus": os.cpu_count(), "nice": os.nice(0)}  # fmt: skip
+    results: list[dict[str, Any]] = []
+    for sc in scenarios:
+        print(f"== {sc.label} (load average {'/'.join(map(str, loadavg()))})", flush=True)
+        r = run_scenario(sc, db=args.db, app=app, signin=args.signin, password=args.password, timeout=args.timeout,
+                         seed=args.seed, warm=args.warm, role=args.role)  # fmt: skip
+        results.append(r)
+        print(f"   {r['signin_mode']} sign-in; {r['page_runs']} page runs, p50 {fmt_ms(r['p50_ms'])}, "
+              f"p95 {fmt_ms(r['p95_ms'])}, sign-in p50 {fmt_s(r['signin_p50_ms'])}, {r['errors']} errors, "
+              f"CPU {r['server_cpu_pct']} %, waiting for a CPU {r['server_runqueue_wait_pct']} %, "
+              f"client CPU {r['client_cpu_pct']} %", flush=True)  # fmt: skip
+        if r["signin_post_p50_ms"] is not None:
+            print(f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
+                  f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}", flush=True)  # fmt: skip
+        for e in r["error_list"][:10]:
+            print("   error:", e, flush=True)
+        out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    summary = f"{table(results)}\n\np50 / p95 / max (runs) per page, ms:\n\n{page_table(results)}\n"
+    if bursts := burst_table(results):
+        summary += f"\n{bursts}\n"
+    print(f"\n{meta['started']} {app} at {commit or '?'}, {meta['cpus']} CPUs, nice {meta['nice']}\n")
+    print(summary)
+    out.with_suffix(".md").write_text(summary)
+    print(f"JSON: {out}")
+    return 0 if all(r["errors"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The load benchmark (tests/load_bench.py) keeps working: a short smoke run of it against a real
+server, and the parts of its protocol client that decide what counts as an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from crm_data import demo, setup
+from crm_data.config import config_for
+from crm_data.db import Database
+from tests import load_bench
+from tests.conftest import PASSWORD, REPO
+
+
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample database, closed so that the benchmark's server can own its copy."""
+    path = tmp_path_factory.mktemp("load-bench") / "crm.duckdb"
+    db = Database.open(config_for(path))
+    setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    demo.generate(db, 2000, password=PASSWORD)
+    db.close()
+    return path
+
+
+@pytest.mark.slow
+def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_finished(sample_file: Path) -> None:
+    scenario = load_bench.Scenario("users", 2, think=0.5, duration=3, ramp=0.5, min_visits=3)
+    result = load_bench.run_scenario(scenario, db=sample_file, app=REPO / "app.py", password=PASSWORD, timeout=120)
+    assert result["error_list"] == []
+    assert result["errors"] == 0
+    assert result["signed_in"] == 2
+    visits = [v for log in result["logs"] for v in log["visits"]]
+    assert len(visits) >= 6
+    assert {v["page"] for v in visits} <= set(load_bench.PAGES)
+    assert all(v["latency_ms"] is not None and v["status"] == "FINISHED_SUCCESSFULLY" for v in visits)
+    assert result["server_cpu_pct"] >= 0
+    assert result["server_runqueue_wait_pct"] >= 0
+    assert result["peak_rss_mb"] > 0
+
+
+def test_the_database_the_benchmark_copies_is_left_as_it_was(sample_file: Path, tmp_path: Path) -> None:
+    before = sample_file.read_bytes()
+    server = load_bench.Server(REPO / "app.py", sample_file, tmp_path)
+    assert server.db_path != sample_file
+    assert server.db_path.read_bytes() == before
+    assert sample_file.read_bytes() == before
+
+
+def _delta_exception() -> bytes:
+    msg = ForwardMsg()
+    msg.delta.new_element.exception.type = "ZeroDivisionError"
+    msg.delta.new_element.exception.message = "division by zero"
+    return msg.SerializeToString()
+
+
+def test_an_exception_element_in_a_run_is_recorded_as_the_runs_error() -> None:
+    tab = load_bench.Tab("http://127.0.0.1:1", None, None, 1)  # type: ignore[arg-type]
+    run = load_bench.Run("today")
+    assert tab._handle(_delta_exception(), run, "") is False
+    assert run.exceptions == ["ZeroDivisionError: division by zero"]
+
+
+def test_a_run_that_ends_early_for_a_rerun_is_followed_to_the_run_that_finishes() -> None:
+    tab = load_bench.Tab("http://127.0.0.1:1", None, None, 1)  # type: ignore[arg-type]
+    run = load_bench.Run("signin")
+    early, done = ForwardMsg(), ForwardMsg()
+    early.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    done.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    assert tab._handle(early.SerializeToString(), run, "") is False
+    assert tab._handle(done.SerializeToString(), run, "") is True
+    assert run.status == "FINISHED_SUCCESSFULLY"
+
+
+def test_a_cached_message_sent_again_by_reference_is_read_from_the_clients_cache() -> None:
+    tab = load_bench.Tab("http://127.0.0.1:1", None, None, 1)  # type: ignore[arg-type]
+    original = ForwardMsg()
+    original.hash = "abc"
+    original.metadata.cacheable = True
+    original.delta.new_element.exception.type = "ValueError"
+    reference = ForwardMsg()
+    reference.ref_hash = "abc"
+    first, second = load_bench.Run("today"), load_bench.Run("today")
+    tab._handle(original.SerializeToString(), first, "")
+    assert "abc" in tab.cache
+    tab._handle(reference.SerializeToString(), second, "")
+    assert second.exceptions == ["ValueError: "]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<form><input type="hidden" name="csrf" value="t0k3n"><input name="login"></form>', "t0k3n"),
+        ("<input value='x1' name='csrf' type='hidden'/>", "x1"),
+        ('<input name="csrf_other" value="no"><input name="login">', None),
+        ("<!doctype html><div id=root></div>", None),
+    ],
+)
+def test_the_sign_in_forms_csrf_field_is_found_only_when_it_is_there(html: str, expected: str | None) -> None:
+    assert load_bench.csrf_field(html) == expected
