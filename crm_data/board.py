@@ -192,14 +192,15 @@ def board(
     db: Database,
     f: BoardFilter,
     *,
-    limit: int = CARD_LIMIT,
+    limit: int | None = None,
     limits: Mapping[int, int] | None = None,
     now: dt.datetime | None = None,
 ) -> Board:
     """The board of `f.pipeline_id`: every active stage as a column (open stages in order, then
-    won, then lost), with true counts and values and at most `limit` cards (`limits[stage_id]`
+    won, then lost), with true counts and values and at most `limit` (`CARD_LIMIT`) cards (`limits[stage_id]`
     for the columns where the user asked for more). One statement."""
     now = now or dt.datetime.now(dt.UTC)
+    limit = CARD_LIMIT if limit is None else limit
     look = dictionaries.lookups(db)
     pipeline = look.pipelines.get(f.pipeline_id)
     if pipeline is None:
