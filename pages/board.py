@@ -53,8 +53,9 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
             "id": c.stage_id, "name": c.name, "percent_text": f.percent(c.percent),
             "kind": "won" if c.is_won else "lost" if c.is_lost else "open", "closes": c.closes,
             "expanded": c.stage_id in expanded, "count_text": f.tn("threads.count", c.count),
-            "value_text": f"{f.t('board.value')}: {f.money(c.value)}",
-            "weighted_text": f"{f.t('board.weighted')}: {f.money(c.weighted)}",
+            "value_text": f"{f.t('board.value')}: {rf.short_money(c.value, f)}",
+            "weighted_text": f"{f.t('board.weighted')}: {rf.short_money(c.weighted, f)}",
+            "value_title": f.money(c.value), "weighted_title": f.money(c.weighted),
             "has_more": c.has_more, "shown_text": f.t("board.shown_of", shown=len(c.cards), count=c.count),
             "cards": cards,
         })  # fmt: skip
@@ -65,16 +66,18 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
     return {"columns": columns, "labels": labels, "targets": targets, "rev": st.session_state.get(REV, 0)}
 
 
-def attempt_move(move: board.MoveCard, title: str) -> bool:
-    """Run the move; leave a message for the next run either way. True when it was saved."""
+def attempt_move(move: board.MoveCard, title: str, client_id: int) -> bool:
+    """Run the move; leave a message for the next run either way (after a move that keeps the
+    thread open, with a link to add a note or plan the next step). True when it was saved."""
     f = ui.fmt()
     st.session_state[REV] = st.session_state.get(REV, 0) + 1  # the board redraws: a refused card goes back
     try:
         result = board.move(ui.db(), ui.require_user(), move)
     except CrmError as exc:
-        st.session_state[FLASH] = ("error", ui.tm("board.refused", title=title, reason=reason_text(exc, f)))
+        st.session_state[FLASH] = ("error", ui.tm("board.refused", title=title, reason=reason_text(exc, f)), None)
         return False
-    st.session_state[FLASH] = ("success", ui.tm("board.moved", title=title, stage=result.stage_name))
+    follow_up = {"client": client_id, "thread": result.thread_id} if result.thread_status == "open" else None
+    st.session_state[FLASH] = ("success", ui.tm("board.moved", title=title, stage=result.stage_name), follow_up)
     return True
 
 
@@ -103,7 +106,7 @@ def lost_dialog(pending: dict[str, Any]) -> None:
             )
         else:
             st.session_state[FLASH] = ("success", ui.tm("board.moved", title=pending["title"],
-                                                        stage=look.stages[pending["stage_id"]].name))  # fmt: skip
+                                                        stage=look.stages[pending["stage_id"]].name), None)  # fmt: skip
         st.session_state.pop(PENDING, None)
         st.session_state[REV] = st.session_state.get(REV, 0) + 1
         st.rerun()
@@ -163,10 +166,14 @@ st.caption(ui.tm("board.logged_as", type=look.event_types[type_id].name if type_
 
 flash = st.session_state.pop(FLASH, None)
 if flash is not None:
-    kind, message = flash
-    (st.success if kind == "success" else st.error)(
-        message, icon=":material/check_circle:" if kind == "success" else ":material/error:"
-    )
+    kind, message, follow_up = flash
+    if kind == "success":
+        st.success(message, icon=":material/check_circle:")
+        if follow_up:
+            st.page_link("pages/log_event.py", label=f.t("board.follow_up"), icon=":material/edit_note:",
+                         query_params=follow_up)  # fmt: skip
+    else:
+        st.error(message, icon=":material/error:")
 
 result = board_component.draw(component_data(b, f, expanded, account), key=f"board_{pipeline_id}")
 cards_by_id = {k.id: k for c in b.columns for k in c.cards}
@@ -189,7 +196,8 @@ if result.move:
             for key in ("board_lost_reason", "board_lost_note"):
                 st.session_state.pop(key, None)
         else:
-            attempt_move(board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang), moved.title)
+            attempt_move(board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang), moved.title,
+                         moved.client_id)  # fmt: skip
     st.rerun()
 pending = st.session_state.get(PENDING)
 if pending is not None:

@@ -86,6 +86,7 @@ def test_dragging_a_card_moves_it_and_logs_the_stage_change(browser, server_fact
     wait_idle(page)
     assert (count_of(page, "Lead"), count_of(page, "Proposal")) == ("1 thread", "1 thread")
     assert lane(page, "Proposal").locator("article.card").count() == 1
+    assert page.get_by_role("link", name="Add a note or plan the next step").is_visible()
     shot(page, tmp_path, "board-after-drag")
 
     # the stage change is an event in the thread's history

@@ -71,6 +71,7 @@ def test_a_member_sees_their_own_cards_by_default_and_a_manager_everyones(site) 
     lead = data["columns"][0]
     assert (lead["count_text"], lead["value_text"], lead["weighted_text"]) == (
         "2 threads", "Value: 1,000.00\xa0PLN", "Weighted value: 100.00\xa0PLN")  # fmt: skip
+    assert lead["value_title"] == "1,000.00\xa0PLN"
     assert [c["name"] for c in data["columns"]] == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
     assert [c["closes"] for c in data["columns"]] == [False] * 4 + [True] * 2
     assert not any(c["expanded"] for c in data["columns"])  # won and lost start collapsed

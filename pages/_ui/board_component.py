@@ -29,7 +29,7 @@ CSS = """
 .lane.lost .lane-head { border-top: 4px solid #d43c3c; }
 .lane-head { padding: 0.5rem 0.6rem 0.4rem; border-radius: 0.6rem 0.6rem 0 0; }
 .lane-name { font-weight: 600; font-size: 0.95rem; overflow-wrap: anywhere; }
-.lane-meta { font-size: 0.78rem; opacity: 0.8; margin-top: 0.1rem; overflow-wrap: anywhere; }
+.lane-meta { font-size: 0.78rem; opacity: 0.8; margin-top: 0.1rem; overflow-wrap: break-word; }
 .lane-toggle, .more { font: inherit; font-size: 0.78rem; margin-top: 0.3rem; background: none; cursor: pointer;
         border: 1px solid var(--st-border-color, #d5d7de); border-radius: 0.4rem; padding: 0.15rem 0.5rem;
         color: inherit; }
@@ -95,8 +95,9 @@ export default function (component) {
     head.appendChild(el("div", "lane-name", column.name + " · " + column.percent_text));
     const count = el("div", "lane-meta lane-count", column.count_text);
     head.appendChild(count);
-    head.appendChild(el("div", "lane-meta", column.value_text));
-    if (!column.closes) head.appendChild(el("div", "lane-meta", column.weighted_text));
+    const value = head.appendChild(el("div", "lane-meta", column.value_text));
+    value.title = column.value_title;
+    if (!column.closes) head.appendChild(el("div", "lane-meta", column.weighted_text)).title = column.weighted_title;
     if (column.closes) {
       const toggle = el("button", "lane-toggle", column.expanded ? labels.collapse : labels.expand);
       toggle.type = "button";
