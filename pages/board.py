@@ -131,11 +131,11 @@ default_pipeline = remembered if remembered in look.pipelines else pipelines[0].
 pipeline_id = rf.pipeline(top[0], "board_pipeline", default=default_pipeline) or default_pipeline
 st.session_state["board_last_pipeline"] = pipeline_id
 people = {p.id: p.display_name for p in look.people.values()}
-owner_id = rf.choice(top[1], f.t("field.owner_id"), people, "board_owner",
-                     default=None if account.sees_everything else account.id)  # fmt: skip
+owner_id = rf.choice(top[1], f.t("field.owner_id"), people, "board_owner")
 text = top[2].text_input(f.t("board.search"), key="board_text", bind=rf.BIND, type="search",
                          placeholder=f.t("board.search_help"))  # fmt: skip
-only_mine = rf.flag(top[3], f.t("board.only_mine"), "board_mine")
+# a salesperson starts with their own threads, a manager with everyone's
+only_mine = rf.flag(top[3], f.t("board.only_mine"), "board_mine", default=not account.sees_everything)
 # the rest folded away (a phone shows the board sooner), open when the URL sets one of them
 more_set = any(st.query_params.get(k) for k in ("board_client", "board_product", "board_no_next", "board_rotting",
                                                   "board_sort", "board_value"))  # fmt: skip

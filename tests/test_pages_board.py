@@ -78,12 +78,15 @@ def test_a_member_sees_their_own_cards_by_default_and_a_manager_everyones(site) 
     assert all(k["movable"] for k in lead["cards"])
     assert "“Note” event" in at.caption[0].value
 
+    assert at.toggle(key="board_mine").value is True
+    everyone = component(open_board(site["member"], board_mine="false"))
+    assert titles(everyone) == {"Lead": ["Sam's windows", "Olga's doors", "Sam's roof **bold**"]}
     manager_view = component(open_board(site["admin"]))
     assert titles(manager_view) == {"Lead": ["Sam's windows", "Olga's doors", "Sam's roof **bold**"]}
 
 
 def test_a_member_looking_at_a_coworkers_cards_cannot_move_them(site) -> None:
-    at = open_board(site["member"], board_owner="Olga Other")
+    at = open_board(site["member"], board_owner="Olga Other", board_mine="false")
     lead = component(at)["columns"][0]
     assert [(k["title"], k["movable"]) for k in lead["cards"]] == [("Olga's doors", False)]
 
