@@ -45,6 +45,7 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "no_next": k.no_next_step,
                 "rotting_text": f.t("board.rotting_mark", days=c.rot_days) if k.rotting else None,
                 "version": k.version, "menu_label": f.t("board.move_menu", title=k.title),
+                "go_label": f.t("board.go_label", title=k.title),
                 "movable": k.status == "open" and permissions.can_edit_thread(account, {"owner_id": k.owner_id}),
             }
             for k in c.cards
@@ -60,7 +61,8 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
             "cards": cards,
         })  # fmt: skip
     labels = {
-        k: f.t(f"board.{k}") for k in ("move_to", "show_more", "expand", "collapse", "drop_here", "empty", "no_next")
+        k: f.t(f"board.{k}")
+        for k in ("move_to", "move", "show_more", "expand", "collapse", "drop_here", "empty", "no_next")
     }
     targets = [{"id": c.stage_id, "name": c.name} for c in b.columns]
     return {"columns": columns, "labels": labels, "targets": targets, "rev": st.session_state.get(REV, 0)}

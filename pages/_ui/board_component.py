@@ -1,6 +1,7 @@
 """The pipeline board's drag-and-drop component: our own `st.components.v2` component, inline
 HTML/CSS/JS with no build step. Native HTML5 drag and drop moves a card between columns; every
-card also has a "move to stage" menu (a native <select>: keyboard and phone friendly).
+card also has a "move to stage" menu (a native <select> and a Move button: keyboard and phone
+friendly).
 
 Everything it shows arrives as data and is drawn with `textContent` only (never innerHTML), so
 a thread titled `<img onerror=...>` is shown as typed. It reports back through trigger values:
@@ -53,13 +54,18 @@ CSS = """
 .flag { font-size: 0.75rem; border-radius: 0.3rem; padding: 0.05rem 0.35rem; display: inline-block; margin-top: 0.3rem; }
 .flag.no-next { background: #fdecea; color: #a12622; }
 .flag.rot { background: #fff4d6; color: #7a5200; }
-.move { font: inherit; font-size: 0.78rem; margin-top: 0.35rem; width: 100%; padding: 0.2rem;
+.picker { display: flex; gap: 0.3rem; margin-top: 0.35rem; }
+.move { font: inherit; font-size: 0.78rem; flex: 1 1 auto; min-width: 0; padding: 0.2rem;
         border-radius: 0.35rem; border: 1px solid var(--st-border-color, #d5d7de);
         background: var(--st-background-color, #fff); color: inherit; }
+.go { font: inherit; font-size: 0.78rem; flex: 0 0 auto; padding: 0.2rem 0.5rem; border-radius: 0.35rem;
+      border: 1px solid var(--st-primary-color, #ff4b4b); background: var(--st-primary-color, #ff4b4b);
+      color: #fff; cursor: pointer; }
+.go:disabled { opacity: 0.35; cursor: default; }
 @media (max-width: 640px) {
   .lane, .lane.closed.expanded { flex: 0 0 78vw; max-width: none; }
   .lane.closed { flex: 0 0 7.5rem; }
-  .move { font-size: 1rem; padding: 0.35rem; }
+  .move, .go { font-size: 1rem; padding: 0.35rem 0.6rem; }
 }
 """
 
@@ -181,11 +187,21 @@ export default function (component) {
         if (target.id === column.id) continue;
         menu.appendChild(el("option", "", target.name)).value = String(target.id);
       }
-      menu.addEventListener("change", () => {
+      // choosing only picks (arrow keys on a closed <select> fire "change" at every step);
+      // the button next to it moves
+      const go = el("button", "go", labels.move);
+      go.type = "button";
+      go.disabled = true;
+      go.setAttribute("aria-label", card.go_label);
+      menu.addEventListener("change", () => { go.disabled = !menu.value; });
+      go.addEventListener("click", () => {
         if (!menu.value) return;
         setTriggerValue("move", { thread_id: card.id, stage_id: Number(menu.value), version: card.version });
       });
-      node.appendChild(menu);
+      const picker = el("div", "picker");
+      picker.appendChild(menu);
+      picker.appendChild(go);
+      node.appendChild(picker);
     }
     return node;
   }
