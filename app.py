@@ -41,6 +41,7 @@ def main() -> None:
             st.Page("pages/today.py", title=t("today.title"), icon=":material/today:", default=True),
             st.Page("pages/log_event.py", title=t("log.title"), icon=":material/edit_note:"),
             st.Page("pages/threads.py", title=t("threads.title"), icon=":material/forum:"),
+            st.Page("pages/board.py", title=t("board.title"), icon=":material/view_kanban:"),
             st.Page("pages/clients.py", title=t("clients.title"), icon=":material/apartment:"),
             st.Page("pages/thread.py", title=t("thread.title"), icon=":material/forum:", visibility="hidden"),
         ],

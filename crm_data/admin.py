@@ -38,6 +38,17 @@ def _int_range(lo: int, hi: int) -> Callable[[Any, str], int]:
     return check
 
 
+def _optional_int_range(lo: int, hi: int) -> Callable[[Any, str], int | None]:
+    """Like `_int_range`, but empty (None or "") means "not set"."""
+
+    def check(value: Any, field: str) -> int | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return _int_range(lo, hi)(value, field)
+
+    return check
+
+
 def _flag(value: Any, field: str) -> bool:
     return False if value is None else checks.flag(value, field)
 
@@ -74,7 +85,14 @@ KINDS: dict[str, Kind] = {
     "pipelines": Kind("pipelines", {"name": _text}, "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1"),
     "stages": Kind(
         "stages",
-        {"name": _text, "percent": _int_range(0, 100), "is_won": _flag, "is_lost": _flag},
+        # rot_days: the board marks a thread rotting after this many days without an event (empty: off)
+        {
+            "name": _text,
+            "percent": _int_range(0, 100),
+            "is_won": _flag,
+            "is_lost": _flag,
+            "rot_days": _optional_int_range(1, 3650),
+        },
         "SELECT 1 FROM threads WHERE stage_id = $id UNION ALL SELECT 1 FROM events WHERE stage_id = $id LIMIT 1",
         parent="pipeline_id",
     ),
@@ -398,6 +416,9 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
         raise ValidationError(errors)
 
     def work(tx: Tx) -> None:
+        chosen_type = clean.get("stage_change_type_id")
+        if chosen_type is not None and not tx.scalar("SELECT active FROM event_types WHERE id = ?", [chosen_type]):
+            raise ValidationError.single("stage_change_type_id", "validation.unknown")
         old = org_settings.load_tx(tx, db.config.attachment_max_mb)
         org_settings.save_tx(tx, clean)
         audit.record(tx, actor.id, "settings", None, "update", audit.diff(old.__dict__, clean))
@@ -433,6 +454,8 @@ def _check_setting(key: str, value: Any) -> Any:
         return _int_range(0, 24 * 60)(value, key)
     if key == "attachment_max_mb":
         return _int_range(1, 200)(value, key)
+    if key == "stage_change_type_id":  # None: the board's fallback type; whether it exists is checked on saving
+        return None if value is None else _int_range(1, 2**62)(value, key)
     if key == "default_language":
         if not isinstance(value, str) or value not in ("en", "pl"):
             raise ValidationError.single(key, "validation.choice")

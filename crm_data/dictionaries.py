@@ -38,6 +38,7 @@ class Stage:
     is_won: bool
     is_lost: bool
     active: bool
+    rot_days: int | None = None  # rotting after this many days without an event (None: off)
 
     @property
     def closes(self) -> bool:
@@ -160,7 +161,7 @@ def load(tx: Tx) -> Lookups:
         stages={
             r[0]: Stage(*r)
             for r in tx.all(
-                "SELECT id, pipeline_id, sequence, name, percent, is_won, is_lost, active"
+                "SELECT id, pipeline_id, sequence, name, percent, is_won, is_lost, active, rot_days"
                 " FROM stages ORDER BY pipeline_id, sequence, id"
             )
         },

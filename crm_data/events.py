@@ -107,6 +107,9 @@ class LogEvent:
     complete_event_version: int | None = None
     accept_conflicts: bool = False  # the user saw the next step's overlaps and saves anyway
     lang: str = "en"  # how numbers typed as text are read
+    # the event exists to move the thread (a board move): a thread already at `stage_id` is refused
+    # instead of logging the event without a stage change, so the version check always runs
+    stage_change_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,8 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
             err.add("stage_id", "validation.archived")
             stage = None
         elif thread is not None and stage.id == thread["stage_id"]:
+            if cmd.stage_change_required:
+                err.add("stage_id", "stage.unchanged")
             stage = None  # not a change
         elif thread is not None and thread["status"] != "open":
             err.add("stage_id", "thread.closed", status=thread["status"])

@@ -189,11 +189,27 @@ def _thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str
 
 def _amount_type(db: Database, f: ReportFilter) -> int:
     """The amount type a thread's value is counted in: the filter's, or the first one."""
-    if f.amount_type_id is not None:
-        return f.amount_type_id
+    return value_amount_type(db, f.amount_type_id)
+
+
+def value_amount_type(db: Database, amount_type_id: int | None = None) -> int:
+    """The amount type that gives a thread its value (the Funnel's and the board's "value of"):
+    the chosen one, or the first active one (-1 when there is none, so every value is 0)."""
+    if amount_type_id is not None:
+        return amount_type_id
     with db.read() as tx:
         first = tx.scalar("SELECT id FROM amount_types ORDER BY NOT active, sequence, name, id LIMIT 1")
     return int(first) if first is not None else -1
+
+
+# A thread's value (see the definitions above), for the threads of a CTE or table named `{threads}`
+# (with an `id` column): one row per thread that has such amounts; the others are worth 0.
+THREAD_VALUE_SQL = """
+SELECT e.thread_id, sum(a.value) AS value
+FROM {threads} c JOIN events e ON e.thread_id = c.id JOIN event_amounts a ON a.event_id = e.id
+WHERE a.amount_type_id = $amount_type AND e.status = 'done'
+GROUP BY e.thread_id
+"""
 
 
 def _frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -515,12 +531,7 @@ def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
             tx,
             f"""
             WITH chosen AS (SELECT t.id, t.owner_id, t.stage_id FROM threads t WHERE t.status = 'open' AND {where}),
-            val AS (
-                SELECT e.thread_id, sum(a.value) AS value
-                FROM chosen c JOIN events e ON e.thread_id = c.id JOIN event_amounts a ON a.event_id = e.id
-                WHERE a.amount_type_id = $amount_type AND e.status = 'done'
-                GROUP BY e.thread_id
-            )
+            val AS ({THREAD_VALUE_SQL.format(threads="chosen")})
             SELECT c.owner_id, u.display_name AS owner, count(*) AS threads,
                    coalesce(sum(v.value), 0)::DECIMAL(38, 2) AS value,
                    round(coalesce(sum(v.value * s.percent * 0.01), 0), 2)::DECIMAL(38, 2) AS weighted,

@@ -20,6 +20,7 @@ class OrgSettings:
     reminder_offset_min: int = 15
     attachment_max_mb: int = 25
     default_language: str = "en"
+    stage_change_type_id: int | None = None  # the event type a board move logs (None: see board.py)
 
 
 def load(db: Database) -> OrgSettings:

@@ -27,7 +27,7 @@ if not account.is_admin:
 
 WIDGETS = {
     "name": "text", "code": "text", "unit": "text", "kind": "text", "value": "text", "price": "money",
-    "color": "color", "default_duration_min": "int", "percent": "int", "buffer_min": "int",
+    "color": "color", "default_duration_min": "int", "percent": "int", "buffer_min": "int", "rot_days": "int",
     "is_meeting": "flag", "is_won": "flag", "is_lost": "flag",
 }  # fmt: skip
 KIND_NAMES = ["event_types", "pipelines", "stages", "amount_types", "products", "resources", "lost_reasons",
@@ -245,10 +245,15 @@ with tab_settings:
             f.t("admin.reminder_offset"), 0, 1440, org.reminder_offset_min, key="admin_set_reminder"
         )
         limit = c4.number_input(f.t("admin.attachment_limit"), 1, 200, org.attachment_max_mb, key="admin_set_limit")
+        types = ui.lookups().event_types
+        type_options = [None, *(et.id for et in types.values() if et.active)]
+        stage_type = st.selectbox(f.t("admin.stage_change_type"), type_options, key="admin_set_stage_type",
+                                  index=type_options.index(org.stage_change_type_id) if org.stage_change_type_id in type_options else 0,
+                                  format_func=lambda tid: f.t("admin.stage_change_auto") if tid is None else types[tid].name)  # fmt: skip
         if st.form_submit_button(f.t("common.save"), type="primary", icon=":material/save:"):
             changes = {"time_zone": zone, "currency": currency, "default_language": language, "work_days": tuple(days),
                        "work_start_hour": start_hour, "work_end_hour": end_hour, "reminder_offset_min": reminder,
-                       "attachment_max_mb": limit}  # fmt: skip
+                       "attachment_max_mb": limit, "stage_change_type_id": stage_type}  # fmt: skip
             run(lambda: admin.save_settings(ui.db(), account, changes))
 
 # -- audit log -------------------------------------------------------------------------------------

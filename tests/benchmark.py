@@ -46,7 +46,7 @@ from tests.helpers import as_user, navigation_only  # noqa: E402
 PASSWORD = "benchmark password 1"
 PAGES = [
     "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py", "pages/admin.py", "pages/account.py",
+    "pages/calendar.py", "pages/resources.py", "pages/admin.py", "pages/account.py", "pages/board.py",
 ]  # fmt: skip
 TARGETS = {"page": 500.0, "log_event": 30.0, "conflict_check": 10.0, "today_queries": 50.0, "due_reminders": 5.0,
            "peak_memory_mb": 800.0}  # fmt: skip

@@ -18,7 +18,7 @@ from tests.helpers import as_user
 APP = str(REPO / "app.py")
 PAGES = [
     "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py", "pages/account.py", "pages/admin.py",
+    "pages/calendar.py", "pages/resources.py", "pages/account.py", "pages/admin.py", "pages/board.py",
 ]  # fmt: skip
 
 

@@ -1,0 +1,169 @@
+"""The pipeline board page through AppTest (the drag itself is in test_browser_board.py): what
+the page gives its component, the owner default per role, filters from the URL, Polish, and the
+board's settings in the admin panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm_data import board, dictionaries, events, setup, users
+from crm_data import settings as org_settings
+from crm_data.config import config_for
+from crm_data.db import Database
+from tests.conftest import PASSWORD, REPO
+from tests.helpers import as_user, call, new_client
+
+APP = str(REPO / "app.py")
+KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")
+
+
+@pytest.fixture
+def site(app_env: Path) -> dict[str, Any]:
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    member = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
+    other = users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD)
+    look = dictionaries.lookups(db)
+    offer = next(a.id for a in look.amount_types.values() if a.name == "Offer value")
+    acme = new_client(db, admin, "Acme")
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    mine = call(db, member, acme, note="Sam's windows", at=at, amounts=(events.AmountInput(offer, "1000"),))
+    call(db, other, acme, note="Olga's doors", at=at, amounts=(events.AmountInput(offer, "300"),))
+    call(db, member, acme, note="Sam's roof **bold**", at=at - dt.timedelta(days=1))
+    yield {"db": db, "admin": admin, "member": member, "other": other, "mine": mine.thread_id}
+    db.close()
+
+
+def open_board(user: users.User, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, user)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.switch_page("pages/board.py").run()
+    assert [e.value for e in at.exception] == []
+    return at
+
+
+def component(at: AppTest) -> dict[str, Any]:
+    """The data the page gave the board component (what the browser draws)."""
+    found = at.get("bidi_component")
+    assert len(found) == 1
+    return json.loads(found[0].proto.json)
+
+
+def titles(data: dict[str, Any]) -> dict[str, list[str]]:
+    return {c["name"]: [k["title"] for k in c["cards"]] for c in data["columns"] if c["cards"]}
+
+
+def test_a_member_sees_their_own_cards_by_default_and_a_manager_everyones(site) -> None:
+    at = open_board(site["member"])
+    assert at.title[0].value == "Pipeline board"
+    data = component(at)
+    assert titles(data) == {"Lead": ["Sam's windows", "Sam's roof **bold**"]}
+    assert [m.value for m in at.metric] == ["2", "1,000.00\xa0PLN", "100.00\xa0PLN"]
+    lead = data["columns"][0]
+    assert (lead["count_text"], lead["value_text"], lead["weighted_text"]) == (
+        "2 threads", "Value: 1,000.00\xa0PLN", "Weighted value: 100.00\xa0PLN")  # fmt: skip
+    assert lead["value_title"] == "1,000.00\xa0PLN"
+    assert [c["name"] for c in data["columns"]] == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+    assert [c["closes"] for c in data["columns"]] == [False] * 4 + [True] * 2
+    assert not any(c["expanded"] for c in data["columns"])  # won and lost start collapsed
+    assert all(k["movable"] for k in lead["cards"])
+    assert "“Note” event" in at.caption[0].value
+
+    assert at.toggle(key="board_mine").value is True
+    everyone = component(open_board(site["member"], board_mine="false"))
+    assert titles(everyone) == {"Lead": ["Sam's windows", "Olga's doors", "Sam's roof **bold**"]}
+    manager_view = component(open_board(site["admin"]))
+    assert titles(manager_view) == {"Lead": ["Sam's windows", "Olga's doors", "Sam's roof **bold**"]}
+
+
+def test_a_member_looking_at_a_coworkers_cards_cannot_move_them(site) -> None:
+    at = open_board(site["member"], board_owner="Olga Other", board_mine="false")
+    lead = component(at)["columns"][0]
+    assert [(k["title"], k["movable"]) for k in lead["cards"]] == [("Olga's doors", False)]
+
+
+def test_filters_come_from_the_url(site) -> None:
+    data = component(open_board(site["admin"], board_text="roof", board_sort="activity"))
+    assert titles(data) == {"Lead": ["Sam's roof **bold**"]}
+    at = open_board(site["admin"], board_mine="true")
+    assert titles(component(at)) == {}
+    assert at.toggle(key="board_mine").value is True
+    data = component(open_board(site["admin"], board_no_next="true", board_owner="Sam Seller"))
+    assert titles(data) == {"Lead": ["Sam's windows", "Sam's roof **bold**"]}
+    assert data["columns"][0]["cards"][0]["no_next"] is True
+
+
+def test_a_column_with_more_cards_than_shown_offers_more(site, monkeypatch) -> None:
+    monkeypatch.setattr(board, "CARD_LIMIT", 1)
+    at = open_board(site["admin"])
+    lead = component(at)["columns"][0]
+    assert (len(lead["cards"]), lead["has_more"], lead["shown_text"]) == (1, True, "1 of 3")
+
+
+def test_a_lost_drop_waiting_for_its_reason_opens_the_dialog(site) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, site["member"])
+    lost = next(s for s in dictionaries.lookups(site["db"]).stages.values() if s.name == "Lost")
+    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
+                                         "version": 1}  # fmt: skip
+    at.switch_page("pages/board.py").run()
+    assert [e.value for e in at.exception] == []
+    assert at.selectbox(key="board_lost_reason").label == "Lost reason"
+    assert any("Sam's windows" in m.value for m in at.markdown)
+
+
+def test_the_board_in_polish_shows_no_untranslated_keys(site) -> None:
+    polish = users.set_locale(site["db"], site["member"], "pl")
+    at = open_board(polish)
+    texts = [e.value for e in (*at.title, *at.caption, *at.markdown) if isinstance(e.value, str)]
+    texts += [w.label for w in (*at.selectbox, *at.toggle, *at.text_input)] + [m.label for m in at.metric]
+    data = component(at)
+    texts += list(data["labels"].values())
+    texts += [v for c in data["columns"] for k in c["cards"] for v in k.values() if isinstance(v, str)]
+    texts += [c[k] for c in data["columns"] for k in ("count_text", "value_text", "weighted_text")]
+    assert [t for t in texts if KEY_LIKE.fullmatch(t.strip())] == []
+    assert at.title[0].value == "Tablica procesu"
+    assert data["columns"][0]["count_text"] == "2 wątki"
+
+
+# -- the admin panel ------------------------------------------------------------------------------------------
+def admin_page(user: users.User) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, user)
+    at.switch_page("pages/admin.py").run()
+    assert [e.value for e in at.exception] == []
+    return at
+
+
+def test_an_admin_sets_a_stages_rotting_limit_in_the_stage_editor(site) -> None:
+    db = site["db"]
+    at = admin_page(site["admin"])
+    at.selectbox(key="admin_kind").set_value("stages").run()
+    lead = next(s for s in dictionaries.lookups(db).stages.values() if s.name == "Lead")
+    at.selectbox(key=f"admin_row_stages_{lead.pipeline_id}").set_value(lead.id).run()
+    prefix = f"admin_edit_stages_{lead.id}"
+    at.number_input(key=f"{prefix}_rot_days").set_value(7)
+    at.button(key=f"FormSubmitter:{prefix}-Save").click().run()
+    assert [e.value for e in at.exception] == []
+    assert dictionaries.lookups(db).stages[lead.id].rot_days == 7
+
+
+def test_an_admin_chooses_the_event_type_a_board_move_logs(site) -> None:
+    db = site["db"]
+    at = admin_page(site["admin"])
+    call_type = next(t for t in dictionaries.lookups(db).event_types.values() if t.name == "Call")
+    assert at.selectbox(key="admin_set_stage_type").value is None
+    at.selectbox(key="admin_set_stage_type").set_value(call_type.id)
+    at.button(key="FormSubmitter:admin_settings-Save").click().run()
+    assert [e.value for e in at.exception] == []
+    assert org_settings.load(db).stage_change_type_id == call_type.id
+    assert "“Call” event" in open_board(site["member"]).caption[0].value
