@@ -33,6 +33,7 @@ from crm_data.rules import (
     check_text,
     line_value,
 )
+from crm_data.threads import ThreadChoice
 from crm_data.users import User
 
 MAX_CHILDREN = 50
@@ -89,7 +90,7 @@ class LogEvent:
     type_id: int | None
     occurred_at: dt.datetime | None
     client_id: int | None = None
-    thread_id: int | None = None  # None: start a new thread
+    thread_id: int | ThreadChoice | None = None  # an open thread; NEW (or None): start one; NOT_CHOSEN: refused
     note: str = ""
     duration_min: int | None = None  # None: the type's default duration
     new_thread_title: str = ""
@@ -180,7 +181,10 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
             if planned["status"] != "planned":
                 raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
             permissions.require_complete(actor, planned)
-        thread_id = planned["thread_id"] if planned else cmd.thread_id
+        unchosen = planned is None and cmd.thread_id is ThreadChoice.NOT_CHOSEN
+        if unchosen:
+            err.add("thread_id", "thread.not_chosen")
+        thread_id = planned["thread_id"] if planned else _thread_id(cmd.thread_id)
         client_id = planned["client_id"] if planned else cmd.client_id
         if thread_id is not None:
             rows = tx.dicts(
@@ -204,7 +208,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     # new thread: pipeline and title
     pipeline_id = thread["pipeline_id"] if thread else None
     title = ""
-    if thread is None and thread_id is None:
+    if thread is None and thread_id is None and not unchosen:
         pipeline_id = cmd.pipeline_id
         if pipeline_id is None:
             active = look.active(look.pipelines)
@@ -286,6 +290,11 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         complete_event_id=cmd.complete_event_id,
         complete_event_version=cmd.complete_event_version,
     )
+
+
+def _thread_id(choice: int | ThreadChoice | None) -> int | None:
+    """An existing thread's id, or None for a new (or, already refused, not chosen) thread."""
+    return None if choice is None or isinstance(choice, ThreadChoice) else choice
 
 
 def _default_title(note: str, type_name: str) -> str:

@@ -30,6 +30,7 @@ from crm_data.rules import (
     check_text,
     free_slots,
 )
+from crm_data.threads import ThreadChoice
 from crm_data.users import User
 
 MAX_OCCURRENCES = 200
@@ -242,7 +243,7 @@ class PlanEvent:
     type_id: int | None
     starts_at: dt.datetime | None
     duration_min: int | None = None
-    thread_id: int | None = None
+    thread_id: int | ThreadChoice | None = None  # an open thread; NEW (or None) with client_id: a new one
     client_id: int | None = None  # with new_thread_title: plan in a new thread
     new_thread_title: str = ""
     pipeline_id: int | None = None
@@ -302,7 +303,11 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
     pipeline_id = None
     title = ""
     with db.read() as tx:
-        if cmd.thread_id is not None:
+        if cmd.thread_id is ThreadChoice.NOT_CHOSEN:
+            errors.append(FieldError("thread_id", "thread.not_chosen"))
+            if cmd.client_id is None:
+                errors.append(FieldError("client_id", "validation.required"))
+        elif isinstance(cmd.thread_id, int):
             rows = tx.dicts("SELECT id, client_id, status FROM threads WHERE id = ?", [cmd.thread_id])
             if not rows:
                 errors.append(FieldError("thread_id", "validation.unknown"))

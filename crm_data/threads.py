@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,27 @@ from crm_data.rules import like_pattern, search_key
 from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
+
+
+class ThreadChoice(Enum):
+    """Where an event goes when it names no existing thread: two different states, never one
+    sentinel. NEW starts a thread; NOT_CHOSEN (the user left the thread box empty) is refused
+    with "choose the thread", not with an error about a field the user never saw."""
+
+    NEW = "new"
+    NOT_CHOSEN = "not_chosen"
+
+
+def suggested_thread(open_threads: list[dict[str, Any]], user_id: int) -> int | ThreadChoice:
+    """The thread a form starts with for a client: the user's own most recently active open
+    thread, else a new thread. Never a coworker's thread: a new deal would land in another
+    person's thread without anyone noticing. `open_threads` as `open_threads_of` returns them."""
+    own = [row for row in open_threads if row["owner_id"] == user_id]
+    if not own:
+        return ThreadChoice.NEW
+    return max(own, key=lambda row: (row["last_event_at"], row["id"]))["id"]
+
+
 SORTS = {
     "last_activity": "t.last_event_at DESC, t.id DESC",
     "opened": "t.opened_at DESC, t.id DESC",

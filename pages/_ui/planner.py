@@ -13,9 +13,9 @@ import streamlit as st
 from crm_data import planning
 from crm_data.errors import CrmError
 from crm_data.rules import local_to_utc
+from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog
-from pages._ui.pickers import NEW_THREAD
 from pages._ui.problems import _local, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
@@ -50,7 +50,7 @@ def plan_form(
     chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
     chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
     title = ""
-    if chosen_thread == NEW_THREAD:
+    if chosen_thread is ThreadChoice.NEW:
         title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
     types = look.active(look.event_types)
     meetings = [et.id for et in types if et.is_meeting]
@@ -99,7 +99,7 @@ def plan_form(
         starts = local_to_utc(day, at, org.time_zone, "starts_at") if day and at else None
         cmd = planning.PlanEvent(
             type_id=type_id, starts_at=starts, duration_min=int(duration) if duration else None,
-            thread_id=None if chosen_thread in (None, NEW_THREAD) else chosen_thread,
+            thread_id=chosen_thread,
             client_id=chosen_client, new_thread_title=title or "", assignee_id=assignee,
             participant_user_ids=tuple(coworkers), resource_ids=tuple(booked), note=note or "",
             remind_before_min=int(remind) if remind is not None else None,

@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import clients, events
-from crm_data.errors import CrmError, ValidationError
+from crm_data.errors import CrmError
 from crm_data.planning import ConflictWarning
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import local_to_utc
+from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, problems
-from pages._ui.pickers import NEW_THREAD
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
     _errors_for(k, "occurred_at")
     note = st.text_area(f.t("field.note"), value=preset.note, key=k("note"), height=100,
-                        placeholder=f.t("log.note_placeholder"))  # fmt: skip
+                        placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW
+                                        else "log.note_placeholder"))  # fmt: skip
     _errors_for(k, "note")
 
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
@@ -127,7 +128,7 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 type_id=type_id,
                 occurred_at=occurred,
                 client_id=client_id,
-                thread_id=None if thread_id in (None, NEW_THREAD) else thread_id,
+                thread_id=thread_id,
                 note=note or "",
                 thread_version=thread["version"] if thread else None,
                 complete_event_id=preset.complete_event_id,
@@ -136,8 +137,6 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 lang=f.lang,
                 **extra(),
             )
-            if thread_id is None and client_id is not None:
-                raise ValidationError.single("thread_id", "log.choose_thread")
             result = events.log_event(ui.db(), account, cmd)
         except CrmError as exc:
             st.session_state[k.error_key] = exc
@@ -188,7 +187,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
 
         # thread: title and pipeline for a new one; a stage change for any
         title, pipeline_id = "", None
-        if thread_id == NEW_THREAD:
+        if thread_id is ThreadChoice.NEW:
             c1, c2 = st.columns(2)
             title = c1.text_input(f.t("field.new_thread_title"), key=k("title"), placeholder=f.t("log.title_default"))
             pipes = look.active(look.pipelines)
