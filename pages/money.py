@@ -52,9 +52,15 @@ last = totals.iloc[-1]
 cards = st.columns(3)
 whole, average = totals["total"].sum(), totals["total"].sum() / len(totals)
 rf.metric(cards[0], f.t("money.in_range"), rf.short_money(whole, f), help=f.money(whole))
-rf.metric(cards[1], f.t("money.last_period", period=rf.period_label(last["period"], granularity, f)),
+running = report.partial
+last_label = rf.period_label(last["period"], granularity, f)
+rf.metric(cards[1],
+          f.t("money.running_period", period=last_label, start=f.date(running.start), through=f.date(running.through))
+          if running else f.t("money.last_period", period=last_label),
           rf.short_money(last["total"], f), delta=rf.change_text(float(last["total"]), float(last["previous"]), f),
-          help=f"{f.money(last['total'])}. " + f.t("money.change_help"))  # fmt: skip
+          help=f"{f.money(last['total'])}. " + (
+              f.t("money.running_help", start=f.date(running.previous_start), through=f.date(running.previous_through))
+              if running else f.t("money.change_help")))  # fmt: skip
 rf.metric(cards[2], f.t("money.average", period=f.t(f"money.grain_{granularity}").lower()), rf.short_money(average, f),
           help=f.money(average))  # fmt: skip
 
