@@ -457,8 +457,10 @@ LIMIT $limit
 """
 
 
-def drill_threads(db: Database, f: ReportFilter, drill: Drill, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
-    """The threads behind a funnel bar or row (most valuable first, at most `limit`) and how
+def drill_threads(
+    db: Database, f: ReportFilter, drill: Drill, *, limit: int | None = DRILL_LIMIT
+) -> tuple[pd.DataFrame, int]:
+    """The threads behind a funnel bar or row (most valuable first, at most `limit`; None: all, for an export) and how
     many there are: id, title, client, owner, pipeline, stage, percent, status, value,
     opened_at, closed_at."""
     amount_type_id = _amount_type(db, f)
@@ -852,8 +854,8 @@ def products(db: Database, f: ReportFilter) -> ProductReport:
     return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)))
 
 
-def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
-    """Done events in the period that list `f.product_id` (newest first, at most `limit`),
+def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+    """Done events in the period that list `f.product_id` (newest first, at most `limit`; None: all),
     and how many there are."""
     if f.product_id is None:
         raise ValueError("product_events needs a product")
@@ -876,7 +878,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -
         )
 
 
-def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Threads with `f.product_id` on a done event in the period: quantity and value of its
     lines there, stage and status (most valuable first, at most `limit`), and how many."""
     if f.product_id is None:

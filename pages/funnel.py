@@ -218,4 +218,5 @@ if drill is not None:
             st.markdown(f"**{ui.md_escape(drill_title(drill))}**")
         frame, total = reports.drill_threads(ui.db(), flt, drill)
         key = f"funnel_drill_list_{drill.kind}_{drill.stage_id}_{drill.lost_reason_id}_{drill.owner_id}"
-        rf.thread_list(frame, total, key, f, name="threads")
+        rf.thread_list(frame, total, key, f, name="threads",
+                       everything=lambda: reports.drill_threads(ui.db(), flt, drill, limit=None)[0])  # fmt: skip

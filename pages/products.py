@@ -129,12 +129,17 @@ if product_id is not None:
                 row_no = rf.selected_row(picked)
                 if row_no is not None:
                     st.switch_page("pages/thread.py", query_params={"id": int(found.iloc[row_no]["id"])})
-                rf.downloads(lambda: pd.DataFrame({
-                    f.t("reports.thread_no"): found["id"], f.t("field.title"): found["title"], f.t("field.client_id"): found["client"],
-                    f.t("field.owner_id"): found["owner"], f.t("field.stage_id"): found["stage"],
-                    f.t("field.status"): [f.t(f"status.{s}") for s in found["status"]], f.t("field.quantity"): found["quantity"],
-                    f.t("field.value"): found["value"], f.t("products.last_event"): found["last_at"],
-                }), f"threads-{product.code}", "products_threads_dl")  # fmt: skip
+
+                def threads_export(found=found, total=total) -> pd.DataFrame:
+                    rows = rf.all_rows(found, total, lambda: reports.product_threads(ui.db(), one, limit=None)[0])
+                    return pd.DataFrame({
+                        f.t("reports.thread_no"): rows["id"], f.t("field.title"): rows["title"], f.t("field.client_id"): rows["client"],
+                        f.t("field.owner_id"): rows["owner"], f.t("field.stage_id"): rows["stage"],
+                        f.t("field.status"): [f.t(f"status.{s}") for s in rows["status"]], f.t("field.quantity"): rows["quantity"],
+                        f.t("field.value"): rows["value"], f.t("products.last_event"): rows["last_at"],
+                    })  # fmt: skip
+
+                rf.downloads(threads_export, f"threads-{product.code}", "products_threads_dl")
         with events_tab:
             found, total = reports.product_events(ui.db(), one)
             if found.empty:
@@ -156,8 +161,13 @@ if product_id is not None:
                 row_no = rf.selected_row(picked)
                 if row_no is not None:
                     st.switch_page("pages/thread.py", query_params={"id": int(found.iloc[row_no]["thread_id"])})
-                rf.downloads(lambda: pd.DataFrame({
-                    f.t("field.when"): found["starts_at"], f.t("field.thread_id"): found["title"], f.t("field.client_id"): found["client"],
-                    f.t("field.type_id"): found["type"], f.t("field.author"): found["author"], f.t("field.quantity"): found["quantity"],
-                    f.t("field.unit_price"): found["unit_price"], f.t("field.value"): found["value"],
-                }), f"events-{product.code}", "products_events_dl")  # fmt: skip
+
+                def events_export(found=found, total=total) -> pd.DataFrame:
+                    rows = rf.all_rows(found, total, lambda: reports.product_events(ui.db(), one, limit=None)[0])
+                    return pd.DataFrame({
+                        f.t("field.when"): rows["starts_at"], f.t("field.thread_id"): rows["title"], f.t("field.client_id"): rows["client"],
+                        f.t("field.type_id"): rows["type"], f.t("field.author"): rows["author"], f.t("field.quantity"): rows["quantity"],
+                        f.t("field.unit_price"): rows["unit_price"], f.t("field.value"): rows["value"],
+                    })  # fmt: skip
+
+                rf.downloads(events_export, f"events-{product.code}", "products_events_dl")

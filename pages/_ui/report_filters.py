@@ -325,7 +325,7 @@ def downloads(frame: Callable[[], pd.DataFrame], name: str, key: str, *, formats
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     if what:
         row.caption(what)
-    row.download_button(f.t("reports.csv"), data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz),
+    row.download_button(f.t("reports.csv"), data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz, formats=formats),
                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore",
                         icon=":material/download:", type="tertiary")  # fmt: skip
     row.download_button(f.t("reports.xlsx"), data=lambda: exports.to_xlsx(frame(), sheet=name, tz=tz, formats=formats),
@@ -360,8 +360,10 @@ def latest(prefix: str, picks: dict[str, Any]) -> Any:
     return picks.get(active) if active else None
 
 
-def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str) -> None:
-    """Threads behind a number: a row opens the thread."""
+def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str,
+                everything: Callable[[], pd.DataFrame] | None = None) -> None:  # fmt: skip
+    """Threads behind a number: a row opens the thread. The list shows the first rows; its
+    download holds every row (`everything`, read only when a download is pressed)."""
     if frame.empty:
         st.info(f.t("reports.no_threads"), icon=":material/search_off:")
         return
@@ -382,7 +384,12 @@ def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str)
     row = selected_row(picked)
     if row is not None:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[row]["id"])})
-    downloads(lambda: export_threads(frame, f), name, f"{key}_dl")
+    downloads(lambda: export_threads(all_rows(frame, total, everything), f), name, f"{key}_dl")
+
+
+def all_rows(shown: pd.DataFrame, total: int, everything: Callable[[], pd.DataFrame] | None) -> pd.DataFrame:
+    """What an export of a limited list holds: every row the list stands for."""
+    return everything() if everything is not None and total > len(shown) else shown
 
 
 def export_threads(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
