@@ -637,6 +637,36 @@ def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.Dat
         )
 
 
+CALENDAR_LIMIT = 2000  # events drawn one by one; beyond it the shown week is drawn as counts per hour
+
+
+@dataclass(frozen=True)
+class CalendarEvents:
+    """What the calendar draws, never truncated silently.
+
+    `events`: at most `limit` events, those of the focus range (the week on screen) first, then
+    the weeks around it by start. `total`: events in the whole loaded range; `focus_total`: in
+    the focus range. When the focus range alone holds more than `limit` (a team's week at a
+    million events) `events` is empty and `slots` counts the focus range's events per local hour
+    (slot_start as local wall-clock time, events)."""
+
+    events: pd.DataFrame
+    total: int
+    focus_total: int
+    slots: pd.DataFrame | None = None
+
+    @property
+    def not_shown(self) -> int:
+        return self.total - len(self.events)
+
+
+_CALENDAR_FILTER = """
+    ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
+        OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
+    AND ($all OR e.assignee_id IN (SELECT unnest($users)))
+"""
+
+
 def calendar_events(
     db: Database,
     user_ids: list[int] | None,
@@ -645,25 +675,56 @@ def calendar_events(
     *,
     done_from: dt.datetime | None = None,
     done_until: dt.datetime | None = None,
-) -> pd.DataFrame:
+    focus: tuple[dt.datetime, dt.datetime] | None = None,
+    limit: int | None = None,
+) -> CalendarEvents:
     """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
-    same range) of these assignees (None: everyone), at most 2000."""
+    same range) of these assignees (None: everyone); the `focus` range (default: all of it)
+    is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
+    limit = CALENDAR_LIMIT if limit is None else limit
+    focus_start, focus_end = focus or (start, end)
+    params = {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
+              "all": user_ids is None, "users": list(user_ids or [-1]), "focus_start": focus_start,
+              "focus_end": focus_end, "limit": limit}  # fmt: skip
     with db.read() as tx:
-        return tx.df(
-            """
-            SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
-                   e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
-                   u.display_name AS assignee
-            FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
-            JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
-            WHERE ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
-                OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
-              AND ($all OR e.assignee_id IN (SELECT unnest($users)))
-            ORDER BY e.starts_at LIMIT 2000
+        total, focus_total = tx.one(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE e.starts_at < $focus_end AND e.ends_at > $focus_start)
+            FROM events e WHERE {_CALENDAR_FILTER}
             """,
-            {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
-             "all": user_ids is None, "users": list(user_ids or [-1])},
-        )  # fmt: skip
+            params,
+        )
+        if focus_total > limit:
+            slots = tx.df(
+                f"""
+                SELECT date_trunc('hour', e.starts_at AT TIME ZONE $tz) AS slot_start, count(*) AS events
+                FROM events e
+                WHERE {_CALENDAR_FILTER} AND e.starts_at < $focus_end AND e.ends_at > $focus_start
+                GROUP BY 1 ORDER BY 1
+                """,
+                {**params, "tz": org_settings.cached(db).time_zone},
+            )
+            return CalendarEvents(_calendar_rows(tx, params, "FALSE"), total, focus_total, slots)
+        return CalendarEvents(_calendar_rows(tx, params, "TRUE"), total, focus_total)
+
+
+def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
+    return tx.df(
+        f"""
+        WITH chosen AS (
+            SELECT e.id FROM events e WHERE {_CALENDAR_FILTER} AND {wanted}
+            ORDER BY (e.starts_at < $focus_end AND e.ends_at > $focus_start) DESC, e.starts_at, e.id
+            LIMIT $limit
+        )
+        SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
+               e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
+               u.display_name AS assignee
+        FROM chosen k JOIN events e ON e.id = k.id JOIN event_types et ON et.id = e.type_id
+        JOIN clients c ON c.id = e.client_id JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
+        ORDER BY e.starts_at, e.id
+        """,
+        params,
+    )
 
 
 def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
