@@ -21,7 +21,9 @@ def export(db: Database, user: User, *, now: dt.datetime | None = None, host: st
         rows = tx.all(
             """
             SELECT e.id, e.starts_at, e.ends_at, e.remind_at, e.note, e.version, e.updated_at,
-                   et.name, c.name, t.title, a.display_name
+                   et.name, c.name, t.title, a.display_name,
+                   (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
+                    JOIN resources res ON res.id = r.resource_id WHERE r.event_id = e.id) AS place
             FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
             JOIN threads t ON t.id = e.thread_id JOIN users a ON a.id = e.author_id
             WHERE e.assignee_id = ? AND e.status = 'planned' AND e.ends_at >= ?
@@ -34,7 +36,7 @@ def export(db: Database, user: User, *, now: dt.datetime | None = None, host: st
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"CRM – {user.display_name}")
-    for event_id, start, end, remind_at, note, version, updated, type_name, client, title, author in rows:
+    for event_id, start, end, remind_at, note, version, updated, type_name, client, title, author, place in rows:
         item = icalendar.Event()
         item.add("uid", f"event-{event_id}@{host}")
         item.add("dtstamp", updated.astimezone(dt.UTC))
@@ -43,6 +45,8 @@ def export(db: Database, user: User, *, now: dt.datetime | None = None, host: st
         item.add("dtend", end.astimezone(dt.UTC))
         item.add("summary", f"{type_name}: {client}")
         item.add("description", "\n".join(x for x in (title, note, f"({author})") if x))
+        if place:
+            item.add("location", place)  # the booked rooms, cars, projectors
         if remind_at is not None:
             alarm = icalendar.Alarm()
             alarm.add("action", "DISPLAY")

@@ -604,6 +604,8 @@ def inboxes(
             SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
                    et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
                    a.display_name AS author, s.display_name AS assignee,
+                   (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
+                    JOIN resources res ON res.id = r.resource_id WHERE r.event_id = e.id) AS resources,
                    CASE WHEN e.status <> 'planned' THEN 'closed'
                         WHEN e.starts_at < $today THEN 'overdue'
                         WHEN e.starts_at < $tomorrow THEN 'today' ELSE 'upcoming' END AS bucket

@@ -214,6 +214,7 @@ class EventView:
     participants: list[str] = field(default_factory=list)
     dictionary_values: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[tuple[int, str, int]] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)  # rooms, cars, projectors booked for it
 
 
 def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[EventView]:
@@ -274,6 +275,12 @@ def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[Eve
             [ids],
         ):
             events[event_id].attachments.append((attachment_id, name, size))
+        for event_id, name in tx.all(
+            "SELECT r.event_id, res.name FROM reservations r JOIN resources res ON res.id = r.resource_id"
+            " WHERE r.event_id IN (SELECT unnest(?)) ORDER BY res.name, r.id",
+            [ids],
+        ):
+            events[event_id].resources.append(name)
     return list(events.values())
 
 

@@ -34,6 +34,7 @@ def table(view: str, frame: pd.DataFrame) -> None:
             "type": part["type"],
             "client": part["client"],
             "title": part["title"],
+            "where": part["resources"].fillna(""),
             "who": part["assignee"] if view == "delegated" else part["author"],
             "status": [f.t(f"status.{s}") for s in part["status"]],
             "note": part["note"],
@@ -45,7 +46,7 @@ def table(view: str, frame: pd.DataFrame) -> None:
             key=f"today_{view}_{bucket}",
             column_config={
                 "when": f.t("field.when"), "type": f.t("field.type_id"), "client": f.t("field.client_id"),
-                "title": f.t("field.thread_id"),
+                "title": f.t("field.thread_id"), "where": f.t("today.where"),
                 "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
                 "status": f.t("field.status"),
                 "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
