@@ -624,6 +624,12 @@ def inboxes(
     return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
 
 
+def owns_open_threads(db: Database, owner_id: int) -> bool:
+    """Does the user own any open thread? (Today tells "all have a next step" apart from "none".)"""
+    with db.read() as tx:
+        return bool(tx.scalar("SELECT 1 FROM threads WHERE owner_id = ? AND status = 'open' LIMIT 1", [owner_id]))
+
+
 def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
     """The owner's open threads with no planned event: they need a next step."""
     with db.read() as tx:

@@ -74,7 +74,9 @@ with st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_
 st.subheader(f.t("today.no_next_step"), anchor=False)
 lonely = planning.without_next_step(ui.db(), account.id)
 if lonely.empty:
-    st.caption(f.t("today.all_have_next_step"))
+    st.caption(
+        f.t("today.all_have_next_step" if planning.owns_open_threads(ui.db(), account.id) else "today.no_open_threads")
+    )
 else:
     picked = st.dataframe(
         pd.DataFrame({"title": lonely["title"], "client": lonely["client"], "stage": lonely["stage"],

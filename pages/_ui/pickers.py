@@ -92,6 +92,12 @@ def thread_for_event(
     return chosen, row
 
 
+def me_first(people: list[Any], me: int) -> list[int]:
+    """Ids for a "who does it" box: me first (shown as "Me"), then the others by name."""
+    ids = [p.id for p in people]
+    return [me, *[i for i in ids if i != me]] if me in ids else ids
+
+
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:
     f = ui.fmt()
     options = client_options()

@@ -59,8 +59,7 @@ def plan_form(
                            index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
                            format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
     people = look.active(look.people)
-    assignee = c2.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{prefix}_assignee",
-                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+    assignee = c2.selectbox(f.t("field.assignee_id"), pickers.me_first(people, account.id), key=f"{prefix}_assignee", index=0,
                             format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name)  # fmt: skip
     day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
     at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)

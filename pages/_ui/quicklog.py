@@ -323,8 +323,7 @@ def _next_step_fields(k: _Keys, look, account, settings):
     c1, c2, c3 = st.columns(3)
     duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, step=15,
                                key=k("next_duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
-    assignee = c2.selectbox(f.t("field.next.assignee_id"), [p.id for p in people],
-                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+    assignee = c2.selectbox(f.t("field.next.assignee_id"), pickers.me_first(people, account.id), index=0,
                             format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
                             key=k("next_assignee"))  # fmt: skip
     remind = c3.number_input(f.t("field.next.remind_before_min"), min_value=0, max_value=20160,
