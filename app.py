@@ -62,7 +62,7 @@ if account is None:
     st.stop()
 page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
 with st.sidebar:
-    quickcall.sidebar_button(account)
+    quickcall.sidebar_button()
     session.sidebar(account, LANGUAGE_NAMES)
     session.reminder_poll(account)
 session.sample_notice()

@@ -18,7 +18,6 @@ from crm_data import events
 from crm_data.errors import CrmError
 from crm_data.i18n import Fmt
 from crm_data.threads import ThreadChoice
-from crm_data.users import User
 from pages._ui import core as ui
 from pages._ui import pickers
 
@@ -45,7 +44,7 @@ _CLIENT_BOX = '[data-testid="stSelectbox"] input'
 _NOTE_BOX = '[data-testid="stTextArea"] textarea'
 
 
-def sidebar_button(account: User | None = None) -> None:
+def sidebar_button() -> None:
     """The sidebar's "Log a call" button (one call in app.py's sidebar block)."""
     f = ui.fmt()
     if st.button(f.t("quick.open"), icon=":material/add_call:", key=f"{PREFIX}_open", type="primary", width="stretch"):
