@@ -116,7 +116,11 @@ if tab_cal.open:
             "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
             "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
                            "day": f.t("calendar.day"), "list": f.t("calendar.list")},
-            "locale": f.lang,
+            # a locale object, not a code: the component bundles only English, and with a code it
+            # does not know FullCalendar falls back to US dates ("Mon 11/30"); with an object the
+            # browser's Intl formats the dates in the user's language
+            "locale": {"code": f.lang, "week": {"dow": 1, "doy": 4}, "noEventsText": f.t("calendar.no_events"),
+                       "allDayText": f.t("calendar.all_day"), "moreLinkText": f.t("calendar.more")},
             "firstDay": 1,
             "selectable": True,
             "editable": True,
