@@ -16,7 +16,7 @@ from crm_data.rules import local_to_utc
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog
-from pages._ui.problems import _local, problem_panel, set_when, slot_label
+from pages._ui.problems import _local, chosen_slot_note, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
 
@@ -87,11 +87,13 @@ def plan_form(
         skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
     note = st.text_area(f.t("field.next.note"), key=f"{prefix}_note", height=68)
 
-    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
+    # what stands in the way, and a free slot taken, show just above Save, where the user looks
     problem = st.session_state.get(f"{prefix}_problem")
     accept = False
     if problem is not None:
         accept = problem_panel(problem, prefix, on_use_slot=lambda s, e: set_when(prefix, s, e))
+    chosen_slot_note(f"{prefix}_slot_chosen")
+    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
     if not (save or accept):
         return None
     try:
@@ -108,6 +110,7 @@ def plan_form(
         result = planning.plan_event(ui.db(), account, cmd)
     except CrmError as exc:
         st.session_state[f"{prefix}_problem"] = exc
+        st.session_state.pop(f"{prefix}_slot_chosen", None)
         st.rerun()
     st.session_state.pop(f"{prefix}_problem", None)
     st.session_state["planner_flash"] = f.tn("planner.saved", len(result.event_ids)) + (

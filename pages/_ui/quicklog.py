@@ -114,13 +114,15 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
 
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
 
-    save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
+    # what stands in the way, and a free slot taken, show just above Save, where the user looks
     error = st.session_state.get(k.error_key)
     accept = False
     if isinstance(error, ConflictWarning | ResourceTaken):
         accept = problems.problem_panel(error, k("problem"), on_use_slot=lambda s, e: _use_slot(k, s, e))
     elif error is not None:
         ui.show_error(error)
+    problems.chosen_slot_note(k("slot_chosen"))
+    save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
     if save or accept:
         try:
             occurred = local_to_utc(day, at, settings.time_zone, "occurred_at") if day and at else None
@@ -140,6 +142,7 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
             result = events.log_event(ui.db(), account, cmd)
         except CrmError as exc:
             st.session_state[k.error_key] = exc
+            st.session_state.pop(k("slot_chosen"), None)
             st.rerun()
         else:
             k.reset()
@@ -157,6 +160,7 @@ def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
     st.session_state[k("next_day")] = local.date()
     st.session_state[k("next_time")] = local.time().replace(tzinfo=None)
     st.session_state[k("next_duration")] = int((end - start).total_seconds() // 60)
+    st.session_state[k("slot_chosen")] = (start, end)
     st.session_state.pop(k.error_key, None)
 
 
@@ -180,7 +184,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     command (called only when saving)."""
     f = ui.fmt()
     with st.expander(f.t("log.more_details"), icon=":material/tune:",
-                     expanded=bool(st.session_state.get(k.error_key))):  # fmt: skip
+                     expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen")))):  # fmt: skip
         duration = st.number_input(f.t("field.duration_min"), min_value=1, max_value=44640, value=None,
                                    step=5, key=k("duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
         _errors_for(k, "duration_min")
