@@ -47,7 +47,7 @@ def from_wall(text: str) -> dt.datetime:
 
 if tab_cal.open:
     with tab_cal:
-        c1, c2, c3 = st.columns([2, 2, 1])
+        c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")  # the week buttons fit on one row
         scope = c1.segmented_control(f.t("calendar.whose"), ["me", "person", "team"], default="me", key="calendar_scope",
                                      format_func=lambda s: f.t(f"calendar.scope_{s}"))  # fmt: skip
         people = look.active(look.people)
@@ -130,6 +130,9 @@ if tab_cal.open:
             "scrollTime": f"{org.work_start_hour:02d}:00:00",
             "height": 720,
             "allDaySlot": False,
+            # a Monday with 20 overlapping events stays readable: three side by side, then "+17 more"
+            "eventMaxStack": 3,
+            "dayMaxEvents": True,
             "eventTimeFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
             "slotLabelFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
         }  # fmt: skip

@@ -45,7 +45,9 @@ def table(view: str, frame: pd.DataFrame) -> None:
             shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
             key=f"today_{view}_{bucket}",
             column_config={
-                "when": f.t("field.when"), "type": f.t("field.type_id"), "client": f.t("field.client_id"),
+                "when": f.t("field.when"), "type": f.t("field.type_id"),
+                # pinned: on a phone the client stays in sight while the rest scrolls sideways
+                "client": st.column_config.TextColumn(f.t("field.client_id"), pinned=True),
                 "title": f.t("field.thread_id"), "where": f.t("today.where"),
                 "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
                 "status": f.t("field.status"),
