@@ -325,3 +325,11 @@ def test_the_money_chart_draws_every_key_and_period_of_the_report(world: World, 
     assert sum(drawn.values()) == pytest.approx(float(sum(report.rows["total"])))
     for trace in fig.data:
         assert len(trace.x) == len(report.periods)
+
+
+def test_meeting_mode_cards_get_a_third_of_the_width_each_so_a_projector_shows_them_whole(world: World) -> None:
+    """Five cards in one row cut '8,4 mln PLN' and 'Zaległe zadania' at 1280x720; three to a row fit."""
+    at = opened(world.people["mona"], "pages/meeting.py", **period("meeting"))
+    holding = [c for c in at.columns if len(c.get("metric")) > 0]
+    assert len(holding) == 5
+    assert min(c.weight for c in holding) >= 1 / 3 - 1e-9
