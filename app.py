@@ -17,7 +17,7 @@ from crm_data import setup
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
-from pages._ui import session, signin
+from pages._ui import quickcall, session, signin
 
 
 def main() -> None:
@@ -73,6 +73,7 @@ def main() -> None:
         st.stop()
     page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
     with st.sidebar:
+        quickcall.sidebar_button()
         session.sidebar(account, LANGUAGE_NAMES)
         session.reminder_poll(account)
     session.sample_notice()

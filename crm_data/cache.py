@@ -200,16 +200,20 @@ def shared(fn: Callable[..., T]) -> Callable[..., T]:
     must be hashable; a call with one that is not simply runs `fn`."""
     signature = inspect.signature(fn)
     takes_now = "now" in signature.parameters
+    takes_today = "today" in signature.parameters  # None: the function's own today
     name = f"{fn.__module__}.{fn.__qualname__}"
 
     @functools.wraps(fn)
     def wrapper(db: Any, *args: Any, **kwargs: Any) -> T:
-        if takes_now:
+        clock = None
+        if takes_now or takes_today:
             bound = signature.bind(db, *args, **kwargs)
-            if bound.arguments.get("now") is None:
+            if takes_now and bound.arguments.get("now") is None:
                 bound.arguments["now"] = _minute()
+            if takes_today and bound.arguments.get("today") is None:
+                clock = _minute()  # a new day is a new result, without a write
             args, kwargs = bound.args[1:], bound.kwargs
-        key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))))
+        key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
         try:
             hash(key)
         except TypeError:

@@ -632,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
         f" written to {config.db_path} in {result.seconds:.1f} s"
     )
     print(f"sample users ({', '.join(result.logins[:5])}, ...) share the password: {result.password}")
+    if not users.any_active_admin(db):
+        print("no administrator yet: open the app to create one, or run python -m crm_data.users create-admin")
     startup.close_app(config)
     return 0
 

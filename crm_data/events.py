@@ -33,6 +33,7 @@ from crm_data.rules import (
     check_text,
     line_value,
 )
+from crm_data.threads import ThreadChoice
 from crm_data.users import User
 
 MAX_CHILDREN = 50
@@ -89,7 +90,7 @@ class LogEvent:
     type_id: int | None
     occurred_at: dt.datetime | None
     client_id: int | None = None
-    thread_id: int | None = None  # None: start a new thread
+    thread_id: int | ThreadChoice | None = None  # an open thread; NEW (or None): start one; NOT_CHOSEN: refused
     note: str = ""
     duration_min: int | None = None  # None: the type's default duration
     new_thread_title: str = ""
@@ -172,7 +173,9 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     # the ids and versions first: every one is a positive whole number or nothing
     complete_event_id = checks.ident(cmd.complete_event_id, "complete_event_id", required=False)
     complete_event_version = checks.version(cmd.complete_event_version, "complete_event_version")
-    given_thread_id = err.check(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
+    # NEW or NOT_CHOSEN: no existing thread named, two different states (see ThreadChoice)
+    choice = cmd.thread_id if isinstance(cmd.thread_id, ThreadChoice) else None
+    given_thread_id = None if choice else err.check(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
     given_client_id = err.check(lambda: checks.ident(cmd.client_id, "client_id", required=False))
     thread_version = err.check(lambda: checks.version(cmd.thread_version, "thread_version"))
     lang = err.check(lambda: checks.choice(cmd.lang, ("en", "pl"), "lang")) or "en"
@@ -192,9 +195,12 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
             if planned["status"] != "planned":
                 raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
             permissions.require_complete(actor, planned)
+        unchosen = planned is None and choice is ThreadChoice.NOT_CHOSEN
+        if unchosen:
+            err.add("thread_id", "thread.not_chosen")
         thread_id = planned["thread_id"] if planned else given_thread_id
         client_id = planned["client_id"] if planned else given_client_id
-        if thread_id is None and cmd.thread_id is not None:
+        if thread_id is None and cmd.thread_id is not None and choice is None:
             thread_id = -1  # refused above; do not open a new thread instead
         if thread_id is not None:
             rows = tx.dicts(
@@ -220,7 +226,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     # new thread: pipeline and title
     pipeline_id = thread["pipeline_id"] if thread else None
     title = ""
-    if thread is None and thread_id is None:
+    if thread is None and thread_id is None and not unchosen:
         pipeline_id = err.check(lambda: threads.new_thread_pipeline(look, cmd.pipeline_id))
         title = err.check(lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE)) or ""
 

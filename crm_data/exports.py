@@ -61,36 +61,63 @@ def _rows(frame: pd.DataFrame, zone: ZoneInfo | None) -> tuple[list[str], list[l
     return header, rows
 
 
-def _csv_text(value: Any, decimal: str) -> str:
+FLOAT_DECIMALS = 2  # a float without a column format (hours, days, averages) is rounded to this
+
+
+def _percent_decimals(number_format: str | None) -> int | None:
+    """Decimals of an Excel percent format ("0.0%" -> 1, "0%" -> 0); None for other formats."""
+    if not number_format or not number_format.endswith("%"):
+        return None
+    body = number_format[:-1]
+    return len(body.split(".", 1)[1]) if "." in body else 0
+
+
+def _number_text(value: Decimal | float | int, number_format: str | None) -> str:
+    """A number as it means: a ratio in a percent column as a rounded percent ("79.0%"), a
+    Decimal (money) as stored (two decimals), a float rounded to FLOAT_DECIMALS without
+    trailing zeros ("271", "1.5"), never a float's full binary expansion."""
+    percent = _percent_decimals(number_format)
+    if percent is not None:
+        return format(Decimal(str(value)) * 100, f".{percent}f") + "%"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        rounded = Decimal(str(round(value, FLOAT_DECIMALS)))
+        text = format(rounded, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def _csv_text(value: Any, decimal: str, number_format: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal | float | int):
-        text = (
-            format(value, "f")
-            if isinstance(value, Decimal)
-            else repr(value)
-            if isinstance(value, float)
-            else str(value)
-        )
+        text = _number_text(value, number_format)
         return text.replace(".", decimal) if decimal != "." else text
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="minutes" if value.second == 0 else "seconds")
+        # one format for every time in a file: ISO date and time to the minute (times in the CRM
+        # are minutes; a created_at with seconds is not written differently from a start time)
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
 
-def to_csv(frame: pd.DataFrame, *, lang: str = "en", tz: str | None = None) -> bytes:
-    """The table as CSV bytes: UTF-8 with BOM, a header row, one line per row."""
+def to_csv(
+    frame: pd.DataFrame, *, lang: str = "en", tz: str | None = None, formats: dict[str, str] | None = None
+) -> bytes:
+    """The table as CSV bytes: UTF-8 with BOM, a header row, one line per row. `formats` as for
+    `to_xlsx`: a percent column is written as a rounded percent."""
     sep, decimal = CSV_DIALECTS.get(lang, CSV_DIALECTS["en"])
     header, rows = _rows(frame, ZoneInfo(tz) if tz else None)
+    column_formats = [(formats or {}).get(str(c)) for c in frame.columns]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_csv_text(v, decimal) for v in row])
+        writer.writerow([_csv_text(v, decimal, fmt) for v, fmt in zip(row, column_formats, strict=True)])
     return out.getvalue().encode("utf-8-sig")
 
 

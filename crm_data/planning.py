@@ -31,6 +31,7 @@ from crm_data.rules import (
     check_text,
     free_slots,
 )
+from crm_data.threads import ThreadChoice
 from crm_data.users import User
 
 MAX_OCCURRENCES = 200
@@ -264,7 +265,7 @@ class PlanEvent:
     type_id: int | None
     starts_at: dt.datetime | None
     duration_min: int | None = None
-    thread_id: int | None = None
+    thread_id: int | ThreadChoice | None = None  # an open thread; NEW (or None) with client_id: a new one
     client_id: int | None = None  # with new_thread_title: plan in a new thread
     new_thread_title: str = ""
     pipeline_id: int | None = None
@@ -332,7 +333,8 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
     resource_ids = grab(lambda: active_ids(look.resources, cmd.resource_ids, "resource_ids"))
     note = grab(lambda: check_text(cmd.note, "note", max_len=MAX_NOTE, multiline=True)) or ""
     remind = grab(lambda: check_remind(cmd.remind_before_min, org, "remind_before_min"))
-    thread_id = grab(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
+    choice = cmd.thread_id if isinstance(cmd.thread_id, ThreadChoice) else None  # NEW or NOT_CHOSEN
+    thread_id = None if choice else grab(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
     client_id = grab(lambda: checks.ident(cmd.client_id, "client_id", required=False))
     grab(lambda: checks.flag(cmd.skip_conflicting, "skip_conflicting"))
     grab(lambda: checks.flag(cmd.accept_conflicts, "accept_conflicts"))
@@ -341,7 +343,11 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
     pipeline_id = None
     title = ""
     with db.read() as tx:
-        if cmd.thread_id is not None:
+        if choice is ThreadChoice.NOT_CHOSEN:
+            errors.append(FieldError("thread_id", "thread.not_chosen"))
+            if cmd.client_id is None:
+                errors.append(FieldError("client_id", "validation.required"))
+        elif cmd.thread_id is not None and choice is None:
             rows = tx.dicts("SELECT id, client_id, status FROM threads WHERE id = ?", [thread_id]) if thread_id else []
             if thread_id is None:
                 pass  # not an id: already refused
@@ -660,6 +666,8 @@ def inboxes(
             SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
                    et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
                    a.display_name AS author, s.display_name AS assignee,
+                   (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
+                    JOIN resources res ON res.id = r.resource_id WHERE r.event_id = e.id) AS resources,
                    CASE WHEN e.status <> 'planned' THEN 'closed'
                         WHEN e.starts_at < $today THEN 'overdue'
                         WHEN e.starts_at < $tomorrow THEN 'today' ELSE 'upcoming' END AS bucket
@@ -679,6 +687,13 @@ def inboxes(
 
 
 @cache.shared
+def owns_open_threads(db: Database, owner_id: int) -> bool:
+    """Does the user own any open thread? (Today tells "all have a next step" apart from "none".)"""
+    with db.read() as tx:
+        return bool(tx.scalar("SELECT 1 FROM threads WHERE owner_id = ? AND status = 'open' LIMIT 1", [owner_id]))
+
+
+@cache.shared
 def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
     """The owner's open threads with no planned event: they need a next step."""
     with db.read() as tx:
@@ -694,6 +709,36 @@ def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.Dat
         )
 
 
+CALENDAR_LIMIT = 2000  # events drawn one by one; beyond it the shown week is drawn as counts per hour
+
+
+@dataclass(frozen=True)
+class CalendarEvents:
+    """What the calendar draws, never truncated silently.
+
+    `events`: at most `limit` events, those of the focus range (the week on screen) first, then
+    the weeks around it by start. `total`: events in the whole loaded range; `focus_total`: in
+    the focus range. When the focus range alone holds more than `limit` (a team's week at a
+    million events) `events` is empty and `slots` counts the focus range's events per local hour
+    (slot_start as local wall-clock time, events)."""
+
+    events: pd.DataFrame
+    total: int
+    focus_total: int
+    slots: pd.DataFrame | None = None
+
+    @property
+    def not_shown(self) -> int:
+        return self.total - len(self.events)
+
+
+_CALENDAR_FILTER = """
+    ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
+        OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
+    AND ($all OR e.assignee_id IN (SELECT unnest($users)))
+"""
+
+
 @cache.shared
 def calendar_events(
     db: Database,
@@ -703,25 +748,56 @@ def calendar_events(
     *,
     done_from: dt.datetime | None = None,
     done_until: dt.datetime | None = None,
-) -> pd.DataFrame:
+    focus: tuple[dt.datetime, dt.datetime] | None = None,
+    limit: int | None = None,
+) -> CalendarEvents:
     """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
-    same range) of these assignees (None: everyone), at most 2000."""
+    same range) of these assignees (None: everyone); the `focus` range (default: all of it)
+    is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
+    limit = CALENDAR_LIMIT if limit is None else limit
+    focus_start, focus_end = focus or (start, end)
+    params = {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
+              "all": user_ids is None, "users": list(user_ids or [-1]), "focus_start": focus_start,
+              "focus_end": focus_end, "limit": limit}  # fmt: skip
     with db.read() as tx:
-        return tx.df(
-            """
-            SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
-                   e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
-                   u.display_name AS assignee
-            FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
-            JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
-            WHERE ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
-                OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
-              AND ($all OR e.assignee_id IN (SELECT unnest($users)))
-            ORDER BY e.starts_at LIMIT 2000
+        total, focus_total = tx.one(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE e.starts_at < $focus_end AND e.ends_at > $focus_start)
+            FROM events e WHERE {_CALENDAR_FILTER}
             """,
-            {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
-             "all": user_ids is None, "users": list(user_ids or [-1])},
-        )  # fmt: skip
+            params,
+        )
+        if focus_total > limit:
+            slots = tx.df(
+                f"""
+                SELECT date_trunc('hour', e.starts_at AT TIME ZONE $tz) AS slot_start, count(*) AS events
+                FROM events e
+                WHERE {_CALENDAR_FILTER} AND e.starts_at < $focus_end AND e.ends_at > $focus_start
+                GROUP BY 1 ORDER BY 1
+                """,
+                {**params, "tz": org_settings.cached(db).time_zone},
+            )
+            return CalendarEvents(_calendar_rows(tx, params, "FALSE"), total, focus_total, slots)
+        return CalendarEvents(_calendar_rows(tx, params, "TRUE"), total, focus_total)
+
+
+def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
+    return tx.df(
+        f"""
+        WITH chosen AS (
+            SELECT e.id FROM events e WHERE {_CALENDAR_FILTER} AND {wanted}
+            ORDER BY (e.starts_at < $focus_end AND e.ends_at > $focus_start) DESC, e.starts_at, e.id
+            LIMIT $limit
+        )
+        SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
+               e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
+               u.display_name AS assignee
+        FROM chosen k JOIN events e ON e.id = k.id JOIN event_types et ON et.id = e.type_id
+        JOIN clients c ON c.id = e.client_id JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
+        ORDER BY e.starts_at, e.id
+        """,
+        params,
+    )
 
 
 @cache.shared

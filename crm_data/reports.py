@@ -36,8 +36,9 @@ Definitions, the same on every page:
   whole cents by the largest-remainder method, so the parts add up to the sum exactly; amounts
   of events without products go to `NONE`. The product filter keeps only that product's parts.
 - **Previous period**: for money and products the bucket before (the previous week, month,
-  quarter or year); for the meeting's key numbers the same number of days just before the
-  period.
+  quarter or year); a last bucket that is still running is compared with the same number of
+  days at the start of the bucket before; for the meeting's key numbers the same number of days
+  just before the period.
 """
 
 from __future__ import annotations
@@ -475,8 +476,10 @@ LIMIT $limit
 
 
 @cache.shared
-def drill_threads(db: Database, f: ReportFilter, drill: Drill, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
-    """The threads behind a funnel bar or row (most valuable first, at most `limit`) and how
+def drill_threads(
+    db: Database, f: ReportFilter, drill: Drill, *, limit: int | None = DRILL_LIMIT
+) -> tuple[pd.DataFrame, int]:
+    """The threads behind a funnel bar or row (most valuable first, at most `limit`; None: all, for an export) and how
     many there are: id, title, client, owner, pipeline, stage, percent, status, value,
     opened_at, closed_at."""
     amount_type_id = _amount_type(db, f)
@@ -558,7 +561,7 @@ def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
 # cent values could overflow it. Events without products keep their sum under NONE.
 _PRODUCT_FACTS_SQL = """
 ev AS (
-    SELECT e.id, date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period,
+    SELECT e.id, date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at,
            t.owner_id, t.client_id, t.pipeline_id, e.type_id
     FROM events e JOIN threads t ON t.id = e.thread_id
     WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to AND {where}
@@ -604,7 +607,7 @@ alloc AS (
     SELECT m.event_id, m.amount_type_id, {none}, m.cents FROM amt m WHERE m.event_id NOT IN (SELECT event_id FROM line_totals)
 ),
 facts AS (
-    SELECT ev.period, {key} AS key, (al.cents::DECIMAL(18, 0) * 0.01)::DECIMAL(18, 2) AS value
+    SELECT ev.period, ev.starts_at, {key} AS key, (al.cents::DECIMAL(18, 0) * 0.01)::DECIMAL(18, 2) AS value
     FROM alloc al JOIN ev ON ev.id = al.event_id
     WHERE {product}
 )
@@ -620,7 +623,7 @@ _PRODUCT_FACTS_KEY = {
 }
 _FACTS_SQL = """
 facts AS (
-    SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, {key} AS key, a.value
+    SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at, {key} AS key, a.value
     FROM event_amounts a JOIN events e ON e.id = a.event_id JOIN threads t ON t.id = e.thread_id
     WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to {amount_condition} AND {where}
 )
@@ -634,25 +637,45 @@ class Money:
     `rows`: period (first day of the bucket), key (OTHER for the rest beyond the top keys, NONE
     for amounts without a product), label, total, previous (the bucket before), change, and
     change_ratio (None when the previous bucket is 0). Every bucket of the range is present,
-    empty ones with 0. `covered` is the range widened to whole buckets."""
+    empty ones with 0. `covered` is the range widened to whole buckets.
+
+    A last bucket that is still running (it holds today) is compared like with like: its
+    `previous` is the bucket before over the same number of days (1-1 December against 1-1
+    November, not against all of November). `partial` then names the days compared."""
 
     rows: pd.DataFrame
     periods: list[dt.date]
     covered: tuple[dt.date, dt.date]
     amount_type_id: int | None
     granularity: str
+    partial: PartialPeriod | None = None
+
+
+@dataclass(frozen=True)
+class PartialPeriod:
+    """The running last bucket: its days so far (`start`..`through`) and the same number of days
+    at the start of the bucket before (`previous_start`..`previous_through`)."""
+
+    start: dt.date
+    through: dt.date
+    previous_start: dt.date
+    previous_through: dt.date
 
 
 @cache.shared
-def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS) -> Money:
+def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date | None = None) -> Money:
     """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`.
     With the `amount_type` dimension every type is shown; otherwise `f.amount_type_id` (or the
-    first type)."""
+    first type). `today` (default: the organisation's today) decides whether the last bucket is
+    still running."""
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     before = previous_bucket(first, f.granularity)
     zone = _zone(db)
     window = {"tz": zone.key, "from": local_midnight(before, zone), "to": local_midnight(after, zone)}
+    partial = running_bucket(periods[-1], f.granularity, today or dt.datetime.now(zone).date())
+    # the bucket before the last counts up to `cut` when compared with the last one
+    cut = local_midnight(partial.previous_through + dt.timedelta(days=1), zone) if partial else window["to"]
     where, params = _thread_conditions(f if f.product_id is None else _without_product(f))
     amount_type_id = None if f.dimension == "amount_type" else _amount_type(db, f)
     amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
@@ -672,7 +695,10 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS) -> Money:
             tx,
             f"""
             WITH {facts},
-            sums AS (SELECT period, key, sum(value) AS total FROM facts GROUP BY period, key),
+            sums AS (
+                SELECT period, key, sum(value) AS total, coalesce(sum(value) FILTER (WHERE starts_at < $cut), 0) AS early
+                FROM facts GROUP BY period, key
+            ),
             ranked AS (
                 SELECT key, row_number() OVER (
                     ORDER BY coalesce(sum(total) FILTER (WHERE period >= $first), 0) DESC, key) AS rn
@@ -680,18 +706,20 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS) -> Money:
             ),
             grouped AS (
                 SELECT s.period, CASE WHEN r.rn <= $top OR s.key = {NONE} THEN s.key ELSE {OTHER} END AS key,
-                       sum(s.total) AS total
+                       sum(s.total) AS total, sum(s.early) AS early
                 FROM sums s JOIN ranked r ON r.key = s.key
                 GROUP BY ALL
             ),
             keys AS (SELECT DISTINCT key FROM grouped),
             grid AS (
-                SELECT p.period, k.key, coalesce(g.total, 0) AS total
+                SELECT p.period, k.key, coalesce(g.total, 0) AS total, coalesce(g.early, 0) AS early
                 FROM (SELECT unnest($periods)::DATE AS period) p CROSS JOIN keys k
                 LEFT JOIN grouped g ON g.period = p.period AND g.key = k.key
             ),
             lagged AS (
-                SELECT period, key, total, lag(total) OVER (PARTITION BY key ORDER BY period) AS previous FROM grid
+                SELECT period, key, total,
+                       CASE WHEN period = $last THEN lag(early) OVER w ELSE lag(total) OVER w END AS previous
+                FROM grid WINDOW w AS (PARTITION BY key ORDER BY period)
             )
             SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
                    l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
@@ -700,11 +728,24 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS) -> Money:
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
             """,
-            {**params, **window, "first": first, "top": top, "periods": [before, *periods],
+            {**params, **window, "first": first, "top": top, "periods": [before, *periods], "cut": cut,
+             "last": periods[-1],
              "amount_type": amount_type_id, "product_id": f.product_id},
         )  # fmt: skip
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
-    return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity)
+    return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity, partial)
+
+
+def running_bucket(start: dt.date, granularity: str, today: dt.date) -> PartialPeriod | None:
+    """The days of the bucket beginning on `start` up to `today` and the same number of days of
+    the bucket before (cut at its end: 31 March compares with all of February), or None when
+    the bucket is not running today."""
+    after = next_bucket(start, granularity)
+    if not start <= today < after:
+        return None
+    before = previous_bucket(start, granularity)
+    days = (today - start).days
+    return PartialPeriod(start, today, before, min(before + dt.timedelta(days=days), start - dt.timedelta(days=1)))
 
 
 def _without_product(f: ReportFilter) -> ReportFilter:
@@ -831,8 +872,8 @@ def products(db: Database, f: ReportFilter) -> ProductReport:
 
 
 @cache.shared
-def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
-    """Done events in the period that list `f.product_id` (newest first, at most `limit`),
+def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+    """Done events in the period that list `f.product_id` (newest first, at most `limit`; None: all),
     and how many there are."""
     if f.product_id is None:
         raise ValueError("product_events needs a product")
@@ -856,7 +897,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -
 
 
 @cache.shared
-def product_threads(db: Database, f: ReportFilter, *, limit: int = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Threads with `f.product_id` on a done event in the period: quantity and value of its
     lines there, stage and status (most valuable first, at most `limit`), and how many."""
     if f.product_id is None:

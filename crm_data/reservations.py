@@ -174,17 +174,19 @@ def busy_tx(
 
 
 def bookings(db: Database, start: dt.datetime, end: dt.datetime, resource_ids: list[int] | None = None) -> pd.DataFrame:
-    """Every reservation in [start, end) with its resource, holder, event and client."""
+    """Every reservation in [start, end) with its resource, holder (whom the event is for),
+    booked_by (who made the booking), event and client."""
     with db.read() as tx:
         return tx.df(
             """
             SELECT r.id, r.resource_id, res.name AS resource, res.kind, res.buffer_min, r.event_id,
-                   r.starts_at, r.ends_at, u.display_name AS holder, et.name AS type, c.name AS client,
-                   e.thread_id, e.note
+                   r.starts_at, r.ends_at, u.display_name AS holder, b.display_name AS booked_by,
+                   et.name AS type, c.name AS client, e.thread_id, e.note
             FROM reservations r
             JOIN resources res ON res.id = r.resource_id
             JOIN events e ON e.id = r.event_id
             JOIN users u ON u.id = e.assignee_id
+            JOIN users b ON b.id = r.created_by
             JOIN event_types et ON et.id = e.type_id
             JOIN clients c ON c.id = e.client_id
             WHERE r.starts_at < $end AND r.ends_at > $start

@@ -402,3 +402,16 @@ def recurrence_starts(
         out.append(dt.datetime.combine(day, wall, zone).astimezone(dt.UTC))
         k += 1
     return out
+
+
+def grid_hours(starts: list[str], ends: list[str], first: int, last: int) -> tuple[int, int]:
+    """The hours a day grid spans: the working hours `first`..`last`, widened to every event
+    drawn (wall-clock ISO times), so a call at 20:53 is never hidden below the grid."""
+    for text in starts:
+        first = min(first, int(text[11:13]))
+    for begin, end in zip(starts, ends, strict=True):
+        if end[:10] > begin[:10]:
+            return first, 24  # runs past midnight
+        hour, minute = int(end[11:13]), int(end[14:16])
+        last = max(last, hour + (1 if minute else 0))
+    return first, min(last, 24)

@@ -79,17 +79,23 @@ def insert_starter_dictionaries(tx: Tx, lang: str) -> None:
 
 
 def needs_setup(db: Database) -> bool:
-    return not users.any_users(db)
+    """The set-up screen shows whenever no active admin exists: on an empty database, and on one
+    filled by the sample-data command (coworkers, no admin), where Administration is otherwise
+    out of reach."""
+    return not users.any_active_admin(db)
 
 
 def create_first_admin(db: Database, *, login: str, display_name: str, password: str, lang: str = "en") -> User:
-    """The set-up screen's one action. Refused once any user exists."""
+    """The set-up screen's one action. Refused once an active admin exists. On a database that
+    already has users and data only the admin is added (the organisation's language stays)."""
     new = users.prepare_user(login=login, display_name=display_name, password=password, role="admin", locale=lang)
 
     def work(tx: Tx) -> User:
+        empty = not tx.scalar("SELECT count(*) FROM users")
         admin = users.insert_user(tx, None, new)
         insert_starter_dictionaries(tx, lang)
-        org_settings.save_tx(tx, {"default_language": lang})
+        if empty:
+            org_settings.save_tx(tx, {"default_language": lang})
         return admin
 
     admin = db.write(work)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,27 @@ from crm_data.rules import search_key
 from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
+
+
+class ThreadChoice(Enum):
+    """Where an event goes when it names no existing thread: two different states, never one
+    sentinel. NEW starts a thread; NOT_CHOSEN (the user left the thread box empty) is refused
+    with "choose the thread", not with an error about a field the user never saw."""
+
+    NEW = "new"
+    NOT_CHOSEN = "not_chosen"
+
+
+def suggested_thread(open_threads: list[dict[str, Any]], user_id: int) -> int | ThreadChoice:
+    """The thread a form starts with for a client: the user's own most recently active open
+    thread, else a new thread. Never a coworker's thread: a new deal would land in another
+    person's thread without anyone noticing. `open_threads` as `open_threads_of` returns them."""
+    own = [row for row in open_threads if row["owner_id"] == user_id]
+    if not own:
+        return ThreadChoice.NEW
+    return max(own, key=lambda row: (row["last_event_at"], row["id"]))["id"]
+
+
 SORTS = {
     "last_activity": "t.last_event_at DESC, t.id DESC",
     "opened": "t.opened_at DESC, t.id DESC",
@@ -200,6 +222,7 @@ class EventView:
     participants: list[str] = field(default_factory=list)
     dictionary_values: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[tuple[int, str, int]] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)  # rooms, cars, projectors booked for it
 
 
 @cache.shared
@@ -263,6 +286,12 @@ def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[Eve
             [ids],
         ):
             events[event_id].attachments.append((attachment_id, name, size))
+        for event_id, name in tx.all(
+            "SELECT r.event_id, res.name FROM reservations r JOIN resources res ON res.id = r.resource_id"
+            " WHERE r.event_id IN (SELECT unnest(?)) ORDER BY res.name, r.id",
+            [ids],
+        ):
+            events[event_id].resources.append(name)
     return list(events.values())
 
 

@@ -87,6 +87,14 @@ def any_users(db: Database) -> bool:
         return bool(tx.scalar("SELECT count(*) FROM users"))
 
 
+def any_active_admin(db: Database) -> bool:
+    with db.read() as tx:
+        return bool(tx.scalar(_ACTIVE_ADMINS_SQL))
+
+
+_ACTIVE_ADMINS_SQL = "SELECT count(*) FROM users WHERE role = 'admin' AND active"
+
+
 @dataclass(frozen=True)
 class NewUser:
     """A validated user, password already hashed, ready to insert."""
@@ -118,9 +126,11 @@ def prepare_user(*, login: str, display_name: str, password: str, role: str = "m
     return NewUser(values["login"], values["display_name"], _hasher().hash(password), role, locale)
 
 
-def insert_user(tx: Tx, actor: User | None, new: NewUser) -> User:
-    """Insert inside the caller's transaction. `actor` None only while there are no users."""
-    if actor is None and tx.scalar("SELECT count(*) FROM users"):
+def insert_user(tx: Tx, actor: User | None, new: NewUser, *, from_console: bool = False) -> User:
+    """Insert inside the caller's transaction. `actor` None only for an admin while there is no
+    active admin (the set-up screen), or from the console (`python -m crm_data.users`: whoever
+    runs it holds the database file anyway)."""
+    if actor is None and not from_console and (new.role != "admin" or tx.scalar(_ACTIVE_ADMINS_SQL)):
         raise PermissionDenied()
     if tx.scalar("SELECT 1 FROM users WHERE login = ?", [new.login]):
         raise ValidationError.single("login", "validation.login_taken")
@@ -368,3 +378,60 @@ def end_all_sessions_tx(tx: Tx, user_id: int) -> None:
     any more) and the session epoch moves on."""
     tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
     tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL", [user_id])
+
+
+# -- the console ----------------------------------------------------------------------------------------
+def create_admin_from_console(db: Database, *, login: str, display_name: str, password: str) -> User:
+    """An administrator made by whoever runs `python -m crm_data.users create-admin` on the
+    file: a way in when no admin exists (a sample database) or every admin forgot a password."""
+    new = prepare_user(login=login, display_name=display_name, password=password, role="admin")
+    user = db.write(lambda tx: insert_user(tx, None, new, from_console=True))
+    db.dictionaries_changed()
+    return user
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import getpass
+    import sys
+
+    from crm_data.config import config_for, config_from_env
+    from crm_data.errors import CrmError
+    from crm_data.i18n import Fmt
+
+    parser = argparse.ArgumentParser(prog="python -m crm_data.users", description="Manage CRM users from the console.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("create-admin", help="create an administrator account (also when one exists)")
+    make.add_argument("--login", required=True)
+    make.add_argument("--name", required=True, help="display name")
+    make.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    make.add_argument("--db", help="database file (default: CRM_DB_PATH or data/crm.duckdb)")
+    args = parser.parse_args(argv)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    config = config_for(args.db) if args.db else config_from_env()
+    try:
+        from crm_data import startup
+
+        db = startup.open_app(config)
+        user = create_admin_from_console(db, login=args.login, display_name=args.name, password=password)
+        startup.close_app(config)
+    except ValidationError as exc:
+        f = Fmt("en")
+        for error in exc.errors:
+            print(f"error: {error.field}: {f.t(error.key, **error.params)}", file=sys.stderr)
+        return 2
+    except CrmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"administrator {user.login} created in {config.db_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

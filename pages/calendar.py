@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_calendar import calendar
 
-from crm_data import permissions, planning
+from crm_data import permissions, planning, rules
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time, local_to_utc
@@ -48,7 +48,7 @@ def from_wall(text: str) -> dt.datetime:
 
 if tab_cal.open:
     with tab_cal:
-        c1, c2, c3 = st.columns([2, 2, 1])
+        c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")  # the week buttons fit on one row
         scope = c1.segmented_control(f.t("calendar.whose"), ["me", "person", "team"], default="me", key="calendar_scope",
                                      format_func=lambda s: f.t(f"calendar.scope_{s}"))  # fmt: skip
         people = look.active(look.people)
@@ -72,9 +72,19 @@ if tab_cal.open:
         start = dt.datetime.combine(week - dt.timedelta(days=7), dt.time(0), f.tz)
         end = dt.datetime.combine(week + dt.timedelta(days=42), dt.time(0), f.tz)
         users = None if scope == "team" else [person]
-        frame = planning.calendar_events(ui.db(), users, start, end, done_from=start,
-                                         done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
+        shown_week = (
+            dt.datetime.combine(week, dt.time(0), f.tz),
+            dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), f.tz),
+        )
+        loaded = planning.calendar_events(ui.db(), users, start, end, done_from=start, focus=shown_week,
+                                          done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
+        frame = loaded.events
         by_id = {int(r["id"]): r for r in frame.to_dict("records")}
+        if loaded.slots is not None:
+            st.warning(f.t("calendar.too_many", n=f.number(loaded.focus_total, 0), limit=f.number(planning.CALENDAR_LIMIT, 0)),
+                       icon=":material/stacked_bar_chart:")  # fmt: skip
+        elif loaded.not_shown:
+            st.caption(f.t("calendar.around_not_shown", n=f.number(loaded.not_shown, 0)))
 
         def item(r: dict[str, Any]) -> dict[str, Any]:
             editable = r["status"] == "planned" and permissions.can_edit_event(account, r)
@@ -86,6 +96,20 @@ if tab_cal.open:
                 "editable": bool(editable),
             }  # fmt: skip
 
+        def count_block(slot_start: pd.Timestamp, n: int) -> dict[str, Any]:
+            begin = slot_start.to_pydatetime()
+            return {"id": f"slot:{begin.isoformat()}", "title": f.tn("calendar.slot_events", int(n)),
+                    "start": begin.isoformat(timespec="minutes"),
+                    "end": (begin + dt.timedelta(hours=1)).isoformat(timespec="minutes"),
+                    "backgroundColor": "#5b6b7f", "borderColor": "#5b6b7f", "textColor": "#ffffff", "editable": False}  # fmt: skip
+
+        items = [item(r) for r in by_id.values()]
+        if loaded.slots is not None:
+            items += [
+                count_block(s_, n) for s_, n in zip(loaded.slots["slot_start"], loaded.slots["events"], strict=True)
+            ]
+        first_hour, last_hour = rules.grid_hours([i["start"] for i in items], [i["end"] for i in items],
+                                                 max(org.work_start_hour - 2, 0), min(org.work_end_hour + 3, 24))  # fmt: skip
         options = {
             "initialView": "timeGridWeek",
             "initialDate": anchor.isoformat(),
@@ -93,21 +117,28 @@ if tab_cal.open:
             "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
             "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
                            "day": f.t("calendar.day"), "list": f.t("calendar.list")},
-            "locale": f.lang,
+            # a locale object, not a code: the component bundles only English, and with a code it
+            # does not know FullCalendar falls back to US dates ("Mon 11/30"); with an object the
+            # browser's Intl formats the dates in the user's language
+            "locale": {"code": f.lang, "week": {"dow": 1, "doy": 4}, "noEventsText": f.t("calendar.no_events"),
+                       "allDayText": f.t("calendar.all_day"), "moreLinkText": f.t("calendar.more")},
             "firstDay": 1,
             "selectable": True,
             "editable": True,
             "nowIndicator": True,
-            "slotMinTime": f"{max(org.work_start_hour - 2, 0):02d}:00:00",
-            "slotMaxTime": f"{min(org.work_end_hour + 3, 24):02d}:00:00",
+            "slotMinTime": f"{first_hour:02d}:00:00",  # the grid covers every event drawn
+            "slotMaxTime": f"{last_hour:02d}:00:00",
             "scrollTime": f"{org.work_start_hour:02d}:00:00",
             "height": 720,
             "allDaySlot": False,
+            # a Monday with 20 overlapping events stays readable: three side by side, then "+17 more"
+            "eventMaxStack": 3,
+            "dayMaxEvents": True,
             "eventTimeFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
             "slotLabelFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
         }  # fmt: skip
         nonce = st.session_state.get("calendar_nonce", 0)
-        state = calendar(events=[item(r) for r in by_id.values()], options=options,
+        state = calendar(events=items, options=options,
                          callbacks=["eventClick", "select", "eventChange", "dateClick"],
                          key=f"{CAL_KEY}_{nonce}_{week.isoformat()}")  # fmt: skip
 
@@ -117,7 +148,10 @@ if tab_cal.open:
         if fresh:
             st.session_state["calendar_done"] = fingerprint
             kind = state.get("callback")
-            if kind == "eventClick":
+            if kind == "eventClick" and str(state["eventClick"]["event"]["id"]).startswith("slot:"):
+                st.session_state["planner_flash"] = f.t("calendar.slot_click")  # a count, not an event
+                st.rerun()
+            elif kind == "eventClick":
                 st.session_state["calendar_selected"] = int(state["eventClick"]["event"]["id"])
                 st.session_state.pop("calendar_slot", None)
             elif kind in ("select", "dateClick"):

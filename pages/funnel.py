@@ -132,14 +132,14 @@ if not report.outcomes.empty:
         pd.DataFrame({
             "pipeline": outcomes["pipeline"], "threads": outcomes["threads"], "open": outcomes["open"],
             "won": outcomes["won"], "lost": outcomes["lost"],
-            "win_rate": [rf.number_or_nan(v, 100) for v in outcomes["win_rate"]],
-            "won_value": [float(v) for v in outcomes["won_value"]],
+            "win_rate": rf.percent_text(outcomes["win_rate"], f, scale=100),
+            "won_value": rf.money_text(outcomes["won_value"], f),
         }),
         hide_index=True, key="funnel_outcomes",
         column_config={"pipeline": f.t("field.pipeline_id"), "threads": f.t("funnel.cohort"), "open": f.t("status.open"),
                        "won": f.t("status.won"), "lost": f.t("status.lost"),
-                       "win_rate": st.column_config.NumberColumn(f.t("funnel.win_rate"), format="%.1f%%"),
-                       "won_value": st.column_config.NumberColumn(f.t("funnel.won_value"), format="accounting")},
+                       "win_rate": rf.number_column(f.t("funnel.win_rate")),
+                       "won_value": rf.number_column(f.t("funnel.won_value"))},
     )  # fmt: skip
     rf.downloads(lambda: pd.DataFrame({
         f.t("field.pipeline_id"): outcomes["pipeline"], f.t("funnel.cohort"): outcomes["threads"],
@@ -164,10 +164,10 @@ else:
     picks["lost_chart"] = Drill("lost_reason", lost_reason_id=int(lost.iloc[point]["lost_reason_id"])) if point is not None else None  # fmt: skip
     with right:
         picked = st.dataframe(
-            pd.DataFrame({"reason": labels, "threads": lost["threads"], "value": [float(v) for v in lost["value"]]}),
+            pd.DataFrame({"reason": labels, "threads": lost["threads"], "value": rf.money_text(lost["value"], f)}),
             hide_index=True, on_select="rerun", selection_mode="single-row", key="funnel_lost_table",
             column_config={"reason": f.t("field.lost_reason_id"), "threads": f.t("funnel.lost"),
-                           "value": st.column_config.NumberColumn(f.t("field.value"), format="accounting")},
+                           "value": rf.number_column(f.t("field.value"))},
         )  # fmt: skip
         chosen = rf.selected_row(picked)
         picks["lost_table"] = Drill("lost_reason", lost_reason_id=int(lost.iloc[chosen]["lost_reason_id"])) if chosen is not None else None  # fmt: skip
@@ -193,11 +193,11 @@ if not owners.empty:
     picks["weighted_chart"] = Drill("open_owner", owner_id=int(owners.iloc[point]["owner_id"])) if point is not None else None  # fmt: skip
     picked = st.dataframe(
         pd.DataFrame({"owner": owners["owner"], "threads": owners["threads"],
-                      "value": [float(v) for v in owners["value"]], "weighted": [float(v) for v in owners["weighted"]]}),
+                      "value": rf.money_text(owners["value"], f), "weighted": rf.money_text(owners["weighted"], f)}),
         hide_index=True, on_select="rerun", selection_mode="single-row", key="funnel_weighted_table",
         column_config={"owner": f.t("field.owner_id"), "threads": f.t("funnel.open_threads"),
-                       "value": st.column_config.NumberColumn(f.t("funnel.open_value"), format="accounting"),
-                       "weighted": st.column_config.NumberColumn(f.t("funnel.weighted_value"), format="accounting")},
+                       "value": rf.number_column(f.t("funnel.open_value")),
+                       "weighted": rf.number_column(f.t("funnel.weighted_value"))},
     )  # fmt: skip
     chosen = rf.selected_row(picked)
     picks["weighted_table"] = Drill("open_owner", owner_id=int(owners.iloc[chosen]["owner_id"])) if chosen is not None else None  # fmt: skip
@@ -218,4 +218,5 @@ if drill is not None:
             st.markdown(f"**{ui.md_escape(drill_title(drill))}**")
         frame, total = reports.drill_threads(ui.db(), flt, drill)
         key = f"funnel_drill_list_{drill.kind}_{drill.stage_id}_{drill.lost_reason_id}_{drill.owner_id}"
-        rf.thread_list(frame, total, key, f, name="threads")
+        rf.thread_list(frame, total, key, f, name="threads",
+                       everything=lambda: reports.drill_threads(ui.db(), flt, drill, limit=None)[0])  # fmt: skip

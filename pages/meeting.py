@@ -6,6 +6,7 @@ owner. Filters live in the URL, so a meeting's view can be bookmarked and reopen
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
@@ -31,7 +32,8 @@ k = reports.kpis(ui.db(), flt)  # its weighted pipeline is the one above, shared
 before = f.t("meeting.before", days=days)
 st.caption(f.t("meeting.period", start=f.date(flt.start), end=f.date(flt.end), days=days))
 
-cards = st.columns([1, 1.5, 1.5, 1, 1])
+# two rows of three: five cards in one row cut their numbers and labels on a 1280x720 projector
+cards = [*st.columns(3), *st.columns(3)]
 rf.metric(cards[0], f.t("meeting.new_threads"), f.number(k.new_threads, 0),
           delta=rf.change_text(k.new_threads, k.new_threads_before, f), help=before)  # fmt: skip
 rf.metric(cards[1], f.t("meeting.won_value"), rf.short_money(k.won_value, f),
@@ -98,7 +100,10 @@ def numbers() -> pd.DataFrame:
 
 
 with st.expander(f.t("meeting.tables"), icon=":material/table:"):
-    st.dataframe(numbers(), hide_index=True, key="meeting_numbers")
+    # written by the formatter: counts and amounts mixed in one column (and read in the user's language)
+    st.dataframe(numbers().map(lambda v: "" if v is None else v if isinstance(v, str) else
+                               f.money(v) if isinstance(v, Decimal) else f.value(v)),
+                 hide_index=True, key="meeting_numbers")  # fmt: skip
     rf.downloads(numbers, "meeting", "meeting_numbers_dl", what=f.t("meeting.numbers"))
     if not money.rows.empty:
         rf.downloads(lambda: reports.money_pivot(money, rf.key_label).rename(

@@ -52,9 +52,15 @@ last = totals.iloc[-1]
 cards = st.columns(3)
 whole, average = totals["total"].sum(), totals["total"].sum() / len(totals)
 rf.metric(cards[0], f.t("money.in_range"), rf.short_money(whole, f), help=f.money(whole))
-rf.metric(cards[1], f.t("money.last_period", period=rf.period_label(last["period"], granularity, f)),
+running = report.partial
+last_label = rf.period_label(last["period"], granularity, f)
+rf.metric(cards[1],
+          f.t("money.running_period", period=last_label, start=f.date(running.start), through=f.date(running.through))
+          if running else f.t("money.last_period", period=last_label),
           rf.short_money(last["total"], f), delta=rf.change_text(float(last["total"]), float(last["previous"]), f),
-          help=f"{f.money(last['total'])}. " + f.t("money.change_help"))  # fmt: skip
+          help=f"{f.money(last['total'])}. " + (
+              f.t("money.running_help", start=f.date(running.previous_start), through=f.date(running.previous_through))
+              if running else f.t("money.change_help")))  # fmt: skip
 rf.metric(cards[2], f.t("money.average", period=f.t(f"money.grain_{granularity}").lower()), rf.short_money(average, f),
           help=f.money(average))  # fmt: skip
 
@@ -69,13 +75,12 @@ else:
     st.subheader(f.t("money.pivot"), anchor=False)
     shown = pd.DataFrame({period_col: [rf.period_label(p, granularity, f) for p in pivot["__period__"]]})
     for column in keys:
-        shown[column] = [float(v) for v in pivot[column]]
-    shown[total_col] = [float(v) for v in pivot["__total__"]]
-    shown[f.t("money.change")] = [None if pd.isna(v) else float(v) * 100 for v in totals["change_ratio"]]
+        shown[column] = rf.money_text(pivot[column], f)
+    shown[total_col] = rf.money_text(pivot["__total__"], f)
+    shown[f.t("money.change")] = rf.percent_text(totals["change_ratio"], f, scale=100, signed=True)
     st.dataframe(shown, hide_index=True, key="money_pivot_table", height="content" if len(shown) <= 40 else 600,
                  column_config={**rf.money_columns([*keys, total_col]),
-                                f.t("money.change"): st.column_config.NumberColumn(f.t("money.change"), format="%+.1f%%",
-                                                                                   help=f.t("money.change_help"))})  # fmt: skip
+                                f.t("money.change"): rf.number_column(f.t("money.change"), help=f.t("money.change_help"))})  # fmt: skip
 
     def pivot_export() -> pd.DataFrame:
         out = pivot.rename(columns={"__period__": period_col, "__total__": total_col})
@@ -93,16 +98,16 @@ else:
     ]
     changes = pd.DataFrame({
         "period": [rf.period_label(p, granularity, f) for p in rows["period"]], "key": names,
-        "total": [float(v) for v in rows["total"]], "previous": [float(v) for v in rows["previous"]],
-        "change": [float(v) for v in rows["change"]],
-        "ratio": [None if pd.isna(v) else float(v) * 100 for v in rows["change_ratio"]],
+        "total": rf.money_text(rows["total"], f), "previous": rf.money_text(rows["previous"], f),
+        "change": rf.money_text(rows["change"], f),
+        "ratio": rf.percent_text(rows["change_ratio"], f, scale=100, signed=True),
     })  # fmt: skip
     st.dataframe(changes, hide_index=True, key="money_changes_table", height=420,
                  column_config={"period": f.t("money.period"), "key": f.t(f"money.by_{dimension}"),
-                                "total": st.column_config.NumberColumn(f.t("money.total"), format="accounting"),
-                                "previous": st.column_config.NumberColumn(f.t("money.previous"), format="accounting"),
-                                "change": st.column_config.NumberColumn(f.t("money.change_value"), format="accounting"),
-                                "ratio": st.column_config.NumberColumn(f.t("money.change"), format="%+.1f%%")})  # fmt: skip
+                                "total": rf.number_column(f.t("money.total")),
+                                "previous": rf.number_column(f.t("money.previous")),
+                                "change": rf.number_column(f.t("money.change_value")),
+                                "ratio": rf.number_column(f.t("money.change"))})  # fmt: skip
     rf.downloads(lambda: pd.DataFrame({
         f.t("money.period"): rows["period"], f.t(f"money.by_{dimension}"): names, f.t("money.total"): rows["total"],
         f.t("money.previous"): rows["previous"], f.t("money.change_value"): rows["change"],

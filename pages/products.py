@@ -67,14 +67,14 @@ else:
     picked = st.dataframe(
         pd.DataFrame({
             "product": [names[int(p)] for p in totals["product_id"]], "unit": totals["unit"],
-            "quantity": [float(v) for v in totals["quantity"]], "value": [float(v) for v in totals["value"]],
+            "quantity": rf.number_text(totals["quantity"], f), "value": rf.money_text(totals["value"], f),
             "events": totals["events"], "threads": totals["threads"], "won": totals["threads_won"],
         }),
         hide_index=True, on_select="rerun", selection_mode="single-row", key="products_totals", height="content",
         column_config={"product": st.column_config.TextColumn(f.t("field.product_id"), width="large"),
                        "unit": f.t("field.unit"),
-                       "quantity": st.column_config.NumberColumn(f.t("field.quantity"), format="localized"),
-                       "value": st.column_config.NumberColumn(f.t("field.value"), format="accounting"),
+                       "quantity": rf.number_column(f.t("field.quantity")),
+                       "value": rf.number_column(f.t("field.value")),
                        "events": f.t("products.events"), "threads": f.t("products.threads"),
                        "won": st.column_config.NumberColumn(f.t("products.threads_won"), help=f.t("products.won_help"))},
     )  # fmt: skip
@@ -119,22 +119,27 @@ if product_id is not None:
                 picked = st.dataframe(
                     pd.DataFrame({"title": found["title"], "client": found["client"], "owner": found["owner"],
                                   "stage": found["stage"], "status": [f.t(f"status.{s}") for s in found["status"]],
-                                  "quantity": [float(v) for v in found["quantity"]], "value": [float(v) for v in found["value"]]}),
+                                  "quantity": rf.number_text(found["quantity"], f), "value": rf.money_text(found["value"], f)}),
                     hide_index=True, on_select="rerun", selection_mode="single-row", key=f"products_threads_{product_id}",
                     column_config={"title": st.column_config.TextColumn(f.t("field.title"), width="large"),
                                    "client": f.t("field.client_id"), "owner": f.t("field.owner_id"), "stage": f.t("field.stage_id"),
-                                   "status": f.t("field.status"), "quantity": f.t("field.quantity"),
-                                   "value": st.column_config.NumberColumn(f.t("field.value"), format="accounting")},
+                                   "status": f.t("field.status"), "quantity": rf.number_column(f.t("field.quantity")),
+                                   "value": rf.number_column(f.t("field.value"))},
                 )  # fmt: skip
                 row_no = rf.selected_row(picked)
                 if row_no is not None:
                     st.switch_page("pages/thread.py", query_params={"id": int(found.iloc[row_no]["id"])})
-                rf.downloads(lambda: pd.DataFrame({
-                    f.t("reports.thread_no"): found["id"], f.t("field.title"): found["title"], f.t("field.client_id"): found["client"],
-                    f.t("field.owner_id"): found["owner"], f.t("field.stage_id"): found["stage"],
-                    f.t("field.status"): [f.t(f"status.{s}") for s in found["status"]], f.t("field.quantity"): found["quantity"],
-                    f.t("field.value"): found["value"], f.t("products.last_event"): found["last_at"],
-                }), f"threads-{product.code}", "products_threads_dl")  # fmt: skip
+
+                def threads_export(found=found, total=total) -> pd.DataFrame:
+                    rows = rf.all_rows(found, total, lambda: reports.product_threads(ui.db(), one, limit=None)[0])
+                    return pd.DataFrame({
+                        f.t("reports.thread_no"): rows["id"], f.t("field.title"): rows["title"], f.t("field.client_id"): rows["client"],
+                        f.t("field.owner_id"): rows["owner"], f.t("field.stage_id"): rows["stage"],
+                        f.t("field.status"): [f.t(f"status.{s}") for s in rows["status"]], f.t("field.quantity"): rows["quantity"],
+                        f.t("field.value"): rows["value"], f.t("products.last_event"): rows["last_at"],
+                    })  # fmt: skip
+
+                rf.downloads(threads_export, f"threads-{product.code}", "products_threads_dl")
         with events_tab:
             found, total = reports.product_events(ui.db(), one)
             if found.empty:
@@ -144,20 +149,25 @@ if product_id is not None:
                 picked = st.dataframe(
                     pd.DataFrame({"when": [f.datetime(v) for v in found["starts_at"]], "title": found["title"],
                                   "client": found["client"], "type": found["type"], "author": found["author"],
-                                  "quantity": [float(v) for v in found["quantity"]],
-                                  "price": [float(v) for v in found["unit_price"]], "value": [float(v) for v in found["value"]]}),
+                                  "quantity": rf.number_text(found["quantity"], f),
+                                  "price": rf.money_text(found["unit_price"], f), "value": rf.money_text(found["value"], f)}),
                     hide_index=True, on_select="rerun", selection_mode="single-row", key=f"products_events_{product_id}",
                     column_config={"when": f.t("field.when"), "title": st.column_config.TextColumn(f.t("field.thread_id"), width="large"),
                                    "client": f.t("field.client_id"), "type": f.t("field.type_id"), "author": f.t("field.author"),
-                                   "quantity": f.t("field.quantity"),
-                                   "price": st.column_config.NumberColumn(f.t("field.unit_price"), format="accounting"),
-                                   "value": st.column_config.NumberColumn(f.t("field.value"), format="accounting")},
+                                   "quantity": rf.number_column(f.t("field.quantity")),
+                                   "price": rf.number_column(f.t("field.unit_price")),
+                                   "value": rf.number_column(f.t("field.value"))},
                 )  # fmt: skip
                 row_no = rf.selected_row(picked)
                 if row_no is not None:
                     st.switch_page("pages/thread.py", query_params={"id": int(found.iloc[row_no]["thread_id"])})
-                rf.downloads(lambda: pd.DataFrame({
-                    f.t("field.when"): found["starts_at"], f.t("field.thread_id"): found["title"], f.t("field.client_id"): found["client"],
-                    f.t("field.type_id"): found["type"], f.t("field.author"): found["author"], f.t("field.quantity"): found["quantity"],
-                    f.t("field.unit_price"): found["unit_price"], f.t("field.value"): found["value"],
-                }), f"events-{product.code}", "products_events_dl")  # fmt: skip
+
+                def events_export(found=found, total=total) -> pd.DataFrame:
+                    rows = rf.all_rows(found, total, lambda: reports.product_events(ui.db(), one, limit=None)[0])
+                    return pd.DataFrame({
+                        f.t("field.when"): rows["starts_at"], f.t("field.thread_id"): rows["title"], f.t("field.client_id"): rows["client"],
+                        f.t("field.type_id"): rows["type"], f.t("field.author"): rows["author"], f.t("field.quantity"): rows["quantity"],
+                        f.t("field.unit_price"): rows["unit_price"], f.t("field.value"): rows["value"],
+                    })  # fmt: skip
+
+                rf.downloads(events_export, f"events-{product.code}", "products_events_dl")

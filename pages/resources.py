@@ -55,7 +55,7 @@ else:
         {"resource": [look.resources[i].name for i in ids if look.resources[i].name not in set(frame["resource"])]}
     )
     st.plotly_chart(
-        charts.timeline(frame, f, lane="resource", hover=["holder", "client", "type"], x_range=window),
+        charts.timeline(frame, f, lane="resource", hover=["holder", "booked_by", "client", "type"], x_range=window),
         config={"displaylogo": False}, key="resources_chart",
     )  # fmt: skip
     if not free_rows.empty:
@@ -64,11 +64,11 @@ else:
         pd.DataFrame({
             "resource": frame["resource"],
             "when": [planner.slot_label(s, e) for s, e in zip(frame["starts_at"], frame["ends_at"], strict=True)],
-            "holder": frame["holder"], "client": frame["client"], "type": frame["type"],
+            "holder": frame["holder"], "booked_by": frame["booked_by"], "client": frame["client"], "type": frame["type"],
             "buffer": [f.t("resources.buffer", minutes=b) if b else "" for b in frame["buffer_min"]],
         }),
         hide_index=True, height="content",
-        column_config={"resource": f.t("field.resource_ids"), "when": f.t("field.when"), "holder": f.t("resources.holder"),
+        column_config={"resource": f.t("field.resource_ids"), "when": f.t("field.when"), "holder": f.t("resources.holder"), "booked_by": f.t("resources.booked_by"),
                        "client": f.t("field.client_id"), "type": f.t("field.type_id"), "buffer": ""},
     )  # fmt: skip
 

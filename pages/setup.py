@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_data import demo, setup
+from crm_data import demo, setup, users
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
@@ -20,8 +20,9 @@ with middle:
         key=ui.LANG_KEY,
     )  # fmt: skip
     f = ui.fmt()
+    populated = users.any_users(ui.db())  # coworkers and data exist, but no active admin
     st.title(f.t("setup.title"))
-    st.write(f.t("setup.intro"))
+    st.write(f.t("setup.intro_no_admin" if populated else "setup.intro"))
     with st.form("setup_form"):
         display_name = st.text_input(f.t("field.display_name"), key="setup_name")
         login = st.text_input(f.t("field.login"), key="setup_login", autocomplete="username")
@@ -29,9 +30,9 @@ with middle:
                                  autocomplete="new-password", help=f.t("setup.password_help"))  # fmt: skip
         repeat = st.text_input(f.t("field.password_repeat"), type="password", key="setup_repeat",
                                autocomplete="new-password")  # fmt: skip
-        size = st.selectbox(f.t("setup.sample"), SIZES, index=0, key="setup_sample",
-                            format_func=lambda n: f.t("setup.no_sample") if n == 0
-                            else f.t("setup.sample_size", n=n))  # fmt: skip
+        size = 0 if populated else st.selectbox(f.t("setup.sample"), SIZES, index=0, key="setup_sample",
+                                                format_func=lambda n: f.t("setup.no_sample") if n == 0
+                                                else f.t("setup.sample_size", n=n))  # fmt: skip
         submitted = st.form_submit_button(f.t("setup.submit"), type="primary", icon=":material/rocket_launch:")
     if submitted:
         try:

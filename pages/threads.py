@@ -22,15 +22,16 @@ text = c1.text_input(f.t("threads.search"), key="threads_text", persist_state="s
                      type="search")  # fmt: skip
 client_id = pickers.client(c2, "threads_client", label=f.t("field.client_id"))
 owner_id = pickers.person(c3, "threads_owner", label=f.t("field.owner_id"))
-status = c4.selectbox(f.t("field.status"), [None, *threads.STATUSES], key="threads_status", persist_state="session",
-                      format_func=lambda s: f.t("common.all") if s is None else f.t(f"status.{s}"))  # fmt: skip
+status = c4.selectbox(f.t("field.status"), list(threads.STATUSES), index=None, key="threads_status", persist_state="session",
+                      format_func=lambda s: f.t(f"status.{s}"), placeholder=f.t("common.all"))  # fmt: skip
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 pipeline_id = pickers.pipeline(c2, "threads_pipeline")
 stage_id = None
 if pipeline_id is not None:
     stages = look.stages_of(pipeline_id, active_only=False)
-    stage_id = c3.selectbox(f.t("field.stage_id"), [None] + [s.id for s in stages], key=f"threads_stage_{pipeline_id}", persist_state="session",
-                            format_func=lambda sid: f.t("common.all") if sid is None else look.stages[sid].name)  # fmt: skip
+    stage_id = c3.selectbox(f.t("field.stage_id"), [s.id for s in stages], index=None, key=f"threads_stage_{pipeline_id}",
+                            persist_state="session", format_func=lambda sid: look.stages[sid].name,
+                            placeholder=f.t("common.all"))  # fmt: skip
 sort = c4.selectbox(f.t("threads.sort"), list(threads.SORTS), key="threads_sort", persist_state="session",
                     format_func=lambda s: f.t(f"threads.sort_{s}"))  # fmt: skip
 no_next = c1.toggle(f.t("threads.no_next_step_only"), key="threads_no_next", persist_state="session")

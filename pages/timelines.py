@@ -111,11 +111,11 @@ elif view == "workload":
                                            highlight="overlap", x_range=window),
                         key="timelines_workload_chart", config=rf.chart_config("workload"))  # fmt: skip
         st.dataframe(
-            pd.DataFrame({"person": people["person"], "events": people["events"], "hours": people["hours"],
+            pd.DataFrame({"person": people["person"], "events": people["events"], "hours": rf.number_text(people["hours"], f, 1),
                           "overlapping": people["overlapping"]}),
             hide_index=True, key="timelines_workload_people",
             column_config={"person": f.t("timelines.person"), "events": f.t("timelines.events"),
-                           "hours": st.column_config.NumberColumn(f.t("timelines.hours"), format="%.1f"),
+                           "hours": rf.number_column(f.t("timelines.hours")),
                            "overlapping": st.column_config.NumberColumn(f.t("timelines.overlapping"),
                                                                         help=f.t("timelines.overlapping_help"))},
         )  # fmt: skip
@@ -142,12 +142,12 @@ else:
         st.caption(f.t("timelines.occupancy_help", hours=f.number(float(occupancy["available_hours"].iloc[0]), 0)))
         st.dataframe(
             pd.DataFrame({"resource": occupancy["resource"], "kind": occupancy["kind"], "bookings": occupancy["bookings"],
-                          "hours": occupancy["hours"],
+                          "hours": rf.number_text(occupancy["hours"], f, 1),
                           "occupancy": [None if pd.isna(v) else float(v) * 100 for v in occupancy["occupancy"]]}),
             hide_index=True, key="timelines_occupancy",
             column_config={"resource": f.t("field.resource_ids"), "kind": f.t("field.kind"),
                            "bookings": f.t("timelines.bookings"),
-                           "hours": st.column_config.NumberColumn(f.t("timelines.hours"), format="%.1f"),
+                           "hours": rf.number_column(f.t("timelines.hours")),
                            "occupancy": st.column_config.ProgressColumn(f.t("timelines.occupancy"), min_value=0,
                                                                         max_value=100, format="%.0f%%")},
         )  # fmt: skip

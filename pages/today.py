@@ -34,6 +34,7 @@ def table(view: str, frame: pd.DataFrame) -> None:
             "type": part["type"],
             "client": part["client"],
             "title": part["title"],
+            "where": part["resources"].fillna(""),
             "who": part["assignee"] if view == "delegated" else part["author"],
             "status": [f.t(f"status.{s}") for s in part["status"]],
             "note": part["note"],
@@ -44,8 +45,10 @@ def table(view: str, frame: pd.DataFrame) -> None:
             shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
             key=f"today_{view}_{bucket}",
             column_config={
-                "when": f.t("field.when"), "type": f.t("field.type_id"), "client": f.t("field.client_id"),
-                "title": f.t("field.thread_id"),
+                "when": f.t("field.when"), "type": f.t("field.type_id"),
+                # pinned: on a phone the client stays in sight while the rest scrolls sideways
+                "client": st.column_config.TextColumn(f.t("field.client_id"), pinned=True),
+                "title": f.t("field.thread_id"), "where": f.t("today.where"),
                 "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
                 "status": f.t("field.status"),
                 "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
@@ -78,7 +81,9 @@ if plan.open:  # the form (its client list among it) is built only when someone 
 st.subheader(f.t("today.no_next_step"), anchor=False)
 lonely = planning.without_next_step(ui.db(), account.id)
 if lonely.empty:
-    st.caption(f.t("today.all_have_next_step"))
+    st.caption(
+        f.t("today.all_have_next_step" if planning.owns_open_threads(ui.db(), account.id) else "today.no_open_threads")
+    )
 else:
     picked = st.dataframe(
         pd.DataFrame({"title": lonely["title"], "client": lonely["client"], "stage": lonely["stage"],

@@ -131,3 +131,21 @@ def test_an_empty_table_exports_its_header() -> None:
     assert read_csv(exports.to_csv(frame), ",") == [["Wątek"]]
     sheet = load_workbook(io.BytesIO(exports.to_xlsx(frame))).active
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [["Wątek"]]
+
+
+# -- numbers with their meaning, one time format ----------------------------------------------------
+def test_csv_writes_a_ratio_in_a_percent_column_as_a_rounded_percent() -> None:
+    frame = pd.DataFrame({"Konwersja": [0.7896678966789668, None, 1.0]})
+    assert read_csv(exports.to_csv(frame, formats={"Konwersja": "0.0%"}), ",")[1:] == [["79.0%"], [""], ["100.0%"]]
+    assert read_csv(exports.to_csv(frame, lang="pl", formats={"Konwersja": "0.0%"}), ";")[1] == ["79,0%"]
+
+
+def test_csv_writes_floats_rounded_and_never_as_their_binary_expansion() -> None:
+    frame = pd.DataFrame({"Godziny": [271.0, 12.345678, 0.1 + 0.2], "Kwota": [Decimal("10.50")] * 3})
+    assert read_csv(exports.to_csv(frame), ",")[1:] == [["271", "10.50"], ["12.35", "10.50"], ["0.3", "10.50"]]
+
+
+def test_csv_writes_every_time_of_a_file_in_one_iso_format() -> None:
+    frame = pd.DataFrame({"Kiedy": [dt.datetime(2025, 3, 30, 22, 30, tzinfo=dt.UTC),
+                                    dt.datetime(2025, 3, 30, 22, 31, 17, 500, tzinfo=dt.UTC)]})  # fmt: skip
+    assert read_csv(exports.to_csv(frame, tz="Europe/Warsaw"), ",")[1:] == [["2025-03-31 00:30"], ["2025-03-31 00:31"]]

@@ -207,6 +207,9 @@ def test_selecting_an_empty_slot_plans_an_event_there(world: World) -> None:
     assert at.time_input(key="calendar_plan1_time").value == dt.time(13, 0)
     assert at.number_input(key="calendar_plan1_duration").value == 90
     at.selectbox(key="calendar_plan1_client").set_value(world.client).run()
+    at.selectbox(key=f"calendar_plan1_thread_{world.client}").set_value(
+        world.thread
+    ).run()  # Anna's: chosen, not pre-selected
     at.button(key="calendar_plan1_save").click().run()
     no_exceptions(at)
     frame = planning.inbox(world.db, world.sam, "mine")
@@ -275,6 +278,8 @@ def test_the_resources_page_shows_bookings_and_books_a_room(world: World) -> Non
     assert list(table["holder"]) == ["Anna Nowak"]
     # book it at the same time: refused, naming who holds it
     at.selectbox(key="resources_plan_client").set_value(world.client).run()
+    # Anna's thread is never pre-selected for Sam: he chooses it
+    at.selectbox(key=f"resources_plan_thread_{world.client}").set_value(world.thread).run()
     at.date_input(key="resources_plan_day").set_value(local(1, "00:00").date())
     at.time_input(key="resources_plan_time").set_value(dt.time(10, 30))
     at.multiselect(key="resources_plan_resources").set_value([world.room]).run()

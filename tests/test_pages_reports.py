@@ -146,7 +146,7 @@ def test_money_takes_a_period_length_in_either_language_from_the_url(world: Worl
     pivot = frames(at)[0]
     assert list(pivot["Period"]) == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"]
     assert {"Acme", "Beta Łódź", "Gamma", "Total"} <= set(pivot.columns)
-    assert pivot["Total"].iloc[0] == pytest.approx(2677.78)  # the first quarter's offers
+    assert pivot["Total"].iloc[0] == "2,677.78\u00a0PLN"  # the first quarter's offers, written by the formatter
 
 
 def test_an_unknown_value_in_the_url_is_ignored(world: World) -> None:
@@ -178,7 +178,7 @@ def test_products_take_the_product_from_the_url_and_list_its_threads_and_events(
     assert md_escape("P1 · Pompa ciepła") in [s.value for s in at.subheader]
     totals, threads_found, events_found = frames(at)[:3]
     assert list(totals["product"]) == ["P1 · Pompa ciepła"]
-    assert totals["quantity"].tolist() == [3.0]
+    assert totals["quantity"].tolist() == ["3"]
     assert sorted(threads_found["title"]) == ["T1", "T4"]
     assert len(events_found) == 2
 
@@ -212,7 +212,7 @@ def test_resource_occupancy_from_the_url(world: World) -> None:
     at = opened(world.people["mona"], "pages/timelines.py", timelines_view="Resources", occupancy_from="2025-06-02",
                 occupancy_to="2025-06-08")  # fmt: skip
     table = frames(at)[0].set_index("resource")
-    assert table.loc["Room A", "hours"] == pytest.approx(1.0)
+    assert table.loc["Room A", "hours"] == "1.0"
     assert table.loc["Room A", "occupancy"] == pytest.approx(100 / 45)
 
 
@@ -325,3 +325,11 @@ def test_the_money_chart_draws_every_key_and_period_of_the_report(world: World, 
     assert sum(drawn.values()) == pytest.approx(float(sum(report.rows["total"])))
     for trace in fig.data:
         assert len(trace.x) == len(report.periods)
+
+
+def test_meeting_mode_cards_get_a_third_of_the_width_each_so_a_projector_shows_them_whole(world: World) -> None:
+    """Five cards in one row cut '8,4 mln PLN' and 'Zaległe zadania' at 1280x720; three to a row fit."""
+    at = opened(world.people["mona"], "pages/meeting.py", **period("meeting"))
+    holding = [c for c in at.columns if len(c.get("metric")) > 0]
+    assert len(holding) == 5
+    assert min(c.weight for c in holding) >= 1 / 3 - 1e-9

@@ -883,3 +883,13 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
 )  # fmt: skip
 def test_the_default_range_is_twelve_whole_months_ending_with_this_one(day: dt.date, first: dt.date) -> None:
     assert reports.twelve_months_to(day) == first
+
+
+def test_a_drill_down_export_holds_every_thread_not_only_the_shown_ones(world: World) -> None:
+    from pages._ui.report_filters import all_rows
+
+    f = make_filter(world)
+    shown, total = reports.drill_threads(world.db, f, Drill("cohort"), limit=3)
+    exported = all_rows(shown, total, lambda: reports.drill_threads(world.db, f, Drill("cohort"), limit=None)[0])
+    assert len(exported) == total == 8
+    assert set(shown["id"]) < set(exported["id"])

@@ -54,7 +54,8 @@ def timeline(
             customdata=part[["_when", *hover]].to_numpy(dtype=object),
             hovertemplate=f"<b>%{{y}}</b><br>%{{customdata[0]}}{details}<extra></extra>",
         ))  # fmt: skip
-    fig.update_xaxes(type="date")
+    # day.month in Polish: plotly's own date ticks name months in English ("Dec 2")
+    fig.update_xaxes(type="date", tickformat="%H:%M\n%d.%m" if f.lang == "pl" else None)
     fig.update_traces(marker_line_color="white", marker_line_width=1, opacity=0.9)
     fig.update_yaxes(autorange="reversed", categoryorder="category ascending")
     lanes = data[lane].nunique()

@@ -45,6 +45,8 @@ def render(event: EventView, f: Fmt, *, highlight: bool, can_open_files: bool) -
                 hide_index=True,
             )  # fmt: skip
         details = []
+        if event.resources:
+            details.append(f"{f.t('field.resource_ids')}: " + ", ".join(md_escape(r) for r in event.resources))
         if event.participants:
             details.append(f"{f.t('field.participants')}: " + ", ".join(md_escape(p) for p in event.participants))
         for name, value in event.dictionary_values:

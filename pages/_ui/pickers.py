@@ -9,9 +9,10 @@ import streamlit as st
 
 from crm_data import clients, threads
 from crm_data.i18n import Fmt
+from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 
-NEW_THREAD = -1
+NEW_THREAD = -1  # the thread box's option for a new thread; the command gets ThreadChoice.NEW
 
 
 def client_options() -> list[tuple[int, str]]:
@@ -41,10 +42,12 @@ def client_for_event(key: str, preset: int | None, *, disabled: bool = False) ->
 
 def thread_for_event(
     key: str, client_id: int | None, preset: int | None, *, disabled: bool = False
-) -> tuple[int | None, dict[str, Any] | None]:
-    """The client's open thread the event belongs to, or NEW_THREAD. With one open thread it
-    is chosen; with several the user must choose (never a silent guess)."""
+) -> tuple[int | ThreadChoice | None, dict[str, Any] | None]:
+    """The client's open thread the event belongs to, or ThreadChoice.NEW / NOT_CHOSEN. The box
+    starts at the user's own most recent open thread of the client, else at a new thread (never
+    at a coworker's thread); the owner of the chosen thread is always shown under the box."""
     f = ui.fmt()
+    account = ui.require_user()
     if client_id is None:
         st.selectbox(f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True,
                      key=f"{key}_none")  # fmt: skip
@@ -57,20 +60,15 @@ def thread_for_event(
                             "percent": detail.percent, "owner": detail.owner, "pipeline_id": detail.pipeline_id,
                             "stage_id": detail.stage_id, "owner_id": detail.owner_id, "version": detail.version}  # fmt: skip
     options = [NEW_THREAD, *by_id]
-    if preset is not None:
-        index: int | None = options.index(preset)
-    elif not open_threads:
-        index = 0
-    elif len(open_threads) == 1:
-        index = 1
-    else:
-        index = None
+    suggested = preset if preset is not None else threads.suggested_thread(open_threads, account.id)
+    index = 0 if suggested is ThreadChoice.NEW else options.index(suggested)
 
     def label(tid: int) -> str:
         if tid == NEW_THREAD:
             return f.t("log.new_thread")
         row = by_id[tid]
-        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {row['owner']}"
+        owner = f.t("log.owner_me") if row["owner_id"] == account.id else row["owner"]
+        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {owner}"
 
     chosen = st.selectbox(
         f.t("field.thread_id"),
@@ -81,9 +79,23 @@ def thread_for_event(
         key=f"{key}_{client_id}",
         disabled=disabled,
     )
-    if chosen is None or chosen == NEW_THREAD:
-        return chosen, None
-    return chosen, by_id[chosen]
+    if chosen is None:
+        return ThreadChoice.NOT_CHOSEN, None
+    if chosen == NEW_THREAD:
+        st.caption(ui.tm("log.into_new_thread"))
+        return ThreadChoice.NEW, None
+    row = by_id[chosen]
+    if row["owner_id"] == account.id:
+        st.caption(ui.tm("log.into_own_thread"))
+    else:
+        st.caption(ui.tm("log.into_coworkers_thread", owner=row["owner"]))
+    return chosen, row
+
+
+def me_first(people: list[Any], me: int) -> list[int]:
+    """Ids for a "who does it" box: me first (shown as "Me"), then the others by name."""
+    ids = [p.id for p in people]
+    return [me, *[i for i in ids if i != me]] if me in ids else ids
 
 
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:

@@ -14,10 +14,10 @@ from crm_data import planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import default_start_time, local_to_utc
+from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog
-from pages._ui.pickers import NEW_THREAD
-from pages._ui.problems import _local, problem_panel, set_when, slot_label
+from pages._ui.problems import _local, chosen_slot_note, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
 
@@ -52,7 +52,7 @@ def plan_form(
     chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
     chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
     title = ""
-    if chosen_thread == NEW_THREAD:
+    if chosen_thread is ThreadChoice.NEW:
         title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
     types = look.active(look.event_types)
     meetings = [et.id for et in types if et.is_meeting]
@@ -61,8 +61,7 @@ def plan_form(
                            index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
                            format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
     people = look.active(look.people)
-    assignee = c2.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{prefix}_assignee",
-                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+    assignee = c2.selectbox(f.t("field.assignee_id"), pickers.me_first(people, account.id), key=f"{prefix}_assignee", index=0,
                             format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name)  # fmt: skip
     day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
     at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
@@ -90,18 +89,20 @@ def plan_form(
         skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
     note = st.text_area(f.t("field.next.note"), key=f"{prefix}_note", height=68)
 
-    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
+    # what stands in the way, and a free slot taken, show just above Save, where the user looks
     problem = st.session_state.get(f"{prefix}_problem")
     accept = False
     if problem is not None:
         accept = problem_panel(problem, prefix, on_use_slot=lambda s, e: set_when(prefix, s, e))
+    chosen_slot_note(f"{prefix}_slot_chosen")
+    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
     if not (save or accept):
         return None
     try:
         starts = local_to_utc(day, at, org.time_zone, "starts_at") if day and at else None
         cmd = planning.PlanEvent(
             type_id=type_id, starts_at=starts, duration_min=int(duration) if duration else None,
-            thread_id=None if chosen_thread in (None, NEW_THREAD) else chosen_thread,
+            thread_id=chosen_thread,
             client_id=chosen_client, new_thread_title=title or "", assignee_id=assignee,
             participant_user_ids=tuple(coworkers), resource_ids=tuple(booked), note=note or "",
             remind_before_min=int(remind) if remind is not None else None,
@@ -111,6 +112,7 @@ def plan_form(
         result = planning.plan_event(ui.db(), account, cmd)
     except CrmError as exc:
         st.session_state[f"{prefix}_problem"] = exc
+        st.session_state.pop(f"{prefix}_slot_chosen", None)
         st.rerun()
     st.session_state.pop(f"{prefix}_problem", None)
     st.session_state["planner_flash"] = f.tn("planner.saved", len(result.event_ids)) + (

@@ -61,4 +61,13 @@ def set_when(prefix: str, start: dt.datetime, end: dt.datetime) -> None:
     st.session_state[f"{prefix}_day"] = local.date()
     st.session_state[f"{prefix}_time"] = local.time().replace(tzinfo=None)
     st.session_state[f"{prefix}_duration"] = int((end - start).total_seconds() // 60)
+    st.session_state[f"{prefix}_slot_chosen"] = (start, end)
     st.session_state.pop(f"{prefix}_problem", None)
+
+
+def chosen_slot_note(key: str) -> None:
+    """Where the warning was: the free slot the user just took (the fields it changed may be out
+    of sight), until the next save."""
+    chosen = st.session_state.get(key)
+    if chosen is not None:
+        st.success(ui.fmt().t("planner.slot_chosen", when=slot_label(*chosen)), icon=":material/event_available:")

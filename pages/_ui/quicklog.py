@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import clients, events
-from crm_data.errors import CrmError, ValidationError
+from crm_data.errors import CrmError
 from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import default_start_time, local_to_utc
+from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, problems
-from pages._ui.pickers import NEW_THREAD
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,21 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
     _errors_for(k, "occurred_at")
     note = st.text_area(f.t("field.note"), value=preset.note, key=k("note"), height=100,
-                        placeholder=f.t("log.note_placeholder"))  # fmt: skip
+                        placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW
+                                        else "log.note_placeholder"))  # fmt: skip
     _errors_for(k, "note")
 
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
 
-    save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
+    # what stands in the way, and a free slot taken, show just above Save, where the user looks
     error = st.session_state.get(k.error_key)
     accept = False
     if isinstance(error, ConflictWarning | ResourceTaken):
         accept = problems.problem_panel(error, k("problem"), on_use_slot=lambda s, e: _use_slot(k, s, e))
     elif error is not None:
         ui.show_error(error)
+    problems.chosen_slot_note(k("slot_chosen"))
+    save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
     if save or accept:
         try:
             occurred = local_to_utc(day, at, settings.time_zone, "occurred_at") if day and at else None
@@ -127,7 +130,7 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 type_id=type_id,
                 occurred_at=occurred,
                 client_id=client_id,
-                thread_id=None if thread_id in (None, NEW_THREAD) else thread_id,
+                thread_id=thread_id,
                 note=note or "",
                 thread_version=thread["version"] if thread else None,
                 complete_event_id=preset.complete_event_id,
@@ -136,11 +139,10 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 lang=f.lang,
                 **extra(),
             )
-            if thread_id is None and client_id is not None:
-                raise ValidationError.single("thread_id", "log.choose_thread")
             result = events.log_event(ui.db(), account, cmd)
         except CrmError as exc:
             st.session_state[k.error_key] = exc
+            st.session_state.pop(k("slot_chosen"), None)
             st.rerun()
         else:
             k.reset()
@@ -157,6 +159,7 @@ def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
     st.session_state[k("next_day")] = local.date()
     st.session_state[k("next_time")] = local.time().replace(tzinfo=None)
     st.session_state[k("next_duration")] = int((end - start).total_seconds() // 60)
+    st.session_state[k("slot_chosen")] = (start, end)
     st.session_state.pop(k.error_key, None)
 
 
@@ -180,14 +183,14 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     command (called only when saving)."""
     f = ui.fmt()
     with st.expander(f.t("log.more_details"), icon=":material/tune:",
-                     expanded=bool(st.session_state.get(k.error_key))):  # fmt: skip
+                     expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen")))):  # fmt: skip
         duration = st.number_input(f.t("field.duration_min"), min_value=1, max_value=44640, value=None,
                                    step=5, key=k("duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
         _errors_for(k, "duration_min")
 
         # thread: title and pipeline for a new one; a stage change for any
         title, pipeline_id = "", None
-        if thread_id == NEW_THREAD:
+        if thread_id is ThreadChoice.NEW:
             c1, c2 = st.columns(2)
             title = c1.text_input(f.t("field.new_thread_title"), key=k("title"), placeholder=f.t("log.title_default"))
             pipes = look.active(look.pipelines)
@@ -323,8 +326,7 @@ def _next_step_fields(k: _Keys, look, account, settings):
     c1, c2, c3 = st.columns(3)
     duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, step=15,
                                key=k("next_duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
-    assignee = c2.selectbox(f.t("field.next.assignee_id"), [p.id for p in people],
-                            index=[p.id for p in people].index(account.id) if account.id in look.people else 0,
+    assignee = c2.selectbox(f.t("field.next.assignee_id"), pickers.me_first(people, account.id), index=0,
                             format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
                             key=k("next_assignee"))  # fmt: skip
     remind = c3.number_input(f.t("field.next.remind_before_min"), min_value=0, max_value=20160,

@@ -11,6 +11,7 @@ language, or the plain option ("quarter", or an id such as "12"), is accepted on
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -184,6 +185,32 @@ def short_money(value: Any, f: Fmt) -> str:
     return f.money(value)
 
 
+def short_number(value: Any, f: Fmt) -> str:
+    """An axis label: 5M / 5 mln, 250k / 250 tys., below ten thousand as written."""
+    amount = float(value)
+    for limit, unit, key in (
+        (1e9, 1e9, "reports.billions"),
+        (1e6, 1e6, "reports.millions"),
+        (1e4, 1e3, "reports.thousands"),
+    ):
+        if abs(amount) >= limit:
+            return f.t(key, n=f.number(round(amount / unit, 1)))
+    return f.number(round(amount))
+
+
+def money_axis(fig: go.Figure, top: float, f: Fmt, *, axis: str = "y") -> None:
+    """Ticks of a money axis written by the formatter (plotly's own "5M" knows no "mln"): about
+    five round steps from 0 to `top`."""
+    if top <= 0:
+        return
+    raw = top / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [i * step for i in range(int(top // step) + 2)]
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(tickmode="array", tickvals=ticks, ticktext=[short_number(t, f) for t in ticks])
+
+
 def percent(value: Any, f: Fmt) -> str:
     """A share or rate with one decimal: 78.9%, 69.0% (Polish: 78,9 %)."""
     text = f.number(round(float(value), 1), places=1)
@@ -204,6 +231,7 @@ def style(fig: go.Figure, *, height: int = 420, big: bool = False) -> go.Figure:
     """Readable on a projector when `big`: larger type, no clutter."""
     size = 18 if big else 13
     fig.update_layout(
+        separators=", " if ui.fmt().lang == "pl" else ".,",  # decimal mark, then thousands
         height=height,
         font={"size": size},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -245,7 +273,8 @@ def bar_figure(labels: list[str], series: dict[str, list[float]], *, big: bool =
                              textposition="auto", marker_color=PALETTE[i % len(PALETTE)]))  # fmt: skip
     fig.update_layout(barmode="group", showlegend=len(series) > 1)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(tickformat="~s" if money else None)
+    if money:
+        money_axis(fig, max((float(v) for values in series.values() for v in values), default=0), money, axis="x")
     return style(fig, height=max(260, (34 if len(series) == 1 else 56) * len(labels) + 100), big=big)
 
 
@@ -272,7 +301,10 @@ def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool 
             fig.add_trace(go.Bar(x=x, y=y, name=name, marker_color=color, customdata=hover,
                                  hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>"))  # fmt: skip
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(tickformat="~s")
+    stacked: dict[Any, float] = {}
+    for (_, period), total in totals.items():
+        stacked[period] = stacked.get(period, 0.0) + max(total, 0.0)
+    money_axis(fig, max(stacked.values(), default=0), f)
     fig.update_xaxes(type="category")
     return style(fig, height=520 if big else 440, big=big)
 
@@ -308,7 +340,7 @@ def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
                                for s in events["status"]]},
             customdata=hover, hovertemplate="%{customdata}<extra></extra>",
         ))  # fmt: skip
-    fig.update_layout(barmode="overlay", xaxis={"type": "date"})
+    fig.update_layout(barmode="overlay", xaxis={"type": "date", "tickformat": "%d.%m.%Y" if f.lang == "pl" else None})
     fig.update_yaxes(categoryorder="array", categoryarray=[*sorted({plain(t) for t in events["type"]}), plain(stage_lane)],
                      autorange="reversed")  # fmt: skip
     lanes = 1 + (events["type"].nunique() if not events.empty else 0)
@@ -325,7 +357,7 @@ def downloads(frame: Callable[[], pd.DataFrame], name: str, key: str, *, formats
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     if what:
         row.caption(what)
-    row.download_button(f.t("reports.csv"), data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz),
+    row.download_button(f.t("reports.csv"), data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz, formats=formats),
                         file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore",
                         icon=":material/download:", type="tertiary")  # fmt: skip
     row.download_button(f.t("reports.xlsx"), data=lambda: exports.to_xlsx(frame(), sheet=name, tz=tz, formats=formats),
@@ -360,8 +392,10 @@ def latest(prefix: str, picks: dict[str, Any]) -> Any:
     return picks.get(active) if active else None
 
 
-def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str) -> None:
-    """Threads behind a number: a row opens the thread."""
+def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str,
+                everything: Callable[[], pd.DataFrame] | None = None) -> None:  # fmt: skip
+    """Threads behind a number: a row opens the thread. The list shows the first rows; its
+    download holds every row (`everything`, read only when a download is pressed)."""
     if frame.empty:
         st.info(f.t("reports.no_threads"), icon=":material/search_off:")
         return
@@ -370,19 +404,24 @@ def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str)
     )
     shown = pd.DataFrame({
         "title": frame["title"], "client": frame["client"], "owner": frame["owner"], "stage": frame["stage"],
-        "status": [f.t(f"status.{s}") for s in frame["status"]], "value": [float(v) for v in frame["value"]],
+        "status": [f.t(f"status.{s}") for s in frame["status"]], "value": money_text(frame["value"], f),
         "opened": [f.date(v) for v in frame["opened_at"]],
     })  # fmt: skip
     picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key=key,
                           column_config={"title": st.column_config.TextColumn(f.t("field.title"), width="medium"),
                                          "client": f.t("field.client_id"), "owner": f.t("field.owner_id"),
                                          "stage": f.t("field.stage_id"), "status": f.t("field.status"),
-                                         "value": st.column_config.NumberColumn(f.t("field.value"), format="accounting"),
+                                         "value": number_column(f.t("field.value")),
                                          "opened": f.t("reports.opened")})  # fmt: skip
     row = selected_row(picked)
     if row is not None:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[row]["id"])})
-    downloads(lambda: export_threads(frame, f), name, f"{key}_dl")
+    downloads(lambda: export_threads(all_rows(frame, total, everything), f), name, f"{key}_dl")
+
+
+def all_rows(shown: pd.DataFrame, total: int, everything: Callable[[], pd.DataFrame] | None) -> pd.DataFrame:
+    """What an export of a limited list holds: every row the list stands for."""
+    return everything() if everything is not None and total > len(shown) else shown
 
 
 def export_threads(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
@@ -395,7 +434,38 @@ def export_threads(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
 
 
 def money_columns(names: Sequence[str]) -> dict[str, Any]:
-    return {n: st.column_config.NumberColumn(n, format="accounting") for n in names}
+    """Columns of amounts already written by the formatter (`money_text`), right-aligned."""
+    return {n: number_column(n) for n in names}
+
+
+def number_column(label: str, **kw: Any) -> Any:
+    """A column of numbers written by the one formatter (the browser's locale never decides how
+    a number reads: the Polish UI shows 10 598 978,13 PLN and 38,5 % in any browser)."""
+    return st.column_config.TextColumn(label, alignment="right", **kw)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value))
+
+
+def money_text(values: Any, f: Fmt) -> list[str]:
+    return ["" if _missing(v) else f.money(v) for v in values]
+
+
+def number_text(values: Any, f: Fmt, places: int | None = None) -> list[str]:
+    return ["" if _missing(v) else f.number(v, places) for v in values]
+
+
+def percent_text(values: Any, f: Fmt, *, scale: float = 1, signed: bool = False) -> list[str]:
+    """Shares or rates (0.385 with scale 100 -> 38.5%, 38,5 % in Polish); `signed` for changes."""
+    out = []
+    for v in values:
+        if _missing(v):
+            out.append("")
+            continue
+        share = float(v) * scale
+        out.append(("+" if share >= 0 else "-") + percent(abs(share), f) if signed else percent(share, f))
+    return out
 
 
 def metric(container: Any, label: str, value: str, *, delta: str | None = None, help: str | None = None,

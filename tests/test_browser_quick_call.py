@@ -1,0 +1,148 @@
+"""The quick path in a real Chromium: logging a call to a known client from any page takes at
+most 5 interactions and at most 1.5 s of app time.
+
+An interaction is one click, one typed text (ending with Enter when the text picks an option)
+or one key chord. App time is what the user waits for: from the end of each interaction until
+the app shows its result and has finished running (wall clock, so it also holds the browser's
+own rendering: an upper bound). Typing itself is the user's time, not the app's.
+
+The interaction count is always checked. Time depends on the machine: on a busy CI host the
+test checks only a loose bound; CRM_STRICT_TIMING=1 checks the 1.5 s target (how the numbers
+in the note were measured)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from crm_data import setup, users
+from crm_data.db import Database
+from tests.conftest import PASSWORD, sign_in, wait_idle
+from tests.helpers import call, new_client
+
+pytestmark = pytest.mark.browser
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+MAX_INTERACTIONS = 5
+MAX_APP_SECONDS = 1.5 if os.environ.get("CRM_STRICT_TIMING") == "1" else 15.0
+
+
+def prepare(db: Database) -> None:
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    sam = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
+    olga = users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD)
+    for name in ("Okna Łódź Sp. z o.o.", "Okapi Meble", "Beta Bud", "Gamma Stal"):
+        new_client(db, admin, name=name)
+    okapi = new_client(db, admin, name="Okapi Transport")
+    call(db, olga, okapi, note="Olga's transport deal")  # a coworker's thread: never chosen for Sam
+    call(db, sam, okapi, note="Sam's own transport deal")
+
+
+class Walk:
+    """Counts interactions and the time until the app has answered each."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.interactions = 0
+        self.app_seconds = 0.0
+        self.steps: list[tuple[str, float]] = []
+
+    def do(self, name: str, action, answered) -> None:
+        self.interactions += 1
+        action()
+        started = time.perf_counter()
+        answered()
+        self.page.wait_for_selector(IDLE, timeout=60_000)
+        spent = time.perf_counter() - started
+        self.app_seconds += spent
+        self.steps.append((name, spent))
+
+
+def dialog(page):
+    return page.get_by_test_id("stDialog")
+
+
+def focused(page, selector: str):
+    return lambda: page.wait_for_function(
+        f"() => document.activeElement && document.activeElement.matches('[data-testid=\"stDialog\"] {selector}')",
+        timeout=60_000,
+    )
+
+
+def log_a_call(page, client_typed: str, note: str) -> Walk:
+    walk = Walk(page)
+    walk.do("open", lambda: page.get_by_role("button", name="Log a call").click(),
+            focused(page, '[data-testid="stSelectbox"] input'))  # fmt: skip
+    walk.do("client", lambda: (page.keyboard.type(client_typed), page.keyboard.press("Enter")),
+            focused(page, "textarea"))  # fmt: skip
+    walk.do("note", lambda: page.keyboard.type(note), lambda: None)
+    walk.do("save", lambda: page.keyboard.press("Control+Enter"),
+            lambda: page.get_by_text("Call saved").wait_for(timeout=60_000))  # fmt: skip
+    return walk
+
+
+@pytest.mark.parametrize("start_page", ["Threads", "Funnel"])
+def test_a_call_to_a_known_client_takes_at_most_five_interactions_and_1_5_s_of_app_time(
+    browser, server_factory, start_page: str, record_property
+) -> None:
+    server = server_factory(prepare)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = ctx.new_page()
+    sign_in(page, server.url, "sam")
+    page.get_by_role("link", name=start_page).click()
+    wait_idle(page)
+    walk = log_a_call(page, "Okna", "Asked for 20 windows, call back Friday")
+    print(f"\nquick path from {start_page}: {walk.interactions} interactions, {walk.app_seconds:.2f} s",
+          [(n, round(s, 2)) for n, s in walk.steps])  # fmt: skip
+    record_property("quick_path", {"interactions": walk.interactions, "seconds": walk.app_seconds, "steps": walk.steps})
+    assert walk.interactions <= MAX_INTERACTIONS
+    assert walk.app_seconds <= MAX_APP_SECONDS
+    assert dialog(page).get_by_text("Call saved in a new thread of yours").is_visible()
+    # ready for the next call: empty, the client box focused again
+    focused(page, '[data-testid="stSelectbox"] input')()
+    assert dialog(page).get_by_role("textbox", name="Note").input_value() == ""
+    page.keyboard.press("Escape")
+    dialog(page).wait_for(state="detached")
+    # the call is in its thread
+    page.get_by_role("link", name="Threads").click()
+    wait_idle(page)
+    page.get_by_text("Asked for 20 windows, call back Friday").first.wait_for(state="attached")  # a table cell
+    ctx.close()
+
+
+def test_the_quick_call_goes_into_my_own_thread_shows_it_and_never_a_coworkers(browser, server_factory) -> None:
+    server = server_factory(prepare)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = ctx.new_page()
+    sign_in(page, server.url, "sam")
+    page.get_by_role("button", name="Log a call").click()
+    wait_idle(page)
+    page.keyboard.type("Okapi Tr")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    thread_box = dialog(page).get_by_role("combobox", name="Thread")
+    assert (
+        "Sam's own transport deal" in (thread_box.input_value() or thread_box.get_attribute("aria-label") or "")
+        or dialog(page).get_by_text("Sam's own transport deal").count() == 1
+    )
+    assert dialog(page).get_by_text("Your thread.").is_visible()
+    page.keyboard.type("Confirmed the date")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Call saved in the thread").wait_for()
+    ctx.close()
+
+
+def test_a_quick_call_without_a_client_says_so_and_keeps_the_note(browser, server_factory) -> None:
+    server = server_factory(prepare)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = ctx.new_page()
+    sign_in(page, server.url, "sam")
+    page.get_by_role("button", name="Log a call").click()
+    wait_idle(page)
+    dialog(page).get_by_role("textbox", name="Note").fill("Who was that?")
+    dialog(page).get_by_role("button", name="Save").click()
+    wait_idle(page)
+    dialog(page).get_by_text("Client: Required").wait_for()
+    assert dialog(page).get_by_role("textbox", name="Note").input_value() == "Who was that?"
+    ctx.close()
