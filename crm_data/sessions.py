@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from crm_data import audit, cache
+from crm_data import audit, cache, users
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
 from crm_data.users import _USER_COLUMNS, User, _user
@@ -42,25 +42,36 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _insert_tx(tx: Tx, user: User, token: str, now: dt.datetime, persistent: bool, user_agent: str) -> None:
+    agent = "".join(ch for ch in (user_agent or "")[:MAX_USER_AGENT] if ch.isprintable())
+    tx.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, is_persistent,"
+        " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [token_hash(token), user.id, now, now, now + (IDLE_PERSISTENT if persistent else IDLE), persistent, agent],
+    )
+    audit.record(tx, user.id, "user", user.id, "sign_in", {})
+
+
 def create(
     db: Database, user: User, *, user_agent: str = "", persistent: bool = False, now: dt.datetime | None = None
 ) -> NewSession:
     """Start a session for a user who has just proven who they are."""
     now = now or dt.datetime.now(dt.UTC)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    expires = now + (IDLE_PERSISTENT if persistent else IDLE)
-    agent = "".join(ch for ch in (user_agent or "")[:MAX_USER_AGENT] if ch.isprintable())
+    db.write(lambda tx: _insert_tx(tx, user, token, now, persistent, user_agent))
+    return NewSession(token, user, now + (IDLE_PERSISTENT if persistent else IDLE), persistent)
 
-    def work(tx: Tx) -> None:
-        tx.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, is_persistent,"
-            " user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [token_hash(token), user.id, now, now, expires, persistent, agent],
-        )
-        audit.record(tx, user.id, "user", user.id, "sign_in", {})
 
-    db.write(work)
-    return NewSession(token, user, expires, persistent)
+def sign_in(db: Database, login: str, password: str, *, user_agent: str = "", persistent: bool = False) -> NewSession:
+    """Check the login and password (throttled, see `users.authenticate`) and start a session, in
+    as few commits as that allows: the attempt is counted first, then the count is cleared and
+    the session written together."""
+    now = dt.datetime.now(dt.UTC)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    user = users.authenticate(
+        db, login, password, now=now, then=lambda tx, u: _insert_tx(tx, u, token, now, persistent, user_agent)
+    )
+    return NewSession(token, user, now + (IDLE_PERSISTENT if persistent else IDLE), persistent)
 
 
 @cache.shared

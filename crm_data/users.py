@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import argon2
@@ -187,7 +188,14 @@ def list_users(db: Database, *, include_inactive: bool = False) -> list[User]:
     return [_user(r) for r in rows]
 
 
-def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | None = None) -> User:
+def authenticate(
+    db: Database,
+    login: str,
+    password: str,
+    *,
+    now: dt.datetime | None = None,
+    then: Callable[[Tx, User], None] | None = None,
+) -> User:
     """The user for this login and password, or AuthError. Attempts are counted per login as
     typed, whether or not it exists (so the answers never reveal which logins are real).
 
@@ -222,10 +230,17 @@ def authenticate(db: Database, login: str, password: str, *, now: dt.datetime | 
         raise AuthError("auth.failed") from None
     if not user.active:
         raise AuthError("auth.inactive")
-    db.write(lambda tx: tx.execute("DELETE FROM login_attempts WHERE login = ?", [login]))
-    if _hasher().check_needs_rehash(password_hash):
-        new_hash = _hasher().hash(password)
-        db.write(lambda tx: tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, user.id]))
+    new_hash = _hasher().hash(password) if _hasher().check_needs_rehash(password_hash) else None
+
+    def succeeded(tx: Tx) -> None:
+        # one commit: the count cleared, an older hash upgraded, and `then` (a new session)
+        tx.execute("DELETE FROM login_attempts WHERE login = ?", [login])
+        if new_hash is not None:
+            tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, user.id])
+        if then is not None:
+            then(tx, user)
+
+    db.write(succeeded)
     return user
 
 

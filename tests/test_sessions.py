@@ -84,16 +84,16 @@ def test_each_use_moves_the_expiry_so_a_session_in_daily_use_goes_on(db: Databas
     assert sessions.resolve(db, token, now=at + dt.timedelta(hours=12, seconds=1)) is None
 
 
-def test_uses_within_a_minute_write_nothing_but_still_resolve(db: Database, member: User):
+def test_uses_within_the_touch_interval_write_nothing_but_still_resolve(db: Database, member: User):
     token = sessions.create(db, member, now=T0).token
-    assert sessions.resolve(db, token, now=T0 + dt.timedelta(seconds=30)) == member
+    soon = T0 + sessions.TOUCH_EVERY - dt.timedelta(seconds=1)
+    assert sessions.resolve(db, token, now=soon) == member
     with db.read() as tx:
         assert tx.scalar("SELECT last_seen_at FROM sessions WHERE user_id = ?", [member.id]) == T0
-    assert sessions.resolve(db, token, now=T0 + dt.timedelta(minutes=2)) == member
+    later = T0 + sessions.TOUCH_EVERY
+    assert sessions.resolve(db, token, now=later) == member
     with db.read() as tx:
-        assert tx.scalar("SELECT last_seen_at FROM sessions WHERE user_id = ?", [member.id]) == T0 + dt.timedelta(
-            minutes=2
-        )
+        assert tx.scalar("SELECT last_seen_at FROM sessions WHERE user_id = ?", [member.id]) == later
 
 
 def test_keep_me_signed_in_lasts_thirty_idle_days(db: Database, member: User):
@@ -226,3 +226,39 @@ def test_parallel_wrong_passwords_are_always_auth_failed_never_a_conflict(
     assert results == ["auth.failed"] * len(results)
     assert [failures(db, u.login) for u in people] == [users.LOCKOUT_FAILURES - 1] * 4
     assert failures(db, "nobody-here") == 4
+
+
+def test_signing_in_commits_twice_the_attempt_then_the_session_with_the_count_cleared(
+    db: Database, member: User, monkeypatch: pytest.MonkeyPatch
+):
+    writes: list[int] = []
+    original = db.write
+    monkeypatch.setattr(db, "write", lambda work, **kw: writes.append(1) or original(work, **kw))
+    started = sessions.sign_in(db, "sam", PASSWORD, user_agent="Firefox")
+    assert len(writes) == 2
+    assert started.user == member
+    assert sessions.resolve(db, started.token) == member
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM login_attempts") == 0
+
+
+def test_a_wrong_password_starts_no_session(db: Database, member: User):
+    with pytest.raises(AuthError):
+        sessions.sign_in(db, "sam", "wrong horse battery")
+    assert sessions.active_count(db, member.id) == 0
+
+
+def test_after_signing_in_the_first_pages_reads_are_already_shared(
+    db: Database, member: User, monkeypatch: pytest.MonkeyPatch
+):
+    from crm_data import cache, planning
+    from pages._web import prefetch
+
+    minute = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(cache, "_minute", lambda: minute)  # the clock's minute must not turn mid-test
+    prefetch.first_page(db, member)
+    prefetch._pool.submit(lambda: None).result(timeout=120)  # the one worker has done the prefetch
+    hits = cache.CACHE.hits
+    planning.inboxes(db, member)
+    planning.without_next_step(db, member.id)
+    assert cache.CACHE.hits >= hits + 2

@@ -21,10 +21,10 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from crm_data import sessions, setup, users
+from crm_data import sessions, setup
 from crm_data.errors import AuthError, CrmError
 from crm_data.i18n import LANGUAGE_NAMES, LANGUAGES, translate
-from pages._web import common
+from pages._web import common, prefetch
 
 CSRF_COOKIE = "crm_csrf"
 # why the form is shown, passed in its address: code -> message key
@@ -164,11 +164,13 @@ async def signin_submit(request: Request) -> Response:
         return _form(request, note=translate("login.csrf", lang), kind="error", status=403, **again)
     db = common.database()
     try:
+        agent = request.headers.get("user-agent", "")
         async with _CHECKS:
-            account = await anyio.to_thread.run_sync(users.authenticate, db, login, password)
-        started = await anyio.to_thread.run_sync(
-            lambda: sessions.create(db, account, user_agent=request.headers.get("user-agent", ""), persistent=remember)
-        )
+            started = await anyio.to_thread.run_sync(
+                lambda: sessions.sign_in(db, login, password, user_agent=agent, persistent=remember)
+            )
+        account = started.user
+        prefetch.first_page(db, account)  # the page the browser asks for next is being read already
     except AuthError as exc:
         status = 429 if exc.key == "auth.locked" else 401
         return _form(request, note=translate(exc.key, lang, **exc.params), kind="error", status=status, **again)

@@ -1,0 +1,38 @@
+"""Warm the shared cache for the page a user opens right after signing in (Today), while the
+browser follows the redirect and opens its websocket: the page then finds its reads done (or in
+flight, and waits for them instead of running them twice). Best effort, one worker, bounded."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from crm_data import planning, reminders
+from crm_data.db import Database
+from crm_data.errors import CrmError
+from crm_data.users import User
+
+log = logging.getLogger(__name__)
+
+MAX_WAITING = 50  # a burst of sign-ins beyond this is not prefetched: the pages read for themselves
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-prefetch")
+_waiting = threading.BoundedSemaphore(MAX_WAITING)
+
+
+def _today(db: Database, user: User) -> None:
+    try:
+        # the same calls, with the same arguments, as pages/today.py and the sidebar's reminders
+        planning.inboxes(db, user)
+        planning.without_next_step(db, user.id)
+        planning.owns_open_threads(db, user.id)
+        reminders.due_with_total(db, user.id, limit=50)
+    except CrmError as exc:
+        log.info("prefetch for user %s skipped: %s", user.id, exc)
+    finally:
+        _waiting.release()
+
+
+def first_page(db: Database, user: User) -> None:
+    if _waiting.acquire(blocking=False):
+        _pool.submit(_today, db, user)
