@@ -16,7 +16,8 @@ a number older than the last save. Nothing expires by time alone.
 - Immutable: a hit returns shallow copies of DataFrames (copy-on-write), so a page that changes
   its frame never changes what other sessions get.
 - Time: a read whose result depends on the clock takes `now`; when the caller leaves it out,
-  it is the current minute, part of the key.
+  it is the current minute, part of the key. A read that takes `today` (a date) is keyed by the
+  current hour when the caller leaves it out.
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def shared(fn: Callable[..., T]) -> Callable[..., T]:
             if takes_now and bound.arguments.get("now") is None:
                 bound.arguments["now"] = _minute()
             if takes_today and bound.arguments.get("today") is None:
-                clock = _minute()  # a new day is a new result, without a write
+                clock = _minute().replace(minute=0)  # a new (local) day is a new result, without a write
             args, kwargs = bound.args[1:], bound.kwargs
         key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
         try:

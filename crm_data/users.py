@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import argon2
 
-from crm_data import audit
+from crm_data import audit, cache
 from crm_data.db import Database, Tx
 from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
 from crm_data.rules import MAX_SHORT, check_text
@@ -88,6 +88,7 @@ def any_users(db: Database) -> bool:
         return bool(tx.scalar("SELECT count(*) FROM users"))
 
 
+@cache.shared
 def any_active_admin(db: Database) -> bool:
     with db.read() as tx:
         return bool(tx.scalar(_ACTIVE_ADMINS_SQL))

@@ -86,6 +86,7 @@ DEFAULT_DB = next(
 DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data sets with it
 # the pages a user moves between, by their address (st.Page's url_pathname)
 PAGES = ("today", "threads", "funnel", "money", "calendar", "meeting")
+VISITED: tuple[str, ...] = ()  # --pages: the users move only between these (one page: it again and again)
 ADDRESS = {"today": ""}  # Today is the default page: its address is the app's root
 LOGIN_LABELS = ("login",)
 PASSWORD_LABELS = ("password", "hasło")
@@ -683,7 +684,8 @@ async def run_users(sc: Scenario, url: str, mode: str, logins: list[str], passwo
             await user.think(sc.think * rng.uniform(1 - sc.jitter, 1 + sc.jitter), math.inf if owed else stop_at)
             if user.dead or (time.monotonic() >= stop_at and not owed):
                 break
-            await user.visit(rng.choice([p for p in PAGES if p != user.page]))
+            visiting = VISITED or PAGES
+            await user.visit(rng.choice([p for p in visiting if p != user.page] or list(visiting)))
         await user.tab.close()
 
     await asyncio.gather(*(life(i, u) for i, u in enumerate(people)))
@@ -955,10 +957,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=sorted(PRESETS), help="a list of scenarios (baseline: the issue's)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run counts as timed out")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pages", default="", help="visit only these pages (e.g. meeting), to profile one page")
     parser.add_argument("--no-warm-up", dest="warm", action="store_false")
     parser.add_argument("--json", type=Path, help="where to write the JSON (default data/bench/load-<time>.json)")
     parser.add_argument("--label", default="", help="a note stored with the results (e.g. the commit)")
     args = parser.parse_args(argv)
+    if args.pages:
+        global VISITED  # a command-line choice for the whole run
+        VISITED = tuple(p for p in args.pages.split(",") if p)
+        unknown = set(VISITED) - set(PAGES)
+        if unknown:
+            parser.error(f"unknown pages: {sorted(unknown)}; known: {', '.join(PAGES)}")
 
     scenarios: list[Scenario] = []
     if args.preset:
