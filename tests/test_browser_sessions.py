@@ -35,6 +35,27 @@ def on_sign_in_form(page) -> None:
     assert "/auth/signin" in page.url
 
 
+def fill_like_a_password_manager(page, login: str, password: str, *, keep: bool) -> None:
+    """Set the fields' values the way a password manager does (no typing), tick "keep me signed
+    in" and submit: the plain HTML form posts what is in its fields."""
+    page.locator('form[action="/auth/signin"]').wait_for(timeout=60_000)
+    page.evaluate(
+        """([login, password, keep]) => {
+            for (const [id, value] of [["login", login], ["password", password]]) {
+                const field = document.getElementById(id);
+                field.value = value;
+                field.dispatchEvent(new Event("input", { bubbles: true }));
+                field.dispatchEvent(new Event("change", { bubbles: true }));
+            }
+            document.getElementById("remember").checked = keep;
+        }""",
+        [login, password, keep],
+    )
+    with page.expect_navigation(timeout=60_000):
+        page.locator('form[action="/auth/signin"] button[type="submit"]').click()
+    wait_idle(page)
+
+
 def session_cookie(context) -> dict:
     (cookie,) = [c for c in context.cookies() if c["name"] == "crm_session"]
     return cookie
@@ -85,7 +106,8 @@ def test_a_session_survives_reload_second_tab_and_a_bookmark_and_keeps_its_langu
     # a Polish user: the form comes back in Polish after a reload, so does the app
     polish = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page = polish.new_page()
-    sign_in(page, f"{server.url}/", "piotr", keep=True)
+    page.goto(f"{server.url}/")
+    fill_like_a_password_manager(page, "piotr", PASSWORD, keep=True)
     signed_in_as(page, "Piotr Polak")
     page.get_by_role("heading", name="Dziś").wait_for()
     kept = session_cookie(polish)
@@ -107,10 +129,11 @@ def test_signing_out_or_deactivation_ends_every_tab_and_a_copied_cookie_signs_no
     first = context.new_page()
     sign_in(first, f"{server.url}/", "sam")
     signed_in_as(first, "Sam Seller")
-    other = context.new_page()
-    other.goto(f"{server.url}/threads")
-    wait_idle(other)
-    signed_in_as(other, "Sam Seller")
+    other, third = context.new_page(), context.new_page()
+    for tab in (other, third):
+        tab.goto(f"{server.url}/threads")
+        wait_idle(tab)
+        signed_in_as(tab, "Sam Seller")
     copied = context.cookies()
 
     # sign out in the first tab: the second one is signed out on its next action
@@ -121,6 +144,22 @@ def test_signing_out_or_deactivation_ends_every_tab_and_a_copied_cookie_signs_no
     on_sign_in_form(other)
     other.get_by_text("Your session has ended. Sign in again.").wait_for()
     assert "next=%2Fclients" in other.url
+    # signed in again in the first tab: the third tab, still on its old session, asks for the form on its
+    # next action and comes straight back signed in with the new cookie
+    first.get_by_label("Login").fill("sam")
+    first.get_by_label("Password", exact=True).fill(PASSWORD)
+    with first.expect_navigation():
+        first.get_by_role("button", name="Sign in").click()
+    wait_idle(first)
+    signed_in_as(first, "Sam Seller")
+    third.get_by_test_id("stSidebar").get_by_role("link", name="Clients").click()
+    third.wait_for_url("**/clients", timeout=60_000)
+    wait_idle(third)
+    signed_in_as(third, "Sam Seller")
+    third.get_by_role("heading", name="Clients").wait_for()
+    # the old cookie is the one copied before the sign-out: sign out again, so it is revoked for sure
+    first.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
+    on_sign_in_form(first)
     context.close()
 
     # the cookie copied before sign-out, in a fresh browser: nobody is signed in

@@ -293,7 +293,7 @@ def test_a_statement_failing_inside_the_save_shows_an_error_never_a_success(
 
     monkeypatch.setattr(events, "_write_children", broken)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    as_user(at, admin)
+    as_user(at, admin)  # signing in writes its session and an audit row: before the snapshot
     before = snapshot(db)
     at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(client_id).run()

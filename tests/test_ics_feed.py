@@ -229,7 +229,11 @@ def test_over_http_a_live_secret_gets_the_calendar_and_a_revoked_or_regenerated_
     assert headers["content-type"].startswith("text/calendar")
     assert len(by_icalendar(body)) == 1
     assert len(by_vobject(body)) == 1
-    assert next(iter(by_icalendar(body))).endswith("@127.0.0.1")
+    uids = set(by_icalendar(body))
+    assert next(iter(uids)).endswith("@crm.local")
+    # the same feed under another name of the host: the same events, not copies of them
+    _, _, again = get(f"{server.url.replace('127.0.0.1', 'localhost')}/calendar/{secrets['live']}.ics")
+    assert set(by_icalendar(again)) == uids
     for name in ("old", "revoked"):
         status, _, body = get(f"{server.url}/calendar/{secrets[name]}.ics")
         assert status == 404, name

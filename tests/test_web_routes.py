@@ -167,6 +167,11 @@ def test_the_sign_in_form_refuses_bad_posts_and_signs_in_with_a_safe_cookie(site
     stranger = Visitor(server.url)  # a cross-site post carries no CSRF cookie at all
     assert stranger.request("/auth/signin", {**hidden, "login": "sam", "password": PASSWORD}).status == 403
 
+    # two forms open in one browser (every tab is sent to the form at sign-out): each one posts
+    older, newer = visitor.form("/money"), visitor.form("/threads")
+    assert older["csrf"] == newer["csrf"]
+    assert visitor.request("/auth/signin", {**older, "login": "olga", "password": WRONG}).status == 401
+
     # the right password: 303 back to the page asked for, an HttpOnly SameSite=Lax session cookie
     # that ends with the browser
     right = visitor.sign_in("sam", PASSWORD, "/money?money_from=2025-01-01&money_to=2025-12-31")
@@ -180,6 +185,10 @@ def test_the_sign_in_form_refuses_bad_posts_and_signs_in_with_a_safe_cookie(site
     assert "expires" not in cookie
     assert "secure" not in cookie  # plain http on localhost
     assert visitor.request("/money?money_from=2025-01-01&money_to=2025-12-31").status == 200
+    # the form asked for again by a browser that is signed in (another tab signed in anew): back to next
+    again = visitor.request("/auth/signin?next=/threads")
+    assert again.status == 303
+    assert again.location == "/threads"
 
     # keep me signed in: the cookie outlives the browser, 30 days
     kept = Visitor(server.url).sign_in("olga", PASSWORD, "/", remember="1")

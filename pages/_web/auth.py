@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import html
 import os
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -101,7 +102,11 @@ nav a[aria-current] {{ color: #31333f; font-weight: 600; text-decoration: none; 
 
 def _form(request: Request, *, lang: str, next_path: str, login: str = "", note: str = "", kind: str = "info",
           remember: bool = False, status: int = 200) -> Response:  # fmt: skip
-    token = secrets.token_urlsafe(32)
+    # one token per browser, not per form: signing out in one tab sends every open tab to this
+    # form, and each of them must still post (a fresh token per form broke all but the last one)
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{43}", token):
+        token = secrets.token_urlsafe(32)
     t = lambda key, **p: translate(key, lang, **p)  # noqa: E731
     links = " ".join(
         f'<a href="{html.escape(signin_url(next_path, lang=code))}" hreflang="{code}"'
@@ -139,6 +144,10 @@ async def signin_page(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     if await anyio.to_thread.run_sync(setup.needs_setup, db):
         return RedirectResponse("/", status_code=303)
+    if await common.signed_in(request) is not None:
+        # a tab whose old session ended, while this browser signed in again in another tab:
+        # straight back to where it was, no second sign-in
+        return RedirectResponse(next_path, status_code=303)
     lang = _lang(request)
     notice = NOTICES.get(request.query_params.get("notice") or "")
     note = translate(notice, lang) if notice else ""
@@ -180,7 +189,6 @@ async def signin_submit(request: Request) -> Response:
     common.set_session_cookie(response, request, started.token, persistent=remember)
     response.set_cookie(LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax",
                         secure=common.is_https(request))  # fmt: skip
-    response.delete_cookie(CSRF_COOKIE, path="/auth/")
     return response
 
 

@@ -17,9 +17,8 @@ from pages._web import common
 async def calendar_feed(request: Request) -> Response:
     """`/calendar/<secret>.ics`: the private subscription URL of one user's planned events."""
     secret = request.path_params["secret"]
-    host = request.url.hostname or "crm.local"
     try:
-        body = await anyio.to_thread.run_sync(lambda: ics.feed(common.database(), secret, host=host))
+        body = await anyio.to_thread.run_sync(lambda: ics.feed(common.database(), secret))
     except CrmError:
         return Response("Temporarily unavailable", status_code=503, media_type="text/plain")
     if body is None:
