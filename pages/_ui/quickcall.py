@@ -6,7 +6,7 @@ and Enter, type the note, Ctrl+Enter. After a save the dialog confirms it, links
 is ready for the next call; Esc closes it.
 
 The focus moves by itself (client box when the dialog opens, the note once a client is chosen):
-a constant script without user data, the only JavaScript the app runs."""
+a constant script, the field to focus passed to it as data."""
 
 from __future__ import annotations
 
@@ -27,19 +27,24 @@ ERROR_KEY = f"{PREFIX}_error"
 GEN_KEY = f"{PREFIX}_gen"
 
 # Focus the first input of the given kind in the open dialog; retried while the dialog renders.
-_FOCUS = """
-<script>
-(() => {{
-  let tries = 0;
-  const go = () => {{
-    const box = document.querySelector('[data-testid="stDialog"] {selector}');
-    if (box && document.activeElement !== box) {{ box.focus(); return; }}
-    if (!box && tries++ < 40) setTimeout(go, 50);
-  }};
-  setTimeout(go, 30);
-}})();
-</script>
-"""
+# Trusted code: the selector comes in as data, and only ever goes to querySelector.
+_focus = st.components.v2.component(
+    "crm_focus",
+    js="""
+    export default function (component) {
+        const { data } = component;
+        const selector = data && typeof data.selector === "string" ? data.selector : null;
+        if (!selector) return;
+        let tries = 0;
+        const go = () => {
+            const box = document.querySelector('[data-testid="stDialog"] ' + selector);
+            if (box && document.activeElement !== box) { box.focus(); return; }
+            if (!box && tries++ < 40) setTimeout(go, 50);
+        };
+        setTimeout(go, 30);
+    }
+    """,
+)
 _CLIENT_BOX = '[data-testid="stSelectbox"] input'
 _NOTE_BOX = '[data-testid="stTextArea"] textarea'
 
@@ -85,8 +90,8 @@ def _body() -> None:
     error = st.session_state.get(ERROR_KEY)
     if error is not None:
         ui.show_error(error)
-    st.html(_FOCUS.format(selector=_NOTE_BOX if client_id is not None else _CLIENT_BOX),
-            unsafe_allow_javascript=True, width="content")  # fmt: skip
+    box = _NOTE_BOX if client_id is not None else _CLIENT_BOX
+    _focus(data={"selector": box}, key=_key(f"focus_{'note' if client_id is not None else 'client'}"))
     if not save:
         return
     try:
@@ -103,7 +108,6 @@ def _body() -> None:
         st.session_state.pop(ERROR_KEY, None)
         st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # the next call starts empty
         st.session_state[SAVED_KEY] = (saved_text(result, f), result.thread_id)
-        ui.db().cache.pop("client_options", None)
         # only the dialog reruns (the page under it may be a heavy report): it confirms the save
         # and starts empty for the next call; closing it (Esc) leaves the page as it was
         st.rerun(scope="fragment")
