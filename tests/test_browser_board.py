@@ -89,6 +89,19 @@ def test_dragging_a_card_moves_it_and_logs_the_stage_change(browser, server_fact
     assert page.get_by_role("link", name="Add a note or plan the next step").is_visible()
     shot(page, tmp_path, "board-after-drag")
 
+    # by keyboard: arrow keys in the menu only choose; the Move button then moves
+    doors = card(page, "<img src=x onerror=alert(1)> doors")
+    doors.get_by_role("combobox").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)
+    assert count_of(page, "Lead") == "1 thread"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("“<img src=x onerror=alert(1)> doors” moved to Proposal.").wait_for()
+    wait_idle(page)
+    assert (count_of(page, "Lead"), count_of(page, "Proposal")) == ("0 threads", "2 threads")
+
     # the stage change is an event in the thread's history
     card(page, "Windows for the new office").locator("button.title").click()
     wait_idle(page)

@@ -54,14 +54,14 @@ CSS = """
 .flag { font-size: 0.75rem; border-radius: 0.3rem; padding: 0.05rem 0.35rem; display: inline-block; margin-top: 0.3rem; }
 .flag.no-next { background: #fdecea; color: #a12622; }
 .flag.rot { background: #fff4d6; color: #7a5200; }
-.picker { display: flex; gap: 0.3rem; margin-top: 0.35rem; }
-.move { font: inherit; font-size: 0.78rem; flex: 1 1 auto; min-width: 0; padding: 0.2rem;
+.picker { display: flex; flex-wrap: wrap; gap: 0.3rem; margin-top: 0.35rem; }
+.move { font: inherit; font-size: 0.78rem; flex: 1 1 100%; min-width: 0; padding: 0.2rem;
         border-radius: 0.35rem; border: 1px solid var(--st-border-color, #d5d7de);
         background: var(--st-background-color, #fff); color: inherit; }
-.go { font: inherit; font-size: 0.78rem; flex: 0 0 auto; padding: 0.2rem 0.5rem; border-radius: 0.35rem;
+.go { font: inherit; font-size: 0.78rem; flex: 1 1 100%; padding: 0.2rem 0.5rem; border-radius: 0.35rem;
       border: 1px solid var(--st-primary-color, #ff4b4b); background: var(--st-primary-color, #ff4b4b);
       color: #fff; cursor: pointer; }
-.go:disabled { opacity: 0.35; cursor: default; }
+.go[hidden] { display: none; }
 @media (max-width: 640px) {
   .lane, .lane.closed.expanded { flex: 0 0 78vw; max-width: none; }
   .lane.closed { flex: 0 0 7.5rem; }
@@ -187,13 +187,13 @@ export default function (component) {
         if (target.id === column.id) continue;
         menu.appendChild(el("option", "", target.name)).value = String(target.id);
       }
-      // choosing only picks (arrow keys on a closed <select> fire "change" at every step);
-      // the button next to it moves
+      // choosing only picks (arrow keys on a closed <select> fire "change" at every step); the
+      // Move button that then appears under it moves
       const go = el("button", "go", labels.move);
       go.type = "button";
-      go.disabled = true;
+      go.hidden = true;
       go.setAttribute("aria-label", card.go_label);
-      menu.addEventListener("change", () => { go.disabled = !menu.value; });
+      menu.addEventListener("change", () => { go.hidden = !menu.value; });
       go.addEventListener("click", () => {
         if (!menu.value) return;
         setTriggerValue("move", { thread_id: card.id, stage_id: Number(menu.value), version: card.version });
