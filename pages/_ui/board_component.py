@@ -43,9 +43,9 @@ CSS = """
 .card.dragging { opacity: 0.45; }
 .card.rotting { border-left: 4px solid #e8a317; }
 .title { font: inherit; font-weight: 600; font-size: 0.9rem; text-align: left; background: none; border: none;
-         padding: 0; color: inherit; cursor: pointer; overflow-wrap: anywhere; width: 100%; }
+         padding: 0; color: inherit; cursor: pointer; overflow-wrap: break-word; width: 100%; }
 .title:hover, .title:focus-visible { text-decoration: underline; }
-.line { font-size: 0.78rem; margin-top: 0.15rem; overflow-wrap: anywhere; }
+.line { font-size: 0.78rem; margin-top: 0.15rem; overflow-wrap: break-word; }
 .row { display: flex; align-items: center; flex-wrap: wrap; gap: 0.2rem 0.4rem; margin-top: 0.3rem; }
 .avatar { flex: 0 0 auto; width: 1.6rem; height: 1.6rem; border-radius: 50%; display: inline-flex;
           align-items: center; justify-content: center; font-size: 0.7rem; font-weight: 700; color: #fff; }
