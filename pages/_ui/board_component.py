@@ -29,7 +29,7 @@ CSS = """
 .lane.won .lane-head { border-top: 4px solid #21a366; }
 .lane.lost .lane-head { border-top: 4px solid #d43c3c; }
 .lane-head { padding: 0.5rem 0.6rem 0.4rem; border-radius: 0.6rem 0.6rem 0 0; }
-.lane-name { font-weight: 600; font-size: 0.95rem; overflow-wrap: anywhere; }
+.lane-name { font-weight: 600; font-size: 0.95rem; overflow-wrap: break-word; }
 .lane-meta { font-size: 0.78rem; opacity: 0.8; margin-top: 0.1rem; overflow-wrap: break-word; }
 .lane-toggle, .more { font: inherit; font-size: 0.78rem; margin-top: 0.3rem; background: none; cursor: pointer;
         border: 1px solid var(--st-border-color, #d5d7de); border-radius: 0.4rem; padding: 0.15rem 0.5rem;
