@@ -1,7 +1,7 @@
 """The pipeline board in a real Chromium: drag a card to another column (the header counts change
 and the stage-change event is in the thread's history), drop one on Lost (the reason is asked
 first, then the card leaves the board), a stale card is refused and drawn back, and the "move to
-stage" menu on a phone-sized screen."""
+stage" menu on a phone-sized screen and by keyboard; "show more" and the collapsed Won column."""
 
 from __future__ import annotations
 
@@ -190,4 +190,41 @@ def test_the_move_menu_works_on_a_phone(browser, server_factory, tmp_path) -> No
     wait_idle(page)
     assert count_of(page, "Negotiation") == "1 thread"
     shot(page, tmp_path, "board-phone-after")
+    context.close()
+
+
+def prepare_many(db: Database) -> None:
+    prepare(db)
+    anna = next(u for u in users.list_users(db) if u.login == "anna")
+    client = new_client(db, anna, name="Many Windows Ltd")
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    for i in range(20):
+        call(db, anna, client, note=f"Window batch {i:02}", at=at)
+    won = next(s.id for s in dictionaries.lookups(db).stages.values() if s.name == "Won")
+    signed = call(db, anna, client, note="Signed order", at=at - dt.timedelta(days=2)).thread_id
+    call(db, anna, client, thread_id=signed, note="won", at=at, stage_id=won)
+
+
+def test_show_more_and_the_won_column_open_on_request(browser, server_factory, tmp_path) -> None:
+    server = server_factory(prepare_many)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = context.new_page()
+    sign_in(page, server.url, "anna")
+    open_board(page)
+    lead = lane(page, "Lead")
+    assert count_of(page, "Lead") == "22 threads"
+    assert lead.locator("article.card").count() == 20  # the first cards only; the count is the true one
+    lead.get_by_role("button", name="Show more (20 of 22)").click()
+    wait_idle(page)
+    lead.locator("article.card").nth(21).wait_for()
+    assert lead.locator("article.card").count() == 22
+    assert lead.get_by_role("button", name="Show more").count() == 0
+
+    won = lane(page, "Won")
+    assert (count_of(page, "Won"), won.locator("article.card").count()) == ("1 thread", 0)  # collapsed
+    won.get_by_role("button", name="Show").click()
+    wait_idle(page)
+    card(page, "Signed order").wait_for()
+    assert card(page, "Signed order").locator("select").count() == 0  # a closed thread does not move
+    shot(page, tmp_path, "board-more-and-won")
     context.close()
