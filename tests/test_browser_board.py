@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from crm_data import dictionaries, events, setup, users
 from crm_data.db import Database
@@ -41,10 +42,19 @@ def lane(page, name: str):
 
 
 def drag(page, title: str, to: str) -> None:
-    """Drag a card onto a column, both scrolled into view first (the columns scroll sideways)."""
-    lane(page, to).scroll_into_view_if_needed()
-    card(page, title).scroll_into_view_if_needed()
-    card(page, title).drag_to(lane(page, to))
+    """Drag a card onto a column, both scrolled into view first (the columns scroll sideways).
+    The component draws the board anew when its data changes: an element replaced between
+    finding it and using it is found again."""
+    for attempt in range(3):
+        try:
+            lane(page, to).scroll_into_view_if_needed()
+            card(page, title).scroll_into_view_if_needed()
+            card(page, title).drag_to(lane(page, to))
+            return
+        except PlaywrightError as exc:
+            if "not attached" not in str(exc) or attempt == 2:
+                raise
+            wait_idle(page)
 
 
 def card(page, title: str):
@@ -119,6 +129,13 @@ def test_a_card_dropped_on_lost_asks_the_reason_first_then_leaves_the_board(brow
     open_board(page)
     assert count_of(page, "Lost") == "0 threads"
 
+    # changing one's mind: the card is back in its column and nothing was saved
+    drag(page, "Roof windows", "Lost")
+    page.get_by_role("dialog").get_by_role("button", name="Keep where it was").click()
+    wait_idle(page)
+    lane(page, "Qualified").locator("article.card", has_text="Roof windows").wait_for()
+    assert (count_of(page, "Qualified"), count_of(page, "Lost")) == ("1 thread", "0 threads")
+
     drag(page, "Roof windows", "Lost")
     wait_idle(page)
     shot(page, tmp_path, "board-lost-drop")
@@ -173,8 +190,9 @@ def test_the_move_menu_works_on_a_phone(browser, server_factory, tmp_path) -> No
     page = context.new_page()
     sign_in(page, server.url, "anna")
     expand = page.get_by_test_id("stExpandSidebarButton")
-    if expand.is_visible():  # a phone starts with the sidebar folded away
-        expand.click()
+    expand.wait_for()  # a phone starts with the sidebar folded away
+    expand.click()
+    page.get_by_role("link", name="Pipeline board").wait_for()
     open_board(page)
     if page.get_by_test_id("stSidebarCollapseButton").is_visible():
         page.get_by_test_id("stSidebarCollapseButton").click()
