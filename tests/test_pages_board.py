@@ -167,3 +167,16 @@ def test_an_admin_chooses_the_event_type_a_board_move_logs(site) -> None:
     assert [e.value for e in at.exception] == []
     assert org_settings.load(db).stage_change_type_id == call_type.id
     assert "“Call” event" in open_board(site["member"]).caption[0].value
+
+
+def test_a_bad_rotting_limit_is_refused_under_its_own_name(site) -> None:
+    db = site["db"]
+    at = admin_page(site["admin"])
+    at.selectbox(key="admin_kind").set_value("stages").run()
+    lead = next(s for s in dictionaries.lookups(db).stages.values() if s.name == "Lead")
+    at.selectbox(key=f"admin_row_stages_{lead.pipeline_id}").set_value(lead.id).run()
+    prefix = f"admin_edit_stages_{lead.id}"
+    at.number_input(key=f"{prefix}_rot_days").set_value(0)
+    at.button(key=f"FormSubmitter:{prefix}-Save").click().run()
+    assert "Rotting after (days)" in at.error[0].value
+    assert dictionaries.lookups(db).stages[lead.id].rot_days is None
