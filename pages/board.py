@@ -113,10 +113,8 @@ def lost_dialog(pending: dict[str, Any]) -> None:
             ui.show_error(exc)
             return
         except CrmError as exc:
-            st.session_state[FLASH] = (
-                "error",
-                ui.tm("board.refused", title=pending["title"], reason=reason_text(exc, f)),
-            )
+            st.session_state[FLASH] = ("error", ui.tm("board.refused", title=pending["title"],
+                                                      reason=reason_text(exc, f)), None)  # fmt: skip
         else:
             st.session_state[FLASH] = ("success", ui.tm("board.moved", title=pending["title"],
                                                         stage=look.stages[pending["stage_id"]].name), None)  # fmt: skip
