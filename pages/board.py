@@ -68,11 +68,22 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
     return {"columns": columns, "labels": labels, "targets": targets, "rev": st.session_state.get(REV, 0)}
 
 
+def redraw() -> None:
+    """Make the component draw the board anew (a card dropped in the browser goes back to where
+    the data says it is)."""
+    st.session_state[REV] = st.session_state.get(REV, 0) + 1
+
+
+def forget_pending() -> None:
+    st.session_state.pop(PENDING, None)
+    redraw()
+
+
 def attempt_move(move: board.MoveCard, title: str, client_id: int) -> bool:
     """Run the move; leave a message for the next run either way (after a move that keeps the
     thread open, with a link to add a note or plan the next step). True when it was saved."""
     f = ui.fmt()
-    st.session_state[REV] = st.session_state.get(REV, 0) + 1  # the board redraws: a refused card goes back
+    redraw()  # a refused card goes back
     try:
         result = board.move(ui.db(), ui.require_user(), move)
     except CrmError as exc:
@@ -102,19 +113,15 @@ def lost_dialog(pending: dict[str, Any]) -> None:
             ui.show_error(exc)
             return
         except CrmError as exc:
-            st.session_state[FLASH] = (
-                "error",
-                ui.tm("board.refused", title=pending["title"], reason=reason_text(exc, f)),
-            )
+            st.session_state[FLASH] = ("error", ui.tm("board.refused", title=pending["title"],
+                                                      reason=reason_text(exc, f)), None)  # fmt: skip
         else:
             st.session_state[FLASH] = ("success", ui.tm("board.moved", title=pending["title"],
                                                         stage=look.stages[pending["stage_id"]].name), None)  # fmt: skip
-        st.session_state.pop(PENDING, None)
-        st.session_state[REV] = st.session_state.get(REV, 0) + 1
+        forget_pending()
         st.rerun()
     if right.button(f.t("board.cancel"), key="board_lost_cancel", icon=":material/undo:"):
-        st.session_state.pop(PENDING, None)
-        st.session_state[REV] = st.session_state.get(REV, 0) + 1
+        forget_pending()
         st.rerun()
 
 
@@ -197,10 +204,11 @@ if result.move:
                                          "version": int(result.move["version"])}  # fmt: skip
             for key in ("board_lost_reason", "board_lost_note"):
                 st.session_state.pop(key, None)
+            redraw()  # the card goes back to its column while the reason is asked
         else:
             attempt_move(board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang), moved.title,
                          moved.client_id)  # fmt: skip
     st.rerun()
 pending = st.session_state.get(PENDING)
 if pending is not None:
-    st.dialog(f.t("board.lost_title"), on_dismiss=lambda: st.session_state.pop(PENDING, None))(lost_dialog)(pending)
+    st.dialog(f.t("board.lost_title"), on_dismiss=forget_pending)(lost_dialog)(pending)

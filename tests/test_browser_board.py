@@ -1,7 +1,7 @@
 """The pipeline board in a real Chromium: drag a card to another column (the header counts change
 and the stage-change event is in the thread's history), drop one on Lost (the reason is asked
 first, then the card leaves the board), a stale card is refused and drawn back, and the "move to
-stage" menu on a phone-sized screen."""
+stage" menu on a phone-sized screen and by keyboard; "show more" and the collapsed Won column."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from crm_data import dictionaries, events, setup, users
 from crm_data.db import Database
@@ -41,10 +42,19 @@ def lane(page, name: str):
 
 
 def drag(page, title: str, to: str) -> None:
-    """Drag a card onto a column, both scrolled into view first (the columns scroll sideways)."""
-    lane(page, to).scroll_into_view_if_needed()
-    card(page, title).scroll_into_view_if_needed()
-    card(page, title).drag_to(lane(page, to))
+    """Drag a card onto a column, both scrolled into view first (the columns scroll sideways).
+    The component draws the board anew when its data changes: an element replaced between
+    finding it and using it is found again."""
+    for attempt in range(3):
+        try:
+            lane(page, to).scroll_into_view_if_needed()
+            card(page, title).scroll_into_view_if_needed()
+            card(page, title).drag_to(lane(page, to))
+            return
+        except PlaywrightError as exc:
+            if "not attached" not in str(exc) or attempt == 2:
+                raise
+            wait_idle(page)
 
 
 def card(page, title: str):
@@ -89,6 +99,19 @@ def test_dragging_a_card_moves_it_and_logs_the_stage_change(browser, server_fact
     assert page.get_by_role("link", name="Add a note or plan the next step").is_visible()
     shot(page, tmp_path, "board-after-drag")
 
+    # by keyboard: arrow keys in the menu only choose; the Move button then moves
+    doors = card(page, "<img src=x onerror=alert(1)> doors")
+    doors.get_by_role("combobox").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)
+    assert count_of(page, "Lead") == "1 thread"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_text("“<img src=x onerror=alert(1)> doors” moved to Proposal.").wait_for()
+    wait_idle(page)
+    assert (count_of(page, "Lead"), count_of(page, "Proposal")) == ("0 threads", "2 threads")
+
     # the stage change is an event in the thread's history
     card(page, "Windows for the new office").locator("button.title").click()
     wait_idle(page)
@@ -105,6 +128,13 @@ def test_a_card_dropped_on_lost_asks_the_reason_first_then_leaves_the_board(brow
     sign_in(page, server.url, "anna")
     open_board(page)
     assert count_of(page, "Lost") == "0 threads"
+
+    # changing one's mind: the card is back in its column and nothing was saved
+    drag(page, "Roof windows", "Lost")
+    page.get_by_role("dialog").get_by_role("button", name="Keep where it was").click()
+    wait_idle(page)
+    lane(page, "Qualified").locator("article.card", has_text="Roof windows").wait_for()
+    assert (count_of(page, "Qualified"), count_of(page, "Lost")) == ("1 thread", "0 threads")
 
     drag(page, "Roof windows", "Lost")
     wait_idle(page)
@@ -160,8 +190,9 @@ def test_the_move_menu_works_on_a_phone(browser, server_factory, tmp_path) -> No
     page = context.new_page()
     sign_in(page, server.url, "anna")
     expand = page.get_by_test_id("stExpandSidebarButton")
-    if expand.is_visible():  # a phone starts with the sidebar folded away
-        expand.click()
+    expand.wait_for()  # a phone starts with the sidebar folded away
+    expand.click()
+    page.get_by_role("link", name="Pipeline board").wait_for()
     open_board(page)
     if page.get_by_test_id("stSidebarCollapseButton").is_visible():
         page.get_by_test_id("stSidebarCollapseButton").click()
@@ -177,4 +208,41 @@ def test_the_move_menu_works_on_a_phone(browser, server_factory, tmp_path) -> No
     wait_idle(page)
     assert count_of(page, "Negotiation") == "1 thread"
     shot(page, tmp_path, "board-phone-after")
+    context.close()
+
+
+def prepare_many(db: Database) -> None:
+    prepare(db)
+    anna = next(u for u in users.list_users(db) if u.login == "anna")
+    client = new_client(db, anna, name="Many Windows Ltd")
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    for i in range(20):
+        call(db, anna, client, note=f"Window batch {i:02}", at=at)
+    won = next(s.id for s in dictionaries.lookups(db).stages.values() if s.name == "Won")
+    signed = call(db, anna, client, note="Signed order", at=at - dt.timedelta(days=2)).thread_id
+    call(db, anna, client, thread_id=signed, note="won", at=at, stage_id=won)
+
+
+def test_show_more_and_the_won_column_open_on_request(browser, server_factory, tmp_path) -> None:
+    server = server_factory(prepare_many)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = context.new_page()
+    sign_in(page, server.url, "anna")
+    open_board(page)
+    lead = lane(page, "Lead")
+    assert count_of(page, "Lead") == "22 threads"
+    assert lead.locator("article.card").count() == 20  # the first cards only; the count is the true one
+    lead.get_by_role("button", name="Show more (20 of 22)").click()
+    wait_idle(page)
+    lead.locator("article.card").nth(21).wait_for()
+    assert lead.locator("article.card").count() == 22
+    assert lead.get_by_role("button", name="Show more").count() == 0
+
+    won = lane(page, "Won")
+    assert (count_of(page, "Won"), won.locator("article.card").count()) == ("1 thread", 0)  # collapsed
+    won.get_by_role("button", name="Show").click()
+    wait_idle(page)
+    card(page, "Signed order").wait_for()
+    assert card(page, "Signed order").locator("select").count() == 0  # a closed thread does not move
+    shot(page, tmp_path, "board-more-and-won")
     context.close()

@@ -167,3 +167,58 @@ def test_an_admin_chooses_the_event_type_a_board_move_logs(site) -> None:
     assert [e.value for e in at.exception] == []
     assert org_settings.load(db).stage_change_type_id == call_type.id
     assert "“Call” event" in open_board(site["member"]).caption[0].value
+
+
+def test_a_bad_rotting_limit_is_refused_under_its_own_name(site) -> None:
+    db = site["db"]
+    at = admin_page(site["admin"])
+    at.selectbox(key="admin_kind").set_value("stages").run()
+    lead = next(s for s in dictionaries.lookups(db).stages.values() if s.name == "Lead")
+    at.selectbox(key=f"admin_row_stages_{lead.pipeline_id}").set_value(lead.id).run()
+    prefix = f"admin_edit_stages_{lead.id}"
+    at.number_input(key=f"{prefix}_rot_days").set_value(0)
+    at.button(key=f"FormSubmitter:{prefix}-Save").click().run()
+    assert "Rotting after (days)" in at.error[0].value
+    assert dictionaries.lookups(db).stages[lead.id].rot_days is None
+
+
+def test_a_lost_drop_of_a_card_that_changed_meanwhile_is_refused_with_the_reason(site) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, site["member"])
+    look = dictionaries.lookups(site["db"])
+    lost = next(s for s in look.stages.values() if s.name == "Lost")
+    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
+                                         "version": 0}  # fmt: skip
+    at.switch_page("pages/board.py").run()
+    at.selectbox(key="board_lost_reason").set_value(look.active(look.lost_reasons)[0].id)
+    at.button(key="board_lost_confirm").click().run()
+    assert [e.value for e in at.exception] == []
+    assert "Sam's windows" in at.error[0].value
+    assert "Someone else changed this record" in at.error[0].value
+    assert "board_pending" not in at.session_state
+
+
+def test_the_lost_dialog_needs_a_reason_then_closes_the_thread(site) -> None:
+    from crm_data import threads
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, site["member"])
+    look = dictionaries.lookups(site["db"])
+    lost = next(s for s in look.stages.values() if s.name == "Lost")
+    version = threads.get_thread(site["db"], site["mine"]).version
+    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
+                                         "version": version}  # fmt: skip
+    at.switch_page("pages/board.py").run()
+    at.text_area(key="board_lost_note").input("Too expensive for them")
+    at.button(key="board_lost_confirm").click().run()
+    assert "A lost thread needs a lost reason." in at.error[0].value
+    assert at.text_area(key="board_lost_note").value == "Too expensive for them"  # what was typed stays
+    assert threads.get_thread(site["db"], site["mine"]).status == "open"
+    reason = look.active(look.lost_reasons)[0]
+    at.selectbox(key="board_lost_reason").set_value(reason.id)
+    at.button(key="board_lost_confirm").click().run()
+    assert [e.value for e in at.exception] == []
+    detail = threads.get_thread(site["db"], site["mine"])
+    assert (detail.status, detail.lost_reason) == ("lost", reason.name)
+    assert threads.thread_events(site["db"], site["mine"])[0].note == "Too expensive for them"
+    assert at.success[0].value == "“Sam's windows” moved to Lost."

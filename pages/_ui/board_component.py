@@ -29,7 +29,7 @@ CSS = """
 .lane.won .lane-head { border-top: 4px solid #21a366; }
 .lane.lost .lane-head { border-top: 4px solid #d43c3c; }
 .lane-head { padding: 0.5rem 0.6rem 0.4rem; border-radius: 0.6rem 0.6rem 0 0; }
-.lane-name { font-weight: 600; font-size: 0.95rem; overflow-wrap: anywhere; }
+.lane-name { font-weight: 600; font-size: 0.95rem; overflow-wrap: break-word; }
 .lane-meta { font-size: 0.78rem; opacity: 0.8; margin-top: 0.1rem; overflow-wrap: break-word; }
 .lane-toggle, .more { font: inherit; font-size: 0.78rem; margin-top: 0.3rem; background: none; cursor: pointer;
         border: 1px solid var(--st-border-color, #d5d7de); border-radius: 0.4rem; padding: 0.15rem 0.5rem;
@@ -43,9 +43,9 @@ CSS = """
 .card.dragging { opacity: 0.45; }
 .card.rotting { border-left: 4px solid #e8a317; }
 .title { font: inherit; font-weight: 600; font-size: 0.9rem; text-align: left; background: none; border: none;
-         padding: 0; color: inherit; cursor: pointer; overflow-wrap: anywhere; width: 100%; }
+         padding: 0; color: inherit; cursor: pointer; overflow-wrap: break-word; width: 100%; }
 .title:hover, .title:focus-visible { text-decoration: underline; }
-.line { font-size: 0.78rem; margin-top: 0.15rem; overflow-wrap: anywhere; }
+.line { font-size: 0.78rem; margin-top: 0.15rem; overflow-wrap: break-word; }
 .row { display: flex; align-items: center; flex-wrap: wrap; gap: 0.2rem 0.4rem; margin-top: 0.3rem; }
 .avatar { flex: 0 0 auto; width: 1.6rem; height: 1.6rem; border-radius: 50%; display: inline-flex;
           align-items: center; justify-content: center; font-size: 0.7rem; font-weight: 700; color: #fff; }
@@ -54,14 +54,14 @@ CSS = """
 .flag { font-size: 0.75rem; border-radius: 0.3rem; padding: 0.05rem 0.35rem; display: inline-block; margin-top: 0.3rem; }
 .flag.no-next { background: #fdecea; color: #a12622; }
 .flag.rot { background: #fff4d6; color: #7a5200; }
-.picker { display: flex; gap: 0.3rem; margin-top: 0.35rem; }
-.move { font: inherit; font-size: 0.78rem; flex: 1 1 auto; min-width: 0; padding: 0.2rem;
+.picker { display: flex; flex-wrap: wrap; gap: 0.3rem; margin-top: 0.35rem; }
+.move { font: inherit; font-size: 0.78rem; flex: 1 1 100%; min-width: 0; padding: 0.2rem;
         border-radius: 0.35rem; border: 1px solid var(--st-border-color, #d5d7de);
         background: var(--st-background-color, #fff); color: inherit; }
-.go { font: inherit; font-size: 0.78rem; flex: 0 0 auto; padding: 0.2rem 0.5rem; border-radius: 0.35rem;
+.go { font: inherit; font-size: 0.78rem; flex: 1 1 100%; padding: 0.2rem 0.5rem; border-radius: 0.35rem;
       border: 1px solid var(--st-primary-color, #ff4b4b); background: var(--st-primary-color, #ff4b4b);
       color: #fff; cursor: pointer; }
-.go:disabled { opacity: 0.35; cursor: default; }
+.go[hidden] { display: none; }
 @media (max-width: 640px) {
   .lane, .lane.closed.expanded { flex: 0 0 78vw; max-width: none; }
   .lane.closed { flex: 0 0 7.5rem; }
@@ -83,11 +83,16 @@ export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   if (!data) return;
   let root = parentElement.querySelector(".crm-board");
+  // every rerun hands the data again: draw only when it changed (no flicker, no lost scroll,
+  // no card replaced under the pointer); `rev` changes after every move, so a refused card is redrawn
+  const signature = JSON.stringify(data);
+  if (root && root.dataset.signature === signature) return;
   const scroll = root ? root.querySelector(".lanes")?.scrollLeft || 0 : 0;
   if (!root) {
     root = el("div", "crm-board");
     parentElement.appendChild(root);
   }
+  root.dataset.signature = signature;
   const labels = data.labels;
   const lanes = el("div", "lanes");
   lanes.setAttribute("data-testid", "board-lanes");
@@ -187,13 +192,13 @@ export default function (component) {
         if (target.id === column.id) continue;
         menu.appendChild(el("option", "", target.name)).value = String(target.id);
       }
-      // choosing only picks (arrow keys on a closed <select> fire "change" at every step);
-      // the button next to it moves
+      // choosing only picks (arrow keys on a closed <select> fire "change" at every step); the
+      // Move button that then appears under it moves
       const go = el("button", "go", labels.move);
       go.type = "button";
-      go.disabled = true;
+      go.hidden = true;
       go.setAttribute("aria-label", card.go_label);
-      menu.addEventListener("change", () => { go.disabled = !menu.value; });
+      menu.addEventListener("change", () => { go.hidden = !menu.value; });
       go.addEventListener("click", () => {
         if (!menu.value) return;
         setTriggerValue("move", { thread_id: card.id, stage_id: Number(menu.value), version: card.version });
