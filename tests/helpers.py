@@ -65,17 +65,19 @@ def call(
 
 @contextmanager
 def navigation_only() -> Iterator[None]:
-    """AppTest re-detects the legacy `pages/` folder mode before every run and then runs page
-    scripts without app.py. The real server leaves that mode for good (app.py's first
-    `st.navigation`, or `ui.through_app`); make AppTest behave the same so every run goes
+    """AppTest re-detects Streamlit's legacy `pages/` folder mode before every run and would then
+    run page scripts without app.py. The real server leaves that mode at start (app.py's
+    lifespan); make AppTest behave the same, through the same function, so every run goes
     through app.py."""
     from streamlit.runtime.pages_manager import PagesManager
+
+    from pages._ui import compat
 
     original = PagesManager.__init__
 
     def init(self: PagesManager, *args: object, **kwargs: object) -> None:
         original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
+        compat.leave_pages_directory_mode()
 
     PagesManager.__init__ = init  # type: ignore[method-assign]
     try:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from crm_data import dictionaries, sessions, startup
 from crm_data import settings as org_settings
@@ -60,19 +59,7 @@ def user() -> User | None:
     return st.session_state.get("_user")
 
 
-def through_app() -> None:
-    """Every page runs inside app.py (its set-up screen, sign-in gate and sidebar). Until some
-    script has called st.navigation since the server started, Streamlit still runs a file of
-    `pages/` by itself (its older multipage mode), so the first visitor of a deep link after a
-    restart would get the page without app.py: a blank screen. Leave that mode for good and run
-    the same address again, now through app.py."""
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def require_user() -> User:
-    through_app()
     current = user()
     if current is None:
         st.stop()

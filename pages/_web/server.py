@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from crm_data import startup
 from crm_data.errors import CrmError
+from pages._ui import compat
 from pages._web import auth, common, routes
 from pages._web.middleware import SiteMiddleware
 
@@ -26,6 +27,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     file from the first second; close it cleanly at shutdown. A file held by another process is a
     clear message and a non-zero exit, not a traceback."""
     config = common.config()
+    compat.leave_pages_directory_mode()  # every page runs through app.py from the first request on
     try:
         startup.open_app(config)
     except CrmError as exc:
