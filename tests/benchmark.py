@@ -38,9 +38,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crm_data import demo, dictionaries, events, planning, reminders, setup, users  # noqa: E402
+from crm_data import (  # noqa: E402
+    cache,
+    demo,
+    dictionaries,
+    events,
+    planning,
+    reminders,
+    setup,
+    users,
+)
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
+from tests import yardsticks  # noqa: E402
 from tests.helpers import as_user, navigation_only  # noqa: E402
 
 PASSWORD = "benchmark password 1"
@@ -150,17 +160,10 @@ def today(db: Database, user: users.User) -> None:
 
 
 def measure_reports(db: Database, runs: int, manager: users.User) -> dict[str, float]:
-    """Each report query, its hand-written SQL floor and a naive pandas version (if the reports
-    module provides them: see `reports.BENCHMARK`)."""
-    try:
-        from crm_data import reports
-    except ImportError:
-        return {}
-    cases = getattr(reports, "benchmark_cases", None)
-    if cases is None:
-        return {}
+    """Each report query (uncached: the query itself), its hand-written SQL floor and a naive
+    pandas version (tests/yardsticks.py)."""
     out: dict[str, float] = {}
-    for name, ours, floor, naive in cases(db):
+    for name, ours, floor, naive in yardsticks.cases(db):
         out[f"report:{name}"] = median_ms(ours, runs)
         out[f"floor:{name}"] = median_ms(floor, runs)
         out[f"naive:{name}"] = median_ms(naive, max(3, runs // 2), warmup=0)
@@ -195,7 +198,11 @@ def measure_pages(path: Path, runs: int) -> dict[str, float]:
             at.switch_page(page).run()
             if at.exception:
                 raise RuntimeError(f"{page}: {at.exception[0].value}")
-            out[f"page:{page.removeprefix('pages/').removesuffix('.py')}"] = median_ms(at.run, runs, warmup=1)
+            name = page.removeprefix("pages/").removesuffix(".py")
+            # a rerun as most are (its reads shared, unchanged since), and the first run after a
+            # save (every read computed again: the shared cache emptied before each run)
+            out[f"page:{name}"] = median_ms(at.run, runs, warmup=1)
+            out[f"page_after_save:{name}"] = median_ms(lambda at=at: (cache.CACHE.clear(), at.run()), runs, warmup=0)
     return out
 
 

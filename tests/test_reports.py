@@ -24,6 +24,7 @@ from crm_data.errors import ValidationError
 from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.planning import PlanEvent
 from crm_data.reports import Drill, ReportFilter
+from tests import yardsticks
 from tests.conftest import PASSWORD
 from tests.helpers import first_type, new_client
 
@@ -853,7 +854,7 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
     path, _ = sample
     db = Database.open(config_for(path))
     try:
-        cases = {name: (ours(), floor(), naive()) for name, ours, floor, naive in reports.benchmark_cases(db)}
+        cases = {name: (ours(), floor(), naive()) for name, ours, floor, naive in yardsticks.cases(db)}
     finally:
         db.close()
 
