@@ -18,13 +18,16 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crm_data import checks
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import NotFound, StorageError, ValidationError
 from crm_data.rules import has_invisible
-from crm_data.users import User
+
+if TYPE_CHECKING:
+    from crm_data.users import User
 
 log = logging.getLogger(__name__)
 

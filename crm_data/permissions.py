@@ -14,10 +14,12 @@ still cannot let a member change what is not theirs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crm_data.errors import PermissionDenied
-from crm_data.users import User
+
+if TYPE_CHECKING:
+    from crm_data.users import User
 
 
 def require_admin(actor: User) -> None:

@@ -10,7 +10,6 @@ from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
 
 SIZES = (0, 2_000, 20_000, 200_000, 1_000_000)
-ui.through_app()
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:

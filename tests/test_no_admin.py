@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import demo, setup, users
+from crm_data import console, demo, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import PermissionDenied
@@ -65,7 +65,9 @@ def test_the_console_creates_an_admin_who_can_sign_in(tmp_path: Path, monkeypatc
     demo.generate(db, 300, password=PASSWORD)
     db.close()
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    code = users.main(["create-admin", "--login", "ada", "--name", "Ada Admin", "--password-stdin", "--db", str(path)])
+    code = console.users_main(
+        ["create-admin", "--login", "ada", "--name", "Ada Admin", "--password-stdin", "--db", str(path)]
+    )
     assert code == 0
     assert "administrator ada created" in capsys.readouterr().out
     db = Database.open(config_for(path))
@@ -76,7 +78,7 @@ def test_the_console_creates_an_admin_who_can_sign_in(tmp_path: Path, monkeypatc
 
 def test_the_console_says_what_is_wrong_with_a_short_password(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    code = users.main(["create-admin", "--login", "ada", "--name", "Ada", "--password-stdin",
+    code = console.users_main(["create-admin", "--login", "ada", "--name", "Ada", "--password-stdin",
                        "--db", str(tmp_path / "crm.duckdb")])  # fmt: skip
     assert code == 2
     assert "password" in capsys.readouterr().err
