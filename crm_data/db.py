@@ -9,6 +9,7 @@ write-write conflict a bounded number of times and then raises `WriteConflict`.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import threading
@@ -299,7 +300,16 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             raise DatabaseLocked(path=str(path), pid="?", program="?") from exc
         raise StorageError(detail=str(exc).splitlines()[0]) from exc
     conn.execute("SET GLOBAL TimeZone = 'UTC'")
+    # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
+    # process with every session, so it gets a bound (larger sorts and joins spill to disk)
+    conn.execute(f"SET GLOBAL memory_limit = '{duckdb_memory_mb()}MB'")
     return conn
+
+
+def duckdb_memory_mb() -> int:
+    """CRM_DUCKDB_MEMORY_MB (default 512): the most memory DuckDB keeps for its buffers."""
+    value = os.environ.get("CRM_DUCKDB_MEMORY_MB", "")
+    return int(value) if value.isdigit() and int(value) >= 64 else 512
 
 
 def migration_files() -> list[tuple[int, str, str]]:
