@@ -42,7 +42,7 @@ EXTRA = {
                       ("Car Toyota Corolla WX 5678B", "car", 30)],
         "dictionaries": {"Lead source": ["Website", "Referral", "Trade fair", "Cold call", "LinkedIn"],
                          "Client mood": ["Positive", "Neutral", "Sceptical"]},
-        "units": ["pcs", "h", "kg", "m", "licence"],
+        "units": ["pcs", "h", "kg", "m", "licence", "t", "day", "year"],
         "notes": {
             "verbs": ["Called", "Spoke with", "Met", "Wrote to", "Followed up with", "Had a video call with"],
             "people": ["the purchasing manager", "the CEO", "the technical director", "the owner",
@@ -63,12 +63,12 @@ EXTRA = {
             "Realizacja zamówienia": [("Zamówione", 20), ("W produkcji", 50), ("Wysłane", 80),
                                       ("Dostarczone", 100, "won"), ("Anulowane", 0, "lost")],
         },
-        "resources": [("Sala konferencyjna A", "room", 15), ("Salka B", "room", 10),
-                      ("Projektor Epson", "projector", 0), ("Samochód Škoda Octavia WX 1234A", "car", 30),
-                      ("Samochód Toyota Corolla WX 5678B", "car", 30)],
+        "resources": [("Sala konferencyjna A", "sala", 15), ("Salka B", "sala", 10),
+                      ("Projektor Epson", "projektor", 0), ("Samochód Škoda Octavia WX 1234A", "samochód", 30),
+                      ("Samochód Toyota Corolla WX 5678B", "samochód", 30)],
         "dictionaries": {"Źródło kontaktu": ["Strona www", "Polecenie", "Targi", "Zimny telefon", "LinkedIn"],
                          "Nastawienie klienta": ["Pozytywne", "Neutralne", "Sceptyczne"]},
-        "units": ["szt.", "godz.", "kg", "m", "licencja"],
+        "units": ["szt.", "godz.", "kg", "m", "licencja", "t", "dzień", "rok"],
         "notes": {
             "verbs": ["Rozmowa z", "Spotkanie z", "Telefon z", "Wideorozmowa z", "Ustalenia z", "Konsultacja z"],
             "people": ["kierownikiem zakupów", "prezesem", "dyrektorem technicznym", "właścicielem",
@@ -87,14 +87,14 @@ PRODUCTS = [
     ("CRM-LIC", "CRM licence", "Licencja CRM", 4, "1200.00"),
     ("SRV-H", "Consulting hour", "Godzina konsultacji", 1, "250.00"),
     ("PLC-S7", "PLC controller S7", "Sterownik PLC S7", 0, "3450.00"),
-    ("CAB-100", "Cable 100 m", "Kabel 100 m", 3, "189.90"),
+    ("CAB-100", "Cable 100 m", "Kabel 100 m", 0, "189.90"),
     ("PMP-2", "Water pump 2 kW", "Pompa wodna 2 kW", 0, "2199.00"),
     ("PNL-400", "Solar panel 400 W", "Panel fotowoltaiczny 400 W", 0, "749.00"),
     ("INV-5K", "Inverter 5 kW", "Falownik 5 kW", 0, "5290.00"),
-    ("STL-1T", "Steel sheet (tonne)", "Blacha stalowa (tona)", 2, "4100.00"),
+    ("STL-1T", "Steel sheet (tonne)", "Blacha stalowa (tona)", 5, "4100.00"),
     ("PAL-EU", "Euro pallet", "Paleta EUR", 0, "65.00"),
-    ("TRN-D", "Training day", "Dzień szkolenia", 1, "3200.00"),
-    ("SUP-Y", "Support, yearly", "Wsparcie roczne", 4, "9600.00"),
+    ("TRN-D", "Training day", "Dzień szkolenia", 6, "3200.00"),
+    ("SUP-Y", "Support, yearly", "Wsparcie roczne", 7, "9600.00"),
     ("LED-60", "LED panel 60x60", "Panel LED 60x60", 0, "129.00"),
     ("DRV-24", "Motor drive 24 V", "Napęd 24 V", 0, "860.00"),
     ("SNS-T", "Temperature sensor", "Czujnik temperatury", 0, "95.50"),
@@ -564,16 +564,29 @@ def generate(
                        CASE WHEN rnd(o.i, 92) < 0.2
                             THEN (SELECT id FROM d_users u WHERE u.no = hash(o.i, 93) % (SELECT count(*) FROM d_users))
                             ELSE o.owner_id END AS assignee_id,
-                       at_work(($now AT TIME ZONE 'Europe/Warsaw')::DATE
+                       workday(($now AT TIME ZONE 'Europe/Warsaw')::DATE
                                + to_days((CASE WHEN rnd(o.i, 94) < 0.08 THEN -1 - (hash(o.i, 95) % 5)
-                                               ELSE hash(o.i, 95) % 30 END)::BIGINT), o.i, 96) AS starts_at
+                                               ELSE hash(o.i, 95) % 30 END)::BIGINT))::DATE AS day
                 FROM open_threads o
                 JOIN d_types ty ON ty.no = hash(o.i, 91) % least(4, (SELECT count(*) FROM d_types))
+            ),
+            -- a plausible day: each person's events one after another from 8:30, a gap of 15 to 45
+            -- minutes between them (calls between meetings), never two at once while the day has room
+            queued AS (
+                SELECT *, sum(minutes + 15 + 15 * (hash(i, 98) % 3)) OVER (
+                              PARTITION BY assignee_id, day ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                          ) AS offset_min
+                FROM timed
+            ),
+            placed AS (
+                SELECT *, timezone('Europe/Warsaw', day + to_minutes((8 * 60 + 30
+                              + coalesce(offset_min, 0) % (9 * 60))::BIGINT)) AS starts_at
+                FROM queued
             )
             SELECT id, client_id, type_id, owner_id, assignee_id, 'planned', starts_at,
                    starts_at + to_minutes(minutes), pick($next_notes, i, 97), last_event_id,
                    starts_at - INTERVAL 15 MINUTE, $now, $now
-            FROM timed ORDER BY starts_at;
+            FROM placed ORDER BY starts_at;
             """,
             {"now": now, "next_notes": notes["outcomes"]},
         )

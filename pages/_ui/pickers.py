@@ -20,7 +20,8 @@ def client_options() -> list[tuple[int, str]]:
     return clients.client_options(ui.db(), limit=5000)
 
 
-def client_for_event(key: str, preset: int | None, *, disabled: bool = False) -> int | None:
+def client_for_event(key: str, preset: int | None, *, disabled: bool = False, label: str | None = None,
+                     placeholder: str | None = None, on_change: Any = None) -> int | None:  # fmt: skip
     """The client an event is about: type to find, most recently active first."""
     f = ui.fmt()
     options = client_options()
@@ -30,13 +31,14 @@ def client_for_event(key: str, preset: int | None, *, disabled: bool = False) ->
         names[preset] = clients.get_client(ui.db(), preset).name
         ids.insert(0, preset)
     return st.selectbox(
-        f.t("field.client_id"),
+        label or f.t("field.client_id"),
         ids,
         index=ids.index(preset) if preset in ids else None,
         format_func=lambda cid: names.get(cid, str(cid)),
-        placeholder=f.t("log.client_placeholder"),
+        placeholder=placeholder or f.t("log.client_placeholder"),
         key=key,
         disabled=disabled,
+        on_change=on_change,
     )
 
 

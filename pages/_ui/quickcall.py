@@ -1,12 +1,12 @@
-""" "Log a call" from any page: a sidebar button opens a dialog with the client (type to find it,
-Enter takes the first match), the thread chosen by one rule and shown (the user's own most
-recent open thread of the client, else a new thread; the box changes it), the note, and save
-(Ctrl+Enter in the note). Four interactions for a call to a known client: open, type the client
-and Enter, type the note, Ctrl+Enter. After a save the dialog confirms it, links the thread and
-is ready for the next call; Esc closes it.
+""" "Log a call" from any page. The sidebar holds the client box itself (type the client, Enter
+takes the first match); choosing one opens a dialog with that client, the thread chosen by one
+rule and shown (the user's own most recent open thread of the client, else a new thread; the
+box changes it), the note and save (Ctrl+Enter in the note). Five interactions for a call to a
+known client: the client box, the client typed with Enter, the note, the note typed, Ctrl+Enter.
+After a save the dialog confirms it, links the thread and takes the next call; Esc closes it.
 
-The focus moves by itself (client box when the dialog opens, the note once a client is chosen):
-a constant script, the field to focus passed to it as data."""
+No JavaScript (no page renders HTML): with the client box in the sidebar, opening the dialog and
+choosing the client are one step, instead of a button and then a box to click."""
 
 from __future__ import annotations
 
@@ -25,37 +25,35 @@ PREFIX = "quickcall"
 SAVED_KEY = f"{PREFIX}_saved"
 ERROR_KEY = f"{PREFIX}_error"
 GEN_KEY = f"{PREFIX}_gen"
-
-# Focus the first input of the given kind in the open dialog; retried while the dialog renders.
-# Trusted code: the selector comes in as data, and only ever goes to querySelector.
-_focus = st.components.v2.component(
-    "crm_focus",
-    js="""
-    export default function (component) {
-        const { data } = component;
-        const selector = data && typeof data.selector === "string" ? data.selector : null;
-        if (!selector) return;
-        let tries = 0;
-        const go = () => {
-            const box = document.querySelector('[data-testid="stDialog"] ' + selector);
-            if (box && document.activeElement !== box) { box.focus(); return; }
-            if (!box && tries++ < 40) setTimeout(go, 50);
-        };
-        setTimeout(go, 30);
-    }
-    """,
-)
-_CLIENT_BOX = '[data-testid="stSelectbox"] input'
-_NOTE_BOX = '[data-testid="stTextArea"] textarea'
+SIDEBAR_GEN_KEY = f"{PREFIX}_sidebar_gen"
+OPEN_KEY = f"{PREFIX}_open_now"
+CLIENT_KEY = f"{PREFIX}_client_preset"
 
 
 def sidebar_button() -> None:
-    """The sidebar's "Log a call" button (one call in app.py's sidebar block)."""
+    """The sidebar's "Log a call" client box (one call in app.py's sidebar block)."""
     f = ui.fmt()
-    if st.button(f.t("quick.open"), icon=":material/add_call:", key=f"{PREFIX}_open", type="primary", width="stretch"):
-        st.session_state.pop(ERROR_KEY, None)
-        st.session_state.pop(SAVED_KEY, None)
+    pickers.client_for_event(_sidebar_key(), None, label=f.t("quick.open"), placeholder=f.t("quick.placeholder"),
+                             on_change=_chosen_in_sidebar)  # fmt: skip
+    if st.session_state.pop(OPEN_KEY, False):
         st.dialog(f.t("quick.title"), width="medium")(_body)()
+
+
+def _sidebar_key() -> str:
+    return f"{PREFIX}_sidebar_{st.session_state.get(SIDEBAR_GEN_KEY, 0)}"
+
+
+def _chosen_in_sidebar() -> None:
+    """Callback: open the dialog for the chosen client, once; the sidebar box starts empty again."""
+    client_id = st.session_state.get(_sidebar_key())
+    if client_id is None:
+        return
+    st.session_state[OPEN_KEY] = True
+    st.session_state[CLIENT_KEY] = client_id
+    st.session_state[SIDEBAR_GEN_KEY] = st.session_state.get(SIDEBAR_GEN_KEY, 0) + 1
+    st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # a fresh form
+    st.session_state.pop(ERROR_KEY, None)
+    st.session_state.pop(SAVED_KEY, None)
 
 
 def _key(name: str) -> str:
@@ -73,7 +71,7 @@ def _body() -> None:
             st.success(text, icon=":material/check_circle:")
             st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
                          query_params={"id": thread_id})  # fmt: skip
-    client_id = pickers.client_for_event(_key("client"), None)
+    client_id = pickers.client_for_event(_key("client"), st.session_state.get(CLIENT_KEY))
     thread_id, thread = pickers.thread_for_event(_key("thread"), client_id, None)
     ui.field_errors(ERROR_KEY, "thread_id")
     types = look.active(look.event_types)
@@ -90,8 +88,6 @@ def _body() -> None:
     error = st.session_state.get(ERROR_KEY)
     if error is not None:
         ui.show_error(error)
-    box = _NOTE_BOX if client_id is not None else _CLIENT_BOX
-    _focus(data={"selector": box}, key=_key(f"focus_{'note' if client_id is not None else 'client'}"))
     if not save:
         return
     try:
@@ -106,8 +102,10 @@ def _body() -> None:
         st.rerun(scope="fragment")
     else:
         st.session_state.pop(ERROR_KEY, None)
+        st.session_state.pop(CLIENT_KEY, None)
         st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # the next call starts empty
         st.session_state[SAVED_KEY] = (saved_text(result, f), result.thread_id)
+        ui.db().cache.pop("client_options", None)
         # only the dialog reruns (the page under it may be a heavy report): it confirms the save
         # and starts empty for the next call; closing it (Esc) leaves the page as it was
         st.rerun(scope="fragment")
