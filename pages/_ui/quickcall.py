@@ -105,7 +105,6 @@ def _body() -> None:
         st.session_state.pop(CLIENT_KEY, None)
         st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # the next call starts empty
         st.session_state[SAVED_KEY] = (saved_text(result, f), result.thread_id)
-        ui.db().cache.pop("client_options", None)
         # only the dialog reruns (the page under it may be a heavy report): it confirms the save
         # and starts empty for the next call; closing it (Esc) leaves the page as it was
         st.rerun(scope="fragment")
