@@ -71,7 +71,9 @@ def main() -> None:
         page = st.navigation(pages, position="hidden")
         signin.render(page.url_path)
         st.stop()
-    page = st.navigation(pages)  # registered first, so links in the sidebar can point at pages
+    # every page listed (no "View 3 more" hiding Timelines and Administration); registered
+    # first, so links in the sidebar can point at pages
+    page = st.navigation(pages, expanded=True)
     with st.sidebar:
         quickcall.sidebar_button()
         session.sidebar(account, LANGUAGE_NAMES)

@@ -3,6 +3,8 @@ into the same thread, both on the thread page with its stage percent."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from crm_data import clients, threads, users
@@ -77,3 +79,19 @@ def test_set_up_then_log_a_call_and_a_follow_up_into_one_thread(browser, server:
     assert notes == ["Sent the offer, they will decide on Friday", "Asked for an offer for 20 windows"]
     assert [u.login for u in users.list_users(db)] == ["ada"]
     db.close()
+
+
+def test_an_admin_sees_every_page_in_the_sidebar_without_asking_for_more(browser, server_factory) -> None:
+    from crm_data import setup
+    from tests.conftest import sign_in
+
+    server = server_factory(
+        lambda db: setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, server.url, "admin")
+    nav = page.get_by_test_id("stSidebarNav")
+    for name in ("Today", "Pipeline board", "Timelines", "My account", "Administration"):
+        assert nav.get_by_role("link", name=name).is_visible(), name
+    assert nav.get_by_text(re.compile(r"^View \d+ more$")).count() == 0  # nothing folded away
+    page.close()
