@@ -1,0 +1,140 @@
+"""What every report shares: the filter, the conditions on threads, a thread's value, the
+limited-list helper and the default filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crm_data.db import Database, Tx
+from crm_data.errors import ValidationError
+from crm_data.reports.periods import GRANULARITIES, _zone, buckets
+
+DIMENSIONS = ("owner", "client", "product", "event_type", "amount_type", "pipeline")
+# the breakdown key of an amount, and where the key's name comes from
+_DIMENSION_KEY = {
+    "owner": "t.owner_id",
+    "client": "t.client_id",
+    "event_type": "e.type_id",
+    "amount_type": "a.amount_type_id",
+    "pipeline": "t.pipeline_id",
+}
+_DIMENSION_NAMES = {
+    "owner": "SELECT id, display_name AS name FROM users",
+    "client": "SELECT id, name FROM clients",
+    "event_type": "SELECT id, name FROM event_types",
+    "amount_type": "SELECT id, name FROM amount_types",
+    "pipeline": "SELECT id, name FROM pipelines",
+    "product": "SELECT id, code || ' · ' || name AS name FROM products",
+}
+OTHER = -1  # the breakdown's keys beyond the top ones, added up
+NONE = 0  # amounts of events without products (product breakdown)
+TOP_KEYS = 12
+DRILL_LIMIT = 200
+DRILL_KINDS = ("cohort", "reached", "at", "won", "lost", "lost_reason", "open_owner")
+WORKLOAD_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report looks at. Dates are local (organisation's zone), both ends included."""
+
+    start: dt.date
+    end: dt.date
+    owner_id: int | None = None
+    client_id: int | None = None
+    product_id: int | None = None
+    pipeline_id: int | None = None
+    amount_type_id: int | None = None
+    granularity: str = "month"
+    dimension: str = "owner"
+
+    def __post_init__(self) -> None:
+        if self.granularity not in GRANULARITIES:
+            raise ValueError(self.granularity)
+        if self.dimension not in DIMENSIONS:
+            raise ValueError(self.dimension)
+        if self.end < self.start:
+            raise ValidationError.single("ends_at", "validation.end_before_start")
+        buckets(self.start, self.end, self.granularity)  # refuses a range of too many periods
+
+
+def _thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str, Any]]:
+    """SQL conditions on a thread (allow-listed fragments; values as parameters)."""
+    parts = ["TRUE"]
+    params: dict[str, Any] = {}
+    for column, value in (("owner_id", f.owner_id), ("client_id", f.client_id), ("pipeline_id", f.pipeline_id)):
+        if value is not None:
+            parts.append(f"{alias}.{column} = ${column}")
+            params[column] = value
+    if f.product_id is not None:
+        parts.append(
+            f"{alias}.id IN (SELECT pe.thread_id FROM event_products pp JOIN events pe ON pe.id = pp.event_id"
+            " WHERE pp.product_id = $product_id AND pe.status = 'done')"
+        )
+        params["product_id"] = f.product_id
+    return " AND ".join(parts), params
+
+
+def _amount_type(db: Database, f: ReportFilter) -> int:
+    """The amount type a thread's value is counted in: the filter's, or the first one."""
+    return value_amount_type(db, f.amount_type_id)
+
+
+def value_amount_type(db: Database, amount_type_id: int | None = None) -> int:
+    """The amount type that gives a thread its value (the Funnel's and the board's "value of"):
+    the chosen one, or the first active one (-1 when there is none, so every value is 0)."""
+    if amount_type_id is not None:
+        return amount_type_id
+    with db.read() as tx:
+        first = tx.scalar("SELECT id FROM amount_types ORDER BY NOT active, sequence, name, id LIMIT 1")
+    return int(first) if first is not None else -1
+
+
+# A thread's value (see the definitions above), for the threads of a CTE or table named `{threads}`
+# (with an `id` column): one row per thread that has such amounts; the others are worth 0.
+THREAD_VALUE_SQL = """
+SELECT e.thread_id, sum(a.value) AS value
+FROM {threads} c JOIN events e ON e.thread_id = c.id JOIN event_amounts a ON a.event_id = e.id
+WHERE a.amount_type_id = $amount_type AND e.status = 'done'
+GROUP BY e.thread_id
+"""
+
+
+def _frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """The result as a DataFrame with DECIMAL columns as Decimal (DuckDB's own `.df()` turns
+    them into floats). For the small results of reports only."""
+    rows = tx.dicts(sql, params)
+    if rows:
+        return pd.DataFrame(rows)
+    return tx.df(f"SELECT * FROM ({sql}) AS result LIMIT 0", params)
+
+
+def _page(tx: Tx, sql: str, params: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+    """A limited list and how many rows there are in all (`sql` selects `count(*) OVER () AS total`)."""
+    frame = _frame(tx, sql, params)
+    total = int(frame["total"].iloc[0]) if len(frame) else 0
+    return frame.drop(columns="total"), total
+
+
+@contextmanager
+def _scratch(db: Database) -> Iterator[Tx]:
+    """A read snapshot in which a report builds temporary tables (r_*) for its several small
+    queries: they belong to this unit's own cursor and vanish with its rollback."""
+    with db.read() as tx:
+        yield tx
+
+
+# -- defaults ------------------------------------------------------------------------------------------------
+def default_filter(db: Database, *, days: int = 365, now: dt.datetime | None = None) -> ReportFilter:
+    """The last `days` days up to today (local), every thread: what the pages open with."""
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(_zone(db)).date()
+    return ReportFilter(start=today - dt.timedelta(days=days - 1), end=today)
+
+
+# -- for tests/benchmark.py ----------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Stage history of a cohort: its threads, their value, the stage path, when each entered each stage
+and how deep it got (temporary tables r_* of one read snapshot)."""
+
+from __future__ import annotations
+
+from crm_data.db import Database, Tx
+from crm_data.reports.common import ReportFilter, _thread_conditions
+from crm_data.reports.periods import _window
+
+# -- funnel --------------------------------------------------------------------------------------------------
+_PATH_SQL = """
+CREATE TEMP TABLE r_path AS
+SELECT s.id AS stage_id, s.pipeline_id, s.sequence, s.name, s.percent, s.is_won, s.is_lost, s.active,
+       CASE WHEN s.is_lost THEN NULL
+            WHEN s.is_won THEN count(*) FILTER (WHERE NOT s.is_won AND NOT s.is_lost)
+                                   OVER (PARTITION BY s.pipeline_id) + 1
+            ELSE row_number() OVER (PARTITION BY s.pipeline_id, s.is_won OR s.is_lost ORDER BY s.sequence, s.id)
+       END AS step
+FROM stages s
+"""
+
+_ENTRIES_SQL = """
+CREATE TEMP TABLE r_entries AS
+WITH recorded AS (
+    SELECT e.thread_id, e.stage_id, e.starts_at AS entered_at, e.id AS ord
+    FROM events e
+    WHERE e.stage_id IS NOT NULL AND e.status = 'done' AND e.thread_id IN (SELECT id FROM r_cohort)
+),
+earliest AS (SELECT thread_id, min(entered_at) AS first_at FROM recorded GROUP BY thread_id),
+first_stage AS (
+    SELECT pipeline_id, first(stage_id ORDER BY sequence, stage_id) AS stage_id
+    FROM r_path WHERE active AND NOT is_won AND NOT is_lost GROUP BY pipeline_id
+),
+opening AS (
+    -- no event records how the thread opened: with no stage events at all its current stage
+    -- is its opening stage; otherwise it opened in its pipeline's first stage
+    SELECT c.id AS thread_id,
+           CASE WHEN x.first_at IS NULL THEN c.stage_id ELSE fs.stage_id END AS stage_id,
+           c.opened_at AS entered_at, 0 AS ord
+    FROM r_cohort c
+    LEFT JOIN earliest x ON x.thread_id = c.id
+    LEFT JOIN first_stage fs ON fs.pipeline_id = c.pipeline_id
+    WHERE x.first_at IS NULL OR x.first_at > c.opened_at
+),
+history AS (
+    SELECT * FROM recorded
+    UNION ALL
+    SELECT * FROM opening WHERE stage_id IS NOT NULL
+)
+SELECT h.thread_id, h.stage_id, h.entered_at,
+       lead(h.entered_at) OVER (PARTITION BY h.thread_id ORDER BY h.entered_at, h.ord) AS left_at
+FROM history h
+"""
+
+_DEPTH_SQL = """
+CREATE TEMP TABLE r_depth AS
+SELECT c.id, c.pipeline_id,
+       greatest(1, coalesce(max(p.step), 1), coalesce(any_value(cur.step), 1)) AS depth
+FROM r_cohort c
+LEFT JOIN r_entries en ON en.thread_id = c.id
+LEFT JOIN r_path p ON p.stage_id = en.stage_id AND p.pipeline_id = c.pipeline_id
+LEFT JOIN r_path cur ON cur.stage_id = c.stage_id
+GROUP BY c.id, c.pipeline_id
+"""
+
+
+def _build_cohort(tx: Tx, db: Database, f: ReportFilter, amount_type_id: int) -> None:
+    """Temporary tables of the cohort: r_cohort (threads, with value), r_path, r_entries, r_depth."""
+    where, params = _thread_conditions(f)
+    window = _window(db, f.start, f.end)
+    tx.execute(_PATH_SQL)
+    tx.execute(
+        f"""
+        CREATE TEMP TABLE r_cohort AS
+        SELECT t.id, t.pipeline_id, t.stage_id, t.status, t.lost_reason_id, t.owner_id, t.client_id,
+               t.opened_at, t.closed_at, t.title
+        FROM threads t
+        WHERE t.opened_at >= $from AND t.opened_at < $to AND {where}
+        """,
+        {**params, **window},
+    )
+    _build_values(tx, "r_cohort", amount_type_id)
+    tx.execute(_ENTRIES_SQL)
+    tx.execute(_DEPTH_SQL)
+
+
+def _build_values(tx: Tx, threads_table: str, amount_type_id: int) -> None:
+    """r_value: each thread's value (amount type summed over its done events)."""
+    tx.execute(
+        f"""
+        CREATE TEMP TABLE r_value AS
+        SELECT e.thread_id, sum(a.value) AS value
+        FROM event_amounts a JOIN events e ON e.id = a.event_id
+        WHERE a.amount_type_id = $amount_type AND e.status = 'done'
+          AND e.thread_id IN (SELECT id FROM {threads_table})
+        GROUP BY e.thread_id
+        """,
+        {"amount_type": amount_type_id},
+    )

@@ -1,0 +1,271 @@
+"""Money: amounts per period and breakdown key, with the change against the period before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import pandas as pd
+
+from crm_data import cache
+from crm_data.db import Database
+from crm_data.reports.common import (
+    _DIMENSION_KEY,
+    _DIMENSION_NAMES,
+    NONE,
+    OTHER,
+    TOP_KEYS,
+    ReportFilter,
+    _amount_type,
+    _frame,
+    _thread_conditions,
+)
+from crm_data.reports.periods import _zone, buckets, local_midnight, next_bucket, previous_bucket
+
+# -- money ---------------------------------------------------------------------------------------------------
+# Money split among products, as the `facts` of a money report (period, key, value). An event's
+# amounts of one type are added up; with one product the sum is that product's; with several it
+# is split in proportion to their line values (by line count when those are all 0) in whole
+# cents: the floor of each share, plus a cent for the largest remainders until the parts add up
+# to the sum. BIGINT arithmetic (ten times faster than HUGEINT here) unless the product of two
+# cent values could overflow it. Events without products keep their sum under NONE.
+_PRODUCT_FACTS_SQL = """
+ev AS (
+    SELECT e.id, date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at,
+           t.owner_id, t.client_id, t.pipeline_id, e.type_id
+    FROM events e JOIN threads t ON t.id = e.thread_id
+    WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to AND {where}
+),
+amt AS (
+    SELECT a.event_id, a.amount_type_id, (sum(a.value) * 100)::BIGINT AS cents
+    FROM event_amounts a WHERE a.event_id IN (SELECT id FROM ev) {amount_condition}
+    GROUP BY a.event_id, a.amount_type_id
+),
+lines AS (
+    SELECT ep.event_id, ep.product_id, (sum(ep.value) * 100)::BIGINT AS cents, count(*) AS lines
+    FROM event_products ep WHERE ep.event_id IN (SELECT event_id FROM amt)
+    GROUP BY ep.event_id, ep.product_id
+),
+line_totals AS (
+    SELECT event_id, sum(cents) AS cents, sum(lines) AS lines, count(*) AS products FROM lines GROUP BY event_id
+),
+parts AS (
+    SELECT m.event_id, m.amount_type_id, l.product_id, t.products, m.cents,
+           CASE WHEN t.cents = 0 THEN l.lines ELSE l.cents END AS w,
+           CASE WHEN t.cents = 0 THEN t.lines ELSE t.cents END AS w_total
+    FROM amt m JOIN line_totals t ON t.event_id = m.event_id JOIN lines l ON l.event_id = m.event_id
+),
+split AS (
+    SELECT event_id, amount_type_id, product_id, cents,
+           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w // w_total
+                ELSE (cents::HUGEINT * w // w_total)::BIGINT END AS floor_cents,
+           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w % w_total
+                ELSE (cents::HUGEINT * w % w_total)::BIGINT END AS remainder
+    FROM parts WHERE products > 1
+),
+by_remainder AS (
+    SELECT *, cents - sum(floor_cents) OVER (PARTITION BY event_id, amount_type_id) AS leftover,
+           row_number() OVER (PARTITION BY event_id, amount_type_id ORDER BY remainder DESC, product_id) AS rn
+    FROM split
+),
+alloc AS (
+    SELECT event_id, amount_type_id, product_id, cents FROM parts WHERE products = 1
+    UNION ALL
+    SELECT event_id, amount_type_id, product_id, floor_cents + CASE WHEN rn <= leftover THEN 1 ELSE 0 END
+    FROM by_remainder
+    UNION ALL
+    SELECT m.event_id, m.amount_type_id, {none}, m.cents FROM amt m WHERE m.event_id NOT IN (SELECT event_id FROM line_totals)
+),
+facts AS (
+    SELECT ev.period, ev.starts_at, {key} AS key, (al.cents::DECIMAL(18, 0) * 0.01)::DECIMAL(18, 2) AS value
+    FROM alloc al JOIN ev ON ev.id = al.event_id
+    WHERE {product}
+)
+"""
+# the breakdown key on the split rows above
+_PRODUCT_FACTS_KEY = {
+    "owner": "ev.owner_id",
+    "client": "ev.client_id",
+    "event_type": "ev.type_id",
+    "amount_type": "al.amount_type_id",
+    "pipeline": "ev.pipeline_id",
+    "product": "al.product_id",
+}
+_FACTS_SQL = """
+facts AS (
+    SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at, {key} AS key, a.value
+    FROM event_amounts a JOIN events e ON e.id = a.event_id JOIN threads t ON t.id = e.thread_id
+    WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to {amount_condition} AND {where}
+)
+"""
+
+
+@dataclass(frozen=True)
+class Money:
+    """Amounts per bucket and breakdown key.
+
+    `rows`: period (first day of the bucket), key (OTHER for the rest beyond the top keys, NONE
+    for amounts without a product), label, total, previous (the bucket before), change, and
+    change_ratio (None when the previous bucket is 0). Every bucket of the range is present,
+    empty ones with 0. `covered` is the range widened to whole buckets.
+
+    A last bucket that is still running (it holds today) is compared like with like: its
+    `previous` is the bucket before over the same number of days (1-1 December against 1-1
+    November, not against all of November). `partial` then names the days compared."""
+
+    rows: pd.DataFrame
+    periods: list[dt.date]
+    covered: tuple[dt.date, dt.date]
+    amount_type_id: int | None
+    granularity: str
+    partial: PartialPeriod | None = None
+
+
+@dataclass(frozen=True)
+class PartialPeriod:
+    """The running last bucket: its days so far (`start`..`through`) and the same number of days
+    at the start of the bucket before (`previous_start`..`previous_through`)."""
+
+    start: dt.date
+    through: dt.date
+    previous_start: dt.date
+    previous_through: dt.date
+
+
+@cache.shared
+def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date | None = None) -> Money:
+    """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`.
+    With the `amount_type` dimension every type is shown; otherwise `f.amount_type_id` (or the
+    first type). `today` (default: the organisation's today) decides whether the last bucket is
+    still running."""
+    periods = buckets(f.start, f.end, f.granularity)
+    first, after = periods[0], next_bucket(periods[-1], f.granularity)
+    before = previous_bucket(first, f.granularity)
+    zone = _zone(db)
+    window = {"tz": zone.key, "from": local_midnight(before, zone), "to": local_midnight(after, zone)}
+    partial = running_bucket(periods[-1], f.granularity, today or dt.datetime.now(zone).date())
+    # the bucket before the last counts up to `cut` when compared with the last one
+    cut = local_midnight(partial.previous_through + dt.timedelta(days=1), zone) if partial else window["to"]
+    where, params = _thread_conditions(f if f.product_id is None else _without_product(f))
+    amount_type_id = None if f.dimension == "amount_type" else _amount_type(db, f)
+    amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
+    grain = f.granularity  # allow-listed in ReportFilter
+    if f.dimension == "product" or f.product_id is not None:
+        facts = _PRODUCT_FACTS_SQL.format(
+            grain=grain, where=where, amount_condition=amount_condition, none=NONE,
+            key=_PRODUCT_FACTS_KEY[f.dimension],
+            product="TRUE" if f.product_id is None else "al.product_id = $product_id",
+        )  # fmt: skip
+    else:
+        facts = _FACTS_SQL.format(
+            grain=grain, key=_DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
+        )
+    with db.read() as tx:
+        rows = _frame(
+            tx,
+            f"""
+            WITH {facts},
+            sums AS (
+                SELECT period, key, sum(value) AS total, coalesce(sum(value) FILTER (WHERE starts_at < $cut), 0) AS early
+                FROM facts GROUP BY period, key
+            ),
+            ranked AS (
+                SELECT key, row_number() OVER (
+                    ORDER BY coalesce(sum(total) FILTER (WHERE period >= $first), 0) DESC, key) AS rn
+                FROM sums GROUP BY key
+            ),
+            grouped AS (
+                SELECT s.period, CASE WHEN r.rn <= $top OR s.key = {NONE} THEN s.key ELSE {OTHER} END AS key,
+                       sum(s.total) AS total, sum(s.early) AS early
+                FROM sums s JOIN ranked r ON r.key = s.key
+                GROUP BY ALL
+            ),
+            keys AS (SELECT DISTINCT key FROM grouped),
+            grid AS (
+                SELECT p.period, k.key, coalesce(g.total, 0) AS total, coalesce(g.early, 0) AS early
+                FROM (SELECT unnest($periods)::DATE AS period) p CROSS JOIN keys k
+                LEFT JOIN grouped g ON g.period = p.period AND g.key = k.key
+            ),
+            lagged AS (
+                SELECT period, key, total,
+                       CASE WHEN period = $last THEN lag(early) OVER w ELSE lag(total) OVER w END AS previous
+                FROM grid WINDOW w AS (PARTITION BY key ORDER BY period)
+            )
+            SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
+                   l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
+                   (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio
+            FROM lagged l LEFT JOIN ({_DIMENSION_NAMES[f.dimension]}) n ON n.id = l.key
+            WHERE l.period >= $first
+            ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
+            """,
+            {**params, **window, "first": first, "top": top, "periods": [before, *periods], "cut": cut,
+             "last": periods[-1],
+             "amount_type": amount_type_id, "product_id": f.product_id},
+        )  # fmt: skip
+    rows["period"] = pd.to_datetime(rows["period"]).dt.date
+    return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity, partial)
+
+
+def running_bucket(start: dt.date, granularity: str, today: dt.date) -> PartialPeriod | None:
+    """The days of the bucket beginning on `start` up to `today` and the same number of days of
+    the bucket before (cut at its end: 31 March compares with all of February), or None when
+    the bucket is not running today."""
+    after = next_bucket(start, granularity)
+    if not start <= today < after:
+        return None
+    before = previous_bucket(start, granularity)
+    days = (today - start).days
+    return PartialPeriod(start, today, before, min(before + dt.timedelta(days=days), start - dt.timedelta(days=1)))
+
+
+def _without_product(f: ReportFilter) -> ReportFilter:
+    """The filter without its product: money and product reports apply the product to amounts
+    and lines, not to whole threads."""
+    return replace(f, product_id=None)
+
+
+def money_totals(report: Money) -> pd.DataFrame:
+    """Per bucket: total over every key, the previous bucket's total, change and change ratio
+    (a reshaping of the report's few rows; nothing is read from the database)."""
+    rows = report.rows
+    if rows.empty:
+        return pd.DataFrame(
+            {"period": report.periods, "total": [Decimal(0)] * len(report.periods),
+             "previous": [Decimal(0)] * len(report.periods), "change": [Decimal(0)] * len(report.periods),
+             "change_ratio": [None] * len(report.periods)}
+        )  # fmt: skip
+    grouped = rows.groupby("period", sort=True).agg(total=("total", "sum"), previous=("previous", "sum"))
+    out = grouped.reset_index()
+    out["total"] = [Decimal(v) for v in out["total"]]
+    out["previous"] = [Decimal(v) for v in out["previous"]]
+    out["change"] = [t - p for t, p in zip(out["total"], out["previous"], strict=True)]
+    out["change_ratio"] = [float(c / p) if p else None for c, p in zip(out["change"], out["previous"], strict=True)]
+    return out
+
+
+def money_pivot(report: Money, labels: Callable[[int, str | None], str]) -> pd.DataFrame:
+    """The report as a pivot table: a `__period__` column, one column per key named by
+    `labels(key, label)` (a name two keys share gets the key's id added), and `__total__`;
+    Decimal cells. A reshaping of the report's few rows; nothing is read from the database."""
+    rows = report.rows
+    order = list(dict.fromkeys(int(k) for k in rows["key"]))
+    given = {
+        int(k): labels(int(k), None if pd.isna(lbl) else str(lbl))
+        for k, lbl in zip(rows["key"], rows["label"], strict=True)
+    }
+    seen: dict[str, int] = {}
+    for k in order:
+        seen[given[k]] = seen.get(given[k], 0) + 1
+    names = {k: f"{given[k]} (#{k})" if seen[given[k]] > 1 else given[k] for k in order}
+    table: dict[dt.date, dict[int, Decimal]] = {p: {} for p in report.periods}
+    for period, key, total in zip(rows["period"], rows["key"], rows["total"], strict=True):
+        table[period][int(key)] = total
+    out = pd.DataFrame(
+        [[table[p].get(k, Decimal(0)) for k in order] for p in report.periods],
+        columns=[names[k] for k in order],
+    )
+    out["__total__"] = [sum(table[p].values(), Decimal(0)) for p in report.periods]
+    out.insert(0, "__period__", report.periods)
+    return out

@@ -1,0 +1,76 @@
+"""Periods: local midnights in the organisation's time zone, buckets (week, month, quarter, year)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from crm_data import settings as org_settings
+from crm_data.db import Database
+from crm_data.errors import ValidationError
+
+GRANULARITIES = ("week", "month", "quarter", "year")
+MAX_BUCKETS = 1300  # a century of months; weeks for 25 years
+
+
+# -- shared pieces -------------------------------------------------------------------------------------------
+def _zone(db: Database) -> ZoneInfo:
+    return ZoneInfo(org_settings.cached(db).time_zone)
+
+
+def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The start of a local day as a UTC instant."""
+    return dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
+
+
+def _window(db: Database, start: dt.date, end: dt.date) -> dict[str, Any]:
+    zone = _zone(db)
+    return {"tz": zone.key, "from": local_midnight(start, zone), "to": local_midnight(end + dt.timedelta(days=1), zone)}
+
+
+def bucket_start(day: dt.date, granularity: str) -> dt.date:
+    """The first day of the week (Monday), month, quarter or year that contains `day`."""
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    if granularity == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    if granularity == "year":
+        return day.replace(month=1, day=1)
+    raise ValueError(granularity)
+
+
+def next_bucket(day: dt.date, granularity: str) -> dt.date:
+    """The first day of the bucket after the one starting on `day`."""
+    if granularity == "week":
+        return day + dt.timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def previous_bucket(day: dt.date, granularity: str) -> dt.date:
+    return bucket_start(day - dt.timedelta(days=1), granularity)
+
+
+def twelve_months_to(day: dt.date) -> dt.date:
+    """The first day of the twelve whole months ending with `day`'s month (the default range of
+    the money and products pages)."""
+    first = bucket_start(day, "month")
+    for _ in range(11):
+        first = previous_bucket(first, "month")
+    return first
+
+
+def buckets(start: dt.date, end: dt.date, granularity: str) -> list[dt.date]:
+    """The starts of the buckets covering start..end (both included), empty ones too."""
+    out = []
+    day = bucket_start(start, granularity)
+    while day <= end:
+        out.append(day)
+        day = next_bucket(day, granularity)
+        if len(out) > MAX_BUCKETS:
+            raise ValidationError.single("ends_at", "reports.too_many_buckets", max=MAX_BUCKETS)
+    return out

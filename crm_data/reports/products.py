@@ -1,0 +1,141 @@
+"""Products: quantities and values per product and period, and the events and threads behind one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from crm_data import cache
+from crm_data.db import Database
+from crm_data.reports.common import DRILL_LIMIT, ReportFilter, _frame, _page, _scratch, _thread_conditions
+from crm_data.reports.money import _without_product
+from crm_data.reports.periods import _window, _zone, buckets, local_midnight, next_bucket
+
+
+# -- products ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProductReport:
+    """Per product and bucket (`rows`) and per product over the whole range (`totals`):
+    quantity, value (line values), events, threads (with the product), threads_won (won
+    threads closed in the bucket that list the product on a done event)."""
+
+    rows: pd.DataFrame
+    totals: pd.DataFrame
+    periods: list[dt.date]
+    covered: tuple[dt.date, dt.date]
+
+
+@cache.shared
+def products(db: Database, f: ReportFilter) -> ProductReport:
+    periods = buckets(f.start, f.end, f.granularity)
+    first, after = periods[0], next_bucket(periods[-1], f.granularity)
+    zone = _zone(db)
+    window = {"tz": zone.key, "from": local_midnight(first, zone), "to": local_midnight(after, zone)}
+    where, params = _thread_conditions(_without_product(f))
+    product = "AND ep.product_id = $product_id" if f.product_id is not None else ""
+    grain = f.granularity
+    with _scratch(db) as tx:
+        tx.execute(
+            f"""
+            CREATE TEMP TABLE r_lines AS
+            SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, ep.product_id,
+                   ep.quantity, ep.value, e.id AS event_id, e.thread_id
+            FROM event_products ep JOIN events e ON e.id = ep.event_id JOIN threads t ON t.id = e.thread_id
+            WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to {product} AND {where}
+            """,
+            {**params, **window, "product_id": f.product_id},
+        )
+        tx.execute(
+            f"""
+            CREATE TEMP TABLE r_won AS
+            SELECT DISTINCT date_trunc('{grain}', t.closed_at AT TIME ZONE $tz)::DATE AS period, ep.product_id, t.id
+            FROM threads t JOIN events e ON e.thread_id = t.id JOIN event_products ep ON ep.event_id = e.id
+            WHERE t.status = 'won' AND t.closed_at >= $from AND t.closed_at < $to AND e.status = 'done'
+              {product} AND {where}
+            """,
+            {**params, **window, "product_id": f.product_id},
+        )
+        base = """
+            SELECT {period} pr.id AS product_id, pr.code, pr.name, pr.unit,
+                   coalesce(l.quantity, 0)::DECIMAL(38, 3) AS quantity, coalesce(l.value, 0)::DECIMAL(38, 2) AS value,
+                   coalesce(l.events, 0) AS events, coalesce(l.threads, 0) AS threads,
+                   coalesce(w.won, 0) AS threads_won
+            FROM (SELECT {key} product_id, sum(quantity) AS quantity, sum(value) AS value,
+                         count(DISTINCT event_id) AS events, count(DISTINCT thread_id) AS threads
+                  FROM r_lines GROUP BY ALL) l
+            FULL JOIN (SELECT {key} product_id, count(*) AS won FROM r_won GROUP BY ALL) w
+              ON {on}
+            JOIN products pr ON pr.id = coalesce(l.product_id, w.product_id)
+            ORDER BY {order}
+        """
+        rows = _frame(
+            tx,
+            base.format(
+                period="coalesce(l.period, w.period) AS period,",
+                key="period,",
+                on="w.period = l.period AND w.product_id = l.product_id",
+                order="period, value DESC, pr.code, pr.id",
+            ),
+        )
+        totals = _frame(
+            tx, base.format(period="", key="", on="w.product_id = l.product_id", order="value DESC, pr.code, pr.id")
+        )
+    rows["period"] = pd.to_datetime(rows["period"]).dt.date
+    return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)))
+
+
+@cache.shared
+def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+    """Done events in the period that list `f.product_id` (newest first, at most `limit`; None: all),
+    and how many there are."""
+    if f.product_id is None:
+        raise ValueError("product_events needs a product")
+    where, params = _thread_conditions(_without_product(f))
+    with db.read() as tx:
+        return _page(
+            tx,
+            f"""
+            SELECT e.id AS event_id, e.thread_id, e.starts_at, t.title, c.name AS client, et.name AS type,
+                   u.display_name AS author, ep.quantity, ep.unit_price, ep.value, count(*) OVER () AS total
+            FROM event_products ep JOIN events e ON e.id = ep.event_id JOIN threads t ON t.id = e.thread_id
+            JOIN clients c ON c.id = e.client_id JOIN event_types et ON et.id = e.type_id
+            JOIN users u ON u.id = e.author_id
+            WHERE ep.product_id = $product_id AND e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to
+              AND {where}
+            ORDER BY e.starts_at DESC, ep.id DESC
+            LIMIT $limit
+            """,
+            {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
+        )
+
+
+@cache.shared
+def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
+    """Threads with `f.product_id` on a done event in the period: quantity and value of its
+    lines there, stage and status (most valuable first, at most `limit`), and how many."""
+    if f.product_id is None:
+        raise ValueError("product_threads needs a product")
+    where, params = _thread_conditions(_without_product(f))
+    with db.read() as tx:
+        return _page(
+            tx,
+            f"""
+            WITH lines AS (
+                SELECT e.thread_id, sum(ep.quantity) AS quantity, sum(ep.value) AS value, max(e.starts_at) AS last_at
+                FROM event_products ep JOIN events e ON e.id = ep.event_id
+                WHERE ep.product_id = $product_id AND e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to
+                GROUP BY e.thread_id
+            )
+            SELECT t.id, t.title, c.name AS client, u.display_name AS owner, s.name AS stage, s.percent, t.status,
+                   l.quantity::DECIMAL(38, 3) AS quantity, l.value::DECIMAL(38, 2) AS value, l.last_at,
+                   count(*) OVER () AS total
+            FROM lines l JOIN threads t ON t.id = l.thread_id JOIN clients c ON c.id = t.client_id
+            JOIN users u ON u.id = t.owner_id JOIN stages s ON s.id = t.stage_id
+            WHERE {where}
+            ORDER BY l.value DESC, t.id DESC
+            LIMIT $limit
+            """,
+            {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
+        )

@@ -1,0 +1,180 @@
+"""Timelines: a thread's events and stages, the team's workload, resource occupancy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from crm_data import cache
+from crm_data import settings as org_settings
+from crm_data.db import Database
+from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
+from crm_data.reports.history import _ENTRIES_SQL, _PATH_SQL
+from crm_data.reports.periods import _window
+
+
+# -- timelines -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ThreadTimeline:
+    """A thread's events (`events`: id, status, starts_at, ends_at, type, color, author,
+    assignee, stage, percent, note) and its stays in stages (`stages`: stage_id, stage, percent,
+    entered_at, left_at; the last one ends now or when the thread closed)."""
+
+    events: pd.DataFrame
+    stages: pd.DataFrame
+
+
+@cache.shared
+def thread_timeline(
+    db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000
+) -> ThreadTimeline:
+    now = now or dt.datetime.now(dt.UTC)
+    with _scratch(db) as tx:
+        events = _frame(
+            tx,
+            """
+            SELECT e.id, e.status, e.starts_at, e.ends_at, et.name AS type, et.color, a.display_name AS author,
+                   s.display_name AS assignee, st.name AS stage, st.percent, left(e.note, 200) AS note
+            FROM events e JOIN event_types et ON et.id = e.type_id JOIN users a ON a.id = e.author_id
+            JOIN users s ON s.id = e.assignee_id LEFT JOIN stages st ON st.id = e.stage_id
+            WHERE e.thread_id = $thread
+            ORDER BY e.starts_at, e.id
+            LIMIT $limit
+            """,
+            {"thread": thread_id, "limit": limit},
+        )
+        tx.execute(_PATH_SQL)
+        tx.execute(
+            "CREATE TEMP TABLE r_cohort AS SELECT id, pipeline_id, stage_id, opened_at, closed_at FROM threads WHERE id = $thread",
+            {"thread": thread_id},
+        )
+        tx.execute(_ENTRIES_SQL)
+        stages = _frame(
+            tx,
+            """
+            SELECT en.stage_id, p.name AS stage, p.percent, p.is_won, p.is_lost, en.entered_at,
+                   coalesce(en.left_at, c.closed_at, greatest($now, en.entered_at)) AS left_at
+            FROM r_entries en JOIN r_path p ON p.stage_id = en.stage_id JOIN r_cohort c ON c.id = en.thread_id
+            ORDER BY en.entered_at
+            """,
+            {"now": now},
+        )
+    return ThreadTimeline(events, stages)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """People's events in a period. `intervals`: user_id, person, event_id, thread_id, status,
+    starts_at, ends_at, type, client, overlap (the person has another event at the same time),
+    at most WORKLOAD_LIMIT rows (`truncated` says when more exist). `people`: user_id, person,
+    events, hours (inside the period), overlapping (events that overlap another)."""
+
+    intervals: pd.DataFrame
+    people: pd.DataFrame
+    truncated: bool
+
+
+@cache.shared
+def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit: int = WORKLOAD_LIMIT) -> Workload:
+    """Each person's planned (and done) events in the period: as assignee or as a coworker
+    taking part. `f.owner_id` picks one person; client and pipeline filter the events' threads."""
+    window = _window(db, f.start, f.end)
+    statuses = ["planned", "done"] if include_done else ["planned"]
+    parts = ["TRUE"]
+    if f.client_id is not None:
+        parts.append("e.client_id = $client_id")
+    if f.pipeline_id is not None:
+        parts.append("e.thread_id IN (SELECT id FROM threads WHERE pipeline_id = $pipeline_id)")
+    if f.owner_id is not None:
+        parts.append("p.user_id = $owner_id")
+    where = " AND ".join(parts)
+    with _scratch(db) as tx:
+        tx.execute(
+            f"""
+            CREATE TEMP TABLE r_work AS
+            WITH inside AS (
+                SELECT id FROM events
+                WHERE status IN (SELECT unnest($statuses)) AND starts_at < $to AND ends_at > $from
+            ),
+            people AS (
+                SELECT e.id AS event_id, e.assignee_id AS user_id FROM events e WHERE e.id IN (SELECT id FROM inside)
+                UNION
+                SELECT ep.event_id, ep.user_id FROM event_participants ep
+                WHERE ep.user_id IS NOT NULL AND ep.event_id IN (SELECT id FROM inside)
+            ),
+            lanes AS (
+                SELECT p.user_id, e.id AS event_id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at
+                FROM people p JOIN events e ON e.id = p.event_id WHERE {where}
+            )
+            SELECT *,
+                   coalesce(max(ends_at) OVER (PARTITION BY user_id ORDER BY starts_at, event_id
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > starts_at, false)
+                   OR coalesce(lead(starts_at) OVER (PARTITION BY user_id ORDER BY starts_at, event_id) < ends_at, false)
+                       AS overlap
+            FROM lanes
+            """,
+            {**window, "statuses": statuses, "client_id": f.client_id, "pipeline_id": f.pipeline_id, "owner_id": f.owner_id},
+        )  # fmt: skip
+        intervals = _frame(
+            tx,
+            """
+            SELECT w.user_id, u.display_name AS person, w.event_id, w.thread_id, w.status, w.starts_at, w.ends_at,
+                   et.name AS type, c.name AS client, w.overlap
+            FROM r_work w JOIN users u ON u.id = w.user_id JOIN event_types et ON et.id = w.type_id
+            JOIN clients c ON c.id = w.client_id
+            ORDER BY person, w.user_id, w.starts_at, w.event_id
+            LIMIT $limit
+            """,
+            {"limit": limit + 1},
+        )
+        people = _frame(
+            tx,
+            """
+            SELECT w.user_id, u.display_name AS person, count(*) AS events,
+                   sum(epoch(least(w.ends_at, $to)) - epoch(greatest(w.starts_at, $from))) / 3600.0 AS hours,
+                   count(*) FILTER (WHERE w.overlap) AS overlapping
+            FROM r_work w JOIN users u ON u.id = w.user_id
+            GROUP BY w.user_id, u.display_name
+            ORDER BY person, w.user_id
+            """,
+            window,
+        )
+    truncated = len(intervals) > limit
+    return Workload(intervals.head(limit), people, truncated)
+
+
+def working_hours_in(db: Database, start: dt.date, end: dt.date) -> float:
+    """Hours of the organisation's working time in start..end (working days × daily hours)."""
+    org = org_settings.cached(db)
+    days = sum(1 for i in range((end - start).days + 1) if (start + dt.timedelta(days=i)).weekday() in org.work_days)
+    return float(days * max(org.work_end_hour - org.work_start_hour, 0))
+
+
+@cache.shared
+def resource_occupancy(db: Database, f: ReportFilter) -> pd.DataFrame:
+    """Per active resource (and any archived one booked in the period): bookings, booked hours
+    inside the period, available hours (the organisation's working hours in the period) and
+    occupancy = booked / available (None when nothing is available)."""
+    window = _window(db, f.start, f.end)
+    available = working_hours_in(db, f.start, f.end)
+    with db.read() as tx:
+        return _frame(
+            tx,
+            """
+            WITH booked AS (
+                SELECT r.resource_id, count(*) AS bookings,
+                       sum(epoch(least(r.ends_at, $to)) - epoch(greatest(r.starts_at, $from))) / 3600.0 AS hours
+                FROM reservations r WHERE r.starts_at < $to AND r.ends_at > $from
+                GROUP BY r.resource_id
+            )
+            SELECT res.id AS resource_id, res.name AS resource, res.kind, coalesce(b.bookings, 0) AS bookings,
+                   coalesce(b.hours, 0.0) AS hours, $available AS available_hours,
+                   coalesce(b.hours, 0.0) / nullif($available, 0) AS occupancy
+            FROM resources res LEFT JOIN booked b ON b.resource_id = res.id
+            WHERE res.active OR b.bookings > 0
+            ORDER BY occupancy DESC NULLS LAST, res.kind, res.name, res.id
+            """,
+            {**window, "available": available},
+        )
