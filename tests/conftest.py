@@ -13,12 +13,9 @@ from crm_data import demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
-from tests.helpers import navigation_only
+from tests.helpers import CHROMIUM_ARGS, PASSWORD, REPO, Server, chromium_path, navigation_only
 
 users.use_fast_hashing_for_tests()
-
-REPO = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -78,24 +75,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # -- a real server and a real Chromium ------------------------------------------------------------
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-
-
-def chromium_path() -> str | None:
-    import shutil
-
-    candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
-    return candidate if Path(candidate).exists() else shutil.which("chromium")
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium through Playwright. Missing Chromium skips locally and fails in CI."""
@@ -110,13 +89,6 @@ def browser():
         instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
-
-
-class Server:
-    def __init__(self, url: str, db_path: Path, process: object) -> None:
-        self.url = url
-        self.db_path = db_path
-        self.process = process
 
 
 def _free_port() -> int:
@@ -182,38 +154,6 @@ def server_factory(tmp_path: Path) -> Iterator:
 def server(server_factory) -> Server:
     """A server on a fresh, empty database."""
     return server_factory()
-
-
-def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
-    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
-    /auth/signin), which is filled like a password manager would and comes back to `url`."""
-    page.goto(url)
-    page.get_by_label("Login").wait_for(timeout=60_000)
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    if keep:
-        page.get_by_label("Keep me signed in").check()
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Sign in").click()
-    wait_idle(page)
-
-
-# Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]'
-
-
-def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
-    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
-    the sign-in form is shown, and it is still so a moment later: on a busy machine the rerun an
-    action asked for may start late, after a first look already saw the previous run's idle
-    state. Slower, never early."""
-    page.wait_for_timeout(150)
-    for _ in range(20):
-        page.wait_for_selector(IDLE, timeout=timeout)
-        page.wait_for_timeout(settle_ms)
-        if page.locator(IDLE).count() == 1:
-            return
-    page.wait_for_selector(IDLE, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

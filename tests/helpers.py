@@ -1,15 +1,22 @@
-"""Small builders shared by tests."""
+"""Small builders and values shared by tests (fixtures live in conftest.py; test files import
+from here, never from conftest)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from crm_data import clients, dictionaries, events
 from crm_data.db import Database
 from crm_data.users import User
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
 
 TABLES = (
     "users", "clients", "contacts", "threads", "events", "event_amounts", "event_products",
@@ -93,3 +100,61 @@ def as_user(at: Any, user: User) -> str:
     token = sessions.create(startup.database(config_from_env()), user, user_agent="AppTest").token
     at.session_state["auth_token"] = token
     return token
+
+
+# -- a real server and a real Chromium ------------------------------------------------------------
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
+    return candidate if Path(candidate).exists() else shutil.which("chromium")
+
+
+class Server:
+    """A `streamlit run app.py` started by the `server_factory` fixture."""
+
+    def __init__(self, url: str, db_path: Path, process: object) -> None:
+        self.url = url
+        self.db_path = db_path
+        self.process = process
+
+
+def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
+    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
+    /auth/signin), which is filled like a password manager would and comes back to `url`."""
+    page.goto(url)
+    page.get_by_label("Login").wait_for(timeout=60_000)
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password", exact=True).fill(password)
+    if keep:
+        page.get_by_label("Keep me signed in").check()
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+
+
+# Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]'
+
+
+def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
+    the sign-in form is shown, and it is still so a moment later: on a busy machine the rerun an
+    action asked for may start late, after a first look already saw the previous run's idle
+    state. Slower, never early."""
+    page.wait_for_timeout(150)
+    for _ in range(20):
+        page.wait_for_selector(IDLE, timeout=timeout)
+        page.wait_for_timeout(settle_ms)
+        if page.locator(IDLE).count() == 1:
+            return
+    page.wait_for_selector(IDLE, timeout=timeout)

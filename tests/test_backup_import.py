@@ -28,8 +28,7 @@ from crm_data.config import Config, config_for
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
-from tests.conftest import REPO
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import REPO, call, first_type, new_client, snapshot
 
 SHARED_BYTES = b"%PDF-1.4 umowa ramowa \xc5\x82\xc3\xb3d\xc5\xba" * 50
 

@@ -8,7 +8,7 @@ import pytest
 from crm_data import clients, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, Server, wait_idle
+from tests.helpers import PASSWORD, Server, wait_idle
 
 pytestmark = pytest.mark.browser
 

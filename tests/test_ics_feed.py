@@ -20,9 +20,7 @@ from crm_data import ics, planning, setup, users
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client
-
-from .conftest import PASSWORD
+from tests.helpers import PASSWORD, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 HOST = "crm.example.com"

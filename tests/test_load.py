@@ -16,8 +16,7 @@ from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
 from crm_data.planning import PlanEvent
 from crm_data.users import User
-from tests.conftest import PASSWORD
-from tests.helpers import call, first_type, new_client
+from tests.helpers import PASSWORD, call, first_type, new_client
 
 LOAD_SECONDS = 60
 USERS = 20

@@ -12,7 +12,7 @@ from crm_data import demo, setup
 from crm_data.config import config_for
 from crm_data.db import Database
 from tests import load_bench
-from tests.conftest import PASSWORD, REPO
+from tests.helpers import PASSWORD, REPO
 
 
 @pytest.fixture(scope="module")

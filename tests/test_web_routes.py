@@ -25,9 +25,7 @@ from crm_data.db import Database
 from crm_data.events import AttachmentInput
 from crm_data.i18n import translate
 from pages._web.middleware import SECURITY_HEADERS
-from tests.helpers import call, new_client
-
-from .conftest import PASSWORD, REPO
+from tests.helpers import PASSWORD, REPO, call, new_client
 
 WRONG = "wrong horse battery"
 
