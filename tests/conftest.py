@@ -13,7 +13,17 @@ from crm_data import demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
-from tests.helpers import CHROMIUM_ARGS, PASSWORD, REPO, Server, chromium_path, navigation_only
+from tests.helpers import (
+    CHROMIUM_ARGS,
+    DURATIONS,
+    PASSWORD,
+    REPO,
+    Server,
+    chromium_path,
+    duration_seconds,
+    navigation_only,
+    reserve_port,
+)
 
 users.use_fast_hashing_for_tests()
 
@@ -74,6 +84,38 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TZ", "UTC")
 
 
+# -- durations of the long tests: the required values are the defaults (see helpers.DURATIONS) ----
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("crm", "CRM test durations")
+    for fixture, (option, variable, required) in DURATIONS.items():
+        group.addoption(
+            option,
+            dest=fixture,
+            type=float,
+            default=None,
+            help=f"seconds the {fixture.split('_')[0]} test runs (default: ${variable}, else {required:g}, the required value)",
+        )
+
+
+def duration(config: pytest.Config, fixture: str) -> float:
+    try:
+        return duration_seconds(fixture, config.getoption(fixture), os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture
+def hammer_seconds(request: pytest.FixtureRequest) -> float:
+    """How long the booking hammer runs (--hammer-seconds, CRM_HAMMER_SECONDS; 120 s by default)."""
+    return duration(request.config, "hammer_seconds")
+
+
+@pytest.fixture
+def load_seconds(request: pytest.FixtureRequest) -> float:
+    """How long the load test runs (--load-seconds, CRM_LOAD_SECONDS; 60 s by default)."""
+    return duration(request.config, "load_seconds")
+
+
 # -- a real server and a real Chromium ------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
@@ -89,14 +131,6 @@ def browser():
         instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -116,7 +150,8 @@ def server_factory(tmp_path: Path) -> Iterator:
             database = Database.open(config_for(db_path))
             prepare(database)
             database.close()
-        port = _free_port()
+        reservation = reserve_port()  # held until the server listens: no parallel test takes the port meanwhile
+        port = reservation.getsockname()[1]
         env = {**os.environ, "CRM_DB_PATH": str(db_path)}
         log = (tmp_path / f"server{len(started)}.log").open("w")
         process = subprocess.Popen(
@@ -136,8 +171,10 @@ def server_factory(tmp_path: Path) -> Iterator:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
+                reservation.close()
                 raise RuntimeError("streamlit did not start:\n" + Path(log.name).read_text())
             time.sleep(0.2)
+        reservation.close()
         return Server(url, db_path, process)
 
     yield start
@@ -174,3 +211,23 @@ def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
     path, people = sample
     monkeypatch.setenv("CRM_DB_PATH", str(path))
     return people
+
+
+# -- order: the longest tests start first, so that in parallel (pytest-xdist) they do not end up
+# queued behind everything else on one worker at the end -----------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    timeout = float(config.getini("timeout") or 0)
+    expected: dict[str, float] = {}
+    for item in items:
+        seconds = sum(duration(config, f) for f in DURATIONS if f in getattr(item, "fixturenames", ()))
+        expected[item.nodeid] = seconds
+        if seconds and timeout and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout + seconds))  # a longer run asked for is not a hang
+
+    def rank(item: pytest.Item) -> tuple[int, float]:
+        if item.get_closest_marker("slow"):
+            return (0, -expected[item.nodeid])
+        return (1 if item.get_closest_marker("browser") else 2, 0.0)
+
+    items.sort(key=rank)  # stable: otherwise in the order collected

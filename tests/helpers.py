@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,24 @@ from crm_data.users import User
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
+
+# The long tests' durations: fixture name -> (command-line option, environment variable, required
+# seconds). Shorter values are for a quick look while developing; the README's command (and CI)
+# runs the required defaults.
+DURATIONS = {
+    "hammer_seconds": ("--hammer-seconds", "CRM_HAMMER_SECONDS", 120.0),
+    "load_seconds": ("--load-seconds", "CRM_LOAD_SECONDS", 60.0),
+}
+
+
+def duration_seconds(fixture: str, option: float | None, environ: Mapping[str, str]) -> float:
+    """The command-line option, else the environment variable, else the required value."""
+    name, variable, required = DURATIONS[fixture]
+    value = option if option is not None else float(environ.get(variable) or required)
+    if not value >= 0:
+        raise ValueError(f"{name} / {variable} must be a number of seconds >= 0, got {value:g}")
+    return value
+
 
 TABLES = (
     "users", "clients", "contacts", "threads", "events", "event_amounts", "event_products",
@@ -117,6 +136,17 @@ CHROMIUM_ARGS = [
 def chromium_path() -> str | None:
     candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
     return candidate if Path(candidate).exists() else shutil.which("chromium")
+
+
+def reserve_port() -> socket.socket:
+    """A free localhost port, kept bound (SO_REUSEADDR, not listening) by the returned socket: no
+    other bind to port 0 gets it, in this process or another (parallel test workers, other runs),
+    while the server we start binds it with SO_REUSEADDR, as Streamlit does. Close the socket once
+    the server listens."""
+    reservation = socket.socket()
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
 
 
 class Server:

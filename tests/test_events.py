@@ -21,9 +21,7 @@ from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client, snapshot
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO, call, first_type, new_client, snapshot
 
 
 def stage_named(look: dictionaries.Lookups, name: str) -> dictionaries.Stage:
