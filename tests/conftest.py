@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,9 +29,22 @@ from tests.helpers import (
 users.use_fast_hashing_for_tests()
 
 
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly created and migrated database file, closed: made once per test process (each
+    parallel worker has its own), copied for every test (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("migrated") / "crm.duckdb"
+    Database.open(config_for(path)).close()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # one file, nothing beside it
+    return path
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(config_for(tmp_path / "crm.duckdb"))
+def db(tmp_path: Path, migrated_file: Path) -> Iterator[Database]:
+    """A real, freshly migrated DuckDB file of this test's own (a copy of `migrated_file`)."""
+    path = tmp_path / "crm.duckdb"
+    shutil.copyfile(migrated_file, path)
+    database = Database.open(config_for(path))
     yield database
     database.close()
 

@@ -394,6 +394,7 @@ def test_a_thread_of_another_client_is_refused(db: Database, member: User) -> No
 
 
 # -- concurrency and durability --------------------------------------------------------------------
+@pytest.mark.slow
 def test_eight_writers_logging_two_hundred_events_each_lose_nothing(db: Database, member: User) -> None:
     client_id = new_client(db, member)
     thread_of = {w: call(db, member, client_id, note=f"worker {w} opens").thread_id for w in range(8)}

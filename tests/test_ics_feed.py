@@ -207,6 +207,7 @@ def get(url: str) -> tuple[int, dict[str, str], bytes]:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
+@pytest.mark.slow
 def test_over_http_a_live_secret_gets_the_calendar_and_a_revoked_or_regenerated_one_404(server_factory):
     secrets: dict[str, str] = {}
 

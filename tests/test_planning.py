@@ -434,6 +434,7 @@ def test_the_ics_file_has_the_events_and_their_alarms_across_the_dst_change(db: 
 
 
 # -- concurrency: no double booking, ever ---------------------------------------------------------------
+@pytest.mark.slow
 def test_ten_threads_racing_for_one_slot_book_it_exactly_once_per_round(
     db: Database, member: User, thread, room
 ) -> None:

@@ -27,6 +27,9 @@ from crm_data.i18n import translate
 from pages._web.middleware import SECURITY_HEADERS
 from tests.helpers import PASSWORD, REPO, call, new_client
 
+# every test here starts a real server (`streamlit run app.py`): several seconds each
+pytestmark = pytest.mark.slow
+
 WRONG = "wrong horse battery"
 
 
