@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,17 +14,37 @@ from crm_data import demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
-from tests.helpers import navigation_only
+from tests.helpers import (
+    CHROMIUM_ARGS,
+    DURATIONS,
+    PASSWORD,
+    REPO,
+    Server,
+    chromium_path,
+    duration_seconds,
+    navigation_only,
+    reserve_port,
+)
 
 users.use_fast_hashing_for_tests()
 
-REPO = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
+
+@pytest.fixture(scope="session")
+def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly created and migrated database file, closed: made once per test process (each
+    parallel worker has its own), copied for every test (migrating costs more than copying)."""
+    path = tmp_path_factory.mktemp("migrated") / "crm.duckdb"
+    Database.open(config_for(path)).close()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # one file, nothing beside it
+    return path
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(config_for(tmp_path / "crm.duckdb"))
+def db(tmp_path: Path, migrated_file: Path) -> Iterator[Database]:
+    """A real, freshly migrated DuckDB file of this test's own (a copy of `migrated_file`)."""
+    path = tmp_path / "crm.duckdb"
+    shutil.copyfile(migrated_file, path)
+    database = Database.open(config_for(path))
     yield database
     database.close()
 
@@ -77,25 +98,39 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TZ", "UTC")
 
 
+# -- durations of the long tests: the required values are the defaults (see helpers.DURATIONS) ----
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("crm", "CRM test durations")
+    for fixture, (option, variable, required) in DURATIONS.items():
+        group.addoption(
+            option,
+            dest=fixture,
+            type=float,
+            default=None,
+            help=f"seconds the {fixture.split('_')[0]} test runs (default: ${variable}, else {required:g}, the required value)",
+        )
+
+
+def duration(config: pytest.Config, fixture: str) -> float:
+    try:
+        return duration_seconds(fixture, config.getoption(fixture), os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture
+def hammer_seconds(request: pytest.FixtureRequest) -> float:
+    """How long the booking hammer runs (--hammer-seconds, CRM_HAMMER_SECONDS; 120 s by default)."""
+    return duration(request.config, "hammer_seconds")
+
+
+@pytest.fixture
+def load_seconds(request: pytest.FixtureRequest) -> float:
+    """How long the load test runs (--load-seconds, CRM_LOAD_SECONDS; 60 s by default)."""
+    return duration(request.config, "load_seconds")
+
+
 # -- a real server and a real Chromium ------------------------------------------------------------
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-
-
-def chromium_path() -> str | None:
-    import shutil
-
-    candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
-    return candidate if Path(candidate).exists() else shutil.which("chromium")
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium through Playwright. Missing Chromium skips locally and fails in CI."""
@@ -110,21 +145,6 @@ def browser():
         instance = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
-
-
-class Server:
-    def __init__(self, url: str, db_path: Path, process: object) -> None:
-        self.url = url
-        self.db_path = db_path
-        self.process = process
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -144,7 +164,8 @@ def server_factory(tmp_path: Path) -> Iterator:
             database = Database.open(config_for(db_path))
             prepare(database)
             database.close()
-        port = _free_port()
+        reservation = reserve_port()  # held until the server listens: no parallel test takes the port meanwhile
+        port = reservation.getsockname()[1]
         env = {**os.environ, "CRM_DB_PATH": str(db_path)}
         log = (tmp_path / f"server{len(started)}.log").open("w")
         process = subprocess.Popen(
@@ -164,8 +185,10 @@ def server_factory(tmp_path: Path) -> Iterator:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
+                reservation.close()
                 raise RuntimeError("streamlit did not start:\n" + Path(log.name).read_text())
             time.sleep(0.2)
+        reservation.close()
         return Server(url, db_path, process)
 
     yield start
@@ -182,38 +205,6 @@ def server_factory(tmp_path: Path) -> Iterator:
 def server(server_factory) -> Server:
     """A server on a fresh, empty database."""
     return server_factory()
-
-
-def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
-    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
-    /auth/signin), which is filled like a password manager would and comes back to `url`."""
-    page.goto(url)
-    page.get_by_label("Login").wait_for(timeout=60_000)
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    if keep:
-        page.get_by_label("Keep me signed in").check()
-    with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Sign in").click()
-    wait_idle(page)
-
-
-# Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]'
-
-
-def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
-    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
-    the sign-in form is shown, and it is still so a moment later: on a busy machine the rerun an
-    action asked for may start late, after a first look already saw the previous run's idle
-    state. Slower, never early."""
-    page.wait_for_timeout(150)
-    for _ in range(20):
-        page.wait_for_selector(IDLE, timeout=timeout)
-        page.wait_for_timeout(settle_ms)
-        if page.locator(IDLE).count() == 1:
-            return
-    page.wait_for_selector(IDLE, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +225,23 @@ def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
     path, people = sample
     monkeypatch.setenv("CRM_DB_PATH", str(path))
     return people
+
+
+# -- order: the longest tests start first, so that in parallel (pytest-xdist) they do not end up
+# queued behind everything else on one worker at the end -----------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    timeout = float(config.getini("timeout") or 0)
+    expected: dict[str, float] = {}
+    for item in items:
+        seconds = sum(duration(config, f) for f in DURATIONS if f in getattr(item, "fixturenames", ()))
+        expected[item.nodeid] = seconds
+        if seconds and timeout and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout + seconds))  # a longer run asked for is not a hang
+
+    def rank(item: pytest.Item) -> tuple[int, float]:
+        if item.get_closest_marker("slow"):
+            return (0, -expected[item.nodeid])
+        return (1 if item.get_closest_marker("browser") else 2, 0.0)
+
+    items.sort(key=rank)  # stable: otherwise in the order collected

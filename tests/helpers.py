@@ -1,15 +1,41 @@
-"""Small builders shared by tests."""
+"""Small builders and values shared by tests (fixtures live in conftest.py; test files import
+from here, never from conftest)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import os
+import shutil
+import socket
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from crm_data import clients, dictionaries, events
 from crm_data.db import Database
 from crm_data.users import User
+
+REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+# The long tests' durations: fixture name -> (command-line option, environment variable, required
+# seconds). Shorter values are for a quick look while developing; the README's command (and CI)
+# runs the required defaults.
+DURATIONS = {
+    "hammer_seconds": ("--hammer-seconds", "CRM_HAMMER_SECONDS", 120.0),
+    "load_seconds": ("--load-seconds", "CRM_LOAD_SECONDS", 60.0),
+}
+
+
+def duration_seconds(fixture: str, option: float | None, environ: Mapping[str, str]) -> float:
+    """The command-line option, else the environment variable, else the required value."""
+    name, variable, required = DURATIONS[fixture]
+    value = option if option is not None else float(environ.get(variable) or required)
+    if not value >= 0:
+        raise ValueError(f"{name} / {variable} must be a number of seconds >= 0, got {value:g}")
+    return value
+
 
 TABLES = (
     "users", "clients", "contacts", "threads", "events", "event_amounts", "event_products",
@@ -95,3 +121,72 @@ def as_user(at: Any, user: User) -> str:
     token = sessions.create(startup.database(config_from_env()), user, user_agent="AppTest").token
     at.session_state["auth_token"] = token
     return token
+
+
+# -- a real server and a real Chromium ------------------------------------------------------------
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    candidate = os.environ.get("CRM_CHROMIUM") or "/usr/bin/chromium"
+    return candidate if Path(candidate).exists() else shutil.which("chromium")
+
+
+def reserve_port() -> socket.socket:
+    """A free localhost port, kept bound (SO_REUSEADDR, not listening) by the returned socket: no
+    other bind to port 0 gets it, in this process or another (parallel test workers, other runs),
+    while the server we start binds it with SO_REUSEADDR, as Streamlit does. Close the socket once
+    the server listens."""
+    reservation = socket.socket()
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
+
+
+class Server:
+    """A `streamlit run app.py` started by the `server_factory` fixture."""
+
+    def __init__(self, url: str, db_path: Path, process: object) -> None:
+        self.url = url
+        self.db_path = db_path
+        self.process = process
+
+
+def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
+    """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
+    /auth/signin), which is filled like a password manager would and comes back to `url`."""
+    page.goto(url)
+    page.get_by_label("Login").wait_for(timeout=60_000)
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password", exact=True).fill(password)
+    if keep:
+        page.get_by_label("Keep me signed in").check()
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+
+
+# Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"], form[action="/auth/signin"]'
+
+
+def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
+    """Wait until Streamlit has finished running the script (its own e2e tests do the same), or
+    the sign-in form is shown, and it is still so a moment later: on a busy machine the rerun an
+    action asked for may start late, after a first look already saw the previous run's idle
+    state. Slower, never early."""
+    page.wait_for_timeout(150)
+    for _ in range(20):
+        page.wait_for_selector(IDLE, timeout=timeout)
+        page.wait_for_timeout(settle_ms)
+        if page.locator(IDLE).count() == 1:
+            return
+    page.wait_for_selector(IDLE, timeout=timeout)

@@ -108,10 +108,14 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 # -- the server ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def reserve_port() -> socket.socket:
+    """A free localhost port, kept bound (SO_REUSEADDR, not listening) by the returned socket, so
+    that no other bind to port 0 (a parallel test, another run) gets it before Streamlit, which
+    binds with SO_REUSEADDR, listens on it. Close it once the server listens."""
+    reservation = socket.socket()
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reservation.bind(("127.0.0.1", 0))
+    return reservation
 
 
 def process_tree(pid: int) -> list[int]:
@@ -166,7 +170,8 @@ class Server:
 
     def __init__(self, app: Path, source_db: Path, workdir: Path) -> None:
         self.app = app
-        self.port = free_port()
+        self._reservation: socket.socket | None = reserve_port()
+        self.port = self._reservation.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_path = workdir / "crm.duckdb"
         shutil.copyfile(source_db, self.db_path)
@@ -186,6 +191,7 @@ class Server:
         while True:
             try:
                 if requests.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200:
+                    self._release_port()
                     return
             except requests.RequestException:
                 pass
@@ -216,7 +222,13 @@ class Server:
         assert self.process is not None
         return status_kb(self.process.pid, "VmHWM")
 
+    def _release_port(self) -> None:
+        if self._reservation is not None:
+            self._reservation.close()
+            self._reservation = None
+
     def stop(self) -> None:
+        self._release_port()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -14,8 +14,7 @@ from crm_data import backup, clients, dictionaries, events, planning, threads, u
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
-from tests.conftest import PASSWORD
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, call, first_type, new_client, snapshot
 
 
 @pytest.fixture

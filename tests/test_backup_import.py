@@ -28,8 +28,7 @@ from crm_data.config import Config, config_for
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
-from tests.conftest import REPO
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import REPO, call, first_type, new_client, snapshot
 
 SHARED_BYTES = b"%PDF-1.4 umowa ramowa \xc5\x82\xc3\xb3d\xc5\xba" * 50
 
@@ -226,6 +225,7 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
 
 
 # -- backup and restore: the round trip --------------------------------------------------------
+@pytest.mark.slow
 def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counting(
     db: Database, admin: User, member: User, tmp_path: Path
 ) -> None:
@@ -299,6 +299,7 @@ def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counti
     assert scalar(db, "SELECT max(id) FROM events") == old_max["events"]
 
 
+@pytest.mark.slow
 def test_a_backup_taken_while_events_are_logged_is_consistent(
     db: Database, admin: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -620,6 +621,7 @@ def closed_database(tmp_path: Path) -> tuple[Path, list[str]]:
     return path, names
 
 
+@pytest.mark.slow
 def test_the_command_line_creates_and_restores_a_backup(closed_database, tmp_path: Path) -> None:
     source, names = closed_database
     zip_path = tmp_path / "cli.zip"
@@ -651,6 +653,7 @@ def test_the_command_line_creates_and_restores_a_backup(closed_database, tmp_pat
     assert restored.read_bytes() == db_bytes
 
 
+@pytest.mark.slow
 def test_the_command_line_refuses_a_database_held_by_another_process(db: Database, admin: User, tmp_path: Path) -> None:
     zip_path = tmp_path / "held.zip"
     made = run_cli("create", str(zip_path), "--db", str(db.config.db_path))
@@ -663,6 +666,7 @@ def test_the_command_line_refuses_a_database_held_by_another_process(db: Databas
     assert not zip_path.exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_refuses_to_back_up_a_database_that_does_not_exist(tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "crm.duckdb"
     made = run_cli("create", str(tmp_path / "typo.zip"), "--db", str(missing))

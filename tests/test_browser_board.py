@@ -14,8 +14,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from crm_data import dictionaries, events, setup, users
 from crm_data.db import Database
-from tests.conftest import PASSWORD, sign_in, wait_idle
-from tests.helpers import call, new_client
+from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CRM_BOARD_SHOTS")  # a folder: also keep the screenshots there

@@ -10,7 +10,7 @@ import pytest
 from crm_data import clients, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, Server, wait_idle
+from tests.helpers import PASSWORD, Server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +83,7 @@ def test_set_up_then_log_a_call_and_a_follow_up_into_one_thread(browser, server:
 
 def test_an_admin_sees_every_page_in_the_sidebar_without_asking_for_more(browser, server_factory) -> None:
     from crm_data import setup
-    from tests.conftest import sign_in
+    from tests.helpers import sign_in
 
     server = server_factory(
         lambda db: setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)

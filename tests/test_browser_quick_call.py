@@ -19,8 +19,7 @@ import pytest
 
 from crm_data import setup, users
 from crm_data.db import Database
-from tests.conftest import PASSWORD, sign_in, wait_idle
-from tests.helpers import call, new_client
+from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

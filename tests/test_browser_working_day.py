@@ -16,8 +16,7 @@ import pytest
 from crm_data import admin, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, sign_in, wait_idle
-from tests.helpers import call, new_client
+from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
 from tests.test_browser_planning import choose
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,7 @@ from crm_data import planning, rules, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, first_type, new_client
+from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 

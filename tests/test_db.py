@@ -16,8 +16,7 @@ from crm_data import db as dbmod
 from crm_data.config import config_for
 from crm_data.db import Database, TransactionAborted
 from crm_data.errors import DatabaseLocked, WriteConflict
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
 
 
 def test_a_new_file_is_created_and_every_migration_recorded(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crm_data import demo
 from crm_data.db import Database
 from crm_data.users import User
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_sample_people_are_rarely_double_booked(db: Database, admin: User) -> None:

@@ -21,9 +21,7 @@ from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client, snapshot
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO, call, first_type, new_client, snapshot
 
 
 def stage_named(look: dictionaries.Lookups, name: str) -> dictionaries.Stage:
@@ -396,6 +394,7 @@ def test_a_thread_of_another_client_is_refused(db: Database, member: User) -> No
 
 
 # -- concurrency and durability --------------------------------------------------------------------
+@pytest.mark.slow
 def test_eight_writers_logging_two_hundred_events_each_lose_nothing(db: Database, member: User) -> None:
     client_id = new_client(db, member)
     thread_of = {w: call(db, member, client_id, note=f"worker {w} opens").thread_id for w in range(8)}

@@ -21,8 +21,7 @@ from crm_data import attachments, dictionaries, events, setup, startup
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
-from tests.conftest import PASSWORD, REPO, sign_in, wait_idle
-from tests.helpers import as_user, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, REPO, as_user, first_type, new_client, sign_in, snapshot, wait_idle
 
 FULL_SAVE = textwrap.dedent(
     """

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from crm_data.i18n import Fmt, catalog, plural_form
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SOURCES = [*REPO.glob("crm_data/**/*.py"), *REPO.glob("pages/**/*.py"), REPO / "app.py"]
 LITERAL_KEY = re.compile(

@@ -20,9 +20,7 @@ from crm_data import ics, planning, setup, users
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client
-
-from .conftest import PASSWORD
+from tests.helpers import PASSWORD, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 HOST = "crm.example.com"
@@ -209,6 +207,7 @@ def get(url: str) -> tuple[int, dict[str, str], bytes]:
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
+@pytest.mark.slow
 def test_over_http_a_live_secret_gets_the_calendar_and_a_revoked_or_regenerated_one_404(server_factory):
     secrets: dict[str, str] = {}
 

@@ -13,7 +13,7 @@ from crm_data import console, demo, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import PermissionDenied
-from tests.conftest import PASSWORD, REPO
+from tests.helpers import PASSWORD, REPO
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from crm_data import sessions, setup, startup, threads, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from pages._ui.core import md_escape
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user
+from tests.helpers import PASSWORD, REPO, as_user
 
 APP = str(REPO / "app.py")
 PAGES = [

@@ -10,8 +10,7 @@ from streamlit.testing.v1 import AppTest
 from crm_data import dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user
+from tests.helpers import PASSWORD, REPO, as_user
 
 APP = str(REPO / "app.py")
 

@@ -17,8 +17,7 @@ from crm_data import board, dictionaries, events, setup, users
 from crm_data import settings as org_settings
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, as_user, call, new_client
 
 APP = str(REPO / "app.py")
 KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")

@@ -17,8 +17,7 @@ from crm_data import cache, dictionaries, events, planning, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, new_client
+from tests.helpers import PASSWORD, REPO, as_user, new_client
 
 PAGES = [
     "pages/today.py",

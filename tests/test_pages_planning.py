@@ -14,8 +14,7 @@ from crm_data import planning, reminders, reservations, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 APP = str(REPO / "app.py")

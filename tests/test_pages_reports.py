@@ -19,8 +19,7 @@ from crm_data.db import Database
 from crm_data.i18n import Fmt
 from pages._ui import report_filters as rf
 from pages._ui.core import md_escape
-from tests.conftest import REPO
-from tests.helpers import as_user
+from tests.helpers import REPO, as_user
 from tests.test_reports import World, build_world, make_filter
 
 APP = str(REPO / "app.py")

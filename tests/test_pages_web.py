@@ -13,8 +13,7 @@ from crm_data import ics, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.events import AttachmentInput
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, as_user, call, new_client
 
 APP = str(REPO / "app.py")
 

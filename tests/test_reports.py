@@ -25,8 +25,7 @@ from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.planning import PlanEvent
 from crm_data.reports import Drill, ReportFilter
 from tests import yardsticks
-from tests.conftest import PASSWORD
-from tests.helpers import first_type, new_client
+from tests.helpers import PASSWORD, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = dt.datetime(2025, 12, 15, 12, 0, tzinfo=dt.UTC)

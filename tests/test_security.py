@@ -11,8 +11,7 @@ from streamlit.testing.v1 import AppTest
 from crm_data import setup
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, as_user, call, new_client
 
 HOSTILE = "**Bold** :red[x] $x$ <img src=x onerror=alert(1)> [link](http://evil.example) `code` # head"
 

@@ -15,8 +15,7 @@ from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.threads import ThreadChoice
 from crm_data.users import User
-from tests.conftest import PASSWORD, REPO
-from tests.helpers import as_user, call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, snapshot
 
 APP = str(REPO / "app.py")
 SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)

@@ -10,8 +10,7 @@ from crm_data import users
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import LOCKOUT_FAILURES, LOCKOUT_SECONDS, MAX_PASSWORD, User
-
-from .conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
 WRONG = "wrong horse battery"

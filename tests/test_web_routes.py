@@ -25,9 +25,10 @@ from crm_data.db import Database
 from crm_data.events import AttachmentInput
 from crm_data.i18n import translate
 from pages._web.middleware import SECURITY_HEADERS
-from tests.helpers import call, new_client
+from tests.helpers import PASSWORD, REPO, call, new_client
 
-from .conftest import PASSWORD, REPO
+# every test here starts a real server (`streamlit run app.py`): several seconds each
+pytestmark = pytest.mark.slow
 
 WRONG = "wrong horse battery"
 
