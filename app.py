@@ -30,8 +30,9 @@ def main() -> None:
         st.stop()
 
     if setup.needs_setup(database):
-        st.navigation([st.Page("pages/setup.py", title=ui.t("setup.title"), icon=":material/rocket_launch:")],
-                      position="hidden").run()  # fmt: skip
+        st.navigation(
+            [st.Page("pages/setup.py", title=ui.t("setup.title"), icon=":material/rocket_launch:")], position="hidden"
+        ).run()
         st.stop()
 
     account = ui.restore_session()
@@ -61,9 +62,13 @@ def main() -> None:
     # else, it says they may not use it (and every admin service refuses them anyway)
     pages[t("nav.account")] = [
         st.Page("pages/account.py", title=t("account.title"), icon=":material/account_circle:"),
-        st.Page("pages/admin.py", title=t("admin.title"), icon=":material/admin_panel_settings:",
-                visibility="visible" if account and account.is_admin else "hidden"),
-    ]  # fmt: skip
+        st.Page(
+            "pages/admin.py",
+            title=t("admin.title"),
+            icon=":material/admin_panel_settings:",
+            visibility="visible" if account and account.is_admin else "hidden",
+        ),
+    ]
     if account is None:
         # Every page is registered, so the address a user opened (a bookmarked report with its
         # filters in the query string) still names its page; none of them runs before sign-in: the

@@ -129,10 +129,12 @@ KINDS: dict[str, Kind] = {
 # rows that hang off a parent and go with it when an unused parent is deleted
 _CHILDREN = {
     "pipelines": ["DELETE FROM stages WHERE pipeline_id = $id"],
-    "dictionaries": ["DELETE FROM dictionary_event_types WHERE dictionary_id = $id",
-                     "DELETE FROM dictionary_values WHERE dictionary_id = $id"],
+    "dictionaries": [
+        "DELETE FROM dictionary_event_types WHERE dictionary_id = $id",
+        "DELETE FROM dictionary_values WHERE dictionary_id = $id",
+    ],
     "event_types": ["DELETE FROM dictionary_event_types WHERE event_type_id = $id"],
-}  # fmt: skip
+}
 
 
 def _kind(name: str) -> Kind:
@@ -177,8 +179,16 @@ def _check_pipeline_keeps_an_open_stage(tx: Tx, pipeline_id: int) -> None:
         raise ValidationError.single("stages", "admin.pipeline_needs_open_stage")
 
 
-def save(db: Database, actor: User, kind_name: str, values: dict[str, Any], row_id: int | None = None,
-         parent_id: int | None = None, *, lang: str = "en") -> int:  # fmt: skip
+def save(
+    db: Database,
+    actor: User,
+    kind_name: str,
+    values: dict[str, Any],
+    row_id: int | None = None,
+    parent_id: int | None = None,
+    *,
+    lang: str = "en",
+) -> int:
     """Create (row_id None) or edit a dictionary row. Returns its id. Numbers typed as text
     (prices) are read in `lang`, the admin's language."""
     permissions.require_admin(actor)
@@ -267,9 +277,15 @@ def _refuse_buffer_clashes(tx: Tx, resource_id: int, buffer_min: int) -> None:
     if pairs:
         first = pairs[0]
         raise ValidationError.single(
-            "buffer_min", "resource.buffer_clashes", count=len(pairs), buffer=buffer_min,
-            first_start=first[1], first_end=first[2], second_start=first[4], second_end=first[5],
-        )  # fmt: skip
+            "buffer_min",
+            "resource.buffer_clashes",
+            count=len(pairs),
+            buffer=buffer_min,
+            first_start=first[1],
+            first_end=first[2],
+            second_start=first[4],
+            second_end=first[5],
+        )
 
 
 def _columns(tx: Tx, table: str) -> set[str]:
@@ -288,11 +304,14 @@ def remove(db: Database, actor: User, kind_name: str, row_id: int) -> str:
             raise NotFound(what=kind_name, id=row_id)
         in_use = tx.scalar(kind.in_use_sql, {"id": row_id}) is not None
         if kind_name == "pipelines" and not in_use:
-            in_use = tx.scalar(
-                "SELECT 1 FROM stages s WHERE s.pipeline_id = $id AND (EXISTS (SELECT 1 FROM events e WHERE e.stage_id = s.id)"
-                " OR EXISTS (SELECT 1 FROM threads t WHERE t.stage_id = s.id)) LIMIT 1",
-                {"id": row_id},
-            ) is not None  # fmt: skip
+            in_use = (
+                tx.scalar(
+                    "SELECT 1 FROM stages s WHERE s.pipeline_id = $id AND (EXISTS (SELECT 1 FROM events e WHERE e.stage_id = s.id)"
+                    " OR EXISTS (SELECT 1 FROM threads t WHERE t.stage_id = s.id)) LIMIT 1",
+                    {"id": row_id},
+                )
+                is not None
+            )
         if kind_name == "dictionaries" and not in_use:
             in_use = (
                 tx.scalar("SELECT 1 FROM event_dictionary_values WHERE dictionary_id = $id LIMIT 1", {"id": row_id})
@@ -375,11 +394,14 @@ def link_dictionary(db: Database, actor: User, dictionary_id: int, event_type_id
             raise NotFound(what="dictionary", id=dictionary_id)
         if not tx.scalar("SELECT 1 FROM event_types WHERE id = ?", [event_type_id]):
             raise NotFound(what="event type", id=event_type_id)
-        old = tx.scalar(
-            "SELECT CASE WHEN is_required THEN 'required' ELSE 'optional' END FROM dictionary_event_types"
-            " WHERE dictionary_id = ? AND event_type_id = ?",
-            [dictionary_id, event_type_id],
-        ) or "off"  # fmt: skip
+        old = (
+            tx.scalar(
+                "SELECT CASE WHEN is_required THEN 'required' ELSE 'optional' END FROM dictionary_event_types"
+                " WHERE dictionary_id = ? AND event_type_id = ?",
+                [dictionary_id, event_type_id],
+            )
+            or "off"
+        )
         tx.execute(
             "DELETE FROM dictionary_event_types WHERE dictionary_id = ? AND event_type_id = ?",
             [dictionary_id, event_type_id],

@@ -37,13 +37,22 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{device}{n}" for device in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³")
 }
 _SAFE_TYPES = {
-    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
-    "text/csv", "application/zip", "application/msword", "application/vnd.ms-excel",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.ms-excel",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
-}  # fmt: skip
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+}
 
 
 @dataclass(frozen=True)

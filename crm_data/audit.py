@@ -48,9 +48,25 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
 
 
-ENTITIES = ("thread", "event", "reservation", "client", "contact", "user", "settings", "import",
-            "event_types", "pipelines", "stages", "amount_types", "products", "resources", "lost_reasons",
-            "dictionaries", "dictionary_values")  # fmt: skip
+ENTITIES = (
+    "thread",
+    "event",
+    "reservation",
+    "client",
+    "contact",
+    "user",
+    "settings",
+    "import",
+    "event_types",
+    "pipelines",
+    "stages",
+    "amount_types",
+    "products",
+    "resources",
+    "lost_reasons",
+    "dictionaries",
+    "dictionary_values",
+)
 
 
 def search(
@@ -80,8 +96,14 @@ def search(
     where = """($entity IS NULL OR a.entity = $entity) AND ($user IS NULL OR a.user_id = $user)
         AND ($start IS NULL OR a.logged_at >= $start) AND ($end IS NULL OR a.logged_at < $end)
         AND ($text = '' OR a.changes ILIKE $pattern ESCAPE '\\' OR a.action ILIKE $pattern ESCAPE '\\')"""
-    params = {"entity": entity, "user": user_id, "start": start, "end": end, "text": text.strip(),
-              "pattern": like_pattern(text.strip())}  # fmt: skip
+    params = {
+        "entity": entity,
+        "user": user_id,
+        "start": start,
+        "end": end,
+        "text": text.strip(),
+        "pattern": like_pattern(text.strip()),
+    }
     with db.read() as tx:
         total = tx.scalar(f"SELECT count(*) FROM audit_log a WHERE {where}", params)
         frame = tx.df(

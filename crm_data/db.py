@@ -37,10 +37,14 @@ _VALUES_GROUP = re.compile(r"VALUES\s*(\([^()]*\))\s*$", re.IGNORECASE)
 _NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
-_READ_ONLY = re.compile(r"\s*(SELECT|WITH\s+(?:(?!INSERT|UPDATE|DELETE).)*$|CREATE\s+TEMP|DROP\s+TABLE\s+IF\s+EXISTS\s+r_)",
-                        re.IGNORECASE | re.DOTALL)  # fmt: skip
-_WRITTEN = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?!\s+SET\b)|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+\"?([A-Za-z_]\w*)",
-                      re.IGNORECASE)  # fmt: skip
+_READ_ONLY = re.compile(
+    r"\s*(SELECT|WITH\s+(?:(?!INSERT|UPDATE|DELETE).)*$|CREATE\s+TEMP|DROP\s+TABLE\s+IF\s+EXISTS\s+r_)",
+    re.IGNORECASE | re.DOTALL,
+)
+_WRITTEN = re.compile(
+    r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?!\s+SET\b)|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+\"?([A-Za-z_]\w*)",
+    re.IGNORECASE,
+)
 _DDL = re.compile(r"\s*(CREATE|DROP|ALTER|COPY|ATTACH|DETACH|IMPORT)\b", re.IGNORECASE)
 
 
@@ -53,8 +57,9 @@ class Tx:
     and an open result holds the cursor). A failed statement marks the unit so that it can
     never be committed: DuckDB would silently turn that commit into a rollback."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, tables: frozenset[str] = frozenset(), *,
-                 writes: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, tables: frozenset[str] = frozenset(), *, writes: bool = False
+    ) -> None:
         self._cur = cursor
         self.failed = False
         self._tables = tables  # the database's tables, to tell which a statement names

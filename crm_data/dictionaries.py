@@ -116,10 +116,7 @@ class Lookups:
     people: dict[int, Person]
 
     def stages_of(self, pipeline_id: int, *, active_only: bool = True) -> list[Stage]:
-        return [
-            s for s in self.stages.values()
-            if s.pipeline_id == pipeline_id and (s.active or not active_only)
-        ]  # fmt: skip
+        return [s for s in self.stages.values() if s.pipeline_id == pipeline_id and (s.active or not active_only)]
 
     def first_stage(self, pipeline_id: int) -> Stage | None:
         open_stages = [s for s in self.stages_of(pipeline_id) if not s.closes]

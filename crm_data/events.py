@@ -614,9 +614,14 @@ def _write(
             {"stage": stage.id, "status": status, "reason": c.lost_reason_id, "at": c.starts_at, "id": thread_id},
         )
         old_stage = look.stages.get(thread["stage_id"])
-        audit.record(tx, actor.id, "thread", thread_id, "stage",
-                     {"stage": [old_stage.name if old_stage else None, stage.name],
-                      "status": [thread["status"], status]})  # fmt: skip
+        audit.record(
+            tx,
+            actor.id,
+            "thread",
+            thread_id,
+            "stage",
+            {"stage": [old_stage.name if old_stage else None, stage.name], "status": [thread["status"], status]},
+        )
     elif not new_thread:
         tx.execute(
             "UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?",
@@ -627,9 +632,17 @@ def _write(
     if c.next_step is not None:
         n = c.next_step
         next_id = planning.insert_planned_tx(
-            tx, actor, thread_id=thread_id, client_id=c.client_id, type_id=n["type_id"], slot=n["slot"],
-            note=n["note"], remind_at=n["remind_at"], planned_by_event_id=event_id, accepted=accepted,
-        )  # fmt: skip
+            tx,
+            actor,
+            thread_id=thread_id,
+            client_id=c.client_id,
+            type_id=n["type_id"],
+            slot=n["slot"],
+            note=n["note"],
+            remind_at=n["remind_at"],
+            planned_by_event_id=event_id,
+            accepted=accepted,
+        )
 
     if stage is not None:
         status = "won" if stage.is_won else "lost" if stage.is_lost else "open"

@@ -151,8 +151,23 @@ def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.date
     zone = _vtimezone(str(tz), now.astimezone(tz).year - 1)
     if zone is not None:
         cal.add_component(zone)
-    for (event_id, start, end, remind_at, note, version, updated, created, status, type_name, client, title,
-         author, assignee, location) in rows:  # fmt: skip
+    for (
+        event_id,
+        start,
+        end,
+        remind_at,
+        note,
+        version,
+        updated,
+        created,
+        status,
+        type_name,
+        client,
+        title,
+        author,
+        assignee,
+        location,
+    ) in rows:
         item = icalendar.Event()
         item.add("uid", f"event-{event_id}@{host}")
         item.add("dtstamp", updated.astimezone(dt.UTC))

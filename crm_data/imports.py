@@ -21,8 +21,18 @@ from crm_data.users import User
 
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024
-TARGETS = ("name", "tax_id", "address", "email", "phone", "notes",
-           "contact_name", "contact_position", "contact_email", "contact_phone")  # fmt: skip
+TARGETS = (
+    "name",
+    "tax_id",
+    "address",
+    "email",
+    "phone",
+    "notes",
+    "contact_name",
+    "contact_position",
+    "contact_email",
+    "contact_phone",
+)
 GUESSES = {
     "name": ("name", "nazwa", "client", "klient", "company", "company name", "firma", "nazwa firmy", "nazwa klienta"),
     "tax_id": ("tax_id", "tax id", "nip", "vat", "vat id"),
@@ -165,9 +175,12 @@ def plan(db: Database, frame: pd.DataFrame, mapping: dict[str, str | None]) -> I
         item = RowPlan(line, "new")
         if i in extra:
             item.errors.append(
-                FieldError("file", "import.extra_fields", {"count": len(frame.columns) + extra[i],
-                                                           "columns": len(frame.columns)})
-            )  # fmt: skip
+                FieldError(
+                    "file",
+                    "import.extra_fields",
+                    {"count": len(frame.columns) + extra[i], "columns": len(frame.columns)},
+                )
+            )
         try:
             item.client = check_client(
                 ClientInput(**{t: cell(record, t) for t in ("name", "tax_id", "address", "email", "phone", "notes")})
@@ -179,9 +192,14 @@ def plan(db: Database, frame: pd.DataFrame, mapping: dict[str, str | None]) -> I
             item.errors.append(FieldError("contact_name", "import.contact_needs_name"))
         if cell(record, "contact_name").strip():
             try:
-                item.contact = check_contact(ContactInput(
-                    name=cell(record, "contact_name"), position=cell(record, "contact_position"),
-                    email=cell(record, "contact_email"), phone=cell(record, "contact_phone")))  # fmt: skip
+                item.contact = check_contact(
+                    ContactInput(
+                        name=cell(record, "contact_name"),
+                        position=cell(record, "contact_position"),
+                        email=cell(record, "contact_email"),
+                        phone=cell(record, "contact_phone"),
+                    )
+                )
             except ValidationError as exc:
                 item.errors.extend(FieldError(f"contact_{e.field}", e.key, e.params) for e in exc.errors)
         if item.errors:
@@ -224,8 +242,14 @@ def apply(db: Database, actor: User, import_plan: ImportPlan) -> int:
                 " VALUES ($name, $name_key, $tax_id, $address, $email, $phone, $notes, $actor) RETURNING id",
                 {**row.client, "actor": actor.id},
             )
-            audit.record(tx, actor.id, "client", client_id, "create",
-                         {k: [None, v] for k, v in row.client.items() if k != "name_key"} | {"import_line": [None, row.line]})  # fmt: skip
+            audit.record(
+                tx,
+                actor.id,
+                "client",
+                client_id,
+                "create",
+                {k: [None, v] for k, v in row.client.items() if k != "name_key"} | {"import_line": [None, row.line]},
+            )
             if row.contact:
                 tx.execute(
                     "INSERT INTO contacts (client_id, name, position, email, phone)"

@@ -205,9 +205,20 @@ def insert_planned_tx(
         "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status, starts_at, ends_at,"
         " note, planned_by_event_id, remind_at, recurrence_id)"
         " VALUES (?, ?, ?, ?, ?, 'planned', ?, ?, ?, ?, ?, ?) RETURNING id",
-        [thread_id, client_id, type_id, actor.id, slot.assignee_id, slot.starts_at, slot.ends_at, note,
-         planned_by_event_id, remind_at, recurrence_id],
-    )  # fmt: skip
+        [
+            thread_id,
+            client_id,
+            type_id,
+            actor.id,
+            slot.assignee_id,
+            slot.starts_at,
+            slot.ends_at,
+            note,
+            planned_by_event_id,
+            remind_at,
+            recurrence_id,
+        ],
+    )
     if remind_at is not None:
         reminders.create_tx(tx, slot.assignee_id, event_id, remind_at)
     tx.executemany(
@@ -216,9 +227,18 @@ def insert_planned_tx(
     )
     reservations.book_tx(tx, actor.id, event_id, list(slot.resource_ids), slot.starts_at, slot.ends_at)
     record_conflicts_tx(tx, actor, event_id, accepted or [])
-    audit.record(tx, actor.id, "event", event_id, "plan",
-                 {"assignee_id": [None, slot.assignee_id], "starts_at": [None, slot.starts_at],
-                  "resources": [None, list(slot.resource_ids)]})  # fmt: skip
+    audit.record(
+        tx,
+        actor.id,
+        "event",
+        event_id,
+        "plan",
+        {
+            "assignee_id": [None, slot.assignee_id],
+            "starts_at": [None, slot.starts_at],
+            "resources": [None, list(slot.resource_ids)],
+        },
+    )
     return event_id
 
 
@@ -393,8 +413,9 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
             from crm_data.rules import recurrence_starts
 
             try:
-                starts = recurrence_starts(start, rec.freq, org.time_zone, until=rec.until, count=rec.count,
-                                           limit=MAX_OCCURRENCES + 1)  # fmt: skip
+                starts = recurrence_starts(
+                    start, rec.freq, org.time_zone, until=rec.until, count=rec.count, limit=MAX_OCCURRENCES + 1
+                )
             except ValueError:
                 errors.append(FieldError("recurrence", "validation.choice"))
             if len(starts) > MAX_OCCURRENCES:
@@ -562,8 +583,14 @@ def reschedule(
         reminders.move_tx(tx, event_id, start - event["starts_at"])
         reservations.move_tx(tx, actor.id, event_id, start, end)
         record_conflicts_tx(tx, actor, event_id, accepted)
-        audit.record(tx, actor.id, "event", event_id, "reschedule",
-                     {"starts_at": [event["starts_at"], start], "ends_at": [event["ends_at"], end]})  # fmt: skip
+        audit.record(
+            tx,
+            actor.id,
+            "event",
+            event_id,
+            "reschedule",
+            {"starts_at": [event["starts_at"], start], "ends_at": [event["ends_at"], end]},
+        )
         return event["version"] + 1
 
     with reservations.locked(db, _event_resources(db, event_id)):
@@ -680,9 +707,15 @@ def inboxes(
             WHERE e.n <= $limit
             ORDER BY e.starts_at, e.id
             """,
-            {"me": user.id, "today": today_start, "tomorrow": tomorrow, "recent": now - dt.timedelta(days=14),
-             "horizon": tomorrow + dt.timedelta(days=days_ahead), "limit": limit},
-        )  # fmt: skip
+            {
+                "me": user.id,
+                "today": today_start,
+                "tomorrow": tomorrow,
+                "recent": now - dt.timedelta(days=14),
+                "horizon": tomorrow + dt.timedelta(days=days_ahead),
+                "limit": limit,
+            },
+        )
     return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
 
 
@@ -756,9 +789,17 @@ def calendar_events(
     is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
     limit = CALENDAR_LIMIT if limit is None else limit
     focus_start, focus_end = focus or (start, end)
-    params = {"start": start, "end": end, "done_from": done_from or start, "done_until": done_until or end,
-              "all": user_ids is None, "users": list(user_ids or [-1]), "focus_start": focus_start,
-              "focus_end": focus_end, "limit": limit}  # fmt: skip
+    params = {
+        "start": start,
+        "end": end,
+        "done_from": done_from or start,
+        "done_until": done_until or end,
+        "all": user_ids is None,
+        "users": list(user_ids or [-1]),
+        "focus_start": focus_start,
+        "focus_end": focus_end,
+        "limit": limit,
+    }
     with db.read() as tx:
         total, focus_total = tx.one(
             f"""

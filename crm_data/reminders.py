@@ -97,9 +97,12 @@ def due_with_total(
 def dismiss_all(db: Database, actor: User, now: dt.datetime | None = None) -> None:
     """Dismiss every reminder of the user that is due now."""
     now = now or dt.datetime.now(dt.UTC)
-    db.write(lambda tx: tx.execute(
-        "UPDATE reminders SET dismissed_at = ? WHERE user_id = ? AND remind_at <= ? AND dismissed_at IS NULL",
-        [now, actor.id, now]))  # fmt: skip
+    db.write(
+        lambda tx: tx.execute(
+            "UPDATE reminders SET dismissed_at = ? WHERE user_id = ? AND remind_at <= ? AND dismissed_at IS NULL",
+            [now, actor.id, now],
+        )
+    )
 
 
 def mark_shown(db: Database, user_id: int, ids: list[int], now: dt.datetime | None = None) -> None:

@@ -115,8 +115,14 @@ def book_tx(
             " RETURNING id",
             [event_id, resource_id, start, end, actor_id],
         )
-        audit.record(tx, actor_id, "reservation", reservation_id, "book",
-                     {"resource_id": [None, resource_id], "starts_at": [None, start], "ends_at": [None, end]})  # fmt: skip
+        audit.record(
+            tx,
+            actor_id,
+            "reservation",
+            reservation_id,
+            "book",
+            {"resource_id": [None, resource_id], "starts_at": [None, start], "ends_at": [None, end]},
+        )
 
 
 def resources_of_tx(tx: Tx, event_id: int) -> list[int]:
@@ -130,8 +136,14 @@ def move_tx(tx: Tx, actor_id: int, event_id: int, start: dt.datetime, end: dt.da
         "SELECT id, resource_id, starts_at, ends_at FROM reservations WHERE event_id = ?", [event_id]
     ):
         tx.execute("UPDATE resources SET version = version + 1 WHERE id = ?", [resource_id])
-        audit.record(tx, actor_id, "reservation", reservation_id, "move",
-                     {"starts_at": [old_start, start], "ends_at": [old_end, end]})  # fmt: skip
+        audit.record(
+            tx,
+            actor_id,
+            "reservation",
+            reservation_id,
+            "move",
+            {"starts_at": [old_start, start], "ends_at": [old_end, end]},
+        )
     tx.execute("UPDATE reservations SET starts_at = ?, ends_at = ? WHERE event_id = ?", [start, end, event_id])
 
 

@@ -20,8 +20,14 @@ STARTER = {
             ("Video call", "#72b7b2", 30, True),
         ],
         "pipelines": {
-            "Sales": [("Lead", 10), ("Qualified", 25), ("Proposal", 50), ("Negotiation", 75),
-                      ("Won", 100, "won"), ("Lost", 0, "lost")],
+            "Sales": [
+                ("Lead", 10),
+                ("Qualified", 25),
+                ("Proposal", 50),
+                ("Negotiation", 75),
+                ("Won", 100, "won"),
+                ("Lost", 0, "lost"),
+            ],
         },
         "amount_types": ["Offer value", "Invoice", "Cost", "Discount", "Deposit"],
         "lost_reasons": ["Price too high", "Chose a competitor", "No budget", "No response", "Bad timing"],
@@ -37,13 +43,19 @@ STARTER = {
             ("Wideorozmowa", "#72b7b2", 30, True),
         ],
         "pipelines": {
-            "Sprzedaż": [("Kontakt", 10), ("Kwalifikacja", 25), ("Oferta", 50), ("Negocjacje", 75),
-                         ("Wygrana", 100, "won"), ("Przegrana", 0, "lost")],
+            "Sprzedaż": [
+                ("Kontakt", 10),
+                ("Kwalifikacja", 25),
+                ("Oferta", 50),
+                ("Negocjacje", 75),
+                ("Wygrana", 100, "won"),
+                ("Przegrana", 0, "lost"),
+            ],
         },
         "amount_types": ["Wartość oferty", "Faktura", "Koszt", "Rabat", "Zaliczka"],
         "lost_reasons": ["Za wysoka cena", "Wybrał konkurencję", "Brak budżetu", "Brak odpowiedzi", "Zły moment"],
     },
-}  # fmt: skip
+}
 
 
 def insert_pipeline(tx: Tx, name: str, stages: list[tuple], sequence: int) -> int:

@@ -371,8 +371,16 @@ def update_thread(
             "UPDATE threads SET title = ?, owner_id = ?, version = version + 1 WHERE id = ?",
             [clean_title, owner_id, thread_id],
         )
-        audit.record(tx, actor.id, "thread", thread_id, "update",
-                     audit.diff({"title": old["title"], "owner_id": old["owner_id"]}, {"title": clean_title, "owner_id": owner_id}))  # fmt: skip
+        audit.record(
+            tx,
+            actor.id,
+            "thread",
+            thread_id,
+            "update",
+            audit.diff(
+                {"title": old["title"], "owner_id": old["owner_id"]}, {"title": clean_title, "owner_id": owner_id}
+            ),
+        )
         return expected_version + 1
 
     return db.write(work)

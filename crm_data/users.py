@@ -142,8 +142,14 @@ def insert_user(tx: Tx, actor: User | None, new: NewUser, *, from_console: bool 
         [new.login, new.display_name, new.password_hash, new.role, new.locale],
     )
     user = _user(row)
-    audit.record(tx, actor.id if actor else user.id, "user", user.id, "create",
-                 {"login": [None, user.login], "role": [None, new.role]})  # fmt: skip
+    audit.record(
+        tx,
+        actor.id if actor else user.id,
+        "user",
+        user.id,
+        "create",
+        {"login": [None, user.login], "role": [None, new.role]},
+    )
     return user
 
 
@@ -330,33 +336,63 @@ def set_active(db: Database, actor: User, user_id: int, active: bool) -> User:
     from crm_data import checks
 
     checks.flag(active, "active")
-    return _admin_change(db, actor, user_id, "activate" if active else "deactivate",
-                         "UPDATE users SET active = ?, version = version + 1 WHERE id = ?", [active, user_id],
-                         {"active": [not active, active]}, end_sessions=not active)  # fmt: skip
+    return _admin_change(
+        db,
+        actor,
+        user_id,
+        "activate" if active else "deactivate",
+        "UPDATE users SET active = ?, version = version + 1 WHERE id = ?",
+        [active, user_id],
+        {"active": [not active, active]},
+        end_sessions=not active,
+    )
 
 
 def set_role(db: Database, actor: User, user_id: int, role: str) -> User:
     if not isinstance(role, str) or role not in ROLES:
         raise ValidationError.single("role", "validation.choice")
     old = get_user(db, user_id).role
-    return _admin_change(db, actor, user_id, "role", "UPDATE users SET role = ?, version = version + 1 WHERE id = ?",
-                         [role, user_id], {"role": [old, role]}, end_sessions=False)  # fmt: skip
+    return _admin_change(
+        db,
+        actor,
+        user_id,
+        "role",
+        "UPDATE users SET role = ?, version = version + 1 WHERE id = ?",
+        [role, user_id],
+        {"role": [old, role]},
+        end_sessions=False,
+    )
 
 
 def rename(db: Database, actor: User, user_id: int, display_name: str) -> User:
     name = check_text(display_name, "display_name", max_len=MAX_SHORT, required=True)
     old = get_user(db, user_id).display_name
-    return _admin_change(db, actor, user_id, "rename", "UPDATE users SET display_name = ?, version = version + 1 WHERE id = ?",
-                         [name, user_id], {"display_name": [old, name]}, end_sessions=False)  # fmt: skip
+    return _admin_change(
+        db,
+        actor,
+        user_id,
+        "rename",
+        "UPDATE users SET display_name = ?, version = version + 1 WHERE id = ?",
+        [name, user_id],
+        {"display_name": [old, name]},
+        end_sessions=False,
+    )
 
 
 def reset_password(db: Database, actor: User, user_id: int, new_password: str) -> User:
     """An admin sets a new password; the user's sessions end. The log records that it
     happened, never the password or its hash."""
     password_hash = _hasher().hash(check_password(new_password))
-    return _admin_change(db, actor, user_id, "reset_password",
-                         "UPDATE users SET password_hash = ?, version = version + 1 WHERE id = ?",
-                         [password_hash, user_id], {"password": ["…", "…"]}, end_sessions=True)  # fmt: skip
+    return _admin_change(
+        db,
+        actor,
+        user_id,
+        "reset_password",
+        "UPDATE users SET password_hash = ?, version = version + 1 WHERE id = ?",
+        [password_hash, user_id],
+        {"password": ["…", "…"]},
+        end_sessions=True,
+    )
 
 
 def change_password(db: Database, actor: User, old_password: str, new_password: str) -> None:

@@ -20,8 +20,13 @@ with st.form("account_password"):
         f.t("account.old_password"), type="password", key="account_old", autocomplete="current-password"
     )
     ui.field_errors("account_error", "old_password")
-    new = st.text_input(f.t("account.new_password"), type="password", key="account_new", autocomplete="new-password",
-                        help=f.t("setup.password_help"))  # fmt: skip
+    new = st.text_input(
+        f.t("account.new_password"),
+        type="password",
+        key="account_new",
+        autocomplete="new-password",
+        help=f.t("setup.password_help"),
+    )
     ui.field_errors("account_error", "new_password")
     repeat = st.text_input(
         f.t("field.password_repeat"), type="password", key="account_repeat", autocomplete="new-password"
@@ -63,22 +68,28 @@ elif st.session_state.pop("account_feed_revoked", False):
     st.info(f.t("account.calendar_revoked"), icon=":material/info:")
 else:
     st.write(f.t("account.calendar_none"))
-delegated = st.checkbox(f.t("account.calendar_delegated"), value=bool(feed and feed.include_delegated),
-                        key="account_feed_delegated")  # fmt: skip
+delegated = st.checkbox(
+    f.t("account.calendar_delegated"), value=bool(feed and feed.include_delegated), key="account_feed_delegated"
+)
 if feed is not None and delegated != feed.include_delegated:  # the same address, more or fewer events
     ui.attempt(lambda: ics.set_include_delegated(ui.db(), account, delegated))
     st.rerun()
 row = st.container(horizontal=True, gap="small")
-if row.button(f.t("account.calendar_regenerate" if feed else "account.calendar_make"), key="account_feed_make",
-              icon=":material/calendar_add_on:", help=f.t("account.calendar_regenerate_help") if feed else None):  # fmt: skip
+if row.button(
+    f.t("account.calendar_regenerate" if feed else "account.calendar_make"),
+    key="account_feed_make",
+    icon=":material/calendar_add_on:",
+    help=f.t("account.calendar_regenerate_help") if feed else None,
+):
     secret = ui.attempt(lambda: ics.new_feed(ui.db(), account, include_delegated=delegated))
     if secret is not None:
         st.session_state["account_feed_url"] = ics.subscription_url(
             st.context.url, st.context.headers.get("Host"), secret
         )
         st.rerun()
-if feed is not None and row.button(f.t("account.calendar_revoke"), key="account_feed_revoke",
-                                   icon=":material/event_busy:"):  # fmt: skip
+if feed is not None and row.button(
+    f.t("account.calendar_revoke"), key="account_feed_revoke", icon=":material/event_busy:"
+):
     try:
         ics.revoke_feed(ui.db(), account)
     except CrmError as exc:

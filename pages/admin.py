@@ -26,12 +26,32 @@ if not account.is_admin:
     st.stop()
 
 WIDGETS = {
-    "name": "text", "code": "text", "unit": "text", "kind": "text", "value": "text", "price": "money",
-    "color": "color", "default_duration_min": "int", "percent": "int", "buffer_min": "int", "rot_days": "int",
-    "is_meeting": "flag", "is_won": "flag", "is_lost": "flag",
-}  # fmt: skip
-KIND_NAMES = ["event_types", "pipelines", "stages", "amount_types", "products", "resources", "lost_reasons",
-              "dictionaries", "dictionary_values"]  # fmt: skip
+    "name": "text",
+    "code": "text",
+    "unit": "text",
+    "kind": "text",
+    "value": "text",
+    "price": "money",
+    "color": "color",
+    "default_duration_min": "int",
+    "percent": "int",
+    "buffer_min": "int",
+    "rot_days": "int",
+    "is_meeting": "flag",
+    "is_won": "flag",
+    "is_lost": "flag",
+}
+KIND_NAMES = [
+    "event_types",
+    "pipelines",
+    "stages",
+    "amount_types",
+    "products",
+    "resources",
+    "lost_reasons",
+    "dictionaries",
+    "dictionary_values",
+]
 
 
 def run(action: Any, ok: str | None = None) -> Any:
@@ -96,34 +116,52 @@ with tab_dict:
     )
     parent_id = None
     if kind_name == "stages":
-        parent_id = st.selectbox(f.t("field.pipeline_id"), list(look.pipelines), key="admin_pipeline",
-                                 format_func=lambda pid: look.pipelines[pid].name)  # fmt: skip
+        parent_id = st.selectbox(
+            f.t("field.pipeline_id"),
+            list(look.pipelines),
+            key="admin_pipeline",
+            format_func=lambda pid: look.pipelines[pid].name,
+        )
     elif kind_name == "dictionary_values":
-        parent_id = st.selectbox(f.t("admin.kind_dictionaries"), list(look.dictionaries), key="admin_dictionary",
-                                 format_func=lambda did: look.dictionaries[did].name,
-                                 placeholder=f.t("admin.no_dictionaries"))  # fmt: skip
+        parent_id = st.selectbox(
+            f.t("admin.kind_dictionaries"),
+            list(look.dictionaries),
+            key="admin_dictionary",
+            format_func=lambda did: look.dictionaries[did].name,
+            placeholder=f.t("admin.no_dictionaries"),
+        )
     if admin.KINDS[kind_name].parent and parent_id is None:
         st.info(f.t("admin.create_parent_first"))
     else:
         rows = admin.rows(ui.db(), kind_name, parent_id)
         fields = list(admin.KINDS[kind_name].fields)
-        table = pd.DataFrame([{**{fl: r.get(fl) for fl in fields}, "active": r["active"]} for r in rows],
-                             columns=[*fields, "active"])  # fmt: skip
+        table = pd.DataFrame(
+            [{**{fl: r.get(fl) for fl in fields}, "active": r["active"]} for r in rows], columns=[*fields, "active"]
+        )
         if "price" in table:
             table["price"] = [f.money(v) for v in table["price"]]
         st.dataframe(
-            table, hide_index=True, height="content",
-            column_config={fl: f.t(f"admin.field_{fl}") for fl in fields} | {
+            table,
+            hide_index=True,
+            height="content",
+            column_config={fl: f.t(f"admin.field_{fl}") for fl in fields}
+            | {
                 "active": st.column_config.CheckboxColumn(f.t("admin.active")),
-                "color": st.column_config.TextColumn(f.t("admin.field_color"))},
-        )  # fmt: skip
+                "color": st.column_config.TextColumn(f.t("admin.field_color")),
+            },
+        )
         label_field = admin.KINDS[kind_name].unique
         by_id = {r["id"]: r for r in rows}
         chosen_id = st.selectbox(
-            f.t("admin.choose_row"), list(by_id), index=None, key=f"admin_row_{kind_name}_{parent_id}",
-            format_func=lambda rid: str(by_id[rid][label_field]) + ("" if by_id[rid]["active"] else f" ({f.t('admin.archived')})"),
+            f.t("admin.choose_row"),
+            list(by_id),
+            index=None,
+            key=f"admin_row_{kind_name}_{parent_id}",
+            format_func=lambda rid: (
+                str(by_id[rid][label_field]) + ("" if by_id[rid]["active"] else f" ({f.t('admin.archived')})")
+            ),
             placeholder=f.t("log.choose"),
-        )  # fmt: skip
+        )
         selected = by_id.get(chosen_id)
         if selected is not None:
             st.markdown(f"**{f.t('admin.editing')}**")
@@ -131,11 +169,16 @@ with tab_dict:
             if values is not None:
                 run(lambda: admin.save(ui.db(), account, kind_name, values, selected["id"], lang=f.lang))
             c1, c2, c3, c4 = st.columns(4)
-            if selected["active"] and c1.button(f.t("admin.remove"), key=f"admin_remove_{selected['id']}",
-                                                icon=":material/archive:", help=f.t("admin.remove_help")):  # fmt: skip
+            if selected["active"] and c1.button(
+                f.t("admin.remove"),
+                key=f"admin_remove_{selected['id']}",
+                icon=":material/archive:",
+                help=f.t("admin.remove_help"),
+            ):
                 run(lambda: admin.remove(ui.db(), account, kind_name, selected["id"]))
-            if not selected["active"] and c1.button(f.t("admin.restore"), key=f"admin_restore_{selected['id']}",
-                                                    icon=":material/unarchive:"):  # fmt: skip
+            if not selected["active"] and c1.button(
+                f.t("admin.restore"), key=f"admin_restore_{selected['id']}", icon=":material/unarchive:"
+            ):
                 run(lambda: admin.restore(ui.db(), account, kind_name, selected["id"]))
             if kind_name == "stages":
                 if c2.button(f.t("admin.up"), key=f"admin_up_{selected['id']}", icon=":material/arrow_upward:"):
@@ -151,9 +194,12 @@ with tab_dict:
                         "off" if event_type.id not in links else ("required" if links[event_type.id] else "optional")
                     )
                     chosen = st.segmented_control(
-                        ui.md_escape(event_type.name), modes, default=current, key=f"admin_link_{selected['id']}_{event_type.id}",
+                        ui.md_escape(event_type.name),
+                        modes,
+                        default=current,
+                        key=f"admin_link_{selected['id']}_{event_type.id}",
                         format_func=lambda m: f.t(f"admin.link_{m}"),
-                    )  # fmt: skip
+                    )
                     if chosen is not None and chosen != current:
                         run(
                             lambda et=event_type, m=chosen: admin.link_dictionary(
@@ -168,38 +214,67 @@ with tab_dict:
 # -- users -----------------------------------------------------------------------------------------
 with tab_users:
     people = users.list_users(ui.db(), include_inactive=True)
-    table = pd.DataFrame({
-        "login": [u.login for u in people], "name": [u.display_name for u in people],
-        "role": [f.t(f"role.{u.role}") for u in people], "active": [u.active for u in people],
-    })  # fmt: skip
-    st.dataframe(table, hide_index=True, height="content",
-                 column_config={"login": f.t("field.login"), "name": f.t("field.display_name"),
-                                "role": f.t("field.role"), "active": st.column_config.CheckboxColumn(f.t("admin.active"))})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "login": [u.login for u in people],
+            "name": [u.display_name for u in people],
+            "role": [f.t(f"role.{u.role}") for u in people],
+            "active": [u.active for u in people],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        height="content",
+        column_config={
+            "login": f.t("field.login"),
+            "name": f.t("field.display_name"),
+            "role": f.t("field.role"),
+            "active": st.column_config.CheckboxColumn(f.t("admin.active")),
+        },
+    )
     by_user = {u.id: u for u in people}
-    chosen_user = st.selectbox(f.t("admin.choose_user"), list(by_user), index=None, key="admin_user_pick",
-                               format_func=lambda uid: f"{by_user[uid].display_name} ({by_user[uid].login})",
-                               placeholder=f.t("log.choose"))  # fmt: skip
+    chosen_user = st.selectbox(
+        f.t("admin.choose_user"),
+        list(by_user),
+        index=None,
+        key="admin_user_pick",
+        format_func=lambda uid: f"{by_user[uid].display_name} ({by_user[uid].login})",
+        placeholder=f.t("log.choose"),
+    )
     if chosen_user is not None:
         person = by_user[chosen_user]
         st.markdown(f"**{ui.md_escape(person.display_name)}** ({ui.md_escape(person.login)})")
         c1, c2, c3 = st.columns(3)
-        role = c1.selectbox(f.t("field.role"), users.ROLES, index=users.ROLES.index(person.role),
-                            format_func=lambda r: f.t(f"role.{r}"), key=f"admin_role_{person.id}")  # fmt: skip
+        role = c1.selectbox(
+            f.t("field.role"),
+            users.ROLES,
+            index=users.ROLES.index(person.role),
+            format_func=lambda r: f.t(f"role.{r}"),
+            key=f"admin_role_{person.id}",
+        )
         if role != person.role:
             run(lambda: users.set_role(ui.db(), account, person.id, role))
         name = c2.text_input(f.t("field.display_name"), value=person.display_name, key=f"admin_name_{person.id}")
         if name != person.display_name:
             run(lambda: users.rename(ui.db(), account, person.id, name))
         with c3:
-            if person.active and st.button(f.t("admin.deactivate"), key=f"admin_deactivate_{person.id}",
-                                           icon=":material/person_off:"):  # fmt: skip
+            if person.active and st.button(
+                f.t("admin.deactivate"), key=f"admin_deactivate_{person.id}", icon=":material/person_off:"
+            ):
                 run(lambda: users.set_active(ui.db(), account, person.id, False))
-            if not person.active and st.button(f.t("admin.reactivate"), key=f"admin_reactivate_{person.id}",
-                                               icon=":material/person_check:"):  # fmt: skip
+            if not person.active and st.button(
+                f.t("admin.reactivate"), key=f"admin_reactivate_{person.id}", icon=":material/person_check:"
+            ):
                 run(lambda: users.set_active(ui.db(), account, person.id, True))
         with st.form(f"admin_reset_{person.id}"):
-            new_password = st.text_input(f.t("admin.new_password"), type="password", key=f"admin_pw_{person.id}",
-                                         autocomplete="new-password", help=f.t("setup.password_help"))  # fmt: skip
+            new_password = st.text_input(
+                f.t("admin.new_password"),
+                type="password",
+                key=f"admin_pw_{person.id}",
+                autocomplete="new-password",
+                help=f.t("setup.password_help"),
+            )
             if st.form_submit_button(f.t("admin.reset_password"), icon=":material/key:"):
                 run(
                     lambda: users.reset_password(ui.db(), account, person.id, new_password),
@@ -213,20 +288,37 @@ with tab_users:
         login = c1.text_input(f.t("field.login"), key="admin_new_login")
         display = c2.text_input(f.t("field.display_name"), key="admin_new_name")
         c1, c2, c3 = st.columns(3)
-        role = c1.selectbox(f.t("field.role"), users.ROLES, index=2, format_func=lambda r: f.t(f"role.{r}"),
-                                key="admin_new_role")  # fmt: skip
+        role = c1.selectbox(
+            f.t("field.role"), users.ROLES, index=2, format_func=lambda r: f.t(f"role.{r}"), key="admin_new_role"
+        )
         lang = c2.selectbox(
             f.t("field.locale"), list(LANGUAGE_NAMES), format_func=LANGUAGE_NAMES.get, key="admin_new_lang"
         )
-        password = c3.text_input(f.t("field.password"), type="password", key="admin_new_password",
-                                     autocomplete="new-password", help=f.t("setup.password_help"))  # fmt: skip
+        password = c3.text_input(
+            f.t("field.password"),
+            type="password",
+            key="admin_new_password",
+            autocomplete="new-password",
+            help=f.t("setup.password_help"),
+        )
         if st.form_submit_button(f.t("admin.create_user"), type="primary", icon=":material/person_add:"):
-            run(lambda: users.create_user(ui.db(), account, login=login, display_name=display, password=password,
-                                              role=role, locale=lang))  # fmt: skip
+            run(
+                lambda: users.create_user(
+                    ui.db(), account, login=login, display_name=display, password=password, role=role, locale=lang
+                )
+            )
 
 # -- settings --------------------------------------------------------------------------------------
-ZONES = ["Europe/Warsaw", "Europe/London", "Europe/Berlin", "Europe/Prague", "Europe/Vilnius", "Europe/Kyiv",
-         "America/New_York", "UTC"]  # fmt: skip
+ZONES = [
+    "Europe/Warsaw",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Prague",
+    "Europe/Vilnius",
+    "Europe/Kyiv",
+    "America/New_York",
+    "UTC",
+]
 with tab_settings:
     org = ui.org()
     with st.form("admin_settings"):
@@ -234,10 +326,20 @@ with tab_settings:
         zones = ZONES if org.time_zone in ZONES else [org.time_zone, *ZONES]
         zone = c1.selectbox(f.t("admin.time_zone"), zones, index=zones.index(org.time_zone), key="admin_set_tz")
         currency = c2.text_input(f.t("admin.currency"), value=org.currency, max_chars=3, key="admin_set_currency")
-        language = c3.selectbox(f.t("admin.default_language"), list(LANGUAGE_NAMES), format_func=LANGUAGE_NAMES.get,
-                                index=list(LANGUAGE_NAMES).index(org.default_language), key="admin_set_lang")  # fmt: skip
-        days = st.multiselect(f.t("admin.work_days"), list(range(7)), default=list(org.work_days),
-                              format_func=lambda d: f.t(f"admin.day_{d}"), key="admin_set_days")  # fmt: skip
+        language = c3.selectbox(
+            f.t("admin.default_language"),
+            list(LANGUAGE_NAMES),
+            format_func=LANGUAGE_NAMES.get,
+            index=list(LANGUAGE_NAMES).index(org.default_language),
+            key="admin_set_lang",
+        )
+        days = st.multiselect(
+            f.t("admin.work_days"),
+            list(range(7)),
+            default=list(org.work_days),
+            format_func=lambda d: f.t(f"admin.day_{d}"),
+            key="admin_set_days",
+        )
         c1, c2, c3, c4 = st.columns(4)
         start_hour = c1.number_input(f.t("admin.work_start"), 0, 24, org.work_start_hour, key="admin_set_start")
         end_hour = c2.number_input(f.t("admin.work_end"), 0, 24, org.work_end_hour, key="admin_set_end")
@@ -247,43 +349,75 @@ with tab_settings:
         limit = c4.number_input(f.t("admin.attachment_limit"), 1, 200, org.attachment_max_mb, key="admin_set_limit")
         types = ui.lookups().event_types
         type_options = [None, *(et.id for et in types.values() if et.active)]
-        stage_type = st.selectbox(f.t("admin.stage_change_type"), type_options, key="admin_set_stage_type",
-                                  index=type_options.index(org.stage_change_type_id) if org.stage_change_type_id in type_options else 0,
-                                  format_func=lambda tid: f.t("admin.stage_change_auto") if tid is None else types[tid].name)  # fmt: skip
+        stage_type = st.selectbox(
+            f.t("admin.stage_change_type"),
+            type_options,
+            key="admin_set_stage_type",
+            index=type_options.index(org.stage_change_type_id) if org.stage_change_type_id in type_options else 0,
+            format_func=lambda tid: f.t("admin.stage_change_auto") if tid is None else types[tid].name,
+        )
         if st.form_submit_button(f.t("common.save"), type="primary", icon=":material/save:"):
-            changes = {"time_zone": zone, "currency": currency, "default_language": language, "work_days": tuple(days),
-                       "work_start_hour": start_hour, "work_end_hour": end_hour, "reminder_offset_min": reminder,
-                       "attachment_max_mb": limit, "stage_change_type_id": stage_type}  # fmt: skip
+            changes = {
+                "time_zone": zone,
+                "currency": currency,
+                "default_language": language,
+                "work_days": tuple(days),
+                "work_start_hour": start_hour,
+                "work_end_hour": end_hour,
+                "reminder_offset_min": reminder,
+                "attachment_max_mb": limit,
+                "stage_change_type_id": stage_type,
+            }
             run(lambda: admin.save_settings(ui.db(), account, changes))
 
 # -- audit log -------------------------------------------------------------------------------------
 PAGE = 50
 with tab_audit:
     c1, c2, c3, c4 = st.columns(4)
-    entity = c1.selectbox(f.t("admin.entity"), [None, *audit.ENTITIES], key="admin_audit_entity",
-                          format_func=lambda e: f.t("common.all") if e is None else f.t(f"audit.entity.{e}"))  # fmt: skip
+    entity = c1.selectbox(
+        f.t("admin.entity"),
+        [None, *audit.ENTITIES],
+        key="admin_audit_entity",
+        format_func=lambda e: f.t("common.all") if e is None else f.t(f"audit.entity.{e}"),
+    )
     look = ui.lookups()
-    who = c2.selectbox(f.t("admin.who"), [None, *look.people], key="admin_audit_who",
-                       format_func=lambda uid: f.t("common.all") if uid is None else look.people[uid].display_name)  # fmt: skip
+    who = c2.selectbox(
+        f.t("admin.who"),
+        [None, *look.people],
+        key="admin_audit_who",
+        format_func=lambda uid: f.t("common.all") if uid is None else look.people[uid].display_name,
+    )
     since = c3.date_input(f.t("admin.since"), value=None, key="admin_audit_since", format=f.date_input_format())
     text = c4.text_input(f.t("threads.search"), key="admin_audit_text", type="search")
     start = dt.datetime.combine(since, dt.time(0), f.tz) if since else None
     page = st.session_state.get("admin_audit_page", 1)
-    frame, total = audit.search(ui.db(), account, entity=entity, user_id=who, start=start, text=text or "", limit=PAGE,
-                                offset=(page - 1) * PAGE)  # fmt: skip
+    frame, total = audit.search(
+        ui.db(), account, entity=entity, user_id=who, start=start, text=text or "", limit=PAGE, offset=(page - 1) * PAGE
+    )
     st.caption(f.tn("admin.audit_count", total))
     if total:
         st.dataframe(
-            pd.DataFrame({
-                "when": [f.datetime(v) for v in frame["logged_at"]], "who": frame["who"], "entity": [f.t(f"audit.entity.{e}") for e in frame["entity"]],
-                "id": frame["entity_id"], "action": [f.t(f"audit.action.{a}") for a in frame["action"]],
-                "changes": [json.dumps(json.loads(c), ensure_ascii=False) for c in frame["changes"]],
-            }),
-            hide_index=True, height="content",
-            column_config={"when": f.t("field.when"), "who": f.t("admin.who"), "entity": f.t("admin.entity"),
-                           "id": "#", "action": f.t("admin.action"),
-                           "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large")},
-        )  # fmt: skip
+            pd.DataFrame(
+                {
+                    "when": [f.datetime(v) for v in frame["logged_at"]],
+                    "who": frame["who"],
+                    "entity": [f.t(f"audit.entity.{e}") for e in frame["entity"]],
+                    "id": frame["entity_id"],
+                    "action": [f.t(f"audit.action.{a}") for a in frame["action"]],
+                    "changes": [json.dumps(json.loads(c), ensure_ascii=False) for c in frame["changes"]],
+                }
+            ),
+            hide_index=True,
+            height="content",
+            column_config={
+                "when": f.t("field.when"),
+                "who": f.t("admin.who"),
+                "entity": f.t("admin.entity"),
+                "id": "#",
+                "action": f.t("admin.action"),
+                "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large"),
+            },
+        )
         if total > PAGE:
             st.pagination(math.ceil(total / PAGE), key="admin_audit_page")
 
@@ -298,8 +432,14 @@ with tab_backup:
             backup.create(ui.db(), account, target)
             return target.read_bytes()
 
-    st.download_button(f.t("admin.backup_download"), data=make_backup, on_click="ignore", icon=":material/backup:",
-                       file_name=f"crm-backup-{dt.datetime.now(f.tz):%Y%m%d-%H%M}.zip", mime="application/zip")  # fmt: skip
+    st.download_button(
+        f.t("admin.backup_download"),
+        data=make_backup,
+        on_click="ignore",
+        icon=":material/backup:",
+        file_name=f"crm-backup-{dt.datetime.now(f.tz):%Y%m%d-%H%M}.zip",
+        mime="application/zip",
+    )
     st.code("python -m crm_data.backup restore crm-backup.zip --db data/crm.duckdb", language="bash")
 
     st.subheader(f.t("admin.import"), anchor=False)
@@ -318,9 +458,12 @@ with tab_backup:
         for i, target in enumerate(imports.TARGETS):
             options = [None, *frame.columns]
             mapping[target] = cols[i % 5].selectbox(
-                f.t(f"admin.import_{target}"), options, index=options.index(guessed[target]),
-                format_func=lambda c: f.t("admin.import_skip") if c is None else str(c), key=f"admin_map_{target}",
-            )  # fmt: skip
+                f.t(f"admin.import_{target}"),
+                options,
+                index=options.index(guessed[target]),
+                format_func=lambda c: f.t("admin.import_skip") if c is None else str(c),
+                key=f"admin_map_{target}",
+            )
         try:
             preview = imports.plan(ui.db(), frame, mapping)
         except CrmError as exc:
@@ -329,18 +472,30 @@ with tab_backup:
         counts = preview.counts
         st.info(f.t("admin.import_counts", new=counts["new"], duplicate=counts["duplicate"], error=counts["error"]))
         st.dataframe(
-            pd.DataFrame({
-                "line": [r.line for r in preview.rows],
-                "status": [f.t(f"admin.import_status_{r.status}") for r in preview.rows],
-                "name": [r.client.get("name", "") for r in preview.rows],
-                "tax_id": [r.client.get("tax_id") or "" for r in preview.rows],
-                "detail": [r.duplicate_of or "; ".join(f"{ui.field_label(e.field)}: {f.t(e.key, **e.params)}" for e in r.errors)
-                           for r in preview.rows],
-            }),
-            hide_index=True, height=400,
-            column_config={"line": f.t("admin.import_line"), "status": f.t("field.status"), "name": f.t("field.name"),
-                           "tax_id": f.t("field.tax_id"), "detail": st.column_config.TextColumn(f.t("admin.import_detail"), width="large")},
-        )  # fmt: skip
-        if counts["new"] and st.button(f.tn("admin.import_confirm", counts["new"]), type="primary", key="admin_import_go",
-                                       icon=":material/upload:"):  # fmt: skip
+            pd.DataFrame(
+                {
+                    "line": [r.line for r in preview.rows],
+                    "status": [f.t(f"admin.import_status_{r.status}") for r in preview.rows],
+                    "name": [r.client.get("name", "") for r in preview.rows],
+                    "tax_id": [r.client.get("tax_id") or "" for r in preview.rows],
+                    "detail": [
+                        r.duplicate_of
+                        or "; ".join(f"{ui.field_label(e.field)}: {f.t(e.key, **e.params)}" for e in r.errors)
+                        for r in preview.rows
+                    ],
+                }
+            ),
+            hide_index=True,
+            height=400,
+            column_config={
+                "line": f.t("admin.import_line"),
+                "status": f.t("field.status"),
+                "name": f.t("field.name"),
+                "tax_id": f.t("field.tax_id"),
+                "detail": st.column_config.TextColumn(f.t("admin.import_detail"), width="large"),
+            },
+        )
+        if counts["new"] and st.button(
+            f.tn("admin.import_confirm", counts["new"]), type="primary", key="admin_import_go", icon=":material/upload:"
+        ):
             run(lambda: imports.apply(ui.db(), account, preview), f.tn("admin.import_done", counts["new"]))

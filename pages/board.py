@@ -38,28 +38,42 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
     for c in b.columns:
         cards = [
             {
-                "id": k.id, "title": k.title, "client": k.client, "owner_id": k.owner_id,
-                "initials": initials(k.owner), "owner_text": f.t("board.owner", name=k.owner),
-                "value_text": f.money(k.value), "days_text": f.tn("board.days", k.days_in_stage),
+                "id": k.id,
+                "title": k.title,
+                "client": k.client,
+                "owner_id": k.owner_id,
+                "initials": initials(k.owner),
+                "owner_text": f.t("board.owner", name=k.owner),
+                "value_text": f.money(k.value),
+                "days_text": f.tn("board.days", k.days_in_stage),
                 "next_text": f.t("board.next", type=k.next_type or "", when=k.next_at) if k.next_at else None,
                 "no_next": k.no_next_step,
                 "rotting_text": f.t("board.rotting_mark", days=c.rot_days) if k.rotting else None,
-                "version": k.version, "menu_label": f.t("board.move_menu", title=k.title),
+                "version": k.version,
+                "menu_label": f.t("board.move_menu", title=k.title),
                 "go_label": f.t("board.go_label", title=k.title),
                 "movable": k.status == "open" and permissions.can_edit_thread(account, {"owner_id": k.owner_id}),
             }
             for k in c.cards
-        ]  # fmt: skip
-        columns.append({
-            "id": c.stage_id, "name": c.name, "percent_text": f.percent(c.percent),
-            "kind": "won" if c.is_won else "lost" if c.is_lost else "open", "closes": c.closes,
-            "expanded": c.stage_id in expanded, "count_text": f.tn("threads.count", c.count),
-            "value_text": f"{f.t('board.value')}: {rf.short_money(c.value, f)}",
-            "weighted_text": f"{f.t('board.weighted')}: {rf.short_money(c.weighted, f)}",
-            "value_title": f.money(c.value), "weighted_title": f.money(c.weighted),
-            "has_more": c.has_more, "shown_text": f.t("board.shown_of", shown=len(c.cards), count=c.count),
-            "cards": cards,
-        })  # fmt: skip
+        ]
+        columns.append(
+            {
+                "id": c.stage_id,
+                "name": c.name,
+                "percent_text": f.percent(c.percent),
+                "kind": "won" if c.is_won else "lost" if c.is_lost else "open",
+                "closes": c.closes,
+                "expanded": c.stage_id in expanded,
+                "count_text": f.tn("threads.count", c.count),
+                "value_text": f"{f.t('board.value')}: {rf.short_money(c.value, f)}",
+                "weighted_text": f"{f.t('board.weighted')}: {rf.short_money(c.weighted, f)}",
+                "value_title": f.money(c.value),
+                "weighted_title": f.money(c.weighted),
+                "has_more": c.has_more,
+                "shown_text": f.t("board.shown_of", shown=len(c.cards), count=c.count),
+                "cards": cards,
+            }
+        )
     labels = {
         k: f.t(f"board.{k}")
         for k in ("move_to", "move", "show_more", "expand", "collapse", "drop_here", "empty", "no_next")
@@ -100,24 +114,42 @@ def lost_dialog(pending: dict[str, Any]) -> None:
     look = ui.lookups()
     st.markdown(ui.tm("board.lost_intro", title=pending["title"], stage=look.stages[pending["stage_id"]].name))
     reasons = look.active(look.lost_reasons)
-    reason = st.selectbox(f.t("field.lost_reason_id"), [r.id for r in reasons], index=None, key="board_lost_reason",
-                          format_func=lambda rid: look.lost_reasons[rid].name, placeholder=f.t("log.choose"))  # fmt: skip
+    reason = st.selectbox(
+        f.t("field.lost_reason_id"),
+        [r.id for r in reasons],
+        index=None,
+        key="board_lost_reason",
+        format_func=lambda rid: look.lost_reasons[rid].name,
+        placeholder=f.t("log.choose"),
+    )
     note = st.text_area(f.t("board.note"), key="board_lost_note", height=80)
     left, right = st.columns(2)
     if left.button(f.t("board.confirm"), type="primary", key="board_lost_confirm", icon=":material/check:"):
-        move = board.MoveCard(pending["thread_id"], pending["stage_id"], pending["version"], lost_reason_id=reason,
-                              note=note or "", lang=f.lang)  # fmt: skip
+        move = board.MoveCard(
+            pending["thread_id"],
+            pending["stage_id"],
+            pending["version"],
+            lost_reason_id=reason,
+            note=note or "",
+            lang=f.lang,
+        )
         try:
             board.move(ui.db(), ui.require_user(), move)
         except ValidationError as exc:  # e.g. no reason chosen: say so here and keep what was typed
             ui.show_error(exc)
             return
         except CrmError as exc:
-            st.session_state[FLASH] = ("error", ui.tm("board.refused", title=pending["title"],
-                                                      reason=reason_text(exc, f)), None)  # fmt: skip
+            st.session_state[FLASH] = (
+                "error",
+                ui.tm("board.refused", title=pending["title"], reason=reason_text(exc, f)),
+                None,
+            )
         else:
-            st.session_state[FLASH] = ("success", ui.tm("board.moved", title=pending["title"],
-                                                        stage=look.stages[pending["stage_id"]].name), None)  # fmt: skip
+            st.session_state[FLASH] = (
+                "success",
+                ui.tm("board.moved", title=pending["title"], stage=look.stages[pending["stage_id"]].name),
+                None,
+            )
         forget_pending()
         st.rerun()
     if right.button(f.t("board.cancel"), key="board_lost_cancel", icon=":material/undo:"):
@@ -141,13 +173,16 @@ pipeline_id = rf.pipeline(top[0], "board_pipeline", default=default_pipeline) or
 st.session_state["board_last_pipeline"] = pipeline_id
 people = {p.id: p.display_name for p in look.people.values()}
 owner_id = rf.choice(top[1], f.t("field.owner_id"), people, "board_owner")
-text = top[2].text_input(f.t("board.search"), key="board_text", bind=rf.BIND, type="search",
-                         placeholder=f.t("board.search_help"))  # fmt: skip
+text = top[2].text_input(
+    f.t("board.search"), key="board_text", bind=rf.BIND, type="search", placeholder=f.t("board.search_help")
+)
 # a salesperson starts with their own threads, a manager with everyone's
 only_mine = rf.flag(top[3], f.t("board.only_mine"), "board_mine", default=not account.sees_everything)
 # the rest folded away (a phone shows the board sooner), open when the URL sets one of them
-more_set = any(st.query_params.get(k) for k in ("board_client", "board_product", "board_no_next", "board_rotting",
-                                                  "board_sort", "board_value"))  # fmt: skip
+more_set = any(
+    st.query_params.get(k)
+    for k in ("board_client", "board_product", "board_no_next", "board_rotting", "board_sort", "board_value")
+)
 with st.expander(f.t("board.more_filters"), icon=":material/filter_list:", expanded=more_set):
     row = st.columns(3)
     client_id = rf.client(row[0], "board_client")
@@ -159,9 +194,16 @@ with st.expander(f.t("board.more_filters"), icon=":material/filter_list:", expan
     rotting = rf.flag(row[2], f.t("board.rotting"), "board_rotting")
 
 flt = board.BoardFilter(
-    pipeline_id=pipeline_id, owner_id=account.id if only_mine else owner_id, client_id=client_id,
-    product_id=product_id, text=text or "", no_next_step=no_next, rotting=rotting, amount_type_id=amount_type_id, sort=sort,
-)  # fmt: skip
+    pipeline_id=pipeline_id,
+    owner_id=account.id if only_mine else owner_id,
+    client_id=client_id,
+    product_id=product_id,
+    text=text or "",
+    no_next_step=no_next,
+    rotting=rotting,
+    amount_type_id=amount_type_id,
+    sort=sort,
+)
 limits: dict[int, int] = st.session_state.setdefault(f"board_limits_{pipeline_id}", {})
 expanded: set[int] = st.session_state.setdefault(f"board_expanded_{pipeline_id}", set())
 b = board.board(ui.db(), flt, limits=limits)
@@ -179,8 +221,9 @@ if flash is not None:
     if kind == "success":
         st.success(message, icon=":material/check_circle:")
         if follow_up:
-            st.page_link("pages/log_event.py", label=f.t("board.follow_up"), icon=":material/edit_note:",
-                         query_params=follow_up)  # fmt: skip
+            st.page_link(
+                "pages/log_event.py", label=f.t("board.follow_up"), icon=":material/edit_note:", query_params=follow_up
+            )
     else:
         st.error(message, icon=":material/error:")
 
@@ -200,14 +243,21 @@ if result.move:
     target = look.stages.get(int(result.move["stage_id"]))
     if moved is not None and target is not None:
         if target.is_lost:  # ask for the reason before anything is saved
-            st.session_state[PENDING] = {"thread_id": moved.id, "stage_id": target.id, "title": moved.title,
-                                         "version": int(result.move["version"])}  # fmt: skip
+            st.session_state[PENDING] = {
+                "thread_id": moved.id,
+                "stage_id": target.id,
+                "title": moved.title,
+                "version": int(result.move["version"]),
+            }
             for key in ("board_lost_reason", "board_lost_note"):
                 st.session_state.pop(key, None)
             redraw()  # the card goes back to its column while the reason is asked
         else:
-            attempt_move(board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang), moved.title,
-                         moved.client_id)  # fmt: skip
+            attempt_move(
+                board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang),
+                moved.title,
+                moved.client_id,
+            )
     st.rerun()
 pending = st.session_state.get(PENDING)
 if pending is not None:

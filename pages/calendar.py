@@ -31,8 +31,9 @@ st.title(f.t("calendar.title"), anchor=False)
 planner.flash()
 
 # only the open tab runs: at a million events a team's day schedule holds hundreds of bars
-tab_cal, tab_day = st.tabs([f.t("calendar.tab_calendar"), f.t("calendar.tab_day")], key="calendar_tab",
-                           on_change="rerun")  # fmt: skip
+tab_cal, tab_day = st.tabs(
+    [f.t("calendar.tab_calendar"), f.t("calendar.tab_day")], key="calendar_tab", on_change="rerun"
+)
 
 
 def wall(value: dt.datetime) -> str:
@@ -49,13 +50,22 @@ def from_wall(text: str) -> dt.datetime:
 if tab_cal.open:
     with tab_cal:
         c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")  # the week buttons fit on one row
-        scope = c1.segmented_control(f.t("calendar.whose"), ["me", "person", "team"], default="me", key="calendar_scope",
-                                     format_func=lambda s: f.t(f"calendar.scope_{s}"))  # fmt: skip
+        scope = c1.segmented_control(
+            f.t("calendar.whose"),
+            ["me", "person", "team"],
+            default="me",
+            key="calendar_scope",
+            format_func=lambda s: f.t(f"calendar.scope_{s}"),
+        )
         people = look.active(look.people)
         person = account.id
         if scope == "person":
-            person = c2.selectbox(f.t("calendar.person"), [p.id for p in people if p.id != account.id],
-                                  format_func=lambda uid: look.people[uid].display_name, key="calendar_person")  # fmt: skip
+            person = c2.selectbox(
+                f.t("calendar.person"),
+                [p.id for p in people if p.id != account.id],
+                format_func=lambda uid: look.people[uid].display_name,
+                key="calendar_person",
+            )
         # the calendar shows what it was given: our own buttons move the week, so the data loaded
         # always covers what is on screen (planned events six weeks ahead, history around the week)
         st.session_state.setdefault("calendar_anchor", dt.datetime.now(f.tz).date())
@@ -76,13 +86,22 @@ if tab_cal.open:
             dt.datetime.combine(week, dt.time(0), f.tz),
             dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), f.tz),
         )
-        loaded = planning.calendar_events(ui.db(), users, start, end, done_from=start, focus=shown_week,
-                                          done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz))  # fmt: skip
+        loaded = planning.calendar_events(
+            ui.db(),
+            users,
+            start,
+            end,
+            done_from=start,
+            focus=shown_week,
+            done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz),
+        )
         frame = loaded.events
         by_id = {int(r["id"]): r for r in frame.to_dict("records")}
         if loaded.slots is not None:
-            st.warning(f.t("calendar.too_many", n=f.number(loaded.focus_total, 0), limit=f.number(planning.CALENDAR_LIMIT, 0)),
-                       icon=":material/stacked_bar_chart:")  # fmt: skip
+            st.warning(
+                f.t("calendar.too_many", n=f.number(loaded.focus_total, 0), limit=f.number(planning.CALENDAR_LIMIT, 0)),
+                icon=":material/stacked_bar_chart:",
+            )
         elif loaded.not_shown:
             st.caption(f.t("calendar.around_not_shown", n=f.number(loaded.not_shown, 0)))
 
@@ -90,38 +109,62 @@ if tab_cal.open:
             editable = r["status"] == "planned" and permissions.can_edit_event(account, r)
             title = f"{r['type']} · {r['client']}" + (f" · {r['assignee']}" if scope == "team" else "")
             return {
-                "id": str(r["id"]), "title": title, "start": wall(r["starts_at"]), "end": wall(r["ends_at"]),
+                "id": str(r["id"]),
+                "title": title,
+                "start": wall(r["starts_at"]),
+                "end": wall(r["ends_at"]),
                 "backgroundColor": r["color"] if r["status"] == "planned" else "#d9d9d9",
-                "borderColor": r["color"], "textColor": "#ffffff" if r["status"] == "planned" else "#333333",
+                "borderColor": r["color"],
+                "textColor": "#ffffff" if r["status"] == "planned" else "#333333",
                 "editable": bool(editable),
-            }  # fmt: skip
+            }
 
         def count_block(slot_start: pd.Timestamp, n: int) -> dict[str, Any]:
             begin = slot_start.to_pydatetime()
-            return {"id": f"slot:{begin.isoformat()}", "title": f.tn("calendar.slot_events", int(n)),
-                    "start": begin.isoformat(timespec="minutes"),
-                    "end": (begin + dt.timedelta(hours=1)).isoformat(timespec="minutes"),
-                    "backgroundColor": "#5b6b7f", "borderColor": "#5b6b7f", "textColor": "#ffffff", "editable": False}  # fmt: skip
+            return {
+                "id": f"slot:{begin.isoformat()}",
+                "title": f.tn("calendar.slot_events", int(n)),
+                "start": begin.isoformat(timespec="minutes"),
+                "end": (begin + dt.timedelta(hours=1)).isoformat(timespec="minutes"),
+                "backgroundColor": "#5b6b7f",
+                "borderColor": "#5b6b7f",
+                "textColor": "#ffffff",
+                "editable": False,
+            }
 
         items = [item(r) for r in by_id.values()]
         if loaded.slots is not None:
             items += [
                 count_block(s_, n) for s_, n in zip(loaded.slots["slot_start"], loaded.slots["events"], strict=True)
             ]
-        first_hour, last_hour = rules.grid_hours([i["start"] for i in items], [i["end"] for i in items],
-                                                 max(org.work_start_hour - 2, 0), min(org.work_end_hour + 3, 24))  # fmt: skip
+        first_hour, last_hour = rules.grid_hours(
+            [i["start"] for i in items],
+            [i["end"] for i in items],
+            max(org.work_start_hour - 2, 0),
+            min(org.work_end_hour + 3, 24),
+        )
         options = {
             "initialView": "timeGridWeek",
             "initialDate": anchor.isoformat(),
             "timeZone": "UTC",
             "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
-            "buttonText": {"today": f.t("calendar.today"), "month": f.t("calendar.month"), "week": f.t("calendar.week"),
-                           "day": f.t("calendar.day"), "list": f.t("calendar.list")},
+            "buttonText": {
+                "today": f.t("calendar.today"),
+                "month": f.t("calendar.month"),
+                "week": f.t("calendar.week"),
+                "day": f.t("calendar.day"),
+                "list": f.t("calendar.list"),
+            },
             # a locale object, not a code: the component bundles only English, and with a code it
             # does not know FullCalendar falls back to US dates ("Mon 11/30"); with an object the
             # browser's Intl formats the dates in the user's language
-            "locale": {"code": f.lang, "week": {"dow": 1, "doy": 4}, "noEventsText": f.t("calendar.no_events"),
-                       "allDayText": f.t("calendar.all_day"), "moreLinkText": f.t("calendar.more")},
+            "locale": {
+                "code": f.lang,
+                "week": {"dow": 1, "doy": 4},
+                "noEventsText": f.t("calendar.no_events"),
+                "allDayText": f.t("calendar.all_day"),
+                "moreLinkText": f.t("calendar.more"),
+            },
             "firstDay": 1,
             "selectable": True,
             "editable": True,
@@ -136,11 +179,14 @@ if tab_cal.open:
             "dayMaxEvents": True,
             "eventTimeFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
             "slotLabelFormat": {"hour": "2-digit", "minute": "2-digit", "hour12": False},
-        }  # fmt: skip
+        }
         nonce = st.session_state.get("calendar_nonce", 0)
-        state = calendar(events=items, options=options,
-                         callbacks=["eventClick", "select", "eventChange", "dateClick"],
-                         key=f"{CAL_KEY}_{nonce}_{week.isoformat()}")  # fmt: skip
+        state = calendar(
+            events=items,
+            options=options,
+            callbacks=["eventClick", "select", "eventChange", "dateClick"],
+            key=f"{CAL_KEY}_{nonce}_{week.isoformat()}",
+        )
 
         # each callback value is acted on once: the component keeps returning the last one
         fingerprint = json.dumps(state, sort_keys=True, default=str) if state else None
@@ -190,8 +236,15 @@ if tab_cal.open:
                     st.rerun()
             if current is not None and (problem is None or accept):
                 try:
-                    planning.reschedule(ui.db(), account, event_id, from_wall(new_start), from_wall(new_end),
-                                        expected_version=int(current["version"]), accept_conflicts=accept)  # fmt: skip
+                    planning.reschedule(
+                        ui.db(),
+                        account,
+                        event_id,
+                        from_wall(new_start),
+                        from_wall(new_end),
+                        expected_version=int(current["version"]),
+                        accept_conflicts=accept,
+                    )
                 except CrmError as exc:
                     st.session_state["calendar_move_problem"] = exc
                 else:
@@ -205,16 +258,18 @@ if tab_cal.open:
         if slot is not None:
             with st.container(border=True):
                 st.subheader(f.t("calendar.plan_here", when=planner.slot_label(*slot)), anchor=False)
-                planner.plan_form("calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60),
-                                  meeting=True)  # fmt: skip
+                planner.plan_form(
+                    "calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60), meeting=True
+                )
         elif selected is not None and selected in by_id:
             with st.container(border=True):
                 planner.event_actions("calendar_act", by_id[selected])
 
 if tab_day.open:
     with tab_day:
-        day = st.date_input(f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day",
-                            format=f.date_input_format())  # fmt: skip
+        day = st.date_input(
+            f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day", format=f.date_input_format()
+        )
         day_start = dt.datetime.combine(day, dt.time(0), f.tz)
         schedule = planning.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
         if schedule.empty:
@@ -231,16 +286,29 @@ if tab_day.open:
             work = day_window(day, working_hours(org))
             st.plotly_chart(
                 charts.timeline(schedule, f, lane="lane", hover=["type", "client"], highlight="overlap", x_range=work),
-                config={"displaylogo": False}, key="calendar_day_chart",
-            )  # fmt: skip
+                config={"displaylogo": False},
+                key="calendar_day_chart",
+            )
             st.dataframe(
-                pd.DataFrame({
-                    "lane": schedule["lane"],
-                    "when": [planner.slot_label(s, e) for s, e in zip(schedule["starts_at"], schedule["ends_at"], strict=True)],
-                    "type": schedule["type"], "client": schedule["client"],
-                    "overlap": [f.t("chart.overlap") if o else "" for o in schedule["overlap"]],
-                }),
-                hide_index=True, height="content",
-                column_config={"lane": "", "when": f.t("field.when"), "type": f.t("field.type_id"),
-                               "client": f.t("field.client_id"), "overlap": ""},
-            )  # fmt: skip
+                pd.DataFrame(
+                    {
+                        "lane": schedule["lane"],
+                        "when": [
+                            planner.slot_label(s, e)
+                            for s, e in zip(schedule["starts_at"], schedule["ends_at"], strict=True)
+                        ],
+                        "type": schedule["type"],
+                        "client": schedule["client"],
+                        "overlap": [f.t("chart.overlap") if o else "" for o in schedule["overlap"]],
+                    }
+                ),
+                hide_index=True,
+                height="content",
+                column_config={
+                    "lane": "",
+                    "when": f.t("field.when"),
+                    "type": f.t("field.type_id"),
+                    "client": f.t("field.client_id"),
+                    "overlap": "",
+                },
+            )

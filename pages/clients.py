@@ -64,23 +64,44 @@ if client_id is None:
             new_id = save("client_new", lambda: clients.create_client(ui.db(), account, data))
             if new_id:
                 st.switch_page("pages/clients.py", query_params={"id": new_id})
-    text = st.text_input(f.t("clients.search"), key="clients_text", type="search", persist_state="session",
-                         placeholder=f.t("clients.search_help"))  # fmt: skip
+    text = st.text_input(
+        f.t("clients.search"),
+        key="clients_text",
+        type="search",
+        persist_state="session",
+        placeholder=f.t("clients.search_help"),
+    )
     page_key = f"clients_page_{text}"
     page = st.session_state.get(page_key, 1)
     frame, total = clients.search_clients(ui.db(), text or "", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     st.caption(f.tn("clients.count", total))
     if total:
-        shown = pd.DataFrame({
-            "name": frame["name"], "tax_id": frame["tax_id"], "email": frame["email"], "phone": frame["phone"],
-            "open": frame["open_threads"],
-            "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
-        })  # fmt: skip
-        picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
-                              key=f"clients_table_{page_key}_{page}",
-                              column_config={"name": f.t("field.name"), "tax_id": f.t("field.tax_id"),
-                                             "email": f.t("field.email"), "phone": f.t("field.phone"),
-                                             "open": f.t("clients.open_threads"), "last": f.t("threads.last_activity")})  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "name": frame["name"],
+                "tax_id": frame["tax_id"],
+                "email": frame["email"],
+                "phone": frame["phone"],
+                "open": frame["open_threads"],
+                "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
+            }
+        )
+        picked = st.dataframe(
+            shown,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            height="content",
+            key=f"clients_table_{page_key}_{page}",
+            column_config={
+                "name": f.t("field.name"),
+                "tax_id": f.t("field.tax_id"),
+                "email": f.t("field.email"),
+                "phone": f.t("field.phone"),
+                "open": f.t("clients.open_threads"),
+                "last": f.t("threads.last_activity"),
+            },
+        )
         if picked.selection.rows:
             st.switch_page("pages/clients.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
         if total > PAGE_SIZE:
@@ -111,8 +132,9 @@ if st.button(f.t("clients.log_event"), type="primary", icon=":material/edit_note
 
 with st.expander(f.t("clients.edit"), icon=":material/edit:"):
     data = client_form(f"client_edit_{client.id}", client)
-    if data is not None and save(f"client_edit_{client.id}",
-                                 lambda: clients.update_client(ui.db(), account, client.id, data, client.version)):  # fmt: skip
+    if data is not None and save(
+        f"client_edit_{client.id}", lambda: clients.update_client(ui.db(), account, client.id, data, client.version)
+    ):
         st.rerun()
 
 left, right = st.columns([1, 2])
@@ -148,9 +170,14 @@ with right:
     st.subheader(f.t("clients.threads"), anchor=False)
     frame, total = threads.list_threads(ui.db(), threads.ThreadFilter(client_id=client.id), limit=100)
     if total:
-        picked = st.dataframe(pickers.thread_table(frame, f), hide_index=True, on_select="rerun",
-                              selection_mode="single-row", key=f"client_threads_{client.id}",
-                              column_config=pickers.thread_columns(f))  # fmt: skip
+        picked = st.dataframe(
+            pickers.thread_table(frame, f),
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"client_threads_{client.id}",
+            column_config=pickers.thread_columns(f),
+        )
         if picked.selection.rows:
             st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
     else:
@@ -159,16 +186,23 @@ with right:
     recent = threads.recent_events(ui.db(), client.id)
     if len(recent):
         st.dataframe(
-            pd.DataFrame({
-                "when": [f.datetime(v) for v in recent["starts_at"]],
-                "type": recent["type"],
-                "status": [f.t(f"status.{s}") for s in recent["status"]],
-                "author": recent["author"],
-                "thread": recent["thread"],
-                "note": recent["note"],
-            }),
+            pd.DataFrame(
+                {
+                    "when": [f.datetime(v) for v in recent["starts_at"]],
+                    "type": recent["type"],
+                    "status": [f.t(f"status.{s}") for s in recent["status"]],
+                    "author": recent["author"],
+                    "thread": recent["thread"],
+                    "note": recent["note"],
+                }
+            ),
             hide_index=True,
-            column_config={"when": f.t("field.when"), "type": f.t("field.type_id"), "status": f.t("field.status"),
-                           "author": f.t("field.author"), "thread": f.t("field.thread_id"),
-                           "note": st.column_config.TextColumn(f.t("field.note"), width="large")},
-        )  # fmt: skip
+            column_config={
+                "when": f.t("field.when"),
+                "type": f.t("field.type_id"),
+                "status": f.t("field.status"),
+                "author": f.t("field.author"),
+                "thread": f.t("field.thread_id"),
+                "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
+            },
+        )

@@ -34,16 +34,34 @@ st.caption(f.t("meeting.period", start=f.date(flt.start), end=f.date(flt.end), d
 
 # two rows of three: five cards in one row cut their numbers and labels on a 1280x720 projector
 cards = [*st.columns(3), *st.columns(3)]
-rf.metric(cards[0], f.t("meeting.new_threads"), f.number(k.new_threads, 0),
-          delta=rf.change_text(k.new_threads, k.new_threads_before, f), help=before)  # fmt: skip
-rf.metric(cards[1], f.t("meeting.won_value"), rf.short_money(k.won_value, f),
-          delta=rf.change_text(float(k.won_value), float(k.won_value_before), f),
-          help=f"{f.money(k.won_value)}. " + f.t("meeting.won_help", n=k.won_threads) + " " + before)  # fmt: skip
-rf.metric(cards[2], f.t("funnel.weighted_value"), rf.short_money(k.weighted_pipeline, f),
-          help=f"{f.money(k.weighted_pipeline)}. " + f.t("funnel.weighted_help"))  # fmt: skip
+rf.metric(
+    cards[0],
+    f.t("meeting.new_threads"),
+    f.number(k.new_threads, 0),
+    delta=rf.change_text(k.new_threads, k.new_threads_before, f),
+    help=before,
+)
+rf.metric(
+    cards[1],
+    f.t("meeting.won_value"),
+    rf.short_money(k.won_value, f),
+    delta=rf.change_text(float(k.won_value), float(k.won_value_before), f),
+    help=f"{f.money(k.won_value)}. " + f.t("meeting.won_help", n=k.won_threads) + " " + before,
+)
+rf.metric(
+    cards[2],
+    f.t("funnel.weighted_value"),
+    rf.short_money(k.weighted_pipeline, f),
+    help=f"{f.money(k.weighted_pipeline)}. " + f.t("funnel.weighted_help"),
+)
 rf.metric(cards[3], f.t("meeting.overdue"), f.number(k.overdue_tasks, 0), help=f.t("meeting.overdue_help"))
-rf.metric(cards[4], f.t("meeting.events_logged"), f.number(k.events_logged, 0),
-          delta=rf.change_text(k.events_logged, k.events_logged_before, f), help=before)  # fmt: skip
+rf.metric(
+    cards[4],
+    f.t("meeting.events_logged"),
+    f.number(k.events_logged, 0),
+    delta=rf.change_text(k.events_logged, k.events_logged_before, f),
+    help=before,
+)
 
 left, right = st.columns(2)
 funnel = reports.funnel(ui.db(), flt)
@@ -64,8 +82,12 @@ with left:
     else:
         st.info(f.t("funnel.empty"), icon=":material/filter_alt_off:")
 grain = "week" if days <= 62 else "month" if days <= 731 else "quarter"
-money = reports.money(ui.db(), rf.report_filter(start=flt.start, end=flt.end, pipeline_id=pipeline_id, owner_id=owner_id,
-                                               granularity=grain, dimension="owner"))  # fmt: skip
+money = reports.money(
+    ui.db(),
+    rf.report_filter(
+        start=flt.start, end=flt.end, pipeline_id=pipeline_id, owner_id=owner_id, granularity=grain, dimension="owner"
+    ),
+)
 with right:
     name = look.amount_types[money.amount_type_id].name if money.amount_type_id in look.amount_types else ""
     st.subheader(ui.tm("meeting.money", what=name), anchor=False)
@@ -82,33 +104,80 @@ if owners.empty:
     st.info(f.t("meeting.nothing_open"), icon=":material/inbox:")
 else:
     st.plotly_chart(
-        rf.bar_figure(list(owners["owner"]), {f.t("funnel.weighted_value"): [float(v) for v in owners["weighted"]],
-                                              f.t("funnel.open_value"): [float(v) for v in owners["value"]]},
-                      big=True, money=f),
-        key="meeting_weighted", config=rf.chart_config("meeting-weighted"),
-    )  # fmt: skip
+        rf.bar_figure(
+            list(owners["owner"]),
+            {
+                f.t("funnel.weighted_value"): [float(v) for v in owners["weighted"]],
+                f.t("funnel.open_value"): [float(v) for v in owners["value"]],
+            },
+            big=True,
+            money=f,
+        ),
+        key="meeting_weighted",
+        config=rf.chart_config("meeting-weighted"),
+    )
 
 
 def numbers() -> pd.DataFrame:
-    names = [f.t("meeting.new_threads"), f.t("meeting.won_value"), f.t("funnel.weighted_value"), f.t("meeting.overdue"),
-             f.t("meeting.events_logged")]  # fmt: skip
-    return pd.DataFrame({
-        f.t("meeting.number"): names,
-        f.t("meeting.this_period"): [k.new_threads, k.won_value, k.weighted_pipeline, k.overdue_tasks, k.events_logged],
-        f.t("meeting.period_before"): [k.new_threads_before, k.won_value_before, None, None, k.events_logged_before],
-    })  # fmt: skip
+    names = [
+        f.t("meeting.new_threads"),
+        f.t("meeting.won_value"),
+        f.t("funnel.weighted_value"),
+        f.t("meeting.overdue"),
+        f.t("meeting.events_logged"),
+    ]
+    return pd.DataFrame(
+        {
+            f.t("meeting.number"): names,
+            f.t("meeting.this_period"): [
+                k.new_threads,
+                k.won_value,
+                k.weighted_pipeline,
+                k.overdue_tasks,
+                k.events_logged,
+            ],
+            f.t("meeting.period_before"): [
+                k.new_threads_before,
+                k.won_value_before,
+                None,
+                None,
+                k.events_logged_before,
+            ],
+        }
+    )
 
 
 with st.expander(f.t("meeting.tables"), icon=":material/table:"):
     # written by the formatter: counts and amounts mixed in one column (and read in the user's language)
-    st.dataframe(numbers().map(lambda v: "" if v is None else v if isinstance(v, str) else
-                               f.money(v) if isinstance(v, Decimal) else f.value(v)),
-                 hide_index=True, key="meeting_numbers")  # fmt: skip
+    st.dataframe(
+        numbers().map(
+            lambda v: (
+                "" if v is None else v if isinstance(v, str) else f.money(v) if isinstance(v, Decimal) else f.value(v)
+            )
+        ),
+        hide_index=True,
+        key="meeting_numbers",
+    )
     rf.downloads(numbers, "meeting", "meeting_numbers_dl", what=f.t("meeting.numbers"))
     if not money.rows.empty:
-        rf.downloads(lambda: reports.money_pivot(money, rf.key_label).rename(
-            columns={"__period__": f.t("money.period"), "__total__": f.t("money.total")}), "meeting-money", "meeting_money_dl",
-            what=ui.tm("meeting.money", what=name))  # fmt: skip
-    rf.downloads(lambda: pd.DataFrame({f.t("field.owner_id"): owners["owner"], f.t("funnel.open_threads"): owners["threads"],
-                                       f.t("funnel.open_value"): owners["value"], f.t("funnel.weighted_value"): owners["weighted"]}),
-                 "meeting-weighted", "meeting_weighted_dl", what=f.t("funnel.weighted"))  # fmt: skip
+        rf.downloads(
+            lambda: reports.money_pivot(money, rf.key_label).rename(
+                columns={"__period__": f.t("money.period"), "__total__": f.t("money.total")}
+            ),
+            "meeting-money",
+            "meeting_money_dl",
+            what=ui.tm("meeting.money", what=name),
+        )
+    rf.downloads(
+        lambda: pd.DataFrame(
+            {
+                f.t("field.owner_id"): owners["owner"],
+                f.t("funnel.open_threads"): owners["threads"],
+                f.t("funnel.open_value"): owners["value"],
+                f.t("funnel.weighted_value"): owners["weighted"],
+            }
+        ),
+        "meeting-weighted",
+        "meeting_weighted_dl",
+        what=f.t("funnel.weighted"),
+    )

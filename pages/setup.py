@@ -15,9 +15,12 @@ _, middle, _ = st.columns([1, 2, 1])
 with middle:
     languages = list(LANGUAGE_NAMES)
     lang = st.selectbox(
-        "Language / Język", languages, index=languages.index(ui.lang()), format_func=LANGUAGE_NAMES.get,
+        "Language / Język",
+        languages,
+        index=languages.index(ui.lang()),
+        format_func=LANGUAGE_NAMES.get,
         key=ui.LANG_KEY,
-    )  # fmt: skip
+    )
     f = ui.fmt()
     populated = users.any_users(ui.db())  # coworkers and data exist, but no active admin
     st.title(f.t("setup.title"))
@@ -25,20 +28,35 @@ with middle:
     with st.form("setup_form"):
         display_name = st.text_input(f.t("field.display_name"), key="setup_name")
         login = st.text_input(f.t("field.login"), key="setup_login", autocomplete="username")
-        password = st.text_input(f.t("field.password"), type="password", key="setup_password",
-                                 autocomplete="new-password", help=f.t("setup.password_help"))  # fmt: skip
-        repeat = st.text_input(f.t("field.password_repeat"), type="password", key="setup_repeat",
-                               autocomplete="new-password")  # fmt: skip
-        size = 0 if populated else st.selectbox(f.t("setup.sample"), SIZES, index=0, key="setup_sample",
-                                                format_func=lambda n: f.t("setup.no_sample") if n == 0
-                                                else f.t("setup.sample_size", n=n))  # fmt: skip
+        password = st.text_input(
+            f.t("field.password"),
+            type="password",
+            key="setup_password",
+            autocomplete="new-password",
+            help=f.t("setup.password_help"),
+        )
+        repeat = st.text_input(
+            f.t("field.password_repeat"), type="password", key="setup_repeat", autocomplete="new-password"
+        )
+        size = (
+            0
+            if populated
+            else st.selectbox(
+                f.t("setup.sample"),
+                SIZES,
+                index=0,
+                key="setup_sample",
+                format_func=lambda n: f.t("setup.no_sample") if n == 0 else f.t("setup.sample_size", n=n),
+            )
+        )
         submitted = st.form_submit_button(f.t("setup.submit"), type="primary", icon=":material/rocket_launch:")
     if submitted:
         try:
             if password != repeat:
                 raise ValidationError.single("password_repeat", "validation.password_mismatch")
-            admin = setup.create_first_admin(ui.db(), login=login, display_name=display_name,
-                                             password=password, lang=lang)  # fmt: skip
+            admin = setup.create_first_admin(
+                ui.db(), login=login, display_name=display_name, password=password, lang=lang
+            )
         except CrmError as exc:
             ui.show_error(exc)
         else:

@@ -34,8 +34,10 @@ c1.page_link(
 )
 c2.markdown(f"{f.t('field.owner_id')}: **{ui.md_escape(detail.owner)}**")
 c3.markdown(f"{f.t('field.pipeline_id')}: **{ui.md_escape(detail.pipeline)}**")
-c4.markdown(f"{f.t('field.status')}: **{f.t('status.' + detail.status)}**"
-            + (f" ({ui.md_escape(detail.lost_reason)})" if detail.lost_reason else ""))  # fmt: skip
+c4.markdown(
+    f"{f.t('field.status')}: **{f.t('status.' + detail.status)}**"
+    + (f" ({ui.md_escape(detail.lost_reason)})" if detail.lost_reason else "")
+)
 st.progress(detail.percent / 100, text=f"{ui.md_escape(detail.stage)} · {f.percent(detail.percent)}")
 
 history = threads.thread_events(ui.db(), thread_id)
@@ -61,12 +63,18 @@ if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
         look = ui.lookups()
         title = st.text_input(f.t("field.title"), value=detail.title, key=f"thread_title_{thread_id}")
         people = [p.id for p in look.active(look.people)]
-        owner = st.selectbox(f.t("field.owner_id"), people, index=people.index(detail.owner_id) if detail.owner_id in people else 0,
-                                 format_func=lambda uid: look.people[uid].display_name, key=f"thread_owner_{thread_id}")  # fmt: skip
+        owner = st.selectbox(
+            f.t("field.owner_id"),
+            people,
+            index=people.index(detail.owner_id) if detail.owner_id in people else 0,
+            format_func=lambda uid: look.people[uid].display_name,
+            key=f"thread_owner_{thread_id}",
+        )
         if st.form_submit_button(f.t("common.save"), icon=":material/save:"):
             try:
-                threads.update_thread(ui.db(), account, thread_id, title=title, owner_id=owner,
-                                          expected_version=detail.version)  # fmt: skip
+                threads.update_thread(
+                    ui.db(), account, thread_id, title=title, owner_id=owner, expected_version=detail.version
+                )
             except CrmError as exc:
                 ui.show_error(exc)
             else:
@@ -74,17 +82,32 @@ if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
 
 st.subheader(f.tn("thread.events", len(history)), anchor=False)
 for event in history:
-    may_open = permissions.can_read_files(account, {"author_id": event.author_id, "assignee_id": event.assignee_id},
-                                          detail.owner_id)  # fmt: skip
+    may_open = permissions.can_read_files(
+        account, {"author_id": event.author_id, "assignee_id": event.assignee_id}, detail.owner_id
+    )
     eventview.render(event, f, highlight=bool(planned) and event.id == planned[0].id, can_open_files=may_open)
 
 with st.expander(f.t("thread.history"), icon=":material/history:"):
     changes = audit.thread_history(ui.db(), thread_id)
     st.dataframe(
-        pd.DataFrame({"when": [f.datetime(v) for v in changes["logged_at"]], "who": changes["who"],
-                      "what": [f"{f.t('audit.entity.' + e)} #{i}" for e, i in zip(changes["entity"], changes["entity_id"], strict=True)],
-                      "action": [f.t(f"audit.action.{a}") for a in changes["action"]], "changes": changes["changes"]}),
+        pd.DataFrame(
+            {
+                "when": [f.datetime(v) for v in changes["logged_at"]],
+                "who": changes["who"],
+                "what": [
+                    f"{f.t('audit.entity.' + e)} #{i}"
+                    for e, i in zip(changes["entity"], changes["entity_id"], strict=True)
+                ],
+                "action": [f.t(f"audit.action.{a}") for a in changes["action"]],
+                "changes": changes["changes"],
+            }
+        ),
         hide_index=True,
-        column_config={"when": f.t("field.when"), "who": f.t("admin.who"), "what": f.t("admin.entity"),
-                       "action": f.t("admin.action"), "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large")},
-    )  # fmt: skip
+        column_config={
+            "when": f.t("field.when"),
+            "who": f.t("admin.who"),
+            "what": f.t("admin.entity"),
+            "action": f.t("admin.action"),
+            "changes": st.column_config.TextColumn(f.t("admin.changes"), width="large"),
+        },
+    )

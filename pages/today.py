@@ -29,38 +29,49 @@ def table(view: str, frame: pd.DataFrame) -> None:
         if part.empty:
             continue
         st.markdown(f"**{f.t('today.bucket_' + bucket)}** ({len(part)})")
-        shown = pd.DataFrame({
-            "when": [planner.slot_label(s, e) for s, e in zip(part["starts_at"], part["ends_at"], strict=True)],
-            "type": part["type"],
-            "client": part["client"],
-            "title": part["title"],
-            "where": part["resources"].fillna(""),
-            "who": part["assignee"] if view == "delegated" else part["author"],
-            "status": [f.t(f"status.{s}") for s in part["status"]],
-            "note": part["note"],
-        })  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "when": [planner.slot_label(s, e) for s, e in zip(part["starts_at"], part["ends_at"], strict=True)],
+                "type": part["type"],
+                "client": part["client"],
+                "title": part["title"],
+                "where": part["resources"].fillna(""),
+                "who": part["assignee"] if view == "delegated" else part["author"],
+                "status": [f.t(f"status.{s}") for s in part["status"]],
+                "note": part["note"],
+            }
+        )
         if view == "mine":
             shown = shown.drop(columns=["who"])
         picked = st.dataframe(
-            shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content",
+            shown,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            height="content",
             key=f"today_{view}_{bucket}",
             column_config={
-                "when": f.t("field.when"), "type": f.t("field.type_id"),
+                "when": f.t("field.when"),
+                "type": f.t("field.type_id"),
                 # pinned: on a phone the client stays in sight while the rest scrolls sideways
                 "client": st.column_config.TextColumn(f.t("field.client_id"), pinned=True),
-                "title": f.t("field.thread_id"), "where": f.t("today.where"),
+                "title": f.t("field.thread_id"),
+                "where": f.t("today.where"),
                 "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
                 "status": f.t("field.status"),
                 "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
             },
-        )  # fmt: skip
+        )
         if picked.selection.rows:
             st.session_state["today_selected"] = int(part.iloc[picked.selection.rows[0]]["id"])
 
 
 # only the open tab is drawn (the first page after signing in stays cheap)
-tabs = st.tabs([f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS],
-               key="today_tab", on_change="rerun")  # fmt: skip
+tabs = st.tabs(
+    [f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS],
+    key="today_tab",
+    on_change="rerun",
+)
 for view, tab in zip(planning.VIEWS, tabs, strict=True):
     if tab.open:
         with tab:
@@ -86,17 +97,37 @@ if lonely.empty:
     )
 else:
     picked = st.dataframe(
-        pd.DataFrame({"title": lonely["title"], "client": lonely["client"], "stage": lonely["stage"],
-                      "percent": lonely["percent"],
-                      "last": [f.datetime(v) for v in lonely["last_event_at"]]}),
-        hide_index=True, on_select="rerun", selection_mode="single-row", key="today_lonely", height="content",
-        column_config={"title": f.t("field.title"), "client": f.t("field.client_id"), "stage": f.t("field.stage_id"),
-                       "percent": pickers.thread_columns(f)["percent"], "last": f.t("threads.last_activity")},
-    )  # fmt: skip
+        pd.DataFrame(
+            {
+                "title": lonely["title"],
+                "client": lonely["client"],
+                "stage": lonely["stage"],
+                "percent": lonely["percent"],
+                "last": [f.datetime(v) for v in lonely["last_event_at"]],
+            }
+        ),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="today_lonely",
+        height="content",
+        column_config={
+            "title": f.t("field.title"),
+            "client": f.t("field.client_id"),
+            "stage": f.t("field.stage_id"),
+            "percent": pickers.thread_columns(f)["percent"],
+            "last": f.t("threads.last_activity"),
+        },
+    )
     if picked.selection.rows:
         st.switch_page("pages/thread.py", query_params={"id": int(lonely.iloc[picked.selection.rows[0]]["id"])})
 
 st.download_button(
-    f.t("today.ics"), data=lambda: ics.export(ui.db(), account), file_name="crm-planned.ics", mime="text/calendar",
-    icon=":material/calendar_add_on:", help=f.t("today.ics_help"), on_click="ignore",
-)  # fmt: skip
+    f.t("today.ics"),
+    data=lambda: ics.export(ui.db(), account),
+    file_name="crm-planned.ics",
+    mime="text/calendar",
+    icon=":material/calendar_add_on:",
+    help=f.t("today.ics_help"),
+    on_click="ignore",
+)

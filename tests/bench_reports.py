@@ -87,21 +87,31 @@ def queries(db: Database, runs: int) -> tuple[dict[str, float], int]:
     cases: dict[str, Callable[[], Any]] = {
         "funnel (cohort of 365 days)": lambda: reports.funnel(db, year),
         "drill_threads (reached a stage)": lambda: reports.drill_threads(db, year, Drill("reached", stage_id=stage)),
-        "drill_threads (open of an owner)": lambda: reports.drill_threads(db, year, Drill("open_owner", owner_id=owner)),
+        "drill_threads (open of an owner)": lambda: reports.drill_threads(
+            db, year, Drill("open_owner", owner_id=owner)
+        ),
         "weighted_pipeline": lambda: reports.weighted_pipeline(db, year),
         **{
-            f"money (12 months by {dim})": (lambda dim=dim: reports.money(db, ReportFilter(twelve.start, twelve.end, dimension=dim)))
+            f"money (12 months by {dim})": (
+                lambda dim=dim: reports.money(db, ReportFilter(twelve.start, twelve.end, dimension=dim))
+            )
             for dim in reports.DIMENSIONS
         },
-        "money (weeks of 30 days, meeting)": lambda: reports.money(db, ReportFilter(month.start, month.end, granularity="week")),
+        "money (weeks of 30 days, meeting)": lambda: reports.money(
+            db, ReportFilter(month.start, month.end, granularity="week")
+        ),
         "products (12 months)": lambda: reports.products(db, twelve),
-        "product_events": lambda: reports.product_events(db, ReportFilter(twelve.start, twelve.end, product_id=product)),
-        "product_threads": lambda: reports.product_threads(db, ReportFilter(twelve.start, twelve.end, product_id=product)),
+        "product_events": lambda: reports.product_events(
+            db, ReportFilter(twelve.start, twelve.end, product_id=product)
+        ),
+        "product_threads": lambda: reports.product_threads(
+            db, ReportFilter(twelve.start, twelve.end, product_id=product)
+        ),
         "thread_timeline (busiest thread)": lambda: reports.thread_timeline(db, thread),
         "workload (this week)": lambda: reports.workload(db, week, limit=1500),
         "resource_occupancy (this week)": lambda: reports.resource_occupancy(db, week),
         "kpis (30 days)": lambda: reports.kpis(db, month),
-    }  # fmt: skip
+    }
     return {name: median_ms(fn, runs) for name, fn in cases.items()}, int(thread)
 
 

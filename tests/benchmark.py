@@ -55,11 +55,25 @@ from tests.helpers import as_user, navigation_only  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 PAGES = [
-    "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py", "pages/admin.py", "pages/account.py", "pages/board.py",
-]  # fmt: skip
-TARGETS = {"page": 500.0, "log_event": 30.0, "conflict_check": 10.0, "today_queries": 50.0, "due_reminders": 5.0,
-           "peak_memory_mb": 800.0}  # fmt: skip
+    "pages/today.py",
+    "pages/log_event.py",
+    "pages/threads.py",
+    "pages/clients.py",
+    "pages/thread.py",
+    "pages/calendar.py",
+    "pages/resources.py",
+    "pages/admin.py",
+    "pages/account.py",
+    "pages/board.py",
+]
+TARGETS = {
+    "page": 500.0,
+    "log_event": 30.0,
+    "conflict_check": 10.0,
+    "today_queries": 50.0,
+    "due_reminders": 5.0,
+    "peak_memory_mb": 800.0,
+}
 
 
 def median_ms(fn: Callable[[], Any], runs: int, warmup: int = 1) -> float:
@@ -91,9 +105,17 @@ def build(size: int, folder: Path) -> Path:
         )
         amounts = tx.scalar("SELECT count(*) FROM event_amounts")
     db.close()
-    marker.write_text(json.dumps({"events": result.events, "threads": result.threads, "amounts": amounts,
-                                  "planned_thread_share": round(float(planned_share), 3),
-                                  "generate_seconds": round(time.perf_counter() - started, 1)}))  # fmt: skip
+    marker.write_text(
+        json.dumps(
+            {
+                "events": result.events,
+                "threads": result.threads,
+                "amounts": amounts,
+                "planned_thread_share": round(float(planned_share), 3),
+                "generate_seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
     return path
 
 
@@ -120,16 +142,26 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
 
     def full_log() -> None:
         i = next(counter)
-        events.log_event(db, member, events.LogEvent(
-            type_id, dt.datetime.now(dt.UTC), client_id, thread_id, note=f"benchmark {i}",
-            amounts=tuple(events.AmountInput(a, "1234.56") for a in amount_types),
-            products=tuple(events.ProductInput(p, "3") for p in products),
-            participants=(events.ParticipantInput(contact_id=contacts[0]) if contacts else events.ParticipantInput(name="A"),
-                          events.ParticipantInput(name="Third Party")),
-            attachments=(events.AttachmentInput("offer.pdf", f"offer {i}".encode() * 200),),
-            next_step=events.NextStep(type_id, base + dt.timedelta(hours=i), 60, resource_ids=(room,)),
-            accept_conflicts=True,
-        ))  # fmt: skip
+        events.log_event(
+            db,
+            member,
+            events.LogEvent(
+                type_id,
+                dt.datetime.now(dt.UTC),
+                client_id,
+                thread_id,
+                note=f"benchmark {i}",
+                amounts=tuple(events.AmountInput(a, "1234.56") for a in amount_types),
+                products=tuple(events.ProductInput(p, "3") for p in products),
+                participants=(
+                    events.ParticipantInput(contact_id=contacts[0]) if contacts else events.ParticipantInput(name="A"),
+                    events.ParticipantInput(name="Third Party"),
+                ),
+                attachments=(events.AttachmentInput("offer.pdf", f"offer {i}".encode() * 200),),
+                next_step=events.NextStep(type_id, base + dt.timedelta(hours=i), 60, resource_ids=(room,)),
+                accept_conflicts=True,
+            ),
+        )
 
     now = dt.datetime.now(dt.UTC)
     slot = planning.Slot(now + dt.timedelta(days=2), now + dt.timedelta(days=2, hours=1), busiest)
@@ -138,8 +170,18 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
 
     def book_room() -> None:
         i = next(booking)
-        planning.plan_event(db, member, planning.PlanEvent(type_id, base + dt.timedelta(days=400, hours=i), 60,
-                                                           thread_id=thread_id, resource_ids=(room,), accept_conflicts=True))  # fmt: skip
+        planning.plan_event(
+            db,
+            member,
+            planning.PlanEvent(
+                type_id,
+                base + dt.timedelta(days=400, hours=i),
+                60,
+                thread_id=thread_id,
+                resource_ids=(room,),
+                accept_conflicts=True,
+            ),
+        )
 
     out = {
         "log_event": median_ms(full_log, max(runs, 20), warmup=3),
@@ -172,8 +214,11 @@ def measure_reports(db: Database, runs: int, manager: users.User) -> dict[str, f
 
 # -- pages ---------------------------------------------------------------------------------------------
 def page_list() -> list[str]:
-    extra = [p for p in ("pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py",
-                         "pages/meeting.py") if (REPO / p).exists()]  # fmt: skip
+    extra = [
+        p
+        for p in ("pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py", "pages/meeting.py")
+        if (REPO / p).exists()
+    ]
     return PAGES + extra
 
 
@@ -223,10 +268,24 @@ def measure_memory(path: Path) -> dict[str, float]:
     db.close()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server below
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=REPO, env={**os.environ, "CRM_DB_PATH": str(path)}, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=REPO,
+        env={**os.environ, "CRM_DB_PATH": str(path)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -235,8 +294,15 @@ def measure_memory(path: Path) -> dict[str, float]:
                     break
             except OSError:
                 time.sleep(0.2)
-        args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
+        args = [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ]
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=args)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -317,8 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": os.uname().machine, "cpus": os.cpu_count(),
-                                     "data": meta, "results": results}, indent=2))  # fmt: skip
+    args.json.write_text(
+        json.dumps({"machine": os.uname().machine, "cpus": os.cpu_count(), "data": meta, "results": results}, indent=2)
+    )
     print(f"\nwritten to {args.json}")
     return 0
 

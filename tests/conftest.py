@@ -169,10 +169,26 @@ def server_factory(tmp_path: Path) -> Iterator:
         env = {**os.environ, "CRM_DB_PATH": str(db_path)}
         log = (tmp_path / f"server{len(started)}.log").open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         started.append((process, log))
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

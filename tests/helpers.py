@@ -38,9 +38,18 @@ def duration_seconds(fixture: str, option: float | None, environ: Mapping[str, s
 
 
 TABLES = (
-    "users", "clients", "contacts", "threads", "events", "event_amounts", "event_products",
-    "event_participants", "event_dictionary_values", "attachments", "audit_log",
-)  # fmt: skip
+    "users",
+    "clients",
+    "contacts",
+    "threads",
+    "events",
+    "event_amounts",
+    "event_products",
+    "event_participants",
+    "event_dictionary_values",
+    "attachments",
+    "audit_log",
+)
 
 
 def snapshot(db: Database) -> dict[str, Any]:

@@ -183,10 +183,26 @@ class Server:
         env = {**os.environ, "CRM_DB_PATH": str(self.db_path), "CRM_DATA_DIR": str(self.db_path.parent)}
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(self.app), "--server.port", str(self.port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=self.app.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(self.app),
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=self.app.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -305,9 +321,15 @@ class Tab:
         cookies = get_cookie_header(self.http.cookies, requests.Request("GET", self.url + "/_stcore/stream").prepare())
         headers = {"Cookie": cookies} if cookies else {}
         self.ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"], origin=self.url,
-            additional_headers=headers, max_size=None, max_queue=None, open_timeout=self.timeout, ping_interval=None,
-        )  # fmt: skip
+            ws_url,
+            subprotocols=["streamlit", xsrf or "PLACEHOLDER_AUTH_TOKEN"],
+            origin=self.url,
+            additional_headers=headers,
+            max_size=None,
+            max_queue=None,
+            open_timeout=self.timeout,
+            ping_interval=None,
+        )
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -330,10 +352,15 @@ class Tab:
         rs.cached_message_hashes.extend(self.cache)
         path = next((p for p, h in self.pages.items() if h == page_hash), page_name)
         rs.context_info.CopyFrom(
-            ContextInfo(timezone="Europe/Warsaw", timezone_offset=-60, locale="en-US",
-                        url=f"{self.url}/{path}" + (f"?{query}" if query else ""), is_embedded=False,
-                        color_scheme="light")
-        )  # fmt: skip
+            ContextInfo(
+                timezone="Europe/Warsaw",
+                timezone_offset=-60,
+                locale="en-US",
+                url=f"{self.url}/{path}" + (f"?{query}" if query else ""),
+                is_embedded=False,
+                color_scheme="light",
+            )
+        )
         return msg.SerializeToString()
 
     async def rerun(
@@ -485,8 +512,17 @@ class UserLog:
 
 
 class VirtualUser:
-    def __init__(self, index: int, login: str, password: str, url: str, mode: str, pool: ThreadPoolExecutor,
-                 timeout: float, t0: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        index: int,
+        login: str,
+        password: str,
+        url: str,
+        mode: str,
+        pool: ThreadPoolExecutor,
+        timeout: float,
+        t0: float,
+    ) -> None:
         self.log = UserLog(index, login)
         self.password = password
         self.mode = mode
@@ -679,8 +715,16 @@ async def warm_up(
     return []
 
 
-async def run_users(sc: Scenario, url: str, mode: str, logins: list[str], password: str, pool: ThreadPoolExecutor,
-                    timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+async def run_users(
+    sc: Scenario,
+    url: str,
+    mode: str,
+    logins: list[str],
+    password: str,
+    pool: ThreadPoolExecutor,
+    timeout: float,
+    seed: int,
+) -> tuple[list[UserLog], float, float]:
     """N users sign in (spread over the ramp) and move between pages until the duration ends."""
     t0 = time.monotonic()
     stop_at = t0 + sc.duration
@@ -704,8 +748,16 @@ async def run_users(sc: Scenario, url: str, mode: str, logins: list[str], passwo
     return [u.log for u in people], t0, stop_at
 
 
-async def run_meeting_burst(sc: Scenario, url: str, mode: str, logins: list[str], password: str,
-                            pool: ThreadPoolExecutor, timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+async def run_meeting_burst(
+    sc: Scenario,
+    url: str,
+    mode: str,
+    logins: list[str],
+    password: str,
+    pool: ThreadPoolExecutor,
+    timeout: float,
+    seed: int,
+) -> tuple[list[UserLog], float, float]:
     """N users sign in one after another (not timed as the burst), then all open Meeting mode
     within the burst window."""
     rng = random.Random(seed)
@@ -728,8 +780,16 @@ async def run_meeting_burst(sc: Scenario, url: str, mode: str, logins: list[str]
     return [u.log for u in people], burst, end
 
 
-async def run_signin_burst(sc: Scenario, url: str, mode: str, logins: list[str], password: str,
-                           pool: ThreadPoolExecutor, timeout: float, seed: int) -> tuple[list[UserLog], float, float]:  # fmt: skip
+async def run_signin_burst(
+    sc: Scenario,
+    url: str,
+    mode: str,
+    logins: list[str],
+    password: str,
+    pool: ThreadPoolExecutor,
+    timeout: float,
+    seed: int,
+) -> tuple[list[UserLog], float, float]:
     """N people open the app and sign in, all starting within the burst window."""
     rng = random.Random(seed)
     t0 = time.monotonic()
@@ -802,8 +862,9 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
     }
 
 
-async def measure(sc: Scenario, server: Server, mode: str, logins: list[str], password: str, timeout: float,
-                  seed: int, warm: bool) -> dict[str, Any]:  # fmt: skip
+async def measure(
+    sc: Scenario, server: Server, mode: str, logins: list[str], password: str, timeout: float, seed: int, warm: bool
+) -> dict[str, Any]:
     pool = ThreadPoolExecutor(max_workers=max(8, sc.users + 4))
     try:
         warm_errors = await warm_up(server.url, mode, logins[0], password, pool, timeout) if warm else []
@@ -852,8 +913,18 @@ async def measure(sc: Scenario, server: Server, mode: str, logins: list[str], pa
     return result
 
 
-def run_scenario(sc: Scenario, *, db: Path, app: Path, signin: str = "auto", password: str = DEFAULT_PASSWORD,
-                 timeout: float = 60.0, seed: int = 1, warm: bool = True, role: str | None = None) -> dict[str, Any]:  # fmt: skip
+def run_scenario(
+    sc: Scenario,
+    *,
+    db: Path,
+    app: Path,
+    signin: str = "auto",
+    password: str = DEFAULT_PASSWORD,
+    timeout: float = 60.0,
+    seed: int = 1,
+    warm: bool = True,
+    role: str | None = None,
+) -> dict[str, Any]:
     """One scenario on a fresh server and a fresh copy of `db`."""
     logins = read_logins(db, role)
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
@@ -985,8 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.preset:
         scenarios += [Scenario(**{**asdict(s), "duration": args.duration}) for s in PRESETS[args.preset]]
     for n in filter(None, args.users.split(",")):
-        scenarios.append(Scenario("users", int(n), think=args.think, jitter=args.jitter, duration=args.duration,
-                                  ramp=args.ramp))  # fmt: skip
+        scenarios.append(
+            Scenario("users", int(n), think=args.think, jitter=args.jitter, duration=args.duration, ramp=args.ramp)
+        )
     if args.meeting_burst:
         scenarios.append(Scenario("meeting-burst", args.meeting_burst))
     if args.signin_burst:
@@ -1001,26 +1073,49 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     app = args.app.resolve()
-    commit = subprocess.run(["git", "-C", str(app.parent), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False).stdout.strip()  # fmt: skip
+    commit = subprocess.run(
+        ["git", "-C", str(app.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     started = dt.datetime.now(dt.UTC)
     out = args.json or OUT_DIR / f"load-{started:%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"started": started.isoformat(timespec="seconds"), "app": str(app), "commit": commit, "db": str(args.db),
-            "label": args.label, "cpus": os.cpu_count(), "nice": os.nice(0)}  # fmt: skip
+    meta = {
+        "started": started.isoformat(timespec="seconds"),
+        "app": str(app),
+        "commit": commit,
+        "db": str(args.db),
+        "label": args.label,
+        "cpus": os.cpu_count(),
+        "nice": os.nice(0),
+    }
     results: list[dict[str, Any]] = []
     for sc in scenarios:
         print(f"== {sc.label} (load average {'/'.join(map(str, loadavg()))})", flush=True)
-        r = run_scenario(sc, db=args.db, app=app, signin=args.signin, password=args.password, timeout=args.timeout,
-                         seed=args.seed, warm=args.warm, role=args.role)  # fmt: skip
+        r = run_scenario(
+            sc,
+            db=args.db,
+            app=app,
+            signin=args.signin,
+            password=args.password,
+            timeout=args.timeout,
+            seed=args.seed,
+            warm=args.warm,
+            role=args.role,
+        )
         results.append(r)
-        print(f"   {r['signin_mode']} sign-in; {r['page_runs']} page runs, p50 {fmt_ms(r['p50_ms'])}, "
-              f"p95 {fmt_ms(r['p95_ms'])}, sign-in p50 {fmt_s(r['signin_p50_ms'])}, {r['errors']} errors, "
-              f"CPU {r['server_cpu_pct']} %, waiting for a CPU {r['server_runqueue_wait_pct']} %, "
-              f"client CPU {r['client_cpu_pct']} %", flush=True)  # fmt: skip
+        print(
+            f"   {r['signin_mode']} sign-in; {r['page_runs']} page runs, p50 {fmt_ms(r['p50_ms'])}, "
+            f"p95 {fmt_ms(r['p95_ms'])}, sign-in p50 {fmt_s(r['signin_p50_ms'])}, {r['errors']} errors, "
+            f"CPU {r['server_cpu_pct']} %, waiting for a CPU {r['server_runqueue_wait_pct']} %, "
+            f"client CPU {r['client_cpu_pct']} %",
+            flush=True,
+        )
         if r["signin_post_p50_ms"] is not None:
-            print(f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
-                  f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}", flush=True)  # fmt: skip
+            print(
+                f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
+                f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}",
+                flush=True,
+            )
         for e in r["error_list"][:10]:
             print("   error:", e, flush=True)
         out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))

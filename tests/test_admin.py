@@ -310,8 +310,17 @@ def test_bad_settings_are_refused(db: Database, admin: User, changes, field, key
 
 
 def test_settings_change_the_app_and_are_audited(db: Database, admin: User) -> None:
-    saved = svc.save_settings(db, admin, {"time_zone": "Europe/London", "currency": "eur", "attachment_max_mb": 2,
-                                            "work_days": (0, 1, 2, 3), "reminder_offset_min": 30})  # fmt: skip
+    saved = svc.save_settings(
+        db,
+        admin,
+        {
+            "time_zone": "Europe/London",
+            "currency": "eur",
+            "attachment_max_mb": 2,
+            "work_days": (0, 1, 2, 3),
+            "reminder_offset_min": 30,
+        },
+    )
     assert (saved.time_zone, saved.currency, saved.attachment_max_mb, saved.work_days) == (
         "Europe/London",
         "EUR",

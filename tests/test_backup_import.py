@@ -264,8 +264,20 @@ def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counti
             assert attachments.download(copy, attachment_id).data == attachments.download(db, attachment_id).data
 
         # the restored database goes on: new rows take ids past the old ones, no key clash
-        old_max = {t: scalar(db, f"SELECT max(id) FROM {t}") for t in ("events", "event_amounts", "attachments",
-                   "event_participants", "reservations", "reminders", "audit_log", "threads", "clients")}  # fmt: skip
+        old_max = {
+            t: scalar(db, f"SELECT max(id) FROM {t}")
+            for t in (
+                "events",
+                "event_amounts",
+                "attachments",
+                "event_participants",
+                "reservations",
+                "reminders",
+                "audit_log",
+                "threads",
+                "clients",
+            )
+        }
         restored_admin = users.get_user(copy, admin.id)
         other = clients.create_client(copy, restored_admin, clients.ClientInput(name="Nowy Klient po odtworzeniu"))
         result = call(
@@ -795,8 +807,18 @@ def test_read_table_refuses_too_many_rows() -> None:
 
 # -- import: mapping ---------------------------------------------------------------------------------
 def test_guess_mapping_understands_polish_headers() -> None:
-    columns = ["Nazwa", "NIP", "Adres", "E-mail", "Telefon", "Uwagi", "Osoba kontaktowa", "Stanowisko",
-               "Email kontaktu", "Telefon kontaktu"]  # fmt: skip
+    columns = [
+        "Nazwa",
+        "NIP",
+        "Adres",
+        "E-mail",
+        "Telefon",
+        "Uwagi",
+        "Osoba kontaktowa",
+        "Stanowisko",
+        "Email kontaktu",
+        "Telefon kontaktu",
+    ]
     assert imports.guess_mapping(columns) == {
         "name": "Nazwa",
         "tax_id": "NIP",
@@ -812,8 +834,19 @@ def test_guess_mapping_understands_polish_headers() -> None:
 
 
 def test_guess_mapping_understands_english_headers_in_any_case() -> None:
-    columns = ["COMPANY", "Tax ID", " address ", "Email", "Phone", "Notes", "Contact Name", "Position",
-               "Contact email", "Contact phone", "Something else"]  # fmt: skip
+    columns = [
+        "COMPANY",
+        "Tax ID",
+        " address ",
+        "Email",
+        "Phone",
+        "Notes",
+        "Contact Name",
+        "Position",
+        "Contact email",
+        "Contact phone",
+        "Something else",
+    ]
     assert imports.guess_mapping(columns) == {
         "name": "COMPANY",
         "tax_id": "Tax ID",
@@ -942,8 +975,14 @@ def test_plan_needs_the_name_column_and_known_columns(db: Database, admin: User)
 
 
 def test_plan_reads_xlsx_cells_the_same_way(db: Database, admin: User, existing: dict[str, int]) -> None:
-    data = xlsx_bytes([HEADER, ["Acme SP. Z O.O.", "", "", "", ""], ["Nowa", "0123456789", "", "", ""],
-                       ["Świeża", "0000000077", "", "", ""]])  # fmt: skip
+    data = xlsx_bytes(
+        [
+            HEADER,
+            ["Acme SP. Z O.O.", "", "", "", ""],
+            ["Nowa", "0123456789", "", "", ""],
+            ["Świeża", "0000000077", "", "", ""],
+        ]
+    )
     result = imports.plan(db, imports.read_table(data, "a.xlsx"), MAPPING)
     assert [(r.line, r.status, r.duplicate_of) for r in result.rows] == [
         (2, "duplicate", "Acme Sp. z o.o."),
@@ -975,8 +1014,12 @@ def test_apply_writes_exactly_the_new_rows_and_audits_the_import(
     assert imports.apply(db, admin, result) == 2
 
     after = snapshot(db)
-    expected = {**before, "clients": before["clients"] + 2, "contacts": before["contacts"] + 1,
-                "audit_log": before["audit_log"] + 3}  # fmt: skip
+    expected = {
+        **before,
+        "clients": before["clients"] + 2,
+        "contacts": before["contacts"] + 1,
+        "audit_log": before["audit_log"] + 3,
+    }
     assert after == expected
     with db.read() as tx:
         added = tx.dicts(
@@ -1062,9 +1105,11 @@ def test_a_member_cannot_apply_an_import(db: Database, member: User, existing: d
 
 
 def test_diacritics_survive_a_cp1250_import_and_search_finds_them(db: Database, admin: User) -> None:
-    data = csv_bytes([["Nazwa", "NIP", "Osoba kontaktowa"],
-                      ["Zakład Łączności Żółw Sp. z o.o.", "0123456789", "Józef Ćwikła"]],
-                     delimiter=";", encoding="cp1250")  # fmt: skip
+    data = csv_bytes(
+        [["Nazwa", "NIP", "Osoba kontaktowa"], ["Zakład Łączności Żółw Sp. z o.o.", "0123456789", "Józef Ćwikła"]],
+        delimiter=";",
+        encoding="cp1250",
+    )
     frame = imports.read_table(data, "klienci.csv")
     result = imports.plan(db, frame, imports.guess_mapping(list(frame.columns)))
     assert imports.apply(db, admin, result) == 1

@@ -29,8 +29,15 @@ def ctx(db: Database, admin: User, member: User) -> dict[str, Any]:
     client_id = new_client(db, member, name="Okna Łódź Sp. z o.o.", contacts=1)
     thread_id = call(db, member, client_id, note="Windows").thread_id
     (event_id,) = planning.plan_event(db, member, PlanEvent(first_type(db), SOON, 60, thread_id=thread_id)).event_ids
-    return {"db": db, "admin": admin, "member": member, "client": client_id, "thread": thread_id, "event": event_id,
-            "type": first_type(db)}  # fmt: skip
+    return {
+        "db": db,
+        "admin": admin,
+        "member": member,
+        "client": client_id,
+        "thread": thread_id,
+        "event": event_id,
+        "type": first_type(db),
+    }
 
 
 def plan(c: dict[str, Any], **kw: Any) -> Callable[[], object]:
@@ -47,61 +54,181 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], Callable[[], object]], str, st
     # planning
     "plan: zero length": (lambda c: plan(c, duration_min=0), "duration_min", "validation.duration_positive"),
     "plan: negative length": (lambda c: plan(c, duration_min=-15), "duration_min", "validation.duration_positive"),
-    "plan: in the past": (lambda c: plan(c, starts_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)), "starts_at", "next.in_past"),
-    "plan: naive time": (lambda c: plan(c, starts_at=dt.datetime(2031, 1, 1, 10)), "starts_at", "validation.naive_time"),
+    "plan: in the past": (
+        lambda c: plan(c, starts_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)),
+        "starts_at",
+        "next.in_past",
+    ),
+    "plan: naive time": (
+        lambda c: plan(c, starts_at=dt.datetime(2031, 1, 1, 10)),
+        "starts_at",
+        "validation.naive_time",
+    ),
     "plan: NUL in note": (lambda c: plan(c, note="a\x00b"), "note", "validation.nul"),
     "plan: bidi override in note": (lambda c: plan(c, note="pay \u202eexe.pdf"), "note", "validation.invisible"),
     "plan: over-long note": (lambda c: plan(c, note=LONG), "note", "validation.too_long"),
-    "plan: series with no end": (lambda c: plan(c, recurrence=Recurrence("daily")), "recurrence", "recurrence.needs_end"),
-    "plan: series of 10 000": (lambda c: plan(c, recurrence=Recurrence("daily", count=10_000)), "recurrence", "recurrence.too_many"),
+    "plan: series with no end": (
+        lambda c: plan(c, recurrence=Recurrence("daily")),
+        "recurrence",
+        "recurrence.needs_end",
+    ),
+    "plan: series of 10 000": (
+        lambda c: plan(c, recurrence=Recurrence("daily", count=10_000)),
+        "recurrence",
+        "recurrence.too_many",
+    ),
     "plan: unknown resource": (lambda c: plan(c, resource_ids=(424242,)), "resource_ids", "validation.unknown"),
-    "plan: reminder a month before": (lambda c: plan(c, remind_before_min=60 * 24 * 31), "remind_before_min", "validation.reminder_range"),
-    "plan: new thread without title": (lambda c: plan(c, thread_id=None, client_id=c["client"], new_thread_title="  "),
-                                       "new_thread_title", "validation.required"),
-    "reschedule: end before start": (lambda c: lambda: planning.reschedule(c["db"], c["member"], c["event"], SOON, SOON - dt.timedelta(hours=1),
-                                                                            expected_version=1), "ends_at", "validation.end_before_start"),
-    "reschedule: zero length": (lambda c: lambda: planning.reschedule(c["db"], c["member"], c["event"], SOON, SOON, expected_version=1),
-                                "ends_at", "validation.zero_length"),
-    "reassign: nobody": (lambda c: lambda: planning.reassign(c["db"], c["member"], c["event"], 987654, expected_version=1),
-                         "assignee_id", "validation.unknown"),
-    "snooze: 7 minutes": (lambda c: lambda: reminders.snooze(c["db"], c["member"], 1, 7), "minutes", "validation.choice"),
+    "plan: reminder a month before": (
+        lambda c: plan(c, remind_before_min=60 * 24 * 31),
+        "remind_before_min",
+        "validation.reminder_range",
+    ),
+    "plan: new thread without title": (
+        lambda c: plan(c, thread_id=None, client_id=c["client"], new_thread_title="  "),
+        "new_thread_title",
+        "validation.required",
+    ),
+    "reschedule: end before start": (
+        lambda c: (
+            lambda: planning.reschedule(
+                c["db"], c["member"], c["event"], SOON, SOON - dt.timedelta(hours=1), expected_version=1
+            )
+        ),
+        "ends_at",
+        "validation.end_before_start",
+    ),
+    "reschedule: zero length": (
+        lambda c: lambda: planning.reschedule(c["db"], c["member"], c["event"], SOON, SOON, expected_version=1),
+        "ends_at",
+        "validation.zero_length",
+    ),
+    "reassign: nobody": (
+        lambda c: lambda: planning.reassign(c["db"], c["member"], c["event"], 987654, expected_version=1),
+        "assignee_id",
+        "validation.unknown",
+    ),
+    "snooze: 7 minutes": (
+        lambda c: lambda: reminders.snooze(c["db"], c["member"], 1, 7),
+        "minutes",
+        "validation.choice",
+    ),
     # clients and threads
-    "client: NUL in name": (lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="A\x00B")),
-                            "name", "validation.nul"),
-    "client: 300-character name": (lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="n" * 300)),
-                                   "name", "validation.too_long"),
-    "client: Cyrillic look-alike": (lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Оkna Łódź Sp. z o.o.")),
-                                    "name", "client.duplicate_name"),
-    "client: zero-width space": (lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Ok\u200bna")),
-                                 "name", "validation.invisible"),
-    "client: bad e-mail": (lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Nowy", email="a@@b")),
-                           "email", "validation.email"),
-    "contact: empty name": (lambda c: lambda: clients.add_contact(c["db"], c["member"], c["client"], clients.ContactInput(name=" ")),
-                            "name", "validation.required"),
-    "thread: empty title": (lambda c: lambda: threads.update_thread(c["db"], c["member"], c["thread"], title="", owner_id=c["member"].id,
-                                                                    expected_version=1), "title", "validation.required"),
+    "client: NUL in name": (
+        lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="A\x00B")),
+        "name",
+        "validation.nul",
+    ),
+    "client: 300-character name": (
+        lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="n" * 300)),
+        "name",
+        "validation.too_long",
+    ),
+    "client: Cyrillic look-alike": (
+        lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Оkna Łódź Sp. z o.o.")),
+        "name",
+        "client.duplicate_name",
+    ),
+    "client: zero-width space": (
+        lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Ok\u200bna")),
+        "name",
+        "validation.invisible",
+    ),
+    "client: bad e-mail": (
+        lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name="Nowy", email="a@@b")),
+        "email",
+        "validation.email",
+    ),
+    "contact: empty name": (
+        lambda c: lambda: clients.add_contact(c["db"], c["member"], c["client"], clients.ContactInput(name=" ")),
+        "name",
+        "validation.required",
+    ),
+    "thread: empty title": (
+        lambda c: (
+            lambda: threads.update_thread(
+                c["db"], c["member"], c["thread"], title="", owner_id=c["member"].id, expected_version=1
+            )
+        ),
+        "title",
+        "validation.required",
+    ),
     # events
-    "log: NaN amount": (lambda c: lambda: call(c["db"], c["member"], c["client"], thread_id=c["thread"],
-                                               amounts=(events.AmountInput(1, Decimal("NaN")),)), "amounts.0.value", "validation.not_finite"),
-    "log: 0.005": (lambda c: lambda: call(c["db"], c["member"], c["client"], thread_id=c["thread"],
-                                          amounts=(events.AmountInput(1, "0.005"),)), "amounts.0.value", "validation.too_many_decimals"),
-    "log: Polish 2.000": (lambda c: lambda: call(c["db"], c["member"], c["client"], thread_id=c["thread"], lang="pl",
-                                                 amounts=(events.AmountInput(1, "2.000"),)), "amounts.0.value", "validation.ambiguous_number"),
+    "log: NaN amount": (
+        lambda c: (
+            lambda: call(
+                c["db"],
+                c["member"],
+                c["client"],
+                thread_id=c["thread"],
+                amounts=(events.AmountInput(1, Decimal("NaN")),),
+            )
+        ),
+        "amounts.0.value",
+        "validation.not_finite",
+    ),
+    "log: 0.005": (
+        lambda c: (
+            lambda: call(
+                c["db"], c["member"], c["client"], thread_id=c["thread"], amounts=(events.AmountInput(1, "0.005"),)
+            )
+        ),
+        "amounts.0.value",
+        "validation.too_many_decimals",
+    ),
+    "log: Polish 2.000": (
+        lambda c: (
+            lambda: call(
+                c["db"],
+                c["member"],
+                c["client"],
+                thread_id=c["thread"],
+                lang="pl",
+                amounts=(events.AmountInput(1, "2.000"),),
+            )
+        ),
+        "amounts.0.value",
+        "validation.ambiguous_number",
+    ),
     # administration
-    "admin: product price Infinity": (lambda c: lambda: svc.save(c["db"], c["admin"], "products",
-                                                                {"code": "X", "name": "X", "unit": "pcs", "price": "Infinity"}),
-                                      "price", "validation.not_finite"),
-    "admin: stage percent 101": (lambda c: lambda: svc.save(c["db"], c["admin"], "stages", {"name": "Odd", "percent": 101},
-                                                            parent_id=1), "percent", "validation.range"),
-    "admin: time zone with NUL": (lambda c: lambda: svc.save_settings(c["db"], c["admin"], {"time_zone": "Europe/War\x00saw"}),
-                                  "time_zone", "admin.bad_time_zone"),
-    "user: short password": (lambda c: lambda: users.create_user(c["db"], c["admin"], login="new", display_name="N", password="short"),
-                             "password", "validation.password_short"),
-    "user: 2000-character password": (lambda c: lambda: users.create_user(c["db"], c["admin"], login="new", display_name="N",
-                                                                          password="p" * 2000), "password", "validation.password_long"),
-    "user: login with a space": (lambda c: lambda: users.create_user(c["db"], c["admin"], login="a b", display_name="N",
-                                                                     password="long enough password"), "login", "validation.login_chars"),
-}  # fmt: skip
+    "admin: product price Infinity": (
+        lambda c: (
+            lambda: svc.save(
+                c["db"], c["admin"], "products", {"code": "X", "name": "X", "unit": "pcs", "price": "Infinity"}
+            )
+        ),
+        "price",
+        "validation.not_finite",
+    ),
+    "admin: stage percent 101": (
+        lambda c: lambda: svc.save(c["db"], c["admin"], "stages", {"name": "Odd", "percent": 101}, parent_id=1),
+        "percent",
+        "validation.range",
+    ),
+    "admin: time zone with NUL": (
+        lambda c: lambda: svc.save_settings(c["db"], c["admin"], {"time_zone": "Europe/War\x00saw"}),
+        "time_zone",
+        "admin.bad_time_zone",
+    ),
+    "user: short password": (
+        lambda c: lambda: users.create_user(c["db"], c["admin"], login="new", display_name="N", password="short"),
+        "password",
+        "validation.password_short",
+    ),
+    "user: 2000-character password": (
+        lambda c: lambda: users.create_user(c["db"], c["admin"], login="new", display_name="N", password="p" * 2000),
+        "password",
+        "validation.password_long",
+    ),
+    "user: login with a space": (
+        lambda c: (
+            lambda: users.create_user(
+                c["db"], c["admin"], login="a b", display_name="N", password="long enough password"
+            )
+        ),
+        "login",
+        "validation.login_chars",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -32,8 +32,13 @@ def world(db: Database, admin: User, member: User, other_member: User, now: dt.d
     planned next steps, a product, a won thread and a thread lost too long ago to show."""
     look = dictionaries.lookups(db)
     qualified = stage(look, "Qualified")
-    admin_service.save(db, admin, "stages", {"name": "Qualified", "percent": 25, "is_won": False, "is_lost": False,
-                                             "rot_days": 10}, qualified.id)  # fmt: skip
+    admin_service.save(
+        db,
+        admin,
+        "stages",
+        {"name": "Qualified", "percent": 25, "is_won": False, "is_lost": False, "rot_days": 10},
+        qualified.id,
+    )
     look = dictionaries.lookups(db)
     acme = new_client(db, member, "Acme")
     bolt = new_client(db, member, "Bolt Works")
@@ -49,12 +54,26 @@ def world(db: Database, admin: User, member: User, other_member: User, now: dt.d
         return result.thread_id
 
     def move(name: str, who: User, stage_name: str, at: dt.datetime, **extra: Any) -> None:
-        call(db, who, acme if name != "bolt-proposal" else bolt, thread_id=made[name], note=f"{name} moved",
-             at=at, stage_id=stage(look, stage_name).id, **extra)  # fmt: skip
+        call(
+            db,
+            who,
+            acme if name != "bolt-proposal" else bolt,
+            thread_id=made[name],
+            note=f"{name} moved",
+            at=at,
+            stage_id=stage(look, stage_name).id,
+            **extra,
+        )
 
     # Lead: two threads, one with a value and a planned next step, one with neither
-    thread("lead-big", member, acme, now - 3 * DAY, amounts=(amount(look, "1000.00"), amount(look, "250.50")),
-           next_step=events.NextStep(look.active(look.event_types)[0].id, now + 2 * DAY, 30))  # fmt: skip
+    thread(
+        "lead-big",
+        member,
+        acme,
+        now - 3 * DAY,
+        amounts=(amount(look, "1000.00"), amount(look, "250.50")),
+        next_step=events.NextStep(look.active(look.event_types)[0].id, now + 2 * DAY, 30),
+    )
     thread("lead-empty", other_member, acme, now - 1 * DAY)
     # Qualified (rots after 10 days): one untouched for 12 days, one touched yesterday
     thread("qual-old", member, acme, now - 20 * DAY, amounts=(amount(look, "400.00"),))
@@ -63,8 +82,14 @@ def world(db: Database, admin: User, member: User, other_member: User, now: dt.d
     move("qual-fresh", member, "Qualified", now - 5 * DAY)
     call(db, member, acme, thread_id=made["qual-fresh"], note="still talking", at=now - 1 * DAY)
     # Proposal: a coworker's thread of another client, with a product
-    thread("bolt-proposal", other_member, bolt, now - 8 * DAY, amounts=(amount(look, "333.33"),),
-           products=(events.ProductInput(product_id, "2"),))  # fmt: skip
+    thread(
+        "bolt-proposal",
+        other_member,
+        bolt,
+        now - 8 * DAY,
+        amounts=(amount(look, "333.33"),),
+        products=(events.ProductInput(product_id, "2"),),
+    )
     move("bolt-proposal", other_member, "Proposal", now - 4 * DAY)
     # Won 2 days ago (shows in Won); lost 40 days ago (too old to show)
     thread("won", member, acme, now - 50 * DAY, amounts=(amount(look, "700.00"),))
@@ -72,8 +97,7 @@ def world(db: Database, admin: User, member: User, other_member: User, now: dt.d
     lost_reason = look.active(look.lost_reasons)[0].id
     thread("lost-long-ago", member, acme, now - 60 * DAY, amounts=(amount(look, "10.00"),))
     move("lost-long-ago", member, "Lost", now - 40 * DAY, lost_reason_id=lost_reason)
-    return {"ids": made, "acme": acme, "bolt": bolt, "product": product_id,
-            "pipeline": qualified.pipeline_id}  # fmt: skip
+    return {"ids": made, "acme": acme, "bolt": bolt, "product": product_id, "pipeline": qualified.pipeline_id}
 
 
 def independent_board(db: Database, pipeline_id: int, now: dt.datetime, amount_type_id: int) -> dict[int, dict]:
@@ -90,11 +114,21 @@ def independent_board(db: Database, pipeline_id: int, now: dt.datetime, amount_t
     for t in all_threads:
         if t["status"] != "open" and not (t["status"] in ("won", "lost") and t["closed_at"] >= now - 30 * DAY):
             continue
-        value = sum((a["value"] for a in amounts if a["amount_type_id"] == amount_type_id
-                     and by_event[a["event_id"]]["thread_id"] == t["id"] and by_event[a["event_id"]]["status"] == "done"),
-                    Decimal(0))  # fmt: skip
-        moves = [e["starts_at"] for e in all_events if e["thread_id"] == t["id"] and e["status"] == "done"
-                 and e["stage_id"] == t["stage_id"]]  # fmt: skip
+        value = sum(
+            (
+                a["value"]
+                for a in amounts
+                if a["amount_type_id"] == amount_type_id
+                and by_event[a["event_id"]]["thread_id"] == t["id"]
+                and by_event[a["event_id"]]["status"] == "done"
+            ),
+            Decimal(0),
+        )
+        moves = [
+            e["starts_at"]
+            for e in all_events
+            if e["thread_id"] == t["id"] and e["status"] == "done" and e["stage_id"] == t["stage_id"]
+        ]
         entered = max(moves) if moves else t["opened_at"]
         planned = [e for e in all_events if e["thread_id"] == t["id"] and e["status"] == "planned"]
         limit = stages[t["stage_id"]]["rot_days"]
@@ -116,12 +150,21 @@ def independent_board(db: Database, pipeline_id: int, now: dt.datetime, amount_t
 def shown(b: board.Board) -> dict[int, dict]:
     return {
         c.stage_id: {
-            "count": c.count, "value": c.value, "weighted": c.weighted,
-            "cards": {k.id: {"value": k.value, "days_in_stage": k.days_in_stage, "rotting": k.rotting,
-                             "no_next_step": k.no_next_step} for k in c.cards},
+            "count": c.count,
+            "value": c.value,
+            "weighted": c.weighted,
+            "cards": {
+                k.id: {
+                    "value": k.value,
+                    "days_in_stage": k.days_in_stage,
+                    "rotting": k.rotting,
+                    "no_next_step": k.no_next_step,
+                }
+                for k in c.cards
+            },
         }
         for c in b.columns
-    }  # fmt: skip
+    }
 
 
 def names(b: board.Board, world: dict[str, Any]) -> dict[str, list[str]]:
@@ -135,8 +178,14 @@ def test_the_board_equals_an_independent_computation_of_the_fixture(db: Database
     assert shown(b) == independent_board(db, world["pipeline"], now, b.amount_type_id)
     assert [c.name for c in b.columns] == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
     # and the numbers the fixture was built for, so the two computations cannot both be wrong
-    assert names(b, world) == {"Lead": ["lead-big", "lead-empty"], "Qualified": ["qual-old", "qual-fresh"],
-                               "Proposal": ["bolt-proposal"], "Negotiation": [], "Won": ["won"], "Lost": []}  # fmt: skip
+    assert names(b, world) == {
+        "Lead": ["lead-big", "lead-empty"],
+        "Qualified": ["qual-old", "qual-fresh"],
+        "Proposal": ["bolt-proposal"],
+        "Negotiation": [],
+        "Won": ["won"],
+        "Lost": [],
+    }
     lead, qualified, proposal = b.columns[0], b.columns[1], b.columns[2]
     assert (lead.count, lead.value, lead.weighted) == (2, Decimal("1250.50"), Decimal("125.05"))
     assert (qualified.count, qualified.value, qualified.weighted) == (2, Decimal("499.99"), Decimal("125.00"))
@@ -172,11 +221,13 @@ def test_each_column_shows_its_first_cards_by_value_with_the_true_count(db: Data
         ({"text": "QUAL-"}, {"Qualified": ["qual-old", "qual-fresh"]}),
         ({"text": "still talking"}, {"Qualified": ["qual-fresh"]}),  # a note in the thread matches too
         ({"text": "%"}, {}),  # matched literally
-        ({"no_next_step": True}, {"Lead": ["lead-empty"], "Qualified": ["qual-old", "qual-fresh"],
-                                  "Proposal": ["bolt-proposal"]}),
+        (
+            {"no_next_step": True},
+            {"Lead": ["lead-empty"], "Qualified": ["qual-old", "qual-fresh"], "Proposal": ["bolt-proposal"]},
+        ),
         ({"rotting": True}, {"Qualified": ["qual-old"]}),
     ],
-)  # fmt: skip
+)
 def test_filters_narrow_the_cards_and_the_counts(db: Database, world, other_member: User, now, flt, expected) -> None:
     values = {**flt}
     if values.get("owner_id") == "other":

@@ -12,8 +12,14 @@ from tests.test_pages_planning import World, local
 
 def book_for_anna(world: World) -> int:
     """Sam books Room A for a meeting that Anna holds."""
-    cmd = planning.PlanEvent(world.type_id, local(1, "10:00"), 60, thread_id=world.thread, assignee_id=world.anna.id,
-                             resource_ids=(world.room,))  # fmt: skip
+    cmd = planning.PlanEvent(
+        world.type_id,
+        local(1, "10:00"),
+        60,
+        thread_id=world.thread,
+        assignee_id=world.anna.id,
+        resource_ids=(world.room,),
+    )
     return planning.plan_event(world.db, world.sam, cmd).event_ids[0]
 
 

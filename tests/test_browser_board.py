@@ -84,7 +84,10 @@ def test_dragging_a_card_moves_it_and_logs_the_stage_change(browser, server_fact
     sign_in(page, server.url, "anna")
     open_board(page)
     assert (count_of(page, "Lead"), count_of(page, "Qualified"), count_of(page, "Proposal")) == (
-        "2 threads", "1 thread", "0 threads")  # fmt: skip
+        "2 threads",
+        "1 thread",
+        "0 threads",
+    )
     # user text is drawn as text, never as HTML
     assert card(page, "<img src=x onerror=alert(1)> doors").locator("img").count() == 0
     assert card(page, "<img src=x onerror=alert(1)> doors").get_by_text("<b>Bolt</b> & Co").is_visible()
@@ -184,8 +187,9 @@ def test_a_card_that_changed_meanwhile_is_refused_and_drawn_back(browser, server
 
 def test_the_move_menu_works_on_a_phone(browser, server_factory, tmp_path) -> None:
     server = server_factory(prepare)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Europe/Warsaw",
-                                  is_mobile=True, has_touch=True)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, timezone_id="Europe/Warsaw", is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     sign_in(page, server.url, "anna")
     expand = page.get_by_test_id("stExpandSidebarButton")

@@ -75,12 +75,18 @@ def sidebar_box(page):
 def log_a_call(page, client_typed: str, note: str) -> Walk:
     walk = Walk(page)
     walk.do("client box", lambda: sidebar_box(page).click(), focused(page, '[data-testid="stSidebar"] input'))
-    walk.do("client", lambda: (page.keyboard.type(client_typed), page.keyboard.press("Enter")),
-            lambda: dialog(page).get_by_role("textbox", name="Note").wait_for(timeout=60_000))  # fmt: skip
+    walk.do(
+        "client",
+        lambda: (page.keyboard.type(client_typed), page.keyboard.press("Enter")),
+        lambda: dialog(page).get_by_role("textbox", name="Note").wait_for(timeout=60_000),
+    )
     walk.do("note box", lambda: dialog(page).get_by_role("textbox", name="Note").click(), focused(page, "textarea"))
     walk.do("note", lambda: page.keyboard.type(note), lambda: None)
-    walk.do("save", lambda: page.keyboard.press("Control+Enter"),
-            lambda: page.get_by_text("Call saved").wait_for(timeout=60_000))  # fmt: skip
+    walk.do(
+        "save",
+        lambda: page.keyboard.press("Control+Enter"),
+        lambda: page.get_by_text("Call saved").wait_for(timeout=60_000),
+    )
     return walk
 
 
@@ -95,8 +101,10 @@ def test_a_call_to_a_known_client_takes_at_most_five_interactions_and_1_5_s_of_a
     page.get_by_role("link", name=start_page).click()
     wait_idle(page)
     walk = log_a_call(page, "Okna", "Asked for 20 windows, call back Friday")
-    print(f"\nquick path from {start_page}: {walk.interactions} interactions, {walk.app_seconds:.2f} s",
-          [(n, round(s, 2)) for n, s in walk.steps])  # fmt: skip
+    print(
+        f"\nquick path from {start_page}: {walk.interactions} interactions, {walk.app_seconds:.2f} s",
+        [(n, round(s, 2)) for n, s in walk.steps],
+    )
     record_property("quick_path", {"interactions": walk.interactions, "seconds": walk.app_seconds, "steps": walk.steps})
     assert walk.interactions <= MAX_INTERACTIONS
     assert walk.app_seconds <= MAX_APP_SECONDS

@@ -75,8 +75,10 @@ def test_a_week_too_full_to_draw_is_counted_per_hour_and_none_is_lost(busy: Busy
     assert loaded.events.empty
     assert loaded.focus_total == 4
     counts = dict(zip(loaded.slots["slot_start"].dt.to_pydatetime(), loaded.slots["events"], strict=True))
-    assert counts == {dt.datetime.combine(busy.shown, dt.time(9)): 3,
-                      dt.datetime.combine(busy.shown + dt.timedelta(days=1), dt.time(14)): 1}  # fmt: skip
+    assert counts == {
+        dt.datetime.combine(busy.shown, dt.time(9)): 3,
+        dt.datetime.combine(busy.shown + dt.timedelta(days=1), dt.time(14)): 1,
+    }
 
 
 def test_the_team_calendar_says_when_its_week_is_drawn_as_counts(busy: Busy, monkeypatch) -> None:

@@ -35,8 +35,9 @@ def at(day: str, hhmm: str) -> dt.datetime:
 
 def resource(db: Database, name: str, buffer_min: int = 0) -> int:
     with db.transaction() as tx:
-        rid = tx.scalar("INSERT INTO resources (name, kind, buffer_min) VALUES (?, 'room', ?) RETURNING id",
-                        [name, buffer_min])  # fmt: skip
+        rid = tx.scalar(
+            "INSERT INTO resources (name, kind, buffer_min) VALUES (?, 'room', ?) RETURNING id", [name, buffer_min]
+        )
     db.dictionaries_changed()
     return rid
 
@@ -65,8 +66,15 @@ def assert_catalogued(exc: CrmError) -> None:
 def ctx(db: Database, admin: User, member: User) -> dict[str, Any]:
     client_id = new_client(db, member, name="Okna Łódź")
     thread_id = log(db, member, client_id=client_id).thread_id
-    return {"db": db, "admin": admin, "member": member, "client": client_id, "thread": thread_id,
-            "type": first_type(db), "look": dictionaries.lookups(db)}  # fmt: skip
+    return {
+        "db": db,
+        "admin": admin,
+        "member": member,
+        "client": client_id,
+        "thread": thread_id,
+        "type": first_type(db),
+        "look": dictionaries.lookups(db),
+    }
 
 
 # -- 1-3: double bookings -------------------------------------------------------------------------------
@@ -76,8 +84,16 @@ def test_a_series_whose_occurrences_run_into_each_other_is_refused_naming_holder
     first = NOW + dt.timedelta(days=2)
     before = snapshot(db)
     with pytest.raises(ResourceTaken) as caught:
-        plan(db, member, thread_id=ctx["thread"], starts_at=first, duration_min=1500, resource_ids=(car,),
-             recurrence=Recurrence("daily", count=3), accept_conflicts=True)  # fmt: skip
+        plan(
+            db,
+            member,
+            thread_id=ctx["thread"],
+            starts_at=first,
+            duration_min=1500,
+            resource_ids=(car,),
+            recurrence=Recurrence("daily", count=3),
+            accept_conflicts=True,
+        )
     # the second occurrence runs into the first: held by the member until the first one ends
     assert caught.value.occurrence == first + dt.timedelta(days=1)
     assert caught.value.clash.holder == member.display_name
@@ -90,8 +106,16 @@ def test_a_daily_24_hour_series_is_refused_on_the_23_hour_day_of_the_dst_change(
     db, member = ctx["db"], ctx["member"]
     car = resource(db, "Car")
     with pytest.raises(ResourceTaken) as caught:
-        plan(db, member, thread_id=ctx["thread"], starts_at=at("2028-03-24", "10:00"), duration_min=24 * 60,
-             resource_ids=(car,), recurrence=Recurrence("daily", count=4), accept_conflicts=True)  # fmt: skip
+        plan(
+            db,
+            member,
+            thread_id=ctx["thread"],
+            starts_at=at("2028-03-24", "10:00"),
+            duration_min=24 * 60,
+            resource_ids=(car,),
+            recurrence=Recurrence("daily", count=4),
+            accept_conflicts=True,
+        )
     assert caught.value.occurrence == at("2028-03-26", "10:00")  # the clocks moved forward that night
     assert caught.value.clash.free_from == at("2028-03-26", "11:00")
     assert reservation_rows(db) == []
@@ -100,8 +124,15 @@ def test_a_daily_24_hour_series_is_refused_on_the_23_hour_day_of_the_dst_change(
 def test_a_series_that_does_not_run_into_itself_is_still_booked_whole(ctx) -> None:
     db, member = ctx["db"], ctx["member"]
     car = resource(db, "Car")
-    result = plan(db, member, thread_id=ctx["thread"], starts_at=NOW + dt.timedelta(days=2), duration_min=1440,
-                  resource_ids=(car,), recurrence=Recurrence("daily", count=3))  # fmt: skip
+    result = plan(
+        db,
+        member,
+        thread_id=ctx["thread"],
+        starts_at=NOW + dt.timedelta(days=2),
+        duration_min=1440,
+        resource_ids=(car,),
+        recurrence=Recurrence("daily", count=3),
+    )
     assert len(result.event_ids) == 3
     assert len(reservation_rows(db)) == 3
 
@@ -110,12 +141,25 @@ def test_completing_with_a_next_step_that_overlaps_the_cut_booking_is_refused(ct
     db, member = ctx["db"], ctx["member"]
     room = resource(db, "Room B", buffer_min=0)
     start = NOW - dt.timedelta(minutes=30)
-    (event_id,) = plan(db, member, now=start - dt.timedelta(minutes=1), thread_id=ctx["thread"], starts_at=start,
-                       duration_min=60, resource_ids=(room,)).event_ids  # fmt: skip
+    (event_id,) = plan(
+        db,
+        member,
+        now=start - dt.timedelta(minutes=1),
+        thread_id=ctx["thread"],
+        starts_at=start,
+        duration_min=60,
+        resource_ids=(room,),
+    ).event_ids
     before, booked = snapshot(db), reservation_rows(db)
     with pytest.raises(ResourceTaken) as caught:
-        log(db, member, occurred_at=start, complete_event_id=event_id, complete_event_version=1,
-            next_step=events.NextStep(first_type(db), NOW - dt.timedelta(minutes=5), 60, resource_ids=(room,)))  # fmt: skip
+        log(
+            db,
+            member,
+            occurred_at=start,
+            complete_event_id=event_id,
+            complete_event_version=1,
+            next_step=events.NextStep(first_type(db), NOW - dt.timedelta(minutes=5), 60, resource_ids=(room,)),
+        )
     # the completed booking is cut at now: that is what the next step runs into
     assert caught.value.clash.event_id == event_id
     assert caught.value.clash.ends_at == NOW
@@ -128,10 +172,23 @@ def test_completing_with_a_next_step_right_after_the_cut_booking_is_accepted(ctx
     db, member = ctx["db"], ctx["member"]
     room = resource(db, "Room B", buffer_min=0)
     start = NOW - dt.timedelta(minutes=30)
-    (event_id,) = plan(db, member, now=start - dt.timedelta(minutes=1), thread_id=ctx["thread"], starts_at=start,
-                       duration_min=60, resource_ids=(room,)).event_ids  # fmt: skip
-    result = log(db, member, occurred_at=start, complete_event_id=event_id, complete_event_version=1,
-                 next_step=events.NextStep(first_type(db), NOW, 60, resource_ids=(room,)))  # fmt: skip
+    (event_id,) = plan(
+        db,
+        member,
+        now=start - dt.timedelta(minutes=1),
+        thread_id=ctx["thread"],
+        starts_at=start,
+        duration_min=60,
+        resource_ids=(room,),
+    ).event_ids
+    result = log(
+        db,
+        member,
+        occurred_at=start,
+        complete_event_id=event_id,
+        complete_event_version=1,
+        next_step=events.NextStep(first_type(db), NOW, 60, resource_ids=(room,)),
+    )
     assert [(r[0], r[2], r[3]) for r in reservation_rows(db)] == [
         (event_id, start, NOW),
         (result.next_event_id, NOW, NOW + dt.timedelta(minutes=60)),
@@ -141,16 +198,25 @@ def test_completing_with_a_next_step_right_after_the_cut_booking_is_accepted(ctx
 @pytest.mark.parametrize(
     ("buffer", "refused"),
     [(15, True), (5, False), (0, False)],
-    ids=["a buffer that makes two bookings clash is refused", "a buffer that fits the gap is saved",
-         "lowering the buffer is saved"],
-)  # fmt: skip
+    ids=[
+        "a buffer that makes two bookings clash is refused",
+        "a buffer that fits the gap is saved",
+        "lowering the buffer is saved",
+    ],
+)
 def test_raising_a_resources_buffer_over_bookings_it_would_make_clash(ctx, buffer: int, refused: bool) -> None:
     db, admin, member = ctx["db"], ctx["admin"], ctx["member"]
     room = resource(db, "Room C", buffer_min=0)
     day = NOW + dt.timedelta(days=3)
     plan(db, member, thread_id=ctx["thread"], starts_at=day, duration_min=60, resource_ids=(room,))
-    plan(db, member, thread_id=ctx["thread"], starts_at=day + dt.timedelta(minutes=70), duration_min=60,
-         resource_ids=(room,))  # fmt: skip
+    plan(
+        db,
+        member,
+        thread_id=ctx["thread"],
+        starts_at=day + dt.timedelta(minutes=70),
+        duration_min=60,
+        resource_ids=(room,),
+    )
     values = {"name": "Room C", "kind": "room", "buffer_min": buffer}
     if not refused:
         svc.save(db, admin, "resources", values, room)
@@ -200,30 +266,64 @@ def archive(db: Database, table: str, row_id: int) -> None:
 
 ARCHIVED: dict[str, tuple[str, Callable[[dict[str, Any], int], Callable[[], object]], str]] = {
     "plan: a new thread in an archived pipeline": (
-        "pipelines", lambda c, rid: lambda: plan(c["db"], c["member"], client_id=c["client"], pipeline_id=rid,
-                                                 new_thread_title="New deal"), "pipeline_id"),
+        "pipelines",
+        lambda c, rid: (
+            lambda: plan(c["db"], c["member"], client_id=c["client"], pipeline_id=rid, new_thread_title="New deal")
+        ),
+        "pipeline_id",
+    ),
     "log: a new thread in an archived pipeline": (
-        "pipelines", lambda c, rid: lambda: log(c["db"], c["member"], client_id=c["client"], pipeline_id=rid),
-        "pipeline_id"),
+        "pipelines",
+        lambda c, rid: lambda: log(c["db"], c["member"], client_id=c["client"], pipeline_id=rid),
+        "pipeline_id",
+    ),
     "plan: an archived event type": (
-        "event_types", lambda c, rid: lambda: plan(c["db"], c["member"], thread_id=c["thread"], type_id=rid), "type_id"),
+        "event_types",
+        lambda c, rid: lambda: plan(c["db"], c["member"], thread_id=c["thread"], type_id=rid),
+        "type_id",
+    ),
     "log: an archived event type": (
-        "event_types", lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], type_id=rid), "type_id"),
+        "event_types",
+        lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], type_id=rid),
+        "type_id",
+    ),
     "log: an archived stage": (
-        "stages", lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], stage_id=rid), "stage_id"),
+        "stages",
+        lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], stage_id=rid),
+        "stage_id",
+    ),
     "log: an archived amount type": (
-        "amount_types", lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"],
-                                                   amounts=(events.AmountInput(rid, "10"),)), "amounts.0.amount_type_id"),
+        "amount_types",
+        lambda c, rid: (
+            lambda: log(c["db"], c["member"], thread_id=c["thread"], amounts=(events.AmountInput(rid, "10"),))
+        ),
+        "amounts.0.amount_type_id",
+    ),
     "log: an archived lost reason": (
-        "lost_reasons", lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], stage_id=lost_stage(c),
-                                                   lost_reason_id=rid), "lost_reason_id"),
+        "lost_reasons",
+        lambda c, rid: (
+            lambda: log(c["db"], c["member"], thread_id=c["thread"], stage_id=lost_stage(c), lost_reason_id=rid)
+        ),
+        "lost_reason_id",
+    ),
     "log: an archived resource for the next step": (
-        "resources", lambda c, rid: lambda: log(c["db"], c["member"], thread_id=c["thread"], next_step=events.NextStep(
-            first_type(c["db"]), NOW + dt.timedelta(days=1), resource_ids=(rid,))), "next.resource_ids"),
+        "resources",
+        lambda c, rid: (
+            lambda: log(
+                c["db"],
+                c["member"],
+                thread_id=c["thread"],
+                next_step=events.NextStep(first_type(c["db"]), NOW + dt.timedelta(days=1), resource_ids=(rid,)),
+            )
+        ),
+        "next.resource_ids",
+    ),
     "plan: an archived resource": (
-        "resources", lambda c, rid: lambda: plan(c["db"], c["member"], thread_id=c["thread"], resource_ids=(rid,)),
-        "resource_ids"),
-}  # fmt: skip
+        "resources",
+        lambda c, rid: lambda: plan(c["db"], c["member"], thread_id=c["thread"], resource_ids=(rid,)),
+        "resource_ids",
+    ),
+}
 
 
 def lost_stage(c: dict[str, Any]) -> int:
@@ -266,8 +366,15 @@ def test_a_stale_save_with_an_attachment_leaves_no_file(ctx, manager: User) -> N
     open_stages = [s for s in look.stages_of(pipeline) if not s.closes]
     log(db, manager, thread_id=ctx["thread"], stage_id=open_stages[1].id)  # the thread moves on: version 2
     (planned,) = plan(db, member, thread_id=ctx["thread"]).event_ids
-    planning.reschedule(db, member, planned, NOW + dt.timedelta(days=2), NOW + dt.timedelta(days=2, hours=1),
-                        expected_version=1, now=NOW)  # fmt: skip
+    planning.reschedule(
+        db,
+        member,
+        planned,
+        NOW + dt.timedelta(days=2),
+        NOW + dt.timedelta(days=2, hours=1),
+        expected_version=1,
+        now=NOW,
+    )
     files = (events.AttachmentInput("offer.pdf", b"%PDF-1.4 stale"),)
     for stale in (
         {"thread_id": ctx["thread"], "stage_id": open_stages[2].id, "thread_version": 1},
@@ -309,8 +416,9 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "log: attachment name as a list": lg(attachments=(events.AttachmentInput(["a.txt"], b"x"),)),
         "log: amounts not a list": lg(amounts=events.AmountInput(1, "10")),
         "log: a participant's contact_id as a list": lg(participants=(events.ParticipantInput(contact_id=[1]),)),
-        "log: next step's resource_ids as a number": lg(next_step=events.NextStep(1, NOW + dt.timedelta(days=1),
-                                                                                  resource_ids=5)),
+        "log: next step's resource_ids as a number": lg(
+            next_step=events.NextStep(1, NOW + dt.timedelta(days=1), resource_ids=5)
+        ),
         "log: complete_event_id 'abc'": lambda c: lambda: log(c["db"], c["member"], complete_event_id="abc"),
         "log: thread_version 'one'": lg(thread_version="one"),
         "plan: resource_ids as a list of lists": pl(resource_ids=([1],)),
@@ -322,36 +430,64 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "plan: count as text": pl(recurrence=Recurrence("daily", count="3")),
         "plan: until as text": pl(recurrence=Recurrence("daily", until="2027-01-01")),
         "plan: freq as a list": pl(recurrence=Recurrence(["daily"], count=2)),
-        "reschedule: event_id 'abc'": lambda c: lambda: planning.reschedule(
-            c["db"], c["member"], "abc", NOW + dt.timedelta(days=1), NOW + dt.timedelta(days=1, hours=1),
-            expected_version=1, now=NOW),
-        "reassign: assignee as a list": lambda c: lambda: planning.reassign(c["db"], c["member"], 1, [2],
-                                                                           expected_version=1, now=NOW),
+        "reschedule: event_id 'abc'": lambda c: (
+            lambda: planning.reschedule(
+                c["db"],
+                c["member"],
+                "abc",
+                NOW + dt.timedelta(days=1),
+                NOW + dt.timedelta(days=1, hours=1),
+                expected_version=1,
+                now=NOW,
+            )
+        ),
+        "reassign: assignee as a list": lambda c: (
+            lambda: planning.reassign(c["db"], c["member"], 1, [2], expected_version=1, now=NOW)
+        ),
         "cancel: event_id as a list": lambda c: lambda: planning.cancel(c["db"], c["member"], [1], expected_version=1),
-        "client: name as a list": lambda c: lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name=["A"])),
-        "client: update with client_id 'abc'": lambda c: lambda: clients.update_client(
-            c["db"], c["member"], "abc", clients.ClientInput(name="A"), 1),
+        "client: name as a list": lambda c: (
+            lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name=["A"]))
+        ),
+        "client: update with client_id 'abc'": lambda c: (
+            lambda: clients.update_client(c["db"], c["member"], "abc", clients.ClientInput(name="A"), 1)
+        ),
         "search: a number": lambda c: lambda: clients.search_clients(c["db"], 5),
         "search: limit -1": lambda c: lambda: clients.search_clients(c["db"], "a", limit=-1),
         "search: offset -5": lambda c: lambda: clients.search_clients(c["db"], "a", offset=-5),
         "search: a lone surrogate": lambda c: lambda: clients.search_clients(c["db"], "Okna \ud800"),
-        "threads: a lone surrogate": lambda c: lambda: threads.list_threads(c["db"], threads.ThreadFilter(text="\udc00")),
-        "threads: status 'bogus'": lambda c: lambda: threads.list_threads(c["db"], threads.ThreadFilter(status="bogus")),
+        "threads: a lone surrogate": lambda c: (
+            lambda: threads.list_threads(c["db"], threads.ThreadFilter(text="\udc00"))
+        ),
+        "threads: status 'bogus'": lambda c: (
+            lambda: threads.list_threads(c["db"], threads.ThreadFilter(status="bogus"))
+        ),
         "threads: sort 'bogus'": lambda c: lambda: threads.list_threads(c["db"], threads.ThreadFilter(), sort="bogus"),
-        "threads: owner_id 'abc'": lambda c: lambda: threads.list_threads(c["db"], threads.ThreadFilter(owner_id="abc")),
+        "threads: owner_id 'abc'": lambda c: (
+            lambda: threads.list_threads(c["db"], threads.ThreadFilter(owner_id="abc"))
+        ),
         "threads: limit -1": lambda c: lambda: threads.list_threads(c["db"], threads.ThreadFilter(), limit=-1),
         "audit: entity 'bogus'": lambda c: lambda: audit.search(c["db"], c["admin"], entity="bogus"),
         "audit: offset -5": lambda c: lambda: audit.search(c["db"], c["admin"], offset=-5),
-        "user: password as a number": lambda c: lambda: users.create_user(c["db"], c["admin"], login="newbie",
-                                                                          display_name="N", password=12345678901),
-        "user: reset password as a list": lambda c: lambda: users.reset_password(c["db"], c["admin"], c["member"].id, ["x"]),
+        "user: password as a number": lambda c: (
+            lambda: users.create_user(c["db"], c["admin"], login="newbie", display_name="N", password=12345678901)
+        ),
+        "user: reset password as a list": lambda c: (
+            lambda: users.reset_password(c["db"], c["admin"], c["member"].id, ["x"])
+        ),
         "user: login as a list": lambda c: lambda: users.authenticate(c["db"], ["sam"], "whatever password"),
-        "admin: buffer_min infinity": lambda c: lambda: svc.save(c["db"], c["admin"], "resources",
-                                                                 {"name": "R", "kind": "room", "buffer_min": float("inf")}),
-        "admin: buffer_min Decimal NaN": lambda c: lambda: svc.save(c["db"], c["admin"], "resources",
-                                                                    {"name": "R", "kind": "room", "buffer_min": Decimal("NaN")}),
-        "admin: a stage in a pipeline that does not exist": lambda c: lambda: svc.save(
-            c["db"], c["admin"], "stages", {"name": "Odd", "percent": 10}, parent_id=987654),
+        "admin: buffer_min infinity": lambda c: (
+            lambda: svc.save(
+                c["db"], c["admin"], "resources", {"name": "R", "kind": "room", "buffer_min": float("inf")}
+            )
+        ),
+        "admin: buffer_min Decimal NaN": lambda c: (
+            lambda: svc.save(
+                c["db"], c["admin"], "resources", {"name": "R", "kind": "room", "buffer_min": Decimal("NaN")}
+            )
+        ),
+        "admin: a stage in a pipeline that does not exist": lambda c: (
+            lambda: svc.save(c["db"], c["admin"], "stages", {"name": "Odd", "percent": 10}, parent_id=987654)
+        ),
         "settings: work_start_hour infinity": settings(work_start_hour=float("inf")),
         "settings: time_zone as a list": settings(time_zone=["Europe/Warsaw"]),
         "settings: work_days ['a']": settings(work_days=["a"]),
@@ -359,15 +495,18 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "settings: currency as a list": settings(currency=["EUR"]),
         "reminder: snooze 'abc'": lambda c: lambda: reminders.snooze(c["db"], c["member"], "abc", 15),
         "reminder: mark shown with a text id": lambda c: lambda: reminders.mark_shown(c["db"], c["member"].id, ["1"]),
-        "thread: a new owner as a list": lambda c: lambda: threads.update_thread(
-            c["db"], c["member"], c["thread"], title="T", owner_id=[1], expected_version=1),
+        "thread: a new owner as a list": lambda c: (
+            lambda: threads.update_thread(
+                c["db"], c["member"], c["thread"], title="T", owner_id=[1], expected_version=1
+            )
+        ),
         "thread: events of 'abc'": lambda c: lambda: threads.thread_events(c["db"], "abc"),
         "admin: remove row 'abc'": lambda c: lambda: svc.remove(c["db"], c["admin"], "products", "abc"),
         "admin: an unknown kind": lambda c: lambda: svc.remove(c["db"], c["admin"], "bogus", 1),
         "admin: move a stage by 2": lambda c: lambda: svc.move_stage(c["db"], c["admin"], 1, 2),
         "admin: link mode as a list": lambda c: lambda: svc.link_dictionary(c["db"], c["admin"], 1, 1, ["off"]),
         "today: view 'bogus'": lambda c: lambda: planning.inbox(c["db"], c["member"], "bogus", now=NOW),
-    }  # fmt: skip
+    }
 
 
 BOUNDARY = boundary_cases()
@@ -394,8 +533,9 @@ def test_ids_and_numbers_taken_from_a_dataframe_row_are_accepted(ctx) -> None:
     import numpy as np
 
     db, member = ctx["db"], ctx["member"]
-    (planned,) = plan(db, member, thread_id=np.int64(ctx["thread"]), duration_min=np.int64(45),
-                      remind_before_min=np.int64(10)).event_ids  # fmt: skip
+    (planned,) = plan(
+        db, member, thread_id=np.int64(ctx["thread"]), duration_min=np.int64(45), remind_before_min=np.int64(10)
+    ).event_ids
     result = log(db, member, complete_event_id=np.int64(planned), complete_event_version=np.int64(1))
     assert result.event_id == planned
 
@@ -488,8 +628,9 @@ def test_work_the_owner_assigned_may_move_the_stage_when_it_is_completed(ctx, ot
 # -- 11: prices typed in the admin's language -----------------------------------------------------------------------
 @pytest.mark.parametrize(("lang", "typed"), [("en", "1,234.50"), ("pl", "1 234,50"), ("en", "1234.5")])
 def test_a_product_price_is_read_in_the_admins_language(ctx, lang: str, typed: str) -> None:
-    product = svc.save(ctx["db"], ctx["admin"], "products", {"code": "W-1", "name": "Window", "unit": "pcs",
-                                                             "price": typed}, lang=lang)  # fmt: skip
+    product = svc.save(
+        ctx["db"], ctx["admin"], "products", {"code": "W-1", "name": "Window", "unit": "pcs", "price": typed}, lang=lang
+    )
     assert dictionaries.lookups(ctx["db"]).products[product].price == Decimal("1234.50")
 
 

@@ -141,10 +141,18 @@ def test_the_next_step_becomes_a_planned_event_in_the_same_thread(
     client_id = new_client(db, member)
     start = now + dt.timedelta(days=2)
     result = call(
-        db, member, client_id,
-        next_step=events.NextStep(type_id=first_type(db), starts_at=start, duration_min=45,
-                                  assignee_id=other_member.id, note="Bring samples", remind_before_min=30),
-    )  # fmt: skip
+        db,
+        member,
+        client_id,
+        next_step=events.NextStep(
+            type_id=first_type(db),
+            starts_at=start,
+            duration_min=45,
+            assignee_id=other_member.id,
+            note="Bring samples",
+            remind_before_min=30,
+        ),
+    )
     assert result.next_event_id is not None
     with db.read() as tx:
         row = tx.dicts("SELECT * FROM events WHERE id = ?", [result.next_event_id])[0]
@@ -162,14 +170,20 @@ def test_completing_a_planned_event_records_outcome_stage_and_the_following_step
     db: Database, member: User, look, now
 ) -> None:
     client_id = new_client(db, member)
-    opened = call(db, member, client_id,
-                  next_step=events.NextStep(type_id=first_type(db), starts_at=now + dt.timedelta(hours=1)))  # fmt: skip
+    opened = call(
+        db, member, client_id, next_step=events.NextStep(type_id=first_type(db), starts_at=now + dt.timedelta(hours=1))
+    )
     planned_id = opened.next_event_id
     done = call(
-        db, member, client_id, note="Met, they liked it", complete_event_id=planned_id, complete_event_version=1,
+        db,
+        member,
+        client_id,
+        note="Met, they liked it",
+        complete_event_id=planned_id,
+        complete_event_version=1,
         stage_id=stage_named(look, "Negotiation").id,
         next_step=events.NextStep(type_id=first_type(db), starts_at=now + dt.timedelta(days=7)),
-    )  # fmt: skip
+    )
     assert done.event_id == planned_id
     assert done.stage_name == "Negotiation"
     with db.read() as tx:
@@ -188,8 +202,9 @@ def test_completing_someone_elses_planned_event_is_refused_for_a_member(
     db: Database, member: User, other_member: User, now
 ) -> None:
     client_id = new_client(db, member)
-    opened = call(db, member, client_id,
-                  next_step=events.NextStep(type_id=first_type(db), starts_at=now + dt.timedelta(hours=1)))  # fmt: skip
+    opened = call(
+        db, member, client_id, next_step=events.NextStep(type_id=first_type(db), starts_at=now + dt.timedelta(hours=1))
+    )
     with pytest.raises(PermissionDenied):
         call(db, other_member, client_id, complete_event_id=opened.next_event_id)
 
@@ -245,8 +260,12 @@ def test_a_product_price_with_more_than_two_decimals_is_refused_not_rounded(
     db: Database, member: User, look, now
 ) -> None:
     client_id = new_client(db, member, contacts=1)
-    cmd = events.LogEvent(**{**full_command(db, client_id, now, look).__dict__,
-                             "products": (events.ProductInput(look_product(db), "3", "0.335"),)})  # fmt: skip
+    cmd = events.LogEvent(
+        **{
+            **full_command(db, client_id, now, look).__dict__,
+            "products": (events.ProductInput(look_product(db), "3", "0.335"),),
+        }
+    )
     before = snapshot(db)
     with pytest.raises(ValidationError) as caught:
         events.log_event(db, member, cmd)
@@ -257,8 +276,12 @@ def test_a_product_price_with_more_than_two_decimals_is_refused_not_rounded(
 def test_line_values_are_quantity_times_price_rounded_half_up(db: Database, member: User, now) -> None:
     client_id = new_client(db, member)
     product_id = look_product(db)
-    result = call(db, member, client_id, products=(events.ProductInput(product_id, "3", "0.35"),
-                                                   events.ProductInput(product_id, "0.5", "0.05")))  # fmt: skip
+    result = call(
+        db,
+        member,
+        client_id,
+        products=(events.ProductInput(product_id, "3", "0.35"), events.ProductInput(product_id, "0.5", "0.05")),
+    )
     values = [p[3] for p in threads.thread_events(db, result.thread_id)[0].products]
     assert values == [Decimal("1.05"), Decimal("0.03")]  # 0.025 rounds half up to 0.03
 
@@ -287,8 +310,15 @@ def test_an_invalid_child_leaves_nothing_of_the_event_written(case: str, db: Dat
     if spec.get("foreign_contact"):
         participants = (*participants, events.ParticipantInput(contact_id=clients.contacts_of(db, other_client)[0].id))
     files = (events.AttachmentInput("a.pdf", spec.get("attachment", b"data")),)
-    cmd = events.LogEvent(**{**good.__dict__, "amounts": amounts, "products": products,
-                             "participants": participants, "attachments": files})  # fmt: skip
+    cmd = events.LogEvent(
+        **{
+            **good.__dict__,
+            "amounts": amounts,
+            "products": products,
+            "participants": participants,
+            "attachments": files,
+        }
+    )
     before = snapshot(db)
     with pytest.raises(ValidationError):
         events.log_event(db, member, cmd)
@@ -300,8 +330,12 @@ def test_a_failure_in_the_middle_of_writing_rolls_back_every_part(
 ) -> None:
     """Validation passes; the database fails after the event, thread and amounts rows are in."""
     client_id = new_client(db, member, contacts=1)
-    cmd = events.LogEvent(**{**full_command(db, client_id, now, look).__dict__,
-                             "products": (events.ProductInput(look_product(db), "2", "10"),)})  # fmt: skip
+    cmd = events.LogEvent(
+        **{
+            **full_command(db, client_id, now, look).__dict__,
+            "products": (events.ProductInput(look_product(db), "2", "10"),),
+        }
+    )
     original = events._write_children
 
     def failing(tx, actor, event_id, c, stored) -> None:
@@ -324,38 +358,118 @@ def test_a_failure_in_the_middle_of_writing_rolls_back_every_part(
 def bad_inputs(now: dt.datetime, type_id: int, amount_type: int) -> dict[str, tuple[dict, str, str]]:
     later = now + dt.timedelta(days=1)
     return {
-        "NaN amount": ({"amounts": (events.AmountInput(amount_type, float("nan")),)}, "amounts.0.value", "validation.not_finite"),
-        "infinite amount": ({"amounts": (events.AmountInput(amount_type, "inf"),)}, "amounts.0.value", "validation.not_finite"),
-        "negative amount": ({"amounts": (events.AmountInput(amount_type, "-1"),)}, "amounts.0.value", "validation.negative"),
-        "huge amount": ({"amounts": (events.AmountInput(amount_type, "1e15"),)}, "amounts.0.value", "validation.too_large"),
-        "half a cent": ({"amounts": (events.AmountInput(amount_type, "0.005"),)}, "amounts.0.value", "validation.too_many_decimals"),
-        "text as amount": ({"amounts": (events.AmountInput(amount_type, "12 zł"),)}, "amounts.0.value", "validation.not_a_number"),
-        "amount without type": ({"amounts": (events.AmountInput(None, "10"),)}, "amounts.0.amount_type_id", "validation.required"),
+        "NaN amount": (
+            {"amounts": (events.AmountInput(amount_type, float("nan")),)},
+            "amounts.0.value",
+            "validation.not_finite",
+        ),
+        "infinite amount": (
+            {"amounts": (events.AmountInput(amount_type, "inf"),)},
+            "amounts.0.value",
+            "validation.not_finite",
+        ),
+        "negative amount": (
+            {"amounts": (events.AmountInput(amount_type, "-1"),)},
+            "amounts.0.value",
+            "validation.negative",
+        ),
+        "huge amount": (
+            {"amounts": (events.AmountInput(amount_type, "1e15"),)},
+            "amounts.0.value",
+            "validation.too_large",
+        ),
+        "half a cent": (
+            {"amounts": (events.AmountInput(amount_type, "0.005"),)},
+            "amounts.0.value",
+            "validation.too_many_decimals",
+        ),
+        "text as amount": (
+            {"amounts": (events.AmountInput(amount_type, "12 zł"),)},
+            "amounts.0.value",
+            "validation.not_a_number",
+        ),
+        "amount without type": (
+            {"amounts": (events.AmountInput(None, "10"),)},
+            "amounts.0.amount_type_id",
+            "validation.required",
+        ),
         "NUL in note": ({"note": "a\x00b"}, "note", "validation.nul"),
         "right-to-left override in note": ({"note": "invoice \u202egnp.exe"}, "note", "validation.invisible"),
         "zero-width space in note": ({"note": "ok\u200bok"}, "note", "validation.invisible"),
         "over-long note": ({"note": "x" * 10_001}, "note", "validation.too_long"),
         "naive time": ({"occurred_at": dt.datetime(2026, 1, 1, 10, 0)}, "occurred_at", "validation.naive_time"),
         "far future": ({"occurred_at": now + dt.timedelta(days=3)}, "occurred_at", "event.in_future"),
-        "year 1900": ({"occurred_at": dt.datetime(1900, 1, 1, tzinfo=dt.UTC)}, "occurred_at", "validation.time_out_of_range"),
+        "year 1900": (
+            {"occurred_at": dt.datetime(1900, 1, 1, tzinfo=dt.UTC)},
+            "occurred_at",
+            "validation.time_out_of_range",
+        ),
         "zero duration": ({"duration_min": 0}, "duration_min", "validation.duration_positive"),
         "negative duration": ({"duration_min": -30}, "duration_min", "validation.duration_positive"),
         "no type": ({"type_id": None}, "type_id", "validation.required"),
         "unknown type": ({"type_id": 987_654}, "type_id", "validation.unknown"),
-        "next step in the past": ({"next_step": events.NextStep(type_id, now - dt.timedelta(days=1))}, "next.starts_at", "next.in_past"),
-        "next step of zero length": ({"next_step": events.NextStep(type_id, later, duration_min=0)}, "next.duration_min", "validation.duration_positive"),
-        "next step for nobody known": ({"next_step": events.NextStep(type_id, later, assignee_id=424242)}, "next.assignee_id", "validation.unknown"),
-        "participant with two identities": ({"participants": (events.ParticipantInput(name="A", user_id=1),)}, "participants.0", "participant.exactly_one"),
-        "participant twice": ({"participants": (events.ParticipantInput(name="Jan"), events.ParticipantInput(name="Jan"))}, "participants.1", "participant.duplicate"),
-        "attachment path traversal": ({"attachments": (events.AttachmentInput("../../app.py", b"x"),)}, "attachments.0", "attachment.name_chars"),
-        "attachment backslash": ({"attachments": (events.AttachmentInput("..\\x", b"x"),)}, "attachments.0", "attachment.name_chars"),
-        "attachment stream name": ({"attachments": (events.AttachmentInput("a.pdf:x.exe", b"x"),)}, "attachments.0", "attachment.name_chars"),
-        "attachment device name": ({"attachments": (events.AttachmentInput("CON", b"x"),)}, "attachments.0", "attachment.name_reserved"),
-        "attachment 300 characters": ({"attachments": (events.AttachmentInput("a" * 296 + ".pdf", b"x"),)}, "attachments.0", "attachment.name_long"),
-        "empty attachment": ({"attachments": (events.AttachmentInput("empty.txt", b""),)}, "attachments.0", "attachment.empty"),
-        "oversize attachment": ({"attachments": (events.AttachmentInput("big.bin", b"x" * (25 * 1024 * 1024 + 1)),)}, "attachments.0", "attachment.too_big"),
+        "next step in the past": (
+            {"next_step": events.NextStep(type_id, now - dt.timedelta(days=1))},
+            "next.starts_at",
+            "next.in_past",
+        ),
+        "next step of zero length": (
+            {"next_step": events.NextStep(type_id, later, duration_min=0)},
+            "next.duration_min",
+            "validation.duration_positive",
+        ),
+        "next step for nobody known": (
+            {"next_step": events.NextStep(type_id, later, assignee_id=424242)},
+            "next.assignee_id",
+            "validation.unknown",
+        ),
+        "participant with two identities": (
+            {"participants": (events.ParticipantInput(name="A", user_id=1),)},
+            "participants.0",
+            "participant.exactly_one",
+        ),
+        "participant twice": (
+            {"participants": (events.ParticipantInput(name="Jan"), events.ParticipantInput(name="Jan"))},
+            "participants.1",
+            "participant.duplicate",
+        ),
+        "attachment path traversal": (
+            {"attachments": (events.AttachmentInput("../../app.py", b"x"),)},
+            "attachments.0",
+            "attachment.name_chars",
+        ),
+        "attachment backslash": (
+            {"attachments": (events.AttachmentInput("..\\x", b"x"),)},
+            "attachments.0",
+            "attachment.name_chars",
+        ),
+        "attachment stream name": (
+            {"attachments": (events.AttachmentInput("a.pdf:x.exe", b"x"),)},
+            "attachments.0",
+            "attachment.name_chars",
+        ),
+        "attachment device name": (
+            {"attachments": (events.AttachmentInput("CON", b"x"),)},
+            "attachments.0",
+            "attachment.name_reserved",
+        ),
+        "attachment 300 characters": (
+            {"attachments": (events.AttachmentInput("a" * 296 + ".pdf", b"x"),)},
+            "attachments.0",
+            "attachment.name_long",
+        ),
+        "empty attachment": (
+            {"attachments": (events.AttachmentInput("empty.txt", b""),)},
+            "attachments.0",
+            "attachment.empty",
+        ),
+        "oversize attachment": (
+            {"attachments": (events.AttachmentInput("big.bin", b"x" * (25 * 1024 * 1024 + 1)),)},
+            "attachments.0",
+            "attachment.too_big",
+        ),
         "blank thread title": ({"new_thread_title": "\u202e"}, "new_thread_title", "validation.invisible"),
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("case", list(bad_inputs(dt.datetime.now(dt.UTC), 1, 1)))
@@ -365,8 +479,13 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(case: str, db: Datab
     amount_type = dictionaries.Lookups.active(look.amount_types)[0].id
     changes, field, key = bad_inputs(now, first_type(db), amount_type)[case]
     thread_id = None if case == "blank thread title" else existing.thread_id
-    base = {"type_id": first_type(db), "occurred_at": now - dt.timedelta(minutes=1), "client_id": client_id,
-            "thread_id": thread_id, "note": "ok"}  # fmt: skip
+    base = {
+        "type_id": first_type(db),
+        "occurred_at": now - dt.timedelta(minutes=1),
+        "client_id": client_id,
+        "thread_id": thread_id,
+        "note": "ok",
+    }
     before = snapshot(db)
     with pytest.raises(ValidationError) as caught:
         events.log_event(db, member, events.LogEvent(**{**base, **changes}), now=now)
@@ -404,8 +523,13 @@ def test_eight_writers_logging_two_hundred_events_each_lose_nothing(db: Database
 
     def worker(w: int) -> None:
         for i in range(200):
-            cmd = events.LogEvent(type_id=type_id, occurred_at=dt.datetime.now(dt.UTC), client_id=client_id,
-                                  thread_id=thread_of[w], note=f"w{w}-{i}")  # fmt: skip
+            cmd = events.LogEvent(
+                type_id=type_id,
+                occurred_at=dt.datetime.now(dt.UTC),
+                client_id=client_id,
+                thread_id=thread_of[w],
+                note=f"w{w}-{i}",
+            )
             try:
                 reported[w].append(events.log_event(db, member, cmd).event_id)
             except CrmError as exc:  # a reported failure is allowed, a silent loss is not
@@ -468,8 +592,9 @@ def test_an_event_reported_committed_survives_sigkill_whole(tmp_path: Path) -> N
     thread_id = call(db, admin, client_id).thread_id
     type_id = first_type(db)
     db.close()
-    script = DURABILITY_SCRIPT.format(repo=str(REPO), path=str(path), actor=admin.id, type_id=type_id,
-                                      client=client_id, thread=thread_id)  # fmt: skip
+    script = DURABILITY_SCRIPT.format(
+        repo=str(REPO), path=str(path), actor=admin.id, type_id=type_id, client=client_id, thread=thread_id
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     committed: list[tuple[int, int]] = []
     deadline = time.monotonic() + 600  # slow on a loaded machine is fine; the bound only stops a hang

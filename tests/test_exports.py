@@ -146,6 +146,12 @@ def test_csv_writes_floats_rounded_and_never_as_their_binary_expansion() -> None
 
 
 def test_csv_writes_every_time_of_a_file_in_one_iso_format() -> None:
-    frame = pd.DataFrame({"Kiedy": [dt.datetime(2025, 3, 30, 22, 30, tzinfo=dt.UTC),
-                                    dt.datetime(2025, 3, 30, 22, 31, 17, 500, tzinfo=dt.UTC)]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "Kiedy": [
+                dt.datetime(2025, 3, 30, 22, 30, tzinfo=dt.UTC),
+                dt.datetime(2025, 3, 30, 22, 31, 17, 500, tzinfo=dt.UTC),
+            ]
+        }
+    )
     assert read_csv(exports.to_csv(frame, tz="Europe/Warsaw"), ",")[1:] == [["2025-03-31 00:30"], ["2025-03-31 00:31"]]

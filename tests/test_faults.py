@@ -85,11 +85,20 @@ def full_world(tmp_path: Path) -> dict:
     db.dictionaries_changed()
     thread = events.log_event(db, admin, events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id)).thread_id
     world = {
-        "repo": str(REPO), "path": str(path), "actor": admin.id, "type_id": first_type(db), "client": client_id,
-        "thread": thread, "product": product, "room": room, "dictionary": dictionary, "dict_value": value,
-        "contact": contact, "coworker": coworker.id,
+        "repo": str(REPO),
+        "path": str(path),
+        "actor": admin.id,
+        "type_id": first_type(db),
+        "client": client_id,
+        "thread": thread,
+        "product": product,
+        "room": room,
+        "dictionary": dictionary,
+        "dict_value": value,
+        "contact": contact,
+        "coworker": coworker.id,
         "amount_types": [a.id for a in dictionaries.Lookups.active(dictionaries.lookups(db).amount_types)[:3]],
-    }  # fmt: skip
+    }
     db.close()
     return world
 
@@ -136,8 +145,15 @@ def assert_whole_or_nothing(path: str, committed: list[tuple[int, int]]) -> int:
             """
         )
         assert [r[1:] for r in rows] == [(3, 2, 2, 1, 1, 1, 1, 1)] * len(rows)
-        for table in ("event_amounts", "event_products", "event_participants", "event_dictionary_values",
-                      "attachments", "reservations", "reminders"):  # fmt: skip
+        for table in (
+            "event_amounts",
+            "event_products",
+            "event_participants",
+            "event_dictionary_values",
+            "attachments",
+            "reservations",
+            "reminders",
+        ):
             assert (
                 tx.scalar(f"SELECT count(*) FROM {table} c LEFT JOIN events e ON e.id = c.event_id WHERE e.id IS NULL")
                 == 0
@@ -215,17 +231,28 @@ def test_a_backup_script_on_the_running_apps_file_gets_a_clear_message_and_the_a
     page.get_by_role("heading", name="Today").wait_for()
     second = subprocess.run(
         [sys.executable, "-m", "crm_data.backup", "create", str(tmp_path / "b.zip"), "--db", str(server.db_path)],
-        capture_output=True, text=True, timeout=60, cwd=REPO, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
     assert second.returncode == 2
     assert "is in use by another program" in second.stderr
     assert f"process {server.process.pid}" in second.stderr
     assert "Traceback" not in second.stderr
     other_app = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(REPO)!r}); from crm_data.db import Database; "
-                               f"Database.open({str(server.db_path)!r})"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(REPO)!r}); from crm_data.db import Database; "
+            f"Database.open({str(server.db_path)!r})",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "DatabaseLocked" in other_app.stderr
     page.get_by_role("link", name="Clients").click()
     wait_idle(page)
@@ -248,8 +275,16 @@ def test_a_full_disk_while_storing_an_attachment_fails_the_save_and_writes_nothi
     monkeypatch.setattr(attachments.os, "fsync", no_space)
     before = snapshot(db)
     with pytest.raises(StorageError) as caught:
-        events.log_event(db, admin, events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id,
-                                                    attachments=(events.AttachmentInput("a.pdf", b"data"),)))  # fmt: skip
+        events.log_event(
+            db,
+            admin,
+            events.LogEvent(
+                first_type(db),
+                dt.datetime.now(dt.UTC),
+                client_id,
+                attachments=(events.AttachmentInput("a.pdf", b"data"),),
+            ),
+        )
     assert "No space left on device" in str(caught.value)
     assert snapshot(db) == before
     leftovers = [p for p in db.config.attachments_dir.rglob("*") if p.is_file()]
@@ -273,8 +308,13 @@ def test_a_failing_database_write_in_the_middle_of_a_save_reports_failure_and_ro
     amount_type = dictionaries.Lookups.active(dictionaries.lookups(db).amount_types)[0].id
     before = snapshot(db)
     with pytest.raises(StorageError):
-        events.log_event(db, admin, events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id,
-                                                    amounts=(events.AmountInput(amount_type, "10"),)))  # fmt: skip
+        events.log_event(
+            db,
+            admin,
+            events.LogEvent(
+                first_type(db), dt.datetime.now(dt.UTC), client_id, amounts=(events.AmountInput(amount_type, "10"),)
+            ),
+        )
     assert snapshot(db) == before
 
 

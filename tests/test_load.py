@@ -36,8 +36,12 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
     ]
     client_ids = [new_client(db, admin, name=f"Client {i}") for i in range(8)]
     with db.transaction() as tx:
-        rooms = [tx.scalar("INSERT INTO resources (name, kind, buffer_min) VALUES (?, 'room', 10) RETURNING id", [f"Room {i}"])
-                 for i in range(3)]  # fmt: skip
+        rooms = [
+            tx.scalar(
+                "INSERT INTO resources (name, kind, buffer_min) VALUES (?, 'room', 10) RETURNING id", [f"Room {i}"]
+            )
+            for i in range(3)
+        ]
     db.dictionaries_changed()
     type_id = first_type(db)
     now = dt.datetime.now(dt.UTC)
@@ -61,9 +65,18 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
                 if roll < 0.55 or not my_threads:
                     client_id = rng.choice(client_ids)
                     thread = rng.choice(my_threads) if my_threads and rng.random() < 0.7 else None
-                    result = events.log_event(db, user, events.LogEvent(
-                        type_id, dt.datetime.now(dt.UTC), client_id, thread, note=marker,
-                        amounts=(events.AmountInput(next(iter(_amount_types(db))), "125.50"),)))  # fmt: skip
+                    result = events.log_event(
+                        db,
+                        user,
+                        events.LogEvent(
+                            type_id,
+                            dt.datetime.now(dt.UTC),
+                            client_id,
+                            thread,
+                            note=marker,
+                            amounts=(events.AmountInput(next(iter(_amount_types(db))), "125.50"),),
+                        ),
+                    )
                     if thread is None:
                         my_threads.append(result.thread_id)
                     with lock:
@@ -72,9 +85,19 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
                 else:
                     start = now + dt.timedelta(days=1 + rng.randrange(20), minutes=15 * rng.randrange(40))
                     booked = (rng.choice(rooms),) if rng.random() < 0.3 else ()
-                    result = planning.plan_event(db, user, PlanEvent(
-                        type_id, start, 30, thread_id=rng.choice(my_threads), note=marker, resource_ids=booked,
-                        accept_conflicts=True))  # fmt: skip
+                    result = planning.plan_event(
+                        db,
+                        user,
+                        PlanEvent(
+                            type_id,
+                            start,
+                            30,
+                            thread_id=rng.choice(my_threads),
+                            note=marker,
+                            resource_ids=booked,
+                            accept_conflicts=True,
+                        ),
+                    )
                     with lock:
                         planned_ids[user.id].extend(result.event_ids)
                         outcomes["planned"] += 1
@@ -160,9 +183,13 @@ def test_two_people_renaming_one_thread_at_once_one_wins_the_other_is_told(
     for round_no in range(30):
         version = threads.get_thread(db, thread_id).version
         results = race(
-            lambda v=version, r=round_no: threads.update_thread(db, member, thread_id, title=f"Member {r}", owner_id=member.id, expected_version=v),
-            lambda v=version, r=round_no: threads.update_thread(db, manager, thread_id, title=f"Manager {r}", owner_id=member.id, expected_version=v),
-        )  # fmt: skip
+            lambda v=version, r=round_no: threads.update_thread(
+                db, member, thread_id, title=f"Member {r}", owner_id=member.id, expected_version=v
+            ),
+            lambda v=version, r=round_no: threads.update_thread(
+                db, manager, thread_id, title=f"Manager {r}", owner_id=member.id, expected_version=v
+            ),
+        )
         wins = [r for r in results if isinstance(r, int)]
         told = [r for r in results if isinstance(r, StaleRecord)]
         assert (len(wins), len(told)) == (1, 1), results
@@ -182,9 +209,13 @@ def test_two_people_moving_one_event_at_once_one_wins_the_other_is_told(
             version = tx.scalar("SELECT version FROM events WHERE id = ?", [event_id])
         a, b = start + dt.timedelta(hours=round_no + 1), start + dt.timedelta(hours=round_no + 1, minutes=30)
         results = race(
-            lambda v=version, a=a: planning.reschedule(db, member, event_id, a, a + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True),
-            lambda v=version, b=b: planning.reschedule(db, manager, event_id, b, b + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True),
-        )  # fmt: skip
+            lambda v=version, a=a: planning.reschedule(
+                db, member, event_id, a, a + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True
+            ),
+            lambda v=version, b=b: planning.reschedule(
+                db, manager, event_id, b, b + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True
+            ),
+        )
         assert sorted(type(r).__name__ for r in results) == ["StaleRecord", "int"], results
         with db.read() as tx:
             starts_at = tx.scalar("SELECT starts_at FROM events WHERE id = ?", [event_id])
@@ -197,13 +228,20 @@ def test_cancelling_while_someone_edits_tells_the_editor_never_success(
     thread_id = call(db, member, new_client(db, member)).thread_id
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     for round_no in range(20):
-        (event_id,) = planning.plan_event(db, member, PlanEvent(first_type(db), start + dt.timedelta(days=round_no), 60,
-                                                                thread_id=thread_id, accept_conflicts=True)).event_ids  # fmt: skip
+        (event_id,) = planning.plan_event(
+            db,
+            member,
+            PlanEvent(
+                first_type(db), start + dt.timedelta(days=round_no), 60, thread_id=thread_id, accept_conflicts=True
+            ),
+        ).event_ids
         moved = start + dt.timedelta(days=round_no, hours=2)
         results = race(
             lambda e=event_id: planning.cancel(db, manager, e, expected_version=1),
-            lambda e=event_id, m=moved: planning.reschedule(db, member, e, m, m + dt.timedelta(hours=1), expected_version=1, accept_conflicts=True),
-        )  # fmt: skip
+            lambda e=event_id, m=moved: planning.reschedule(
+                db, member, e, m, m + dt.timedelta(hours=1), expected_version=1, accept_conflicts=True
+            ),
+        )
         with db.read() as tx:
             status, starts_at = tx.one("SELECT status, starts_at FROM events WHERE id = ?", [event_id])
         if isinstance(results[0], int):  # the cancel won: the editor must have been told
@@ -223,7 +261,11 @@ def test_two_people_saving_one_client_at_once_one_wins_the_other_is_told(
         with db.read() as tx:
             version = tx.scalar("SELECT version FROM clients WHERE id = ?", [client_id])
         results = race(
-            lambda v=version, r=round_no: clients.update_client(db, admin, client_id, clients.ClientInput(name="Shared Client", notes=f"A{r}"), v),
-            lambda v=version, r=round_no: clients.update_client(db, manager, client_id, clients.ClientInput(name="Shared Client", notes=f"B{r}"), v),
-        )  # fmt: skip
+            lambda v=version, r=round_no: clients.update_client(
+                db, admin, client_id, clients.ClientInput(name="Shared Client", notes=f"A{r}"), v
+            ),
+            lambda v=version, r=round_no: clients.update_client(
+                db, manager, client_id, clients.ClientInput(name="Shared Client", notes=f"B{r}"), v
+            ),
+        )
         assert sorted(type(r).__name__ for r in results) == ["StaleRecord", "int"], results

@@ -26,10 +26,16 @@ def amounts(db: Database, member: User) -> tuple[Database, int]:
     client_id = new_client(db, member)
     kind = dictionaries.lookups(db).active(dictionaries.lookups(db).amount_types)[0].id
     thread = None
-    for day, value in ((dt.date(2025, 10, 5), "50"), (dt.date(2025, 11, 1), "100"), (dt.date(2025, 11, 20), "2000"),
-                       (dt.date(2025, 11, 30), "400"), (dt.date(2025, 12, 1), "90")):  # fmt: skip
-        cmd = events.LogEvent(first_type(db), at(day), client_id, thread, note="Invoice",
-                              amounts=(events.AmountInput(kind, value),))  # fmt: skip
+    for day, value in (
+        (dt.date(2025, 10, 5), "50"),
+        (dt.date(2025, 11, 1), "100"),
+        (dt.date(2025, 11, 20), "2000"),
+        (dt.date(2025, 11, 30), "400"),
+        (dt.date(2025, 12, 1), "90"),
+    ):
+        cmd = events.LogEvent(
+            first_type(db), at(day), client_id, thread, note="Invoice", amounts=(events.AmountInput(kind, value),)
+        )
         thread = events.log_event(db, member, cmd, now=at(day) + dt.timedelta(minutes=1)).thread_id
     return db, kind
 
@@ -45,8 +51,9 @@ def test_a_running_month_is_compared_with_the_same_days_of_the_month_before(amou
     assert december["change_ratio"] == pytest.approx(-0.1)
     # whole months before it still compare whole months
     assert totals.loc[dt.date(2025, 11, 1)]["previous"] == Decimal("50")
-    assert report.partial == reports.PartialPeriod(dt.date(2025, 12, 1), dt.date(2025, 12, 1),
-                                                   dt.date(2025, 11, 1), dt.date(2025, 11, 1))  # fmt: skip
+    assert report.partial == reports.PartialPeriod(
+        dt.date(2025, 12, 1), dt.date(2025, 12, 1), dt.date(2025, 11, 1), dt.date(2025, 11, 1)
+    )
 
 
 def test_a_month_that_is_over_is_compared_with_the_whole_month_before(amounts) -> None:

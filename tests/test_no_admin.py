@@ -78,7 +78,8 @@ def test_the_console_creates_an_admin_who_can_sign_in(tmp_path: Path, monkeypatc
 
 def test_the_console_says_what_is_wrong_with_a_short_password(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    code = console.users_main(["create-admin", "--login", "ada", "--name", "Ada", "--password-stdin",
-                       "--db", str(tmp_path / "crm.duckdb")])  # fmt: skip
+    code = console.users_main(
+        ["create-admin", "--login", "ada", "--name", "Ada", "--password-stdin", "--db", str(tmp_path / "crm.duckdb")]
+    )
     assert code == 2
     assert "password" in capsys.readouterr().err

@@ -16,9 +16,17 @@ from tests.helpers import PASSWORD, REPO, as_user
 
 APP = str(REPO / "app.py")
 PAGES = [
-    "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py", "pages/account.py", "pages/admin.py", "pages/board.py",
-]  # fmt: skip
+    "pages/today.py",
+    "pages/log_event.py",
+    "pages/threads.py",
+    "pages/clients.py",
+    "pages/thread.py",
+    "pages/calendar.py",
+    "pages/resources.py",
+    "pages/account.py",
+    "pages/admin.py",
+    "pages/board.py",
+]
 
 
 def new_app() -> AppTest:

@@ -69,7 +69,10 @@ def test_a_member_sees_their_own_cards_by_default_and_a_manager_everyones(site) 
     assert [m.value for m in at.metric] == ["2", "1,000.00\xa0PLN", "100.00\xa0PLN"]
     lead = data["columns"][0]
     assert (lead["count_text"], lead["value_text"], lead["weighted_text"]) == (
-        "2 threads", "Value: 1,000.00\xa0PLN", "Weighted value: 100.00\xa0PLN")  # fmt: skip
+        "2 threads",
+        "Value: 1,000.00\xa0PLN",
+        "Weighted value: 100.00\xa0PLN",
+    )
     assert lead["value_title"] == "1,000.00\xa0PLN"
     assert [c["name"] for c in data["columns"]] == ["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
     assert [c["closes"] for c in data["columns"]] == [False] * 4 + [True] * 2
@@ -112,8 +115,12 @@ def test_a_lost_drop_waiting_for_its_reason_opens_the_dialog(site) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     as_user(at, site["member"])
     lost = next(s for s in dictionaries.lookups(site["db"]).stages.values() if s.name == "Lost")
-    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
-                                         "version": 1}  # fmt: skip
+    at.session_state["board_pending"] = {
+        "thread_id": site["mine"],
+        "stage_id": lost.id,
+        "title": "Sam's windows",
+        "version": 1,
+    }
     at.switch_page("pages/board.py").run()
     assert [e.value for e in at.exception] == []
     assert at.selectbox(key="board_lost_reason").label == "Lost reason"
@@ -186,8 +193,12 @@ def test_a_lost_drop_of_a_card_that_changed_meanwhile_is_refused_with_the_reason
     as_user(at, site["member"])
     look = dictionaries.lookups(site["db"])
     lost = next(s for s in look.stages.values() if s.name == "Lost")
-    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
-                                         "version": 0}  # fmt: skip
+    at.session_state["board_pending"] = {
+        "thread_id": site["mine"],
+        "stage_id": lost.id,
+        "title": "Sam's windows",
+        "version": 0,
+    }
     at.switch_page("pages/board.py").run()
     at.selectbox(key="board_lost_reason").set_value(look.active(look.lost_reasons)[0].id)
     at.button(key="board_lost_confirm").click().run()
@@ -205,8 +216,12 @@ def test_the_lost_dialog_needs_a_reason_then_closes_the_thread(site) -> None:
     look = dictionaries.lookups(site["db"])
     lost = next(s for s in look.stages.values() if s.name == "Lost")
     version = threads.get_thread(site["db"], site["mine"]).version
-    at.session_state["board_pending"] = {"thread_id": site["mine"], "stage_id": lost.id, "title": "Sam's windows",
-                                         "version": version}  # fmt: skip
+    at.session_state["board_pending"] = {
+        "thread_id": site["mine"],
+        "stage_id": lost.id,
+        "title": "Sam's windows",
+        "version": version,
+    }
     at.switch_page("pages/board.py").run()
     at.text_area(key="board_lost_note").input("Too expensive for them")
     at.button(key="board_lost_confirm").click().run()

@@ -72,8 +72,9 @@ def test_the_attachment_limit_from_the_environment_reaches_the_app(
 
 
 def test_an_english_admin_resaves_a_product_priced_over_a_thousand(world: World) -> None:
-    product = svc.save(world.db, world.admin, "products", {"code": "W-9", "name": "Window", "unit": "pcs",
-                                                           "price": Decimal("1234.50")})  # fmt: skip
+    product = svc.save(
+        world.db, world.admin, "products", {"code": "W-9", "name": "Window", "unit": "pcs", "price": Decimal("1234.50")}
+    )
     at = world.app(world.admin)
     at.session_state["admin_kind"] = "products"
     at.switch_page("pages/admin.py").run()

@@ -35,8 +35,9 @@ class World:
     def __init__(self, path: Path) -> None:
         self.db = Database.open(config_for(path))
         self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
-        self.anna = users.create_user(self.db, self.admin, login="anna", display_name="Anna Nowak", password=PASSWORD,
-                                      role="manager")  # fmt: skip
+        self.anna = users.create_user(
+            self.db, self.admin, login="anna", display_name="Anna Nowak", password=PASSWORD, role="manager"
+        )
         self.sam = users.create_user(self.db, self.admin, login="sam", display_name="Sam Seller", password=PASSWORD)
         with self.db.transaction() as tx:
             self.room = tx.scalar(
@@ -222,10 +223,13 @@ def test_dragging_an_event_reschedules_it(world: World) -> None:
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()
     moved = start + dt.timedelta(days=1, hours=2)
-    at.session_state[calendar_key()] = {"callback": "eventChange", "eventChange": {
-        "event": {"id": str(event_id), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
-        "oldEvent": {"id": str(event_id), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
-    }}  # fmt: skip
+    at.session_state[calendar_key()] = {
+        "callback": "eventChange",
+        "eventChange": {
+            "event": {"id": str(event_id), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
+            "oldEvent": {"id": str(event_id), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
+        },
+    }
     at.run()
     no_exceptions(at)
     with world.db.read() as tx:
@@ -240,10 +244,13 @@ def test_dragging_into_a_taken_room_is_refused_with_the_holder_named(world: Worl
     at.switch_page("pages/calendar.py").run()
     moved = local(1, "14:30")
     before = snapshot(world.db)
-    at.session_state[calendar_key()] = {"callback": "eventChange", "eventChange": {
-        "event": {"id": str(mine), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
-        "oldEvent": {"id": str(mine), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
-    }}  # fmt: skip
+    at.session_state[calendar_key()] = {
+        "callback": "eventChange",
+        "eventChange": {
+            "event": {"id": str(mine), "start": fc(moved), "end": fc(moved + dt.timedelta(hours=1))},
+            "oldEvent": {"id": str(mine), "start": fc(start), "end": fc(start + dt.timedelta(hours=1))},
+        },
+    }
     at.run()
     no_exceptions(at)
     assert snapshot(world.db) == before

@@ -104,8 +104,11 @@ def test_each_report_page_in_polish_shows_no_untranslated_keys(sample, sample_en
     polish = users.set_locale(db, manager, "pl")
     try:
         at = opened(polish, page, timelines_view="Obciążenie zespołu")
-        texts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.subheader)
-                 if isinstance(e.value, str)]  # fmt: skip
+        texts = [
+            e.value
+            for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.subheader)
+            if isinstance(e.value, str)
+        ]
         texts += [w.label for w in (*at.selectbox, *at.date_input, *at.toggle, *at.button)]
         texts += [m.label for m in at.metric]
         assert [t for t in texts if KEY_LIKE.fullmatch(t.strip())] == []
@@ -171,8 +174,13 @@ def test_too_many_weeks_in_the_url_say_so_and_show_no_report(world: World) -> No
 
 
 def test_products_take_the_product_from_the_url_and_list_its_threads_and_events(world: World) -> None:
-    at = opened(world.people["olga"], "pages/products.py", **period("products"), products_product="P1 · Pompa ciepła",
-                products_grain="Year")  # fmt: skip
+    at = opened(
+        world.people["olga"],
+        "pages/products.py",
+        **period("products"),
+        products_product="P1 · Pompa ciepła",
+        products_grain="Year",
+    )
     assert at.selectbox(key="products_product").value == world.products["P1"]
     assert md_escape("P1 · Pompa ciepła") in [s.value for s in at.subheader]
     totals, threads_found, events_found = frames(at)[:3]
@@ -192,32 +200,54 @@ def test_the_thread_timeline_opens_from_its_number_in_the_url(world: World) -> N
 
 
 def test_the_workload_view_from_the_url_flags_the_double_booked_person(world: World) -> None:
-    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="Team workload",
-                workload_from="2025-06-02", workload_to="2025-06-08")  # fmt: skip
+    at = opened(
+        world.people["mona"],
+        "pages/timelines.py",
+        timelines_view="Team workload",
+        workload_from="2025-06-02",
+        workload_to="2025-06-08",
+    )
     assert at.segmented_control(key="timelines_view").value == "workload"
     assert at.warning[0].value == "Double-booked: Sam Seller"
     people = frames(at)[0].set_index("person")
     assert people.loc["Sam Seller", "overlapping"] == 2
     assert people.loc["Olga Øster", "overlapping"] == 0
 
-    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="workload", workload_from="2025-06-02",
-                workload_to="2025-06-08", workload_person="Olga Øster", workload_done="false")  # fmt: skip
+    at = opened(
+        world.people["mona"],
+        "pages/timelines.py",
+        timelines_view="workload",
+        workload_from="2025-06-02",
+        workload_to="2025-06-08",
+        workload_person="Olga Øster",
+        workload_done="false",
+    )
     assert at.toggle(key="workload_done").value is False
     assert list(frames(at)[0]["events"]) == [1]  # only her planned meeting
     assert at.warning == []
 
 
 def test_resource_occupancy_from_the_url(world: World) -> None:
-    at = opened(world.people["mona"], "pages/timelines.py", timelines_view="Resources", occupancy_from="2025-06-02",
-                occupancy_to="2025-06-08")  # fmt: skip
+    at = opened(
+        world.people["mona"],
+        "pages/timelines.py",
+        timelines_view="Resources",
+        occupancy_from="2025-06-02",
+        occupancy_to="2025-06-08",
+    )
     table = frames(at)[0].set_index("resource")
     assert table.loc["Room A", "hours"] == "1.0"
     assert table.loc["Room A", "occupancy"] == pytest.approx(100 / 45)
 
 
 def test_the_meeting_view_takes_period_and_owner_from_the_url(world: World) -> None:
-    at = opened(world.people["sam"], "pages/meeting.py", meeting_from="2025-01-01", meeting_to="2025-06-30",
-                meeting_owner="Olga Øster")  # fmt: skip
+    at = opened(
+        world.people["sam"],
+        "pages/meeting.py",
+        meeting_from="2025-01-01",
+        meeting_to="2025-06-30",
+        meeting_owner="Olga Øster",
+    )
     cards = {m.label: m.value for m in at.metric}
     assert cards["New threads"] == "2"
     assert cards["Won value"] == "777.77\u00a0PLN"
@@ -296,7 +326,10 @@ def test_names_in_charts_show_html_as_typed() -> None:
 
 def test_two_options_with_one_name_get_labels_a_url_can_tell_apart() -> None:
     assert rf._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
-        3: "Anna Nowak (#3)", 7: "Anna Nowak (#7)", 9: "Ewa Wójcik"}  # fmt: skip
+        3: "Anna Nowak (#3)",
+        7: "Anna Nowak (#7)",
+        9: "Ewa Wójcik",
+    }
 
 
 def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
@@ -304,9 +337,15 @@ def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
     from pages._ui import charts
 
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-    frame = pd.DataFrame({"person": ["<b>Bob</b>", "Ann & Co"], "client": ['<a href="x">Acme</a>', "Beta"],
-                          "starts_at": [start, start], "ends_at": [start + dt.timedelta(hours=1)] * 2,
-                          "clash": [True, False]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "person": ["<b>Bob</b>", "Ann & Co"],
+            "client": ['<a href="x">Acme</a>', "Beta"],
+            "starts_at": [start, start],
+            "ends_at": [start + dt.timedelta(hours=1)] * 2,
+            "clash": [True, False],
+        }
+    )
     fig = charts.timeline(frame, Fmt("en"), lane="person", hover=["client"], highlight="clash")
     lanes = {y for trace in fig.data for y in trace.y}
     assert lanes == {"&lt;b&gt;Bob&lt;/b&gt;", "Ann &amp; Co"}

@@ -141,9 +141,13 @@ def test_the_next_step_of_a_logged_call_is_checked_for_overlaps(db: Database, me
         events.log_event(db, member, cmd, now=now)
     assert snapshot(db) == before
     result = events.log_event(
-        db, member, events.LogEvent(first_type(db), now - dt.timedelta(minutes=1), client_id, thread, next_step=step,
-                                    accept_conflicts=True), now=now,
-    )  # fmt: skip
+        db,
+        member,
+        events.LogEvent(
+            first_type(db), now - dt.timedelta(minutes=1), client_id, thread, next_step=step, accept_conflicts=True
+        ),
+        now=now,
+    )
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM event_conflicts WHERE event_id = ?", [result.next_event_id]) == 1
 
@@ -319,10 +323,20 @@ def test_completing_early_with_the_next_step_in_the_same_slot_and_room_is_no_con
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     tomorrow = now + dt.timedelta(days=1)
     (event_id,) = plan(db, member, thread, tomorrow, 60, now=now, resource_ids=(room,)).event_ids
-    result = events.log_event(db, member, events.LogEvent(
-        first_type(db), now, complete_event_id=event_id, complete_event_version=1, note="met early",
-        next_step=events.NextStep(type_id=first_type(db), starts_at=tomorrow, duration_min=60, resource_ids=(room,)),
-    ))  # fmt: skip
+    result = events.log_event(
+        db,
+        member,
+        events.LogEvent(
+            first_type(db),
+            now,
+            complete_event_id=event_id,
+            complete_event_version=1,
+            note="met early",
+            next_step=events.NextStep(
+                type_id=first_type(db), starts_at=tomorrow, duration_min=60, resource_ids=(room,)
+            ),
+        ),
+    )
     with db.read() as tx:
         statuses = tx.dicts("SELECT id, status FROM events WHERE thread_id = ? ORDER BY id", [result.thread_id])
         conflicts = tx.scalar("SELECT count(*) FROM event_conflicts")
@@ -336,8 +350,16 @@ def test_a_weekly_ten_oclock_meeting_stays_at_ten_across_the_dst_change(
     db: Database, member: User, thread, room
 ) -> None:
     now = at("2026-10-12", "07:00")
-    result = plan(db, member, thread, at("2026-10-19", "10:00"), 60, now=now, resource_ids=(room,),
-                  recurrence=Recurrence("weekly", count=3))  # fmt: skip
+    result = plan(
+        db,
+        member,
+        thread,
+        at("2026-10-19", "10:00"),
+        60,
+        now=now,
+        resource_ids=(room,),
+        recurrence=Recurrence("weekly", count=3),
+    )
     with db.read() as tx:
         rows = tx.all(
             "SELECT starts_at, recurrence_id FROM events WHERE id IN (SELECT unnest(?)) ORDER BY starts_at",
@@ -345,7 +367,10 @@ def test_a_weekly_ten_oclock_meeting_stays_at_ten_across_the_dst_change(
         )
         booked = tx.scalar("SELECT count(*) FROM reservations WHERE event_id IN (SELECT unnest(?))", [result.event_ids])
     assert [r[0].astimezone(WARSAW).strftime("%Y-%m-%d %H:%M") for r in rows] == [
-        "2026-10-19 10:00", "2026-10-26 10:00", "2026-11-02 10:00"]  # fmt: skip
+        "2026-10-19 10:00",
+        "2026-10-26 10:00",
+        "2026-11-02 10:00",
+    ]
     assert [r[0].utcoffset() for r in rows] == [dt.timedelta(0)] * 3
     assert [r[0].astimezone(dt.UTC).hour for r in rows] == [8, 9, 9]  # the UTC hour moves, the wall clock does not
     assert len({r[1] for r in rows}) == 1
@@ -368,8 +393,15 @@ def test_a_series_with_one_taken_occurrence_is_refused_or_skips_just_that_one(
     assert len(result.event_ids) == 3
 
 
-@pytest.mark.parametrize("rec", [Recurrence("weekly"), Recurrence("weekly", count=0), Recurrence("weekly", count=500),
-                                 Recurrence("yearly", count=2)])  # fmt: skip
+@pytest.mark.parametrize(
+    "rec",
+    [
+        Recurrence("weekly"),
+        Recurrence("weekly", count=0),
+        Recurrence("weekly", count=500),
+        Recurrence("yearly", count=2),
+    ],
+)
 def test_a_series_without_a_sane_end_is_refused(db: Database, member: User, thread, now, rec) -> None:
     before = snapshot(db)
     with pytest.raises(ValidationError):
@@ -451,8 +483,12 @@ def test_ten_threads_racing_for_one_slot_book_it_exactly_once_per_round(
         ) -> None:
             barrier.wait()
             try:
-                planning.plan_event(db, member, PlanEvent(type_id, start, 60, thread_id=thread, resource_ids=(room,),
-                                                          accept_conflicts=True), now=now)  # fmt: skip
+                planning.plan_event(
+                    db,
+                    member,
+                    PlanEvent(type_id, start, 60, thread_id=thread, resource_ids=(room,), accept_conflicts=True),
+                    now=now,
+                )
                 outcomes.append("booked")
             except ResourceTaken:
                 outcomes.append("taken")
@@ -515,18 +551,40 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
             try:
                 roll = rng.random()
                 if roll < 0.55:
-                    planning.plan_event(db, actor, PlanEvent(type_id, start, rng.choice([30, 60, 90]), thread_id=thread,
-                                                             resource_ids=resources, accept_conflicts=True), now=now)  # fmt: skip
+                    planning.plan_event(
+                        db,
+                        actor,
+                        PlanEvent(
+                            type_id,
+                            start,
+                            rng.choice([30, 60, 90]),
+                            thread_id=thread,
+                            resource_ids=resources,
+                            accept_conflicts=True,
+                        ),
+                        now=now,
+                    )
                     outcome = "booked"
                 else:
                     with db.read() as tx:
-                        row = tx.one("SELECT id, version, ends_at - starts_at FROM events WHERE status = 'planned'"
-                                     " ORDER BY hash(id + ?) LIMIT 1", [seed + rng.randrange(1000)])  # fmt: skip
+                        row = tx.one(
+                            "SELECT id, version, ends_at - starts_at FROM events WHERE status = 'planned'"
+                            " ORDER BY hash(id + ?) LIMIT 1",
+                            [seed + rng.randrange(1000)],
+                        )
                     if row is None:
                         continue
                     if roll < 0.8:
-                        planning.reschedule(db, actor, row[0], start, start + row[2], expected_version=row[1],
-                                            accept_conflicts=True, now=now)  # fmt: skip
+                        planning.reschedule(
+                            db,
+                            actor,
+                            row[0],
+                            start,
+                            start + row[2],
+                            expected_version=row[1],
+                            accept_conflicts=True,
+                            now=now,
+                        )
                         outcome = "moved"
                     else:
                         planning.cancel(db, actor, row[0], expected_version=row[1])

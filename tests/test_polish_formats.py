@@ -13,10 +13,21 @@ import pytest
 from tests.test_pages import signed_in
 
 PAGES = [
-    "pages/today.py", "pages/log_event.py", "pages/threads.py", "pages/clients.py", "pages/thread.py",
-    "pages/calendar.py", "pages/resources.py", "pages/account.py", "pages/admin.py", "pages/meeting.py",
-    "pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py",
-]  # fmt: skip
+    "pages/today.py",
+    "pages/log_event.py",
+    "pages/threads.py",
+    "pages/clients.py",
+    "pages/thread.py",
+    "pages/calendar.py",
+    "pages/resources.py",
+    "pages/account.py",
+    "pages/admin.py",
+    "pages/meeting.py",
+    "pages/funnel.py",
+    "pages/money.py",
+    "pages/products.py",
+    "pages/timelines.py",
+]
 ENGLISH = [
     re.compile(r"\d,\d{3}\b"),  # thousands comma
     re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])"),  # a decimal point (Polish dates 01.12.2026 have two points)
@@ -32,16 +43,26 @@ def english_formats(text: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("text", "found"),
-    [("10,598,978.13 PLN", ["8,978", "598,978.13"]), ("38.5%", ["38.5", "38.5%"]), ("Dec 2", ["Dec 2"]),
-     ("10 598 978,13 PLN", []), ("38,5 %", []), ("01.12.2026 10:00", []), ("wątek 5", [])],
-)  # fmt: skip
+    [
+        ("10,598,978.13 PLN", ["8,978", "598,978.13"]),
+        ("38.5%", ["38.5", "38.5%"]),
+        ("Dec 2", ["Dec 2"]),
+        ("10 598 978,13 PLN", []),
+        ("38,5 %", []),
+        ("01.12.2026 10:00", []),
+        ("wątek 5", []),
+    ],
+)
 def test_the_check_knows_english_formats_from_polish_ones(text: str, found: list[str]) -> None:
     assert bool(english_formats(text)) == bool(found)
 
 
 def shown_texts(at) -> list[str]:
-    texts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.success)
-             if isinstance(e.value, str)]  # fmt: skip
+    texts = [
+        e.value
+        for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning, *at.success)
+        if isinstance(e.value, str)
+    ]
     texts += [m.value for m in at.metric] + [m.label for m in at.metric]
     for frame in at.dataframe:
         value = frame.value
@@ -66,9 +87,13 @@ def test_every_page_in_polish_shows_polish_numbers_and_dates(sample_env, page: s
         leaked = sorted(
             {hit for text in shown_texts(at) for hit in english_formats(text) if not re.search(r"#\d", text)}
         )
-        floats = [(frame.key if hasattr(frame, "key") else "", column) for frame in at.dataframe
-                  if isinstance(frame.value, pd.DataFrame) and not frame.value.empty
-                  for column in frame.value.columns if pd.api.types.is_float_dtype(frame.value[column])]  # fmt: skip
+        floats = [
+            (frame.key if hasattr(frame, "key") else "", column)
+            for frame in at.dataframe
+            if isinstance(frame.value, pd.DataFrame) and not frame.value.empty
+            for column in frame.value.columns
+            if pd.api.types.is_float_dtype(frame.value[column])
+        ]
         charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
         english_charts = [c["layout"].get("title", {}) for c in charts if c["layout"].get("separators") != ", "]
         assert leaked == []

@@ -59,8 +59,12 @@ def build_world(path: Path) -> World:
     sam = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD, role="member")
     olga = users.create_user(db, admin, login="olga", display_name="Olga Øster", password=PASSWORD, role="member")
     with db.transaction() as tx:
-        setup.insert_pipeline(tx, "RFQ", [("Received", 10), ("Costing", 40), ("Quote sent", 70),
-                                          ("Accepted", 100, "won"), ("Rejected", 0, "lost")], 1)  # fmt: skip
+        setup.insert_pipeline(
+            tx,
+            "RFQ",
+            [("Received", 10), ("Costing", 40), ("Quote sent", 70), ("Accepted", 100, "won"), ("Rejected", 0, "lost")],
+            1,
+        )
         for code, name, price in (("P1", "Pompa ciepła", "150.00"), ("P2", "Żarówka", "10.00"), ("P3", "Gratis", "0")):
             tx.execute("INSERT INTO products (code, name, price) VALUES (?, ?, ?)", [code, name, Decimal(price)])
         for name in ("Room A", "Room B"):
@@ -83,9 +87,19 @@ def build_world(path: Path) -> World:
     w.clients = {name: new_client(db, admin, name) for name in ("Acme", "Beta Łódź", "Gamma")}
     type_id = first_type(db)
 
-    def log(who: str, at: dt.datetime, *, thread: str | None = None, new: str | None = None, client: str = "Acme",
-            pipeline: str = "Sales", stage: str | None = None, lost: str | None = None,
-            amounts: tuple[tuple[str, str], ...] = (), products: tuple[tuple[str, str, str], ...] = ()) -> int:  # fmt: skip
+    def log(
+        who: str,
+        at: dt.datetime,
+        *,
+        thread: str | None = None,
+        new: str | None = None,
+        client: str = "Acme",
+        pipeline: str = "Sales",
+        stage: str | None = None,
+        lost: str | None = None,
+        amounts: tuple[tuple[str, str], ...] = (),
+        products: tuple[tuple[str, str, str], ...] = (),
+    ) -> int:
         cmd = LogEvent(
             type_id=type_id,
             occurred_at=at,
@@ -104,12 +118,29 @@ def build_world(path: Path) -> World:
             w.threads[new] = result.thread_id
         return result.event_id
 
-    def plan(who: str, start: dt.datetime, minutes: int, *, thread: str | None = None, new: str | None = None,
-             client: str = "Gamma", pipeline: str = "Sales", now: dt.datetime, **kw) -> int:  # fmt: skip
-        cmd = PlanEvent(type_id=type_id, starts_at=start, duration_min=minutes,
-                        thread_id=w.threads[thread] if thread else None,
-                        client_id=w.clients[client] if new else None, new_thread_title=new or "",
-                        pipeline_id=w.pipelines[pipeline] if new else None, accept_conflicts=True, **kw)  # fmt: skip
+    def plan(
+        who: str,
+        start: dt.datetime,
+        minutes: int,
+        *,
+        thread: str | None = None,
+        new: str | None = None,
+        client: str = "Gamma",
+        pipeline: str = "Sales",
+        now: dt.datetime,
+        **kw,
+    ) -> int:
+        cmd = PlanEvent(
+            type_id=type_id,
+            starts_at=start,
+            duration_min=minutes,
+            thread_id=w.threads[thread] if thread else None,
+            client_id=w.clients[client] if new else None,
+            new_thread_title=new or "",
+            pipeline_id=w.pipelines[pipeline] if new else None,
+            accept_conflicts=True,
+            **kw,
+        )
         result = planning.plan_event(db, w.people[who], cmd, now=now)
         if new:
             w.threads[new] = result.thread_id
@@ -121,35 +152,67 @@ def build_world(path: Path) -> World:
     # T1: the straight road to a win
     log("mona", local(2025, 1, 10), new="T1", amounts=(("Offer value", "1000.00"),), products=(("P1", "2", "150.00"),))
     log("mona", local(2025, 2, 1), thread="T1", stage="Qualified")
-    log("mona", local(2025, 3, 1), thread="T1", stage="Proposal", amounts=(("Offer value", "500.00"), ("Invoice", "200.00")))  # fmt: skip
+    log(
+        "mona",
+        local(2025, 3, 1),
+        thread="T1",
+        stage="Proposal",
+        amounts=(("Offer value", "500.00"), ("Invoice", "200.00")),
+    )
     log("mona", local(2025, 4, 15), thread="T1", stage="Won", amounts=(("Invoice", "1500.00"),))
     # T2: skips to negotiation, then lost on price
-    log("sam", local(2025, 1, 20, 9), new="T2", client="Beta Łódź", amounts=(("Offer value", "300.00"),),
-        products=(("P3", "1", "0"),))  # fmt: skip
+    log(
+        "sam",
+        local(2025, 1, 20, 9),
+        new="T2",
+        client="Beta Łódź",
+        amounts=(("Offer value", "300.00"),),
+        products=(("P3", "1", "0"),),
+    )
     log("sam", local(2025, 2, 10, 9), thread="T2", stage="Negotiation")
     log("sam", local(2025, 3, 5, 9), thread="T2", stage="Lost", lost="Price too high")
     # T3: no amounts, stays a lead; an event just after local midnight on a Monday (Sunday in UTC)
     log("sam", local(2025, 3, 5, 12), new="T3")
     log("sam", local(2025, 3, 31, 0, 15), thread="T3", amounts=(("Cost", "10.00"),))
     # T4: several products on one event (one priced 0), moves back, then on; April begins locally
-    log("mona", local(2025, 2, 15), new="T4", client="Beta Łódź", amounts=(("Offer value", "100.01"),),
-        products=(("P1", "1", "10.00"), ("P2", "3", "10.00"), ("P3", "1", "0")))  # fmt: skip
+    log(
+        "mona",
+        local(2025, 2, 15),
+        new="T4",
+        client="Beta Łódź",
+        amounts=(("Offer value", "100.01"),),
+        products=(("P1", "1", "10.00"), ("P2", "3", "10.00"), ("P3", "1", "0")),
+    )
     log("mona", local(2025, 2, 20), thread="T4", stage="Qualified")
     log("mona", local(2025, 3, 1), thread="T4", stage="Lead")
     log("mona", local(2025, 4, 1, 0, 30), thread="T4", stage="Proposal", amounts=(("Offer value", "50.00"),))
     # T5: the other pipeline, won
     log("olga", local(2025, 3, 10), new="T5", client="Beta Łódź", pipeline="RFQ", amounts=(("Offer value", "777.77"),))
     log("olga", local(2025, 3, 12), thread="T5", pipeline="RFQ", stage="Costing")
-    log("olga", local(2025, 5, 20), thread="T5", pipeline="RFQ", stage="Accepted", amounts=(("Invoice", "700.00"),),
-        products=(("P2", "5", "20.00"),))  # fmt: skip
+    log(
+        "olga",
+        local(2025, 5, 20),
+        thread="T5",
+        pipeline="RFQ",
+        stage="Accepted",
+        amounts=(("Invoice", "700.00"),),
+        products=(("P2", "5", "20.00"),),
+    )
     # T8: opened by planning (no opening event), later moved on by a logged event
     plan("olga", local(2025, 2, 3), 60, new="T8", now=local(2025, 2, 1, 8))
     log("olga", local(2025, 3, 1, 14), thread="T8", stage="Proposal")
     # T6: opened by planning in June, nothing logged since (its task is overdue now)
     plan("sam", local(2025, 6, 2, 10), 60, new="T6", client="Gamma", pipeline="RFQ", now=local(2025, 6, 1, 8))
     # the week of 2 June: Sam double-booked, Olga taking part, a room, a cancelled event, a done one
-    plan("sam", local(2025, 6, 2, 10, 30), 60, thread="T3", now=local(2025, 6, 1, 8),
-         participant_user_ids=(olga.id,), resource_ids=(w.resources["Room A"],))  # fmt: skip
+    plan(
+        "sam",
+        local(2025, 6, 2, 10, 30),
+        60,
+        thread="T3",
+        now=local(2025, 6, 1, 8),
+        participant_user_ids=(olga.id,),
+        resource_ids=(w.resources["Room A"],),
+    )
     plan("sam", local(2025, 6, 2, 13), 60, thread="T3", now=local(2025, 6, 1, 8))
     cancelled = plan("sam", local(2025, 6, 2, 13, 30), 60, thread="T3", now=local(2025, 6, 1, 8))
     planning.cancel(db, sam, cancelled, expected_version=None)
@@ -195,8 +258,10 @@ class Tables:
 
 
 def utc_range(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (dt.datetime.combine(start, dt.time(0), WARSAW).astimezone(dt.UTC),
-            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), WARSAW).astimezone(dt.UTC))  # fmt: skip
+    return (
+        dt.datetime.combine(start, dt.time(0), WARSAW).astimezone(dt.UTC),
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), WARSAW).astimezone(dt.UTC),
+    )
 
 
 def matching_threads(tb: Tables, f: ReportFilter) -> pd.DataFrame:
@@ -337,8 +402,14 @@ def expected_money(tb: Tables, f: ReportFilter) -> dict[tuple[dt.date, int], Dec
         e = ev.loc[event_id]
         thread = threads.loc[e["thread_id"]]
         period = reports.bucket_start(e["starts_at"].to_pydatetime().astimezone(WARSAW).date(), f.granularity)
-        key = {"owner": thread["owner_id"], "client": thread["client_id"], "pipeline": thread["pipeline_id"],
-               "event_type": e["type_id"], "amount_type": amount_type_id, "product": None}[f.dimension]  # fmt: skip
+        key = {
+            "owner": thread["owner_id"],
+            "client": thread["client_id"],
+            "pipeline": thread["pipeline_id"],
+            "event_type": e["type_id"],
+            "amount_type": amount_type_id,
+            "product": None,
+        }[f.dimension]
         parts: dict[int | None, Decimal] = {None: amount}
         if f.dimension == "product" or f.product_id is not None:
             by_product = lines.get(event_id, {})
@@ -368,8 +439,13 @@ FUNNEL_FILTERS = {
 
 
 def make_filter(w: World, **given: object) -> ReportFilter:
-    lookup = {"owner_id": lambda v: w.people[v].id, "client_id": w.clients.get, "product_id": w.products.get,
-              "pipeline_id": w.pipelines.get, "amount_type_id": w.amount_types.get}  # fmt: skip
+    lookup = {
+        "owner_id": lambda v: w.people[v].id,
+        "client_id": w.clients.get,
+        "product_id": w.products.get,
+        "pipeline_id": w.pipelines.get,
+        "amount_type_id": w.amount_types.get,
+    }
     values = {k: lookup[k](v) if k in lookup else v for k, v in given.items()}
     values.setdefault("amount_type_id", w.amount_types["Offer value"])
     return replace(YEAR, **values)
@@ -525,8 +601,9 @@ def test_the_weighted_pipeline_ignores_the_period_and_counts_open_threads_now(wo
 @pytest.mark.parametrize("granularity", reports.GRANULARITIES)
 @pytest.mark.parametrize("dimension", reports.DIMENSIONS)
 def test_money_matches_an_independent_computation(world: World, dimension: str, granularity: str) -> None:
-    f = make_filter(world, dimension=dimension, granularity=granularity, start=dt.date(2025, 1, 1),
-                    end=dt.date(2025, 6, 30))  # fmt: skip
+    f = make_filter(
+        world, dimension=dimension, granularity=granularity, start=dt.date(2025, 1, 1), end=dt.date(2025, 6, 30)
+    )
     got = reports.money(world.db, f)
     want = expected_money(Tables(world.db), f)
     periods = reports.buckets(f.start, f.end, granularity)
@@ -658,10 +735,10 @@ def test_products_per_product_match_an_independent_computation(world: World) -> 
     for ln in tb.lines:
         if ln["event_id"] in all_done.index and all_done.loc[ln["event_id"], "thread_id"] in set(won_threads["id"]):
             won[ln["product_id"]].add(int(all_done.loc[ln["event_id"], "thread_id"]))
-    assert {int(r.product_id): [r.quantity, r.value, int(r.events), int(r.threads), int(r.threads_won)]
-            for r in got.totals.itertuples()} == {
-        p: [q, v, len(e), len(t), len(won.get(p, set()))] for p, (q, v, e, t) in want.items()
-    }  # fmt: skip
+    assert {
+        int(r.product_id): [r.quantity, r.value, int(r.events), int(r.threads), int(r.threads_won)]
+        for r in got.totals.itertuples()
+    } == {p: [q, v, len(e), len(t), len(won.get(p, set()))] for p, (q, v, e, t) in want.items()}
     p2 = got.rows[got.rows["product_id"] == world.products["P2"]].set_index("period")
     assert p2.loc[dt.date(2025, 1, 1), "quantity"] == Decimal("3.000")
     assert p2.loc[dt.date(2025, 4, 1), "value"] == Decimal("100.00")
@@ -878,9 +955,12 @@ def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> No
 
 @pytest.mark.parametrize(
     ("day", "first"),
-    [(dt.date(2026, 12, 1), dt.date(2026, 1, 1)), (dt.date(2026, 3, 15), dt.date(2025, 4, 1)),
-     (dt.date(2024, 2, 29), dt.date(2023, 3, 1))],
-)  # fmt: skip
+    [
+        (dt.date(2026, 12, 1), dt.date(2026, 1, 1)),
+        (dt.date(2026, 3, 15), dt.date(2025, 4, 1)),
+        (dt.date(2024, 2, 29), dt.date(2023, 3, 1)),
+    ],
+)
 def test_the_default_range_is_twelve_whole_months_ending_with_this_one(day: dt.date, first: dt.date) -> None:
     assert reports.twelve_months_to(day) == first
 

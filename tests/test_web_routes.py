@@ -117,11 +117,27 @@ def site(server_factory):
 def test_a_second_server_on_the_same_file_right_after_the_start_exits_with_the_in_use_message(site):
     server, _ = site  # nobody has opened a page yet: only the health check was asked
     second = subprocess.run(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", "0",
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env={**os.environ, "CRM_DB_PATH": str(server.db_path)},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "app.py"),
+            "--server.port",
+            "0",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env={**os.environ, "CRM_DB_PATH": str(server.db_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     output = second.stdout + second.stderr
     assert second.returncode != 0, output
     assert "is in use by another program" in output

@@ -38,8 +38,12 @@ def cases(
             events_ = tx.df("SELECT id AS event_id, thread_id, status, starts_at FROM events")
             threads_ = tx.df("SELECT id AS thread_id, owner_id FROM threads")
         rows = amounts.merge(events_, on="event_id").merge(threads_, on="thread_id")
-        rows = rows[(rows["status"] == "done") & (rows["amount_type_id"] == amount_type)
-                    & (rows["starts_at"] >= window["from"]) & (rows["starts_at"] < window["to"])]  # fmt: skip
+        rows = rows[
+            (rows["status"] == "done")
+            & (rows["amount_type_id"] == amount_type)
+            & (rows["starts_at"] >= window["from"])
+            & (rows["starts_at"] < window["to"])
+        ]
         month = rows["starts_at"].dt.tz_convert(window["tz"]).dt.tz_localize(None).dt.to_period("M")
         return rows.groupby([month, rows["owner_id"]])["value"].sum()
 
@@ -115,9 +119,11 @@ def cases(
         shown = rows[(rows["starts_at"] >= window["from"]) & (rows["starts_at"] < window["to"])]
         month = shown["starts_at"].dt.tz_convert(window["tz"]).dt.tz_localize(None).dt.to_period("M")
         sold = shown.groupby([month, shown["product_id"]]).agg(
-            quantity=("quantity", "sum"), value=("value", "sum"), events=("event_id", "nunique"),
+            quantity=("quantity", "sum"),
+            value=("value", "sum"),
+            events=("event_id", "nunique"),
             threads=("thread_id", "nunique"),
-        )  # fmt: skip
+        )
         won = rows.merge(threads_[threads_["thread_status"] == "won"], on="thread_id")
         won = won[(won["closed_at"] >= window["from"]) & (won["closed_at"] < window["to"])]
         won_month = won["closed_at"].dt.tz_convert(window["tz"]).dt.tz_localize(None).dt.to_period("M")

@@ -202,8 +202,12 @@ def drill_threads(
                 condition += " AND c.pipeline_id = $drill_pipeline"
             tx.execute(
                 f"CREATE TEMP TABLE r_chosen AS SELECT c.id FROM r_cohort c JOIN r_depth d ON d.id = c.id WHERE {condition}",
-                {"stage_id": drill.stage_id, "lost_reason_id": drill.lost_reason_id, "drill_pipeline": drill.pipeline_id},
-            )  # fmt: skip
+                {
+                    "stage_id": drill.stage_id,
+                    "lost_reason_id": drill.lost_reason_id,
+                    "drill_pipeline": drill.pipeline_id,
+                },
+            )
         return _page(tx, _THREAD_LIST, {"limit": limit})
 
 

@@ -79,9 +79,15 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
                 logged, logged_before, overdue
             FROM counted
             """,
-            {**params, **window, "b_from": before["from"], "b_to": before["to"], "today": today,
-             "amount_type": amount_type_id},
-        )  # fmt: skip
+            {
+                **params,
+                **window,
+                "b_from": before["from"],
+                "b_to": before["to"],
+                "today": today,
+                "amount_type": amount_type_id,
+            },
+        )
     assert row is not None
     weighted = weighted or weighted_pipeline(db, f)
     return Kpis(

@@ -154,10 +154,13 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
     grain = f.granularity  # allow-listed in ReportFilter
     if f.dimension == "product" or f.product_id is not None:
         facts = _PRODUCT_FACTS_SQL.format(
-            grain=grain, where=where, amount_condition=amount_condition, none=NONE,
+            grain=grain,
+            where=where,
+            amount_condition=amount_condition,
+            none=NONE,
             key=_PRODUCT_FACTS_KEY[f.dimension],
             product="TRUE" if f.product_id is None else "al.product_id = $product_id",
-        )  # fmt: skip
+        )
     else:
         facts = _FACTS_SQL.format(
             grain=grain, key=_DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
@@ -200,10 +203,18 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
             """,
-            {**params, **window, "first": first, "top": top, "periods": [before, *periods], "cut": cut,
-             "last": periods[-1],
-             "amount_type": amount_type_id, "product_id": f.product_id},
-        )  # fmt: skip
+            {
+                **params,
+                **window,
+                "first": first,
+                "top": top,
+                "periods": [before, *periods],
+                "cut": cut,
+                "last": periods[-1],
+                "amount_type": amount_type_id,
+                "product_id": f.product_id,
+            },
+        )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
     return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity, partial)
 
@@ -232,10 +243,14 @@ def money_totals(report: Money) -> pd.DataFrame:
     rows = report.rows
     if rows.empty:
         return pd.DataFrame(
-            {"period": report.periods, "total": [Decimal(0)] * len(report.periods),
-             "previous": [Decimal(0)] * len(report.periods), "change": [Decimal(0)] * len(report.periods),
-             "change_ratio": [None] * len(report.periods)}
-        )  # fmt: skip
+            {
+                "period": report.periods,
+                "total": [Decimal(0)] * len(report.periods),
+                "previous": [Decimal(0)] * len(report.periods),
+                "change": [Decimal(0)] * len(report.periods),
+                "change_ratio": [None] * len(report.periods),
+            }
+        )
     grouped = rows.groupby("period", sort=True).agg(total=("total", "sum"), previous=("previous", "sum"))
     out = grouped.reset_index()
     out["total"] = [Decimal(v) for v in out["total"]]

@@ -115,8 +115,14 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
                        AS overlap
             FROM lanes
             """,
-            {**window, "statuses": statuses, "client_id": f.client_id, "pipeline_id": f.pipeline_id, "owner_id": f.owner_id},
-        )  # fmt: skip
+            {
+                **window,
+                "statuses": statuses,
+                "client_id": f.client_id,
+                "pipeline_id": f.pipeline_id,
+                "owner_id": f.owner_id,
+            },
+        )
         intervals = _frame(
             tx,
             """

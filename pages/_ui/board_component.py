@@ -222,5 +222,6 @@ _BOARD = st.components.v2.component("crm_board", css=CSS, js=JS)
 def draw(data: dict[str, Any], key: str) -> Any:
     """Mount the board; returns its result (trigger values `move`, `open`, `more`, `toggle`)."""
     noop = lambda: None  # noqa: E731 - a callback per trigger registers it; the page reads the result
-    return _BOARD(key=key, data=data, on_move_change=noop, on_open_change=noop, on_more_change=noop,
-                  on_toggle_change=noop)  # fmt: skip
+    return _BOARD(
+        key=key, data=data, on_move_change=noop, on_open_change=noop, on_more_change=noop, on_toggle_change=noop
+    )

@@ -47,13 +47,19 @@ def timeline(
         part = data[data["_state"] == state]
         if part.empty:
             continue
-        fig.add_trace(go.Bar(
-            base=part["_start"].to_numpy(), x=(part["_end"] - part["_start"]).dt.total_seconds().to_numpy() * 1000,
-            y=part[lane].to_numpy(dtype=object), orientation="h", name=state, width=0.6,
-            marker={"color": color, "pattern": {"shape": pattern}},
-            customdata=part[["_when", *hover]].to_numpy(dtype=object),
-            hovertemplate=f"<b>%{{y}}</b><br>%{{customdata[0]}}{details}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                base=part["_start"].to_numpy(),
+                x=(part["_end"] - part["_start"]).dt.total_seconds().to_numpy() * 1000,
+                y=part[lane].to_numpy(dtype=object),
+                orientation="h",
+                name=state,
+                width=0.6,
+                marker={"color": color, "pattern": {"shape": pattern}},
+                customdata=part[["_when", *hover]].to_numpy(dtype=object),
+                hovertemplate=f"<b>%{{y}}</b><br>%{{customdata[0]}}{details}<extra></extra>",
+            )
+        )
     # day.month in Polish: plotly's own date ticks name months in English ("Dec 2")
     fig.update_xaxes(type="date", tickformat="%H:%M\n%d.%m" if f.lang == "pl" else None)
     fig.update_traces(marker_line_color="white", marker_line_width=1, opacity=0.9)

@@ -32,18 +32,26 @@ def render(event: EventView, f: Fmt, *, highlight: bool, can_open_files: bool) -
         cols = st.columns(2) if (event.amounts or event.products) else None
         if event.amounts and cols:
             cols[0].dataframe(
-                pd.DataFrame({f.t("field.amount_type_id"): [n for n, _ in event.amounts],
-                              f.t("field.value"): [f.money(v) for _, v in event.amounts]}),
+                pd.DataFrame(
+                    {
+                        f.t("field.amount_type_id"): [n for n, _ in event.amounts],
+                        f.t("field.value"): [f.money(v) for _, v in event.amounts],
+                    }
+                ),
                 hide_index=True,
-            )  # fmt: skip
+            )
         if event.products and cols:
             cols[1].dataframe(
-                pd.DataFrame({f.t("field.product_id"): [p[0] for p in event.products],
-                              f.t("field.quantity"): [f.number(p[1]) for p in event.products],
-                              f.t("field.unit_price"): [f.money(p[2]) for p in event.products],
-                              f.t("field.value"): [f.money(p[3]) for p in event.products]}),
+                pd.DataFrame(
+                    {
+                        f.t("field.product_id"): [p[0] for p in event.products],
+                        f.t("field.quantity"): [f.number(p[1]) for p in event.products],
+                        f.t("field.unit_price"): [f.money(p[2]) for p in event.products],
+                        f.t("field.value"): [f.money(p[3]) for p in event.products],
+                    }
+                ),
                 hide_index=True,
-            )  # fmt: skip
+            )
         details = []
         if event.resources:
             details.append(f"{f.t('field.resource_ids')}: " + ", ".join(md_escape(r) for r in event.resources))

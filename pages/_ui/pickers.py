@@ -20,8 +20,15 @@ def client_options() -> list[tuple[int, str]]:
     return clients.client_options(ui.db(), limit=5000)
 
 
-def client_for_event(key: str, preset: int | None, *, disabled: bool = False, label: str | None = None,
-                     placeholder: str | None = None, on_change: Any = None) -> int | None:  # fmt: skip
+def client_for_event(
+    key: str,
+    preset: int | None,
+    *,
+    disabled: bool = False,
+    label: str | None = None,
+    placeholder: str | None = None,
+    on_change: Any = None,
+) -> int | None:
     """The client an event is about: type to find, most recently active first."""
     f = ui.fmt()
     options = client_options()
@@ -51,16 +58,25 @@ def thread_for_event(
     f = ui.fmt()
     account = ui.require_user()
     if client_id is None:
-        st.selectbox(f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True,
-                     key=f"{key}_none")  # fmt: skip
+        st.selectbox(
+            f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True, key=f"{key}_none"
+        )
         return None, None
     open_threads = threads.open_threads_of(ui.db(), client_id)
     by_id = {row["id"]: row for row in open_threads}
     if preset is not None and preset not in by_id:
         detail = threads.get_thread(ui.db(), preset)
-        by_id[detail.id] = {"id": detail.id, "title": detail.title, "stage": detail.stage,
-                            "percent": detail.percent, "owner": detail.owner, "pipeline_id": detail.pipeline_id,
-                            "stage_id": detail.stage_id, "owner_id": detail.owner_id, "version": detail.version}  # fmt: skip
+        by_id[detail.id] = {
+            "id": detail.id,
+            "title": detail.title,
+            "stage": detail.stage,
+            "percent": detail.percent,
+            "owner": detail.owner,
+            "pipeline_id": detail.pipeline_id,
+            "stage_id": detail.stage_id,
+            "owner_id": detail.owner_id,
+            "version": detail.version,
+        }
     options = [NEW_THREAD, *by_id]
     suggested = preset if preset is not None else threads.suggested_thread(open_threads, account.id)
     index = 0 if suggested is ThreadChoice.NEW else options.index(suggested)
@@ -104,25 +120,43 @@ def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> i
     f = ui.fmt()
     options = client_options()
     names = dict(options)
-    return container.selectbox(label, [cid for cid, _ in options], index=None, key=key, persist_state="session",
-                               format_func=lambda cid: names.get(cid, str(cid)),
-                               placeholder=f.t("common.all") if allow_all else f.t("log.choose"))  # fmt: skip
+    return container.selectbox(
+        label,
+        [cid for cid, _ in options],
+        index=None,
+        key=key,
+        persist_state="session",
+        format_func=lambda cid: names.get(cid, str(cid)),
+        placeholder=f.t("common.all") if allow_all else f.t("log.choose"),
+    )
 
 
 def person(container: Any, key: str, *, label: str) -> int | None:
     f = ui.fmt()
     look = ui.lookups()
-    return container.selectbox(label, [p.id for p in look.people.values()], index=None, key=key, persist_state="session",
-                               format_func=lambda uid: look.people[uid].display_name,
-                               placeholder=f.t("common.all"))  # fmt: skip
+    return container.selectbox(
+        label,
+        [p.id for p in look.people.values()],
+        index=None,
+        key=key,
+        persist_state="session",
+        format_func=lambda uid: look.people[uid].display_name,
+        placeholder=f.t("common.all"),
+    )
 
 
 def pipeline(container: Any, key: str) -> int | None:
     f = ui.fmt()
     look = ui.lookups()
-    return container.selectbox(f.t("field.pipeline_id"), list(look.pipelines), index=None, key=key, persist_state="session",
-                               format_func=lambda pid: look.pipelines[pid].name,
-                               placeholder=f.t("common.all"))  # fmt: skip
+    return container.selectbox(
+        f.t("field.pipeline_id"),
+        list(look.pipelines),
+        index=None,
+        key=key,
+        persist_state="session",
+        format_func=lambda pid: look.pipelines[pid].name,
+        placeholder=f.t("common.all"),
+    )
 
 
 def thread_table(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
@@ -136,10 +170,12 @@ def thread_table(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
             "percent": frame["percent"],
             "status": [f.t(f"status.{s}") for s in frame["status"]],
             "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
-            "next": [f.datetime(v) if not pd.isna(v) else (f.t("threads.no_next_step") if flag else "")
-                     for v, flag in zip(frame["next_at"], frame["no_next_step"], strict=True)],
+            "next": [
+                f.datetime(v) if not pd.isna(v) else (f.t("threads.no_next_step") if flag else "")
+                for v, flag in zip(frame["next_at"], frame["no_next_step"], strict=True)
+            ],
         }
-    )  # fmt: skip
+    )
     return out
 
 

@@ -57,26 +57,56 @@ def plan_form(
     types = look.active(look.event_types)
     meetings = [et.id for et in types if et.is_meeting]
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-    type_id = c1.selectbox(f.t("field.type_id"), [et.id for et in types], key=f"{prefix}_type",
-                           index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
-                           format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
+    type_id = c1.selectbox(
+        f.t("field.type_id"),
+        [et.id for et in types],
+        key=f"{prefix}_type",
+        index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
+        format_func=lambda tid: look.event_types[tid].name,
+    )
     people = look.active(look.people)
-    assignee = c2.selectbox(f.t("field.assignee_id"), pickers.me_first(people, account.id), key=f"{prefix}_assignee", index=0,
-                            format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name)  # fmt: skip
+    assignee = c2.selectbox(
+        f.t("field.assignee_id"),
+        pickers.me_first(people, account.id),
+        key=f"{prefix}_assignee",
+        index=0,
+        format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
+    )
     day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
     at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
     c1, c2, c3, c4 = st.columns([1.3, 2, 2, 1.3])
-    duration = c1.number_input(f.t("field.duration_min"), min_value=5, max_value=44640, step=15,
-                               key=f"{prefix}_duration", placeholder=f.t("log.duration_default"))  # fmt: skip
-    coworkers = c2.multiselect(f.t("field.participant_user_ids"), [p.id for p in people if p.id != assignee],
-                               format_func=lambda uid: look.people[uid].display_name, key=f"{prefix}_people",
-                               placeholder=f.t("log.choose"))  # fmt: skip
+    duration = c1.number_input(
+        f.t("field.duration_min"),
+        min_value=5,
+        max_value=44640,
+        step=15,
+        key=f"{prefix}_duration",
+        placeholder=f.t("log.duration_default"),
+    )
+    coworkers = c2.multiselect(
+        f.t("field.participant_user_ids"),
+        [p.id for p in people if p.id != assignee],
+        format_func=lambda uid: look.people[uid].display_name,
+        key=f"{prefix}_people",
+        placeholder=f.t("log.choose"),
+    )
     active_resources = look.active(look.resources)
-    booked = c3.multiselect(f.t("field.resource_ids"), [r.id for r in active_resources], default=list(resource_ids),
-                            format_func=lambda rid: look.resources[rid].name, key=f"{prefix}_resources",
-                            placeholder=f.t("log.choose"))  # fmt: skip
-    remind = c4.number_input(f.t("field.remind_before_min"), min_value=0, max_value=20160, step=5,
-                             value=org.reminder_offset_min, key=f"{prefix}_remind")  # fmt: skip
+    booked = c3.multiselect(
+        f.t("field.resource_ids"),
+        [r.id for r in active_resources],
+        default=list(resource_ids),
+        format_func=lambda rid: look.resources[rid].name,
+        key=f"{prefix}_resources",
+        placeholder=f.t("log.choose"),
+    )
+    remind = c4.number_input(
+        f.t("field.remind_before_min"),
+        min_value=0,
+        max_value=20160,
+        step=5,
+        value=org.reminder_offset_min,
+        key=f"{prefix}_remind",
+    )
     c1, c2, c3 = st.columns([1, 1, 1])
     freq = c1.selectbox(
         f.t("field.recurrence"), FREQS, key=f"{prefix}_freq", format_func=lambda x: f.t(f"planner.freq_{x}")
@@ -84,8 +114,9 @@ def plan_form(
     until, count, skip = None, None, False
     if freq != "none":
         until = c2.date_input(f.t("planner.until"), value=None, key=f"{prefix}_until", format=f.date_input_format())
-        count = c3.number_input(f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None,
-                                key=f"{prefix}_count")  # fmt: skip
+        count = c3.number_input(
+            f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None, key=f"{prefix}_count"
+        )
         skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
     note = st.text_area(f.t("field.next.note"), key=f"{prefix}_note", height=68)
 
@@ -101,14 +132,21 @@ def plan_form(
     try:
         starts = local_to_utc(day, at, org.time_zone, "starts_at") if day and at else None
         cmd = planning.PlanEvent(
-            type_id=type_id, starts_at=starts, duration_min=int(duration) if duration else None,
+            type_id=type_id,
+            starts_at=starts,
+            duration_min=int(duration) if duration else None,
             thread_id=chosen_thread,
-            client_id=chosen_client, new_thread_title=title or "", assignee_id=assignee,
-            participant_user_ids=tuple(coworkers), resource_ids=tuple(booked), note=note or "",
+            client_id=chosen_client,
+            new_thread_title=title or "",
+            assignee_id=assignee,
+            participant_user_ids=tuple(coworkers),
+            resource_ids=tuple(booked),
+            note=note or "",
             remind_before_min=int(remind) if remind is not None else None,
             recurrence=planning.Recurrence(freq, until, int(count) if count else None) if freq != "none" else None,
-            skip_conflicting=skip, accept_conflicts=accept,
-        )  # fmt: skip
+            skip_conflicting=skip,
+            accept_conflicts=accept,
+        )
         result = planning.plan_event(ui.db(), account, cmd)
     except CrmError as exc:
         st.session_state[f"{prefix}_problem"] = exc
@@ -138,25 +176,36 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
     account = ui.require_user()
     org = ui.org()
     key = f"{prefix}_{event['id']}_{event['version']}"
-    header = (f"**{ui.md_escape(event['type'])}** · {slot_label(event['starts_at'], event['ends_at'])} · "
-              f"{ui.md_escape(event['client'])} · {ui.md_escape(event['title'])}")  # fmt: skip
+    header = (
+        f"**{ui.md_escape(event['type'])}** · {slot_label(event['starts_at'], event['ends_at'])} · "
+        f"{ui.md_escape(event['client'])} · {ui.md_escape(event['title'])}"
+    )
     st.markdown(header)
     if event.get("note"):
         st.text(event["note"])
-    st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
-                 query_params={"id": int(event["thread_id"])})  # fmt: skip
+    st.page_link(
+        "pages/thread.py",
+        label=f.t("log.open_thread"),
+        icon=":material/forum:",
+        query_params={"id": int(event["thread_id"])},
+    )
     if event["status"] != "planned":
         st.caption(f.t(f"status.{event['status']}"))
         return
-    done, move, hand, drop = st.tabs([f.t("planner.done"), f.t("planner.reschedule"), f.t("planner.reassign"),
-                                      f.t("planner.cancel")])  # fmt: skip
+    done, move, hand, drop = st.tabs(
+        [f.t("planner.done"), f.t("planner.reschedule"), f.t("planner.reassign"), f.t("planner.cancel")]
+    )
     with done:
         quicklog.render(
             f"{key}_done",
-            quicklog.Preset(client_id=int(event["client_id"]), thread_id=int(event["thread_id"]),
-                            complete_event_id=int(event["id"]), complete_event_version=int(event["version"]),
-                            type_id=int(event["type_id"]) if "type_id" in event else None),
-        )  # fmt: skip
+            quicklog.Preset(
+                client_id=int(event["client_id"]),
+                thread_id=int(event["thread_id"]),
+                complete_event_id=int(event["id"]),
+                complete_event_version=int(event["version"]),
+                type_id=int(event["type_id"]) if "type_id" in event else None,
+            ),
+        )
     with move:
         local = _local(event["starts_at"])
         st.session_state.setdefault(f"{key}_day", local.date())
@@ -171,24 +220,49 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
             f.t("field.duration_min"), min_value=5, max_value=44640, step=15, key=f"{key}_duration"
         )
         go = st.button(f.t("planner.reschedule"), key=f"{key}_move", type="primary", icon=":material/update:")
-        _run_change(f"{key}_move", go, lambda accept: planning.reschedule(
-            ui.db(), account, int(event["id"]), local_to_utc(day, at, org.time_zone, "starts_at"),
-            local_to_utc(day, at, org.time_zone, "starts_at") + dt.timedelta(minutes=int(length)),
-            expected_version=int(event["version"]), accept_conflicts=accept),
-            on_use_slot=lambda s, e: set_when(key, s, e))  # fmt: skip
+        _run_change(
+            f"{key}_move",
+            go,
+            lambda accept: planning.reschedule(
+                ui.db(),
+                account,
+                int(event["id"]),
+                local_to_utc(day, at, org.time_zone, "starts_at"),
+                local_to_utc(day, at, org.time_zone, "starts_at") + dt.timedelta(minutes=int(length)),
+                expected_version=int(event["version"]),
+                accept_conflicts=accept,
+            ),
+            on_use_slot=lambda s, e: set_when(key, s, e),
+        )
     with hand:
         people = [p for p in look.active(look.people) if p.id != event["assignee_id"]]
-        who = st.selectbox(f.t("field.assignee_id"), [p.id for p in people], key=f"{key}_who",
-                           format_func=lambda uid: look.people[uid].display_name)  # fmt: skip
+        who = st.selectbox(
+            f.t("field.assignee_id"),
+            [p.id for p in people],
+            key=f"{key}_who",
+            format_func=lambda uid: look.people[uid].display_name,
+        )
         go = st.button(f.t("planner.reassign"), key=f"{key}_hand", type="primary", icon=":material/person_pin:")
-        _run_change(f"{key}_hand", go, lambda accept: planning.reassign(
-            ui.db(), account, int(event["id"]), int(who), expected_version=int(event["version"]),
-            accept_conflicts=accept))  # fmt: skip
+        _run_change(
+            f"{key}_hand",
+            go,
+            lambda accept: planning.reassign(
+                ui.db(),
+                account,
+                int(event["id"]),
+                int(who),
+                expected_version=int(event["version"]),
+                accept_conflicts=accept,
+            ),
+        )
     with drop:
         st.write(f.t("planner.cancel_confirm"))
         go = st.button(f.t("planner.cancel"), key=f"{key}_drop", icon=":material/event_busy:")
-        _run_change(f"{key}_drop", go, lambda _accept: planning.cancel(
-            ui.db(), account, int(event["id"]), expected_version=int(event["version"])))  # fmt: skip
+        _run_change(
+            f"{key}_drop",
+            go,
+            lambda _accept: planning.cancel(ui.db(), account, int(event["id"]), expected_version=int(event["version"])),
+        )
 
 
 def _run_change(prefix: str, clicked: bool, action: Any, on_use_slot: Any = None) -> None:

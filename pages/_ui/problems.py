@@ -50,8 +50,13 @@ def problem_panel(exc: CrmError, prefix: str, on_use_slot: Any = None) -> bool:
         st.caption(f.t("planner.free_slots"))
         cols = st.columns(len(slots))
         for i, (start, end) in enumerate(slots):
-            cols[i].button(slot_label(start, end), key=f"{prefix}_slot_{i}", icon=":material/event_available:",
-                           on_click=on_use_slot, args=(start, end))  # fmt: skip
+            cols[i].button(
+                slot_label(start, end),
+                key=f"{prefix}_slot_{i}",
+                icon=":material/event_available:",
+                on_click=on_use_slot,
+                args=(start, end),
+            )
     return accept
 
 

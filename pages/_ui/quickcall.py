@@ -33,8 +33,13 @@ CLIENT_KEY = f"{PREFIX}_client_preset"
 def sidebar_button() -> None:
     """The sidebar's "Log a call" client box (one call in app.py's sidebar block)."""
     f = ui.fmt()
-    pickers.client_for_event(_sidebar_key(), None, label=f.t("quick.open"), placeholder=f.t("quick.placeholder"),
-                             on_change=_chosen_in_sidebar)  # fmt: skip
+    pickers.client_for_event(
+        _sidebar_key(),
+        None,
+        label=f.t("quick.open"),
+        placeholder=f.t("quick.placeholder"),
+        on_change=_chosen_in_sidebar,
+    )
     if st.session_state.pop(OPEN_KEY, False):
         st.dialog(f.t("quick.title"), width="medium")(_body)()
 
@@ -69,19 +74,27 @@ def _body() -> None:
         text, thread_id = saved
         with st.container(border=True):
             st.success(text, icon=":material/check_circle:")
-            st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
-                         query_params={"id": thread_id})  # fmt: skip
+            st.page_link(
+                "pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:", query_params={"id": thread_id}
+            )
     client_id = pickers.client_for_event(_key("client"), st.session_state.get(CLIENT_KEY))
     thread_id, thread = pickers.thread_for_event(_key("thread"), client_id, None)
     ui.field_errors(ERROR_KEY, "thread_id")
     types = look.active(look.event_types)
     with st.form(_key("form"), border=False):
-        type_id = st.segmented_control(f.t("field.type_id"), [et.id for et in types],
-                                       default=types[0].id if types else None, key=_key("type"),
-                                       format_func=lambda tid: look.event_types[tid].name)  # fmt: skip
-        note = st.text_area(f.t("field.note"), key=_key("note"), height=110,
-                            placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW
-                                            else "log.note_placeholder"))  # fmt: skip
+        type_id = st.segmented_control(
+            f.t("field.type_id"),
+            [et.id for et in types],
+            default=types[0].id if types else None,
+            key=_key("type"),
+            format_func=lambda tid: look.event_types[tid].name,
+        )
+        note = st.text_area(
+            f.t("field.note"),
+            key=_key("note"),
+            height=110,
+            placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW else "log.note_placeholder"),
+        )
         ui.field_errors(ERROR_KEY, "note")
         save = st.form_submit_button(f.t("quick.save"), type="primary", icon=":material/save:", width="stretch")
         st.caption(f.t("quick.keys"))
@@ -92,10 +105,14 @@ def _body() -> None:
         return
     try:
         cmd = events.LogEvent(
-            type_id=type_id, occurred_at=dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
-            client_id=client_id, thread_id=thread_id, note=note or "",
-            thread_version=thread["version"] if thread else None, lang=f.lang,
-        )  # fmt: skip
+            type_id=type_id,
+            occurred_at=dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
+            client_id=client_id,
+            thread_id=thread_id,
+            note=note or "",
+            thread_version=thread["version"] if thread else None,
+            lang=f.lang,
+        )
         result = events.log_event(ui.db(), account, cmd)
     except CrmError as exc:
         st.session_state[ERROR_KEY] = exc

@@ -107,9 +107,13 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     day = c1.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
     at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
     _errors_for(k, "occurred_at")
-    note = st.text_area(f.t("field.note"), value=preset.note, key=k("note"), height=100,
-                        placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW
-                                        else "log.note_placeholder"))  # fmt: skip
+    note = st.text_area(
+        f.t("field.note"),
+        value=preset.note,
+        key=k("note"),
+        height=100,
+        placeholder=f.t("log.note_placeholder_new" if thread_id is ThreadChoice.NEW else "log.note_placeholder"),
+    )
     _errors_for(k, "note")
 
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
@@ -174,18 +178,32 @@ def _confirmation(result: events.LogResult) -> None:
     f = ui.fmt()
     with st.container(border=True):
         st.success(_saved_text(result), icon=":material/check_circle:")
-        st.page_link("pages/thread.py", label=f.t("log.open_thread"), icon=":material/forum:",
-                      query_params={"id": result.thread_id})  # fmt: skip
+        st.page_link(
+            "pages/thread.py",
+            label=f.t("log.open_thread"),
+            icon=":material/forum:",
+            query_params={"id": result.thread_id},
+        )
 
 
 def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, type_id):
     """The "More details" expander. Returns a function giving the extended parts of the
     command (called only when saving)."""
     f = ui.fmt()
-    with st.expander(f.t("log.more_details"), icon=":material/tune:",
-                     expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen")))):  # fmt: skip
-        duration = st.number_input(f.t("field.duration_min"), min_value=1, max_value=44640, value=None,
-                                   step=5, key=k("duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
+    with st.expander(
+        f.t("log.more_details"),
+        icon=":material/tune:",
+        expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+    ):
+        duration = st.number_input(
+            f.t("field.duration_min"),
+            min_value=1,
+            max_value=44640,
+            value=None,
+            step=5,
+            key=k("duration"),
+            placeholder=f.t("log.duration_default"),
+        )
         _errors_for(k, "duration_min")
 
         # thread: title and pipeline for a new one; a stage change for any
@@ -194,8 +212,12 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             c1, c2 = st.columns(2)
             title = c1.text_input(f.t("field.new_thread_title"), key=k("title"), placeholder=f.t("log.title_default"))
             pipes = look.active(look.pipelines)
-            pipeline_id = c2.selectbox(f.t("field.pipeline_id"), [p.id for p in pipes],
-                                       format_func=lambda pid: look.pipelines[pid].name, key=k("pipeline"))  # fmt: skip
+            pipeline_id = c2.selectbox(
+                f.t("field.pipeline_id"),
+                [p.id for p in pipes],
+                format_func=lambda pid: look.pipelines[pid].name,
+                key=k("pipeline"),
+            )
             _errors_for(k, "new_thread_title", "pipeline_id")
         stage_pipeline = thread["pipeline_id"] if thread else pipeline_id
         stage_id, lost_reason_id = None, None
@@ -205,17 +227,25 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             choices = [None] + [s.id for s in stages if s.id != current]
             c1, c2 = st.columns(2)
             stage_id = c1.selectbox(
-                f.t("field.stage_id"), choices,
-                format_func=lambda sid: f.t("log.stage_unchanged") if sid is None
-                else f"{look.stages[sid].name} ({f.percent(look.stages[sid].percent)})",
+                f.t("field.stage_id"),
+                choices,
+                format_func=lambda sid: (
+                    f.t("log.stage_unchanged")
+                    if sid is None
+                    else f"{look.stages[sid].name} ({f.percent(look.stages[sid].percent)})"
+                ),
                 key=k(f"stage_{stage_pipeline}"),
-            )  # fmt: skip
+            )
             _errors_for(k, "stage_id")
             if stage_id is not None and look.stages[stage_id].is_lost:
                 reasons = look.active(look.lost_reasons)
-                lost_reason_id = c2.selectbox(f.t("field.lost_reason_id"), [r.id for r in reasons], index=None,
-                                              format_func=lambda rid: look.lost_reasons[rid].name,
-                                              key=k("lost_reason"))  # fmt: skip
+                lost_reason_id = c2.selectbox(
+                    f.t("field.lost_reason_id"),
+                    [r.id for r in reasons],
+                    index=None,
+                    format_func=lambda rid: look.lost_reasons[rid].name,
+                    key=k("lost_reason"),
+                )
                 _errors_for(k, "lost_reason_id")
 
         # custom dictionaries of the chosen type
@@ -223,9 +253,14 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         for dictionary, required in look.dictionaries_for(type_id) if type_id else []:
             values = [v for v in dictionary.values if v.active]
             label = ui.md_escape(dictionary.name) + (" \\*" if required else "")
-            dict_values[dictionary.id] = st.selectbox(label, [v.id for v in values], index=None,
-                                                      format_func=lambda vid, d=dictionary: next(v.value for v in d.values if v.id == vid),
-                                                      placeholder=f.t("log.choose"), key=k(f"dict_{dictionary.id}"))  # fmt: skip
+            dict_values[dictionary.id] = st.selectbox(
+                label,
+                [v.id for v in values],
+                index=None,
+                format_func=lambda vid, d=dictionary: next(v.value for v in d.values if v.id == vid),
+                placeholder=f.t("log.choose"),
+                key=k(f"dict_{dictionary.id}"),
+            )
             _errors_for(k, f"dictionary.{dictionary.id}")
 
         st.markdown(f"**{f.t('log.next_step')}**")
@@ -239,44 +274,74 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         amount_names = {a.name: a.id for a in look.active(look.amount_types)}
         amounts_frame = st.data_editor(
             pd.DataFrame({"type": pd.Series(dtype="str"), "value": pd.Series(dtype="str")}),
-            num_rows="dynamic", hide_index=True, key=k("amounts"), placeholder="",
+            num_rows="dynamic",
+            hide_index=True,
+            key=k("amounts"),
+            placeholder="",
             column_config={
-                "type": st.column_config.SelectboxColumn(f.t("field.amount_type_id"), options=list(amount_names), required=True),
-                "value": st.column_config.TextColumn(f.t("field.value"), help=f.t("log.amount_help", currency=settings.currency)),
+                "type": st.column_config.SelectboxColumn(
+                    f.t("field.amount_type_id"), options=list(amount_names), required=True
+                ),
+                "value": st.column_config.TextColumn(
+                    f.t("field.value"), help=f.t("log.amount_help", currency=settings.currency)
+                ),
             },
-        )  # fmt: skip
+        )
         _errors_for(k, "amounts")
 
         st.markdown(f"**{f.t('field.products')}**")
         product_labels = {p.label: p.id for p in look.active(look.products)}
         products_frame = st.data_editor(
-            pd.DataFrame({"product": pd.Series(dtype="str"), "quantity": pd.Series(dtype="str"),
-                          "unit_price": pd.Series(dtype="str")}),
-            num_rows="dynamic", hide_index=True, key=k("products"), placeholder="",
+            pd.DataFrame(
+                {
+                    "product": pd.Series(dtype="str"),
+                    "quantity": pd.Series(dtype="str"),
+                    "unit_price": pd.Series(dtype="str"),
+                }
+            ),
+            num_rows="dynamic",
+            hide_index=True,
+            key=k("products"),
+            placeholder="",
             column_config={
-                "product": st.column_config.SelectboxColumn(f.t("field.product_id"), options=list(product_labels), required=True),
+                "product": st.column_config.SelectboxColumn(
+                    f.t("field.product_id"), options=list(product_labels), required=True
+                ),
                 "quantity": st.column_config.TextColumn(f.t("field.quantity"), default="1"),
                 "unit_price": st.column_config.TextColumn(f.t("field.unit_price"), help=f.t("log.price_help")),
             },
-        )  # fmt: skip
+        )
         _errors_for(k, "products")
 
         st.markdown(f"**{f.t('field.participants')}**")
         contacts = clients.contacts_of(ui.db(), client_id) if client_id else []
         c1, c2 = st.columns(2)
-        contact_ids = c1.multiselect(f.t("log.client_contacts"), [c.id for c in contacts],
-                                     format_func=lambda cid: next(c.name for c in contacts if c.id == cid),
-                                     key=k(f"contacts_{client_id}"), placeholder=f.t("log.choose"))  # fmt: skip
+        contact_ids = c1.multiselect(
+            f.t("log.client_contacts"),
+            [c.id for c in contacts],
+            format_func=lambda cid: next(c.name for c in contacts if c.id == cid),
+            key=k(f"contacts_{client_id}"),
+            placeholder=f.t("log.choose"),
+        )
         people = [p for p in look.active(look.people) if p.id != account.id]
-        coworker_ids = c2.multiselect(f.t("log.coworkers"), [p.id for p in people],
-                                      format_func=lambda uid: look.people[uid].display_name,
-                                      key=k("coworkers"), placeholder=f.t("log.choose"))  # fmt: skip
-        third = st.text_area(f.t("log.third_parties"), key=k("third"), height=68,
-                             placeholder=f.t("log.third_parties_help"))  # fmt: skip
+        coworker_ids = c2.multiselect(
+            f.t("log.coworkers"),
+            [p.id for p in people],
+            format_func=lambda uid: look.people[uid].display_name,
+            key=k("coworkers"),
+            placeholder=f.t("log.choose"),
+        )
+        third = st.text_area(
+            f.t("log.third_parties"), key=k("third"), height=68, placeholder=f.t("log.third_parties_help")
+        )
         _errors_for(k, "participants")
 
-        files = st.file_uploader(f.t("field.attachments"), accept_multiple_files=True, key=k("files"),
-                                 max_upload_size=settings.attachment_max_mb)  # fmt: skip
+        files = st.file_uploader(
+            f.t("field.attachments"),
+            accept_multiple_files=True,
+            key=k("files"),
+            max_upload_size=settings.attachment_max_mb,
+        )
         _errors_for(k, "attachments")
 
     def parts() -> dict[str, Any]:
@@ -284,10 +349,11 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             events.AmountInput(amount_names.get(row.get("type")), row.get("value")) for row in _rows(amounts_frame)
         )
         products = tuple(
-            events.ProductInput(product_labels.get(row.get("product")), row.get("quantity") or "1",
-                                row.get("unit_price") or None)
+            events.ProductInput(
+                product_labels.get(row.get("product")), row.get("quantity") or "1", row.get("unit_price") or None
+            )
             for row in _rows(products_frame)
-        )  # fmt: skip
+        )
         participants = (
             [events.ParticipantInput(contact_id=cid) for cid in contact_ids]
             + [events.ParticipantInput(user_id=uid) for uid in coworker_ids]
@@ -318,34 +384,69 @@ def _next_step_fields(k: _Keys, look, account, settings):
     st.session_state.setdefault(k("next_time"), default_start_time(working_hours(settings)))
     st.session_state.setdefault(k("next_duration"), None)
     c1, c2, c3 = st.columns(3)
-    type_id = c1.selectbox(f.t("field.next.type_id"), [et.id for et in types],
-                           format_func=lambda tid: look.event_types[tid].name, key=k("next_type"))  # fmt: skip
+    type_id = c1.selectbox(
+        f.t("field.next.type_id"),
+        [et.id for et in types],
+        format_func=lambda tid: look.event_types[tid].name,
+        key=k("next_type"),
+    )
     day = c2.date_input(f.t("field.next.day"), format=f.date_input_format(), key=k("next_day"))
     at = c3.time_input(f.t("field.next.time"), step=900, key=k("next_time"))
     _errors_for(k, "next.type_id", "next.starts_at")
     c1, c2, c3 = st.columns(3)
-    duration = c1.number_input(f.t("field.next.duration_min"), min_value=1, max_value=44640, step=15,
-                               key=k("next_duration"), placeholder=f.t("log.duration_default"))  # fmt: skip
-    assignee = c2.selectbox(f.t("field.next.assignee_id"), pickers.me_first(people, account.id), index=0,
-                            format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
-                            key=k("next_assignee"))  # fmt: skip
-    remind = c3.number_input(f.t("field.next.remind_before_min"), min_value=0, max_value=20160,
-                             value=settings.reminder_offset_min, step=5, key=k("next_remind"))  # fmt: skip
+    duration = c1.number_input(
+        f.t("field.next.duration_min"),
+        min_value=1,
+        max_value=44640,
+        step=15,
+        key=k("next_duration"),
+        placeholder=f.t("log.duration_default"),
+    )
+    assignee = c2.selectbox(
+        f.t("field.next.assignee_id"),
+        pickers.me_first(people, account.id),
+        index=0,
+        format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
+        key=k("next_assignee"),
+    )
+    remind = c3.number_input(
+        f.t("field.next.remind_before_min"),
+        min_value=0,
+        max_value=20160,
+        value=settings.reminder_offset_min,
+        step=5,
+        key=k("next_remind"),
+    )
     _errors_for(k, "next.duration_min", "next.assignee_id", "next.remind_before_min")
     c1, c2 = st.columns(2)
-    booked = c1.multiselect(f.t("field.next.resource_ids"), [r.id for r in look.active(look.resources)],
-                            format_func=lambda rid: look.resources[rid].name, key=k("next_resources"),
-                            placeholder=f.t("log.choose"))  # fmt: skip
-    helpers = c2.multiselect(f.t("field.next.participant_user_ids"), [p.id for p in people],
-                             format_func=lambda uid: look.people[uid].display_name, key=k("next_people"),
-                             placeholder=f.t("log.choose"))  # fmt: skip
+    booked = c1.multiselect(
+        f.t("field.next.resource_ids"),
+        [r.id for r in look.active(look.resources)],
+        format_func=lambda rid: look.resources[rid].name,
+        key=k("next_resources"),
+        placeholder=f.t("log.choose"),
+    )
+    helpers = c2.multiselect(
+        f.t("field.next.participant_user_ids"),
+        [p.id for p in people],
+        format_func=lambda uid: look.people[uid].display_name,
+        key=k("next_people"),
+        placeholder=f.t("log.choose"),
+    )
     _errors_for(k, "next.resource_ids", "next.participant_user_ids")
     note = st.text_area(f.t("field.next.note"), key=k("next_note"), height=68)
 
     def build() -> events.NextStep:
         starts = local_to_utc(day, at, settings.time_zone, "next.starts_at") if day and at else None
-        return events.NextStep(type_id=type_id, starts_at=starts, duration_min=duration, assignee_id=assignee,
-                               note=note or "", remind_before_min=int(remind) if remind is not None else None,
-                               resource_ids=tuple(booked), participant_user_ids=tuple(helpers))  # fmt: skip
+        return events.NextStep(
+            type_id=type_id,
+            starts_at=starts,
+            duration_min=duration,
+            assignee_id=assignee,
+            note=note or "",
+            remind_before_min=int(remind) if remind is not None else None,
+            resource_ids=tuple(booked),
+            participant_user_ids=tuple(helpers),
+        )
 
     return build

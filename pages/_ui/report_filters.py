@@ -82,8 +82,9 @@ def choice(container: Any, label: str, names: dict[int, str], key: str, *, defau
     options = list(labels)
     _seed_from_url(key, options, dict.fromkeys(LANGUAGES, labels.get))
     index = options.index(default) if default in labels else None
-    return container.selectbox(label, options, index=index, key=key, bind=BIND, format_func=labels.get,
-                               placeholder=ui.t("common.all"))  # fmt: skip
+    return container.selectbox(
+        label, options, index=index, key=key, bind=BIND, format_func=labels.get, placeholder=ui.t("common.all")
+    )
 
 
 def owner(container: Any, key: str, label: str | None = None) -> int | None:
@@ -103,8 +104,9 @@ def product(container: Any, key: str) -> int | None:
 
 def pipeline(container: Any, key: str, *, default: int | None = None) -> int | None:
     look = ui.lookups()
-    return choice(container, ui.t("field.pipeline_id"), {p.id: p.name for p in look.pipelines.values()}, key,
-                  default=default)  # fmt: skip
+    return choice(
+        container, ui.t("field.pipeline_id"), {p.id: p.name for p in look.pipelines.values()}, key, default=default
+    )
 
 
 def amount_type(container: Any, key: str, label: str | None = None) -> int | None:
@@ -115,17 +117,31 @@ def amount_type(container: Any, key: str, label: str | None = None) -> int | Non
     return choice(container, label or ui.t("reports.value_of"), names, key, default=active[0].id if active else None)
 
 
-def options(container: Any, label: str, values: Sequence[str], key: str, prefix: str, *, default: str,
-            menu: bool = False) -> str:  # fmt: skip
+def options(
+    container: Any, label: str, values: Sequence[str], key: str, prefix: str, *, default: str, menu: bool = False
+) -> str:
     """A choice among fixed options (translated as `{prefix}_{value}`), as buttons or a `menu`."""
     seeded = _seed_from_url(key, values, _translated(prefix))
     label_of = lambda v: ui.t(f"{prefix}_{v}")  # noqa: E731
     if menu:
-        chosen = container.selectbox(label, list(values), index=None if seeded else list(values).index(default), key=key,
-                                     bind=BIND, format_func=label_of)  # fmt: skip
+        chosen = container.selectbox(
+            label,
+            list(values),
+            index=None if seeded else list(values).index(default),
+            key=key,
+            bind=BIND,
+            format_func=label_of,
+        )
     else:
-        chosen = container.segmented_control(label, list(values), default=None if seeded else default, required=True,
-                                             key=key, bind=BIND, format_func=label_of)  # fmt: skip
+        chosen = container.segmented_control(
+            label,
+            list(values),
+            default=None if seeded else default,
+            required=True,
+            key=key,
+            bind=BIND,
+            format_func=label_of,
+        )
     return chosen or default
 
 
@@ -223,8 +239,11 @@ plain = charts.plain
 # -- charts --------------------------------------------------------------------------------------------------
 def chart_config(name: str) -> dict[str, Any]:
     """Plotly's toolbar without the logo; its camera button saves a large PNG named after the chart."""
-    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
-            "modeBarButtonsToRemove": ["lasso2d", "select2d"]}  # fmt: skip
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
 
 
 def style(fig: go.Figure, *, height: int = 420, big: bool = False) -> go.Figure:
@@ -262,15 +281,30 @@ def funnel_figure(stages: pd.DataFrame, f: Fmt, *, measure: str = "reached", big
     return style(fig, height=max(260, 70 * len(path) + 60), big=big)
 
 
-def bar_figure(labels: list[str], series: dict[str, list[float]], *, big: bool = False, money: Fmt | None = None,
-               text: list[str] | None = None) -> go.Figure:  # fmt: skip
+def bar_figure(
+    labels: list[str],
+    series: dict[str, list[float]],
+    *,
+    big: bool = False,
+    money: Fmt | None = None,
+    text: list[str] | None = None,
+) -> go.Figure:
     """Horizontal bars per label, one trace per series side by side; labelled with `text`, or
     with the amounts when `money` is given."""
     fig = go.Figure()
     for i, (name, values) in enumerate(series.items()):
         shown = [short_money(v, money) for v in values] if money else text if i == 0 else None
-        fig.add_trace(go.Bar(y=[plain(x) for x in labels], x=values, name=plain(name), orientation="h", text=shown,
-                             textposition="auto", marker_color=PALETTE[i % len(PALETTE)]))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                y=[plain(x) for x in labels],
+                x=values,
+                name=plain(name),
+                orientation="h",
+                text=shown,
+                textposition="auto",
+                marker_color=PALETTE[i % len(PALETTE)],
+            )
+        )
     fig.update_layout(barmode="group", showlegend=len(series) > 1)
     fig.update_yaxes(autorange="reversed")
     if money:
@@ -295,11 +329,28 @@ def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool 
         hover = [f.money(v) for v in y]
         color = PALETTE[i % len(PALETTE)]
         if kind == "line":
-            fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", line={"color": color, "width": 3},
-                                     customdata=hover, hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>"))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": color, "width": 3},
+                    customdata=hover,
+                    hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
+                )
+            )
         else:
-            fig.add_trace(go.Bar(x=x, y=y, name=name, marker_color=color, customdata=hover,
-                                 hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>"))  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    x=x,
+                    y=y,
+                    name=name,
+                    marker_color=color,
+                    customdata=hover,
+                    hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
+                )
+            )
     fig.update_layout(barmode="stack")
     stacked: dict[Any, float] = {}
     for (_, period), total in totals.items():
@@ -321,35 +372,72 @@ def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
         start, end = f.local(row.entered_at.to_pydatetime()), f.local(row.left_at.to_pydatetime())
         # a won or lost thread ends there: its last stage gets a visible stub even when it lasted no time
         end = max(end, start + span * 0.03) if row.is_won or row.is_lost else end
-        fig.add_trace(go.Bar(
-            base=[start.replace(tzinfo=None)], x=[(end - start).total_seconds() * 1000], y=[plain(stage_lane)],
-            orientation="h", name=plain(f"{row.stage} {f.percent(row.percent)}"), marker_color=PALETTE[i % len(PALETTE)],
-            text=[plain(row.stage)], textposition="inside", insidetextanchor="middle", showlegend=False,
-            hovertemplate=plain(f"{row.stage} · {f.datetime(row.entered_at)} – {f.datetime(row.left_at)}") + "<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                base=[start.replace(tzinfo=None)],
+                x=[(end - start).total_seconds() * 1000],
+                y=[plain(stage_lane)],
+                orientation="h",
+                name=plain(f"{row.stage} {f.percent(row.percent)}"),
+                marker_color=PALETTE[i % len(PALETTE)],
+                text=[plain(row.stage)],
+                textposition="inside",
+                insidetextanchor="middle",
+                showlegend=False,
+                hovertemplate=plain(f"{row.stage} · {f.datetime(row.entered_at)} – {f.datetime(row.left_at)}")
+                + "<extra></extra>",
+            )
+        )
     events = timeline.events
     if not events.empty:
         when = [f.local(v.to_pydatetime()).replace(tzinfo=None) for v in events["starts_at"]]
-        hover = [plain(f"{f.datetime(s)} · {t} · {f.t('status.' + st_)} · {who}" + (f" → {stage}" if isinstance(stage, str) else ""))
-                 for s, t, st_, who, stage in zip(events["starts_at"], events["type"], events["status"], events["assignee"],
-                                                  events["stage"], strict=True)]  # fmt: skip
-        fig.add_trace(go.Scatter(
-            x=when, y=[plain(t) for t in events["type"]], mode="markers", showlegend=False,
-            marker={"size": 14, "color": list(events["color"]), "line": {"width": 2, "color": list(events["color"])},
-                    "symbol": ["circle-open" if s == "planned" else "x-thin-open" if s == "cancelled" else "circle"
-                               for s in events["status"]]},
-            customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-        ))  # fmt: skip
+        hover = [
+            plain(
+                f"{f.datetime(s)} · {t} · {f.t('status.' + st_)} · {who}"
+                + (f" → {stage}" if isinstance(stage, str) else "")
+            )
+            for s, t, st_, who, stage in zip(
+                events["starts_at"], events["type"], events["status"], events["assignee"], events["stage"], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=when,
+                y=[plain(t) for t in events["type"]],
+                mode="markers",
+                showlegend=False,
+                marker={
+                    "size": 14,
+                    "color": list(events["color"]),
+                    "line": {"width": 2, "color": list(events["color"])},
+                    "symbol": [
+                        "circle-open" if s == "planned" else "x-thin-open" if s == "cancelled" else "circle"
+                        for s in events["status"]
+                    ],
+                },
+                customdata=hover,
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="overlay", xaxis={"type": "date", "tickformat": "%d.%m.%Y" if f.lang == "pl" else None})
-    fig.update_yaxes(categoryorder="array", categoryarray=[*sorted({plain(t) for t in events["type"]}), plain(stage_lane)],
-                     autorange="reversed")  # fmt: skip
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=[*sorted({plain(t) for t in events["type"]}), plain(stage_lane)],
+        autorange="reversed",
+    )
     lanes = 1 + (events["type"].nunique() if not events.empty else 0)
     return style(fig, height=max(240, 90 + 48 * lanes))
 
 
 # -- tables and downloads ------------------------------------------------------------------------------------
-def downloads(frame: Callable[[], pd.DataFrame], name: str, key: str, *, formats: dict[str, str] | None = None,
-              what: str | None = None) -> None:  # fmt: skip
+def downloads(
+    frame: Callable[[], pd.DataFrame],
+    name: str,
+    key: str,
+    *,
+    formats: dict[str, str] | None = None,
+    what: str | None = None,
+) -> None:
     """CSV and XLSX download buttons (after `what` the table is, when given: markdown, so escape
     user data in it); the file is made only when a button is pressed."""
     f = ui.fmt()
@@ -357,12 +445,26 @@ def downloads(frame: Callable[[], pd.DataFrame], name: str, key: str, *, formats
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     if what:
         row.caption(what)
-    row.download_button(f.t("reports.csv"), data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz, formats=formats),
-                        file_name=f"{name}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore",
-                        icon=":material/download:", type="tertiary")  # fmt: skip
-    row.download_button(f.t("reports.xlsx"), data=lambda: exports.to_xlsx(frame(), sheet=name, tz=tz, formats=formats),
-                        file_name=f"{name}.xlsx", key=f"{key}_xlsx", on_click="ignore", icon=":material/download:",
-                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", type="tertiary")  # fmt: skip
+    row.download_button(
+        f.t("reports.csv"),
+        data=lambda: exports.to_csv(frame(), lang=f.lang, tz=tz, formats=formats),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+    )
+    row.download_button(
+        f.t("reports.xlsx"),
+        data=lambda: exports.to_xlsx(frame(), sheet=name, tz=tz, formats=formats),
+        file_name=f"{name}.xlsx",
+        key=f"{key}_xlsx",
+        on_click="ignore",
+        icon=":material/download:",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        type="tertiary",
+    )
 
 
 def selected_row(state: Any) -> int | None:
@@ -392,8 +494,15 @@ def latest(prefix: str, picks: dict[str, Any]) -> Any:
     return picks.get(active) if active else None
 
 
-def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str,
-                everything: Callable[[], pd.DataFrame] | None = None) -> None:  # fmt: skip
+def thread_list(
+    frame: pd.DataFrame,
+    total: int,
+    key: str,
+    f: Fmt,
+    *,
+    name: str,
+    everything: Callable[[], pd.DataFrame] | None = None,
+) -> None:
     """Threads behind a number: a row opens the thread. The list shows the first rows; its
     download holds every row (`everything`, read only when a download is pressed)."""
     if frame.empty:
@@ -402,17 +511,33 @@ def thread_list(frame: pd.DataFrame, total: int, key: str, f: Fmt, *, name: str,
     st.caption(
         f.t("reports.shown_of", shown=len(frame), total=total) if total > len(frame) else f.tn("threads.count", total)
     )
-    shown = pd.DataFrame({
-        "title": frame["title"], "client": frame["client"], "owner": frame["owner"], "stage": frame["stage"],
-        "status": [f.t(f"status.{s}") for s in frame["status"]], "value": money_text(frame["value"], f),
-        "opened": [f.date(v) for v in frame["opened_at"]],
-    })  # fmt: skip
-    picked = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row", key=key,
-                          column_config={"title": st.column_config.TextColumn(f.t("field.title"), width="medium"),
-                                         "client": f.t("field.client_id"), "owner": f.t("field.owner_id"),
-                                         "stage": f.t("field.stage_id"), "status": f.t("field.status"),
-                                         "value": number_column(f.t("field.value")),
-                                         "opened": f.t("reports.opened")})  # fmt: skip
+    shown = pd.DataFrame(
+        {
+            "title": frame["title"],
+            "client": frame["client"],
+            "owner": frame["owner"],
+            "stage": frame["stage"],
+            "status": [f.t(f"status.{s}") for s in frame["status"]],
+            "value": money_text(frame["value"], f),
+            "opened": [f.date(v) for v in frame["opened_at"]],
+        }
+    )
+    picked = st.dataframe(
+        shown,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        column_config={
+            "title": st.column_config.TextColumn(f.t("field.title"), width="medium"),
+            "client": f.t("field.client_id"),
+            "owner": f.t("field.owner_id"),
+            "stage": f.t("field.stage_id"),
+            "status": f.t("field.status"),
+            "value": number_column(f.t("field.value")),
+            "opened": f.t("reports.opened"),
+        },
+    )
     row = selected_row(picked)
     if row is not None:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[row]["id"])})
@@ -425,12 +550,21 @@ def all_rows(shown: pd.DataFrame, total: int, everything: Callable[[], pd.DataFr
 
 
 def export_threads(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
-    return pd.DataFrame({
-        f.t("reports.thread_no"): frame["id"], f.t("field.title"): frame["title"], f.t("field.client_id"): frame["client"],
-        f.t("field.owner_id"): frame["owner"], f.t("field.pipeline_id"): frame["pipeline"], f.t("field.stage_id"): frame["stage"],
-        f.t("field.percent"): frame["percent"], f.t("field.status"): [f.t(f"status.{s}") for s in frame["status"]],
-        f.t("field.value"): frame["value"], f.t("reports.opened"): frame["opened_at"], f.t("reports.closed"): frame["closed_at"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            f.t("reports.thread_no"): frame["id"],
+            f.t("field.title"): frame["title"],
+            f.t("field.client_id"): frame["client"],
+            f.t("field.owner_id"): frame["owner"],
+            f.t("field.pipeline_id"): frame["pipeline"],
+            f.t("field.stage_id"): frame["stage"],
+            f.t("field.percent"): frame["percent"],
+            f.t("field.status"): [f.t(f"status.{s}") for s in frame["status"]],
+            f.t("field.value"): frame["value"],
+            f.t("reports.opened"): frame["opened_at"],
+            f.t("reports.closed"): frame["closed_at"],
+        }
+    )
 
 
 def money_columns(names: Sequence[str]) -> dict[str, Any]:
@@ -468,8 +602,9 @@ def percent_text(values: Any, f: Fmt, *, scale: float = 1, signed: bool = False)
     return out
 
 
-def metric(container: Any, label: str, value: str, *, delta: str | None = None, help: str | None = None,
-           inverse: bool = False) -> None:  # fmt: skip
+def metric(
+    container: Any, label: str, value: str, *, delta: str | None = None, help: str | None = None, inverse: bool = False
+) -> None:
     container.metric(label, value, delta=delta, help=help, border=True, delta_color="inverse" if inverse else "normal")
 
 

@@ -57,28 +57,53 @@ def reminder_poll(account: User) -> None:
     due, total = reminders.due_with_total(ui.db(), account.id, limit=50)
     fresh = [r for r in due if not r.shown]
     for r in fresh[:TOASTS]:
-        st.toast(ui.tm("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
-                 icon=":material/alarm:", duration="long")  # fmt: skip
+        st.toast(
+            ui.tm("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
+            icon=":material/alarm:",
+            duration="long",
+        )
     if len(fresh) > TOASTS:
         st.toast(f.tn("reminders.more_toasts", len(fresh) - TOASTS), icon=":material/alarm:", duration="long")
     reminders.mark_shown(ui.db(), account.id, [r.id for r in fresh])
     label = f.t("reminders.title") + (f" ({total})" if total else "")
-    with st.expander(label, icon=":material/notifications_active:" if total else ":material/notifications:",
-                     expanded=bool(total)):  # fmt: skip
+    with st.expander(
+        label, icon=":material/notifications_active:" if total else ":material/notifications:", expanded=bool(total)
+    ):
         if not total:
             st.caption(f.t("reminders.none"))
         for r in due[:SHOWN]:
             st.markdown(f"**{ui.md_escape(r.type_name)}** · {f.datetime(r.starts_at)}  \n{ui.md_escape(r.client_name)}")
             row = st.container(horizontal=True, gap="small")
-            row.button(f.t("reminders.dismiss"), key=f"rem_dismiss_{r.id}", help=f.t("reminders.dismiss_help"),
-                       icon=":material/notifications_off:", type="tertiary",
-                       on_click=reminders.dismiss, args=(ui.db(), account, r.id))  # fmt: skip
-            row.button(f.t("reminders.snooze", minutes=15), key=f"rem_snooze_{r.id}", icon=":material/snooze:",
-                       type="tertiary", on_click=reminders.snooze, args=(ui.db(), account, r.id, 15))  # fmt: skip
-            row.page_link("pages/thread.py", label=f.t("reminders.open"), query_params={"id": r.thread_id},
-                          icon=":material/open_in_new:")  # fmt: skip
+            row.button(
+                f.t("reminders.dismiss"),
+                key=f"rem_dismiss_{r.id}",
+                help=f.t("reminders.dismiss_help"),
+                icon=":material/notifications_off:",
+                type="tertiary",
+                on_click=reminders.dismiss,
+                args=(ui.db(), account, r.id),
+            )
+            row.button(
+                f.t("reminders.snooze", minutes=15),
+                key=f"rem_snooze_{r.id}",
+                icon=":material/snooze:",
+                type="tertiary",
+                on_click=reminders.snooze,
+                args=(ui.db(), account, r.id, 15),
+            )
+            row.page_link(
+                "pages/thread.py",
+                label=f.t("reminders.open"),
+                query_params={"id": r.thread_id},
+                icon=":material/open_in_new:",
+            )
         if total > SHOWN:
             st.caption(f.tn("reminders.more", total - SHOWN))
         if total > 1:
-            st.button(f.t("reminders.dismiss_all"), key="rem_dismiss_all", icon=":material/clear_all:",
-                      on_click=reminders.dismiss_all, args=(ui.db(), account))  # fmt: skip
+            st.button(
+                f.t("reminders.dismiss_all"),
+                key="rem_dismiss_all",
+                icon=":material/clear_all:",
+                on_click=reminders.dismiss_all,
+                args=(ui.db(), account),
+            )

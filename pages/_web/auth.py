@@ -100,8 +100,17 @@ nav a[aria-current] {{ color: #31333f; font-weight: 600; text-decoration: none; 
 """
 
 
-def _form(request: Request, *, lang: str, next_path: str, login: str = "", note: str = "", kind: str = "info",
-          remember: bool = False, status: int = 200) -> Response:  # fmt: skip
+def _form(
+    request: Request,
+    *,
+    lang: str,
+    next_path: str,
+    login: str = "",
+    note: str = "",
+    kind: str = "info",
+    remember: bool = False,
+    status: int = 200,
+) -> Response:
     # one token per browser, not per form: signing out in one tab sends every open tab to this
     # form, and each of them must still post (a fresh token per form broke all but the last one)
     token = request.cookies.get(CSRF_COOKIE, "")
@@ -134,8 +143,9 @@ def _form(request: Request, *, lang: str, next_path: str, login: str = "", note:
         submit=html.escape(t("login.submit")),
     )
     response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=common.is_https(request),
-                        path="/auth/")  # fmt: skip
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="strict", secure=common.is_https(request), path="/auth/"
+    )
     return response
 
 
@@ -187,8 +197,9 @@ async def signin_submit(request: Request) -> Response:
         return _form(request, note=translate(exc.key, lang, **exc.params), kind="error", status=503, **again)
     response = RedirectResponse(next_path, status_code=303)
     common.set_session_cookie(response, request, started.token, persistent=remember)
-    response.set_cookie(LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax",
-                        secure=common.is_https(request))  # fmt: skip
+    response.set_cookie(
+        LANG_COOKIE, account.locale, max_age=365 * 86400, samesite="lax", secure=common.is_https(request)
+    )
     return response
 
 
