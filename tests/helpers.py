@@ -199,3 +199,19 @@ def wait_idle(page, timeout: float = 60_000, settle_ms: int = 300) -> None:
         if page.locator(IDLE).count() == 1:
             return
     page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def submit_and_wait(page: Any, button: Any, shown: Any, *, tries: int = 2) -> None:
+    """Click a form's submit button and wait until `shown` appears. Under parallel load a click on
+    a Streamlit form's button was seen to be lost now and then (the form still filled, no run, no
+    error; see the closing note of issue 10/13): then click once more, as a person would. Every
+    other failure still fails the test."""
+    for attempt in range(tries):
+        button.click()
+        wait_idle(page)
+        try:
+            shown.wait_for(timeout=30_000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise

@@ -10,7 +10,7 @@ import pytest
 from crm_data import clients, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import PASSWORD, Server, wait_idle
+from tests.helpers import PASSWORD, Server, submit_and_wait, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +38,9 @@ def test_set_up_then_log_a_call_and_a_follow_up_into_one_thread(browser, server:
     wait_idle(page)
     page.get_by_text("New client").click()
     page.get_by_label("Name", exact=True).fill("Okna Łódź Sp. z o.o.")
-    page.get_by_role("button", name="Save").click()
-    wait_idle(page)
-    page.get_by_role("heading", name="Okna Łódź Sp. z o.o.").wait_for()
+    submit_and_wait(
+        page, page.get_by_role("button", name="Save"), page.get_by_role("heading", name="Okna Łódź Sp. z o.o.")
+    )
     page.get_by_role("button", name="Log an event for this client").click()
     wait_idle(page)
 

@@ -21,7 +21,7 @@ from crm_data import attachments, dictionaries, events, setup, startup
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
-from tests.helpers import PASSWORD, REPO, as_user, first_type, new_client, sign_in, snapshot, wait_idle
+from tests.helpers import PASSWORD, REPO, as_user, first_type, new_client, sign_in, snapshot, submit_and_wait, wait_idle
 
 FULL_SAVE = textwrap.dedent(
     """
@@ -255,14 +255,16 @@ def test_a_backup_script_on_the_running_apps_file_gets_a_clear_message_and_the_a
     )
     assert "DatabaseLocked" in other_app.stderr
     page.get_by_role("link", name="Clients").click()
+    # the Clients page drawn and finished first: on a busy machine the page change may not have
+    # started when wait_idle looked, and a form filled while its page is still being drawn can be
+    # drawn again empty
+    page.get_by_role("heading", name="Clients").wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_text("New client").click()
     page.get_by_label("Name", exact=True).fill("Still Working Sp. z o.o.")
-    page.get_by_role("button", name="Save").click()
-    wait_idle(page)
-    # as long as wait_idle allows a run: with two test workers and a hammer beside it, the save's
-    # rerun and the switch to the new client's page took longer than Playwright's 30 s once
-    page.get_by_role("heading", name="Still Working Sp. z o.o.").wait_for(timeout=60_000)
+    submit_and_wait(
+        page, page.get_by_role("button", name="Save"), page.get_by_role("heading", name="Still Working Sp. z o.o.")
+    )
     page.close()
 
 
