@@ -44,6 +44,7 @@ def main() -> None:
             st.Page("pages/threads.py", title=t("threads.title"), icon=":material/forum:"),
             st.Page("pages/board.py", title=t("board.title"), icon=":material/view_kanban:"),
             st.Page("pages/clients.py", title=t("clients.title"), icon=":material/apartment:"),
+            st.Page("pages/client.py", title=t("clients.card"), icon=":material/apartment:", visibility="hidden"),
             st.Page("pages/thread.py", title=t("thread.title"), icon=":material/forum:", visibility="hidden"),
         ],
         t("nav.planning"): [

@@ -27,7 +27,7 @@ except CrmError as exc:
 st.title(ui.md_escape(detail.title), anchor=False)
 c1, c2, c3, c4 = st.columns(4)
 c1.page_link(
-    "pages/clients.py",
+    "pages/client.py",
     label=ui.md_escape(detail.client),
     icon=":material/apartment:",
     query_params={"id": detail.client_id},

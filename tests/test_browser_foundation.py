@@ -95,3 +95,41 @@ def test_an_admin_sees_every_page_in_the_sidebar_without_asking_for_more(browser
         assert nav.get_by_role("link", name=name).is_visible(), name
     assert nav.get_by_text(re.compile(r"^View \d+ more$")).count() == 0  # nothing folded away
     page.close()
+
+
+def test_from_a_client_card_the_sidebar_and_all_clients_lead_to_the_list_and_the_next_client_saves(
+    browser, server_factory
+) -> None:
+    """The click that seemed lost: the list and the card were one page told apart by `?id=`, and
+    Streamlit keeps a page's query string when one navigates to the same page. From a card,
+    "Clients" in the sidebar stayed on the card, and "All clients" drew the list while the address
+    kept `?id=1`, so the next Save ran the card again and the new client was silently not saved."""
+    from crm_data import setup
+    from tests.helpers import sign_in
+
+    server = server_factory(
+        lambda db: setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, server.url, "admin")
+    nav = page.get_by_test_id("stSidebarNav")
+    # Today -> Clients; from the first card the sidebar's Clients; from the second card "All clients"
+    for name, way in (("Okna Łódź", "sidebar"), ("Drzwi Radom", "sidebar"), ("Bramy Kielce", "all clients")):
+        if way == "sidebar":
+            nav.get_by_role("link", name="Clients").click()
+        else:
+            page.get_by_role("link", name="All clients").click()
+        wait_idle(page)
+        page.get_by_role("heading", name="Clients").wait_for()
+        assert "id=" not in page.url
+        page.get_by_text("New client").click()
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_role("button", name="Save").click()
+        wait_idle(page)
+        page.get_by_role("heading", name=name).wait_for()
+    page.close()
+    server.process.terminate()
+    server.process.wait(10)
+    db = Database.open(config_for(server.db_path))
+    assert sorted(clients.search_clients(db, "")[0]["name"]) == ["Bramy Kielce", "Drzwi Radom", "Okna Łódź"]
+    db.close()

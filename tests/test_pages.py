@@ -20,6 +20,7 @@ PAGES = [
     "pages/log_event.py",
     "pages/threads.py",
     "pages/clients.py",
+    "pages/client.py",
     "pages/thread.py",
     "pages/calendar.py",
     "pages/resources.py",
@@ -101,7 +102,7 @@ def test_a_session_revoked_elsewhere_signs_the_open_tab_out_on_its_next_rerun(sa
 def test_each_page_renders_with_sample_data(sample_env, role: str, page: str) -> None:
     at = signed_in(sample_env[role])
     at.run()
-    if page == "pages/thread.py":
+    if page in ("pages/thread.py", "pages/client.py"):
         at.query_params["id"] = "1"
     at.switch_page(page).run()
     no_exceptions(at)
@@ -176,7 +177,7 @@ def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page
     at = signed_in(path_user)
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()
-    if page == "pages/thread.py":
+    if page in ("pages/thread.py", "pages/client.py"):
         at.query_params["id"] = "1"
     at.switch_page(page).run()
     no_exceptions(at)

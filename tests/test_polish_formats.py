@@ -17,6 +17,7 @@ PAGES = [
     "pages/log_event.py",
     "pages/threads.py",
     "pages/clients.py",
+    "pages/client.py",
     "pages/thread.py",
     "pages/calendar.py",
     "pages/resources.py",
@@ -79,7 +80,7 @@ def test_every_page_in_polish_shows_polish_numbers_and_dates(sample_env, page: s
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()
     try:
-        if page == "pages/thread.py":
+        if page in ("pages/thread.py", "pages/client.py"):
             at.query_params["id"] = "1"
         at.switch_page(page).run()
         assert [e.value for e in at.exception] == []

@@ -48,5 +48,5 @@ def test_hostile_names_and_notes_are_shown_exactly_as_typed(app_env: Path) -> No
     assert all(title[i - 1] == "\\" for i, ch in enumerate(title) if ch in "*[]<>:$`#" and i > 0)
     assert HOSTILE in [t.value for t in at.text]  # the note is plain text
     at.query_params["id"] = str(client_id)
-    at.switch_page("pages/clients.py").run()
+    at.switch_page("pages/client.py").run()
     assert re.sub(r"\\(.)", r"\1", at.title[0].value) == HOSTILE
