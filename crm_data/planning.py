@@ -719,6 +719,47 @@ def inboxes(
     return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
 
 
+@dataclass(frozen=True)
+class AgendaEvent:
+    """One event of the inbox or the calendar, to act on (done, reschedule, reassign, cancel)."""
+
+    id: int
+    thread_id: int
+    client_id: int
+    type_id: int
+    status: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    note: str
+    version: int
+    author_id: int
+    assignee_id: int
+    type: str
+    client: str
+    title: str
+    assignee: str
+
+
+@cache.shared
+def agenda_event(db: Database, event_id: int) -> AgendaEvent:
+    """The event `inbox` or `calendar_events` listed, as one record."""
+    checks.ident(event_id, "event_id")
+    with db.read() as tx:
+        row = tx.one(
+            """
+            SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
+                   e.author_id, e.assignee_id, et.name, c.name, t.title, u.display_name
+            FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
+            JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
+            WHERE e.id = ?
+            """,
+            [event_id],
+        )
+    if row is None:
+        raise NotFound(what="event", id=event_id)
+    return AgendaEvent(*row)
+
+
 @cache.shared
 def owns_open_threads(db: Database, owner_id: int) -> bool:
     """Does the user own any open thread? (Today tells "all have a next step" apart from "none".)"""

@@ -263,7 +263,7 @@ if tab_cal.open:
                 )
         elif selected is not None and selected in by_id:
             with st.container(border=True):
-                planner.event_actions("calendar_act", by_id[selected])
+                planner.event_actions("calendar_act", planning.agenda_event(ui.db(), selected))
 
 if tab_day.open:
     with tab_day:

@@ -78,11 +78,9 @@ for view, tab in zip(planning.VIEWS, tabs, strict=True):
             table(view, views[view])
 
 selected = st.session_state.get("today_selected")
-rows = pd.concat(list(views.values()))
-row = rows[rows["id"] == selected] if selected is not None else rows.iloc[0:0]
-if not row.empty:
+if selected is not None and any((frame["id"] == selected).any() for frame in views.values()):
     with st.container(border=True):
-        planner.event_actions("today_act", row.iloc[0].to_dict())
+        planner.event_actions("today_act", planning.agenda_event(ui.db(), selected))
 
 plan = st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open", on_change="rerun")
 if plan.open:  # the form (its client list among it) is built only when someone opens it
