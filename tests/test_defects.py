@@ -15,7 +15,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_data import admin as svc
-from crm_data import attachments, audit, clients, dictionaries, events, imports, planning, reminders, threads, users
+from crm_data import (
+    agenda,
+    attachments,
+    audit,
+    clients,
+    dictionaries,
+    events,
+    imports,
+    planning,
+    reminders,
+    threads,
+    users,
+)
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.i18n import catalog
@@ -505,7 +517,7 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "admin: an unknown kind": lambda c: lambda: svc.remove(c["db"], c["admin"], "bogus", 1),
         "admin: move a stage by 2": lambda c: lambda: svc.move_stage(c["db"], c["admin"], 1, 2),
         "admin: link mode as a list": lambda c: lambda: svc.link_dictionary(c["db"], c["admin"], 1, 1, ["off"]),
-        "today: view 'bogus'": lambda c: lambda: planning.inbox(c["db"], c["member"], "bogus", now=NOW),
+        "today: view 'bogus'": lambda c: lambda: agenda.inbox(c["db"], c["member"], "bogus", now=NOW),
     }
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from crm_data import clients, planning, threads
+from crm_data import agenda, clients, planning, threads
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
 from crm_data.threads import ThreadChoice
@@ -72,8 +72,8 @@ def test_client_options_are_a_frame_of_id_and_name(db: Database, world: dict) ->
 
 
 def test_an_event_of_the_inbox_is_one_frozen_record_with_plain_values(db: Database, member: User, world: dict) -> None:
-    row = planning.inbox(db, member, "mine").iloc[0]
-    event = planning.agenda_event(db, int(row["id"]))
+    row = agenda.inbox(db, member, "mine").iloc[0]
+    event = agenda.agenda_event(db, int(row["id"]))
     assert frozen(event)
     assert event.id == world["planned"]
     assert event.thread_id == world["mine"]
@@ -97,14 +97,14 @@ def test_every_read_a_page_shows_is_a_frame_or_a_frozen_record(db: Database, mem
         "open_threads_of": threads.open_threads_of(db, world["client"]),
         "recent_events": threads.recent_events(db, world["client"]),
         "client_options": clients.client_options(db),
-        "without_next_step": planning.without_next_step(db, member.id),
-        "day_schedule": planning.day_schedule(db, start, end),
-        **{f"inbox {view}": frame for view, frame in planning.inboxes(db, member).items()},
+        "without_next_step": agenda.without_next_step(db, member.id),
+        "day_schedule": agenda.day_schedule(db, start, end),
+        **{f"inbox {view}": frame for view, frame in agenda.inboxes(db, member).items()},
     }
     records = {
         "get_thread": threads.get_thread(db, world["mine"]),
-        "agenda_event": planning.agenda_event(db, world["planned"]),
-        "calendar_events": planning.calendar_events(db, None, start, end),
+        "agenda_event": agenda.agenda_event(db, world["planned"]),
+        "calendar_events": agenda.calendar_events(db, None, start, end),
         "check": planning.check(db, planning.Slot(start, start + dt.timedelta(hours=1), member.id)),
     }
     assert {name for name, value in frames.items() if not isinstance(value, pd.DataFrame)} == set()

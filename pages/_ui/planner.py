@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import planning
+from crm_data import agenda, planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import default_start_time, local_to_utc
@@ -168,7 +168,7 @@ def flash() -> None:
         st.success(message, icon=":material/event_available:")
 
 
-def event_actions(prefix: str, event: planning.AgendaEvent) -> None:
+def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
     """What one can do with a planned event: mark it done (the log form, so the outcome, a stage
     change and the next step are recorded), reschedule, reassign or cancel."""
     f = ui.fmt()
