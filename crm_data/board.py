@@ -102,6 +102,11 @@ class Column:
         return self.is_won or self.is_lost
 
     @property
+    def thread_status(self) -> str:
+        """The status of the threads in this column."""
+        return dictionaries.thread_status(self.is_won, self.is_lost)
+
+    @property
     def has_more(self) -> bool:
         return len(self.cards) < self.count
 

@@ -248,10 +248,10 @@ def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int
 
 
 @cache.shared
-def client_options(db: Database, text: str = "", limit: int = 200) -> list[tuple[int, str]]:
-    """(id, name) for a picker: matches of `text`, most recently active first."""
+def client_options(db: Database, text: str = "", limit: int = 200) -> pd.DataFrame:
+    """id and name for a picker: matches of `text`, most recently active first."""
     frame, _ = search_clients(db, text, limit=limit)
-    return list(zip(frame["id"].tolist(), frame["name"].tolist(), strict=True))
+    return frame[["id", "name"]].reset_index(drop=True)
 
 
 def check_contact(data: ContactInput) -> dict[str, object]:

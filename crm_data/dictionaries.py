@@ -44,6 +44,16 @@ class Stage:
     def closes(self) -> bool:
         return self.is_won or self.is_lost
 
+    @property
+    def thread_status(self) -> str:
+        """The status of a thread at this stage."""
+        return thread_status(self.is_won, self.is_lost)
+
+
+def thread_status(is_won: bool, is_lost: bool) -> str:
+    """A thread at a won stage is won, at a lost stage lost, else open."""
+    return "won" if is_won else "lost" if is_lost else "open"
+
 
 @dataclass(frozen=True)
 class Named:

@@ -4,7 +4,9 @@
 note) and every optional extended part (stage change, next planned event, amounts, products,
 participants, dictionary values, attachments). It validates all of it first, collecting every
 problem per field, then writes everything in one transaction: nothing is half-written.
-Completing a planned event is the same command with `complete_event_id` set.
+Completing a planned event is the same command with `complete_event_id` set; what completing
+does to the planned event (its booking, its reminder) is `planning.complete_tx`. The next step
+is checked by `planning.validate_slot`, the same check as planning an event.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crm_data import attachments, audit, checks, dictionaries, permissions, planning, reminders, reservations, threads
+from crm_data import attachments, audit, checks, dictionaries, permissions, planning, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.config import Config
 from crm_data.db import Database, Tx
@@ -39,7 +41,6 @@ from crm_data.users import User
 MAX_CHILDREN = 50
 MAX_ATTACHMENTS = 20
 FUTURE_GRACE = dt.timedelta(hours=12)
-PAST_GRACE = dt.timedelta(minutes=10)
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ class _Clean:
     stage: Stage | None
     lost_reason_id: int | None
     thread_version: int | None
-    next_step: dict[str, Any] | None
+    next_step: planning.ValidSlot | None
     amounts: list[tuple[int, Decimal]]
     products: list[tuple[int, Decimal, Decimal, Decimal]]
     participants: list[tuple[int | None, int | None, str | None]]
@@ -282,7 +283,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     next_step = None
     if cmd.next_step is not None:
         if isinstance(cmd.next_step, NextStep):
-            next_step = _next_step(cmd.next_step, actor, look, org, now, err)
+            next_step = err.check(lambda: planning.validate_slot(cmd.next_step, actor, look, org, now, prefix="next."))
         else:
             err.add("next", "validation.wrong_type")
 
@@ -470,41 +471,6 @@ def _files(cmd: LogEvent, limit_mb: int, err: _Errors) -> list[tuple[str, bytes]
     return out
 
 
-def _next_step(
-    step: NextStep, actor: User, look: Lookups, org: org_settings.OrgSettings, now: dt.datetime, err: _Errors
-) -> dict[str, Any] | None:
-    kind = err.check(lambda: checks.active(look.event_types, step.type_id, "next.type_id"))
-    starts_at = err.check(lambda: check_moment(step.starts_at, "next.starts_at"))
-    if starts_at is not None and starts_at < now - PAST_GRACE:
-        err.add("next.starts_at", "next.in_past")
-    duration = step.duration_min if step.duration_min is not None else (kind.default_duration_min if kind else None)
-    duration = err.check(lambda: check_duration(duration, "next.duration_min"))
-    assignee_id = step.assignee_id if step.assignee_id is not None else actor.id
-    person = err.check(lambda: checks.active(look.people, assignee_id, "next.assignee_id"))
-    note = err.check(lambda: check_text(step.note, "next.note", max_len=MAX_NOTE, multiline=True)) or ""
-    resource_ids = err.check(lambda: planning.active_ids(look.resources, step.resource_ids, "next.resource_ids"))
-    people_ids = err.check(
-        lambda: planning.active_ids(look.people, step.participant_user_ids, "next.participant_user_ids")
-    )
-    remind = err.check(lambda: planning.check_remind(step.remind_before_min, org, "next.remind_before_min"))
-    if kind is None or starts_at is None or duration is None or person is None or remind is None:
-        return None
-    if resource_ids is None or people_ids is None:
-        return None
-    return {
-        "type_id": kind.id,
-        "slot": planning.Slot(
-            starts_at,
-            starts_at + dt.timedelta(minutes=duration),
-            assignee_id,
-            people_ids,
-            resource_ids,
-        ),
-        "note": note,
-        "remind_at": starts_at - dt.timedelta(minutes=remind),
-    }
-
-
 # -- writing -----------------------------------------------------------------------------------
 def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | None = None) -> LogResult:
     """Validate everything, check the next step's people and resources, store attachment
@@ -514,8 +480,7 @@ def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | No
     look = dictionaries.lookups(db)
     clean = _validate(db, actor, cmd, look, now)
     hours = planning.working_hours(org_settings.cached(db))
-    slot = clean.next_step["slot"] if clean.next_step else None
-    with reservations.locked(db, slot.resource_ids if slot else ()):
+    with reservations.locked(db, clean.next_step.resource_ids if clean.next_step else ()):
         return db.write(lambda tx: _write(tx, actor, clean, look, hours, now, cmd.accept_conflicts, db.config))
 
 
@@ -533,18 +498,24 @@ def _write(
     # leaves nothing on disk), and the files are on disk (fsynced, renamed) before the rows
     # that point to them commit.
     if c.complete_event_id is not None:
-        current = tx.one("SELECT status, version FROM events WHERE id = ?", [c.complete_event_id])
-        if current is None or current[0] != "planned":
-            raise StaleRecord(what="event", name="")
-        if c.complete_event_version is not None and current[1] != c.complete_event_version:
-            raise StaleRecord(what="event", name="")
-        # the completed booking ends now: cut it first, so that the next step's clash check
-        # compares with what the booking really is after completing (not with nothing)
-        reservations.finish_tx(tx, c.complete_event_id, now)
-    # the event being completed is done by the end of this transaction: nobody's conflict
+        # first: the next step's clash check below compares with the booking as completing cuts it
+        planning.complete_tx(
+            tx,
+            actor,
+            c.complete_event_id,
+            expected_version=c.complete_event_version,
+            now=now,
+            type_id=c.type_id,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            note=c.note,
+            stage_id=c.stage.id if c.stage else None,
+            lost_reason_id=c.lost_reason_id if c.stage else None,
+        )
+    # the event being completed is done: nobody's conflict
     mine = [c.complete_event_id] if c.complete_event_id is not None else []
     accepted = (
-        planning.guard_slot_tx(tx, c.next_step["slot"], hours, mine, now, accept_conflicts, resource_exclude=[])
+        planning.guard_slot_tx(tx, c.next_step.slot(), hours, mine, now, accept_conflicts, resource_exclude=[])
         if c.next_step
         else []
     )
@@ -584,15 +555,7 @@ def _write(
     # every check has passed: now the files
     stored = [attachments.store(config, data, name) for name, data in c.files]
     if c.complete_event_id is not None:
-        event_id = c.complete_event_id
-        tx.execute(
-            "UPDATE events SET status = 'done', type_id = $type_id, starts_at = $starts_at,"
-            " ends_at = $ends_at, note = $note, stage_id = $stage_id, lost_reason_id = $lost_reason_id,"
-            " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
-            {k: v for k, v in values.items() if k not in ("thread_id", "client_id", "actor")} | {"id": event_id},
-        )
-        reminders.close_tx(tx, event_id)
-        audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
+        event_id = c.complete_event_id  # done above
     else:
         event_id = tx.scalar(
             "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status,"
@@ -606,7 +569,7 @@ def _write(
     _write_children(tx, actor, event_id, c, stored)
 
     if stage is not None:
-        status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
+        status = stage.thread_status
         tx.execute(
             "UPDATE threads SET stage_id = $stage, status = $status, lost_reason_id = $reason,"
             " closed_at = CASE WHEN $status = 'open' THEN NULL ELSE $at END,"
@@ -636,16 +599,16 @@ def _write(
             actor,
             thread_id=thread_id,
             client_id=c.client_id,
-            type_id=n["type_id"],
-            slot=n["slot"],
-            note=n["note"],
-            remind_at=n["remind_at"],
+            type_id=n.type_id,
+            slot=n.slot(),
+            note=n.note,
+            remind_at=n.remind_at(),
             planned_by_event_id=event_id,
             accepted=accepted,
         )
 
     if stage is not None:
-        status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
+        status = stage.thread_status
     else:
         stage, status = look.stages[thread["stage_id"]], thread["status"]
     return LogResult(event_id, thread_id, next_id, status, stage.name, stage.percent, new_thread)

@@ -1,6 +1,8 @@
 """Planning: planned events for oneself and coworkers, conflict warnings for people, hard
 resource reservations, recurring series, and the changes of a planned event (reschedule,
-reassign, cancel). Completing a planned event goes through `events.log_event`.
+reassign, complete, cancel). Completing a planned event is logged through `events.log_event`,
+which calls `complete_tx` in its transaction. The agenda (inbox, calendar, day schedule) is read
+in `agenda`.
 
 People's overlaps warn (design invariant 3): a write that would overlap the assignee's or a
 participating coworker's other planned events raises `ConflictWarning` with the conflicts and
@@ -12,12 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-import pandas as pd
-
-from crm_data import audit, cache, checks, dictionaries, permissions, reminders, reservations, threads
+from crm_data import audit, checks, dictionaries, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
@@ -327,32 +328,128 @@ def check_remind(value: Any, org: org_settings.OrgSettings, field: str) -> int:
     return int(value)
 
 
-def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) -> dict[str, Any]:
-    look = dictionaries.lookups(db)
-    org = org_settings.cached(db)
+class SlotFields(Protocol):
+    """What a planned event is, as the log form's next step and the plan form give it."""
+
+    type_id: Any
+    starts_at: Any
+    duration_min: Any
+    assignee_id: Any
+    participant_user_ids: Any
+    resource_ids: Any
+    note: Any
+    remind_before_min: Any
+
+
+@dataclass(frozen=True)
+class ValidSlot:
+    """A planned event's own fields after `validate_slot`, every one checked and normalised."""
+
+    type_id: int
+    starts_at: dt.datetime
+    length: dt.timedelta
+    assignee_id: int
+    participant_user_ids: tuple[int, ...]
+    resource_ids: tuple[int, ...]
+    note: str
+    remind_before: dt.timedelta
+
+    def slot(self, starts_at: dt.datetime | None = None) -> Slot:
+        """What it occupies, at its own start or (an occurrence of a series) at `starts_at`."""
+        start = self.starts_at if starts_at is None else starts_at
+        return Slot(start, start + self.length, self.assignee_id, self.participant_user_ids, self.resource_ids)
+
+    def remind_at(self, starts_at: dt.datetime | None = None) -> dt.datetime:
+        return (self.starts_at if starts_at is None else starts_at) - self.remind_before
+
+
+def check_not_past(start: dt.datetime, now: dt.datetime, field: str) -> dt.datetime:
+    """A planned start may lie at most PAST_GRACE before now (a form filled a few minutes ago)."""
+    if start < now - PAST_GRACE:
+        raise ValidationError.single(field, "next.in_past")
+    return start
+
+
+def _collect(errors: list[FieldError], fn: Callable[[], Any]) -> Any:
+    """fn's value, or None with its refusals added to `errors`."""
+    try:
+        return fn()
+    except ValidationError as exc:
+        errors.extend(exc.errors)
+        return None
+
+
+def validate_slot(
+    fields: SlotFields,
+    actor: User,
+    look: dictionaries.Lookups,
+    org: org_settings.OrgSettings,
+    now: dt.datetime,
+    *,
+    prefix: str = "",
+) -> ValidSlot:
+    """The one check of a planned event's type, start, length, people, resources, note and
+    reminder, for planning (`plan_event`) and for the next step of a logged event (field names
+    then start with `prefix`, "next."). Raises ValidationError with every refusal at once."""
+    errors: list[FieldError] = []
+    kind = _collect(errors, lambda: checks.active(look.event_types, fields.type_id, f"{prefix}type_id"))
+    start = _collect(errors, lambda: check_moment(fields.starts_at, f"{prefix}starts_at"))
+    if start is not None:
+        _collect(errors, lambda: check_not_past(start, now, f"{prefix}starts_at"))
+    minutes = fields.duration_min
+    if minutes is None and kind is not None:
+        minutes = kind.default_duration_min
+    minutes = _collect(errors, lambda: check_duration(minutes, f"{prefix}duration_min"))
+    assignee = fields.assignee_id if fields.assignee_id is not None else actor.id
+    _collect(errors, lambda: checks.active(look.people, assignee, f"{prefix}assignee_id"))
+    people = _collect(
+        errors, lambda: active_ids(look.people, fields.participant_user_ids, f"{prefix}participant_user_ids")
+    )
+    resources = _collect(errors, lambda: active_ids(look.resources, fields.resource_ids, f"{prefix}resource_ids"))
+    note = _collect(errors, lambda: check_text(fields.note, f"{prefix}note", max_len=MAX_NOTE, multiline=True))
+    remind = _collect(errors, lambda: check_remind(fields.remind_before_min, org, f"{prefix}remind_before_min"))
+    if errors:
+        raise ValidationError(errors)
+    return ValidSlot(
+        type_id=kind.id,
+        starts_at=start,
+        length=dt.timedelta(minutes=minutes),
+        assignee_id=assignee,
+        participant_user_ids=people,
+        resource_ids=resources,
+        note=note or "",
+        remind_before=dt.timedelta(minutes=remind),
+    )
+
+
+@dataclass(frozen=True)
+class _ValidPlan:
+    slot: ValidSlot
+    starts: tuple[dt.datetime, ...]  # of every occurrence
+    thread_id: int | None  # an open thread; None: a new one in `pipeline_id` titled `title`
+    client_id: int
+    pipeline_id: int | None
+    title: str
+
+
+def _validate_plan(
+    db: Database,
+    actor: User,
+    cmd: PlanEvent,
+    look: dictionaries.Lookups,
+    org: org_settings.OrgSettings,
+    now: dt.datetime,
+) -> _ValidPlan:
     errors: list[FieldError] = []
     if not isinstance(cmd, PlanEvent):
         raise ValidationError.single("command", "validation.wrong_type")
 
-    def grab(fn):
-        try:
-            return fn()
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-            return None
+    def grab(fn: Callable[[], Any]) -> Any:
+        return _collect(errors, fn)
 
-    kind = grab(lambda: checks.active(look.event_types, cmd.type_id, "type_id"))
-    start = grab(lambda: check_moment(cmd.starts_at, "starts_at"))
-    if start is not None and start < now - PAST_GRACE:
-        errors.append(FieldError("starts_at", "next.in_past"))
-    minutes = cmd.duration_min if cmd.duration_min is not None else (kind.default_duration_min if kind else None)
-    minutes = grab(lambda: check_duration(minutes, "duration_min"))
-    assignee = cmd.assignee_id if cmd.assignee_id is not None else actor.id
-    grab(lambda: checks.active(look.people, assignee, "assignee_id"))
-    participants = grab(lambda: active_ids(look.people, cmd.participant_user_ids, "participant_user_ids"))
-    resource_ids = grab(lambda: active_ids(look.resources, cmd.resource_ids, "resource_ids"))
-    note = grab(lambda: check_text(cmd.note, "note", max_len=MAX_NOTE, multiline=True)) or ""
-    remind = grab(lambda: check_remind(cmd.remind_before_min, org, "remind_before_min"))
+    valid = grab(lambda: validate_slot(cmd, actor, look, org, now))
+    # a series is checked against any start that is a moment, even one refused as past
+    start = valid.starts_at if valid is not None else _collect([], lambda: check_moment(cmd.starts_at, "starts_at"))
     choice = cmd.thread_id if isinstance(cmd.thread_id, ThreadChoice) else None  # NEW or NOT_CHOSEN
     thread_id = None if choice else grab(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
     client_id = grab(lambda: checks.ident(cmd.client_id, "client_id", required=False))
@@ -424,24 +521,11 @@ def _validate_plan(db: Database, actor: User, cmd: PlanEvent, now: dt.datetime) 
         starts = [start]
     if errors:
         raise ValidationError(errors)
-    assert kind is not None
-    assert minutes is not None
-    return {
-        "kind": kind,
-        "starts": starts,
-        "length": dt.timedelta(minutes=minutes),
-        "assignee": assignee,
-        "note": note,
-        "remind": remind,
-        "thread": thread,
-        "client_id": client_id,
-        "participants": participants,
-        "resource_ids": resource_ids,
-        "pipeline_id": pipeline_id,
-        "title": title,
-        "hours": working_hours(org),
-        "look": look,
-    }
+    assert valid is not None
+    if thread is not None:
+        return _ValidPlan(valid, tuple(starts), thread["id"], thread["client_id"], None, "")
+    assert client_id is not None
+    return _ValidPlan(valid, tuple(starts), None, client_id, pipeline_id, title)
 
 
 def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | None = None) -> PlanResult:
@@ -454,18 +538,19 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
     series of 25-hour bookings, or a 24-hour one across the 23-hour day of a DST change, runs
     into itself and is refused like any other clash)."""
     now = now or dt.datetime.now(dt.UTC)
-    v = _validate_plan(db, actor, cmd, now)
-    slots = [Slot(s, s + v["length"], v["assignee"], v["participants"], v["resource_ids"]) for s in v["starts"]]
+    look = dictionaries.lookups(db)
+    org = org_settings.cached(db)
+    v = _validate_plan(db, actor, cmd, look, org, now)
+    hours = working_hours(org)
+    slots = [v.slot.slot(start) for start in v.starts]
 
     def work(tx: Tx) -> PlanResult:
-        if v["thread"] is not None:
-            thread_id, client_id = v["thread"]["id"], v["thread"]["client_id"]
+        client_id = v.client_id
+        if v.thread_id is not None:
+            thread_id = v.thread_id
         else:
-            first_stage = v["look"].first_stage(v["pipeline_id"])
-            thread_id = threads.open_thread_tx(
-                tx, actor.id, v["client_id"], v["pipeline_id"], v["title"], now, first_stage
-            )
-            client_id = v["client_id"]
+            first_stage = look.first_stage(v.pipeline_id)
+            thread_id = threads.open_thread_tx(tx, actor.id, client_id, v.pipeline_id, v.title, now, first_stage)
         recurrence_id = None
         if cmd.recurrence is not None:
             recurrence_id = tx.scalar(
@@ -478,7 +563,7 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
         warnings: list[OccurrenceCheck] = []
         for slot in slots:
             # the earlier occurrences are already rows of this transaction: the check sees them
-            result = check_tx(tx, slot, v["hours"], [], now)
+            result = check_tx(tx, slot, hours, [], now)
             if not result.clear and cmd.skip_conflicting:
                 skipped.append(slot.starts_at)
                 continue
@@ -492,10 +577,10 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
                     actor,
                     thread_id=thread_id,
                     client_id=client_id,
-                    type_id=v["kind"].id,
+                    type_id=v.slot.type_id,
                     slot=slot,
-                    note=v["note"],
-                    remind_at=slot.starts_at - dt.timedelta(minutes=v["remind"]),
+                    note=v.slot.note,
+                    remind_at=v.slot.remind_at(slot.starts_at),
                     recurrence_id=recurrence_id,
                     accepted=result.conflicts,
                 )
@@ -507,7 +592,7 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
             raise ValidationError.single("recurrence", "recurrence.all_skipped")
         return PlanResult(ids, thread_id, skipped, accepted)
 
-    with reservations.locked(db, v["resource_ids"]):
+    with reservations.locked(db, v.slot.resource_ids):
         return db.write(work)
 
 
@@ -561,8 +646,7 @@ def reschedule(
 
     check_range(start, end, "ends_at")
     check_duration(int((end - start).total_seconds() // 60), "ends_at")
-    if start < now - PAST_GRACE:
-        raise ValidationError.single("starts_at", "next.in_past")
+    check_not_past(start, now, "starts_at")
     hours = working_hours(org_settings.cached(db))
 
     def work(tx: Tx) -> int:
@@ -633,6 +717,48 @@ def reassign(
     return db.write(work)
 
 
+def complete_tx(
+    tx: Tx,
+    actor: User,
+    event_id: int,
+    *,
+    expected_version: int | None,
+    now: dt.datetime,
+    type_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    note: str,
+    stage_id: int | None,
+    lost_reason_id: int | None,
+) -> None:
+    """Inside the log's transaction: the planned event is done, as logged. Its booking ends now
+    (the rest of the booked time is free again, and a next step checked after this compares with
+    the cut booking) and its reminder ends. StaleRecord when it is no longer planned or changed
+    since `expected_version`."""
+    current = tx.one("SELECT status, version FROM events WHERE id = ?", [event_id])
+    if current is None or current[0] != "planned":
+        raise StaleRecord(what="event", name="")
+    if expected_version is not None and current[1] != expected_version:
+        raise StaleRecord(what="event", name="")
+    reservations.finish_tx(tx, event_id, now)
+    tx.execute(
+        "UPDATE events SET status = 'done', type_id = $type_id, starts_at = $starts_at,"
+        " ends_at = $ends_at, note = $note, stage_id = $stage_id, lost_reason_id = $lost_reason_id,"
+        " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
+        {
+            "type_id": type_id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "note": note,
+            "stage_id": stage_id,
+            "lost_reason_id": lost_reason_id,
+            "id": event_id,
+        },
+    )
+    reminders.close_tx(tx, event_id)
+    audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
+
+
 def cancel(db: Database, actor: User, event_id: int, *, expected_version: int | None) -> int:
     """Cancel a planned event: its resources are freed and its reminder ends."""
     checks.ident(event_id, "event_id")
@@ -651,237 +777,3 @@ def cancel(db: Database, actor: User, event_id: int, *, expected_version: int | 
 
     with reservations.locked(db, _event_resources(db, event_id)):
         return db.write(work)
-
-
-# -- reading: the inbox, the calendar, the day schedule ----------------------------------------------------
-VIEWS = ("mine", "assigned", "delegated")
-
-
-def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None, days_ahead: int = 14) -> pd.DataFrame:
-    """Planned events of one of three views, each with its bucket (overdue, today, upcoming):
-    `mine` planned by me for me; `assigned` to me by others; `delegated` by me to others, where
-    done and cancelled ones of the last two weeks stay visible so I can follow them."""
-    checks.choice(view, VIEWS, "view")
-    return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
-
-
-@cache.shared
-def inboxes(
-    db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
-) -> dict[str, pd.DataFrame]:
-    """The three views of `inbox` from one scan of the events (the Today page shows all three)."""
-    now = now or dt.datetime.now(dt.UTC)
-    org = org_settings.cached(db)
-    zone = org_settings.zone(org)
-    today_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), zone).astimezone(dt.UTC)
-    tomorrow = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), zone).astimezone(
-        dt.UTC
-    )
-    with db.read() as tx:
-        frame = tx.df(
-            """
-            WITH mine AS (
-                SELECT e.*, CASE WHEN e.author_id = $me AND e.assignee_id = $me THEN 'mine'
-                                 WHEN e.assignee_id = $me THEN 'assigned' ELSE 'delegated' END AS view
-                FROM events e
-                WHERE (e.author_id = $me OR e.assignee_id = $me) AND e.starts_at < $horizon
-                  AND (e.status = 'planned' OR (e.author_id = $me AND e.assignee_id <> $me AND e.updated_at >= $recent))
-            ),
-            firsts AS (
-                SELECT *, row_number() OVER (PARTITION BY view ORDER BY starts_at, id) AS n FROM mine
-            )
-            SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
-                   et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
-                   a.display_name AS author, s.display_name AS assignee,
-                   (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
-                    JOIN resources res ON res.id = r.resource_id WHERE r.event_id = e.id) AS resources,
-                   CASE WHEN e.status <> 'planned' THEN 'closed'
-                        WHEN e.starts_at < $today THEN 'overdue'
-                        WHEN e.starts_at < $tomorrow THEN 'today' ELSE 'upcoming' END AS bucket
-            FROM firsts e
-            JOIN threads t ON t.id = e.thread_id
-            JOIN clients c ON c.id = e.client_id
-            JOIN event_types et ON et.id = e.type_id
-            JOIN users a ON a.id = e.author_id
-            JOIN users s ON s.id = e.assignee_id
-            WHERE e.n <= $limit
-            ORDER BY e.starts_at, e.id
-            """,
-            {
-                "me": user.id,
-                "today": today_start,
-                "tomorrow": tomorrow,
-                "recent": now - dt.timedelta(days=14),
-                "horizon": tomorrow + dt.timedelta(days=days_ahead),
-                "limit": limit,
-            },
-        )
-    return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
-
-
-@cache.shared
-def owns_open_threads(db: Database, owner_id: int) -> bool:
-    """Does the user own any open thread? (Today tells "all have a next step" apart from "none".)"""
-    with db.read() as tx:
-        return bool(tx.scalar("SELECT 1 FROM threads WHERE owner_id = ? AND status = 'open' LIMIT 1", [owner_id]))
-
-
-@cache.shared
-def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
-    """The owner's open threads with no planned event: they need a next step."""
-    with db.read() as tx:
-        return tx.df(
-            """
-            SELECT t.id, t.title, c.name AS client, s.name AS stage, s.percent, t.last_event_at
-            FROM threads t JOIN clients c ON c.id = t.client_id JOIN stages s ON s.id = t.stage_id
-            WHERE t.owner_id = ? AND t.status = 'open'
-              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.thread_id = t.id AND e.status = 'planned')
-            ORDER BY t.last_event_at DESC LIMIT ?
-            """,
-            [owner_id, limit],
-        )
-
-
-CALENDAR_LIMIT = 2000  # events drawn one by one; beyond it the shown week is drawn as counts per hour
-
-
-@dataclass(frozen=True)
-class CalendarEvents:
-    """What the calendar draws, never truncated silently.
-
-    `events`: at most `limit` events, those of the focus range (the week on screen) first, then
-    the weeks around it by start. `total`: events in the whole loaded range; `focus_total`: in
-    the focus range. When the focus range alone holds more than `limit` (a team's week at a
-    million events) `events` is empty and `slots` counts the focus range's events per local hour
-    (slot_start as local wall-clock time, events)."""
-
-    events: pd.DataFrame
-    total: int
-    focus_total: int
-    slots: pd.DataFrame | None = None
-
-    @property
-    def not_shown(self) -> int:
-        return self.total - len(self.events)
-
-
-_CALENDAR_FILTER = """
-    ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
-        OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
-    AND ($all OR e.assignee_id IN (SELECT unnest($users)))
-"""
-
-
-@cache.shared
-def calendar_events(
-    db: Database,
-    user_ids: list[int] | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    *,
-    done_from: dt.datetime | None = None,
-    done_until: dt.datetime | None = None,
-    focus: tuple[dt.datetime, dt.datetime] | None = None,
-    limit: int | None = None,
-) -> CalendarEvents:
-    """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
-    same range) of these assignees (None: everyone); the `focus` range (default: all of it)
-    is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
-    limit = CALENDAR_LIMIT if limit is None else limit
-    focus_start, focus_end = focus or (start, end)
-    params = {
-        "start": start,
-        "end": end,
-        "done_from": done_from or start,
-        "done_until": done_until or end,
-        "all": user_ids is None,
-        "users": list(user_ids or [-1]),
-        "focus_start": focus_start,
-        "focus_end": focus_end,
-        "limit": limit,
-    }
-    with db.read() as tx:
-        total, focus_total = tx.one(
-            f"""
-            SELECT count(*), count(*) FILTER (WHERE e.starts_at < $focus_end AND e.ends_at > $focus_start)
-            FROM events e WHERE {_CALENDAR_FILTER}
-            """,
-            params,
-        )
-        if focus_total > limit:
-            slots = tx.df(
-                f"""
-                SELECT date_trunc('hour', e.starts_at AT TIME ZONE $tz) AS slot_start, count(*) AS events
-                FROM events e
-                WHERE {_CALENDAR_FILTER} AND e.starts_at < $focus_end AND e.ends_at > $focus_start
-                GROUP BY 1 ORDER BY 1
-                """,
-                {**params, "tz": org_settings.cached(db).time_zone},
-            )
-            return CalendarEvents(_calendar_rows(tx, params, "FALSE"), total, focus_total, slots)
-        return CalendarEvents(_calendar_rows(tx, params, "TRUE"), total, focus_total)
-
-
-def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
-    return tx.df(
-        f"""
-        WITH chosen AS (
-            SELECT e.id FROM events e WHERE {_CALENDAR_FILTER} AND {wanted}
-            ORDER BY (e.starts_at < $focus_end AND e.ends_at > $focus_start) DESC, e.starts_at, e.id
-            LIMIT $limit
-        )
-        SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
-               e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
-               u.display_name AS assignee
-        FROM chosen k JOIN events e ON e.id = k.id JOIN event_types et ON et.id = e.type_id
-        JOIN clients c ON c.id = e.client_id JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
-        ORDER BY e.starts_at, e.id
-        """,
-        params,
-    )
-
-
-@cache.shared
-def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    """One row per person's planned event and per reservation in [start, end), each with
-    `overlap` set when the same person (or resource) has another interval at the same time."""
-    with db.read() as tx:
-        frame = tx.df(
-            """
-            SELECT 'person' AS lane_kind, u.display_name AS lane, e.id AS event_id, e.starts_at, e.ends_at,
-                   et.name AS type, c.name AS client
-            FROM (
-                SELECT id, assignee_id AS user_id FROM events
-                WHERE status = 'planned' AND starts_at < $end AND ends_at > $start
-                UNION
-                SELECT ep.event_id, ep.user_id FROM event_participants ep JOIN events x ON x.id = ep.event_id
-                WHERE ep.user_id IS NOT NULL AND x.status = 'planned' AND x.starts_at < $end AND x.ends_at > $start
-            ) p
-            JOIN events e ON e.id = p.id JOIN users u ON u.id = p.user_id
-            JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
-            UNION ALL
-            SELECT 'resource', res.name, r.event_id, r.starts_at, r.ends_at, et.name, c.name
-            FROM reservations r JOIN resources res ON res.id = r.resource_id JOIN events e ON e.id = r.event_id
-            JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
-            WHERE r.starts_at < $end AND r.ends_at > $start
-            ORDER BY lane_kind, lane, starts_at
-            """,
-            {"start": start, "end": end},
-        )
-    frame["overlap"] = _overlap_flags(frame)
-    return frame
-
-
-def _overlap_flags(frame: pd.DataFrame) -> list[bool]:
-    """Per row: does another row of the same lane overlap it? (sweep per lane, sorted by start)"""
-    flags = [False] * len(frame)
-    for _, group in frame.groupby(["lane_kind", "lane"], sort=False):
-        rows = sorted(zip(group.index, group["starts_at"], group["ends_at"], strict=True), key=lambda r: r[1])
-        reach_end, reach_row = None, None
-        for idx, start, end in rows:
-            if reach_end is not None and start < reach_end:
-                flags[frame.index.get_loc(idx)] = True
-                flags[frame.index.get_loc(reach_row)] = True
-            if reach_end is None or end > reach_end:
-                reach_end, reach_row = end, idx
-    return flags

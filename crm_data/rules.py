@@ -328,6 +328,19 @@ def overlaps(a: Interval, b: Interval) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def overlap_sql(lane: str, *, start: str = "starts_at", end: str = "ends_at", tie: str = "event_id") -> str:
+    """A SQL window expression, true on a row whose [start, end) `overlaps` another row of the
+    same lane (columns `lane`, comma-separated). Every report and schedule that marks overlaps
+    uses it. Rows earlier by start overlap it when the latest end among them is after its start;
+    rows later by start when the next start is before its end (intervals have a positive length:
+    the tables CHECK ends_at > starts_at)."""
+    order = f"PARTITION BY {lane} ORDER BY {start}, {tie}"
+    return (
+        f"(coalesce(max({end}) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > {start}, false)"
+        f" OR coalesce(lead({start}) OVER ({order}) < {end}, false))"
+    )
+
+
 def merge(intervals: list[Interval]) -> list[Interval]:
     """Sorted, non-overlapping union (touching intervals join)."""
     out: list[Interval] = []

@@ -30,14 +30,14 @@ class ThreadChoice(Enum):
     NOT_CHOSEN = "not_chosen"
 
 
-def suggested_thread(open_threads: list[dict[str, Any]], user_id: int) -> int | ThreadChoice:
+def suggested_thread(open_threads: pd.DataFrame, user_id: int) -> int | ThreadChoice:
     """The thread a form starts with for a client: the user's own most recently active open
     thread, else a new thread. Never a coworker's thread: a new deal would land in another
     person's thread without anyone noticing. `open_threads` as `open_threads_of` returns them."""
-    own = [row for row in open_threads if row["owner_id"] == user_id]
-    if not own:
+    own = open_threads[open_threads["owner_id"] == user_id]
+    if own.empty:
         return ThreadChoice.NEW
-    return max(own, key=lambda row: (row["last_event_at"], row["id"]))["id"]
+    return int(own.sort_values(["last_event_at", "id"], ascending=False)["id"].iloc[0])
 
 
 SORTS = {
@@ -182,10 +182,10 @@ def get_thread(db: Database, thread_id: int) -> ThreadDetail:
 
 
 @cache.shared
-def open_threads_of(db: Database, client_id: int) -> list[dict[str, Any]]:
+def open_threads_of(db: Database, client_id: int) -> pd.DataFrame:
     """The client's open threads for a picker, most recently active first."""
     with db.read() as tx:
-        return tx.dicts(
+        return tx.df(
             """
             SELECT t.id, t.title, t.pipeline_id, t.stage_id, s.name AS stage, s.percent,
                    u.display_name AS owner, t.owner_id, t.version, t.last_event_at
@@ -197,7 +197,7 @@ def open_threads_of(db: Database, client_id: int) -> list[dict[str, Any]]:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class EventView:
     """An event with every extended part, for the thread page."""
 
@@ -249,50 +249,34 @@ def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[Eve
             """,
             [thread_id, limit],
         )
-        events = {r[0]: EventView(*r) for r in rows}
-        ids = list(events)
+        ids = [r[0] for r in rows]
         if not ids:
             return []
-        for event_id, name, value in tx.all(
-            "SELECT a.event_id, t.name, a.value FROM event_amounts a JOIN amount_types t ON t.id = a.amount_type_id"
-            " WHERE a.event_id IN (SELECT unnest(?)) ORDER BY a.id",
-            [ids],
-        ):
-            events[event_id].amounts.append((name, value))
-        for event_id, name, qty, price, value in tx.all(
-            "SELECT p.event_id, pr.code || ' · ' || pr.name, p.quantity, p.unit_price, p.value"
-            " FROM event_products p JOIN products pr ON pr.id = p.product_id"
-            " WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
-            [ids],
-        ):
-            events[event_id].products.append((name, qty, price, value))
-        for event_id, name in tx.all(
-            "SELECT p.event_id, coalesce(k.name, u.display_name, p.name)"
-            " FROM event_participants p LEFT JOIN contacts k ON k.id = p.contact_id"
-            " LEFT JOIN users u ON u.id = p.user_id WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
-            [ids],
-        ):
-            events[event_id].participants.append(name)
-        for event_id, dictionary, value in tx.all(
-            "SELECT v.event_id, d.name, dv.value FROM event_dictionary_values v"
-            " JOIN dictionaries d ON d.id = v.dictionary_id JOIN dictionary_values dv ON dv.id = v.value_id"
-            " WHERE v.event_id IN (SELECT unnest(?)) ORDER BY d.sequence, d.name",
-            [ids],
-        ):
-            events[event_id].dictionary_values.append((dictionary, value))
-        for event_id, attachment_id, name, size in tx.all(
-            "SELECT event_id, id, display_name, size_bytes FROM attachments"
-            " WHERE event_id IN (SELECT unnest(?)) ORDER BY id",
-            [ids],
-        ):
-            events[event_id].attachments.append((attachment_id, name, size))
-        for event_id, name in tx.all(
-            "SELECT r.event_id, res.name FROM reservations r JOIN resources res ON res.id = r.resource_id"
-            " WHERE r.event_id IN (SELECT unnest(?)) ORDER BY res.name, r.id",
-            [ids],
-        ):
-            events[event_id].resources.append(name)
-    return list(events.values())
+        parts: dict[str, dict[int, list]] = {name: {i: [] for i in ids} for name in _CHILDREN}
+        for name, sql in _CHILDREN.items():
+            for event_id, *item in tx.all(sql, [ids]):
+                parts[name][event_id].append(item[0] if len(item) == 1 else tuple(item))
+    return [EventView(*r, **{name: parts[name][r[0]] for name in _CHILDREN}) for r in rows]
+
+
+# the children of a page of events: each query returns (event_id, *item) in display order
+_CHILDREN = {
+    "amounts": "SELECT a.event_id, t.name, a.value FROM event_amounts a JOIN amount_types t ON t.id = a.amount_type_id"
+    " WHERE a.event_id IN (SELECT unnest(?)) ORDER BY a.id",
+    "products": "SELECT p.event_id, pr.code || ' · ' || pr.name, p.quantity, p.unit_price, p.value"
+    " FROM event_products p JOIN products pr ON pr.id = p.product_id"
+    " WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
+    "participants": "SELECT p.event_id, coalesce(k.name, u.display_name, p.name)"
+    " FROM event_participants p LEFT JOIN contacts k ON k.id = p.contact_id"
+    " LEFT JOIN users u ON u.id = p.user_id WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
+    "dictionary_values": "SELECT v.event_id, d.name, dv.value FROM event_dictionary_values v"
+    " JOIN dictionaries d ON d.id = v.dictionary_id JOIN dictionary_values dv ON dv.id = v.value_id"
+    " WHERE v.event_id IN (SELECT unnest(?)) ORDER BY d.sequence, d.name",
+    "attachments": "SELECT event_id, id, display_name, size_bytes FROM attachments"
+    " WHERE event_id IN (SELECT unnest(?)) ORDER BY id",
+    "resources": "SELECT r.event_id, res.name FROM reservations r JOIN resources res ON res.id = r.resource_id"
+    " WHERE r.event_id IN (SELECT unnest(?)) ORDER BY res.name, r.id",
+}
 
 
 @cache.shared

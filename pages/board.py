@@ -61,7 +61,7 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "id": c.stage_id,
                 "name": c.name,
                 "percent_text": f.percent(c.percent),
-                "kind": "won" if c.is_won else "lost" if c.is_lost else "open",
+                "kind": c.thread_status,
                 "closes": c.closes,
                 "expanded": c.stage_id in expanded,
                 "count_text": f.tn("threads.count", c.count),

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_calendar import calendar
 
-from crm_data import permissions, planning, rules
+from crm_data import agenda, permissions, planning, rules
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time, local_to_utc
@@ -86,7 +86,7 @@ if tab_cal.open:
             dt.datetime.combine(week, dt.time(0), f.tz),
             dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), f.tz),
         )
-        loaded = planning.calendar_events(
+        loaded = agenda.calendar_events(
             ui.db(),
             users,
             start,
@@ -99,7 +99,7 @@ if tab_cal.open:
         by_id = {int(r["id"]): r for r in frame.to_dict("records")}
         if loaded.slots is not None:
             st.warning(
-                f.t("calendar.too_many", n=f.number(loaded.focus_total, 0), limit=f.number(planning.CALENDAR_LIMIT, 0)),
+                f.t("calendar.too_many", n=f.number(loaded.focus_total, 0), limit=f.number(agenda.CALENDAR_LIMIT, 0)),
                 icon=":material/stacked_bar_chart:",
             )
         elif loaded.not_shown:
@@ -263,7 +263,7 @@ if tab_cal.open:
                 )
         elif selected is not None and selected in by_id:
             with st.container(border=True):
-                planner.event_actions("calendar_act", by_id[selected])
+                planner.event_actions("calendar_act", agenda.agenda_event(ui.db(), selected))
 
 if tab_day.open:
     with tab_day:
@@ -271,7 +271,7 @@ if tab_day.open:
             f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day", format=f.date_input_format()
         )
         day_start = dt.datetime.combine(day, dt.time(0), f.tz)
-        schedule = planning.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
+        schedule = agenda.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
         if schedule.empty:
             st.info(f.t("calendar.day_empty"), icon=":material/event_available:")
         else:

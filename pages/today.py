@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_data import ics, planning
+from crm_data import agenda, ics
 from pages._ui import core as ui
 from pages._ui import pickers, planner
 
@@ -16,7 +16,7 @@ st.title(f.t("today.title"), anchor=False)
 st.caption(f.date(pd.Timestamp.now(tz=f.tz).to_pydatetime()))
 planner.flash()
 
-views = planning.inboxes(ui.db(), account)
+views = agenda.inboxes(ui.db(), account)
 BUCKETS = ("overdue", "today", "upcoming", "closed")
 
 
@@ -68,21 +68,19 @@ def table(view: str, frame: pd.DataFrame) -> None:
 
 # only the open tab is drawn (the first page after signing in stays cheap)
 tabs = st.tabs(
-    [f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in planning.VIEWS],
+    [f"{f.t('today.view_' + v)} ({int((views[v]['status'] == 'planned').sum())})" for v in agenda.VIEWS],
     key="today_tab",
     on_change="rerun",
 )
-for view, tab in zip(planning.VIEWS, tabs, strict=True):
+for view, tab in zip(agenda.VIEWS, tabs, strict=True):
     if tab.open:
         with tab:
             table(view, views[view])
 
 selected = st.session_state.get("today_selected")
-rows = pd.concat(list(views.values()))
-row = rows[rows["id"] == selected] if selected is not None else rows.iloc[0:0]
-if not row.empty:
+if selected is not None and any((frame["id"] == selected).any() for frame in views.values()):
     with st.container(border=True):
-        planner.event_actions("today_act", row.iloc[0].to_dict())
+        planner.event_actions("today_act", agenda.agenda_event(ui.db(), selected))
 
 plan = st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open", on_change="rerun")
 if plan.open:  # the form (its client list among it) is built only when someone opens it
@@ -90,10 +88,10 @@ if plan.open:  # the form (its client list among it) is built only when someone 
         planner.plan_form("today_plan")
 
 st.subheader(f.t("today.no_next_step"), anchor=False)
-lonely = planning.without_next_step(ui.db(), account.id)
+lonely = agenda.without_next_step(ui.db(), account.id)
 if lonely.empty:
     st.caption(
-        f.t("today.all_have_next_step" if planning.owns_open_threads(ui.db(), account.id) else "today.no_open_threads")
+        f.t("today.all_have_next_step" if agenda.owns_open_threads(ui.db(), account.id) else "today.no_open_threads")
     )
 else:
     picked = st.dataframe(

@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from crm_data import (  # noqa: E402
+    agenda,
     cache,
     demo,
     dictionaries,
@@ -197,8 +198,8 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
 
 def today(db: Database, user: users.User) -> None:
     """What the Today page asks for: the three views and the threads with no next step."""
-    planning.inboxes(db, user)
-    planning.without_next_step(db, user.id)
+    agenda.inboxes(db, user)
+    agenda.without_next_step(db, user.id)
 
 
 def measure_reports(db: Database, runs: int, manager: users.User) -> dict[str, float]:

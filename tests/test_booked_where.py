@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from crm_data import ics, planning, reservations, threads
+from crm_data import agenda, ics, planning, reservations, threads
 from tests.test_pages_planning import World, local
 
 
@@ -42,7 +42,7 @@ def test_the_booked_room_shows_on_the_thread_page_the_today_row_and_in_the_ics_f
     event_id = book_for_anna(world)
     shown = {e.id: e for e in threads.thread_events(world.db, world.thread)}
     assert shown[event_id].resources == ["Room A"]
-    row = planning.inbox(world.db, world.anna, "assigned")
+    row = agenda.inbox(world.db, world.anna, "assigned")
     assert list(row["resources"]) == ["Room A"]
     assert b"LOCATION:Room A" in ics.export(world.db, world.anna, now=dt.datetime.now(dt.UTC))
     at = world.app(world.anna)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import planning, rules, setup, users
+from crm_data import agenda, planning, rules, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
@@ -44,11 +44,11 @@ class Busy:
         cmd = PlanEvent(first_type(self.db), start, 30, thread_id=self.thread, accept_conflicts=True)
         return planning.plan_event(self.db, self.sam, cmd).event_ids[0]
 
-    def load(self, limit: int) -> planning.CalendarEvents:
+    def load(self, limit: int) -> agenda.CalendarEvents:
         start = at(self.before, 0)
         end = at(self.shown + dt.timedelta(days=35), 0)
         focus = (at(self.shown, 0), at(self.shown + dt.timedelta(days=7), 0))
-        return planning.calendar_events(self.db, None, start, end, focus=focus, limit=limit)
+        return agenda.calendar_events(self.db, None, start, end, focus=focus, limit=limit)
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_week_too_full_to_draw_is_counted_per_hour_and_none_is_lost(busy: Busy
 
 
 def test_the_team_calendar_says_when_its_week_is_drawn_as_counts(busy: Busy, monkeypatch) -> None:
-    monkeypatch.setattr(planning, "CALENDAR_LIMIT", 3)
+    monkeypatch.setattr(agenda, "CALENDAR_LIMIT", 3)
     for minute in (0, 10, 20, 30):
         busy.plan(at(busy.shown, 9, minute))
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)

@@ -15,7 +15,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_data import admin as svc
-from crm_data import attachments, audit, clients, dictionaries, events, imports, planning, reminders, threads, users
+from crm_data import (
+    agenda,
+    attachments,
+    audit,
+    clients,
+    dictionaries,
+    events,
+    imports,
+    planning,
+    reminders,
+    threads,
+    users,
+)
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.i18n import catalog
@@ -242,7 +254,7 @@ def test_a_csv_row_with_more_fields_than_the_header_is_a_row_error_and_never_shi
     assert [e.key for e in preview.rows[0].errors] == ["import.extra_fields"]
     assert preview.rows[0].errors[0].params == {"count": 4, "columns": 2}
     assert imports.apply(db, admin, preview) == 1
-    names = [name for _, name in clients.client_options(db)]
+    names = clients.client_options(db)["name"].tolist()
     assert "Beta Ltd" in names
     assert "x" not in names
     assert "Alpha Ltd" not in names
@@ -250,12 +262,12 @@ def test_a_csv_row_with_more_fields_than_the_header_is_a_row_error_and_never_shi
 
 def test_an_import_shows_its_new_clients_in_the_pickers_at_once(ctx) -> None:
     db, admin = ctx["db"], ctx["admin"]
-    assert "Gamma Ltd" not in dict(clients.client_options(db, limit=5000)).values()
+    assert "Gamma Ltd" not in clients.client_options(db, limit=5000)["name"].tolist()
     frame = imports.read_table(b"name\nGamma Ltd\n", "clients.csv")
     imports.apply(db, admin, imports.plan(db, frame, imports.guess_mapping(list(frame.columns))))
-    assert "Gamma Ltd" in dict(clients.client_options(db, limit=5000)).values()
+    assert "Gamma Ltd" in clients.client_options(db, limit=5000)["name"].tolist()
     clients.create_client(db, admin, clients.ClientInput(name="Delta Ltd"))
-    assert "Delta Ltd" in dict(clients.client_options(db, limit=5000)).values()
+    assert "Delta Ltd" in clients.client_options(db, limit=5000)["name"].tolist()
 
 
 # -- 5: archived dictionary rows, refused by every service in one shared place -------------------------------
@@ -505,7 +517,7 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "admin: an unknown kind": lambda c: lambda: svc.remove(c["db"], c["admin"], "bogus", 1),
         "admin: move a stage by 2": lambda c: lambda: svc.move_stage(c["db"], c["admin"], 1, 2),
         "admin: link mode as a list": lambda c: lambda: svc.link_dictionary(c["db"], c["admin"], 1, 1, ["off"]),
-        "today: view 'bogus'": lambda c: lambda: planning.inbox(c["db"], c["member"], "bogus", now=NOW),
+        "today: view 'bogus'": lambda c: lambda: agenda.inbox(c["db"], c["member"], "bogus", now=NOW),
     }
 
 

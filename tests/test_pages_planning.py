@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import planning, reminders, reservations, setup, users
+from crm_data import agenda, planning, reminders, reservations, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
@@ -87,7 +87,7 @@ def test_today_shows_what_i_planned_what_was_assigned_to_me_and_what_i_delegated
         notes_by_table.append(set(at.dataframe[0].value["client"]))
     assert notes_by_table == [{"Okna Łódź Sp. z o.o."}] * 3
     for event_id in (mine, given, handed):
-        assert planning.inbox(world.db, world.sam, "mine").shape[0] == 1
+        assert agenda.inbox(world.db, world.sam, "mine").shape[0] == 1
         assert event_id
 
 
@@ -212,7 +212,7 @@ def test_selecting_an_empty_slot_plans_an_event_there(world: World) -> None:
     ).run()  # Anna's: chosen, not pre-selected
     at.button(key="calendar_plan1_save").click().run()
     no_exceptions(at)
-    frame = planning.inbox(world.db, world.sam, "mine")
+    frame = agenda.inbox(world.db, world.sam, "mine")
     assert list(frame["starts_at"]) == [start]
     assert list(frame["ends_at"]) == [start + dt.timedelta(minutes=90)]
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from crm_data import dictionaries, events, ics, planning, reminders, reservations
+from crm_data import agenda, dictionaries, events, ics, planning, reminders, reservations
 from crm_data.db import Database
 from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
@@ -77,11 +77,11 @@ def test_planning_for_a_coworker_sends_the_reminder_to_them(
     assert [r.event_id for r in due] == [event_id]
     assert reminders.due(db, other_member.id, now=at("2026-12-01", "09:29")) == []
     assert reminders.due(db, member.id, now=at("2026-12-01", "09:31")) == []
-    assigned = planning.inbox(db, other_member, "assigned", now=now)
-    delegated = planning.inbox(db, member, "delegated", now=now)
+    assigned = agenda.inbox(db, other_member, "assigned", now=now)
+    delegated = agenda.inbox(db, member, "delegated", now=now)
     assert list(assigned["id"]) == [event_id]
     assert list(delegated["id"]) == [event_id]
-    assert planning.inbox(db, member, "mine", now=now).empty
+    assert agenda.inbox(db, member, "mine", now=now).empty
 
 
 def test_an_overlap_of_the_assignee_warns_with_three_free_slots_in_working_hours(

@@ -250,7 +250,7 @@ def test_a_wrong_password_starts_no_session(db: Database, member: User):
 def test_after_signing_in_the_first_pages_reads_are_already_shared(
     db: Database, member: User, monkeypatch: pytest.MonkeyPatch
 ):
-    from crm_data import cache, planning
+    from crm_data import agenda, cache
     from pages._web import prefetch
 
     minute = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
@@ -258,6 +258,6 @@ def test_after_signing_in_the_first_pages_reads_are_already_shared(
     prefetch.first_page(db, member)
     prefetch._pool.submit(lambda: None).result(timeout=120)  # the one worker has done the prefetch
     hits = cache.CACHE.hits
-    planning.inboxes(db, member)
-    planning.without_next_step(db, member.id)
+    agenda.inboxes(db, member)
+    agenda.without_next_step(db, member.id)
     assert cache.CACHE.hits >= hits + 2

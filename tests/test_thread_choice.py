@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import events, planning, setup, threads, users
+from crm_data import agenda, events, planning, setup, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import ValidationError
@@ -155,5 +155,5 @@ def test_booking_for_a_client_with_four_coworkers_threads_starts_a_new_thread_wi
     assert any("Olga Other" in c.value for c in at.caption)
     at.button(key="resources_plan_save").click().run()
     assert [e.value for e in at.exception] == []
-    assert len(planning.inbox(team.db, team.sam, "mine")) == 1
+    assert len(agenda.inbox(team.db, team.sam, "mine")) == 1
     assert [e.status for e in threads.thread_events(team.db, team.olgas)] == ["planned", "done"]

@@ -13,6 +13,7 @@ from crm_data.db import Database
 from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
 from crm_data.reports.history import _ENTRIES_SQL, _PATH_SQL
 from crm_data.reports.periods import _window
+from crm_data.rules import overlap_sql
 
 
 # -- timelines -----------------------------------------------------------------------------------------------
@@ -108,11 +109,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
                 SELECT p.user_id, e.id AS event_id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at
                 FROM people p JOIN events e ON e.id = p.event_id WHERE {where}
             )
-            SELECT *,
-                   coalesce(max(ends_at) OVER (PARTITION BY user_id ORDER BY starts_at, event_id
-                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > starts_at, false)
-                   OR coalesce(lead(starts_at) OVER (PARTITION BY user_id ORDER BY starts_at, event_id) < ends_at, false)
-                       AS overlap
+            SELECT *, {overlap_sql("user_id")} AS overlap
             FROM lanes
             """,
             {

@@ -15,9 +15,10 @@ from pages._ui import core as ui
 NEW_THREAD = -1  # the thread box's option for a new thread; the command gets ThreadChoice.NEW
 
 
-def client_options() -> list[tuple[int, str]]:
-    """(id, name) of active clients, most recently active first (shared until a client is saved)."""
-    return clients.client_options(ui.db(), limit=5000)
+def client_options() -> dict[int, str]:
+    """Names of active clients by id, most recently active first (shared until a client is saved)."""
+    frame = clients.client_options(ui.db(), limit=5000)
+    return dict(zip(frame["id"].tolist(), frame["name"].tolist(), strict=True))
 
 
 def client_for_event(
@@ -31,9 +32,8 @@ def client_for_event(
 ) -> int | None:
     """The client an event is about: type to find, most recently active first."""
     f = ui.fmt()
-    options = client_options()
-    ids = [cid for cid, _ in options]
-    names = dict(options)
+    names = client_options()
+    ids = list(names)
     if preset is not None and preset not in names:
         names[preset] = clients.get_client(ui.db(), preset).name
         ids.insert(0, preset)
@@ -51,7 +51,7 @@ def client_for_event(
 
 def thread_for_event(
     key: str, client_id: int | None, preset: int | None, *, disabled: bool = False
-) -> tuple[int | ThreadChoice | None, dict[str, Any] | None]:
+) -> tuple[int | ThreadChoice | None, threads.ThreadDetail | None]:
     """The client's open thread the event belongs to, or ThreadChoice.NEW / NOT_CHOSEN. The box
     starts at the user's own most recent open thread of the client, else at a new thread (never
     at a coworker's thread); the owner of the chosen thread is always shown under the box."""
@@ -63,20 +63,10 @@ def thread_for_event(
         )
         return None, None
     open_threads = threads.open_threads_of(ui.db(), client_id)
-    by_id = {row["id"]: row for row in open_threads}
+    # the box's labels: the open threads' rows, and the preset thread when it is not open
+    by_id: dict[int, Any] = {int(row.id): row for row in open_threads.itertuples(index=False)}
     if preset is not None and preset not in by_id:
-        detail = threads.get_thread(ui.db(), preset)
-        by_id[detail.id] = {
-            "id": detail.id,
-            "title": detail.title,
-            "stage": detail.stage,
-            "percent": detail.percent,
-            "owner": detail.owner,
-            "pipeline_id": detail.pipeline_id,
-            "stage_id": detail.stage_id,
-            "owner_id": detail.owner_id,
-            "version": detail.version,
-        }
+        by_id[preset] = threads.get_thread(ui.db(), preset)
     options = [NEW_THREAD, *by_id]
     suggested = preset if preset is not None else threads.suggested_thread(open_threads, account.id)
     index = 0 if suggested is ThreadChoice.NEW else options.index(suggested)
@@ -85,8 +75,8 @@ def thread_for_event(
         if tid == NEW_THREAD:
             return f.t("log.new_thread")
         row = by_id[tid]
-        owner = f.t("log.owner_me") if row["owner_id"] == account.id else row["owner"]
-        return f"{row['title']} · {row['stage']} {f.percent(row['percent'])} · {owner}"
+        owner = f.t("log.owner_me") if row.owner_id == account.id else row.owner
+        return f"{row.title} · {row.stage} {f.percent(row.percent)} · {owner}"
 
     chosen = st.selectbox(
         f.t("field.thread_id"),
@@ -102,12 +92,12 @@ def thread_for_event(
     if chosen == NEW_THREAD:
         st.caption(ui.tm("log.into_new_thread"))
         return ThreadChoice.NEW, None
-    row = by_id[chosen]
-    if row["owner_id"] == account.id:
+    thread = threads.get_thread(ui.db(), chosen)
+    if thread.owner_id == account.id:
         st.caption(ui.tm("log.into_own_thread"))
     else:
-        st.caption(ui.tm("log.into_coworkers_thread", owner=row["owner"]))
-    return chosen, row
+        st.caption(ui.tm("log.into_coworkers_thread", owner=thread.owner))
+    return chosen, thread
 
 
 def me_first(people: list[Any], me: int) -> list[int]:
@@ -118,11 +108,10 @@ def me_first(people: list[Any], me: int) -> list[int]:
 
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:
     f = ui.fmt()
-    options = client_options()
-    names = dict(options)
+    names = client_options()
     return container.selectbox(
         label,
-        [cid for cid, _ in options],
+        list(names),
         index=None,
         key=key,
         persist_state="session",

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import planning
+from crm_data import agenda, planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import default_start_time, local_to_utc
@@ -168,29 +168,29 @@ def flash() -> None:
         st.success(message, icon=":material/event_available:")
 
 
-def event_actions(prefix: str, event: dict[str, Any]) -> None:
+def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
     """What one can do with a planned event: mark it done (the log form, so the outcome, a stage
     change and the next step are recorded), reschedule, reassign or cancel."""
     f = ui.fmt()
     look = ui.lookups()
     account = ui.require_user()
     org = ui.org()
-    key = f"{prefix}_{event['id']}_{event['version']}"
+    key = f"{prefix}_{event.id}_{event.version}"
     header = (
-        f"**{ui.md_escape(event['type'])}** · {slot_label(event['starts_at'], event['ends_at'])} · "
-        f"{ui.md_escape(event['client'])} · {ui.md_escape(event['title'])}"
+        f"**{ui.md_escape(event.type)}** · {slot_label(event.starts_at, event.ends_at)} · "
+        f"{ui.md_escape(event.client)} · {ui.md_escape(event.title)}"
     )
     st.markdown(header)
-    if event.get("note"):
-        st.text(event["note"])
+    if event.note:
+        st.text(event.note)
     st.page_link(
         "pages/thread.py",
         label=f.t("log.open_thread"),
         icon=":material/forum:",
-        query_params={"id": int(event["thread_id"])},
+        query_params={"id": event.thread_id},
     )
-    if event["status"] != "planned":
-        st.caption(f.t(f"status.{event['status']}"))
+    if event.status != "planned":
+        st.caption(f.t(f"status.{event.status}"))
         return
     done, move, hand, drop = st.tabs(
         [f.t("planner.done"), f.t("planner.reschedule"), f.t("planner.reassign"), f.t("planner.cancel")]
@@ -199,20 +199,18 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
         quicklog.render(
             f"{key}_done",
             quicklog.Preset(
-                client_id=int(event["client_id"]),
-                thread_id=int(event["thread_id"]),
-                complete_event_id=int(event["id"]),
-                complete_event_version=int(event["version"]),
-                type_id=int(event["type_id"]) if "type_id" in event else None,
+                client_id=event.client_id,
+                thread_id=event.thread_id,
+                complete_event_id=event.id,
+                complete_event_version=event.version,
+                type_id=event.type_id,
             ),
         )
     with move:
-        local = _local(event["starts_at"])
+        local = _local(event.starts_at)
         st.session_state.setdefault(f"{key}_day", local.date())
         st.session_state.setdefault(f"{key}_time", local.time().replace(tzinfo=None))
-        st.session_state.setdefault(
-            f"{key}_duration", int((event["ends_at"] - event["starts_at"]).total_seconds() // 60)
-        )
+        st.session_state.setdefault(f"{key}_duration", int((event.ends_at - event.starts_at).total_seconds() // 60))
         c1, c2, c3 = st.columns(3)
         day = c1.date_input(f.t("field.day"), key=f"{key}_day", format=f.date_input_format())
         at = c2.time_input(f.t("field.time"), key=f"{key}_time", step=900)
@@ -226,16 +224,16 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
             lambda accept: planning.reschedule(
                 ui.db(),
                 account,
-                int(event["id"]),
+                event.id,
                 local_to_utc(day, at, org.time_zone, "starts_at"),
                 local_to_utc(day, at, org.time_zone, "starts_at") + dt.timedelta(minutes=int(length)),
-                expected_version=int(event["version"]),
+                expected_version=event.version,
                 accept_conflicts=accept,
             ),
             on_use_slot=lambda s, e: set_when(key, s, e),
         )
     with hand:
-        people = [p for p in look.active(look.people) if p.id != event["assignee_id"]]
+        people = [p for p in look.active(look.people) if p.id != event.assignee_id]
         who = st.selectbox(
             f.t("field.assignee_id"),
             [p.id for p in people],
@@ -249,9 +247,9 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
             lambda accept: planning.reassign(
                 ui.db(),
                 account,
-                int(event["id"]),
+                event.id,
                 int(who),
-                expected_version=int(event["version"]),
+                expected_version=event.version,
                 accept_conflicts=accept,
             ),
         )
@@ -261,7 +259,7 @@ def event_actions(prefix: str, event: dict[str, Any]) -> None:
         _run_change(
             f"{key}_drop",
             go,
-            lambda _accept: planning.cancel(ui.db(), account, int(event["id"]), expected_version=int(event["version"])),
+            lambda _accept: planning.cancel(ui.db(), account, event.id, expected_version=event.version),
         )
 
 

@@ -110,7 +110,7 @@ def _body() -> None:
             client_id=client_id,
             thread_id=thread_id,
             note=note or "",
-            thread_version=thread["version"] if thread else None,
+            thread_version=thread.version if thread else None,
             lang=f.lang,
         )
         result = events.log_event(ui.db(), account, cmd)

@@ -136,7 +136,7 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
                 client_id=client_id,
                 thread_id=thread_id,
                 note=note or "",
-                thread_version=thread["version"] if thread else None,
+                thread_version=thread.version if thread else None,
                 complete_event_id=preset.complete_event_id,
                 complete_event_version=preset.complete_event_version,
                 accept_conflicts=accept,
@@ -219,11 +219,11 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
                 key=k("pipeline"),
             )
             _errors_for(k, "new_thread_title", "pipeline_id")
-        stage_pipeline = thread["pipeline_id"] if thread else pipeline_id
+        stage_pipeline = thread.pipeline_id if thread else pipeline_id
         stage_id, lost_reason_id = None, None
         if stage_pipeline is not None:
             stages = look.stages_of(stage_pipeline)
-            current = thread["stage_id"] if thread else None
+            current = thread.stage_id if thread else None
             choices = [None] + [s.id for s in stages if s.id != current]
             c1, c2 = st.columns(2)
             stage_id = c1.selectbox(

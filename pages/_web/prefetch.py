@@ -8,7 +8,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from crm_data import planning, reminders
+from crm_data import agenda, reminders
 from crm_data.db import Database
 from crm_data.errors import CrmError
 from crm_data.users import User
@@ -23,9 +23,9 @@ _waiting = threading.BoundedSemaphore(MAX_WAITING)
 def _today(db: Database, user: User) -> None:
     try:
         # the same calls, with the same arguments, as pages/today.py and the sidebar's reminders
-        planning.inboxes(db, user)
-        planning.without_next_step(db, user.id)
-        planning.owns_open_threads(db, user.id)
+        agenda.inboxes(db, user)
+        agenda.without_next_step(db, user.id)
+        agenda.owns_open_threads(db, user.id)
         reminders.due_with_total(db, user.id, limit=50)
     except CrmError as exc:
         log.info("prefetch for user %s skipped: %s", user.id, exc)

@@ -1,0 +1,278 @@
+"""The agenda: what people have planned, read for the Today page (`inbox`), the calendar
+(`calendar_events`) and the day schedule (`day_schedule`). Writing a plan is `planning`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crm_data import cache, checks
+from crm_data import settings as org_settings
+from crm_data.db import Database, Tx
+from crm_data.errors import NotFound
+from crm_data.rules import overlap_sql
+from crm_data.users import User
+
+# -- the inbox ----------------------------------------------------------------------------------------------
+VIEWS = ("mine", "assigned", "delegated")
+
+
+def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None, days_ahead: int = 14) -> pd.DataFrame:
+    """Planned events of one of three views, each with its bucket (overdue, today, upcoming):
+    `mine` planned by me for me; `assigned` to me by others; `delegated` by me to others, where
+    done and cancelled ones of the last two weeks stay visible so I can follow them."""
+    checks.choice(view, VIEWS, "view")
+    return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
+
+
+@cache.shared
+def inboxes(
+    db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
+) -> dict[str, pd.DataFrame]:
+    """The three views of `inbox` from one scan of the events (the Today page shows all three)."""
+    now = now or dt.datetime.now(dt.UTC)
+    org = org_settings.cached(db)
+    zone = org_settings.zone(org)
+    today_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), zone).astimezone(dt.UTC)
+    tomorrow = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), zone).astimezone(
+        dt.UTC
+    )
+    with db.read() as tx:
+        frame = tx.df(
+            """
+            WITH mine AS (
+                SELECT e.*, CASE WHEN e.author_id = $me AND e.assignee_id = $me THEN 'mine'
+                                 WHEN e.assignee_id = $me THEN 'assigned' ELSE 'delegated' END AS view
+                FROM events e
+                WHERE (e.author_id = $me OR e.assignee_id = $me) AND e.starts_at < $horizon
+                  AND (e.status = 'planned' OR (e.author_id = $me AND e.assignee_id <> $me AND e.updated_at >= $recent))
+            ),
+            firsts AS (
+                SELECT *, row_number() OVER (PARTITION BY view ORDER BY starts_at, id) AS n FROM mine
+            )
+            SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
+                   et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
+                   a.display_name AS author, s.display_name AS assignee,
+                   (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
+                    JOIN resources res ON res.id = r.resource_id WHERE r.event_id = e.id) AS resources,
+                   CASE WHEN e.status <> 'planned' THEN 'closed'
+                        WHEN e.starts_at < $today THEN 'overdue'
+                        WHEN e.starts_at < $tomorrow THEN 'today' ELSE 'upcoming' END AS bucket
+            FROM firsts e
+            JOIN threads t ON t.id = e.thread_id
+            JOIN clients c ON c.id = e.client_id
+            JOIN event_types et ON et.id = e.type_id
+            JOIN users a ON a.id = e.author_id
+            JOIN users s ON s.id = e.assignee_id
+            WHERE e.n <= $limit
+            ORDER BY e.starts_at, e.id
+            """,
+            {
+                "me": user.id,
+                "today": today_start,
+                "tomorrow": tomorrow,
+                "recent": now - dt.timedelta(days=14),
+                "horizon": tomorrow + dt.timedelta(days=days_ahead),
+                "limit": limit,
+            },
+        )
+    return {view: frame[frame["view"] == view].drop(columns="view").reset_index(drop=True) for view in VIEWS}
+
+
+@dataclass(frozen=True)
+class AgendaEvent:
+    """One event of the inbox or the calendar, to act on (done, reschedule, reassign, cancel)."""
+
+    id: int
+    thread_id: int
+    client_id: int
+    type_id: int
+    status: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    note: str
+    version: int
+    author_id: int
+    assignee_id: int
+    type: str
+    client: str
+    title: str
+    assignee: str
+
+
+@cache.shared
+def agenda_event(db: Database, event_id: int) -> AgendaEvent:
+    """The event `inbox` or `calendar_events` listed, as one record."""
+    checks.ident(event_id, "event_id")
+    with db.read() as tx:
+        row = tx.one(
+            """
+            SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
+                   e.author_id, e.assignee_id, et.name, c.name, t.title, u.display_name
+            FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
+            JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
+            WHERE e.id = ?
+            """,
+            [event_id],
+        )
+    if row is None:
+        raise NotFound(what="event", id=event_id)
+    return AgendaEvent(*row)
+
+
+@cache.shared
+def owns_open_threads(db: Database, owner_id: int) -> bool:
+    """Does the user own any open thread? (Today tells "all have a next step" apart from "none".)"""
+    with db.read() as tx:
+        return bool(tx.scalar("SELECT 1 FROM threads WHERE owner_id = ? AND status = 'open' LIMIT 1", [owner_id]))
+
+
+@cache.shared
+def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
+    """The owner's open threads with no planned event: they need a next step."""
+    with db.read() as tx:
+        return tx.df(
+            """
+            SELECT t.id, t.title, c.name AS client, s.name AS stage, s.percent, t.last_event_at
+            FROM threads t JOIN clients c ON c.id = t.client_id JOIN stages s ON s.id = t.stage_id
+            WHERE t.owner_id = ? AND t.status = 'open'
+              AND NOT EXISTS (SELECT 1 FROM events e WHERE e.thread_id = t.id AND e.status = 'planned')
+            ORDER BY t.last_event_at DESC LIMIT ?
+            """,
+            [owner_id, limit],
+        )
+
+
+CALENDAR_LIMIT = 2000  # events drawn one by one; beyond it the shown week is drawn as counts per hour
+
+
+@dataclass(frozen=True)
+class CalendarEvents:
+    """What the calendar draws, never truncated silently.
+
+    `events`: at most `limit` events, those of the focus range (the week on screen) first, then
+    the weeks around it by start. `total`: events in the whole loaded range; `focus_total`: in
+    the focus range. When the focus range alone holds more than `limit` (a team's week at a
+    million events) `events` is empty and `slots` counts the focus range's events per local hour
+    (slot_start as local wall-clock time, events)."""
+
+    events: pd.DataFrame
+    total: int
+    focus_total: int
+    slots: pd.DataFrame | None = None
+
+    @property
+    def not_shown(self) -> int:
+        return self.total - len(self.events)
+
+
+_CALENDAR_FILTER = """
+    ((e.status = 'planned' AND e.starts_at < $end AND e.ends_at > $start)
+        OR (e.status = 'done' AND e.starts_at < $done_until AND e.ends_at > $done_from))
+    AND ($all OR e.assignee_id IN (SELECT unnest($users)))
+"""
+
+
+@cache.shared
+def calendar_events(
+    db: Database,
+    user_ids: list[int] | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    done_from: dt.datetime | None = None,
+    done_until: dt.datetime | None = None,
+    focus: tuple[dt.datetime, dt.datetime] | None = None,
+    limit: int | None = None,
+) -> CalendarEvents:
+    """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
+    same range) of these assignees (None: everyone); the `focus` range (default: all of it)
+    is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
+    limit = CALENDAR_LIMIT if limit is None else limit
+    focus_start, focus_end = focus or (start, end)
+    params = {
+        "start": start,
+        "end": end,
+        "done_from": done_from or start,
+        "done_until": done_until or end,
+        "all": user_ids is None,
+        "users": list(user_ids or [-1]),
+        "focus_start": focus_start,
+        "focus_end": focus_end,
+        "limit": limit,
+    }
+    with db.read() as tx:
+        total, focus_total = tx.one(
+            f"""
+            SELECT count(*), count(*) FILTER (WHERE e.starts_at < $focus_end AND e.ends_at > $focus_start)
+            FROM events e WHERE {_CALENDAR_FILTER}
+            """,
+            params,
+        )
+        if focus_total > limit:
+            slots = tx.df(
+                f"""
+                SELECT date_trunc('hour', e.starts_at AT TIME ZONE $tz) AS slot_start, count(*) AS events
+                FROM events e
+                WHERE {_CALENDAR_FILTER} AND e.starts_at < $focus_end AND e.ends_at > $focus_start
+                GROUP BY 1 ORDER BY 1
+                """,
+                {**params, "tz": org_settings.cached(db).time_zone},
+            )
+            return CalendarEvents(_calendar_rows(tx, params, "FALSE"), total, focus_total, slots)
+        return CalendarEvents(_calendar_rows(tx, params, "TRUE"), total, focus_total)
+
+
+def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
+    return tx.df(
+        f"""
+        WITH chosen AS (
+            SELECT e.id FROM events e WHERE {_CALENDAR_FILTER} AND {wanted}
+            ORDER BY (e.starts_at < $focus_end AND e.ends_at > $focus_start) DESC, e.starts_at, e.id
+            LIMIT $limit
+        )
+        SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
+               e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
+               u.display_name AS assignee
+        FROM chosen k JOIN events e ON e.id = k.id JOIN event_types et ON et.id = e.type_id
+        JOIN clients c ON c.id = e.client_id JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
+        ORDER BY e.starts_at, e.id
+        """,
+        params,
+    )
+
+
+@cache.shared
+def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """One row per person's planned event and per reservation in [start, end), each with
+    `overlap` set when the same person (or resource) has another interval at the same time."""
+    with db.read() as tx:
+        return tx.df(
+            f"""
+            WITH lanes AS (
+                SELECT 'person' AS lane_kind, u.display_name AS lane, e.id AS event_id, e.starts_at, e.ends_at,
+                       et.name AS type, c.name AS client
+                FROM (
+                    SELECT id, assignee_id AS user_id FROM events
+                    WHERE status = 'planned' AND starts_at < $end AND ends_at > $start
+                    UNION
+                    SELECT ep.event_id, ep.user_id FROM event_participants ep JOIN events x ON x.id = ep.event_id
+                    WHERE ep.user_id IS NOT NULL AND x.status = 'planned' AND x.starts_at < $end AND x.ends_at > $start
+                ) p
+                JOIN events e ON e.id = p.id JOIN users u ON u.id = p.user_id
+                JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
+                UNION ALL
+                SELECT 'resource', res.name, r.event_id, r.starts_at, r.ends_at, et.name, c.name
+                FROM reservations r JOIN resources res ON res.id = r.resource_id JOIN events e ON e.id = r.event_id
+                JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
+                WHERE r.starts_at < $end AND r.ends_at > $start
+            )
+            SELECT *, {overlap_sql("lane_kind, lane")} AS overlap
+            FROM lanes
+            ORDER BY lane_kind, lane, starts_at, event_id
+            """,
+            {"start": start, "end": end},
+        )
