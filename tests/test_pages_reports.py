@@ -17,7 +17,7 @@ from crm_data import reports, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.i18n import Fmt
-from pages._ui import report_filters as rf
+from pages._ui import charts, filters, labels
 from pages._ui.core import md_escape
 from tests.helpers import REPO, as_user
 from tests.test_reports import World, build_world, make_filter
@@ -308,24 +308,24 @@ def test_a_thread_picked_in_the_drill_down_opens_the_thread_page(world: World) -
     ],
 )
 def test_money_on_cards_is_rounded_so_it_reads_from_the_back_of_the_room(lang: str, value: Decimal, shown: str) -> None:
-    assert rf.short_money(value, Fmt(lang)) == shown
+    assert labels.short_money(value, Fmt(lang)) == shown
 
 
 def test_rates_have_one_decimal_in_either_language() -> None:
-    assert (rf.percent(69, Fmt("en")), rf.percent(78.888, Fmt("pl"))) == ("69.0%", "78,9\u00a0%")
-    assert rf.change_text(120, 100, Fmt("en")) == "+20.0%"
-    assert rf.change_text(80, 100, Fmt("en")) == "-20.0%"
-    assert rf.change_text(5, 0, Fmt("en")) is None
+    assert (labels.percent(69, Fmt("en")), labels.percent(78.888, Fmt("pl"))) == ("69.0%", "78,9\u00a0%")
+    assert labels.change_text(120, 100, Fmt("en")) == "+20.0%"
+    assert labels.change_text(80, 100, Fmt("en")) == "-20.0%"
+    assert labels.change_text(5, 0, Fmt("en")) is None
 
 
 def test_names_in_charts_show_html_as_typed() -> None:
-    assert rf.plain('<b>Acme</b> & <a href="javascript:x">Co</a>') == (
+    assert charts.plain('<b>Acme</b> & <a href="javascript:x">Co</a>') == (
         '&lt;b&gt;Acme&lt;/b&gt; &amp; &lt;a href="javascript:x"&gt;Co&lt;/a&gt;'
     )
 
 
 def test_two_options_with_one_name_get_labels_a_url_can_tell_apart() -> None:
-    assert rf._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
+    assert filters._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
         3: "Anna Nowak (#3)",
         7: "Anna Nowak (#7)",
         9: "Ewa Wójcik",
@@ -357,7 +357,7 @@ def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
 @pytest.mark.parametrize("kind", ["bar", "line"])
 def test_the_money_chart_draws_every_key_and_period_of_the_report(world: World, kind: str) -> None:
     report = reports.money(world.db, make_filter(world, dimension="client", granularity="quarter"))
-    fig = rf.money_figure(report, Fmt("en"), kind=kind)
+    fig = charts.money_figure(report, Fmt("en"), kind=kind)
     drawn = {(trace.name, label): y for trace in fig.data for label, y in zip(trace.x, trace.y, strict=True)}
     assert len(fig.data) == report.rows["key"].nunique()
     assert sum(drawn.values()) == pytest.approx(float(sum(report.rows["total"])))

@@ -966,7 +966,7 @@ def test_the_default_range_is_twelve_whole_months_ending_with_this_one(day: dt.d
 
 
 def test_a_drill_down_export_holds_every_thread_not_only_the_shown_ones(world: World) -> None:
-    from pages._ui.report_filters import all_rows
+    from pages._ui.tables import all_rows
 
     f = make_filter(world)
     shown, total = reports.drill_threads(world.db, f, Drill("cohort"), limit=3)

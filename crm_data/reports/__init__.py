@@ -90,7 +90,7 @@ from crm_data.reports.periods import (  # noqa: F401
     previous_bucket,
     twelve_months_to,
 )
-from crm_data.reports.products import ProductReport, product_events, product_threads, products  # noqa: F401
+from crm_data.reports.products import TOP_PRODUCTS, ProductReport, product_events, product_threads, products  # noqa: F401
 from crm_data.reports.timelines import (  # noqa: F401
     ThreadTimeline,
     Workload,
