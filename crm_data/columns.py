@@ -51,7 +51,6 @@ KINDS = (
 )
 NUMERIC = frozenset({"int", "count", "number", "money", "percent", "ratio", "share", "value"})
 RATIO_FORMAT = "0.0%"  # a ratio in a file: a percent with one decimal (CSV "79.0%", XLSX 79.0%)
-MONEY_FORMAT = "#,##0.00"
 MONEY_WIDTH = 150  # pixels: "1 938 579,14 PLN" whole in the Polish UI (a "small" column cut it)
 
 
@@ -109,11 +108,6 @@ def export_frame(columns: Sequence[Column], frame: pd.DataFrame, f: Fmt) -> pd.D
 
 
 def export_formats(columns: Sequence[Column], f: Fmt) -> dict[str, str]:
-    """Number formats of the exported columns, by header: ratios as percents, money with two decimals."""
-    formats = {}
-    for c in exported(columns):
-        if c.kind in ("ratio", "share"):
-            formats[c.header(f)] = RATIO_FORMAT
-        elif c.kind == "money":
-            formats[c.header(f)] = MONEY_FORMAT
-    return formats
+    """Number formats of the exported columns, by header: ratios as percents (money is Decimal,
+    which crm_data.exports writes with two decimals)."""
+    return {c.header(f): RATIO_FORMAT for c in exported(columns) if c.kind in ("ratio", "share")}
