@@ -51,7 +51,6 @@ KINDS = (
 )
 NUMERIC = frozenset({"int", "count", "number", "money", "percent", "ratio", "share", "value"})
 RATIO_FORMAT = "0.0%"  # a ratio in a file: a percent with one decimal (CSV "79.0%", XLSX 79.0%)
-MONEY_WIDTH = 150  # pixels: "1 938 579,14 PLN" whole in the Polish UI (a "small" column cut it)
 
 
 @dataclass(frozen=True)

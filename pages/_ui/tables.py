@@ -55,6 +55,19 @@ def _text(c: Column, value: Any, f: Fmt) -> Any:
     return value
 
 
+# Pixels of a character in the table's font (Source Sans, 14 px) and of a cell's padding, a little
+# generous: a column of amounts gets the width of its longest amount. Streamlit sizes a column by
+# its first rows only, so a million further down was cut ("1 205 624,85 PLN" under 183 010,47).
+_NARROW, _DIGIT, _WIDE, _PADDING = 3.8, 7.2, 7.4, 20
+
+
+def text_width(text: str) -> int:
+    """About how many pixels `text` takes in a table cell, padding included."""
+    narrow = sum(ch in " \u00a0,.:'-+" for ch in text)
+    digits = sum(ch.isdigit() for ch in text)
+    return round(narrow * _NARROW + digits * _DIGIT + (len(text) - narrow - digits) * _WIDE) + _PADDING
+
+
 def _name(c: Column, f: Fmt, headers: bool) -> str:
     return c.header(f) if headers else c.screen_name
 
@@ -70,23 +83,28 @@ def cells(columns: Sequence[Column], frame: pd.DataFrame, f: Fmt, *, headers: bo
     return pd.DataFrame(data, index=frame.index).reset_index(drop=True)
 
 
-def column_config(columns: Sequence[Column], f: Fmt, *, headers: bool = False) -> dict[str, Any]:
+def column_config(
+    columns: Sequence[Column], f: Fmt, *, headers: bool = False, shown: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Streamlit's column settings for the shown columns; a money column of `shown` (the cells)
+    without a width of its own is as wide as its longest amount or its header."""
     config: dict[str, Any] = {}
     for c in cols.shown(columns):
+        name = _name(c, f, headers)
         common = {"help": f.t(c.help) if c.help else None, "width": c.width}
-        if c.kind == "money" and c.width is None:
-            common["width"] = cols.MONEY_WIDTH
+        if c.kind == "money" and c.width is None and shown is not None and len(shown):
+            common["width"] = max(text_width(str(v)) for v in [*shown[name], c.header(f)])
         if c.kind == "int":
-            config[_name(c, f, headers)] = st.column_config.NumberColumn(c.header(f), **common)
+            config[name] = st.column_config.NumberColumn(c.header(f), **common)
         elif c.kind == "share":
-            config[_name(c, f, headers)] = st.column_config.ProgressColumn(
+            config[name] = st.column_config.ProgressColumn(
                 c.header(f), min_value=0, max_value=100, format="%.0f%%", **common
             )
         elif c.kind == "flag":
-            config[_name(c, f, headers)] = st.column_config.CheckboxColumn(c.header(f), **common)
+            config[name] = st.column_config.CheckboxColumn(c.header(f), **common)
         else:
             align = "right" if c.kind in cols.NUMERIC else None
-            config[_name(c, f, headers)] = st.column_config.TextColumn(c.header(f), alignment=align, **common)
+            config[name] = st.column_config.TextColumn(c.header(f), alignment=align, **common)
     return config
 
 
@@ -94,12 +112,9 @@ def table(columns: Sequence[Column], frame: pd.DataFrame, key: str, *, headers: 
     """`frame` on screen through its spec (st.dataframe's other options in `kw`); the selection
     state when `kw` has on_select."""
     f = ui.fmt()
+    shown = cells(columns, frame, f, headers=headers)
     return st.dataframe(
-        cells(columns, frame, f, headers=headers),
-        hide_index=True,
-        key=key,
-        column_config=column_config(columns, f, headers=headers),
-        **kw,
+        shown, hide_index=True, key=key, column_config=column_config(columns, f, headers=headers, shown=shown), **kw
     )
 
 
