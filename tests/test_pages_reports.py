@@ -151,6 +151,64 @@ def test_money_takes_a_period_length_in_either_language_from_the_url(world: Worl
     assert pivot["Total"].iloc[0] == "2,677.78\u00a0PLN"  # the first quarter's offers, written by the formatter
 
 
+def _money_bar() -> None:
+    """The Money page's filter bar alone (run by AppTest as a script)."""
+    import datetime as dt
+
+    import streamlit as st
+
+    from pages._ui import filters
+    from pages._ui.filters import Field
+
+    st.session_state["chosen"] = filters.bar(
+        "money",
+        [
+            ["period", Field("grain", width=2), "chart"],
+            ["by", Field("amount_type", key="type", when=lambda v: v["dimension"] != "amount_type"), "pipeline"],
+            ["owner", "client", "product"],
+        ],
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2025, 12, 31),
+    )
+
+
+def test_the_one_filter_bar_reads_every_filter_from_the_url_and_leaves_out_what_does_not_apply(world: World) -> None:
+    at = AppTest.from_function(_money_bar, default_timeout=60)
+    for key, value in {
+        "money_to": "2025-06-30",
+        "money_grain": "Kwartał",
+        "money_chart": "line",
+        "money_by": "Client",
+        "money_type": str(world.amount_types["Invoice"]),
+        "money_pipeline": "RFQ",
+        "money_owner": "Olga Øster",
+        "money_product": "P2 · Żarówka",
+    }.items():
+        at.query_params[key] = value
+    at.run()
+    assert [e.value for e in at.exception] == []
+    chosen = at.session_state["chosen"]
+    assert chosen.chart == "line"
+    assert chosen.filter == reports.ReportFilter(
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2025, 6, 30),
+        owner_id=world.people["olga"].id,
+        product_id=world.products["P2"],
+        pipeline_id=world.pipelines["RFQ"],
+        amount_type_id=world.amount_types["Invoice"],
+        granularity="quarter",
+        dimension="client",
+    )
+
+    at = AppTest.from_function(_money_bar, default_timeout=60)
+    at.query_params["money_by"] = "amount_type"
+    at.run()
+    assert at.session_state["chosen"].filter.dimension == "amount_type"
+    assert at.session_state["chosen"].filter.amount_type_id is None  # every type, so no type to choose
+    assert "money_type" not in [s.key for s in at.selectbox]
+    assert len(at.columns) == 3 + 3 + 3 + 2  # three rows of three, the period's from and to
+
+
 def test_an_unknown_value_in_the_url_is_ignored(world: World) -> None:
     at = opened(
         world.people["mona"], "pages/money.py", **period("money"), money_grain="Fortnight", money_owner="Nobody"

@@ -752,6 +752,30 @@ def test_products_of_an_empty_period_are_empty(world: World) -> None:
     assert len(got.periods) == 12
 
 
+@pytest.mark.parametrize("top", [1, 2, 8])
+def test_the_products_chart_keeps_the_leading_products_and_adds_up_the_others_in_the_database(
+    world: World, top: int
+) -> None:
+    got = reports.products(world.db, make_filter(world, granularity="quarter"), top=top)
+    # the yardstick: what the Products page did in pandas before the report did it in SQL
+    leaders = [int(p) for p in got.totals["product_id"][:top]]
+    rest = got.rows[~got.rows["product_id"].isin(leaders)].groupby("period")["value"].sum()
+    want = {
+        p: [got.rows[(got.rows["product_id"] == p) & (got.rows["period"] == d)]["value"].sum() for d in got.periods]
+        for p in leaders
+    }
+    if len(got.totals) > top:
+        want[reports.OTHER] = [rest.get(d, Decimal(0)) for d in got.periods]
+    chart = {int(k): list(part["value"]) for k, part in got.leaders.groupby("key", sort=False)}
+    assert list(chart) == list(want)  # in the order of the totals, the others last
+    assert chart == want
+    assert all(list(part["period"]) == got.periods for _, part in got.leaders.groupby("key"))  # every bucket
+    labels = dict(zip(got.leaders["key"], got.leaders["label"], strict=True))
+    assert labels[world.products["P1"]] == "P1 · Pompa ciepła"
+    assert (reports.OTHER in labels) == (top < 3)  # the world has three products
+    assert pd.isna(labels.get(reports.OTHER))  # "other" is named by the page, in the user's language
+
+
 def test_finding_events_and_threads_by_product(world: World) -> None:
     f = make_filter(world, product_id="P1")
     found, total = reports.product_events(world.db, f)
