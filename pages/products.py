@@ -99,33 +99,25 @@ if product_id is not None:
             key="products_one_chart",
             config=charts.chart_config(f"product-{product.code}"),
         )
-        threads_tab, events_tab = st.tabs([f.t("products.threads"), f.t("products.events")])
-        with threads_tab:
-            found, total = reports.product_threads(ui.db(), one)
-            if found.empty:
-                st.info(f.t("reports.no_threads"), icon=":material/search_off:")
-            else:
+        lists = (  # what, its read, its columns, the column with the thread's number, when there is none
+            ("threads", reports.product_threads, specs.PRODUCT_THREADS, "id", "reports.no_threads"),
+            ("events", reports.product_events, specs.PRODUCT_EVENTS, "thread_id", "products.no_events"),
+        )
+        for tab, (what, read, columns, thread_column, none) in zip(
+            st.tabs([f.t(f"products.{what}") for what, *_ in lists]), lists, strict=True
+        ):
+            with tab:
+                found, total = read(ui.db(), one)
+                if found.empty:
+                    st.info(f.t(none), icon=":material/search_off:")
+                    continue
                 tables.limited(
-                    specs.PRODUCT_THREADS,
+                    columns,
                     found,
                     total,
-                    f"products_threads_{product_id}",
-                    name=f"threads-{product.code}",
+                    f"products_{what}_{product_id}",
+                    name=f"{what}-{product.code}",
                     caption=f.t("reports.shown_of", shown=len(found), total=total),
-                    everything=lambda: reports.product_threads(ui.db(), one, limit=None)[0],
-                )
-        with events_tab:
-            found, total = reports.product_events(ui.db(), one)
-            if found.empty:
-                st.info(f.t("products.no_events"), icon=":material/search_off:")
-            else:
-                tables.limited(
-                    specs.PRODUCT_EVENTS,
-                    found,
-                    total,
-                    f"products_events_{product_id}",
-                    name=f"events-{product.code}",
-                    caption=f.t("reports.shown_of", shown=len(found), total=total),
-                    thread_column="thread_id",
-                    everything=lambda: reports.product_events(ui.db(), one, limit=None)[0],
+                    thread_column=thread_column,
+                    everything=lambda read=read: read(ui.db(), one, limit=None)[0],
                 )
