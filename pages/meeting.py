@@ -42,7 +42,7 @@ labels.metric(
     cards[1],
     f.t("meeting.won_value"),
     labels.short_money(k.won_value, f),
-    delta=labels.change_text(float(k.won_value), float(k.won_value_before), f),
+    delta=labels.change_text(k.won_value, k.won_value_before, f),
     help=f"{f.money(k.won_value)}. " + f.t("meeting.won_help", n=k.won_threads) + " " + before,
 )
 labels.metric(

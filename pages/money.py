@@ -62,7 +62,7 @@ labels.metric(
     if running
     else f.t("money.last_period", period=last_label),
     labels.short_money(last["total"], f),
-    delta=labels.change_text(float(last["total"]), float(last["previous"]), f),
+    delta=labels.change_text(last["total"], last["previous"], f),
     help=f"{f.money(last['total'])}. "
     + (
         f.t("money.running_help", start=f.date(running.previous_start), through=f.date(running.previous_through))

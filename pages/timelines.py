@@ -115,7 +115,7 @@ elif view == "workload":
         if load.truncated:
             st.info(f.t("timelines.truncated", limit=CHART_LIMIT), icon=":material/info:")
         intervals = load.intervals.assign(state=[f.t(f"status.{s}") for s in load.intervals["status"]])
-        window = (reports.local_midnight(start, f.tz), reports.local_midnight(end + dt.timedelta(days=1), f.tz))
+        window = reports.local_days(start, end, f.tz)
         st.plotly_chart(
             charts.timeline(
                 intervals, f, lane="person", hover=["type", "client", "state"], highlight="overlap", x_range=window
@@ -136,7 +136,7 @@ else:
     start, end = filters.period("occupancy", monday, monday + dt.timedelta(days=27), container=top[0])
     flt = filters.report_filter(start=start, end=end)
     occupancy = reports.resource_occupancy(ui.db(), flt)
-    window = (reports.local_midnight(start, f.tz), reports.local_midnight(end + dt.timedelta(days=1), f.tz))
+    window = reports.local_days(start, end, f.tz)
     if occupancy.empty:
         st.info(f.t("resources.none_defined"), icon=":material/meeting_room:")
     else:

@@ -67,8 +67,9 @@ def signed_percent(value: Any, f: Fmt) -> str:
     return ("+" if share >= 0 else "-") + percent(abs(share), f)
 
 
-def change_text(now: float, before: float, f: Fmt) -> str | None:
-    """The change against the previous period as a signed percent, or None when there was nothing before."""
+def change_text(now: Any, before: Any, f: Fmt) -> str | None:
+    """The change against the previous period (counts or amounts) as a signed percent, or None
+    when there was nothing before."""
     if not before:
         return None
     return signed_percent((now - before) / before * 100, f)
