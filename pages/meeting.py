@@ -66,11 +66,7 @@ with left:
     st.subheader(f.t("funnel.title"), anchor=False)
     shown = funnel.stages
     if not shown.empty:
-        first = (
-            pipeline_id
-            if pipeline_id is not None
-            else int(funnel.outcomes.sort_values("threads").iloc[-1]["pipeline_id"])
-        )
+        first = pipeline_id if pipeline_id is not None else funnel.busiest_pipeline()
         shown = shown[shown["pipeline_id"] == first]
         st.caption(ui.tm("meeting.funnel_of", pipeline=look.pipelines[first].name, n=int(shown["reached"].max() or 0)))
         st.plotly_chart(
@@ -78,7 +74,7 @@ with left:
         )
     else:
         st.info(f.t("funnel.empty"), icon=":material/filter_alt_off:")
-grain = "week" if days <= 62 else "month" if days <= 731 else "quarter"
+grain = reports.granularity_for(flt.start, flt.end)
 money = reports.money(
     ui.db(),
     filters.report_filter(

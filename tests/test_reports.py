@@ -904,6 +904,23 @@ def test_the_meeting_numbers_match_an_independent_computation(world: World) -> N
     assert got.weighted_pipeline == Decimal("95.01")
 
 
+@pytest.mark.parametrize(
+    ("days", "grain"), [(1, "week"), (30, "week"), (62, "week"), (63, "month"), (731, "month"), (732, "quarter")]
+)
+def test_the_meeting_charts_money_in_weeks_months_or_quarters_by_the_length_of_the_period(
+    days: int, grain: str
+) -> None:
+    start = dt.date(2025, 1, 1)
+    assert reports.granularity_for(start, start + dt.timedelta(days=days - 1)) == grain
+
+
+def test_the_meeting_shows_the_funnel_of_the_pipeline_with_the_most_threads(world: World) -> None:
+    got = reports.funnel(world.db, make_filter(world))
+    counts = dict(zip(got.outcomes["pipeline_id"], got.outcomes["threads"], strict=True))
+    assert counts[got.busiest_pipeline()] == max(counts.values())
+    assert got.busiest_pipeline() == world.pipelines["Sales"]
+
+
 def test_meeting_numbers_follow_the_owner_filter(world: World) -> None:
     got = reports.kpis(world.db, make_filter(world, owner_id="olga"), now=NOW)
     assert (got.new_threads, got.won_threads, got.won_value) == (2, 1, Decimal("777.77"))

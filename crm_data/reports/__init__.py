@@ -85,6 +85,7 @@ from crm_data.reports.periods import (  # noqa: F401
     _zone,
     bucket_start,
     buckets,
+    granularity_for,
     local_days,
     local_midnight,
     next_bucket,

@@ -62,6 +62,13 @@ def previous_bucket(day: dt.date, granularity: str) -> dt.date:
     return bucket_start(day - dt.timedelta(days=1), granularity)
 
 
+def granularity_for(start: dt.date, end: dt.date) -> str:
+    """The bucket a chart of `start`..`end` reads best in: weeks up to about two months, months
+    up to two years, then quarters."""
+    days = (end - start).days + 1
+    return "week" if days <= 62 else "month" if days <= 731 else "quarter"
+
+
 def twelve_months_to(day: dt.date) -> dt.date:
     """The first day of the twelve whole months ending with `day`'s month (the default range of
     the money and products pages)."""
