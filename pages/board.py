@@ -11,9 +11,8 @@ import streamlit as st
 from crm_data import board, permissions
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import Fmt
-from pages._ui import board_component
+from pages._ui import board_component, filters, labels
 from pages._ui import core as ui
-from pages._ui import report_filters as rf
 
 PENDING = "board_pending"  # a drop on a lost stage, waiting for its reason
 FLASH = "board_flash"  # ("success" | "error", markdown) shown once above the board
@@ -65,8 +64,8 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "closes": c.closes,
                 "expanded": c.stage_id in expanded,
                 "count_text": f.tn("threads.count", c.count),
-                "value_text": f"{f.t('board.value')}: {rf.short_money(c.value, f)}",
-                "weighted_text": f"{f.t('board.weighted')}: {rf.short_money(c.weighted, f)}",
+                "value_text": f"{f.t('board.value')}: {labels.short_money(c.value, f)}",
+                "weighted_text": f"{f.t('board.weighted')}: {labels.short_money(c.weighted, f)}",
                 "value_title": f.money(c.value),
                 "weighted_title": f.money(c.weighted),
                 "has_more": c.has_more,
@@ -74,12 +73,12 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "cards": cards,
             }
         )
-    labels = {
+    texts = {
         k: f.t(f"board.{k}")
         for k in ("move_to", "move", "show_more", "expand", "collapse", "drop_here", "empty", "no_next")
     }
     targets = [{"id": c.stage_id, "name": c.name} for c in b.columns]
-    return {"columns": columns, "labels": labels, "targets": targets, "rev": st.session_state.get(REV, 0)}
+    return {"columns": columns, "labels": texts, "targets": targets, "rev": st.session_state.get(REV, 0)}
 
 
 def redraw() -> None:
@@ -169,15 +168,15 @@ if not pipelines:
 top = st.columns([1.2, 1, 1.3, 0.8], vertical_alignment="bottom")
 remembered = st.session_state.get("board_last_pipeline")
 default_pipeline = remembered if remembered in look.pipelines else pipelines[0].id
-pipeline_id = rf.pipeline(top[0], "board_pipeline", default=default_pipeline) or default_pipeline
+pipeline_id = filters.pipeline(top[0], "board_pipeline", default=default_pipeline) or default_pipeline
 st.session_state["board_last_pipeline"] = pipeline_id
 people = {p.id: p.display_name for p in look.people.values()}
-owner_id = rf.choice(top[1], f.t("field.owner_id"), people, "board_owner")
+owner_id = filters.choice(top[1], f.t("field.owner_id"), people, "board_owner")
 text = top[2].text_input(
-    f.t("board.search"), key="board_text", bind=rf.BIND, type="search", placeholder=f.t("board.search_help")
+    f.t("board.search"), key="board_text", bind=filters.BIND, type="search", placeholder=f.t("board.search_help")
 )
 # a salesperson starts with their own threads, a manager with everyone's
-only_mine = rf.flag(top[3], f.t("board.only_mine"), "board_mine", default=not account.sees_everything)
+only_mine = filters.flag(top[3], f.t("board.only_mine"), "board_mine", default=not account.sees_everything)
 # the rest folded away (a phone shows the board sooner), open when the URL sets one of them
 more_set = any(
     st.query_params.get(k)
@@ -185,13 +184,13 @@ more_set = any(
 )
 with st.expander(f.t("board.more_filters"), icon=":material/filter_list:", expanded=more_set):
     row = st.columns(3)
-    client_id = rf.client(row[0], "board_client")
-    product_id = rf.product(row[1], "board_product")
-    amount_type_id = rf.amount_type(row[2], "board_value")
+    client_id = filters.client(row[0], "board_client")
+    product_id = filters.product(row[1], "board_product")
+    amount_type_id = filters.amount_type(row[2], "board_value")
     row = st.columns(3, vertical_alignment="bottom")
-    sort = rf.options(row[0], f.t("board.sort"), list(board.SORTS), "board_sort", "board.sort", default="value")
-    no_next = rf.flag(row[1], f.t("board.no_next_step"), "board_no_next")
-    rotting = rf.flag(row[2], f.t("board.rotting"), "board_rotting")
+    sort = filters.options(row[0], f.t("board.sort"), list(board.SORTS), "board_sort", "board.sort", default="value")
+    no_next = filters.flag(row[1], f.t("board.no_next_step"), "board_no_next")
+    rotting = filters.flag(row[2], f.t("board.rotting"), "board_rotting")
 
 flt = board.BoardFilter(
     pipeline_id=pipeline_id,
@@ -209,9 +208,9 @@ expanded: set[int] = st.session_state.setdefault(f"board_expanded_{pipeline_id}"
 b = board.board(ui.db(), flt, limits=limits)
 
 with st.container(horizontal=True):  # side by side on a phone too
-    rf.metric(st, f.t("board.open_threads"), f.number(b.count, 0))
-    rf.metric(st, f.t("board.value"), rf.short_money(b.value, f), help=f.money(b.value))
-    rf.metric(st, f.t("board.weighted"), rf.short_money(b.weighted, f), help=f.money(b.weighted))
+    labels.metric(st, f.t("board.open_threads"), f.number(b.count, 0))
+    labels.metric(st, f.t("board.value"), labels.short_money(b.value, f), help=f.money(b.value))
+    labels.metric(st, f.t("board.weighted"), labels.short_money(b.weighted, f), help=f.money(b.weighted))
 type_id = board.stage_change_type(look, ui.org())
 st.caption(ui.tm("board.logged_as", type=look.event_types[type_id].name if type_id else "—", days=board.CLOSED_DAYS))
 

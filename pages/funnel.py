@@ -13,46 +13,10 @@ import streamlit as st
 
 from crm_data import reports
 from crm_data.reports import Drill
+from crm_data.reports import tables as specs
+from pages._ui import charts, filters, labels, tables
 from pages._ui import core as ui
-from pages._ui import report_filters as rf
-
-
-def stage_table(stages: pd.DataFrame) -> pd.DataFrame:
-    """The stages as the user reads them (in stage order, so text is fine): "—" where a number
-    does not apply, such as the time spent in the won stage."""
-    f = ui.fmt()
-
-    def shown(value: Any, fmt: Any) -> str:
-        return "—" if value is None or pd.isna(value) else fmt(value)
-
-    return pd.DataFrame(
-        {
-            "stage": stages["stage"],
-            "percent": [f.percent(p) for p in stages["percent"]],
-            "reached": [shown(v, lambda n: f.number(int(n), 0)) for v in stages["reached"]],
-            "conversion": [shown(v, lambda r: rf.percent(float(r) * 100, f)) for v in stages["conversion"]],
-            "at_now": [f.number(int(v), 0) for v in stages["at_now"]],
-            "at_now_value": [f.money(v) for v in stages["at_now_value"]],
-            "avg_days": [shown(v, lambda d: f.number(round(float(d), 1), 1)) for v in stages["avg_days"]],
-        }
-    )
-
-
-def stages_export(stages: pd.DataFrame) -> pd.DataFrame:
-    f = ui.fmt()
-    return pd.DataFrame(
-        {
-            f.t("field.pipeline_id"): stages["pipeline"],
-            f.t("field.stage_id"): stages["stage"],
-            f.t("field.percent"): stages["percent"],
-            f.t("funnel.reached"): stages["reached"],
-            f.t("funnel.reached_value"): stages["reached_value"],
-            f.t("funnel.conversion"): stages["conversion"],
-            f.t("funnel.at_now"): stages["at_now"],
-            f.t("funnel.at_now_value"): stages["at_now_value"],
-            f.t("funnel.avg_days"): stages["avg_days"],
-        }
-    )
+from pages._ui.filters import Field
 
 
 def drill_title(drill: Drill) -> str:
@@ -72,39 +36,28 @@ look = ui.lookups()
 today = dt.datetime.now(f.tz).date()
 st.title(f.t("funnel.title"), anchor=False)
 
-top = st.columns([2, 1, 1])
-start, end = rf.period("funnel", today - dt.timedelta(days=364), today, container=top[0])
-pipeline_id = rf.pipeline(top[1], "funnel_pipeline")
-amount_type_id = rf.amount_type(top[2], "funnel_value")
-row = st.columns(3)
-owner_id = rf.owner(row[0], "funnel_owner")
-client_id = rf.client(row[1], "funnel_client")
-product_id = rf.product(row[2], "funnel_product")
-flt = rf.report_filter(
-    start=start,
-    end=end,
-    owner_id=owner_id,
-    client_id=client_id,
-    product_id=product_id,
-    pipeline_id=pipeline_id,
-    amount_type_id=amount_type_id,
-)
+flt = filters.bar(
+    "funnel",
+    [["period", "pipeline", Field("amount_type", key="value")], ["owner", "client", "product"]],
+    start=today - dt.timedelta(days=364),
+    end=today,
+).filter
 report = reports.funnel(ui.db(), flt)
 value_name = look.amount_types[report.amount_type_id].name if report.amount_type_id in look.amount_types else ""
 st.caption(ui.tm("funnel.cohort_help", start=f.date(flt.start), end=f.date(flt.end), value=value_name))
 
 won_value = report.outcomes["won_value"].sum()
 cards = st.columns([1, 1, 1, 1.5, 1])
-rf.metric(cards[0], f.t("funnel.cohort"), f.number(report.threads, 0), help=f.t("funnel.cohort_explain"))
-rf.metric(
+labels.metric(cards[0], f.t("funnel.cohort"), f.number(report.threads, 0), help=f.t("funnel.cohort_explain"))
+labels.metric(
     cards[1],
     f.t("funnel.win_rate"),
-    rf.percent(report.win_rate * 100, f) if report.win_rate is not None else "—",
+    labels.percent(report.win_rate * 100, f) if report.win_rate is not None else "—",
     help=f.t("funnel.win_rate_explain"),
 )
-rf.metric(cards[2], f.t("funnel.won"), f.number(report.won, 0))
-rf.metric(cards[3], f.t("funnel.won_value"), rf.short_money(won_value, f), help=f.money(won_value))
-rf.metric(cards[4], f.t("funnel.lost"), f.number(report.lost, 0))
+labels.metric(cards[2], f.t("funnel.won"), f.number(report.won, 0))
+labels.metric(cards[3], f.t("funnel.won_value"), labels.short_money(won_value, f), help=f.money(won_value))
+labels.metric(cards[4], f.t("funnel.lost"), f.number(report.lost, 0))
 
 picks: dict[str, Drill | None] = {}
 holders: dict[str, Any] = {}  # where the threads behind a pick are listed: under its section
@@ -119,39 +72,22 @@ else:
         path = stages[stages["step"].notna()].reset_index(drop=True)
         with tab:
             chart = st.plotly_chart(
-                rf.funnel_figure(stages, f),
+                charts.funnel_figure(stages, f),
                 key=f"funnel_chart_{pid}",
                 on_select="rerun",
                 selection_mode="points",
-                config=rf.chart_config(f"funnel-{pid}"),
+                config=charts.chart_config(f"funnel-{pid}"),
             )
-            point = rf.selected_point(chart)
+            point = charts.selected_point(chart)
             picks[f"chart_{pid}"] = (
                 Drill("reached", stage_id=int(path.iloc[point]["stage_id"]))
                 if point is not None and point < len(path)
                 else None
             )
-            picked = st.dataframe(
-                stage_table(stages),
-                hide_index=True,
-                on_select="rerun",
-                selection_mode="single-row",
-                key=f"funnel_stages_{pid}",
-                column_config={
-                    "stage": st.column_config.TextColumn(f.t("field.stage_id"), width="medium"),
-                    "percent": f.t("field.percent"),
-                    "reached": st.column_config.TextColumn(f.t("funnel.reached"), help=f.t("funnel.reached_explain")),
-                    "conversion": st.column_config.TextColumn(
-                        f.t("funnel.conversion"), help=f.t("funnel.conversion_explain")
-                    ),
-                    "at_now": f.t("funnel.at_now"),
-                    "at_now_value": f.t("funnel.at_now_value"),
-                    "avg_days": st.column_config.TextColumn(
-                        f.t("funnel.avg_days"), help=f.t("funnel.avg_days_explain")
-                    ),
-                },
+            picked = tables.table(
+                specs.STAGES, stages, f"funnel_stages_{pid}", on_select="rerun", selection_mode="single-row"
             )
-            chosen = rf.selected_row(picked)
+            chosen = tables.selected_row(picked)
             if chosen is not None:
                 stage = stages.iloc[chosen]
                 picks[f"table_{pid}"] = Drill(
@@ -160,59 +96,15 @@ else:
             else:
                 picks[f"table_{pid}"] = None
             st.caption(f.t("funnel.click_help"))
-            rf.downloads(
-                lambda stages=stages: stages_export(stages),
-                f"funnel-{names[pid]}",
-                f"funnel_stages_{pid}_dl",
-                formats={f.t("funnel.conversion"): "0.0%"},
+            tables.downloads(
+                specs.STAGES, lambda stages=stages: stages, f"funnel-{names[pid]}", f"funnel_stages_{pid}_dl"
             )
             holders[f"chart_{pid}"] = holders[f"table_{pid}"] = st.container()
 
 if not report.outcomes.empty:
     st.subheader(f.t("funnel.outcomes"), anchor=False)
-    outcomes = report.outcomes
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "pipeline": outcomes["pipeline"],
-                "threads": outcomes["threads"],
-                "open": outcomes["open"],
-                "won": outcomes["won"],
-                "lost": outcomes["lost"],
-                "win_rate": rf.percent_text(outcomes["win_rate"], f, scale=100),
-                "won_value": rf.money_text(outcomes["won_value"], f),
-            }
-        ),
-        hide_index=True,
-        key="funnel_outcomes",
-        column_config={
-            "pipeline": f.t("field.pipeline_id"),
-            "threads": f.t("funnel.cohort"),
-            "open": f.t("status.open"),
-            "won": f.t("status.won"),
-            "lost": f.t("status.lost"),
-            "win_rate": rf.number_column(f.t("funnel.win_rate")),
-            "won_value": rf.number_column(f.t("funnel.won_value")),
-        },
-    )
-    rf.downloads(
-        lambda: pd.DataFrame(
-            {
-                f.t("field.pipeline_id"): outcomes["pipeline"],
-                f.t("funnel.cohort"): outcomes["threads"],
-                f.t("status.open"): outcomes["open"],
-                f.t("status.won"): outcomes["won"],
-                f.t("status.lost"): outcomes["lost"],
-                f.t("status.closed"): outcomes["closed"],
-                f.t("funnel.win_rate"): outcomes["win_rate"],
-                f.t("funnel.won_value"): outcomes["won_value"],
-                f.t("funnel.cohort_value"): outcomes["value"],
-            }
-        ),
-        "funnel-outcomes",
-        "funnel_outcomes_dl",
-        formats={f.t("funnel.win_rate"): "0.0%"},
-    )
+    tables.table(specs.OUTCOMES, report.outcomes, "funnel_outcomes")
+    tables.downloads(specs.OUTCOMES, lambda: report.outcomes, "funnel-outcomes", "funnel_outcomes_dl")
 
 st.subheader(f.t("funnel.lost_reasons"), anchor=False)
 lost = report.lost_reasons
@@ -220,120 +112,72 @@ if lost.empty:
     st.caption(f.t("funnel.no_lost"))
 else:
     left, right = st.columns(2)
-    labels = [r or "—" for r in lost["lost_reason"]]
+    lost = lost.assign(lost_reason=[r or "—" for r in lost["lost_reason"]])
     chart = left.plotly_chart(
-        rf.bar_figure(
-            labels,
-            {f.t("funnel.lost"): [int(v) for v in lost["threads"]]},
-            text=[f"{n} · {rf.short_money(v, f)}" for n, v in zip(lost["threads"], lost["value"], strict=True)],
+        charts.bar_figure(
+            list(lost["lost_reason"]),
+            {f.t("funnel.lost"): lost["threads"]},
+            text=[f"{n} · {labels.short_money(v, f)}" for n, v in zip(lost["threads"], lost["value"], strict=True)],
         ),
         key="funnel_lost_chart",
         on_select="rerun",
         selection_mode="points",
-        config=rf.chart_config("lost-reasons"),
+        config=charts.chart_config("lost-reasons"),
     )
-    point = rf.selected_point(chart)
+    point = charts.selected_point(chart)
     picks["lost_chart"] = (
         Drill("lost_reason", lost_reason_id=int(lost.iloc[point]["lost_reason_id"])) if point is not None else None
     )
     with right:
-        picked = st.dataframe(
-            pd.DataFrame({"reason": labels, "threads": lost["threads"], "value": rf.money_text(lost["value"], f)}),
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            key="funnel_lost_table",
-            column_config={
-                "reason": f.t("field.lost_reason_id"),
-                "threads": f.t("funnel.lost"),
-                "value": rf.number_column(f.t("field.value")),
-            },
+        picked = tables.table(
+            specs.LOST_REASONS, lost, "funnel_lost_table", on_select="rerun", selection_mode="single-row"
         )
-        chosen = rf.selected_row(picked)
+        chosen = tables.selected_row(picked)
         picks["lost_table"] = (
             Drill("lost_reason", lost_reason_id=int(lost.iloc[chosen]["lost_reason_id"]))
             if chosen is not None
             else None
         )
-        rf.downloads(
-            lambda: pd.DataFrame(
-                {
-                    f.t("field.lost_reason_id"): labels,
-                    f.t("funnel.lost"): lost["threads"],
-                    f.t("field.value"): lost["value"],
-                }
-            ),
-            "lost-reasons",
-            "funnel_lost_dl",
-        )
+        tables.downloads(specs.LOST_REASONS, lambda: lost, "lost-reasons", "funnel_lost_dl")
     holders["lost_chart"] = holders["lost_table"] = st.container()
 
 st.subheader(f.t("funnel.weighted"), anchor=False)
 weighted = reports.weighted_pipeline(ui.db(), flt)
 st.caption(f.t("funnel.weighted_help"))
 cards = st.columns(3)
-rf.metric(cards[0], f.t("funnel.open_threads"), f.number(weighted.threads, 0))
-rf.metric(cards[1], f.t("funnel.open_value"), rf.short_money(weighted.value, f), help=f.money(weighted.value))
-rf.metric(cards[2], f.t("funnel.weighted_value"), rf.short_money(weighted.weighted, f), help=f.money(weighted.weighted))
+labels.metric(cards[0], f.t("funnel.open_threads"), f.number(weighted.threads, 0))
+labels.metric(cards[1], f.t("funnel.open_value"), labels.short_money(weighted.value, f), help=f.money(weighted.value))
+labels.metric(
+    cards[2], f.t("funnel.weighted_value"), labels.short_money(weighted.weighted, f), help=f.money(weighted.weighted)
+)
 owners = weighted.owners
 if not owners.empty:
     chart = st.plotly_chart(
-        rf.bar_figure(
+        charts.bar_figure(
             list(owners["owner"]),
-            {
-                f.t("funnel.weighted_value"): [float(v) for v in owners["weighted"]],
-                f.t("funnel.open_value"): [float(v) for v in owners["value"]],
-            },
+            {f.t("funnel.weighted_value"): owners["weighted"], f.t("funnel.open_value"): owners["value"]},
             money=f,
         ),
         key="funnel_weighted_chart",
         on_select="rerun",
         selection_mode="points",
-        config=rf.chart_config("weighted-pipeline"),
+        config=charts.chart_config("weighted-pipeline"),
     )
-    point = rf.selected_point(chart)
+    point = charts.selected_point(chart)
     picks["weighted_chart"] = (
         Drill("open_owner", owner_id=int(owners.iloc[point]["owner_id"])) if point is not None else None
     )
-    picked = st.dataframe(
-        pd.DataFrame(
-            {
-                "owner": owners["owner"],
-                "threads": owners["threads"],
-                "value": rf.money_text(owners["value"], f),
-                "weighted": rf.money_text(owners["weighted"], f),
-            }
-        ),
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="funnel_weighted_table",
-        column_config={
-            "owner": f.t("field.owner_id"),
-            "threads": f.t("funnel.open_threads"),
-            "value": rf.number_column(f.t("funnel.open_value")),
-            "weighted": rf.number_column(f.t("funnel.weighted_value")),
-        },
+    picked = tables.table(
+        specs.WEIGHTED_OWNERS, owners, "funnel_weighted_table", on_select="rerun", selection_mode="single-row"
     )
-    chosen = rf.selected_row(picked)
+    chosen = tables.selected_row(picked)
     picks["weighted_table"] = (
         Drill("open_owner", owner_id=int(owners.iloc[chosen]["owner_id"])) if chosen is not None else None
     )
-    rf.downloads(
-        lambda: pd.DataFrame(
-            {
-                f.t("field.owner_id"): owners["owner"],
-                f.t("funnel.open_threads"): owners["threads"],
-                f.t("funnel.open_value"): owners["value"],
-                f.t("funnel.weighted_value"): owners["weighted"],
-            }
-        ),
-        "weighted-pipeline",
-        "funnel_weighted_dl",
-    )
+    tables.downloads(specs.WEIGHTED_OWNERS, lambda: owners, "weighted-pipeline", "funnel_weighted_dl")
     holders["weighted_chart"] = holders["weighted_table"] = st.container()
 
-drill = rf.latest("funnel_drill", picks)
+drill = tables.latest("funnel_drill", picks)
 if drill is not None:
     with holders[st.session_state["funnel_drill__active"]], st.container(border=True):
         if drill.kind == "reached":
@@ -350,11 +194,10 @@ if drill is not None:
             st.markdown(f"**{ui.md_escape(drill_title(drill))}**")
         frame, total = reports.drill_threads(ui.db(), flt, drill)
         key = f"funnel_drill_list_{drill.kind}_{drill.stage_id}_{drill.lost_reason_id}_{drill.owner_id}"
-        rf.thread_list(
+        tables.thread_list(
             frame,
             total,
             key,
-            f,
             name="threads",
             everything=lambda: reports.drill_threads(ui.db(), flt, drill, limit=None)[0],
         )

@@ -6,14 +6,14 @@ owner. Filters live in the URL, so a meeting's view can be bookmarked and reopen
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from crm_data import reports
+from crm_data.reports import tables as specs
+from pages._ui import charts, filters, labels, tables
 from pages._ui import core as ui
-from pages._ui import report_filters as rf
 
 ui.require_user()
 f = ui.fmt()
@@ -21,11 +21,8 @@ look = ui.lookups()
 today = dt.datetime.now(f.tz).date()
 st.title(f.t("meeting.title"), anchor=False)
 
-row = st.columns([2, 1, 1])
-start, end = rf.period("meeting", today - dt.timedelta(days=29), today, container=row[0])
-pipeline_id = rf.pipeline(row[1], "meeting_pipeline")
-owner_id = rf.owner(row[2], "meeting_owner")
-flt = rf.report_filter(start=start, end=end, pipeline_id=pipeline_id, owner_id=owner_id)
+flt = filters.bar("meeting", [["period", "pipeline", "owner"]], start=today - dt.timedelta(days=29), end=today).filter
+pipeline_id = flt.pipeline_id
 days = (flt.end - flt.start).days + 1
 weighted = reports.weighted_pipeline(ui.db(), flt)
 k = reports.kpis(ui.db(), flt)  # its weighted pipeline is the one above, shared
@@ -34,32 +31,32 @@ st.caption(f.t("meeting.period", start=f.date(flt.start), end=f.date(flt.end), d
 
 # two rows of three: five cards in one row cut their numbers and labels on a 1280x720 projector
 cards = [*st.columns(3), *st.columns(3)]
-rf.metric(
+labels.metric(
     cards[0],
     f.t("meeting.new_threads"),
     f.number(k.new_threads, 0),
-    delta=rf.change_text(k.new_threads, k.new_threads_before, f),
+    delta=labels.change_text(k.new_threads, k.new_threads_before, f),
     help=before,
 )
-rf.metric(
+labels.metric(
     cards[1],
     f.t("meeting.won_value"),
-    rf.short_money(k.won_value, f),
-    delta=rf.change_text(float(k.won_value), float(k.won_value_before), f),
+    labels.short_money(k.won_value, f),
+    delta=labels.change_text(k.won_value, k.won_value_before, f),
     help=f"{f.money(k.won_value)}. " + f.t("meeting.won_help", n=k.won_threads) + " " + before,
 )
-rf.metric(
+labels.metric(
     cards[2],
     f.t("funnel.weighted_value"),
-    rf.short_money(k.weighted_pipeline, f),
+    labels.short_money(k.weighted_pipeline, f),
     help=f"{f.money(k.weighted_pipeline)}. " + f.t("funnel.weighted_help"),
 )
-rf.metric(cards[3], f.t("meeting.overdue"), f.number(k.overdue_tasks, 0), help=f.t("meeting.overdue_help"))
-rf.metric(
+labels.metric(cards[3], f.t("meeting.overdue"), f.number(k.overdue_tasks, 0), help=f.t("meeting.overdue_help"))
+labels.metric(
     cards[4],
     f.t("meeting.events_logged"),
     f.number(k.events_logged, 0),
-    delta=rf.change_text(k.events_logged, k.events_logged_before, f),
+    delta=labels.change_text(k.events_logged, k.events_logged_before, f),
     help=before,
 )
 
@@ -69,23 +66,24 @@ with left:
     st.subheader(f.t("funnel.title"), anchor=False)
     shown = funnel.stages
     if not shown.empty:
-        first = (
-            pipeline_id
-            if pipeline_id is not None
-            else int(funnel.outcomes.sort_values("threads").iloc[-1]["pipeline_id"])
-        )
+        first = pipeline_id if pipeline_id is not None else funnel.busiest_pipeline()
         shown = shown[shown["pipeline_id"] == first]
         st.caption(ui.tm("meeting.funnel_of", pipeline=look.pipelines[first].name, n=int(shown["reached"].max() or 0)))
         st.plotly_chart(
-            rf.funnel_figure(shown, f, big=True), key="meeting_funnel", config=rf.chart_config("meeting-funnel")
+            charts.funnel_figure(shown, f, big=True), key="meeting_funnel", config=charts.chart_config("meeting-funnel")
         )
     else:
         st.info(f.t("funnel.empty"), icon=":material/filter_alt_off:")
-grain = "week" if days <= 62 else "month" if days <= 731 else "quarter"
+grain = reports.granularity_for(flt.start, flt.end)
 money = reports.money(
     ui.db(),
-    rf.report_filter(
-        start=flt.start, end=flt.end, pipeline_id=pipeline_id, owner_id=owner_id, granularity=grain, dimension="owner"
+    filters.report_filter(
+        start=flt.start,
+        end=flt.end,
+        pipeline_id=pipeline_id,
+        owner_id=flt.owner_id,
+        granularity=grain,
+        dimension="owner",
     ),
 )
 with right:
@@ -95,7 +93,7 @@ with right:
         st.info(f.t("money.empty"), icon=":material/money_off:")
     else:
         st.plotly_chart(
-            rf.money_figure(money, f, big=True), key="meeting_money", config=rf.chart_config("meeting-money")
+            charts.money_figure(money, f, big=True), key="meeting_money", config=charts.chart_config("meeting-money")
         )
 
 st.subheader(f.t("funnel.weighted"), anchor=False)
@@ -104,80 +102,50 @@ if owners.empty:
     st.info(f.t("meeting.nothing_open"), icon=":material/inbox:")
 else:
     st.plotly_chart(
-        rf.bar_figure(
+        charts.bar_figure(
             list(owners["owner"]),
             {
-                f.t("funnel.weighted_value"): [float(v) for v in owners["weighted"]],
-                f.t("funnel.open_value"): [float(v) for v in owners["value"]],
+                f.t("funnel.weighted_value"): owners["weighted"],
+                f.t("funnel.open_value"): owners["value"],
             },
             big=True,
             money=f,
         ),
         key="meeting_weighted",
-        config=rf.chart_config("meeting-weighted"),
+        config=charts.chart_config("meeting-weighted"),
     )
 
 
 def numbers() -> pd.DataFrame:
-    names = [
-        f.t("meeting.new_threads"),
-        f.t("meeting.won_value"),
-        f.t("funnel.weighted_value"),
-        f.t("meeting.overdue"),
-        f.t("meeting.events_logged"),
-    ]
+    """The key numbers this period and the period before (counts and amounts)."""
     return pd.DataFrame(
         {
-            f.t("meeting.number"): names,
-            f.t("meeting.this_period"): [
-                k.new_threads,
-                k.won_value,
-                k.weighted_pipeline,
-                k.overdue_tasks,
-                k.events_logged,
+            "number": [
+                f.t("meeting.new_threads"),
+                f.t("meeting.won_value"),
+                f.t("funnel.weighted_value"),
+                f.t("meeting.overdue"),
+                f.t("meeting.events_logged"),
             ],
-            f.t("meeting.period_before"): [
-                k.new_threads_before,
-                k.won_value_before,
-                None,
-                None,
-                k.events_logged_before,
-            ],
+            "this_period": [k.new_threads, k.won_value, k.weighted_pipeline, k.overdue_tasks, k.events_logged],
+            "period_before": [k.new_threads_before, k.won_value_before, None, None, k.events_logged_before],
         }
     )
 
 
 with st.expander(f.t("meeting.tables"), icon=":material/table:"):
-    # written by the formatter: counts and amounts mixed in one column (and read in the user's language)
-    st.dataframe(
-        numbers().map(
-            lambda v: (
-                "" if v is None else v if isinstance(v, str) else f.money(v) if isinstance(v, Decimal) else f.value(v)
-            )
-        ),
-        hide_index=True,
-        key="meeting_numbers",
-    )
-    rf.downloads(numbers, "meeting", "meeting_numbers_dl", what=f.t("meeting.numbers"))
+    tables.table(specs.MEETING_NUMBERS, numbers(), "meeting_numbers")
+    tables.downloads(specs.MEETING_NUMBERS, numbers, "meeting", "meeting_numbers_dl", what=f.t("meeting.numbers"))
     if not money.rows.empty:
-        rf.downloads(
-            lambda: reports.money_pivot(money, rf.key_label).rename(
-                columns={"__period__": f.t("money.period"), "__total__": f.t("money.total")}
-            ),
+        pivot = reports.money_pivot(money, labels.key_label)
+        keys = [c for c in pivot.columns if c not in ("__period__", "__total__")]
+        tables.downloads(
+            specs.money_pivot(keys, grain, changes=False),
+            lambda: pivot,
             "meeting-money",
             "meeting_money_dl",
             what=ui.tm("meeting.money", what=name),
         )
-    rf.downloads(
-        lambda: pd.DataFrame(
-            {
-                f.t("field.owner_id"): owners["owner"],
-                f.t("funnel.open_threads"): owners["threads"],
-                f.t("funnel.open_value"): owners["value"],
-                f.t("funnel.weighted_value"): owners["weighted"],
-            }
-        ),
-        "meeting-weighted",
-        "meeting_weighted_dl",
-        what=f.t("funnel.weighted"),
+    tables.downloads(
+        specs.WEIGHTED_OWNERS, lambda: owners, "meeting-weighted", "meeting_weighted_dl", what=f.t("funnel.weighted")
     )

@@ -88,3 +88,14 @@ def test_the_money_page_names_the_days_it_compares_in_a_running_month(sample_env
     label = at.metric[1].label
     assert "so far" in label
     assert "same days of the period before" in at.metric[1].help
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"), [(dt.date(2025, 3, 30), 23), (dt.date(2025, 10, 26), 25), (dt.date(2025, 6, 2), 24)]
+)
+def test_a_span_of_local_days_runs_from_local_midnight_to_local_midnight(day: dt.date, hours: int) -> None:
+    start, end = reports.local_days(day, day, WARSAW)
+    assert start == dt.datetime.combine(day, dt.time(0), WARSAW)
+    assert (end - start) == dt.timedelta(hours=hours)  # a day of a clock change is shorter or longer
+    week = reports.local_days(day, day + dt.timedelta(days=6), WARSAW)
+    assert week[1] == dt.datetime.combine(day + dt.timedelta(days=7), dt.time(0), WARSAW)

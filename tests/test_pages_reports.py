@@ -17,7 +17,7 @@ from crm_data import reports, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.i18n import Fmt
-from pages._ui import report_filters as rf
+from pages._ui import charts, filters, labels
 from pages._ui.core import md_escape
 from tests.helpers import REPO, as_user
 from tests.test_reports import World, build_world, make_filter
@@ -149,6 +149,64 @@ def test_money_takes_a_period_length_in_either_language_from_the_url(world: Worl
     assert list(pivot["Period"]) == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"]
     assert {"Acme", "Beta Łódź", "Gamma", "Total"} <= set(pivot.columns)
     assert pivot["Total"].iloc[0] == "2,677.78\u00a0PLN"  # the first quarter's offers, written by the formatter
+
+
+def _money_bar() -> None:
+    """The Money page's filter bar alone (run by AppTest as a script)."""
+    import datetime as dt
+
+    import streamlit as st
+
+    from pages._ui import filters
+    from pages._ui.filters import Field
+
+    st.session_state["chosen"] = filters.bar(
+        "money",
+        [
+            ["period", Field("grain", width=2), "chart"],
+            ["by", Field("amount_type", key="type", when=lambda v: v["dimension"] != "amount_type"), "pipeline"],
+            ["owner", "client", "product"],
+        ],
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2025, 12, 31),
+    )
+
+
+def test_the_one_filter_bar_reads_every_filter_from_the_url_and_leaves_out_what_does_not_apply(world: World) -> None:
+    at = AppTest.from_function(_money_bar, default_timeout=60)
+    for key, value in {
+        "money_to": "2025-06-30",
+        "money_grain": "Kwartał",
+        "money_chart": "line",
+        "money_by": "Client",
+        "money_type": str(world.amount_types["Invoice"]),
+        "money_pipeline": "RFQ",
+        "money_owner": "Olga Øster",
+        "money_product": "P2 · Żarówka",
+    }.items():
+        at.query_params[key] = value
+    at.run()
+    assert [e.value for e in at.exception] == []
+    chosen = at.session_state["chosen"]
+    assert chosen.chart == "line"
+    assert chosen.filter == reports.ReportFilter(
+        start=dt.date(2025, 1, 1),
+        end=dt.date(2025, 6, 30),
+        owner_id=world.people["olga"].id,
+        product_id=world.products["P2"],
+        pipeline_id=world.pipelines["RFQ"],
+        amount_type_id=world.amount_types["Invoice"],
+        granularity="quarter",
+        dimension="client",
+    )
+
+    at = AppTest.from_function(_money_bar, default_timeout=60)
+    at.query_params["money_by"] = "amount_type"
+    at.run()
+    assert at.session_state["chosen"].filter.dimension == "amount_type"
+    assert at.session_state["chosen"].filter.amount_type_id is None  # every type, so no type to choose
+    assert "money_type" not in [s.key for s in at.selectbox]
+    assert len(at.columns) == 3 + 3 + 3 + 2  # three rows of three, the period's from and to
 
 
 def test_an_unknown_value_in_the_url_is_ignored(world: World) -> None:
@@ -308,24 +366,24 @@ def test_a_thread_picked_in_the_drill_down_opens_the_thread_page(world: World) -
     ],
 )
 def test_money_on_cards_is_rounded_so_it_reads_from_the_back_of_the_room(lang: str, value: Decimal, shown: str) -> None:
-    assert rf.short_money(value, Fmt(lang)) == shown
+    assert labels.short_money(value, Fmt(lang)) == shown
 
 
 def test_rates_have_one_decimal_in_either_language() -> None:
-    assert (rf.percent(69, Fmt("en")), rf.percent(78.888, Fmt("pl"))) == ("69.0%", "78,9\u00a0%")
-    assert rf.change_text(120, 100, Fmt("en")) == "+20.0%"
-    assert rf.change_text(80, 100, Fmt("en")) == "-20.0%"
-    assert rf.change_text(5, 0, Fmt("en")) is None
+    assert (labels.percent(69, Fmt("en")), labels.percent(78.888, Fmt("pl"))) == ("69.0%", "78,9\u00a0%")
+    assert labels.change_text(120, 100, Fmt("en")) == "+20.0%"
+    assert labels.change_text(80, 100, Fmt("en")) == "-20.0%"
+    assert labels.change_text(5, 0, Fmt("en")) is None
 
 
 def test_names_in_charts_show_html_as_typed() -> None:
-    assert rf.plain('<b>Acme</b> & <a href="javascript:x">Co</a>') == (
+    assert charts.plain('<b>Acme</b> & <a href="javascript:x">Co</a>') == (
         '&lt;b&gt;Acme&lt;/b&gt; &amp; &lt;a href="javascript:x"&gt;Co&lt;/a&gt;'
     )
 
 
 def test_two_options_with_one_name_get_labels_a_url_can_tell_apart() -> None:
-    assert rf._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
+    assert filters._unique({3: "Anna Nowak", 7: "Anna Nowak", 9: "Ewa Wójcik"}) == {
         3: "Anna Nowak (#3)",
         7: "Anna Nowak (#7)",
         9: "Ewa Wójcik",
@@ -357,7 +415,7 @@ def test_the_shared_timeline_shows_names_with_markup_as_typed() -> None:
 @pytest.mark.parametrize("kind", ["bar", "line"])
 def test_the_money_chart_draws_every_key_and_period_of_the_report(world: World, kind: str) -> None:
     report = reports.money(world.db, make_filter(world, dimension="client", granularity="quarter"))
-    fig = rf.money_figure(report, Fmt("en"), kind=kind)
+    fig = charts.money_figure(report, Fmt("en"), kind=kind)
     drawn = {(trace.name, label): y for trace in fig.data for label, y in zip(trace.x, trace.y, strict=True)}
     assert len(fig.data) == report.rows["key"].nunique()
     assert sum(drawn.values()) == pytest.approx(float(sum(report.rows["total"])))

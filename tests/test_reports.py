@@ -752,6 +752,30 @@ def test_products_of_an_empty_period_are_empty(world: World) -> None:
     assert len(got.periods) == 12
 
 
+@pytest.mark.parametrize("top", [1, 2, 8])
+def test_the_products_chart_keeps_the_leading_products_and_adds_up_the_others_in_the_database(
+    world: World, top: int
+) -> None:
+    got = reports.products(world.db, make_filter(world, granularity="quarter"), top=top)
+    # the yardstick: what the Products page did in pandas before the report did it in SQL
+    leaders = [int(p) for p in got.totals["product_id"][:top]]
+    rest = got.rows[~got.rows["product_id"].isin(leaders)].groupby("period")["value"].sum()
+    want = {
+        p: [got.rows[(got.rows["product_id"] == p) & (got.rows["period"] == d)]["value"].sum() for d in got.periods]
+        for p in leaders
+    }
+    if len(got.totals) > top:
+        want[reports.OTHER] = [rest.get(d, Decimal(0)) for d in got.periods]
+    chart = {int(k): list(part["value"]) for k, part in got.leaders.groupby("key", sort=False)}
+    assert list(chart) == list(want)  # in the order of the totals, the others last
+    assert chart == want
+    assert all(list(part["period"]) == got.periods for _, part in got.leaders.groupby("key"))  # every bucket
+    labels = dict(zip(got.leaders["key"], got.leaders["label"], strict=True))
+    assert labels[world.products["P1"]] == "P1 · Pompa ciepła"
+    assert (reports.OTHER in labels) == (top < 3)  # the world has three products
+    assert pd.isna(labels.get(reports.OTHER))  # "other" is named by the page, in the user's language
+
+
 def test_finding_events_and_threads_by_product(world: World) -> None:
     f = make_filter(world, product_id="P1")
     found, total = reports.product_events(world.db, f)
@@ -880,6 +904,23 @@ def test_the_meeting_numbers_match_an_independent_computation(world: World) -> N
     assert got.weighted_pipeline == Decimal("95.01")
 
 
+@pytest.mark.parametrize(
+    ("days", "grain"), [(1, "week"), (30, "week"), (62, "week"), (63, "month"), (731, "month"), (732, "quarter")]
+)
+def test_the_meeting_charts_money_in_weeks_months_or_quarters_by_the_length_of_the_period(
+    days: int, grain: str
+) -> None:
+    start = dt.date(2025, 1, 1)
+    assert reports.granularity_for(start, start + dt.timedelta(days=days - 1)) == grain
+
+
+def test_the_meeting_shows_the_funnel_of_the_pipeline_with_the_most_threads(world: World) -> None:
+    got = reports.funnel(world.db, make_filter(world))
+    counts = dict(zip(got.outcomes["pipeline_id"], got.outcomes["threads"], strict=True))
+    assert counts[got.busiest_pipeline()] == max(counts.values())
+    assert got.busiest_pipeline() == world.pipelines["Sales"]
+
+
 def test_meeting_numbers_follow_the_owner_filter(world: World) -> None:
     got = reports.kpis(world.db, make_filter(world, owner_id="olga"), now=NOW)
     assert (got.new_threads, got.won_threads, got.won_value) == (2, 1, Decimal("777.77"))
@@ -966,7 +1007,7 @@ def test_the_default_range_is_twelve_whole_months_ending_with_this_one(day: dt.d
 
 
 def test_a_drill_down_export_holds_every_thread_not_only_the_shown_ones(world: World) -> None:
-    from pages._ui.report_filters import all_rows
+    from pages._ui.tables import all_rows
 
     f = make_filter(world)
     shown, total = reports.drill_threads(world.db, f, Drill("cohort"), limit=3)

@@ -85,12 +85,14 @@ from crm_data.reports.periods import (  # noqa: F401
     _zone,
     bucket_start,
     buckets,
+    granularity_for,
+    local_days,
     local_midnight,
     next_bucket,
     previous_bucket,
     twelve_months_to,
 )
-from crm_data.reports.products import ProductReport, product_events, product_threads, products  # noqa: F401
+from crm_data.reports.products import TOP_PRODUCTS, ProductReport, product_events, product_threads, products  # noqa: F401
 from crm_data.reports.timelines import (  # noqa: F401
     ThreadTimeline,
     Workload,

@@ -44,6 +44,11 @@ class Funnel:
     win_rate: float | None
     amount_type_id: int
 
+    def busiest_pipeline(self) -> int:
+        """The pipeline with the most threads in the cohort (the meeting's funnel when no pipeline
+        is chosen)."""
+        return int(self.outcomes.sort_values("threads").iloc[-1]["pipeline_id"])
+
 
 @cache.shared
 def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> Funnel:

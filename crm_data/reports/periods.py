@@ -24,9 +24,16 @@ def local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), zone).astimezone(dt.UTC)
 
 
+def local_days(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The days `start`..`end` (local, both included) as moments: from the local midnight that
+    begins `start` to the one that ends `end` (a day of a clock change has 23 or 25 hours)."""
+    return local_midnight(start, zone), local_midnight(end + dt.timedelta(days=1), zone)
+
+
 def _window(db: Database, start: dt.date, end: dt.date) -> dict[str, Any]:
     zone = _zone(db)
-    return {"tz": zone.key, "from": local_midnight(start, zone), "to": local_midnight(end + dt.timedelta(days=1), zone)}
+    begin, stop = local_days(start, end, zone)
+    return {"tz": zone.key, "from": begin, "to": stop}
 
 
 def bucket_start(day: dt.date, granularity: str) -> dt.date:
@@ -53,6 +60,13 @@ def next_bucket(day: dt.date, granularity: str) -> dt.date:
 
 def previous_bucket(day: dt.date, granularity: str) -> dt.date:
     return bucket_start(day - dt.timedelta(days=1), granularity)
+
+
+def granularity_for(start: dt.date, end: dt.date) -> str:
+    """The bucket a chart of `start`..`end` reads best in: weeks up to about two months, months
+    up to two years, then quarters."""
+    days = (end - start).days + 1
+    return "week" if days <= 62 else "month" if days <= 731 else "quarter"
 
 
 def twelve_months_to(day: dt.date) -> dt.date:

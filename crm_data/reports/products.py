@@ -9,7 +9,7 @@ import pandas as pd
 
 from crm_data import cache
 from crm_data.db import Database
-from crm_data.reports.common import DRILL_LIMIT, ReportFilter, _frame, _page, _scratch, _thread_conditions
+from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, _frame, _page, _scratch, _thread_conditions
 from crm_data.reports.money import _without_product
 from crm_data.reports.periods import _window, _zone, buckets, local_midnight, next_bucket
 
@@ -19,16 +19,22 @@ from crm_data.reports.periods import _window, _zone, buckets, local_midnight, ne
 class ProductReport:
     """Per product and bucket (`rows`) and per product over the whole range (`totals`):
     quantity, value (line values), events, threads (with the product), threads_won (won
-    threads closed in the bucket that list the product on a done event)."""
+    threads closed in the bucket that list the product on a done event); `label` is "code · name".
+    `leaders`: the value per bucket of the `top` products of `totals` (in its order) and of the
+    others added up under OTHER (when there are others); every bucket present, empty ones 0."""
 
     rows: pd.DataFrame
     totals: pd.DataFrame
     periods: list[dt.date]
     covered: tuple[dt.date, dt.date]
+    leaders: pd.DataFrame
+
+
+TOP_PRODUCTS = 8
 
 
 @cache.shared
-def products(db: Database, f: ReportFilter) -> ProductReport:
+def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS) -> ProductReport:
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     zone = _zone(db)
@@ -58,7 +64,7 @@ def products(db: Database, f: ReportFilter) -> ProductReport:
             {**params, **window, "product_id": f.product_id},
         )
         base = """
-            SELECT {period} pr.id AS product_id, pr.code, pr.name, pr.unit,
+            SELECT {period} pr.id AS product_id, pr.code, pr.name, pr.code || ' · ' || pr.name AS label, pr.unit,
                    coalesce(l.quantity, 0)::DECIMAL(38, 3) AS quantity, coalesce(l.value, 0)::DECIMAL(38, 2) AS value,
                    coalesce(l.events, 0) AS events, coalesce(l.threads, 0) AS threads,
                    coalesce(w.won, 0) AS threads_won
@@ -82,8 +88,36 @@ def products(db: Database, f: ReportFilter) -> ProductReport:
         totals = _frame(
             tx, base.format(period="", key="", on="w.product_id = l.product_id", order="value DESC, pr.code, pr.id")
         )
+        leaders = _frame(
+            tx,
+            f"""
+            WITH keys AS (SELECT product_id FROM r_lines UNION SELECT product_id FROM r_won),
+            sums AS (SELECT product_id, sum(value) AS value FROM r_lines GROUP BY product_id),
+            ranked AS (  -- the order of `totals`
+                SELECT k.product_id, pr.code || ' · ' || pr.name AS label,
+                       row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, pr.code, pr.id) AS rn
+                FROM keys k JOIN products pr ON pr.id = k.product_id LEFT JOIN sums s ON s.product_id = k.product_id
+            ),
+            shown AS (
+                SELECT product_id AS key, label, rn FROM ranked WHERE rn <= $top
+                UNION ALL
+                SELECT {OTHER}, NULL, $top + 1 WHERE EXISTS (SELECT 1 FROM ranked WHERE rn > $top)
+            ),
+            grouped AS (
+                SELECT l.period, CASE WHEN r.rn <= $top THEN l.product_id ELSE {OTHER} END AS key, sum(l.value) AS value
+                FROM r_lines l JOIN ranked r ON r.product_id = l.product_id
+                GROUP BY ALL
+            )
+            SELECT p.period, k.key, k.label, coalesce(g.value, 0)::DECIMAL(38, 2) AS value
+            FROM (SELECT unnest($periods)::DATE AS period) p CROSS JOIN shown k
+            LEFT JOIN grouped g ON g.period = p.period AND g.key = k.key
+            ORDER BY k.rn, p.period
+            """,
+            {"top": top, "periods": periods},
+        )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
-    return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)))
+    leaders["period"] = pd.to_datetime(leaders["period"]).dt.date
+    return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)), leaders)
 
 
 @cache.shared

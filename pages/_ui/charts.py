@@ -1,14 +1,25 @@
-"""Plotly figures shared by pages: timelines with one row per person or resource."""
+"""Plotly figures shared by pages: timelines with one row per person or resource, the funnel,
+bars, money per period and a thread over time; their toolbar and type for a projector."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 
+from crm_data import reports
 from crm_data.i18n import Fmt
+from pages._ui import core as ui
+from pages._ui.labels import key_label, period_label, short_money, short_number
 
 OK_COLOR = "#4c78a8"
 CLASH_COLOR = "#e45756"
+PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Vivid
 
 
 def plain(text: object) -> str:
@@ -77,3 +88,220 @@ def timeline(
     if x_range is not None:
         fig.update_xaxes(range=[x.astimezone(f.tz).replace(tzinfo=None) for x in x_range])
     return fig
+
+
+def floats(values: Iterable[Any]) -> list[float]:
+    """Amounts (Decimal) or counts as the floats plotly draws; everywhere else money stays Decimal."""
+    return [float(v) for v in values]
+
+
+def selected_point(state: Any) -> int | None:
+    """The index of the clicked bar of a plotly chart with on_select, or None."""
+    points = state["selection"]["points"] if state is not None else []
+    return int(points[0]["point_index"]) if points else None
+
+
+def money_axis(fig: go.Figure, top: float, f: Fmt, *, axis: str = "y") -> None:
+    """Ticks of a money axis written by the formatter (plotly's own "5M" knows no "mln"): about
+    five round steps from 0 to `top`."""
+    if top <= 0:
+        return
+    raw = top / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [i * step for i in range(int(top // step) + 2)]
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(tickmode="array", tickvals=ticks, ticktext=[short_number(t, f) for t in ticks])
+
+
+def chart_config(name: str) -> dict[str, Any]:
+    """Plotly's toolbar without the logo; its camera button saves a large PNG named after the chart."""
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+def style(fig: go.Figure, *, height: int = 420, big: bool = False) -> go.Figure:
+    """Readable on a projector when `big`: larger type, no clutter."""
+    size = 18 if big else 13
+    fig.update_layout(
+        separators=", " if ui.fmt().lang == "pl" else ".,",  # decimal mark, then thousands
+        height=height,
+        font={"size": size},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.15, "x": 0, "title": None},
+        hoverlabel={"font_size": size},
+    )
+    return fig
+
+
+def funnel_figure(stages: pd.DataFrame, f: Fmt, *, measure: str = "reached", big: bool = False) -> go.Figure:
+    """The path stages as a funnel: how many threads reached each (or their value)."""
+    path = stages[stages["step"].notna()]
+    counts = [int(v) for v in path["reached"]]
+    values = floats(path["reached_value"])
+    x = values if measure == "value" else counts
+    text = [f"{f.number(c, 0)} · {short_money(v, f)}" for c, v in zip(counts, values, strict=True)]
+    fig = go.Figure(
+        go.Funnel(
+            y=[plain(s) for s in path["stage"]],
+            x=x,
+            text=text,
+            textinfo="text",
+            marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(path))]},
+            connector={"line": {"color": "#bbbbbb", "width": 1}},
+            hovertemplate="%{y}<br>%{text}<extra></extra>",
+        )
+    )
+    return style(fig, height=max(260, 70 * len(path) + 60), big=big)
+
+
+def bar_figure(
+    labels: list[str],
+    series: dict[str, Iterable[Any]],
+    *,
+    big: bool = False,
+    money: Fmt | None = None,
+    text: list[str] | None = None,
+) -> go.Figure:
+    """Horizontal bars per label, one trace per series (numbers or amounts) side by side;
+    labelled with `text`, or with the amounts when `money` is given."""
+    fig = go.Figure()
+    drawn = {name: floats(values) for name, values in series.items()}
+    for i, (name, values) in enumerate(drawn.items()):
+        shown = [short_money(v, money) for v in values] if money else text if i == 0 else None
+        fig.add_trace(
+            go.Bar(
+                y=[plain(x) for x in labels],
+                x=values,
+                name=plain(name),
+                orientation="h",
+                text=shown,
+                textposition="auto",
+                marker_color=PALETTE[i % len(PALETTE)],
+            )
+        )
+    fig.update_layout(barmode="group", showlegend=len(series) > 1)
+    fig.update_yaxes(autorange="reversed")
+    if money:
+        money_axis(fig, max((v for values in drawn.values() for v in values), default=0), money, axis="x")
+    return style(fig, height=max(260, (34 if len(series) == 1 else 56) * len(labels) + 100), big=big)
+
+
+def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool = False) -> go.Figure:
+    """Stacked bars (or lines) of the totals per bucket, one colour per key."""
+    rows = report.rows
+    fig = go.Figure()
+    # one pass over the rows (a filter per key cost a DataFrame copy per series)
+    totals: dict[tuple[int, Any], float] = {}
+    labels: dict[int, str | None] = {}
+    for key, period, total, label in zip(rows["key"], rows["period"], rows["total"], rows["label"], strict=True):
+        totals[(int(key), period)] = totals.get((int(key), period), 0.0) + float(total)
+        labels.setdefault(int(key), None if pd.isna(label) else str(label))
+    x = [period_label(p, report.granularity, f, short=True) for p in report.periods]
+    for i, key in enumerate(labels):
+        y = [totals.get((key, p), 0.0) for p in report.periods]
+        name = plain(key_label(key, labels[key]))
+        hover = [f.money(v) for v in y]
+        color = PALETTE[i % len(PALETTE)]
+        if kind == "line":
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": color, "width": 3},
+                    customdata=hover,
+                    hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
+                )
+            )
+        else:
+            fig.add_trace(
+                go.Bar(
+                    x=x,
+                    y=y,
+                    name=name,
+                    marker_color=color,
+                    customdata=hover,
+                    hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
+                )
+            )
+    fig.update_layout(barmode="stack")
+    stacked: dict[Any, float] = {}
+    for (_, period), total in totals.items():
+        stacked[period] = stacked.get(period, 0.0) + max(total, 0.0)
+    money_axis(fig, max(stacked.values(), default=0), f)
+    fig.update_xaxes(type="category")
+    return style(fig, height=520 if big else 440, big=big)
+
+
+def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
+    """A thread over time: its stays in stages as bars on one row, its events as markers on a
+    row per event type (planned ones hollow)."""
+    fig = go.Figure()
+    stage_lane = f.t("field.stage_id")
+    stays = timeline.stages
+    moments = [*stays["entered_at"], *stays["left_at"], *timeline.events["starts_at"]]
+    span = (max(moments) - min(moments)) if moments else dt.timedelta(0)
+    for i, row in enumerate(stays.itertuples()):
+        start, end = f.local(row.entered_at.to_pydatetime()), f.local(row.left_at.to_pydatetime())
+        # a won or lost thread ends there: its last stage gets a visible stub even when it lasted no time
+        end = max(end, start + span * 0.03) if row.is_won or row.is_lost else end
+        fig.add_trace(
+            go.Bar(
+                base=[start.replace(tzinfo=None)],
+                x=[(end - start).total_seconds() * 1000],
+                y=[plain(stage_lane)],
+                orientation="h",
+                name=plain(f"{row.stage} {f.percent(row.percent)}"),
+                marker_color=PALETTE[i % len(PALETTE)],
+                text=[plain(row.stage)],
+                textposition="inside",
+                insidetextanchor="middle",
+                showlegend=False,
+                hovertemplate=plain(f"{row.stage} · {f.datetime(row.entered_at)} – {f.datetime(row.left_at)}")
+                + "<extra></extra>",
+            )
+        )
+    events = timeline.events
+    if not events.empty:
+        when = [f.local(v.to_pydatetime()).replace(tzinfo=None) for v in events["starts_at"]]
+        hover = [
+            plain(
+                f"{f.datetime(s)} · {t} · {f.t('status.' + st_)} · {who}"
+                + (f" → {stage}" if isinstance(stage, str) else "")
+            )
+            for s, t, st_, who, stage in zip(
+                events["starts_at"], events["type"], events["status"], events["assignee"], events["stage"], strict=True
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=when,
+                y=[plain(t) for t in events["type"]],
+                mode="markers",
+                showlegend=False,
+                marker={
+                    "size": 14,
+                    "color": list(events["color"]),
+                    "line": {"width": 2, "color": list(events["color"])},
+                    "symbol": [
+                        "circle-open" if s == "planned" else "x-thin-open" if s == "cancelled" else "circle"
+                        for s in events["status"]
+                    ],
+                },
+                customdata=hover,
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="overlay", xaxis={"type": "date", "tickformat": "%d.%m.%Y" if f.lang == "pl" else None})
+    fig.update_yaxes(
+        categoryorder="array",
+        categoryarray=[*sorted({plain(t) for t in events["type"]}), plain(stage_lane)],
+        autorange="reversed",
+    )
+    lanes = 1 + (events["type"].nunique() if not events.empty else 0)
+    return style(fig, height=max(240, 90 + 48 * lanes))

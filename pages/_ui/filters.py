@@ -1,0 +1,230 @@
+"""The report pages' filters, bound to the URL, and the one filter bar of Money, Products,
+Funnel and Meeting.
+
+Filters are widgets with `bind="query-params"`: the key is the URL parameter, so a view can be
+bookmarked, shared and reopened identically. Streamlit puts the option's *label* in the URL: a
+person's, client's or pipeline's name, a date as YYYY-MM-DD, or a translated word ("Quarter",
+"Kwartał"). A URL shared between an English and a Polish user still works: a label in the other
+language, or the plain option ("quarter", or an id such as "12"), is accepted on opening.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from crm_data import reports
+from crm_data.errors import CrmError
+from crm_data.i18n import LANGUAGES, Fmt
+from pages._ui import core as ui
+from pages._ui import pickers
+
+BIND = "query-params"
+MIN_DAY, MAX_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+
+def _seed_from_url(key: str, options: Sequence[Any], labels: dict[str, Callable[[Any], str]]) -> bool:
+    """On opening a shared URL: a value that is this user's label for an option needs nothing
+    (Streamlit reads it); one that is the other language's label or the option itself (e.g. an
+    id) is put into the widget's state before the widget reads it. True when it did that (the
+    widget must then be created without a default, or Streamlit warns)."""
+    raw = st.query_params.get(key)
+    if raw is None or key in st.session_state:
+        return False
+    mine = labels[ui.fmt().lang]
+    if any(mine(o) == raw for o in options):
+        return False
+    for option in options:
+        if str(option) == raw or any(label(option) == raw for label in labels.values()):
+            st.session_state[key] = option
+            return True
+    return False
+
+
+def _translated(prefix: str) -> dict[str, Callable[[Any], str]]:
+    def label_in(lang: str) -> Callable[[Any], str]:
+        fmt = Fmt(lang)
+        return lambda option: fmt.t(f"{prefix}_{option}")
+
+    return {lang: label_in(lang) for lang in LANGUAGES}
+
+
+def _unique(names: dict[int, str]) -> dict[int, str]:
+    """Labels that tell two rows with one name apart (Streamlit matches URL values by label)."""
+    counts: dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {k: f"{v} (#{k})" if counts[v] > 1 else v for k, v in names.items()}
+
+
+def period(prefix: str, start: dt.date, end: dt.date, container: Any = None) -> tuple[dt.date, dt.date]:
+    """From and to (local dates, both included); `?{prefix}_from=2025-01-01&{prefix}_to=...`."""
+    f = ui.fmt()
+    c1, c2 = (container or st).columns(2)
+    common = {"min_value": MIN_DAY, "max_value": MAX_DAY, "format": f.date_input_format(), "bind": BIND}
+    chosen_start = c1.date_input(f.t("reports.from"), value=start, key=f"{prefix}_from", **common)
+    chosen_end = c2.date_input(f.t("reports.to"), value=end, key=f"{prefix}_to", **common)
+    return chosen_start or start, chosen_end or end
+
+
+def choice(container: Any, label: str, names: dict[int, str], key: str, *, default: int | None = None) -> int | None:
+    """One of `names` (id -> name), or None for every one when there is no default."""
+    labels = _unique(names)
+    options = list(labels)
+    _seed_from_url(key, options, dict.fromkeys(LANGUAGES, labels.get))
+    index = options.index(default) if default in labels else None
+    return container.selectbox(
+        label, options, index=index, key=key, bind=BIND, format_func=labels.get, placeholder=ui.t("common.all")
+    )
+
+
+def owner(container: Any, key: str, label: str | None = None) -> int | None:
+    look = ui.lookups()
+    names = {p.id: p.display_name for p in look.people.values()}
+    return choice(container, label or ui.t("field.owner_id"), names, key)
+
+
+def client(container: Any, key: str) -> int | None:
+    return choice(container, ui.t("field.client_id"), dict(pickers.client_options()), key)
+
+
+def product(container: Any, key: str) -> int | None:
+    look = ui.lookups()
+    return choice(container, ui.t("field.product_id"), {p.id: p.label for p in look.products.values()}, key)
+
+
+def pipeline(container: Any, key: str, *, default: int | None = None) -> int | None:
+    look = ui.lookups()
+    return choice(
+        container, ui.t("field.pipeline_id"), {p.id: p.name for p in look.pipelines.values()}, key, default=default
+    )
+
+
+def amount_type(container: Any, key: str, label: str | None = None) -> int | None:
+    """The amount type that gives a thread its value (default: the first active one)."""
+    look = ui.lookups()
+    active = look.active(look.amount_types)
+    names = {a.id: a.name for a in [*active, *(a for a in look.amount_types.values() if not a.active)]}
+    return choice(container, label or ui.t("reports.value_of"), names, key, default=active[0].id if active else None)
+
+
+def options(
+    container: Any, label: str, values: Sequence[str], key: str, prefix: str, *, default: str, menu: bool = False
+) -> str:
+    """A choice among fixed options (translated as `{prefix}_{value}`), as buttons or a `menu`."""
+    seeded = _seed_from_url(key, values, _translated(prefix))
+    label_of = lambda v: ui.t(f"{prefix}_{v}")  # noqa: E731
+    if menu:
+        chosen = container.selectbox(
+            label,
+            list(values),
+            index=None if seeded else list(values).index(default),
+            key=key,
+            bind=BIND,
+            format_func=label_of,
+        )
+    else:
+        chosen = container.segmented_control(
+            label,
+            list(values),
+            default=None if seeded else default,
+            required=True,
+            key=key,
+            bind=BIND,
+            format_func=label_of,
+        )
+    return chosen or default
+
+
+def flag(container: Any, label: str, key: str, *, default: bool = False) -> bool:
+    return bool(container.toggle(label, value=default, key=key, bind=BIND))
+
+
+def report_filter(**values: Any) -> reports.ReportFilter:
+    """The filter, or a message and the end of the page when it is not valid (a reversed period)."""
+    try:
+        return reports.ReportFilter(**values)
+    except CrmError as exc:
+        ui.show_error(exc)
+        st.stop()
+        raise
+
+
+# -- the filter bar ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    """A filter of the bar: `name` is one of FIELDS; `key` the URL parameter after the page's
+    prefix (default: the name; the period's are `from` and `to`); `label` a catalog key instead
+    of the usual one; `width` its share of the row; `when` shows it only when true of the values
+    chosen before it (ReportFilter's names)."""
+
+    name: str
+    key: str | None = None
+    label: str | None = None
+    width: float | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What the bar chose: the report filter, and the chart kind (when the bar has one)."""
+
+    filter: reports.ReportFilter
+    chart: str = "bar"
+
+
+FIELDS = ("period", "grain", "chart", "by", "amount_type", "pipeline", "owner", "client", "product")
+CHARTS = ("bar", "line")
+
+
+def _widget(field: Field, container: Any, prefix: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """The field's widget in `container`; its value under ReportFilter's names (the chart: `chart`)."""
+    f = ui.fmt()
+    key = f"{prefix}_{field.key or field.name}"
+    label = f.t(field.label) if field.label else None
+    match field.name:
+        case "period":
+            chosen_start, chosen_end = period(prefix, start, end, container=container)
+            return {"start": chosen_start, "end": chosen_end}
+        case "grain":
+            label = label or f.t("money.granularity")
+            return {
+                "granularity": options(container, label, reports.GRANULARITIES, key, "money.grain", default="month")
+            }
+        case "chart":
+            return {"chart": options(container, label or f.t("money.chart"), CHARTS, key, "money.chart", default="bar")}
+        case "by":
+            by = options(
+                container, label or f.t("money.by"), reports.DIMENSIONS, key, "money.by", default="owner", menu=True
+            )
+            return {"dimension": by}
+        case "amount_type":
+            return {"amount_type_id": amount_type(container, key, label)}
+        case "pipeline":
+            return {"pipeline_id": pipeline(container, key)}
+        case "owner":
+            return {"owner_id": owner(container, key, label)}
+        case "client":
+            return {"client_id": client(container, key)}
+        case "product":
+            return {"product_id": product(container, key)}
+    raise ValueError(field.name)
+
+
+def bar(prefix: str, rows: Sequence[Sequence[str | Field]], *, start: dt.date, end: dt.date) -> Bar:
+    """The filter bar of a report page: rows of filters (names of FIELDS, or Fields), the period
+    two shares wide, each bound to the URL as `{prefix}_{key}`; `start` and `end` are the
+    period's defaults. A filter that is not valid (a reversed period) ends the page with a message."""
+    values: dict[str, Any] = {}
+    for row in rows:
+        fields = [Field(x) if isinstance(x, str) else x for x in row]
+        widths = [x.width or (2 if x.name == "period" else 1) for x in fields]
+        for field, container in zip(fields, st.columns(widths), strict=True):
+            if field.when is None or field.when(values):
+                values.update(_widget(field, container, prefix, start, end))
+    chart = values.pop("chart", "bar")
+    return Bar(report_filter(**values), chart)
