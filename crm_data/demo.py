@@ -20,9 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-import pandas as pd
-
-from crm_data import settings as org_settings
 from crm_data import users
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
@@ -414,57 +411,522 @@ def _companies(count: int) -> list[str]:
     return names
 
 
-def _dictionaries(tx: Tx, lang: str) -> None:
-    """Starter dictionaries plus products, resources, two more pipelines and custom lists."""
-    extra = EXTRA[lang]
-    insert_starter_dictionaries(tx, lang)
+def _ascii(text: str) -> str:
+    return text.translate(str.maketrans("ąćęłńóśźż", "acelnoszz"))
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """What one run makes: its sizes, the moment it is made at and the language of its texts."""
+
+    events: int
+    threads: int
+    clients: int
+    users: int
+    now: dt.datetime
+    lang: str
+
+    @classmethod
+    def sized(cls, events: int, lang: str, now: dt.datetime) -> _Sample:
+        events = max(int(events), 10)
+        threads = max(events // 10, 1)
+        return cls(
+            events=events,
+            threads=threads,
+            clients=max(threads // 20, 5),
+            users=min(max(events // 40_000, 6), 30),
+            now=now,
+            lang=lang if lang in EXTRA else "en",
+        )
+
+    @property
+    def extra(self) -> dict:
+        return EXTRA[self.lang]
+
+    @property
+    def notes(self) -> dict:
+        return EXTRA[self.lang]["notes"]
+
+
+# -- the dictionaries and the people: a few dozen rows, one statement each -------------------------
+
+
+def _pipelines(tx: Tx, s: _Sample) -> None:
+    """The starter dictionaries plus two more pipelines."""
+    insert_starter_dictionaries(tx, s.lang)
     existing = {r[0] for r in tx.all("SELECT name FROM pipelines")}
-    for i, (name, stages) in enumerate(extra["pipelines"].items(), start=len(existing)):
+    for i, (name, stages) in enumerate(s.extra["pipelines"].items(), start=len(existing)):
         if name not in existing:
             insert_pipeline(tx, name, stages, i)
+
+
+def _products(tx: Tx, s: _Sample) -> None:
     if not tx.scalar("SELECT count(*) FROM products"):
-        for code, en, pl, unit, price in PRODUCTS:
-            tx.execute(
-                "INSERT INTO products (code, name, unit, price) VALUES (?, ?, ?, ?)",
-                [code, pl if lang == "pl" else en, extra["units"][unit], Decimal(price)],
-            )
+        tx.executemany(
+            "INSERT INTO products (code, name, unit, price) VALUES (?, ?, ?, ?)",
+            [
+                (code, pl if s.lang == "pl" else en, s.extra["units"][unit], Decimal(price))
+                for code, en, pl, unit, price in PRODUCTS
+            ],
+        )
+
+
+def _resources(tx: Tx, s: _Sample) -> None:
     if not tx.scalar("SELECT count(*) FROM resources"):
-        for name, kind, buffer in extra["resources"]:
-            tx.execute("INSERT INTO resources (name, kind, buffer_min) VALUES (?, ?, ?)", [name, kind, buffer])
-    if not tx.scalar("SELECT count(*) FROM dictionaries"):
-        types = [r[0] for r in tx.all("SELECT id FROM event_types ORDER BY sequence, id")]
-        for d, (name, values) in enumerate(extra["dictionaries"].items()):
-            dictionary_id = tx.scalar("INSERT INTO dictionaries (name, sequence) VALUES (?, ?) RETURNING id", [name, d])
-            for i, value in enumerate(values):
-                tx.execute(
-                    "INSERT INTO dictionary_values (dictionary_id, value, sequence) VALUES (?, ?, ?)",
-                    [dictionary_id, value, i],
-                )
-            for type_id in types[:2] if d == 0 else types[1:2]:
-                tx.execute(
-                    "INSERT INTO dictionary_event_types (dictionary_id, event_type_id, is_required) VALUES (?, ?, false)",
-                    [dictionary_id, type_id],
-                )
+        tx.executemany("INSERT INTO resources (name, kind, buffer_min) VALUES (?, ?, ?)", s.extra["resources"])
 
 
-def _users(tx: Tx, count: int, password_hash: str, lang: str) -> list[str]:
+def _custom_lists(tx: Tx, s: _Sample) -> None:
+    """Two custom dictionaries: the first on the first two event types, the second on the second."""
+    if tx.scalar("SELECT count(*) FROM dictionaries"):
+        return
+    types = [r[0] for r in tx.all("SELECT id FROM event_types ORDER BY sequence, id")]
+    for d, (name, values) in enumerate(s.extra["dictionaries"].items()):
+        dictionary_id = tx.scalar("INSERT INTO dictionaries (name, sequence) VALUES (?, ?) RETURNING id", [name, d])
+        tx.executemany(
+            "INSERT INTO dictionary_values (dictionary_id, value, sequence) VALUES (?, ?, ?)",
+            [(dictionary_id, value, i) for i, value in enumerate(values)],
+        )
+        tx.executemany(
+            "INSERT INTO dictionary_event_types (dictionary_id, event_type_id, is_required) VALUES (?, ?, false)",
+            [(dictionary_id, type_id) for type_id in (types[:2] if d == 0 else types[1:2])],
+        )
+
+
+def _people(tx: Tx, s: _Sample, password_hash: str) -> list[str]:
+    """Two managers and members, sharing one password; logins from their names, never taken twice."""
     logins = []
-    roles = ["manager", "manager"] + ["member"] * (count - 2)
     taken = {r[0] for r in tx.all("SELECT login FROM users")}
-    for i, role in enumerate(roles):
+    for i, role in enumerate(["manager", "manager"] + ["member"] * (s.users - 2)):
         name = _person(i, 101)
-        base = name_skeleton(name).replace(" ", ".")
-        base = base.translate(str.maketrans("ąćęłńóśźż", "acelnoszz"))
+        base = _ascii(name_skeleton(name).replace(" ", "."))
         login, n = base, 2
         while login in taken:
             login, n = f"{base}{n}", n + 1
         taken.add(login)
         tx.execute(
             "INSERT INTO users (login, display_name, password_hash, role, locale) VALUES (?, ?, ?, ?, ?)",
-            [login, name, password_hash, role, lang],
+            [login, name, password_hash, role, s.lang],
         )
         logins.append(login)
     return logins
+
+
+# -- clients and contacts: few, built in Python for valid tax ids and exact name keys ---------------
+
+
+def _client_rows(count: int) -> dict[str, list]:
+    names = _companies(count)
+    return {
+        "name": names,
+        "name_key": [name_skeleton(n) for n in names],
+        "tax_id": [_nip(_h(i, 21) * 10007 + i) for i in range(count)],
+        "address": [
+            f"{STREETS[_h(i, 22) % len(STREETS)]} {1 + _h(i, 23) % 180}, {CITIES[_h(i, 24) % len(CITIES)]}"
+            for i in range(count)
+        ],
+        "email": [f"biuro@{name_skeleton(n).split()[0].replace('-', '')}.example" for n in names],
+        "phone": [f"+48 {_h(i, 25) % 900 + 100} {_h(i, 26) % 900 + 100} {_h(i, 27) % 900 + 100}" for i in range(count)],
+    }
+
+
+def _contact_rows(client_emails: list[str]) -> dict[str, list]:
+    """One to four contacts per client, with the client's mail domain."""
+    rows: dict[str, list] = {key: [] for key in ("client_no", "k", "name", "position", "email", "phone")}
+    for c, client_email in enumerate(client_emails):
+        for k in range(1 + _h(c, 31) % 4):
+            seed = c * 7 + k
+            person = _person(seed, 41)
+            for key, value in (
+                ("client_no", c),
+                ("k", k),
+                ("name", person),
+                ("position", POSITIONS[_h(seed, 42) % len(POSITIONS)]),
+                ("email", f"{_ascii(name_skeleton(person).split()[0])}@{client_email.split('@')[1]}"),
+                ("phone", f"+48 5{_h(seed, 43) % 90 + 10} {_h(seed, 44) % 900 + 100} {_h(seed, 45) % 900 + 100}"),
+            ):
+                rows[key].append(value)
+    return rows
+
+
+def _unnest(columns: dict[str, list]) -> str:
+    """A SELECT of the named list parameters side by side, one row per position, numbered `no`."""
+    first = next(iter(columns))
+    unnested = ", ".join(f"unnest(${name}) AS {name}" for name in columns)
+    return f"SELECT unnest(range(len(${first}))) AS no, {unnested}"
+
+
+# -- the bulk: SQL over range(N), with a deterministic hash for randomness ----------------------------
+
+
+def _helpers(tx: Tx, _s: _Sample) -> None:
+    """Macros of this transaction: a number in [0, 1), a pick from a list, the working day of a
+    date, a time within office hours (Warsaw)."""
+    for sql in (
+        "CREATE TEMP MACRO rnd(i, salt) AS (hash(i, salt) % 1000003)::DOUBLE / 1000003",
+        "CREATE TEMP MACRO pick(arr, i, salt) AS arr[1 + (hash(i, salt) % len(arr))::INTEGER]",
+        """CREATE TEMP MACRO workday(d) AS
+               CASE isodow(d) WHEN 6 THEN d - INTERVAL 1 DAY WHEN 7 THEN d + INTERVAL 1 DAY ELSE d END""",
+        """CREATE TEMP MACRO at_work(d, i, salt) AS
+               timezone('Europe/Warsaw', workday(d)::DATE + to_minutes((8 * 60 + 15 * (hash(i, salt) % 36))::BIGINT))""",
+    ):
+        tx.execute(sql)
+
+
+def _clients(tx: Tx, s: _Sample) -> None:
+    clients = _client_rows(s.clients)
+    contacts = _contact_rows(clients["email"])
+    tx.execute(
+        f"CREATE TEMP TABLE d_clients AS SELECT nextval('clients_seq') AS id, * FROM ({_unnest(clients)})", clients
+    )
+    tx.execute(
+        """
+        INSERT INTO clients (id, name, name_key, tax_id, address, email, phone, created_at, updated_at)
+        SELECT id, name, name_key, tax_id, address, email, phone, $now, $now FROM d_clients
+        """,
+        {"now": s.now},
+    )
+    tx.execute(
+        f"""
+        CREATE TEMP TABLE d_contacts AS
+        SELECT nextval('contacts_seq') AS id, * FROM (
+            SELECT c.id AS client_id, k.k, k.name, k.position, k.email, k.phone
+            FROM ({_unnest(contacts)}) k JOIN d_clients c ON c.no = k.client_no ORDER BY k.no
+        )
+        """,
+        contacts,
+    )
+    tx.execute(
+        """
+        INSERT INTO contacts (id, client_id, name, position, email, phone, created_at, updated_at)
+        SELECT id, client_id, name, position, email, phone, $now, $now FROM d_contacts
+        """,
+        {"now": s.now},
+    )
+    tx.execute("CREATE TEMP TABLE d_contact_count AS SELECT client_id, count(*) AS n FROM d_contacts GROUP BY ALL")
+
+
+def _lookups(tx: Tx, _s: _Sample) -> None:
+    """The dictionaries numbered from 0, so that a hash picks one row of each."""
+    for sql in (
+        """CREATE TEMP TABLE d_users AS
+           SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, role FROM users
+           WHERE role <> 'admin' OR NOT EXISTS (SELECT 1 FROM users WHERE role <> 'admin')""",
+        """CREATE TEMP TABLE d_pipes AS
+           SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM pipelines WHERE active""",
+        """CREATE TEMP TABLE d_open_stages AS
+           SELECT pipeline_id, row_number() OVER (PARTITION BY pipeline_id ORDER BY sequence, id) AS ord, id
+           FROM stages WHERE active AND NOT is_won AND NOT is_lost""",
+        """CREATE TEMP TABLE d_pipe_info AS
+           SELECT p.no, p.id AS pipeline_id,
+                  (SELECT count(*) FROM d_open_stages s WHERE s.pipeline_id = p.id) AS k,
+                  (SELECT min(id) FROM stages s WHERE s.pipeline_id = p.id AND s.is_won AND s.active) AS won_id,
+                  (SELECT min(id) FROM stages s WHERE s.pipeline_id = p.id AND s.is_lost AND s.active) AS lost_id
+           FROM d_pipes p""",
+        """CREATE TEMP TABLE d_types AS
+           SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id, default_duration_min AS minutes
+           FROM event_types WHERE active""",
+        """CREATE TEMP TABLE d_amount_types AS
+           SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM amount_types WHERE active""",
+        """CREATE TEMP TABLE d_products AS
+           SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, name, price FROM products WHERE active""",
+        """CREATE TEMP TABLE d_dict_values AS
+           SELECT row_number() OVER (PARTITION BY dictionary_id ORDER BY sequence, id) - 1 AS no, id, dictionary_id,
+                  count(*) OVER (PARTITION BY dictionary_id) AS n
+           FROM dictionary_values WHERE active""",
+        """CREATE TEMP TABLE d_lost AS
+           SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM lost_reasons WHERE active""",
+    ):
+        tx.execute(sql)
+
+
+def _threads(tx: Tx, s: _Sample) -> None:
+    """Threads opened over five years; those whose life ends in the past are won or lost. A thread
+    walks `path_len` stages: all of them when won, to its depth and then lost, or to its depth."""
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_threads AS
+        WITH base AS (
+            SELECT i,
+                   $now - to_days((1825 * rnd(i, 1))::BIGINT) - to_hours((24 * rnd(i, 2))::BIGINT) AS opened_at,
+                   14 + (900 * rnd(i, 3) * rnd(i, 4))::INTEGER AS life_days,
+                   CASE WHEN rnd(i, 5) < 0.6 THEN 0 WHEN rnd(i, 5) < 0.85 THEN 1 ELSE 2 END AS pipe_no,
+                   floor(pow(rnd(i, 6), 1.4) * (SELECT count(*) FROM d_clients))::BIGINT AS client_no,
+                   floor(rnd(i, 7) * (SELECT count(*) FROM d_users))::BIGINT AS owner_no,
+                   rnd(i, 8) AS r_outcome, rnd(i, 9) AS r_depth,
+                   round(500 + 150000 * pow(rnd(i, 10), 3), -1) AS base_value
+            FROM range($threads) t(i)
+        ),
+        shaped AS (
+            SELECT nextval('threads_seq') AS id, b.i, b.opened_at,
+                   least(b.opened_at + to_days(b.life_days), $now) AS end_at,
+                   CASE WHEN b.opened_at + to_days(b.life_days) >= $now THEN 'open'
+                        WHEN b.r_outcome < 0.42 THEN 'won' ELSE 'lost' END AS outcome,
+                   pi.pipeline_id, pi.k, pi.won_id, pi.lost_id,
+                   c.id AS client_id, u.id AS owner_id, b.base_value,
+                   1 + floor(b.r_depth * pi.k)::INTEGER AS depth,
+                   (SELECT id FROM d_lost l WHERE l.no = (b.i * 7 + 3) % (SELECT count(*) FROM d_lost)) AS lost_reason_id
+            FROM base b
+            JOIN d_pipe_info pi ON pi.no = b.pipe_no % (SELECT count(*) FROM d_pipe_info)
+            JOIN d_clients c ON c.no = b.client_no
+            JOIN d_users u ON u.no = b.owner_no
+        )
+        SELECT *, CASE outcome WHEN 'won' THEN k + 1 WHEN 'lost' THEN depth + 1 ELSE depth END AS path_len
+        FROM shaped
+        """,
+        {"now": s.now, "threads": s.threads},
+    )
+
+
+def _events(tx: Tx, s: _Sample) -> None:
+    """One opening event per thread, the rest spread over the threads' lives; the stage moves on
+    at even steps of a thread's events, the last step to won or lost."""
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_events AS
+        WITH raw AS (
+            SELECT i,
+                   CASE WHEN i < $threads THEN i
+                        ELSE floor(pow(rnd(i, 20), 1.15) * $threads)::BIGINT END AS thread_no
+            FROM range($events) t(i)
+        ),
+        placed AS (
+            SELECT r.i, t.id AS thread_id, t.client_id, t.owner_id, t.outcome, t.path_len, t.k,
+                   t.won_id, t.lost_id, t.pipeline_id, t.lost_reason_id, t.base_value,
+                   CASE WHEN r.i < $threads THEN least(at_work(t.opened_at, r.i, 22), $now - INTERVAL 1 HOUR)
+                        ELSE least(at_work(t.opened_at + to_seconds(
+                                (epoch(t.end_at) - epoch(t.opened_at)) * rnd(r.i, 21)), r.i, 22),
+                                   $now - INTERVAL 1 HOUR) END AS starts_at
+            FROM raw r JOIN d_threads t ON t.i = r.thread_no
+        ),
+        ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY thread_id ORDER BY starts_at, i) AS rn,
+                   count(*) OVER (PARTITION BY thread_id) AS n
+            FROM placed
+        ),
+        stepped AS (
+            SELECT *, ceil(rn * path_len / n)::INTEGER AS step,
+                   lag(ceil(rn * path_len / n)::INTEGER) OVER (PARTITION BY thread_id ORDER BY rn) AS prev_step
+            FROM ranked
+        )
+        SELECT s.i, s.thread_id, s.client_id, s.starts_at, s.base_value, s.pipeline_id,
+               CASE WHEN rnd(s.i, 23) < 0.85 THEN s.owner_id
+                    ELSE (SELECT id FROM d_users u WHERE u.no = (hash(s.i, 24) % (SELECT count(*) FROM d_users))) END AS author_id,
+               ty.id AS type_id, ty.minutes,
+               CASE WHEN s.prev_step IS NOT DISTINCT FROM s.step THEN NULL
+                    WHEN s.outcome = 'won' AND s.step = s.path_len THEN s.won_id
+                    WHEN s.outcome = 'lost' AND s.step = s.path_len THEN s.lost_id
+                    ELSE os.id END AS stage_id,
+               CASE WHEN s.outcome = 'lost' AND s.step = s.path_len AND s.prev_step IS DISTINCT FROM s.step
+                    THEN s.lost_reason_id END AS lost_reason_id
+        FROM stepped s
+        JOIN d_types ty ON ty.no = CASE
+            WHEN rnd(s.i, 25) < 0.35 THEN 0 WHEN rnd(s.i, 25) < 0.50 THEN 1 WHEN rnd(s.i, 25) < 0.72 THEN 2
+            WHEN rnd(s.i, 25) < 0.80 THEN 3 ELSE 4 + (hash(s.i, 26) % 3)::INTEGER END
+            % (SELECT count(*) FROM d_types)
+        LEFT JOIN d_open_stages os ON os.pipeline_id = s.pipeline_id AND os.ord = least(s.step, s.k)
+        """,
+        {"now": s.now, "threads": s.threads, "events": s.events},
+    )
+
+
+def _thread_rows(tx: Tx, s: _Sample) -> None:
+    """The threads, titled after a product, at the stage their last stage change left them."""
+    tx.execute(
+        """
+        INSERT INTO threads (id, client_id, pipeline_id, title, owner_id, stage_id, status, lost_reason_id,
+                             opened_at, closed_at, last_event_at, created_by, version)
+        SELECT t.id, t.client_id, t.pipeline_id,
+               pick($titles, t.i, 30) || ' ' || p.name || CASE WHEN rnd(t.i, 31) < 0.5 THEN ''
+                   ELSE ' × ' || (1 + hash(t.i, 32) % 50)::VARCHAR END,
+               t.owner_id,
+               CASE t.outcome WHEN 'won' THEN t.won_id WHEN 'lost' THEN t.lost_id
+                    ELSE (SELECT os.id FROM d_open_stages os WHERE os.pipeline_id = t.pipeline_id AND os.ord = t.depth) END,
+               t.outcome,
+               CASE WHEN t.outcome = 'lost' THEN t.lost_reason_id END,
+               t.opened_at,
+               CASE WHEN t.outcome <> 'open' THEN e.last_at END,
+               e.last_at, t.owner_id, 1 + e.changes
+        FROM d_threads t
+        JOIN (SELECT thread_id, max(starts_at) AS last_at, count(stage_id) AS changes
+              FROM d_events GROUP BY thread_id) e ON e.thread_id = t.id
+        JOIN d_products p ON p.no = hash(t.i, 33) % (SELECT count(*) FROM d_products)
+        ORDER BY t.opened_at
+        """,
+        {"titles": [s.notes["titles"][k] for k in ("0", "1", "2")]},
+    )
+
+
+def _event_rows(tx: Tx, s: _Sample) -> None:
+    """The done events, numbered in time order, with a note made of four parts."""
+    tx.execute(
+        "CREATE TEMP TABLE d_ev AS SELECT nextval('events_seq') AS id, * FROM (SELECT * FROM d_events ORDER BY starts_at, i)"
+    )
+    tx.execute(
+        """
+        INSERT INTO events (id, thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
+                            ends_at, note, stage_id, lost_reason_id, completed_at, created_at, updated_at)
+        SELECT id, thread_id, client_id, type_id, author_id, author_id, 'done', starts_at,
+               starts_at + to_minutes(minutes),
+               pick($verbs, i, 40) || ' ' || pick($people, i, 43) || ' ' || pick($topics, i, 41) || '. '
+                   || pick($outcomes, i, 42),
+               stage_id, lost_reason_id, starts_at + to_minutes(minutes),
+               starts_at + to_minutes(minutes), starts_at + to_minutes(minutes)
+        FROM d_ev ORDER BY id
+        """,
+        {k: s.notes[k] for k in ("verbs", "people", "topics", "outcomes")},
+    )
+    tx.execute(
+        """CREATE TEMP TABLE d_ev_no AS
+           SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, thread_id, client_id, base_value, i FROM d_ev"""
+    )
+
+
+def _event_details(tx: Tx, _s: _Sample) -> None:
+    """About two amounts, one product line and half a participant per done event, and custom
+    dictionary values on three in ten events of the types that have them."""
+    n_events = tx.scalar("SELECT count(*) FROM d_ev")
+    tx.execute(
+        """
+        INSERT INTO event_amounts (event_id, amount_type_id, value)
+        SELECT e.id, a.id,
+               round(e.base_value * (0.2 + 1.6 * rnd(r.i, 51))
+                     * CASE a.no WHEN 0 THEN 1 WHEN 1 THEN 0.9 WHEN 2 THEN 0.35 WHEN 3 THEN 0.05 ELSE 0.3 END, 2)::DECIMAL(18, 2)
+        FROM range(2 * $n) r(i)
+        JOIN d_ev_no e ON e.no = hash(r.i, 50) % $n
+        JOIN d_amount_types a ON a.no = CASE WHEN rnd(r.i, 52) < 0.4 THEN 0 WHEN rnd(r.i, 52) < 0.65 THEN 1
+             WHEN rnd(r.i, 52) < 0.8 THEN 2 WHEN rnd(r.i, 52) < 0.9 THEN 3 ELSE 4 END % (SELECT count(*) FROM d_amount_types)
+        ORDER BY e.id
+        """,
+        {"n": n_events},
+    )
+    tx.execute(
+        """
+        INSERT INTO event_products (event_id, product_id, quantity, unit_price, value)
+        SELECT e.id, p.id, q.qty, p.price, round(q.qty * p.price, 2)
+        FROM range($n) r(i)
+        JOIN d_ev_no e ON e.no = hash(r.i, 60) % $n
+        JOIN d_products p ON p.no = hash(r.i, 61) % (SELECT count(*) FROM d_products)
+        CROSS JOIN LATERAL (SELECT (1 + hash(r.i, 62) % 40)::DECIMAL(18, 3) AS qty) q
+        ORDER BY e.id
+        """,
+        {"n": n_events},
+    )
+    tx.execute(
+        """
+        INSERT INTO event_participants (event_id, contact_id, user_id, name)
+        SELECT e.id, CASE WHEN rnd(r.i, 71) >= 0.1 THEN k.id END, NULL,
+               CASE WHEN rnd(r.i, 71) < 0.1 THEN pick($third, r.i, 72) END
+        FROM range($n // 2) r(i)
+        JOIN d_ev_no e ON e.no = hash(r.i, 70) % $n
+        JOIN d_contact_count cc ON cc.client_id = e.client_id
+        JOIN d_contacts k ON k.client_id = e.client_id AND k.k = hash(r.i, 73) % cc.n
+        ORDER BY e.id
+        """,
+        {"n": n_events, "third": [_person(i, 90) + " (" + CITIES[i % len(CITIES)] + ")" for i in range(12)]},
+    )
+    tx.execute(
+        """
+        INSERT INTO event_dictionary_values (event_id, dictionary_id, value_id)
+        SELECT e.id, l.dictionary_id, v.id
+        FROM d_ev e JOIN dictionary_event_types l ON l.event_type_id = e.type_id
+        JOIN d_dict_values v ON v.dictionary_id = l.dictionary_id AND v.no = hash(e.id, 80) % v.n
+        WHERE rnd(e.id, 81) < 0.3
+        ORDER BY e.id
+        """
+    )
+
+
+def _plans(tx: Tx, s: _Sample) -> None:
+    """Planned next steps: most open threads have one; some overdue, some delegated."""
+    tx.execute(
+        """
+        INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
+                            ends_at, note, planned_by_event_id, remind_at, created_at, updated_at)
+        WITH open_threads AS (
+            SELECT t.id, t.client_id, t.owner_id, t.i,
+                   (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = t.id) AS last_event_id
+            FROM d_threads t WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8
+        ),
+        timed AS (
+            SELECT o.*, ty.id AS type_id, ty.minutes,
+                   CASE WHEN rnd(o.i, 92) < 0.2
+                        THEN (SELECT id FROM d_users u WHERE u.no = hash(o.i, 93) % (SELECT count(*) FROM d_users))
+                        ELSE o.owner_id END AS assignee_id,
+                   workday(($now AT TIME ZONE 'Europe/Warsaw')::DATE
+                           + to_days((CASE WHEN rnd(o.i, 94) < 0.08 THEN -1 - (hash(o.i, 95) % 5)
+                                           ELSE hash(o.i, 95) % 30 END)::BIGINT))::DATE AS day
+            FROM open_threads o
+            JOIN d_types ty ON ty.no = hash(o.i, 91) % least(4, (SELECT count(*) FROM d_types))
+        ),
+        -- a plausible day: each person's events one after another from 8:30, a gap of 15 to 45
+        -- minutes between them (calls between meetings), never two at once while the day has room
+        queued AS (
+            SELECT *, sum(minutes + 15 + 15 * (hash(i, 98) % 3)) OVER (
+                          PARTITION BY assignee_id, day ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                      ) AS offset_min
+            FROM timed
+        ),
+        placed AS (
+            SELECT *, timezone('Europe/Warsaw', day + to_minutes((8 * 60 + 30
+                          + coalesce(offset_min, 0) % (9 * 60))::BIGINT)) AS starts_at
+            FROM queued
+        )
+        SELECT id, client_id, type_id, owner_id, assignee_id, 'planned', starts_at,
+               starts_at + to_minutes(minutes), pick($next_notes, i, 97), last_event_id,
+               starts_at - INTERVAL 15 MINUTE, $now, $now
+        FROM placed ORDER BY starts_at
+        """,
+        {"now": s.now, "next_notes": s.notes["outcomes"]},
+    )
+
+
+def _bookings(tx: Tx, s: _Sample) -> None:
+    """A reminder for every planned event; a room, car or projector for half the coming meetings,
+    never two bookings of one resource at once (its buffer included)."""
+    tx.execute(
+        """
+        INSERT INTO reminders (user_id, event_id, remind_at)
+        SELECT assignee_id, id, remind_at FROM events WHERE status = 'planned' AND remind_at IS NOT NULL
+        """
+    )
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_booking AS
+        SELECT e.id AS event_id, e.starts_at, e.ends_at, e.author_id, r.id AS resource_id, r.buffer_min
+        FROM events e JOIN event_types et ON et.id = e.type_id
+        JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, buffer_min FROM resources WHERE active) r
+          ON r.no = hash(e.id, 120) % (SELECT count(*) FROM resources WHERE active)
+        WHERE e.status = 'planned' AND et.is_meeting AND e.starts_at > $now AND rnd(e.id, 121) < 0.5
+        """,
+        {"now": s.now},
+    )
+    tx.execute(
+        """
+        INSERT INTO reservations (event_id, resource_id, starts_at, ends_at, created_by)
+        SELECT b.event_id, b.resource_id, b.starts_at, b.ends_at, b.author_id FROM d_booking b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM d_booking o WHERE o.resource_id = b.resource_id AND o.event_id < b.event_id
+              AND o.starts_at < b.ends_at + to_minutes(b.buffer_min)
+              AND b.starts_at < o.ends_at + to_minutes(b.buffer_min))
+        """
+    )
+
+
+# (step, what the progress line says when it is done); every step writes through the one `Tx`
+DICTIONARY_STEPS: tuple[Callable[[Tx, _Sample], None], ...] = (_pipelines, _products, _resources, _custom_lists)
+BULK_STEPS: tuple[tuple[Callable[[Tx, _Sample], None], str | None], ...] = (
+    (_helpers, None),
+    (_clients, None),
+    (_lookups, "clients and contacts"),
+    (_threads, "threads planned"),
+    (_events, "events planned"),
+    (_thread_rows, "threads"),
+    (_event_rows, "events"),
+    (_event_details, "amounts, products, participants"),
+    (_plans, "planned events"),
+    (_bookings, "reminders and reservations"),
+)
 
 
 def generate(
@@ -479,12 +941,7 @@ def generate(
     """Fill an empty database (users may exist) with about `events` events."""
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
-    lang = lang if lang in EXTRA else "en"
-    events = max(int(events), 10)
-    n_threads = max(events // 10, 1)
-    n_clients = max(n_threads // 20, 5)
-    n_users = min(max(events // 40_000, 6), 30)
-    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    sample = _Sample.sized(events, lang, (now or dt.datetime.now(dt.UTC)).replace(microsecond=0))
     password = password or secrets.token_urlsafe(9)
     password_hash = users.prepare_user(login="demo", display_name="Demo", password=password).password_hash
 
@@ -492,353 +949,26 @@ def generate(
         if tx.scalar("SELECT (SELECT count(*) FROM clients) + (SELECT count(*) FROM threads)"):
             raise DemoError()
 
-    def prepare(tx: Tx) -> list[str]:
-        _dictionaries(tx, lang)
-        return _users(tx, n_users, password_hash, lang)
+    def dictionaries_and_people(tx: Tx) -> list[str]:
+        for step in DICTIONARY_STEPS:
+            step(tx, sample)
+        return _people(tx, sample, password_hash)
 
-    logins = db.write(prepare)
-    db.dictionaries_changed()
+    logins = db.write(dictionaries_and_people)
     say(f"dictionaries and {len(logins)} users")
 
-    # clients and contacts are few: built in Python for valid tax ids and exact name keys
-    names = _companies(n_clients)
-    clients = pd.DataFrame(
-        {
-            "name": names,
-            "name_key": [name_skeleton(n) for n in names],
-            "tax_id": [_nip(_h(i, 21) * 10007 + i) for i in range(n_clients)],
-            "address": [
-                f"{STREETS[_h(i, 22) % len(STREETS)]} {1 + _h(i, 23) % 180}, {CITIES[_h(i, 24) % len(CITIES)]}"
-                for i in range(n_clients)
-            ],
-            "email": [f"biuro@{name_skeleton(n).split()[0].replace('-', '')}.example" for n in names],
-            "phone": [
-                f"+48 {_h(i, 25) % 900 + 100} {_h(i, 26) % 900 + 100} {_h(i, 27) % 900 + 100}" for i in range(n_clients)
-            ],
-        }
-    )
-    contact_rows = []
-    for c in range(n_clients):
-        for k in range(1 + _h(c, 31) % 4):
-            person = _person(c * 7 + k, 41)
-            contact_rows.append(
-                (
-                    c,
-                    k,
-                    person,
-                    POSITIONS[_h(c * 7 + k, 42) % len(POSITIONS)],
-                    f"{name_skeleton(person).split()[0].translate(str.maketrans('ąćęłńóśźż', 'acelnoszz'))}"
-                    f"@{clients.email[c].split('@')[1]}",
-                    f"+48 5{_h(c * 7 + k, 43) % 90 + 10} {_h(c * 7 + k, 44) % 900 + 100} {_h(c * 7 + k, 45) % 900 + 100}",
-                )
-            )
-    contacts = pd.DataFrame(contact_rows, columns=["client_no", "k", "name", "position", "email", "phone"])
-    notes = EXTRA[lang]["notes"]
-
     def bulk(tx: Tx) -> None:
-        con = tx.raw
-
-        def run(sql: str, params: dict | None = None) -> None:
-            for statement in sql.split(";\n"):
-                if statement.strip():
-                    used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
-                    con.execute(statement, used or None).fetchall()
-
-        con.register("demo_clients", clients)
-        con.register("demo_contacts", contacts)
-        params = {"now": now, "threads": n_threads, "events": events}
-        run(
-            """
-            CREATE OR REPLACE TEMP MACRO rnd(i, salt) AS (hash(i, salt) % 1000003)::DOUBLE / 1000003;
-            CREATE OR REPLACE TEMP MACRO pick(arr, i, salt) AS arr[1 + (hash(i, salt) % len(arr))::INTEGER];
-            CREATE OR REPLACE TEMP MACRO workday(d) AS
-                CASE isodow(d) WHEN 6 THEN d - INTERVAL 1 DAY WHEN 7 THEN d + INTERVAL 1 DAY ELSE d END;
-            CREATE OR REPLACE TEMP MACRO at_work(d, i, salt) AS
-                timezone('Europe/Warsaw', workday(d)::DATE + to_minutes((8 * 60 + 15 * (hash(i, salt) % 36))::BIGINT));
-            """
-        )
-        run(
-            """
-            CREATE TEMP TABLE d_clients AS
-            SELECT nextval('clients_seq') AS id, row_number() OVER () - 1 AS no, *
-            FROM demo_clients;
-            INSERT INTO clients (id, name, name_key, tax_id, address, email, phone, created_at, updated_at)
-            SELECT id, name, name_key, tax_id, address, email, phone, $now, $now FROM d_clients;
-            CREATE TEMP TABLE d_contacts AS
-            SELECT nextval('contacts_seq') AS id, c.id AS client_id, k.k, k.name, k.position, k.email, k.phone
-            FROM demo_contacts k JOIN d_clients c ON c.no = k.client_no;
-            INSERT INTO contacts (id, client_id, name, position, email, phone, created_at, updated_at)
-            SELECT id, client_id, name, position, email, phone, $now, $now FROM d_contacts;
-            CREATE TEMP TABLE d_contact_count AS SELECT client_id, count(*) AS n FROM d_contacts GROUP BY ALL;
-            """,
-            {"now": now},
-        )
-        run(
-            """
-            CREATE TEMP TABLE d_users AS
-            SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, role FROM users
-            WHERE role <> 'admin' OR NOT EXISTS (SELECT 1 FROM users WHERE role <> 'admin');
-            CREATE TEMP TABLE d_pipes AS
-            SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM pipelines WHERE active;
-            CREATE TEMP TABLE d_open_stages AS
-            SELECT pipeline_id, row_number() OVER (PARTITION BY pipeline_id ORDER BY sequence, id) AS ord, id
-            FROM stages WHERE active AND NOT is_won AND NOT is_lost;
-            CREATE TEMP TABLE d_pipe_info AS
-            SELECT p.no, p.id AS pipeline_id,
-                   (SELECT count(*) FROM d_open_stages s WHERE s.pipeline_id = p.id) AS k,
-                   (SELECT min(id) FROM stages s WHERE s.pipeline_id = p.id AND s.is_won AND s.active) AS won_id,
-                   (SELECT min(id) FROM stages s WHERE s.pipeline_id = p.id AND s.is_lost AND s.active) AS lost_id
-            FROM d_pipes p;
-            CREATE TEMP TABLE d_types AS
-            SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id, default_duration_min AS minutes
-            FROM event_types WHERE active;
-            CREATE TEMP TABLE d_amount_types AS
-            SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM amount_types WHERE active;
-            CREATE TEMP TABLE d_products AS
-            SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, name, price FROM products WHERE active;
-            CREATE TEMP TABLE d_dict_values AS
-            SELECT row_number() OVER (PARTITION BY dictionary_id ORDER BY sequence, id) - 1 AS no, id, dictionary_id,
-                   count(*) OVER (PARTITION BY dictionary_id) AS n
-            FROM dictionary_values WHERE active;
-            CREATE TEMP TABLE d_lost AS
-            SELECT row_number() OVER (ORDER BY sequence, id) - 1 AS no, id FROM lost_reasons WHERE active;
-            """
-        )
-        say("clients and contacts")
-        # threads: opened over five years; those whose life ends in the past are won or lost
-        run(
-            """
-            CREATE TEMP TABLE d_threads AS
-            WITH base AS (
-                SELECT i,
-                       $now - to_days((1825 * rnd(i, 1))::BIGINT) - to_hours((24 * rnd(i, 2))::BIGINT) AS opened_at,
-                       14 + (900 * rnd(i, 3) * rnd(i, 4))::INTEGER AS life_days,
-                       CASE WHEN rnd(i, 5) < 0.6 THEN 0 WHEN rnd(i, 5) < 0.85 THEN 1 ELSE 2 END AS pipe_no,
-                       floor(pow(rnd(i, 6), 1.4) * (SELECT count(*) FROM d_clients))::BIGINT AS client_no,
-                       floor(rnd(i, 7) * (SELECT count(*) FROM d_users))::BIGINT AS owner_no,
-                       rnd(i, 8) AS r_outcome, rnd(i, 9) AS r_depth,
-                       round(500 + 150000 * pow(rnd(i, 10), 3), -1) AS base_value
-                FROM range($threads) t(i)
-            )
-            SELECT nextval('threads_seq') AS id, b.i, b.opened_at,
-                   least(b.opened_at + to_days(b.life_days), $now) AS end_at,
-                   CASE WHEN b.opened_at + to_days(b.life_days) >= $now THEN 'open'
-                        WHEN b.r_outcome < 0.42 THEN 'won' ELSE 'lost' END AS outcome,
-                   pi.pipeline_id, pi.k, pi.won_id, pi.lost_id,
-                   c.id AS client_id, u.id AS owner_id, b.base_value,
-                   1 + floor(b.r_depth * pi.k)::INTEGER AS depth,
-                   (SELECT id FROM d_lost l WHERE l.no = (b.i * 7 + 3) % (SELECT count(*) FROM d_lost)) AS lost_reason_id
-            FROM base b
-            JOIN d_pipe_info pi ON pi.no = b.pipe_no % (SELECT count(*) FROM d_pipe_info)
-            JOIN d_clients c ON c.no = b.client_no
-            JOIN d_users u ON u.no = b.owner_no;
-            ALTER TABLE d_threads ADD COLUMN path_len INTEGER;
-            UPDATE d_threads SET path_len = CASE outcome WHEN 'won' THEN k + 1 WHEN 'lost' THEN depth + 1 ELSE depth END;
-            """,
-            params,
-        )
-        say("threads planned")
-        # events: one opening event per thread, the rest spread over the threads' lives
-        run(
-            """
-            CREATE TEMP TABLE d_events AS
-            WITH raw AS (
-                SELECT i,
-                       CASE WHEN i < $threads THEN i
-                            ELSE floor(pow(rnd(i, 20), 1.15) * $threads)::BIGINT END AS thread_no
-                FROM range($events) t(i)
-            ),
-            placed AS (
-                SELECT r.i, t.id AS thread_id, t.client_id, t.owner_id, t.outcome, t.path_len, t.k,
-                       t.won_id, t.lost_id, t.pipeline_id, t.lost_reason_id, t.base_value,
-                       CASE WHEN r.i < $threads THEN least(at_work(t.opened_at, r.i, 22), $now - INTERVAL 1 HOUR)
-                            ELSE least(at_work(t.opened_at + to_seconds(
-                                    (epoch(t.end_at) - epoch(t.opened_at)) * rnd(r.i, 21)), r.i, 22),
-                                       $now - INTERVAL 1 HOUR) END AS starts_at
-                FROM raw r JOIN d_threads t ON t.i = r.thread_no
-            ),
-            ranked AS (
-                SELECT *, row_number() OVER (PARTITION BY thread_id ORDER BY starts_at, i) AS rn,
-                       count(*) OVER (PARTITION BY thread_id) AS n
-                FROM placed
-            ),
-            stepped AS (
-                SELECT *, ceil(rn * path_len / n)::INTEGER AS step,
-                       lag(ceil(rn * path_len / n)::INTEGER) OVER (PARTITION BY thread_id ORDER BY rn) AS prev_step
-                FROM ranked
-            )
-            SELECT s.i, s.thread_id, s.client_id, s.starts_at, s.base_value, s.pipeline_id,
-                   CASE WHEN rnd(s.i, 23) < 0.85 THEN s.owner_id
-                        ELSE (SELECT id FROM d_users u WHERE u.no = (hash(s.i, 24) % (SELECT count(*) FROM d_users))) END AS author_id,
-                   ty.id AS type_id, ty.minutes,
-                   CASE WHEN s.prev_step IS NOT DISTINCT FROM s.step THEN NULL
-                        WHEN s.outcome = 'won' AND s.step = s.path_len THEN s.won_id
-                        WHEN s.outcome = 'lost' AND s.step = s.path_len THEN s.lost_id
-                        ELSE os.id END AS stage_id,
-                   CASE WHEN s.outcome = 'lost' AND s.step = s.path_len AND s.prev_step IS DISTINCT FROM s.step
-                        THEN s.lost_reason_id END AS lost_reason_id
-            FROM stepped s
-            JOIN d_types ty ON ty.no = CASE
-                WHEN rnd(s.i, 25) < 0.35 THEN 0 WHEN rnd(s.i, 25) < 0.50 THEN 1 WHEN rnd(s.i, 25) < 0.72 THEN 2
-                WHEN rnd(s.i, 25) < 0.80 THEN 3 ELSE 4 + (hash(s.i, 26) % 3)::INTEGER END
-                % (SELECT count(*) FROM d_types)
-            LEFT JOIN d_open_stages os ON os.pipeline_id = s.pipeline_id AND os.ord = least(s.step, s.k);
-            """,
-            params,
-        )
-        say("events planned")
-        run(
-            """
-            INSERT INTO threads (id, client_id, pipeline_id, title, owner_id, stage_id, status, lost_reason_id,
-                                 opened_at, closed_at, last_event_at, created_by, version)
-            SELECT t.id, t.client_id, t.pipeline_id,
-                   pick($titles, t.i, 30) || ' ' || p.name || CASE WHEN rnd(t.i, 31) < 0.5 THEN ''
-                       ELSE ' × ' || (1 + hash(t.i, 32) % 50)::VARCHAR END,
-                   t.owner_id,
-                   CASE t.outcome WHEN 'won' THEN t.won_id WHEN 'lost' THEN t.lost_id
-                        ELSE (SELECT os.id FROM d_open_stages os WHERE os.pipeline_id = t.pipeline_id AND os.ord = t.depth) END,
-                   t.outcome,
-                   CASE WHEN t.outcome = 'lost' THEN t.lost_reason_id END,
-                   t.opened_at,
-                   CASE WHEN t.outcome <> 'open' THEN e.last_at END,
-                   e.last_at, t.owner_id, 1 + e.changes
-            FROM d_threads t
-            JOIN (SELECT thread_id, max(starts_at) AS last_at, count(stage_id) AS changes
-                  FROM d_events GROUP BY thread_id) e ON e.thread_id = t.id
-            JOIN d_products p ON p.no = hash(t.i, 33) % (SELECT count(*) FROM d_products)
-            ORDER BY t.opened_at;
-            """,
-            {**params, "titles": [notes["titles"][k] for k in ("0", "1", "2")]},
-        )
-        say("threads")
-        run(
-            """
-            CREATE TEMP TABLE d_ev AS
-            SELECT nextval('events_seq') AS id, * FROM (SELECT * FROM d_events ORDER BY starts_at, i);
-            INSERT INTO events (id, thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
-                                ends_at, note, stage_id, lost_reason_id, completed_at, created_at, updated_at)
-            SELECT id, thread_id, client_id, type_id, author_id, author_id, 'done', starts_at,
-                   starts_at + to_minutes(minutes), pick($verbs, i, 40) || ' ' || pick($people, i, 43) || ' ' || pick($topics, i, 41) || '. '
-                       || pick($outcomes, i, 42),
-                   stage_id, lost_reason_id, starts_at + to_minutes(minutes),
-                   starts_at + to_minutes(minutes), starts_at + to_minutes(minutes)
-            FROM d_ev ORDER BY id;
-            """,
-            {k: notes[k] for k in ("verbs", "people", "topics", "outcomes")},
-        )
-        say("events")
-        n_events = con.execute("SELECT count(*) FROM d_ev").fetchone()[0]
-        run(
-            """
-            CREATE TEMP TABLE d_ev_no AS SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, thread_id,
-                client_id, base_value, i FROM d_ev;
-            INSERT INTO event_amounts (event_id, amount_type_id, value)
-            SELECT e.id, a.id,
-                   round(e.base_value * (0.2 + 1.6 * rnd(r.i, 51))
-                         * CASE a.no WHEN 0 THEN 1 WHEN 1 THEN 0.9 WHEN 2 THEN 0.35 WHEN 3 THEN 0.05 ELSE 0.3 END, 2)::DECIMAL(18, 2)
-            FROM range(2 * $n) r(i)
-            JOIN d_ev_no e ON e.no = hash(r.i, 50) % $n
-            JOIN d_amount_types a ON a.no = CASE WHEN rnd(r.i, 52) < 0.4 THEN 0 WHEN rnd(r.i, 52) < 0.65 THEN 1
-                 WHEN rnd(r.i, 52) < 0.8 THEN 2 WHEN rnd(r.i, 52) < 0.9 THEN 3 ELSE 4 END % (SELECT count(*) FROM d_amount_types)
-            ORDER BY e.id;
-            INSERT INTO event_products (event_id, product_id, quantity, unit_price, value)
-            SELECT e.id, p.id, q.qty, p.price, round(q.qty * p.price, 2)
-            FROM range($n) r(i)
-            JOIN d_ev_no e ON e.no = hash(r.i, 60) % $n
-            JOIN d_products p ON p.no = hash(r.i, 61) % (SELECT count(*) FROM d_products)
-            CROSS JOIN LATERAL (SELECT (1 + hash(r.i, 62) % 40)::DECIMAL(18, 3) AS qty) q
-            ORDER BY e.id;
-            INSERT INTO event_participants (event_id, contact_id, user_id, name)
-            SELECT e.id, CASE WHEN rnd(r.i, 71) >= 0.1 THEN k.id END, NULL,
-                   CASE WHEN rnd(r.i, 71) < 0.1 THEN pick($third, r.i, 72) END
-            FROM range($n // 2) r(i)
-            JOIN d_ev_no e ON e.no = hash(r.i, 70) % $n
-            JOIN d_contact_count cc ON cc.client_id = e.client_id
-            JOIN d_contacts k ON k.client_id = e.client_id AND k.k = hash(r.i, 73) % cc.n
-            ORDER BY e.id;
-            INSERT INTO event_dictionary_values (event_id, dictionary_id, value_id)
-            SELECT e.id, l.dictionary_id, v.id
-            FROM d_ev e JOIN dictionary_event_types l ON l.event_type_id = e.type_id
-            JOIN d_dict_values v ON v.dictionary_id = l.dictionary_id AND v.no = hash(e.id, 80) % v.n
-            WHERE rnd(e.id, 81) < 0.3
-            ORDER BY e.id;
-            """,
-            {"n": n_events, "third": [_person(i, 90) + " (" + CITIES[i % len(CITIES)] + ")" for i in range(12)]},
-        )
-        say("amounts, products, participants")
-        # planned next steps: most open threads have one; some overdue, some delegated
-        run(
-            """
-            INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
-                                ends_at, note, planned_by_event_id, remind_at, created_at, updated_at)
-            WITH open_threads AS (
-                SELECT t.id, t.client_id, t.owner_id, t.i,
-                       (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = t.id) AS last_event_id
-                FROM d_threads t WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8
-            ),
-            timed AS (
-                SELECT o.*, ty.id AS type_id, ty.minutes,
-                       CASE WHEN rnd(o.i, 92) < 0.2
-                            THEN (SELECT id FROM d_users u WHERE u.no = hash(o.i, 93) % (SELECT count(*) FROM d_users))
-                            ELSE o.owner_id END AS assignee_id,
-                       workday(($now AT TIME ZONE 'Europe/Warsaw')::DATE
-                               + to_days((CASE WHEN rnd(o.i, 94) < 0.08 THEN -1 - (hash(o.i, 95) % 5)
-                                               ELSE hash(o.i, 95) % 30 END)::BIGINT))::DATE AS day
-                FROM open_threads o
-                JOIN d_types ty ON ty.no = hash(o.i, 91) % least(4, (SELECT count(*) FROM d_types))
-            ),
-            -- a plausible day: each person's events one after another from 8:30, a gap of 15 to 45
-            -- minutes between them (calls between meetings), never two at once while the day has room
-            queued AS (
-                SELECT *, sum(minutes + 15 + 15 * (hash(i, 98) % 3)) OVER (
-                              PARTITION BY assignee_id, day ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                          ) AS offset_min
-                FROM timed
-            ),
-            placed AS (
-                SELECT *, timezone('Europe/Warsaw', day + to_minutes((8 * 60 + 30
-                              + coalesce(offset_min, 0) % (9 * 60))::BIGINT)) AS starts_at
-                FROM queued
-            )
-            SELECT id, client_id, type_id, owner_id, assignee_id, 'planned', starts_at,
-                   starts_at + to_minutes(minutes), pick($next_notes, i, 97), last_event_id,
-                   starts_at - INTERVAL 15 MINUTE, $now, $now
-            FROM placed ORDER BY starts_at;
-            """,
-            {"now": now, "next_notes": notes["outcomes"]},
-        )
-        say("planned events")
-        run(
-            """
-            INSERT INTO reminders (user_id, event_id, remind_at)
-            SELECT assignee_id, id, remind_at FROM events WHERE status = 'planned' AND remind_at IS NOT NULL;
-            CREATE TEMP TABLE d_booking AS
-            SELECT e.id AS event_id, e.starts_at, e.ends_at, e.author_id, r.id AS resource_id, r.buffer_min
-            FROM events e JOIN event_types et ON et.id = e.type_id
-            JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, buffer_min FROM resources WHERE active) r
-              ON r.no = hash(e.id, 120) % (SELECT count(*) FROM resources WHERE active)
-            WHERE e.status = 'planned' AND et.is_meeting AND e.starts_at > $now AND rnd(e.id, 121) < 0.5;
-            INSERT INTO reservations (event_id, resource_id, starts_at, ends_at, created_by)
-            SELECT b.event_id, b.resource_id, b.starts_at, b.ends_at, b.author_id FROM d_booking b
-            WHERE NOT EXISTS (
-                SELECT 1 FROM d_booking o WHERE o.resource_id = b.resource_id AND o.event_id < b.event_id
-                  AND o.starts_at < b.ends_at + to_minutes(b.buffer_min)
-                  AND b.starts_at < o.ends_at + to_minutes(b.buffer_min));
-            """,
-            {"now": now},
-        )
-        say("reminders and reservations")
-        for name in ("demo_clients", "demo_contacts"):
-            con.unregister(name)
+        for step, done in BULK_STEPS:
+            step(tx, sample)
+            if done:
+                say(done)
 
     db.write(bulk, retries=1)
     with db.read() as tx:
         counts = tx.one(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM threads), (SELECT count(*) FROM clients)"
         )
-    org = org_settings.load(db)
-    del org
-    return DemoResult(counts[0], counts[1], counts[2], n_users, password, logins, time.perf_counter() - started)
+    return DemoResult(counts[0], counts[1], counts[2], sample.users, password, logins, time.perf_counter() - started)
 
 
 def main(argv: list[str] | None = None) -> int:
