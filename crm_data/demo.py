@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from crm_data import users
 from crm_data.db import Database, Tx
@@ -415,6 +416,18 @@ def _ascii(text: str) -> str:
     return text.translate(str.maketrans("ąćęłńóśźż", "acelnoszz"))
 
 
+ZONE = "Europe/Warsaw"  # the sample's working days and hours are Warsaw's
+DAY_FROM, DAY_TO = 8 * 60, 18 * 60  # a working day, in minutes after local midnight
+# events per person: about 12 a working day over five years; a larger sample has more people
+EVENTS_PER_USER = 15_000
+
+
+def team_size(events: int) -> int:
+    """How many people a sample of `events` events has: six, and more once six would do more than
+    `EVENTS_PER_USER` each (a million events: 67 people), so that each one's days stay plausible."""
+    return max(6, -(-max(int(events), 10) // EVENTS_PER_USER))
+
+
 @dataclass(frozen=True)
 class _Sample:
     """What one run makes: its sizes, the moment it is made at and the language of its texts."""
@@ -434,7 +447,7 @@ class _Sample:
             events=events,
             threads=threads,
             clients=max(threads // 20, 5),
-            users=min(max(events // 40_000, 6), 30),
+            users=team_size(events),
             now=now,
             lang=lang if lang in EXTRA else "en",
         )
@@ -446,6 +459,23 @@ class _Sample:
     @property
     def notes(self) -> dict:
         return EXTRA[self.lang]["notes"]
+
+    @property
+    def clock(self) -> dict[str, object]:
+        """Today in Warsaw and `cut`: the last moment of today's done work (15 minutes before now, on
+        a 5-minute mark, within the working day); done events today only once the first hour of
+        the day has passed, planned events today only while an hour of it is left."""
+        local = self.now.astimezone(ZoneInfo(ZONE))
+        minute = local.hour * 60 + local.minute - 15
+        return {
+            "now": self.now,
+            "today": local.date(),
+            "cut": min(max(minute - minute % 5, DAY_FROM), DAY_TO),
+            "day_from": DAY_FROM,
+            "day_to": DAY_TO,
+            "first_done": DAY_FROM + 60,
+            "last_planned": DAY_TO - 60,
+        }
 
 
 # -- the dictionaries and the people: a few dozen rows, one statement each -------------------------
@@ -559,18 +589,29 @@ def _unnest(columns: dict[str, list]) -> str:
 # -- the bulk: SQL over range(N), with a deterministic hash for randomness ----------------------------
 
 
-def _helpers(tx: Tx, _s: _Sample) -> None:
-    """Macros of this transaction: a number in [0, 1), a pick from a list, the working day of a
-    date, a time within office hours (Warsaw)."""
+def _helpers(tx: Tx, s: _Sample) -> None:
+    """Macros of this transaction: a number in [0, 1), a pick from a list, working days counted
+    (a weekend counts as the Monday after it) and back to dates; and the working days that bound
+    the sample: the last with done work (today once its first hour has passed) and the first
+    with planned work (today while an hour of it is left)."""
     for sql in (
         "CREATE TEMP MACRO rnd(i, salt) AS (hash(i, salt) % 1000003)::DOUBLE / 1000003",
         "CREATE TEMP MACRO pick(arr, i, salt) AS arr[1 + (hash(i, salt) % len(arr))::INTEGER]",
-        """CREATE TEMP MACRO workday(d) AS
-               CASE isodow(d) WHEN 6 THEN d - INTERVAL 1 DAY WHEN 7 THEN d + INTERVAL 1 DAY ELSE d END""",
-        """CREATE TEMP MACRO at_work(d, i, salt) AS
-               timezone('Europe/Warsaw', workday(d)::DATE + to_minutes((8 * 60 + 15 * (hash(i, salt) % 36))::BIGINT))""",
+        """CREATE TEMP MACRO wd_no(d) AS
+               (date_diff('day', DATE '1970-01-05', d) // 7) * 5 + least(isodow(d) - 1, 5)""",
+        "CREATE TEMP MACRO wd_date(n) AS DATE '1970-01-05' + ((n // 5) * 7 + n % 5)::INTEGER",
     ):
         tx.execute(sql)
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_clock AS
+        SELECT wd_no($today) AS today_wd, isodow($today) <= 5 AS workday,
+               wd_no($today) - CASE WHEN isodow($today) <= 5 AND $cut >= $first_done THEN 0 ELSE 1 END AS last_done_wd,
+               wd_no($today) + CASE WHEN isodow($today) > 5 OR $cut <= $last_planned THEN 0 ELSE 1 END
+                   AS first_planned_wd
+        """,
+        s.clock,
+    )
 
 
 def _clients(tx: Tx, s: _Sample) -> None:
@@ -679,40 +720,143 @@ def _threads(tx: Tx, s: _Sample) -> None:
 
 
 def _events(tx: Tx, s: _Sample) -> None:
-    """One opening event per thread, the rest spread over the threads' lives; the stage moves on
-    at even steps of a thread's events, the last step to won or lost."""
+    """One opening event per thread on the working day it opens; every other event goes to a thread
+    in proportion to the days the thread has lived so far (times a busier or quieter deal), on one
+    of its working days: so every week holds about as many events as the threads then alive make,
+    the last weeks too. The author is the owner, one in seven times a coworker."""
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_spans AS
+        SELECT i, coalesce(sum(w) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS from_w,
+               sum(w) OVER () AS total_w
+        FROM (SELECT i, (1 + (epoch(end_at) - epoch(opened_at)) / 86400) * (0.3 + 1.4 * rnd(i, 19)) AS w FROM d_threads)
+        """
+    )
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_picked AS
+        WITH chosen AS (
+            SELECT i, i AS thread_no FROM range($threads) t(i)
+            UNION ALL
+            SELECT r.i, w.i AS thread_no
+            FROM (SELECT i, rnd(i, 20) * (SELECT max(total_w) FROM d_spans) AS u FROM range($threads, $events) t(i)) r
+            ASOF JOIN d_spans w ON r.u >= w.from_w
+        ),
+        dated AS (
+            SELECT c.i, t.id AS thread_id, t.client_id, t.owner_id, t.outcome, t.path_len, t.k,
+                   t.won_id, t.lost_id, t.pipeline_id, t.lost_reason_id, t.base_value,
+                   wd_no((t.opened_at AT TIME ZONE 'Europe/Warsaw')::DATE) AS from_wd,
+                   least(wd_no((t.end_at AT TIME ZONE 'Europe/Warsaw')::DATE), k.last_done_wd) AS to_wd,
+                   k.last_done_wd
+            FROM chosen c JOIN d_threads t ON t.i = c.thread_no CROSS JOIN d_clock k
+        )
+        SELECT w.* EXCLUDE (from_wd, to_wd, last_done_wd),
+               wd_date(least(w.from_wd + CASE WHEN w.i < $threads THEN 0
+                                             ELSE floor(greatest(w.to_wd - w.from_wd + 1, 1) * rnd(w.i, 21)) END,
+                             w.last_done_wd)::BIGINT) AS day,
+               CASE WHEN rnd(w.i, 23) < 0.85 THEN w.owner_id
+                    ELSE (SELECT id FROM d_users u WHERE u.no = (hash(w.i, 24) % (SELECT count(*) FROM d_users))) END AS author_id,
+               ty.id AS type_id, ty.minutes
+        FROM dated w
+        JOIN d_types ty ON ty.no = CASE
+            WHEN rnd(w.i, 25) < 0.35 THEN 0 WHEN rnd(w.i, 25) < 0.50 THEN 1 WHEN rnd(w.i, 25) < 0.72 THEN 2
+            WHEN rnd(w.i, 25) < 0.80 THEN 3 ELSE 4 + (hash(w.i, 26) % 3)::INTEGER END
+            % (SELECT count(*) FROM d_types)
+        """,
+        {**s.clock, "threads": s.threads, "events": s.events},
+    )
+
+
+def _next_steps(tx: Tx, s: _Sample) -> None:
+    """Planned next steps, chosen now and timed with the done events: most open threads have one,
+    on one of the coming 22 working days, one in twelve overdue by up to five (never from before
+    the thread opened), one in five delegated."""
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_next AS
+        WITH chosen AS (
+            SELECT t.i, t.id AS thread_id, t.client_id, t.owner_id, ty.id AS type_id, ty.minutes,
+                   CASE WHEN rnd(t.i, 92) < 0.2
+                        THEN (SELECT id FROM d_users u WHERE u.no = hash(t.i, 93) % (SELECT count(*) FROM d_users))
+                        ELSE t.owner_id END AS assignee_id,
+                   wd_date(CASE WHEN rnd(t.i, 94) < 0.08
+                                THEN greatest(k.today_wd - 1 - hash(t.i, 95) % 5,
+                                              wd_no((t.opened_at AT TIME ZONE 'Europe/Warsaw')::DATE))
+                                ELSE k.first_planned_wd + hash(t.i, 95) % 22 END) AS day
+            FROM d_threads t CROSS JOIN d_clock k
+            JOIN d_types ty ON ty.no = hash(t.i, 91) % least(4, (SELECT count(*) FROM d_types))
+            WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8
+        )
+        SELECT * FROM chosen
+        """,
+        s.clock,
+    )
+
+
+def _schedule(tx: Tx, s: _Sample) -> None:
+    """A plausible day for every person: their done and planned events of a day in one queue, in a
+    mixed order (calls between meetings), one after another with the day's free time shared out as
+    gaps between them, from 8:00 to 18:00. A full day starts earlier and ends later, so nobody is
+    in two places at once. Today, what is done ends before now and what is planned comes after."""
+    tx.execute(
+        """
+        CREATE TEMP TABLE d_slots AS
+        WITH queued AS (
+            SELECT 0 AS kind, i, author_id AS person_id, day, minutes FROM d_picked
+            UNION ALL
+            SELECT 1 AS kind, i, assignee_id AS person_id, day, minutes FROM d_next
+        ),
+        windowed AS (
+            SELECT *,
+                   CASE WHEN day = $today THEN kind ELSE 0 END AS part,
+                   CASE WHEN day = $today AND kind = 1 THEN $cut ELSE $day_from END AS win_from,
+                   CASE WHEN day = $today AND kind = 0 THEN $cut ELSE $day_to END AS win_to,
+                   -- the share of too much work put before the window: all of it before now today
+                   CASE WHEN day <> $today THEN 0.5 WHEN kind = 0 THEN 1.0 ELSE 0.0 END AS early,
+                   1 + hash(i, 97 + kind) % 4 AS gap_weight
+            FROM queued
+        ),
+        summed AS (
+            SELECT *,
+                   sum(minutes) OVER run - minutes AS busy_before,
+                   sum(gap_weight) OVER run AS gaps_through,
+                   sum(minutes) OVER whole AS busy,
+                   sum(gap_weight) OVER whole + 2 AS gaps
+            FROM windowed
+            WINDOW whole AS (PARTITION BY person_id, day, part),
+                   run AS (PARTITION BY person_id, day, part ORDER BY hash(i, 96 + kind), kind, i
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        )
+        SELECT kind, i,
+               timezone('Europe/Warsaw', day + to_minutes((
+                   win_from - 5 * ceil(greatest(busy - (win_to - win_from), 0) * early / 5)
+                   + busy_before + 5 * floor(greatest(win_to - win_from - busy, 0) * gaps_through / gaps / 5)
+               )::BIGINT)) AS starts_at
+        FROM summed
+        """,
+        s.clock,
+    )
+
+
+def _stages(tx: Tx, _s: _Sample) -> None:
+    """The done events at their times; a thread's stage moves on at even steps of its events, the
+    last step to won or lost."""
     tx.execute(
         """
         CREATE TEMP TABLE d_events AS
-        WITH raw AS (
-            SELECT i,
-                   CASE WHEN i < $threads THEN i
-                        ELSE floor(pow(rnd(i, 20), 1.15) * $threads)::BIGINT END AS thread_no
-            FROM range($events) t(i)
-        ),
-        placed AS (
-            SELECT r.i, t.id AS thread_id, t.client_id, t.owner_id, t.outcome, t.path_len, t.k,
-                   t.won_id, t.lost_id, t.pipeline_id, t.lost_reason_id, t.base_value,
-                   CASE WHEN r.i < $threads THEN least(at_work(t.opened_at, r.i, 22), $now - INTERVAL 1 HOUR)
-                        ELSE least(at_work(t.opened_at + to_seconds(
-                                (epoch(t.end_at) - epoch(t.opened_at)) * rnd(r.i, 21)), r.i, 22),
-                                   $now - INTERVAL 1 HOUR) END AS starts_at
-            FROM raw r JOIN d_threads t ON t.i = r.thread_no
-        ),
-        ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY thread_id ORDER BY starts_at, i) AS rn,
-                   count(*) OVER (PARTITION BY thread_id) AS n
-            FROM placed
+        WITH ranked AS (
+            SELECT p.*, sl.starts_at,
+                   row_number() OVER (PARTITION BY p.thread_id ORDER BY sl.starts_at, p.i) AS rn,
+                   count(*) OVER (PARTITION BY p.thread_id) AS n
+            FROM d_picked p JOIN d_slots sl ON sl.kind = 0 AND sl.i = p.i
         ),
         stepped AS (
             SELECT *, ceil(rn * path_len / n)::INTEGER AS step,
                    lag(ceil(rn * path_len / n)::INTEGER) OVER (PARTITION BY thread_id ORDER BY rn) AS prev_step
             FROM ranked
         )
-        SELECT s.i, s.thread_id, s.client_id, s.starts_at, s.base_value, s.pipeline_id,
-               CASE WHEN rnd(s.i, 23) < 0.85 THEN s.owner_id
-                    ELSE (SELECT id FROM d_users u WHERE u.no = (hash(s.i, 24) % (SELECT count(*) FROM d_users))) END AS author_id,
-               ty.id AS type_id, ty.minutes,
+        SELECT s.i, s.thread_id, s.client_id, s.starts_at, s.base_value, s.pipeline_id, s.author_id,
+               s.type_id, s.minutes,
                CASE WHEN s.prev_step IS NOT DISTINCT FROM s.step THEN NULL
                     WHEN s.outcome = 'won' AND s.step = s.path_len THEN s.won_id
                     WHEN s.outcome = 'lost' AND s.step = s.path_len THEN s.lost_id
@@ -720,18 +864,14 @@ def _events(tx: Tx, s: _Sample) -> None:
                CASE WHEN s.outcome = 'lost' AND s.step = s.path_len AND s.prev_step IS DISTINCT FROM s.step
                     THEN s.lost_reason_id END AS lost_reason_id
         FROM stepped s
-        JOIN d_types ty ON ty.no = CASE
-            WHEN rnd(s.i, 25) < 0.35 THEN 0 WHEN rnd(s.i, 25) < 0.50 THEN 1 WHEN rnd(s.i, 25) < 0.72 THEN 2
-            WHEN rnd(s.i, 25) < 0.80 THEN 3 ELSE 4 + (hash(s.i, 26) % 3)::INTEGER END
-            % (SELECT count(*) FROM d_types)
         LEFT JOIN d_open_stages os ON os.pipeline_id = s.pipeline_id AND os.ord = least(s.step, s.k)
-        """,
-        {"now": s.now, "threads": s.threads, "events": s.events},
+        """
     )
 
 
 def _thread_rows(tx: Tx, s: _Sample) -> None:
-    """The threads, titled after a product, at the stage their last stage change left them."""
+    """The threads, titled after a product, at the stage their last stage change left them, opened
+    at the latest by their first event."""
     tx.execute(
         """
         INSERT INTO threads (id, client_id, pipeline_id, title, owner_id, stage_id, status, lost_reason_id,
@@ -744,11 +884,11 @@ def _thread_rows(tx: Tx, s: _Sample) -> None:
                     ELSE (SELECT os.id FROM d_open_stages os WHERE os.pipeline_id = t.pipeline_id AND os.ord = t.depth) END,
                t.outcome,
                CASE WHEN t.outcome = 'lost' THEN t.lost_reason_id END,
-               t.opened_at,
+               least(t.opened_at, e.first_at),
                CASE WHEN t.outcome <> 'open' THEN e.last_at END,
                e.last_at, t.owner_id, 1 + e.changes
         FROM d_threads t
-        JOIN (SELECT thread_id, max(starts_at) AS last_at, count(stage_id) AS changes
+        JOIN (SELECT thread_id, min(starts_at) AS first_at, max(starts_at) AS last_at, count(stage_id) AS changes
               FROM d_events GROUP BY thread_id) e ON e.thread_id = t.id
         JOIN d_products p ON p.no = hash(t.i, 33) % (SELECT count(*) FROM d_products)
         ORDER BY t.opened_at
@@ -838,44 +978,25 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
 
 
 def _plans(tx: Tx, s: _Sample) -> None:
-    """Planned next steps: most open threads have one; some overdue, some delegated."""
+    """The planned next steps at their times, each planned by its thread's last done event."""
     tx.execute(
         """
-        INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
-                            ends_at, note, planned_by_event_id, remind_at, created_at, updated_at)
-        WITH open_threads AS (
-            SELECT t.id, t.client_id, t.owner_id, t.i,
-                   (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = t.id) AS last_event_id
-            FROM d_threads t WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8
-        ),
-        timed AS (
-            SELECT o.*, ty.id AS type_id, ty.minutes,
-                   CASE WHEN rnd(o.i, 92) < 0.2
-                        THEN (SELECT id FROM d_users u WHERE u.no = hash(o.i, 93) % (SELECT count(*) FROM d_users))
-                        ELSE o.owner_id END AS assignee_id,
-                   workday(($now AT TIME ZONE 'Europe/Warsaw')::DATE
-                           + to_days((CASE WHEN rnd(o.i, 94) < 0.08 THEN -1 - (hash(o.i, 95) % 5)
-                                           ELSE hash(o.i, 95) % 30 END)::BIGINT))::DATE AS day
-            FROM open_threads o
-            JOIN d_types ty ON ty.no = hash(o.i, 91) % least(4, (SELECT count(*) FROM d_types))
-        ),
-        -- a plausible day: each person's events one after another from 8:30, a gap of 15 to 45
-        -- minutes between them (calls between meetings), never two at once while the day has room
-        queued AS (
-            SELECT *, sum(minutes + 15 + 15 * (hash(i, 98) % 3)) OVER (
-                          PARTITION BY assignee_id, day ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                      ) AS offset_min
-            FROM timed
-        ),
-        placed AS (
-            SELECT *, timezone('Europe/Warsaw', day + to_minutes((8 * 60 + 30
-                          + coalesce(offset_min, 0) % (9 * 60))::BIGINT)) AS starts_at
-            FROM queued
+        CREATE TEMP TABLE d_pl AS
+        SELECT nextval('events_seq') AS id, * FROM (
+            SELECT n.*, sl.starts_at, (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = n.thread_id) AS last_event_id
+            FROM d_next n JOIN d_slots sl ON sl.kind = 1 AND sl.i = n.i
+            ORDER BY sl.starts_at, n.thread_id
         )
-        SELECT id, client_id, type_id, owner_id, assignee_id, 'planned', starts_at,
+        """
+    )
+    tx.execute(
+        """
+        INSERT INTO events (id, thread_id, client_id, type_id, author_id, assignee_id, status, starts_at,
+                            ends_at, note, planned_by_event_id, remind_at, created_at, updated_at)
+        SELECT id, thread_id, client_id, type_id, owner_id, assignee_id, 'planned', starts_at,
                starts_at + to_minutes(minutes), pick($next_notes, i, 97), last_event_id,
                starts_at - INTERVAL 15 MINUTE, $now, $now
-        FROM placed ORDER BY starts_at
+        FROM d_pl ORDER BY id
         """,
         {"now": s.now, "next_notes": s.notes["outcomes"]},
     )
@@ -920,7 +1041,10 @@ BULK_STEPS: tuple[tuple[Callable[[Tx, _Sample], None], str | None], ...] = (
     (_clients, None),
     (_lookups, "clients and contacts"),
     (_threads, "threads planned"),
-    (_events, "events planned"),
+    (_events, None),
+    (_next_steps, None),
+    (_schedule, None),
+    (_stages, "events planned"),
     (_thread_rows, "threads"),
     (_event_rows, "events"),
     (_event_details, "amounts, products, participants"),
