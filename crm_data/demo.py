@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from crm_data import users
 from crm_data.db import Database, Tx
-from crm_data.errors import CrmError
+from crm_data.errors import CrmError, WriteConflict
 from crm_data.rules import name_skeleton
 from crm_data.setup import insert_pipeline, insert_starter_dictionaries
 
@@ -589,6 +589,15 @@ def _unnest(columns: dict[str, list]) -> str:
 # -- the bulk: SQL over range(N), with a deterministic hash for randomness ----------------------------
 
 
+def _reserve_ids(tx: Tx, sequence: str, count: int) -> int:
+    """The first of `count` consecutive ids taken from `sequence` at once: the rows are numbered in
+    an order the generator chooses, not in whatever order a parallel plan hands them over."""
+    first, last = tx.one(f"SELECT min(v), max(v) FROM (SELECT nextval('{sequence}') AS v FROM range({int(count)}))")
+    if count and last - first + 1 != count:
+        raise WriteConflict(attempts=1)  # another writer took ids meanwhile: nothing is written
+    return first or 0
+
+
 def _helpers(tx: Tx, s: _Sample) -> None:
     """Macros of this transaction: a number in [0, 1), a pick from a list, working days counted
     (a weekend counts as the Monday after it) and back to dates; and the working days that bound
@@ -618,7 +627,8 @@ def _clients(tx: Tx, s: _Sample) -> None:
     clients = _client_rows(s.clients)
     contacts = _contact_rows(clients["email"])
     tx.execute(
-        f"CREATE TEMP TABLE d_clients AS SELECT nextval('clients_seq') AS id, * FROM ({_unnest(clients)})", clients
+        f"CREATE TEMP TABLE d_clients AS SELECT $first + no AS id, * FROM ({_unnest(clients)})",
+        {**clients, "first": _reserve_ids(tx, "clients_seq", s.clients)},
     )
     tx.execute(
         """
@@ -630,12 +640,10 @@ def _clients(tx: Tx, s: _Sample) -> None:
     tx.execute(
         f"""
         CREATE TEMP TABLE d_contacts AS
-        SELECT nextval('contacts_seq') AS id, * FROM (
-            SELECT c.id AS client_id, k.k, k.name, k.position, k.email, k.phone
-            FROM ({_unnest(contacts)}) k JOIN d_clients c ON c.no = k.client_no ORDER BY k.no
-        )
+        SELECT $first + k.no AS id, c.id AS client_id, k.k, k.name, k.position, k.email, k.phone
+        FROM ({_unnest(contacts)}) k JOIN d_clients c ON c.no = k.client_no
         """,
-        contacts,
+        {**contacts, "first": _reserve_ids(tx, "contacts_seq", len(contacts["name"]))},
     )
     tx.execute(
         """
@@ -681,6 +689,18 @@ def _lookups(tx: Tx, _s: _Sample) -> None:
         tx.execute(sql)
 
 
+def _counts(tx: Tx) -> dict[str, int]:
+    """How many rows each numbered dictionary has, as parameters: a hash modulo a constant joins
+    by hash, modulo a subquery would compare every pair of rows."""
+    names = ("clients", "users", "lost", "pipe_info", "types", "products", "amount_types")
+    counts = tx.one(
+        "SELECT "
+        + ", ".join(f"(SELECT count(*) FROM d_{name})" for name in names)
+        + ", (SELECT count(*) FROM resources WHERE active)"
+    )
+    return dict(zip([f"n_{name}" for name in names] + ["n_resources"], counts, strict=True))
+
+
 def _threads(tx: Tx, s: _Sample) -> None:
     """Threads opened over five years; those whose life ends in the past are won or lost. A thread
     walks `path_len` stages: all of them when won, to its depth and then lost, or to its depth."""
@@ -692,30 +712,30 @@ def _threads(tx: Tx, s: _Sample) -> None:
                    $now - to_days((1825 * rnd(i, 1))::BIGINT) - to_hours((24 * rnd(i, 2))::BIGINT) AS opened_at,
                    14 + (900 * rnd(i, 3) * rnd(i, 4))::INTEGER AS life_days,
                    CASE WHEN rnd(i, 5) < 0.6 THEN 0 WHEN rnd(i, 5) < 0.85 THEN 1 ELSE 2 END AS pipe_no,
-                   floor(pow(rnd(i, 6), 1.4) * (SELECT count(*) FROM d_clients))::BIGINT AS client_no,
-                   floor(rnd(i, 7) * (SELECT count(*) FROM d_users))::BIGINT AS owner_no,
+                   floor(pow(rnd(i, 6), 1.4) * $n_clients)::BIGINT AS client_no,
+                   floor(rnd(i, 7) * $n_users)::BIGINT AS owner_no,
                    rnd(i, 8) AS r_outcome, rnd(i, 9) AS r_depth,
                    round(500 + 150000 * pow(rnd(i, 10), 3), -1) AS base_value
             FROM range($threads) t(i)
         ),
         shaped AS (
-            SELECT nextval('threads_seq') AS id, b.i, b.opened_at,
+            SELECT $first + b.i AS id, b.i, b.opened_at,
                    least(b.opened_at + to_days(b.life_days), $now) AS end_at,
                    CASE WHEN b.opened_at + to_days(b.life_days) >= $now THEN 'open'
                         WHEN b.r_outcome < 0.42 THEN 'won' ELSE 'lost' END AS outcome,
                    pi.pipeline_id, pi.k, pi.won_id, pi.lost_id,
                    c.id AS client_id, u.id AS owner_id, b.base_value,
                    1 + floor(b.r_depth * pi.k)::INTEGER AS depth,
-                   (SELECT id FROM d_lost l WHERE l.no = (b.i * 7 + 3) % (SELECT count(*) FROM d_lost)) AS lost_reason_id
+                   (SELECT id FROM d_lost l WHERE l.no = (b.i * 7 + 3) % $n_lost) AS lost_reason_id
             FROM base b
-            JOIN d_pipe_info pi ON pi.no = b.pipe_no % (SELECT count(*) FROM d_pipe_info)
+            JOIN d_pipe_info pi ON pi.no = b.pipe_no % $n_pipe_info
             JOIN d_clients c ON c.no = b.client_no
             JOIN d_users u ON u.no = b.owner_no
         )
         SELECT *, CASE outcome WHEN 'won' THEN k + 1 WHEN 'lost' THEN depth + 1 ELSE depth END AS path_len
         FROM shaped
         """,
-        {"now": s.now, "threads": s.threads},
+        {**_counts(tx), "now": s.now, "threads": s.threads, "first": _reserve_ids(tx, "threads_seq", s.threads)},
     )
 
 
@@ -755,15 +775,15 @@ def _events(tx: Tx, s: _Sample) -> None:
                                              ELSE floor(greatest(w.to_wd - w.from_wd + 1, 1) * rnd(w.i, 21)) END,
                              w.last_done_wd)::BIGINT) AS day,
                CASE WHEN rnd(w.i, 23) < 0.85 THEN w.owner_id
-                    ELSE (SELECT id FROM d_users u WHERE u.no = (hash(w.i, 24) % (SELECT count(*) FROM d_users))) END AS author_id,
+                    ELSE (SELECT id FROM d_users u WHERE u.no = (hash(w.i, 24) % $n_users)) END AS author_id,
                ty.id AS type_id, ty.minutes
         FROM dated w
         JOIN d_types ty ON ty.no = CASE
             WHEN rnd(w.i, 25) < 0.35 THEN 0 WHEN rnd(w.i, 25) < 0.50 THEN 1 WHEN rnd(w.i, 25) < 0.72 THEN 2
             WHEN rnd(w.i, 25) < 0.80 THEN 3 ELSE 4 + (hash(w.i, 26) % 3)::INTEGER END
-            % (SELECT count(*) FROM d_types)
+            % $n_types
         """,
-        {**s.clock, "threads": s.threads, "events": s.events},
+        {**_counts(tx), **s.clock, "threads": s.threads, "events": s.events},
     )
 
 
@@ -777,19 +797,19 @@ def _next_steps(tx: Tx, s: _Sample) -> None:
         WITH chosen AS (
             SELECT t.i, t.id AS thread_id, t.client_id, t.owner_id, ty.id AS type_id, ty.minutes,
                    CASE WHEN rnd(t.i, 92) < 0.2
-                        THEN (SELECT id FROM d_users u WHERE u.no = hash(t.i, 93) % (SELECT count(*) FROM d_users))
+                        THEN (SELECT id FROM d_users u WHERE u.no = hash(t.i, 93) % $n_users)
                         ELSE t.owner_id END AS assignee_id,
                    wd_date(CASE WHEN rnd(t.i, 94) < 0.08
                                 THEN greatest(k.today_wd - 1 - hash(t.i, 95) % 5,
                                               wd_no((t.opened_at AT TIME ZONE 'Europe/Warsaw')::DATE))
                                 ELSE k.first_planned_wd + hash(t.i, 95) % 22 END) AS day
             FROM d_threads t CROSS JOIN d_clock k
-            JOIN d_types ty ON ty.no = hash(t.i, 91) % least(4, (SELECT count(*) FROM d_types))
+            JOIN d_types ty ON ty.no = hash(t.i, 91) % least(4, $n_types)
             WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8
         )
         SELECT * FROM chosen
         """,
-        s.clock,
+        {**_counts(tx), **s.clock},
     )
 
 
@@ -890,17 +910,18 @@ def _thread_rows(tx: Tx, s: _Sample) -> None:
         FROM d_threads t
         JOIN (SELECT thread_id, min(starts_at) AS first_at, max(starts_at) AS last_at, count(stage_id) AS changes
               FROM d_events GROUP BY thread_id) e ON e.thread_id = t.id
-        JOIN d_products p ON p.no = hash(t.i, 33) % (SELECT count(*) FROM d_products)
+        JOIN d_products p ON p.no = hash(t.i, 33) % $n_products
         ORDER BY t.opened_at
         """,
-        {"titles": [s.notes["titles"][k] for k in ("0", "1", "2")]},
+        {**_counts(tx), "titles": [s.notes["titles"][k] for k in ("0", "1", "2")]},
     )
 
 
 def _event_rows(tx: Tx, s: _Sample) -> None:
     """The done events, numbered in time order, with a note made of four parts."""
     tx.execute(
-        "CREATE TEMP TABLE d_ev AS SELECT nextval('events_seq') AS id, * FROM (SELECT * FROM d_events ORDER BY starts_at, i)"
+        "CREATE TEMP TABLE d_ev AS SELECT $first - 1 + row_number() OVER (ORDER BY starts_at, i) AS id, * FROM d_events",
+        {"first": _reserve_ids(tx, "events_seq", tx.scalar("SELECT count(*) FROM d_events"))},
     )
     tx.execute(
         """
@@ -935,22 +956,21 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
         FROM range(2 * $n) r(i)
         JOIN d_ev_no e ON e.no = hash(r.i, 50) % $n
         JOIN d_amount_types a ON a.no = CASE WHEN rnd(r.i, 52) < 0.4 THEN 0 WHEN rnd(r.i, 52) < 0.65 THEN 1
-             WHEN rnd(r.i, 52) < 0.8 THEN 2 WHEN rnd(r.i, 52) < 0.9 THEN 3 ELSE 4 END % (SELECT count(*) FROM d_amount_types)
-        ORDER BY e.id
+             WHEN rnd(r.i, 52) < 0.8 THEN 2 WHEN rnd(r.i, 52) < 0.9 THEN 3 ELSE 4 END % $n_amount_types
+        ORDER BY e.id, r.i
         """,
-        {"n": n_events},
+        {**_counts(tx), "n": n_events},
     )
     tx.execute(
         """
         INSERT INTO event_products (event_id, product_id, quantity, unit_price, value)
-        SELECT e.id, p.id, q.qty, p.price, round(q.qty * p.price, 2)
-        FROM range($n) r(i)
+        SELECT e.id, p.id, r.qty, p.price, round(r.qty * p.price, 2)
+        FROM (SELECT i, (1 + hash(i, 62) % 40)::DECIMAL(18, 3) AS qty FROM range($n) t(i)) r
         JOIN d_ev_no e ON e.no = hash(r.i, 60) % $n
-        JOIN d_products p ON p.no = hash(r.i, 61) % (SELECT count(*) FROM d_products)
-        CROSS JOIN LATERAL (SELECT (1 + hash(r.i, 62) % 40)::DECIMAL(18, 3) AS qty) q
-        ORDER BY e.id
+        JOIN d_products p ON p.no = hash(r.i, 61) % $n_products
+        ORDER BY e.id, r.i
         """,
-        {"n": n_events},
+        {**_counts(tx), "n": n_events},
     )
     tx.execute(
         """
@@ -961,7 +981,7 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
         JOIN d_ev_no e ON e.no = hash(r.i, 70) % $n
         JOIN d_contact_count cc ON cc.client_id = e.client_id
         JOIN d_contacts k ON k.client_id = e.client_id AND k.k = hash(r.i, 73) % cc.n
-        ORDER BY e.id
+        ORDER BY e.id, r.i
         """,
         {"n": n_events, "third": [_person(i, 90) + " (" + CITIES[i % len(CITIES)] + ")" for i in range(12)]},
     )
@@ -972,7 +992,7 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
         FROM d_ev e JOIN dictionary_event_types l ON l.event_type_id = e.type_id
         JOIN d_dict_values v ON v.dictionary_id = l.dictionary_id AND v.no = hash(e.id, 80) % v.n
         WHERE rnd(e.id, 81) < 0.3
-        ORDER BY e.id
+        ORDER BY e.id, l.dictionary_id
         """
     )
 
@@ -982,12 +1002,11 @@ def _plans(tx: Tx, s: _Sample) -> None:
     tx.execute(
         """
         CREATE TEMP TABLE d_pl AS
-        SELECT nextval('events_seq') AS id, * FROM (
-            SELECT n.*, sl.starts_at, (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = n.thread_id) AS last_event_id
-            FROM d_next n JOIN d_slots sl ON sl.kind = 1 AND sl.i = n.i
-            ORDER BY sl.starts_at, n.thread_id
-        )
-        """
+        SELECT $first - 1 + row_number() OVER (ORDER BY sl.starts_at, n.thread_id) AS id, n.*, sl.starts_at,
+               (SELECT max(e.id) FROM d_ev e WHERE e.thread_id = n.thread_id) AS last_event_id
+        FROM d_next n JOIN d_slots sl ON sl.kind = 1 AND sl.i = n.i
+        """,
+        {"first": _reserve_ids(tx, "events_seq", tx.scalar("SELECT count(*) FROM d_next"))},
     )
     tx.execute(
         """
@@ -1017,10 +1036,10 @@ def _bookings(tx: Tx, s: _Sample) -> None:
         SELECT e.id AS event_id, e.starts_at, e.ends_at, e.author_id, r.id AS resource_id, r.buffer_min
         FROM events e JOIN event_types et ON et.id = e.type_id
         JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS no, id, buffer_min FROM resources WHERE active) r
-          ON r.no = hash(e.id, 120) % (SELECT count(*) FROM resources WHERE active)
+          ON r.no = hash(e.id, 120) % $n_resources
         WHERE e.status = 'planned' AND et.is_meeting AND e.starts_at > $now AND rnd(e.id, 121) < 0.5
         """,
-        {"now": s.now},
+        {**_counts(tx), "now": s.now},
     )
     tx.execute(
         """
