@@ -462,19 +462,20 @@ class _Sample:
 
     @property
     def clock(self) -> dict[str, object]:
-        """Today in Warsaw and `cut`: the last moment of today's done work (15 minutes before now, on
-        a 5-minute mark, within the working day); done events today only once the first hour of
-        the day has passed, planned events today only while an hour of it is left."""
+        """Today in Warsaw; `cut`: where today's done work ends and its planned work begins (15
+        minutes before now, on a 5-minute mark, within the working day); `today_part`: the share of
+        today's working day before the cut (0 on a weekend), so today holds that share of a day's
+        done events and the rest of a day's planned ones."""
         local = self.now.astimezone(ZoneInfo(ZONE))
         minute = local.hour * 60 + local.minute - 15
+        cut = min(max(minute - minute % 5, DAY_FROM), DAY_TO)
         return {
             "now": self.now,
             "today": local.date(),
-            "cut": min(max(minute - minute % 5, DAY_FROM), DAY_TO),
+            "cut": cut,
+            "today_part": (cut - DAY_FROM) / (DAY_TO - DAY_FROM) if local.isoweekday() <= 5 else 0.0,
             "day_from": DAY_FROM,
             "day_to": DAY_TO,
-            "first_done": DAY_FROM + 60,
-            "last_planned": DAY_TO - 60,
         }
 
 
@@ -600,9 +601,8 @@ def _reserve_ids(tx: Tx, sequence: str, count: int) -> int:
 
 def _helpers(tx: Tx, s: _Sample) -> None:
     """Macros of this transaction: a number in [0, 1), a pick from a list, working days counted
-    (a weekend counts as the Monday after it) and back to dates; and the working days that bound
-    the sample: the last with done work (today once its first hour has passed) and the first
-    with planned work (today while an hour of it is left)."""
+    (a weekend counts as the Monday after it) and back to dates; and where the sample's done work
+    ends and its planned work begins, in working days (today's number plus the part of it done)."""
     for sql in (
         "CREATE TEMP MACRO rnd(i, salt) AS (hash(i, salt) % 1000003)::DOUBLE / 1000003",
         "CREATE TEMP MACRO pick(arr, i, salt) AS arr[1 + (hash(i, salt) % len(arr))::INTEGER]",
@@ -614,10 +614,7 @@ def _helpers(tx: Tx, s: _Sample) -> None:
     tx.execute(
         """
         CREATE TEMP TABLE d_clock AS
-        SELECT wd_no($today) AS today_wd, isodow($today) <= 5 AS workday,
-               wd_no($today) - CASE WHEN isodow($today) <= 5 AND $cut >= $first_done THEN 0 ELSE 1 END AS last_done_wd,
-               wd_no($today) + CASE WHEN isodow($today) > 5 OR $cut <= $last_planned THEN 0 ELSE 1 END
-                   AS first_planned_wd
+        SELECT wd_no($today) AS today_wd, wd_no($today) + $today_part AS done_until
         """,
         s.clock,
     )
@@ -766,14 +763,14 @@ def _events(tx: Tx, s: _Sample) -> None:
             SELECT c.i, t.id AS thread_id, t.client_id, t.owner_id, t.outcome, t.path_len, t.k,
                    t.won_id, t.lost_id, t.pipeline_id, t.lost_reason_id, t.base_value,
                    wd_no((t.opened_at AT TIME ZONE 'Europe/Warsaw')::DATE) AS from_wd,
-                   least(wd_no((t.end_at AT TIME ZONE 'Europe/Warsaw')::DATE), k.last_done_wd) AS to_wd,
-                   k.last_done_wd
+                   least(wd_no((t.end_at AT TIME ZONE 'Europe/Warsaw')::DATE) + 1, k.done_until) AS to_wd,
+                   k.done_until
             FROM chosen c JOIN d_threads t ON t.i = c.thread_no CROSS JOIN d_clock k
         )
-        SELECT w.* EXCLUDE (from_wd, to_wd, last_done_wd),
-               wd_date(least(w.from_wd + CASE WHEN w.i < $threads THEN 0
-                                             ELSE floor(greatest(w.to_wd - w.from_wd + 1, 1) * rnd(w.i, 21)) END,
-                             w.last_done_wd)::BIGINT) AS day,
+        SELECT w.* EXCLUDE (from_wd, to_wd, done_until),
+               wd_date(floor(least(w.from_wd + CASE WHEN w.i < $threads THEN 0
+                                                    ELSE greatest(w.to_wd - w.from_wd, 0) * rnd(w.i, 21) END,
+                                   w.done_until - 0.001))::BIGINT) AS day,
                CASE WHEN rnd(w.i, 23) < 0.85 THEN w.owner_id
                     ELSE (SELECT id FROM d_users u WHERE u.no = (hash(w.i, 24) % $n_users)) END AS author_id,
                ty.id AS type_id, ty.minutes
@@ -789,7 +786,7 @@ def _events(tx: Tx, s: _Sample) -> None:
 
 def _next_steps(tx: Tx, s: _Sample) -> None:
     """Planned next steps, chosen now and timed with the done events: most open threads have one,
-    on one of the coming 22 working days, one in twelve overdue by up to five (never from before
+    over the coming 22 working days (today's rest first), one in twelve overdue by up to five (never from before
     the thread opened), one in five delegated."""
     tx.execute(
         """
@@ -802,7 +799,7 @@ def _next_steps(tx: Tx, s: _Sample) -> None:
                    wd_date(CASE WHEN rnd(t.i, 94) < 0.08
                                 THEN greatest(k.today_wd - 1 - hash(t.i, 95) % 5,
                                               wd_no((t.opened_at AT TIME ZONE 'Europe/Warsaw')::DATE))
-                                ELSE k.first_planned_wd + hash(t.i, 95) % 22 END) AS day
+                                ELSE floor(k.done_until + 22 * rnd(t.i, 95))::BIGINT END) AS day
             FROM d_threads t CROSS JOIN d_clock k
             JOIN d_types ty ON ty.no = hash(t.i, 91) % least(4, $n_types)
             WHERE t.outcome = 'open' AND rnd(t.i, 90) < 0.8

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from crm_data import demo
+from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
 from tests.helpers import PASSWORD
@@ -146,6 +148,28 @@ def test_a_larger_sample_gets_more_people_not_busier_ones() -> None:
         assert events / demo.team_size(events) <= demo.EVENTS_PER_USER
         assert events / (demo.team_size(events) - 1) > demo.EVENTS_PER_USER  # no more people than needed
     assert demo.team_size(1_000_000) == 67
+
+
+def test_the_same_moment_makes_the_same_sample(db: Database, tmp_path: Path) -> None:
+    second = Database.open(config_for(tmp_path / "second.duckdb"))
+    rows = {}
+    try:
+        for database in (db, second):
+            demo.generate(database, 20_000, password=PASSWORD, now=TUESDAY)
+            with database.read() as tx:
+                rows[database] = (
+                    tx.all(
+                        "SELECT id, thread_id, status, type_id, assignee_id, starts_at, ends_at, stage_id"
+                        " FROM events ORDER BY id"
+                    ),
+                    tx.all("SELECT id, client_id, owner_id, title, opened_at FROM threads ORDER BY id"),
+                    tx.all("SELECT event_id, resource_id, starts_at FROM reservations ORDER BY event_id"),
+                    tx.all("SELECT event_id, product_id, quantity FROM event_products ORDER BY id"),
+                )
+    finally:
+        second.close()
+    assert rows[db] == rows[second]
+    assert len(rows[db][2]) > 10
 
 
 def test_sample_product_units_match_their_names(db: Database, admin: User) -> None:
