@@ -2,10 +2,61 @@
 
 from __future__ import annotations
 
-from crm_data import demo
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crm_data import demo, setup
+from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
 from tests.helpers import PASSWORD
+
+# a Tuesday, 11:00 in Warsaw
+TUESDAY = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+# the share of a person's timed events that may overlap another of theirs
+OVERLAP_TOLERANCE = 0.02
+
+OVERLAP_PER_PERSON = """
+    WITH timed AS (
+        SELECT assignee_id, id, starts_at, ends_at,
+               max(ends_at) OVER (PARTITION BY assignee_id ORDER BY starts_at, id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_end,
+               lead(starts_at) OVER (PARTITION BY assignee_id ORDER BY starts_at, id) AS next_start
+        FROM events WHERE status IN ('done', 'planned') AND ends_at IS NOT NULL
+    )
+    SELECT assignee_id, count(*),
+           avg(CASE WHEN earlier_end > starts_at OR next_start < ends_at THEN 1 ELSE 0 END)
+    FROM timed GROUP BY assignee_id ORDER BY assignee_id
+"""
+
+# one row per person and working day: how many events, how many meetings, how many calls
+PERSON_DAYS = """
+    SELECT e.assignee_id, (e.starts_at AT TIME ZONE 'Europe/Warsaw')::DATE AS day, count(*) AS n,
+           count(*) FILTER (WHERE t.is_meeting) AS meetings,
+           count(*) FILTER (WHERE NOT t.is_meeting AND t.default_duration_min >= 15) AS calls
+    FROM events e JOIN event_types t ON t.id = e.type_id
+    GROUP BY ALL
+"""
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """90,000 events over six people: the most events a person gets before a sample grows its
+    team; shared by the read-only tests of this module."""
+    db = Database.open(config_for(tmp_path_factory.mktemp("dense") / "crm.duckdb"))
+    setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    result = demo.generate(db, 90_000, password=PASSWORD, now=TUESDAY)
+    assert result.users == 6
+    yield db
+    db.close()
+
+
+def overlap_per_person(db: Database) -> list[tuple[int, int, float]]:
+    with db.read() as tx:
+        return tx.all(OVERLAP_PER_PERSON)
 
 
 def test_sample_people_are_rarely_double_booked(db: Database, admin: User) -> None:
@@ -21,6 +72,125 @@ def test_sample_people_are_rarely_double_booked(db: Database, admin: User) -> No
         )
     assert planned > 300
     assert overlapping / planned < 0.05
+
+
+def test_no_person_is_in_two_places_at_once_in_the_small_sample(db: Database, admin: User) -> None:
+    assert demo.generate(db, 3_000, password=PASSWORD, now=TUESDAY).users == 6
+    people = overlap_per_person(db)
+    assert len(people) == 6
+    for person, timed, overlapping in people:
+        assert timed > 300, person  # everyone works
+        assert overlapping <= OVERLAP_TOLERANCE, (person, timed, overlapping)
+
+
+def test_no_person_is_in_two_places_at_once_at_fifteen_thousand_events_each(dense: Database) -> None:
+    people = overlap_per_person(dense)
+    assert len(people) == 6
+    for person, timed, overlapping in people:
+        assert timed > 12_000, person  # the density is the one asked for: about 15,000 each
+        assert overlapping <= OVERLAP_TOLERANCE, (person, timed, overlapping)
+
+
+def test_a_persons_day_holds_a_few_meetings_with_calls_between_them_in_office_hours(dense: Database) -> None:
+    with dense.read() as tx:
+        median_events, median_meetings, busiest, with_calls = tx.one(
+            f"""
+            SELECT median(n), median(meetings), quantile_disc(n, 0.99),
+                   avg(CASE WHEN calls > 0 THEN 1 ELSE 0 END) FILTER (WHERE meetings >= 2)
+            FROM ({PERSON_DAYS}) d WHERE day < DATE '2026-12-01' AND day >= DATE '2023-01-01'
+            """
+        )
+        weekend, early, late, total = tx.one(
+            """
+            SELECT count(*) FILTER (WHERE isodow(starts_at AT TIME ZONE 'Europe/Warsaw') > 5),
+                   count(*) FILTER (WHERE (starts_at AT TIME ZONE 'Europe/Warsaw')::TIME < TIME '07:00'),
+                   count(*) FILTER (WHERE (ends_at AT TIME ZONE 'Europe/Warsaw')::TIME > TIME '19:00'
+                                       OR (ends_at AT TIME ZONE 'Europe/Warsaw')::DATE
+                                          > (starts_at AT TIME ZONE 'Europe/Warsaw')::DATE),
+                   count(*)
+            FROM events
+            """
+        )
+    assert 5 <= median_events <= 15
+    assert 1 <= median_meetings <= 5
+    assert busiest <= 25
+    assert with_calls > 0.8
+    assert weekend == 0
+    assert (early + late) / total < 0.01
+
+
+def test_the_last_weeks_are_no_busier_than_the_year_before(dense: Database) -> None:
+    with dense.read() as tx:
+        recent, year = tx.one(
+            f"""
+            SELECT avg(n) FILTER (WHERE day >= DATE '2026-11-02'),
+                   avg(n) FILTER (WHERE day < DATE '2026-11-02' AND day >= DATE '2025-11-02')
+            FROM ({PERSON_DAYS.replace("GROUP BY ALL", "WHERE e.status = 'done' GROUP BY ALL")}) d
+            WHERE day < DATE '2026-12-01'
+            """
+        )
+    assert recent < 1.3 * year, (recent, year)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        TUESDAY,
+        dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC),  # Monday 7:00 in Warsaw: nothing done yet today
+        dt.datetime(2026, 12, 4, 16, 40, tzinfo=dt.UTC),  # Friday 17:40: nothing more planned today
+        dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC),  # a Saturday
+        dt.datetime(2026, 3, 29, 9, 0, tzinfo=dt.UTC),  # the Sunday summer time starts
+    ],
+    ids=["Tuesday morning", "Monday before work", "Friday evening", "Saturday", "summer time starts"],
+)
+def test_done_work_ends_before_now_and_planned_work_follows_it(db: Database, admin: User, now: dt.datetime) -> None:
+    demo.generate(db, 3_000, password=PASSWORD, now=now)
+    with db.read() as tx:
+        done_late, planned_overlap, before_open, weekend = tx.one(
+            """
+            SELECT count(*) FILTER (WHERE status = 'done' AND ends_at > $now),
+                   (SELECT count(*) FROM events p JOIN events d ON d.assignee_id = p.assignee_id
+                      AND d.status = 'done' AND p.status = 'planned'
+                      AND d.starts_at < p.ends_at AND p.starts_at < d.ends_at),
+                   (SELECT count(*) FROM events e JOIN threads t ON t.id = e.thread_id WHERE e.starts_at < t.opened_at),
+                   count(*) FILTER (WHERE isodow(starts_at AT TIME ZONE 'Europe/Warsaw') > 5)
+            FROM events
+            """,
+            {"now": now},
+        )
+    people = overlap_per_person(db)
+    assert (done_late, planned_overlap, before_open, weekend) == (0, 0, 0, 0)
+    assert all(share <= OVERLAP_TOLERANCE for _person, _n, share in people)
+
+
+def test_a_larger_sample_gets_more_people_not_busier_ones() -> None:
+    assert demo.team_size(3_000) == demo.team_size(90_000) == 6
+    for events in (100_000, 250_000, 1_000_000, 3_000_000):
+        assert events / demo.team_size(events) <= demo.EVENTS_PER_USER
+        assert events / (demo.team_size(events) - 1) > demo.EVENTS_PER_USER  # no more people than needed
+    assert demo.team_size(1_000_000) == 67
+
+
+def test_the_same_moment_makes_the_same_sample(db: Database, tmp_path: Path) -> None:
+    second = Database.open(config_for(tmp_path / "second.duckdb"))
+    rows = {}
+    try:
+        for database in (db, second):
+            demo.generate(database, 20_000, password=PASSWORD, now=TUESDAY)
+            with database.read() as tx:
+                rows[database] = (
+                    tx.all(
+                        "SELECT id, thread_id, status, type_id, assignee_id, starts_at, ends_at, stage_id"
+                        " FROM events ORDER BY id"
+                    ),
+                    tx.all("SELECT id, client_id, owner_id, title, opened_at FROM threads ORDER BY id"),
+                    tx.all("SELECT event_id, resource_id, starts_at FROM reservations ORDER BY event_id"),
+                    tx.all("SELECT event_id, product_id, quantity FROM event_products ORDER BY id"),
+                )
+    finally:
+        second.close()
+    assert rows[db] == rows[second]
+    assert len(rows[db][2]) > 10
 
 
 def test_sample_product_units_match_their_names(db: Database, admin: User) -> None:
