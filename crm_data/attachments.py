@@ -20,7 +20,7 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crm_data import checks
+from crm_data import checks, permissions
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import NotFound, StorageError, ValidationError
@@ -162,7 +162,6 @@ def download(db: Database, attachment_id: int) -> Download:
 def download_for(db: Database, actor: User, attachment_id: int) -> Download:
     """The file for someone allowed to open it (`permissions.can_read_files`); NotFound otherwise,
     so a copied link tells a stranger nothing, not even that the file exists."""
-    from crm_data import permissions
 
     with db.read() as tx:
         row = tx.one(

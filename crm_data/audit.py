@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from crm_data import checks, permissions
 from crm_data.db import Database, Tx
+from crm_data.rules import check_moment, like_pattern
 
 if TYPE_CHECKING:
     from crm_data.users import User
@@ -83,8 +85,6 @@ def search(
 ) -> tuple[pd.DataFrame, int]:
     """Audit rows, newest first, with the name of who did it; and the total count. Admins only:
     the log holds every change of every record."""
-    from crm_data import checks, permissions
-    from crm_data.rules import check_moment, like_pattern
 
     permissions.require_audit(actor)
     checks.choice(entity, ENTITIES, "entity", optional=True)

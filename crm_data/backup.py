@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from crm_data import attachments, permissions
+from crm_data import attachments, permissions, startup
 from crm_data.config import Config, config_for, config_from_env
 from crm_data.db import Database
 from crm_data.errors import CrmError, StorageError
@@ -190,7 +190,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create":
             if not config.db_path.exists():  # never back up an empty database made by a typo
                 raise BackupError("backup.no_database", path=str(config.db_path))
-            from crm_data import startup
 
             db = startup.open_app(config)
             manifest = create(db, None, args.file)

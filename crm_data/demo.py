@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from crm_data import users
+from crm_data import startup, users
+from crm_data.config import config_for, config_from_env
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, WriteConflict
 from crm_data.rules import name_skeleton
@@ -1120,8 +1121,6 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from crm_data import startup
-    from crm_data.config import config_for, config_from_env
 
     parser = argparse.ArgumentParser(prog="python -m crm_data.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="about how many events (default 20000)")

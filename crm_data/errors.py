@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_data.i18n import translate
+
 
 class CrmError(Exception):
     """Base of every error the UI turns into a message."""
@@ -18,7 +20,6 @@ class CrmError(Exception):
         super().__init__(self.key)
 
     def __str__(self) -> str:
-        from crm_data.i18n import translate
 
         return translate(self.key, "en", **self.params)
 
@@ -49,7 +50,6 @@ class ValidationError(CrmError):
         return [e for e in self.errors if e.field == field_name]
 
     def __str__(self) -> str:
-        from crm_data.i18n import translate
 
         return "; ".join(f"{e.field}: {translate(e.key, 'en', **e.params)}" for e in self.errors)
 

@@ -29,8 +29,10 @@ from crm_data.rules import (
     WorkingHours,
     check_duration,
     check_moment,
+    check_range,
     check_text,
     free_slots,
+    recurrence_starts,
 )
 from crm_data.threads import ThreadChoice
 from crm_data.users import User
@@ -507,8 +509,6 @@ def _validate_plan(
         elif rec.until is not None and rec.until < start.astimezone(dt.UTC).date() - dt.timedelta(days=1):
             errors.append(FieldError("recurrence", "recurrence.until_before_start"))
         else:
-            from crm_data.rules import recurrence_starts
-
             try:
                 starts = recurrence_starts(
                     start, rec.freq, org.time_zone, until=rec.until, count=rec.count, limit=MAX_OCCURRENCES + 1
@@ -642,7 +642,6 @@ def reschedule(
     checks.version(expected_version, "expected_version")
     start = check_moment(starts_at, "starts_at")
     end = check_moment(ends_at, "ends_at")
-    from crm_data.rules import check_range
 
     check_range(start, end, "ends_at")
     check_duration(int((end - start).total_seconds() // 60), "ends_at")

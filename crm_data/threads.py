@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache, checks
+from crm_data import audit, cache, checks, dictionaries, permissions
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
-from crm_data.errors import NotFound, ValidationError
-from crm_data.rules import search_key
+from crm_data.errors import NotFound, StaleRecord, ValidationError
+from crm_data.rules import MAX_TITLE, check_text, search_key
 from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
@@ -332,9 +332,6 @@ def update_thread(
 ) -> int:
     """Rename a thread or hand it to another owner (its owner or a manager). Returns the new
     version; StaleRecord when someone changed the thread since `expected_version`."""
-    from crm_data import dictionaries, permissions
-    from crm_data.errors import StaleRecord, ValidationError
-    from crm_data.rules import MAX_TITLE, check_text
 
     checks.ident(thread_id, "thread_id")
     checks.version(expected_version, "expected_version")

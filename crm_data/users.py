@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import argon2
 
-from crm_data import audit, cache
+from crm_data import audit, cache, checks, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
 from crm_data.rules import MAX_SHORT, check_text
@@ -176,7 +176,6 @@ def create_user(
 
 
 def get_user(db: Database, user_id: int) -> User:
-    from crm_data import checks
 
     checks.ident(user_id, "user_id")
     with db.read() as tx:
@@ -310,7 +309,6 @@ _DUMMY_HASH = argon2.PasswordHasher().hash("not a real password, only for timing
 def _admin_change(
     db: Database, actor: User, user_id: int, action: str, sql: str, params: list, changes: dict, *, end_sessions: bool
 ) -> User:
-    from crm_data import checks, permissions
 
     permissions.require_admin(actor)
     checks.ident(user_id, "user_id")
@@ -333,7 +331,6 @@ def _admin_change(
 def set_active(db: Database, actor: User, user_id: int, active: bool) -> User:
     """Deactivate (their sessions end at once) or reactivate an account. The last active admin
     cannot be deactivated."""
-    from crm_data import checks
 
     checks.flag(active, "active")
     return _admin_change(
