@@ -103,7 +103,8 @@ def test_from_a_client_card_the_sidebar_and_all_clients_lead_to_the_list_and_the
     """The click that seemed lost: the list and the card were one page told apart by `?id=`, and
     Streamlit keeps a page's query string when one navigates to the same page. From a card,
     "Clients" in the sidebar stayed on the card, and "All clients" drew the list while the address
-    kept `?id=1`, so the next Save ran the card again and the new client was silently not saved."""
+    kept `?id=1`, so the next Save ran the card again and the new client was silently not saved.
+    (Saving goes through `submit_and_wait` for the other lost click, a frontend race described there.)"""
     from crm_data import setup
     from tests.helpers import sign_in
 
@@ -124,9 +125,7 @@ def test_from_a_client_card_the_sidebar_and_all_clients_lead_to_the_list_and_the
         assert "id=" not in page.url
         page.get_by_text("New client").click()
         page.get_by_label("Name", exact=True).fill(name)
-        page.get_by_role("button", name="Save").click()
-        wait_idle(page)
-        page.get_by_role("heading", name=name).wait_for()
+        submit_and_wait(page, page.get_by_role("button", name="Save"), page.get_by_role("heading", name=name))
     page.close()
     server.process.terminate()
     server.process.wait(10)
