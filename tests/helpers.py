@@ -209,8 +209,8 @@ def submit_and_wait(page: Any, button: Any, shown: Any, *, tries: int = 2) -> No
     being drawn sometimes sends nothing: the browser shows the typed text, but no `rerun_script`
     leaves the websocket and the next fragment rerun carries the field as empty (measured with
     24 fresh sign-ins at load average 7: 3 lost; 0 of 24 with a 1.5 s pause before
-    filling). It is in Streamlit's frontend, not in the server or the page script; the database
-    is checked after every such test, so a second click cannot hide a double save."""
+    filling). It is in Streamlit's frontend, not in the server or the page script. Tests that
+    count what was saved (test_browser_foundation) would see a double save."""
     for attempt in range(tries):
         button.click()
         wait_idle(page)
