@@ -105,7 +105,11 @@ tab_dict, tab_users, tab_settings, tab_audit, tab_backup = st.tabs(
         f.t("admin.tab_settings"),
         f.t("admin.tab_audit"),
         f.t("admin.tab_backup"),
-    ]
+    ],
+    # the open tab is kept across the rerun after a save (the flash above it would otherwise
+    # draw the tabs anew, on the first one)
+    key="admin_tab",
+    on_change="rerun",
 )
 
 # -- dictionaries ----------------------------------------------------------------------------------

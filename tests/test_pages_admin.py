@@ -93,6 +93,37 @@ def test_an_admin_creates_and_deactivates_a_user(site) -> None:
     assert users.session_valid(db, olga.id, olga.session_epoch) is None
 
 
+def open_tab_index(at: AppTest) -> int:
+    """The tab the page tells the browser to show, from its one tab container."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and proto.DESCRIPTOR.name == "Block" and proto.WhichOneof("type") == "tab_container":
+            found.append(proto.tab_container.default_tab_index)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    (index,) = found
+    return index
+
+
+def test_after_creating_a_user_the_users_tab_stays_open(site) -> None:
+    _, admin, _ = site
+    at = open_page(admin, "pages/admin.py")
+    at.session_state["admin_tab"] = "Users"  # the admin opened the Users tab
+    at.run()
+    at.text_input(key="admin_new_login").input("olga")
+    at.text_input(key="admin_new_name").input("Olga Ołówek")
+    at.text_input(key="admin_new_password").input("a long enough password")
+    at.button(key="FormSubmitter:admin_new_user-Create user").click().run()
+    assert [e.value for e in at.exception] == []
+    assert at.success, "the save is confirmed"
+    assert at.session_state["admin_tab"] == "Users"
+    assert open_tab_index(at) == 1  # what the browser is told to show: still Users, not Dictionaries
+
+
 def test_settings_are_saved_from_the_panel(site) -> None:
     db, admin, _ = site
     at = open_page(admin, "pages/admin.py")
