@@ -73,7 +73,14 @@ def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None:
-    """Draw the form; returns the result of the save made in this run, if any."""
+    """Draw the form; returns the result of the save made in this run, if any. On a narrow
+    screen "More details" moves below Save (pages/_ui/chrome.py), so a call is saved without
+    scrolling past it; the form is one container, so nothing else on the page moves with it."""
+    with st.container(key=f"{prefix}_form"):
+        return _render(prefix, preset)
+
+
+def _render(prefix: str, preset: Preset | None) -> events.LogResult | None:
     preset = preset or Preset()
     k = _Keys(prefix)
     f = ui.fmt()
@@ -103,9 +110,9 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     )
     _errors_for(k, "type_id")
     now = _now_local()
-    c1, c2 = st.columns(2)
-    day = c1.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
-    at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
+    when = st.container(horizontal=True)  # one row on a phone too (columns stack there)
+    day = when.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
+    at = when.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
     _errors_for(k, "occurred_at")
     note = st.text_area(
         f.t("field.note"),
@@ -190,10 +197,13 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     """The "More details" expander. Returns a function giving the extended parts of the
     command (called only when saving)."""
     f = ui.fmt()
-    with st.expander(
-        f.t("log.more_details"),
-        icon=":material/tune:",
-        expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+    with (
+        st.container(key=f"{k.prefix}_moredetails"),
+        st.expander(
+            f.t("log.more_details"),
+            icon=":material/tune:",
+            expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+        ),
     ):
         duration = st.number_input(
             f.t("field.duration_min"),
