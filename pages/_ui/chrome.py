@@ -13,14 +13,18 @@ nothing a user typed ever reaches it.
   its Save button (the overlap panel is just above Save), so a call is saved without
   scrolling past the extended parts; on wider screens the order is the page's own.
 - Streamlit's file uploader speaks only English ("Drag and drop files here", "Limit … per file",
-  "Upload"): its texts are hidden and ours, translated, are shown instead (pickers around
-  `st.file_uploader` in containers keyed `…_uploader`; see `uploader_hint`)."""
+  "Upload"), with no locale option in Streamlit 1.67: its texts are hidden and ours, translated,
+  shown under it (`uploader`, a container keyed `…_uploader` around `st.file_uploader`)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
+
+from pages._ui import core as ui
 
 NARROW = "(max-width: 767.98px)"  # Streamlit's `md` breakpoint (768 px), as its sidebar measures it
 TOUCH = "(hover: none) and (pointer: coarse)"
@@ -34,8 +38,8 @@ CSS = f"""
   [data-testid="stMainBlockContainer"] {{ padding-top: 4.5rem; }}
 }}
 [class*="_uploader"] [data-testid="stFileUploaderDropzoneInstructions"],
-[class*="_uploader"] [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] span,
-[class*="_uploader"] [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p {{
+[class*="_uploader"] [data-testid="stFileUploaderDropzone"] [data-testid="stMarkdownContainer"],
+[class*="_uploader"] [data-testid="stFileUploaderDropzone"] > div:not(:has(button)):not(:has(input)) {{
   display: none !important;
 }}
 """
@@ -68,3 +72,19 @@ _CHROME = st.components.v2.component("crm_chrome", js=JS)
 def mount() -> None:
     """Add the app's CSS and narrow-screen behaviour (once per run, in the sidebar)."""
     _CHROME(key="crm_chrome", height=0)
+
+
+def uploader(
+    label: str, *, key: str, max_mb: int | None = None, types: Sequence[str] | None = None, **options: Any
+) -> Any:
+    """`st.file_uploader` with our own hint in the user's language (what to do, the limit, the
+    types) in place of Streamlit's English dropzone texts, which the CSS above hides. Without
+    `max_mb` the server's limit (`server.maxUploadSize`) applies and is shown."""
+    f = ui.fmt()
+    hint = f.t("upload.hint", limit=f.number(max_mb or st.get_option("server.maxUploadSize")))
+    if types:
+        hint += " · " + ", ".join(t.upper() for t in types)
+    with st.container(key=f"{key}_uploader", gap=None):
+        files = st.file_uploader(label, type=types, key=key, max_upload_size=max_mb, **options)
+        st.caption(hint)
+    return files

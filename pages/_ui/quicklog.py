@@ -19,8 +19,8 @@ from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import default_start_time, local_to_utc
 from crm_data.threads import ThreadChoice
+from pages._ui import chrome, pickers, problems
 from pages._ui import core as ui
-from pages._ui import pickers, problems
 
 
 @dataclass(frozen=True)
@@ -346,11 +346,8 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         )
         _errors_for(k, "participants")
 
-        files = st.file_uploader(
-            f.t("field.attachments"),
-            accept_multiple_files=True,
-            key=k("files"),
-            max_upload_size=settings.attachment_max_mb,
+        files = chrome.uploader(
+            f.t("field.attachments"), key=k("files"), max_mb=settings.attachment_max_mb, accept_multiple_files=True
         )
         _errors_for(k, "attachments")
 
