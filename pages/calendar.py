@@ -157,9 +157,9 @@ if tab_cal.open:
             },
             # a locale object, not a code: the component bundles only English, and with a code it
             # does not know FullCalendar falls back to US dates ("Mon 11/30"); with an object the
-            # browser's Intl formats the dates in the user's language
+            # browser's Intl formats the dates, day first in English too (en-GB: "Mon 30/11")
             "locale": {
-                "code": f.lang,
+                "code": f.intl_locale,
                 "week": {"dow": 1, "doy": 4},
                 "noEventsText": f.t("calendar.no_events"),
                 "allDayText": f.t("calendar.all_day"),
