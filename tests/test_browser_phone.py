@@ -138,6 +138,7 @@ def test_the_quick_call_dialog_fits_a_phone(browser, server_factory, phone_agent
     # no typing: on a phone Streamlit makes a list of 10 options or fewer tap-only
     page.get_by_role("option", name="Okna Łódź Sp. z o.o.").click()
     wait_idle(page)
+    page.wait_for_function("() => document.querySelector('[data-testid=stSidebar]').dataset.collapsed === 'true'")
     note = dialog(page).get_by_role("textbox", name="Note")
     note.click()
     page.keyboard.type("Asked for 20 windows")
@@ -149,4 +150,8 @@ def test_the_quick_call_dialog_fits_a_phone(browser, server_factory, phone_agent
     assert not any(h.is_visible() for h in hints)
     save.click()
     dialog(page).get_by_text("Call saved").wait_for()
+    page.keyboard.press("Escape")
+    dialog(page).wait_for(state="detached")
+    assert not sidebar_open(page)  # the page the call was logged from, not the sidebar over it
+    assert page.get_by_role("heading", name="Today").is_visible()
     ctx.close()

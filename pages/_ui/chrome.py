@@ -6,7 +6,8 @@ nothing a user typed ever reaches it.
   page link is chosen only when the browser's user agent says "mobile" (its `isMobile()`); a narrow
   window, a tablet or a phone asking for the desktop site kept the sidebar open over the page. The
   script here closes it after any link in the sidebar, with Streamlit's own collapse button, when
-  it is still open once Streamlit has handled the click (so a mobile browser never toggles twice).
+  it is still open once Streamlit has handled the click (so a mobile browser never toggles twice),
+  and when a dialog opens (the sidebar's "Log a call"), so that closing it shows the page.
 - Touch and narrow screens: Streamlit's keyboard hints ("Press Enter to apply", "Press Ctrl+Enter
   to submit form") are hidden, as are ours (containers keyed `…_keyshint`).
 - Narrow screens: the log form's "More details" (a container keyed `…_moredetails`) moves below
@@ -52,17 +53,22 @@ export default function () {{
   style.setAttribute("data-crm-chrome", "");
   style.textContent = {json.dumps(CSS)};
   document.head.appendChild(style);
+  const narrow = window.matchMedia({json.dumps(NARROW)});
+  const closeSidebar = () => {{
+    const sidebar = document.querySelector('[data-testid="stSidebar"]');
+    if (!narrow.matches || !sidebar || sidebar.getAttribute("data-collapsed") !== "false") return;
+    const collapse = sidebar.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (collapse) collapse.click();
+  }};
   document.addEventListener("click", (event) => {{
     const link = event.target instanceof Element ? event.target.closest('[data-testid="stSidebar"] a[href]') : null;
-    if (!link || !window.matchMedia({json.dumps(NARROW)}).matches) return;
     // after Streamlit has handled the click (on a mobile user agent it closes the sidebar itself)
-    setTimeout(() => {{
-      const sidebar = document.querySelector('[data-testid="stSidebar"]');
-      if (!sidebar || sidebar.getAttribute("data-collapsed") !== "false") return;
-      const collapse = sidebar.querySelector('[data-testid="stSidebarCollapseButton"] button');
-      if (collapse) collapse.click();
-    }}, 0);
+    if (link) setTimeout(closeSidebar, 0);
   }});
+  // a dialog (the sidebar's "Log a call") opened on a narrow screen: closing it shows the page
+  new MutationObserver(() => {{
+    if (document.querySelector('body > [data-testid="stDialog"]')) closeSidebar();
+  }}).observe(document.body, {{ childList: true }});
 }}
 """
 
