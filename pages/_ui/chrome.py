@@ -7,7 +7,7 @@ nothing a user typed ever reaches it.
   window, a tablet or a phone asking for the desktop site kept the sidebar open over the page. The
   script here closes it after any link in the sidebar, with Streamlit's own collapse button, when
   it is still open once Streamlit has handled the click (so a mobile browser never toggles twice),
-  and when a dialog opens (the sidebar's "Log a call"), so that closing it shows the page.
+  and when a dialog closes (the sidebar's "Log a call"), so that the page is what shows then.
 - Touch and narrow screens: Streamlit's keyboard hints ("Press Enter to apply", "Press Ctrl+Enter
   to submit form") are hidden, as are ours (containers keyed `…_keyshint`).
 - Narrow screens: the log form's "More details" (a container keyed `…_moredetails`) moves below
@@ -65,9 +65,13 @@ export default function () {{
     // after Streamlit has handled the click (on a mobile user agent it closes the sidebar itself)
     if (link) setTimeout(closeSidebar, 0);
   }});
-  // a dialog (the sidebar's "Log a call") opened on a narrow screen: closing it shows the page
+  // a dialog closed (the sidebar's "Log a call") on a narrow screen shows the page, not the
+  // sidebar; closed only then, as hiding the sidebar under an open dialog takes its focus away
+  let dialogOpen = false;
   new MutationObserver(() => {{
-    if (document.querySelector('body > [data-testid="stDialog"]')) closeSidebar();
+    const open = document.querySelector('body > [data-testid="stDialog"]') !== null;
+    if (dialogOpen && !open) closeSidebar();
+    dialogOpen = open;
   }}).observe(document.body, {{ childList: true }});
 }}
 """
