@@ -91,7 +91,8 @@ def uploader(
     types) in place of Streamlit's English dropzone texts, which the CSS above hides. Without
     `max_mb` the server's limit (`server.maxUploadSize`) applies and is shown."""
     f = ui.fmt()
-    hint = f.t("upload.hint", limit=f.number(max_mb or st.get_option("server.maxUploadSize")))
+    key_name = "upload.hint" if options.get("accept_multiple_files") else "upload.hint_one"
+    hint = f.t(key_name, limit=f.number(max_mb or st.get_option("server.maxUploadSize")))
     if types:
         hint += " · " + ", ".join(t.upper() for t in types)
     with st.container(key=f"{key}_uploader", gap=None):
