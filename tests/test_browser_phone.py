@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from crm_data import users
 from tests.helpers import sign_in, wait_idle
 from tests.test_browser_quick_call import dialog, prepare, sidebar_box
 
@@ -172,4 +173,30 @@ def test_on_a_narrow_screen_escape_still_closes_the_quick_call_dialog_and_shows_
     page.keyboard.press("Escape")  # the dialog keeps the focus: nothing hid its way out
     dialog(page).wait_for(state="detached")
     page.wait_for_function("() => document.querySelector('[data-testid=stSidebar]').dataset.collapsed === 'true'")
+    ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_on_a_phone_the_calendar_week_shows_every_day_and_its_title_whole(browser, server_factory, lang) -> None:
+    def prepare_lang(db) -> None:
+        prepare(db)
+        users.set_locale(db, next(u for u in users.list_users(db) if u.login == "sam"), lang)
+
+    server = server_factory(prepare_lang)
+    ctx, page = new_page(browser)
+    sign_in(page, server.url, "sam")
+    page.goto(server.url + "/calendar")
+    wait_idle(page)
+    frame = page.frame_locator("iframe[title*=calendar]")
+    frame.locator(".fc-col-header-cell").first.wait_for(timeout=60_000)
+    # each day's header ("niedz. 6.12") within its column, none cut at the edge
+    cut = frame.locator(".fc-col-header-cell").evaluate_all(
+        """cells => cells.filter(c => c.querySelector('.fc-col-header-cell-cushion').getBoundingClientRect().width
+                                   > c.getBoundingClientRect().width).map(c => c.innerText)"""
+    )
+    assert cut == []
+    lines = frame.locator(".fc-toolbar-title").evaluate(
+        "e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight)"
+    )
+    assert lines < 2.5  # "30 lis – 6 gru 2026" was four lines of 28 px type
     ctx.close()
