@@ -83,25 +83,37 @@ def test_on_a_wide_screen_the_sidebar_stays_open_after_a_page_is_chosen(browser,
     ctx.close()
 
 
-@pytest.mark.parametrize("phone_agent", [False, True], ids=["narrow window", "phone"])
+LOG_FORM = {
+    "en": {"client": "Client", "note": "Note", "save": "Save event", "saved": "Saved. The thread is now at"},
+    "pl": {"client": "Klient", "note": "Notatka", "save": "Zapisz zdarzenie", "saved": "Zapisano. Wątek jest teraz"},
+}
+
+
+@pytest.mark.parametrize(
+    ("phone_agent", "lang"), [(False, "en"), (True, "en"), (True, "pl")], ids=["narrow window", "phone", "phone-pl"]
+)
 def test_on_a_phone_a_call_is_saved_without_scrolling_and_no_keyboard_hint_shows(
-    browser, server_factory, phone_agent
+    browser, server_factory, phone_agent, lang
 ) -> None:
-    server = server_factory(prepare)
+    def prepare_lang(db) -> None:
+        prepare(db)
+        users.set_locale(db, next(u for u in users.list_users(db) if u.login == "sam"), lang)
+
+    words = LOG_FORM[lang]
+    server = server_factory(prepare_lang)
     ctx, page = new_page(browser, phone_agent=phone_agent)
     sign_in(page, server.url, "sam")
     page.goto(server.url + "/log_event")
     wait_idle(page)
-    page.get_by_role("combobox", name="Client").click()
-    page.keyboard.type("Okna")
+    page.get_by_role("combobox", name=words["client"]).click()  # no typing: a phone taps a list of 10 or fewer
     page.get_by_role("option", name="Okna Łódź Sp. z o.o.").click()
     wait_idle(page)
-    note = page.get_by_role("textbox", name="Note")
+    note = page.get_by_role("textbox", name=words["note"])
     note.click()
     page.keyboard.type("Asked for 20 windows")
     page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
     page.wait_for_timeout(300)
-    save = page.get_by_role("button", name="Save event")
+    save = page.get_by_role("button", name=words["save"])
     assert in_view(page, save), f"Save is at {save.bounding_box()} on a {page.viewport_size} screen"
     details = page.get_by_test_id("stMain").get_by_test_id("stExpander")
     assert details.bounding_box()["y"] > save.bounding_box()["y"]  # the extended parts come after Save
@@ -111,7 +123,7 @@ def test_on_a_phone_a_call_is_saved_without_scrolling_and_no_keyboard_hint_shows
     assert not hints.first.is_visible()
     save.click()
     wait_idle(page)
-    page.get_by_text("Saved. The thread is now at").wait_for()
+    page.get_by_text(words["saved"]).wait_for()
     ctx.close()
 
 
