@@ -16,8 +16,8 @@ import streamlit as st
 from crm_data import setup
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
+from pages._ui import chrome, quickcall, session, signin
 from pages._ui import core as ui
-from pages._ui import quickcall, session, signin
 
 
 def main() -> None:
@@ -84,6 +84,7 @@ def main() -> None:
         quickcall.sidebar_button()
         session.sidebar(account, LANGUAGE_NAMES)
         session.reminder_poll(account)
+        chrome.mount()
     session.sample_notice()
     page.run()
 

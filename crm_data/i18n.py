@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 LANGUAGES = ("en", "pl")
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
+INTL_LOCALES = {"en": "en-GB", "pl": "pl-PL"}
 DEFAULT_TZ = "Europe/Warsaw"
 
 
@@ -119,6 +120,18 @@ class Fmt:
 
     def date_input_format(self) -> str:
         return "DD.MM.YYYY" if self.lang == "pl" else "YYYY-MM-DD"
+
+    @property
+    def intl_locale(self) -> str:
+        """The browser locale (Intl) that writes dates as this class does, for components that
+        format in the browser: day first in English too ("Mon 30/11", "30 Nov – 6 Dec 2026"),
+        never the US month first that a bare "en" gives."""
+        return INTL_LOCALES[self.lang]
+
+    def chart_time_ticks(self) -> str:
+        """Plotly (d3) tick format of a time axis: the hour over the day, day first ("14:00" over
+        "2 Dec" or "02.12"); plotly's own ticks are US English ("Dec 2")."""
+        return "%H:%M\n%d.%m" if self.lang == "pl" else "%H:%M\n%-d %b"
 
     # -- numbers and money --------------------------------------------------------------------
     def number(self, value: Decimal | float | int, places: int | None = None) -> str:

@@ -16,6 +16,7 @@ import streamlit as st
 from crm_data import admin, audit, backup, imports, users
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
+from pages._ui import chrome
 from pages._ui import core as ui
 
 account = ui.require_user()
@@ -448,7 +449,7 @@ with tab_backup:
 
     st.subheader(f.t("admin.import"), anchor=False)
     st.caption(f.t("admin.import_help"))
-    upload = st.file_uploader(f.t("admin.import_file"), type=["csv", "xlsx"], key="admin_import_file")
+    upload = chrome.uploader(f.t("admin.import_file"), key="admin_import_file", types=["csv", "xlsx"])
     if upload is not None:
         try:
             frame = imports.read_table(upload.getvalue(), upload.name)

@@ -23,6 +23,18 @@ from pages._ui import charts, planner, problems
 from pages._ui import core as ui
 
 CAL_KEY = "calendar_widget"
+# inside the calendar's own frame, on a phone: a week of seven columns reads, the title stays on
+# one or two lines and the view buttons beside it (the frame is as wide as the page)
+PHONE_CSS = """
+@media (max-width: 600px) {
+  .fc .fc-toolbar { flex-wrap: wrap; gap: 0.4rem; }
+  .fc .fc-toolbar-title { font-size: 1.05rem; }
+  .fc .fc-button { padding: 0.25rem 0.45rem; font-size: 0.8rem; }
+  .fc .fc-col-header-cell-cushion { font-size: 0.68rem; padding: 2px 0; white-space: normal; }
+  .fc .fc-timegrid-slot-label-cushion, .fc .fc-timegrid-axis-cushion { font-size: 0.7rem; }
+  .fc .fc-event-main, .fc .fc-list-event { font-size: 0.68rem; }
+}
+"""
 account = ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
@@ -157,9 +169,9 @@ if tab_cal.open:
             },
             # a locale object, not a code: the component bundles only English, and with a code it
             # does not know FullCalendar falls back to US dates ("Mon 11/30"); with an object the
-            # browser's Intl formats the dates in the user's language
+            # browser's Intl formats the dates, day first in English too (en-GB: "Mon 30/11")
             "locale": {
-                "code": f.lang,
+                "code": f.intl_locale,
                 "week": {"dow": 1, "doy": 4},
                 "noEventsText": f.t("calendar.no_events"),
                 "allDayText": f.t("calendar.all_day"),
@@ -184,6 +196,7 @@ if tab_cal.open:
         state = calendar(
             events=items,
             options=options,
+            custom_css=PHONE_CSS,
             callbacks=["eventClick", "select", "eventChange", "dateClick"],
             key=f"{CAL_KEY}_{nonce}_{week.isoformat()}",
         )

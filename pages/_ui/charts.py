@@ -71,8 +71,8 @@ def timeline(
                 hovertemplate=f"<b>%{{y}}</b><br>%{{customdata[0]}}{details}<extra></extra>",
             )
         )
-    # day.month in Polish: plotly's own date ticks name months in English ("Dec 2")
-    fig.update_xaxes(type="date", tickformat="%H:%M\n%d.%m" if f.lang == "pl" else None)
+    # day first in both languages: plotly's own date ticks are US English ("Dec 2")
+    fig.update_xaxes(type="date", tickformat=f.chart_time_ticks())
     fig.update_traces(marker_line_color="white", marker_line_width=1, opacity=0.9)
     fig.update_yaxes(autorange="reversed", categoryorder="category ascending")
     lanes = data[lane].nunique()

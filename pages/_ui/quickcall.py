@@ -97,7 +97,7 @@ def _body() -> None:
         )
         ui.field_errors(ERROR_KEY, "note")
         save = st.form_submit_button(f.t("quick.save"), type="primary", icon=":material/save:", width="stretch")
-        st.caption(f.t("quick.keys"))
+        st.container(key=f"{PREFIX}_keyshint").caption(f.t("quick.keys"))  # hidden on touch screens
     error = st.session_state.get(ERROR_KEY)
     if error is not None:
         ui.show_error(error)

@@ -19,8 +19,8 @@ from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import default_start_time, local_to_utc
 from crm_data.threads import ThreadChoice
+from pages._ui import chrome, pickers, problems
 from pages._ui import core as ui
-from pages._ui import pickers, problems
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,14 @@ def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None:
-    """Draw the form; returns the result of the save made in this run, if any."""
+    """Draw the form; returns the result of the save made in this run, if any. On a narrow
+    screen "More details" moves below Save (pages/_ui/chrome.py), so a call is saved without
+    scrolling past it; the form is one container, so nothing else on the page moves with it."""
+    with st.container(key=f"{prefix}_form"):
+        return _render(prefix, preset)
+
+
+def _render(prefix: str, preset: Preset | None) -> events.LogResult | None:
     preset = preset or Preset()
     k = _Keys(prefix)
     f = ui.fmt()
@@ -103,9 +110,9 @@ def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None
     )
     _errors_for(k, "type_id")
     now = _now_local()
-    c1, c2 = st.columns(2)
-    day = c1.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
-    at = c2.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
+    when = st.container(horizontal=True)  # one row on a phone too (columns stack there)
+    day = when.date_input(f.t("field.day"), value=now.date(), format=f.date_input_format(), key=k("day"))
+    at = when.time_input(f.t("field.time"), value=now.time(), step=300, key=k("time"))
     _errors_for(k, "occurred_at")
     note = st.text_area(
         f.t("field.note"),
@@ -190,10 +197,13 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     """The "More details" expander. Returns a function giving the extended parts of the
     command (called only when saving)."""
     f = ui.fmt()
-    with st.expander(
-        f.t("log.more_details"),
-        icon=":material/tune:",
-        expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+    with (
+        st.container(key=f"{k.prefix}_moredetails"),
+        st.expander(
+            f.t("log.more_details"),
+            icon=":material/tune:",
+            expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+        ),
     ):
         duration = st.number_input(
             f.t("field.duration_min"),
@@ -336,11 +346,8 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         )
         _errors_for(k, "participants")
 
-        files = st.file_uploader(
-            f.t("field.attachments"),
-            accept_multiple_files=True,
-            key=k("files"),
-            max_upload_size=settings.attachment_max_mb,
+        files = chrome.uploader(
+            f.t("field.attachments"), key=k("files"), max_mb=settings.attachment_max_mb, accept_multiple_files=True
         )
         _errors_for(k, "attachments")
 
