@@ -51,8 +51,9 @@ def open_board(user: users.User, **query: str) -> AppTest:
 
 
 def component(at: AppTest) -> dict[str, Any]:
-    """The data the page gave the board component (what the browser draws)."""
-    found = at.get("bidi_component")
+    """The data the page gave the board component (what the browser draws); the app's chrome
+    component (pages/_ui/chrome.py, no data) is in the sidebar of every page beside it."""
+    found = [c for c in at.get("bidi_component") if str(c.key).startswith("board_")]
     assert len(found) == 1
     return json.loads(found[0].proto.json)
 
