@@ -104,7 +104,7 @@ def full_page(page, target: Path) -> None:
     height = page.evaluate(
         """() => Math.max(document.documentElement.scrollHeight,
             ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"],'
-                + '[data-testid="stSidebar"][aria-expanded="true"] [data-testid="stSidebarContent"],'
+                + '[data-testid="stSidebar"][data-collapsed="false"] [data-testid="stSidebarContent"],'
                 + '[data-testid="stDialog"] [role="dialog"]')]
                .map(e => e.scrollHeight))"""
     )
@@ -115,15 +115,35 @@ def full_page(page, target: Path) -> None:
     page.set_viewport_size(size)
 
 
+SIDEBAR_OPEN = '[data-testid="stSidebar"][data-collapsed="false"]'
+
+
 def open_sidebar(page) -> None:
     """On a phone the sidebar starts collapsed: open it with its own button."""
-    sidebar = page.get_by_test_id("stSidebar")
-    if sidebar.count() and sidebar.get_attribute("aria-expanded") == "true":
+    if page.locator(SIDEBAR_OPEN).count():
         return
-    button = page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button')
-    if button.count():
-        button.first.click()
-        page.wait_for_timeout(600)
+    page.locator(
+        '[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button'
+    ).first.click()
+    page.locator(SIDEBAR_OPEN).wait_for(timeout=10_000)
+    page.wait_for_timeout(600)  # its slide-in animation
+
+
+def close_sidebar_on_phone(page) -> None:
+    """A sidebar left open on a phone covers the page (Streamlit remembers it across page loads)."""
+    if page.viewport_size["width"] >= 600 or not page.locator(SIDEBAR_OPEN).count():
+        return
+    page.locator(
+        '[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]'
+    ).first.click()
+    page.wait_for_timeout(600)
+
+
+def rendered(page) -> None:
+    """Idle, and no element still drawn as a loading placeholder."""
+    wait_idle(page)
+    with contextlib.suppress(Exception):
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=30_000)
 
 
 class Shooter:
@@ -137,9 +157,10 @@ class Shooter:
         self.n += 1
         target = self.out / f"{self.n:02d}-{name}.png"
         try:
+            rendered(page)
             if prepare is not None:
                 prepare()
-            wait_idle(page)
+            rendered(page)
             problems = page.get_by_test_id("stException").count()
             full_page(page, target)
             self.taken.append(target)
@@ -230,6 +251,7 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
     shooter.shot(page, "member-quickcall", quick_call)
     page.goto(f"{url}/log_event?client={sample.client_id}")
     wait_idle(page)
+    close_sidebar_on_phone(page)
 
     def more_details() -> None:
         page.get_by_text(t("log.more_details")).first.click()
