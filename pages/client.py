@@ -84,7 +84,8 @@ with right:
             on_select="rerun",
             selection_mode="single-row",
             key=f"client_threads_{client.id}",
-            column_config=pickers.thread_columns(f),
+            # every row is this client's: its column would only push Completion and Status out of sight
+            column_config={**pickers.thread_columns(f), "client": None},
         )
         if picked.selection.rows:
             st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
@@ -96,12 +97,13 @@ with right:
         st.dataframe(
             pd.DataFrame(
                 {
+                    # the note right after what and when: at the end it was cut off at 1400 px
                     "when": [f.datetime(v) for v in recent["starts_at"]],
                     "type": recent["type"],
                     "status": [f.t(f"status.{s}") for s in recent["status"]],
-                    "author": recent["author"],
-                    "thread": recent["thread"],
                     "note": recent["note"],
+                    "thread": recent["thread"],
+                    "author": recent["author"],
                 }
             ),
             hide_index=True,

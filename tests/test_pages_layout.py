@@ -1,0 +1,53 @@
+"""What the screenshots of every page (tests/screens.py) showed cut or hidden, through AppTest on
+the sample data: the column a user reads first stays in sight."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from crm_data import threads
+from crm_data.config import config_for
+from crm_data.db import Database
+from tests.helpers import REPO, as_user
+
+
+def open_page(user, page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    as_user(at, user)
+    at.run()
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.switch_page(page).run()
+    assert [e.value for e in at.exception] == []
+    return at
+
+
+def hidden_columns(frame) -> set[str]:
+    return {name for name, config in json.loads(frame.proto.columns or "{}").items() if config.get("hidden")}
+
+
+def a_client_with_an_open_thread(path) -> int:
+    db = Database.open(config_for(path))
+    try:
+        frame, _ = threads.list_threads(db, threads.ThreadFilter(status="open"), limit=1)
+        return int(frame["client_id"][0])
+    finally:
+        db.close()
+
+
+def test_the_client_card_lists_its_threads_without_the_client_column_every_row_repeats(sample, sample_env) -> None:
+    path, _ = sample
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+    threads_table = at.dataframe[0]
+    assert "title" in threads_table.value.columns
+    assert "client" in hidden_columns(threads_table)  # Completion and Status are no longer pushed out of sight
+    assert {"title", "stage", "percent", "status"}.isdisjoint(hidden_columns(threads_table))
+
+
+def test_the_client_cards_recent_events_show_the_note_before_who_wrote_it(sample, sample_env) -> None:
+    path, _ = sample
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+    recent = list(at.dataframe[1].value.columns)
+    assert recent[:4] == ["when", "type", "status", "note"]  # the note was the last column, cut off at 1400 px
