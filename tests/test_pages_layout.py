@@ -64,3 +64,13 @@ def test_money_per_period_keeps_the_period_its_total_and_its_change_in_sight_how
     assert len(owners) >= 2
     # with six owners the total was cut off at 1400 px: the owners scroll, these three stay
     assert sorted(pinned_columns(pivot)) == ["Change", "Period", "Total"]
+
+
+def test_the_funnels_numbers_are_written_inside_their_bars_where_nothing_cuts_them(sample_env) -> None:
+    # beside a narrow bar plotly wrote "8 · 206,7 tys. PL", cut at the figure's edge (meeting mode, 1400 px)
+    for page in ("pages/meeting.py", "pages/funnel.py"):
+        at = open_page(sample_env["manager"], page)
+        specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        funnels = [t for spec in specs for t in spec["data"] if t.get("type") == "funnel"]
+        assert funnels, page
+        assert all(t.get("textposition") == "inside" for t in funnels), page
