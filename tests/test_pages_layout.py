@@ -74,3 +74,21 @@ def test_the_funnels_numbers_are_written_inside_their_bars_where_nothing_cuts_th
         funnels = [t for spec in specs for t in spec["data"] if t.get("type") == "funnel"]
         assert funnels, page
         assert all(t.get("textposition") == "inside" for t in funnels), page
+
+
+def test_the_products_chart_writes_its_money_axis_through_the_formatter_in_polish(sample_env) -> None:
+    user = sample_env["manager"]
+    at = open_page(user, "pages/products.py")
+    at.selectbox(key="sidebar_language").set_value("pl").run()
+    try:
+        at.switch_page("pages/products.py").run()
+        assert [e.value for e in at.exception] == []
+        (spec,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        axis = spec["layout"]["yaxis"]
+        assert "tickformat" not in axis  # plotly's own "~s" wrote "10M" in the Polish UI
+        ticks = axis["ticktext"]
+        assert any("mln" in t for t in ticks), ticks
+        assert not any(t.endswith("M") for t in ticks), ticks
+    finally:  # the shared sample user goes back to English for the other tests
+        back = open_page(user, "pages/today.py")
+        back.selectbox(key="sidebar_language").set_value("en").run()
