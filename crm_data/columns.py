@@ -58,8 +58,7 @@ class Column:
     """A column of a report table. `label` is a catalog key, or with `literal` the header itself
     (a name from the data, such as a client's in a pivot). `name` is the on-screen table's column
     (default: `key`); `help` a catalog key for the header's tooltip; `width` "small", "medium",
-    "large" or pixels; `missing` what the screen shows for a missing value; `pinned` keeps the
-    column in sight, on the left, while a wide table scrolls sideways."""
+    "large" or pixels; `missing` what the screen shows for a missing value."""
 
     key: str
     label: str
@@ -74,7 +73,6 @@ class Column:
     literal: bool = False
     shown: bool = True
     exported: bool = True
-    pinned: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -53,17 +53,13 @@ def test_the_client_cards_recent_events_show_the_note_before_who_wrote_it(sample
     assert recent[:4] == ["when", "type", "status", "note"]  # the note was the last column, cut off at 1400 px
 
 
-def pinned_columns(frame) -> list[str]:
-    return [name for name, config in json.loads(frame.proto.columns or "{}").items() if config.get("pinned")]
-
-
-def test_money_per_period_keeps_the_period_its_total_and_its_change_in_sight_however_many_owners(sample_env) -> None:
+def test_money_per_period_shows_the_total_and_its_change_right_after_the_period(sample_env) -> None:
     at = open_page(sample_env["manager"], "pages/money.py")
     (pivot,) = [d for d in at.dataframe if "Total" in d.value.columns]
-    owners = [c for c in pivot.value.columns if c not in ("Period", "Total", "Change")]
-    assert len(owners) >= 2
-    # with six owners the total was cut off at 1400 px: the owners scroll, these three stay
-    assert sorted(pinned_columns(pivot)) == ["Change", "Period", "Total"]
+    columns = list(pivot.value.columns)
+    assert len(columns) >= 5  # several owners after them
+    # at the end, with six owners the total was cut off at 1400 px and the change was out of sight
+    assert columns[:3] == ["Period", "Total", "Change"]
 
 
 def test_the_funnels_numbers_are_written_inside_their_bars_where_nothing_cuts_them(sample_env) -> None:

@@ -91,7 +91,7 @@ def column_config(
     config: dict[str, Any] = {}
     for c in cols.shown(columns):
         name = _name(c, f, headers)
-        common = {"help": f.t(c.help) if c.help else None, "width": c.width, "pinned": c.pinned or None}
+        common = {"help": f.t(c.help) if c.help else None, "width": c.width}
         if c.kind == "money" and c.width is None and shown is not None and len(shown):
             common["width"] = max(text_width(str(v)) for v in [*shown[name], c.header(f)])
         if c.kind == "int":
