@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import threads
@@ -88,3 +89,24 @@ def test_the_products_chart_writes_its_money_axis_through_the_formatter_in_polis
     finally:  # the shared sample user goes back to English for the other tests
         back = open_page(user, "pages/today.py")
         back.selectbox(key="sidebar_language").set_value("en").run()
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_the_funnel_page_never_names_two_different_numbers_alike(sample_env, lang: str) -> None:
+    # in Polish the threads opened in the period (431) and the threads open today (311) were both
+    # "Otwarte wątki" on one page
+    user = sample_env["manager"]
+    at = open_page(user, "pages/funnel.py")
+    try:
+        if lang != "en":
+            at.selectbox(key="sidebar_language").set_value(lang).run()
+            at.switch_page("pages/funnel.py").run()
+        assert [e.value for e in at.exception] == []
+        shown = {(m.label, m.value) for m in at.metric}  # a number repeated under its own name is fine
+        labels = [label for label, _ in shown]
+        assert len(shown) >= 5
+        assert sorted(labels) == sorted(set(labels)), labels
+    finally:
+        if lang != "en":
+            back = open_page(user, "pages/today.py")
+            back.selectbox(key="sidebar_language").set_value("en").run()
