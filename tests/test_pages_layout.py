@@ -110,3 +110,20 @@ def test_the_funnel_page_never_names_two_different_numbers_alike(sample_env, lan
         if lang != "en":
             back = open_page(user, "pages/today.py")
             back.selectbox(key="sidebar_language").set_value("en").run()
+
+
+def test_a_planned_events_card_names_who_does_it_only_when_it_is_someone_else(app_env) -> None:
+    from tests.test_pages_planning import World, local
+
+    world = World(app_env)
+    world.plan(world.sam, local(1, "09:00"))
+    world.plan(world.sam, local(2, "10:00"), assignee_id=world.anna.id)
+    at = world.app(world.sam)
+    at.run()
+    at.query_params["id"] = str(world.thread)
+    at.switch_page("pages/thread.py").run()
+    assert [e.value for e in at.exception] == []
+    heads = [m.value for m in at.markdown if "Planned" in m.value]
+    assert len(heads) == 2
+    assert sum("Sam Seller → Anna Nowak" in h for h in heads) == 1  # delegated: who does it
+    assert not any("Sam Seller → Sam Seller" in h for h in heads)  # for himself: said once
