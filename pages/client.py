@@ -24,11 +24,22 @@ except CrmError as exc:
     ui.show_error(exc)
     st.stop()
 
+
+def unbroken(phone: str | None) -> str | None:
+    """A phone number never wraps inside ("+48 541 651" / "937" in a contact's card)."""
+    return phone.replace(" ", "\u00a0") if phone else phone
+
+
 st.page_link("pages/clients.py", label=f.t("clients.back"), icon=":material/arrow_back:")
 st.title(ui.md_escape(client.name), anchor=False)
 facts = [
     x
-    for x in (client.tax_id and f"{f.t('field.tax_id')}: {client.tax_id}", client.email, client.phone, client.address)
+    for x in (
+        client.tax_id and f"{f.t('field.tax_id')}: {client.tax_id}",
+        client.email,
+        unbroken(client.phone),
+        client.address,
+    )
     if x
 ]
 if facts:
@@ -54,7 +65,7 @@ with left:
                 f"**{ui.md_escape(contact.name)}**"
                 + (f"  \n{ui.md_escape(contact.position)}" if contact.position else "")
             )
-            line = " · ".join(x for x in (contact.email, contact.phone) if x)
+            line = " · ".join(x for x in (contact.email, unbroken(contact.phone)) if x)
             if line:
                 st.caption(ui.md_escape(line))
     with st.expander(f.t("clients.add_contact"), icon=":material/person_add:"):

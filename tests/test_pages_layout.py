@@ -4,6 +4,7 @@ the sample data: the column a user reads first stays in sight."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -127,3 +128,13 @@ def test_a_planned_events_card_names_who_does_it_only_when_it_is_someone_else(ap
     assert len(heads) == 2
     assert sum("Sam Seller → Anna Nowak" in h for h in heads) == 1  # delegated: who does it
     assert not any("Sam Seller → Sam Seller" in h for h in heads)  # for himself: said once
+
+
+def test_phone_numbers_on_the_client_card_never_wrap_inside(sample, sample_env) -> None:
+    path, _ = sample
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+    captions = " ".join(c.value for c in at.caption)
+    phones = re.findall(r"\+48[\d\s\u00a0]+\d", captions)
+    assert len(phones) >= 2  # the client's and its contacts'
+    # "+48 541 651" / "937" in a narrow contact card: the spaces inside a number do not break
+    assert all(" " not in p for p in phones), phones
