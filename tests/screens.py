@@ -7,10 +7,11 @@ in that language (`crm_data.demo`, the users' locale is the language) and the fi
 `streamlit run app.py` on it, and in Chromium at each size signs in through the HTML form and
 takes a full-page screenshot of every page of the navigation: as a manager every page (the
 hidden client card and thread page of the member's most recent thread included, Log event with
-"More details" open, the calendar in week view for the whole team), as the member Today, Log
-event and the quick-call dialog opened from the sidebar, as the admin Administration; and the
-sign-in form. Each shot waits until Streamlit is idle. Files: OUT_DIR/<lang>-<width>x<height>/
-NN-<role>-<page>.png; a shot that failed is listed at the end (the run goes on).
+"More details" open, the calendar in week view for the whole team and its day schedule, the
+team's workload), as the member Today, Log event and the quick-call dialog opened from the
+sidebar, as the admin each tab of Administration; and the sign-in form. Each shot waits until
+Streamlit is idle. Files: OUT_DIR/<lang>-<width>x<height>/NN-<role>-<page>.png; a shot that
+failed is listed at the end (the run goes on). About 8 minutes on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -225,8 +226,18 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
                 page.wait_for_timeout(1500)  # FullCalendar draws its events after the grid
 
         shooter.shot(page, f"manager-{name}", prepare)
-    open_sidebar_shot = width < 600
-    if open_sidebar_shot:
+    # the other views of a page: the calendar's day schedule, the team's workload
+    page.goto(f"{url}/calendar")
+    wait_idle(page)
+    shooter.shot(page, "manager-calendar-day", lambda: page.get_by_role("tab", name=t("calendar.tab_day")).click())
+    page.goto(f"{url}/timelines")
+    wait_idle(page)
+    shooter.shot(
+        page,
+        "manager-timelines-workload",
+        lambda: page.get_by_test_id("stButtonGroup").get_by_text(t("timelines.view_workload"), exact=True).click(),
+    )
+    if width < 600:
         page.goto(url)
         wait_idle(page)
         shooter.shot(page, "manager-sidebar-open", lambda: open_sidebar(page))
@@ -266,6 +277,11 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
     sign_in(page, url, sample.admin, lang=lang)
     page.goto(f"{url}/admin")
     shooter.shot(page, "admin-admin")
+    for tab in ("users", "settings", "audit", "backup"):
+        close_sidebar_on_phone(page)
+        shooter.shot(
+            page, f"admin-admin-{tab}", lambda tab=tab: page.get_by_role("tab", name=t(f"admin.tab_{tab}")).click()
+        )
     ctx.close()
     return shooter
 
