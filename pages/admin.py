@@ -388,7 +388,10 @@ with tab_audit:
         format_func=lambda uid: f.t("common.all") if uid is None else look.people[uid].display_name,
     )
     since = c3.date_input(f.t("admin.since"), value=None, key="admin_audit_since", format=f.date_input_format())
-    text = c4.text_input(f.t("threads.search"), key="admin_audit_text", type="search")
+    # a placeholder of our own: Streamlit's default for a search box is the English "Search"
+    text = c4.text_input(
+        f.t("threads.search"), key="admin_audit_text", type="search", placeholder=f.t("admin.audit_search_help")
+    )
     start = dt.datetime.combine(since, dt.time(0), f.tz) if since else None
     page = st.session_state.get("admin_audit_page", 1)
     frame, total = audit.search(

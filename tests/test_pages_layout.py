@@ -138,3 +138,18 @@ def test_phone_numbers_on_the_client_card_never_wrap_inside(sample, sample_env) 
     assert len(phones) >= 2  # the client's and its contacts'
     # "+48 541 651" / "937" in a narrow contact card: the spaces inside a number do not break
     assert all(" " not in p for p in phones), phones
+
+
+def test_the_audit_logs_search_box_speaks_polish_too(sample_env) -> None:
+    user = sample_env["admin"]
+    at = open_page(user, "pages/admin.py")
+    at.selectbox(key="sidebar_language").set_value("pl").run()
+    try:
+        at.switch_page("pages/admin.py").run()
+        assert [e.value for e in at.exception] == []
+        box = at.text_input(key="admin_audit_text")
+        # Streamlit's own placeholder of a search box is the English "Search"
+        assert box.placeholder == "Słowa ze zmian"
+    finally:
+        back = open_page(user, "pages/today.py")
+        back.selectbox(key="sidebar_language").set_value("en").run()
