@@ -407,7 +407,10 @@ with tab_audit:
                     "entity": [f.t(f"audit.entity.{e}") for e in frame["entity"]],
                     "id": frame["entity_id"],
                     "action": [f.t(f"audit.action.{a}") for a in frame["action"]],
-                    "changes": [json.dumps(json.loads(c), ensure_ascii=False) for c in frame["changes"]],
+                    # nothing for an action without changes (signing in): "{}" meant nothing to a reader
+                    "changes": [
+                        json.dumps(v, ensure_ascii=False) if (v := json.loads(c)) else "" for c in frame["changes"]
+                    ],
                 }
             ),
             hide_index=True,

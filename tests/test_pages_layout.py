@@ -153,3 +153,12 @@ def test_the_audit_logs_search_box_speaks_polish_too(sample_env) -> None:
     finally:
         back = open_page(user, "pages/today.py")
         back.selectbox(key="sidebar_language").set_value("en").run()
+
+
+def test_the_audit_log_leaves_the_changes_of_a_sign_in_empty_instead_of_writing_braces(sample_env) -> None:
+    at = open_page(sample_env["admin"], "pages/admin.py")
+    (log,) = [d.value for d in at.dataframe if "changes" in d.value.columns]
+    sign_ins = log[log["action"] == "signed in"]
+    assert len(sign_ins)  # the test's own sign-in at least
+    assert set(sign_ins["changes"]) == {""}  # a sign-in has no changes: it showed "{}"
+    assert (log["changes"] != "").any()  # what has changes still shows them
