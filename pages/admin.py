@@ -393,7 +393,10 @@ with tab_audit:
         format_func=lambda uid: f.t("common.all") if uid is None else look.people[uid].display_name,
     )
     since = c3.date_input(f.t("admin.since"), value=None, key="admin_audit_since", format=f.date_input_format())
-    text = c4.text_input(f.t("threads.search"), key="admin_audit_text", type="search")
+    # a placeholder of our own: Streamlit's default for a search box is the English "Search"
+    text = c4.text_input(
+        f.t("threads.search"), key="admin_audit_text", type="search", placeholder=f.t("admin.audit_search_help")
+    )
     start = dt.datetime.combine(since, dt.time(0), f.tz) if since else None
     page = st.session_state.get("admin_audit_page", 1)
     frame, total = audit.search(
@@ -409,7 +412,10 @@ with tab_audit:
                     "entity": [f.t(f"audit.entity.{e}") for e in frame["entity"]],
                     "id": frame["entity_id"],
                     "action": [f.t(f"audit.action.{a}") for a in frame["action"]],
-                    "changes": [json.dumps(json.loads(c), ensure_ascii=False) for c in frame["changes"]],
+                    # nothing for an action without changes (signing in): "{}" meant nothing to a reader
+                    "changes": [
+                        json.dumps(v, ensure_ascii=False) if (v := json.loads(c)) else "" for c in frame["changes"]
+                    ],
                 }
             ),
             hide_index=True,

@@ -24,11 +24,22 @@ except CrmError as exc:
     ui.show_error(exc)
     st.stop()
 
+
+def unbroken(phone: str | None) -> str | None:
+    """A phone number never wraps inside ("+48 541 651" / "937" in a contact's card)."""
+    return phone.replace(" ", "\u00a0") if phone else phone
+
+
 st.page_link("pages/clients.py", label=f.t("clients.back"), icon=":material/arrow_back:")
 st.title(ui.md_escape(client.name), anchor=False)
 facts = [
     x
-    for x in (client.tax_id and f"{f.t('field.tax_id')}: {client.tax_id}", client.email, client.phone, client.address)
+    for x in (
+        client.tax_id and f"{f.t('field.tax_id')}: {client.tax_id}",
+        client.email,
+        unbroken(client.phone),
+        client.address,
+    )
     if x
 ]
 if facts:
@@ -54,7 +65,7 @@ with left:
                 f"**{ui.md_escape(contact.name)}**"
                 + (f"  \n{ui.md_escape(contact.position)}" if contact.position else "")
             )
-            line = " · ".join(x for x in (contact.email, contact.phone) if x)
+            line = " · ".join(x for x in (contact.email, unbroken(contact.phone)) if x)
             if line:
                 st.caption(ui.md_escape(line))
     with st.expander(f.t("clients.add_contact"), icon=":material/person_add:"):
@@ -84,7 +95,8 @@ with right:
             on_select="rerun",
             selection_mode="single-row",
             key=f"client_threads_{client.id}",
-            column_config=pickers.thread_columns(f),
+            # every row is this client's: its column would only push Completion and Status out of sight
+            column_config={**pickers.thread_columns(f), "client": None},
         )
         if picked.selection.rows:
             st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
@@ -96,12 +108,13 @@ with right:
         st.dataframe(
             pd.DataFrame(
                 {
+                    # the note right after what and when: at the end it was cut off at 1400 px
                     "when": [f.datetime(v) for v in recent["starts_at"]],
                     "type": recent["type"],
                     "status": [f.t(f"status.{s}") for s in recent["status"]],
-                    "author": recent["author"],
-                    "thread": recent["thread"],
                     "note": recent["note"],
+                    "thread": recent["thread"],
+                    "author": recent["author"],
                 }
             ),
             hide_index=True,

@@ -52,7 +52,8 @@ else:
             )
         )
     fig.update_layout(barmode="stack", title={"text": f.t("products.value_per_period"), "x": 0})
-    fig.update_yaxes(tickformat="~s")
+    # ticks by the formatter ("10 mln" in Polish); plotly's own "~s" wrote "10M" in both languages
+    charts.money_axis(fig, charts.stacked_top(report.leaders["period"], report.leaders["value"]), f)
     fig.update_xaxes(type="category")
     charts.style(fig, height=460).update_layout(legend={"traceorder": "normal"})
     st.plotly_chart(fig, key="products_chart", config=charts.chart_config("products"))

@@ -20,12 +20,11 @@ from tests.helpers import (
     CHROMIUM_ARGS,
     DURATIONS,
     PASSWORD,
-    REPO,
     Server,
     chromium_path,
     duration_seconds,
     navigation_only,
-    reserve_port,
+    start_streamlit,
 )
 
 users.use_fast_hashing_for_tests()
@@ -178,9 +177,6 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start `streamlit run app.py` on a free port, on a database that `prepare(db)` filled
     first (the app must own the file while it runs); waits for /_stcore/health."""
     import subprocess
-    import sys
-    import time
-    import urllib.request
 
     started: list[tuple[subprocess.Popen, object]] = []
 
@@ -190,47 +186,13 @@ def server_factory(tmp_path: Path) -> Iterator:
             database = Database.open(config_for(db_path))
             prepare(database)
             database.close()
-        reservation = reserve_port()  # held until the server listens: no parallel test takes the port meanwhile
-        port = reservation.getsockname()[1]
-        env = {**os.environ, "CRM_DB_PATH": str(db_path)}
         log = (tmp_path / f"server{len(started)}.log").open("w")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            process, url = start_streamlit(db_path, log)
+        except RuntimeError:
+            log.close()
+            raise
         started.append((process, log))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                reservation.close()
-                raise RuntimeError("streamlit did not start:\n" + Path(log.name).read_text())
-            time.sleep(0.2)
-        reservation.close()
         return Server(url, db_path, process)
 
     yield start

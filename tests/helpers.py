@@ -7,10 +7,14 @@ import datetime as dt
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crm_data import clients, dictionaries, events
 from crm_data.db import Database
@@ -169,17 +173,65 @@ class Server:
         self.process = process
 
 
-def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False) -> None:
+def streamlit_command(port: int) -> list[str]:
+    """`streamlit run app.py` headless on localhost:`port`, without usage statistics."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def start_streamlit(db_path: Path, log: IO[str], timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run app.py` on `db_path` on a free port, its output into `log`; returns
+    the process and its URL once /_stcore/health answers. The caller stops the process."""
+    reservation = reserve_port()  # held until the server listens: no parallel test takes the port meanwhile
+    port = reservation.getsockname()[1]
+    env = {**os.environ, "CRM_DB_PATH": str(db_path)}
+    process = subprocess.Popen(streamlit_command(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return process, url
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.flush()
+                raise RuntimeError("streamlit did not start:\n" + Path(log.name).read_text())
+            time.sleep(0.2)
+    finally:
+        reservation.close()
+
+
+def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool = False, lang: str = "en") -> None:
     """Open `url`; a page without a session is sent to the sign-in form (plain HTML served by
-    /auth/signin), which is filled like a password manager would and comes back to `url`."""
+    /auth/signin), which is filled like a password manager would and comes back to `url`. The
+    form's labels are looked for in `lang`, the language the form is shown in."""
+    from crm_data.i18n import translate
+
     page.goto(url)
-    page.get_by_label("Login").wait_for(timeout=60_000)
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label(translate("field.login", lang)).wait_for(timeout=60_000)
+    page.get_by_label(translate("field.login", lang)).fill(login)
+    page.get_by_label(translate("field.password", lang), exact=True).fill(password)
     if keep:
-        page.get_by_label("Keep me signed in").check()
+        page.get_by_label(translate("login.keep", lang)).check()
     with page.expect_navigation(timeout=60_000):
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name=translate("login.submit", lang)).click()
     wait_idle(page)
 
 

@@ -62,16 +62,15 @@ WEIGHTED_OWNERS = (
 def money_pivot(keys: Sequence[str], grain: str, *, changes: bool = True) -> tuple[Column, ...]:
     """A money pivot (reports.money_pivot, with `__previous__` and `__change__` beside it when
     `changes`): on screen its columns are named by their headers, keys by the data's names."""
-    out = [
-        Column("__period__", "money.period", "period", grain=grain),
-        *(Column(k, k, "money", literal=True) for k in keys),
-        Column("__total__", "money.total", "money"),
-    ]
+    # the period's total and its change right after the period, the keys after them: at the end, with
+    # six owners the total was cut off at 1400 px and the change was out of sight
+    out = [Column("__period__", "money.period", "period", grain=grain), Column("__total__", "money.total", "money")]
     if changes:
         out += [
             Column("__previous__", "money.previous", "money", shown=False),
             Column("__change__", "money.change", "ratio", signed=True, help="money.change_help"),
         ]
+    out += [Column(k, k, "money", literal=True) for k in keys]
     return tuple(out)
 
 

@@ -17,7 +17,9 @@ def render(event: EventView, f: Fmt, *, highlight: bool, can_open_files: bool) -
         head = f"{STATUS_ICONS[event.status]} **{md_escape(event.type)}** · {f.datetime(event.starts_at)}"
         head += f" · {md_escape(event.author)}"
         if event.status == "planned":
-            head += f" → {md_escape(event.assignee)} · :blue-badge[{f.t('status.planned')}]"
+            if event.assignee_id != event.author_id:  # planned for a coworker; "Ann → Ann" said nothing
+                head += f" → {md_escape(event.assignee)}"
+            head += f" · :blue-badge[{f.t('status.planned')}]"
         elif event.status == "cancelled":
             head += f" · :gray-badge[{f.t('status.cancelled')}]"
         if highlight:
