@@ -52,7 +52,7 @@ from crm_data import (  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
 from tests import yardsticks  # noqa: E402
-from tests.helpers import as_user, navigation_only  # noqa: E402
+from tests.helpers import as_user, navigation_only, streamlit_command  # noqa: E402
 
 PASSWORD = "benchmark password 1"
 PAGES = [
@@ -269,19 +269,7 @@ def measure_memory(path: Path) -> dict[str, float]:
     db.close()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server below
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
+        streamlit_command(port),
         cwd=REPO,
         env={**os.environ, "CRM_DB_PATH": str(path)},
         stdout=log,

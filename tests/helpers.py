@@ -173,14 +173,15 @@ class Server:
         self.process = process
 
 
-def streamlit_command(port: int) -> list[str]:
-    """`streamlit run app.py` headless on localhost:`port`, without usage statistics."""
+def streamlit_command(port: int, app: Path = REPO / "app.py") -> list[str]:
+    """`streamlit run app.py` headless on localhost:`port`, without usage statistics (the load
+    benchmark passes another checkout's app.py to measure the code before a change)."""
     return [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(REPO / "app.py"),
+        str(app),
         "--server.port",
         str(port),
         "--server.headless",

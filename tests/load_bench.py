@@ -76,6 +76,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.Navigation_pb2 import Navigation
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from tests.helpers import streamlit_command
+
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "data" / "bench"
 # the shared 1,000,000-event set of this host, else the one tests.benchmark builds and caches
@@ -183,21 +185,7 @@ class Server:
         env = {**os.environ, "CRM_DB_PATH": str(self.db_path), "CRM_DATA_DIR": str(self.db_path.parent)}
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(self.app),
-                "--server.port",
-                str(self.port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
+            streamlit_command(self.port, self.app),
             cwd=self.app.parent,
             env=env,
             stdout=log,
