@@ -12,7 +12,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,7 +24,7 @@ from crm_data.db import Database
 from crm_data.events import AttachmentInput
 from crm_data.i18n import translate
 from pages._web.middleware import SECURITY_HEADERS
-from tests.helpers import PASSWORD, REPO, call, new_client
+from tests.helpers import PASSWORD, REPO, call, new_client, streamlit_command
 
 # every test here starts a real server (`streamlit run app.py`): several seconds each
 pytestmark = pytest.mark.slow
@@ -117,21 +116,7 @@ def site(server_factory):
 def test_a_second_server_on_the_same_file_right_after_the_start_exits_with_the_in_use_message(site):
     server, _ = site  # nobody has opened a page yet: only the health check was asked
     second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(REPO / "app.py"),
-            "--server.port",
-            "0",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_command(0),
         cwd=REPO,
         env={**os.environ, "CRM_DB_PATH": str(server.db_path)},
         capture_output=True,
