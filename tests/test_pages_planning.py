@@ -91,6 +91,20 @@ def test_today_shows_what_i_planned_what_was_assigned_to_me_and_what_i_delegated
         assert event_id
 
 
+def test_today_leaves_out_columns_that_say_the_same_in_every_row(world: World) -> None:
+    world.plan(world.sam, local(1, "09:00"))
+    world.plan(world.sam, local(1, "11:00"), resource_ids=(world.room,))
+    world.plan(world.sam, local(2, "13:00"), resource_ids=(world.room,))
+    at = world.app(world.sam)
+    at.run()
+    no_exceptions(at)
+    upcoming = at.dataframe[0].value
+    # all three planned: no Status column taking the note's width; the room differs: Where stays
+    assert "status" not in upcoming.columns
+    assert sorted(upcoming["where"]) == ["", "Room A", "Room A"]
+    assert "note" in upcoming.columns
+
+
 def test_today_flags_open_threads_with_no_next_step(world: World) -> None:
     at = world.app(world.anna)
     at.run()
