@@ -45,7 +45,12 @@ what = (
     if report.amount_type_id in look.amount_types
     else f.t("money.all_types")
 )
-st.caption(ui.tm("money.covered", what=what, start=f.date(report.covered[0]), end=f.date(report.covered[1])))
+if report.partial:  # the last period is running: say up to which day, not its last one (ahead of today)
+    st.caption(
+        ui.tm("money.covered_running", what=what, start=f.date(report.covered[0]), end=f.date(report.partial.through))
+    )
+else:
+    st.caption(ui.tm("money.covered", what=what, start=f.date(report.covered[0]), end=f.date(report.covered[1])))
 if flt.product_id is not None or dimension == "product":
     st.caption(f.t("money.product_split"))
 

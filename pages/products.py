@@ -30,7 +30,10 @@ flt = filters.bar(
 ).filter
 product_id = flt.product_id
 report = reports.products(ui.db(), flt)
-st.caption(f.t("products.covered", start=f.date(report.covered[0]), end=f.date(report.covered[1])))
+if report.running_through:  # the last period is running: say up to which day
+    st.caption(f.t("products.covered_running", start=f.date(report.covered[0]), end=f.date(report.running_through)))
+else:
+    st.caption(f.t("products.covered", start=f.date(report.covered[0]), end=f.date(report.covered[1])))
 x = [labels.period_label(p, flt.granularity, f) for p in report.periods]
 
 if report.totals.empty:

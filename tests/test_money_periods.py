@@ -90,6 +90,20 @@ def test_the_money_page_names_the_days_it_compares_in_a_running_month(sample_env
     assert "same days of the period before" in at.metric[1].help
 
 
+@pytest.mark.parametrize("page", ["pages/money.py", "pages/products.py"])
+def test_a_running_period_is_covered_to_today_not_to_its_last_day_ahead(sample_env, page: str) -> None:
+    """The default range ends today inside a running month: the caption named the month's last
+    day ("to 31 Dec 2026 (whole periods)"), which reads like data from the future."""
+    from tests.test_pages import signed_in
+
+    at = signed_in(sample_env["manager"])
+    at.switch_page(page).run()
+    assert [e.value for e in at.exception] == []
+    (covered,) = [c.value for c in at.caption if "done events from" in c.value]
+    assert "to today, " in covered
+    assert "the last one is still running" in covered
+
+
 @pytest.mark.parametrize(
     ("day", "hours"), [(dt.date(2025, 3, 30), 23), (dt.date(2025, 10, 26), 25), (dt.date(2025, 6, 2), 24)]
 )

@@ -10,7 +10,7 @@ import pandas as pd
 from crm_data import cache
 from crm_data.db import Database
 from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, _frame, _page, _scratch, _thread_conditions
-from crm_data.reports.money import _without_product
+from crm_data.reports.money import _without_product, running_bucket
 from crm_data.reports.periods import _window, _zone, buckets, local_midnight, next_bucket
 
 
@@ -28,6 +28,8 @@ class ProductReport:
     periods: list[dt.date]
     covered: tuple[dt.date, dt.date]
     leaders: pd.DataFrame
+    # the last day with data when the last bucket is still running (it holds today), else None
+    running_through: dt.date | None = None
 
 
 TOP_PRODUCTS = 8
@@ -117,7 +119,9 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS) -> Produ
         )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
     leaders["period"] = pd.to_datetime(leaders["period"]).dt.date
-    return ProductReport(rows, totals, periods, (first, after - dt.timedelta(days=1)), leaders)
+    running = running_bucket(periods[-1], f.granularity, dt.datetime.now(zone).date())
+    covered = (first, after - dt.timedelta(days=1))
+    return ProductReport(rows, totals, periods, covered, leaders, running.through if running else None)
 
 
 @cache.shared
