@@ -162,3 +162,16 @@ def test_the_audit_log_leaves_the_changes_of_a_sign_in_empty_instead_of_writing_
     assert len(sign_ins)  # the test's own sign-in at least
     assert set(sign_ins["changes"]) == {""}  # a sign-in has no changes: it showed "{}"
     assert (log["changes"] != "").any()  # what has changes still shows them
+
+
+def test_a_thread_list_shows_the_next_step_before_the_last_activity_and_the_status_last(sample_env) -> None:
+    """At 1400 px the thread list is wider than the page and its last column is cut at the edge:
+    it was the Next step, the column a salesperson acts on."""
+    from tests.test_pages import signed_in
+
+    at = signed_in(sample_env["manager"])
+    at.switch_page("pages/threads.py").run()
+    assert [e.value for e in at.exception] == []
+    columns = list(at.dataframe[0].value.columns)
+    assert columns.index("next") == columns.index("percent") + 1
+    assert columns[-1] == "status"

@@ -157,12 +157,14 @@ def thread_table(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
             "owner": frame["owner"],
             "stage": frame["stage"],
             "percent": frame["percent"],
-            "status": [f.t(f"status.{s}") for s in frame["status"]],
-            "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
+            # the next step before the last activity: what to do comes first, and at 1400 px the
+            # last column is the one cut at the table's edge
             "next": [
                 f.datetime(v) if not pd.isna(v) else (f.t("threads.no_next_step") if flag else "")
                 for v, flag in zip(frame["next_at"], frame["no_next_step"], strict=True)
             ],
+            "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
+            "status": [f.t(f"status.{s}") for s in frame["status"]],
         }
     )
     return out
@@ -177,7 +179,7 @@ def thread_columns(f: Fmt) -> dict[str, Any]:
         "percent": st.column_config.ProgressColumn(
             f.t("field.percent"), min_value=0, max_value=100, format="%d%%", width="small"
         ),
-        "status": st.column_config.TextColumn(f.t("field.status")),
-        "last": st.column_config.TextColumn(f.t("threads.last_activity")),
         "next": st.column_config.TextColumn(f.t("threads.next_step")),
+        "last": st.column_config.TextColumn(f.t("threads.last_activity")),
+        "status": st.column_config.TextColumn(f.t("field.status"), width="small"),
     }
