@@ -482,3 +482,9 @@ def grid_hours(starts: list[str], ends: list[str], first: int, last: int) -> tup
         hour, minute = int(end[11:13]), int(end[14:16])
         last = max(last, hour + (1 if minute else 0))
     return first, min(last, 24)
+
+
+def phone_agent(user_agent: str | None) -> bool:
+    """Whether a browser's User-Agent is a phone's: phones' browsers put "Mobi" in it (iPhone
+    Safari "Mobile/15E148", Android Chrome "Mobile Safari"); tablets and desktops do not."""
+    return "Mobi" in (user_agent or "")

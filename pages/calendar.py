@@ -156,7 +156,8 @@ if tab_cal.open:
             min(org.work_end_hour + 3, 24),
         )
         options = {
-            "initialView": "timeGridWeek",
+            # a phone opens on the week as a list: seven columns of a team's week are unreadable there
+            "initialView": "listWeek" if ui.on_phone() else "timeGridWeek",
             "initialDate": anchor.isoformat(),
             "timeZone": "UTC",
             "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},

@@ -212,3 +212,21 @@ def test_on_a_phone_the_calendar_week_shows_every_day_and_its_title_whole(browse
     )
     assert lines < 2.5  # "30 lis – 6 gru 2026" was four lines of 28 px type
     ctx.close()
+
+
+@pytest.mark.parametrize("phone_agent", [False, True], ids=["narrow window", "phone"])
+def test_a_phone_opens_the_calendar_on_the_weeks_list_a_computer_on_its_grid(
+    browser, server_factory, phone_agent
+) -> None:
+    """Seven columns of a team's week at 390 px were stacks of "Meeti…" and "+1": a phone's
+    browser gets the week as a list; a narrow window on a computer keeps the grid."""
+    server = server_factory(prepare)
+    ctx, page = new_page(browser, phone_agent=phone_agent)
+    sign_in(page, server.url, "sam")
+    page.goto(server.url + "/calendar")
+    wait_idle(page)
+    frame = page.frame_locator("iframe[title*=calendar]")
+    view = ".fc-listWeek-view" if phone_agent else ".fc-timeGridWeek-view"
+    frame.locator(view).wait_for(timeout=60_000)
+    assert frame.locator(".fc-listWeek-view, .fc-timeGridWeek-view").count() == 1
+    ctx.close()

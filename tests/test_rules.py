@@ -28,6 +28,7 @@ from crm_data.rules import (
     local_to_utc,
     name_skeleton,
     parse_decimal,
+    phone_agent,
     search_key,
 )
 
@@ -598,3 +599,21 @@ def test_a_literal_percent_or_underscore_never_matches_another_character(before,
     other = data.draw(chars.filter(lambda ch: ch != text[position]))
     changed = text[:position] + other + text[position + 1 :]
     assert not like(changed, like_pattern(text))
+
+
+@pytest.mark.parametrize(
+    ("agent", "phone"),
+    [
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1",
+            True,
+        ),
+        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36", True),
+        ("Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 Chrome/120.0 Safari/537.36", False),
+        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_a_phone_is_told_from_its_user_agent(agent, phone) -> None:
+    assert phone_agent(agent) is phone

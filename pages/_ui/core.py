@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from crm_data import dictionaries, sessions, startup
+from crm_data import dictionaries, rules, sessions, startup
 from crm_data import settings as org_settings
 from crm_data.config import Config, config_from_env
 from crm_data.db import Database
@@ -179,6 +179,11 @@ def md_escape(text: str) -> str:
     """User text made inert for st.markdown: every markdown, directive and LaTeX character is
     escaped, so a name like `**x** :red[y] $z$ [a](b)` shows exactly as typed."""
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text).replace("\n", "  \n")
+
+
+def on_phone() -> bool:
+    """The page was opened by a phone's browser (from the request's User-Agent)."""
+    return rules.phone_agent(st.context.headers.get("User-Agent"))
 
 
 def query_int(name: str) -> int | None:
