@@ -45,12 +45,11 @@ what = (
     if report.amount_type_id in look.amount_types
     else f.t("money.all_types")
 )
-if report.partial:  # the last period is running: say up to which day, not its last one (ahead of today)
-    st.caption(
-        ui.tm("money.covered_running", what=what, start=f.date(report.covered[0]), end=f.date(report.partial.through))
-    )
-else:
-    st.caption(ui.tm("money.covered", what=what, start=f.date(report.covered[0]), end=f.date(report.covered[1])))
+# a running last period is covered up to today, not to its last day (ahead of today)
+covered_key, covered_end = (
+    ("money.covered_running", report.partial.through) if report.partial else ("money.covered", report.covered[1])
+)
+st.caption(ui.tm(covered_key, what=what, start=f.date(report.covered[0]), end=f.date(covered_end)))
 if flt.product_id is not None or dimension == "product":
     st.caption(f.t("money.product_split"))
 

@@ -30,10 +30,10 @@ flt = filters.bar(
 ).filter
 product_id = flt.product_id
 report = reports.products(ui.db(), flt)
-if report.running_through:  # the last period is running: say up to which day
-    st.caption(f.t("products.covered_running", start=f.date(report.covered[0]), end=f.date(report.running_through)))
-else:
-    st.caption(f.t("products.covered", start=f.date(report.covered[0]), end=f.date(report.covered[1])))
+# a running last period is covered up to today, not to its last day (ahead of today)
+covered_key = "products.covered_running" if report.running_through else "products.covered"
+covered_end = report.running_through or report.covered[1]
+st.caption(f.t(covered_key, start=f.date(report.covered[0]), end=f.date(covered_end)))
 x = [labels.period_label(p, flt.granularity, f) for p in report.periods]
 
 if report.totals.empty:

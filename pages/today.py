@@ -45,7 +45,7 @@ def table(view: str, frame: pd.DataFrame) -> None:
             shown = shown.drop(columns=["who"])
         # a column that says the same in every row (all planned, nothing booked) only takes the
         # note's width: the bucket's heading says it already
-        shown = shown.drop(columns=[c for c in ("status", "where") if shown[c].nunique() == 1 and len(shown) > 0])
+        shown = shown.drop(columns=[c for c in ("status", "where") if shown[c].nunique() == 1])
         picked = st.dataframe(
             shown,
             hide_index=True,

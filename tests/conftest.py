@@ -25,6 +25,7 @@ from tests.helpers import (
     duration_seconds,
     navigation_only,
     start_streamlit,
+    stop_streamlit,
 )
 
 users.use_fast_hashing_for_tests()
@@ -197,12 +198,7 @@ def server_factory(tmp_path: Path) -> Iterator:
 
     yield start
     for process, log in started:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop_streamlit(process, log)
 
 
 @pytest.fixture

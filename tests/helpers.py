@@ -193,6 +193,16 @@ def streamlit_command(port: int, app: Path = REPO / "app.py") -> list[str]:
     ]
 
 
+def stop_streamlit(process: subprocess.Popen, log: IO[str]) -> None:
+    """Stop a server `start_streamlit` started (killed if it does not end within 10 s)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
 def start_streamlit(db_path: Path, log: IO[str], timeout: float = 60) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run app.py` on `db_path` on a free port, its output into `log`; returns
     the process and its URL once /_stcore/health answers. The caller stops the process."""
@@ -273,3 +283,13 @@ def submit_and_wait(page: Any, button: Any, shown: Any, *, tries: int = 2) -> No
         except Exception:
             if attempt == tries - 1:
                 raise
+
+
+CARD_PAGES = ("pages/thread.py", "pages/client.py")  # a record's page, opened by `?id=`
+
+
+def open_page(at: Any, page: str) -> Any:
+    """Switch an AppTest to `page` and run it; a card page opens on the first record (id 1)."""
+    if page in CARD_PAGES:
+        at.query_params["id"] = "1"
+    return at.switch_page(page).run()

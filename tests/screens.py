@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import subprocess
 import sys
 import time
 import traceback
@@ -33,7 +32,7 @@ from crm_data import demo, setup, users  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
 from crm_data.i18n import translate  # noqa: E402
-from tests.helpers import CHROMIUM_ARGS, PASSWORD, chromium_path, sign_in, start_streamlit, wait_idle  # noqa: E402
+from tests.helpers import CHROMIUM_ARGS, PASSWORD, chromium_path, sign_in, start_streamlit, stop_streamlit, wait_idle  # noqa: E402
 
 NAV_PAGES = [
     "today",
@@ -315,12 +314,7 @@ def main() -> None:
                     shooter = shoot(browser, url, sample, width, height, out)
                     failed += [f"{out.name}/{f}" for f in shooter.failed]
             finally:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                log.close()
+                stop_streamlit(process, log)
         browser.close()
     if failed:
         print("failed shots:\n  " + "\n  ".join(failed))

@@ -90,6 +90,14 @@ def test_the_money_page_names_the_days_it_compares_in_a_running_month(sample_env
     assert "same days of the period before" in at.metric[1].help
 
 
+def test_products_know_whether_their_last_period_is_running_on_the_day_asked(amounts) -> None:
+    db, _ = amounts
+    f = reports.ReportFilter(dt.date(2025, 10, 1), dt.date(2025, 12, 31))
+    assert reports.products(db, f, today=dt.date(2025, 12, 1)).running_through == dt.date(2025, 12, 1)
+    assert reports.products(db, f, today=dt.date(2025, 12, 20)).running_through == dt.date(2025, 12, 20)
+    assert reports.products(db, f, today=dt.date(2026, 1, 5)).running_through is None  # all of it is past
+
+
 @pytest.mark.parametrize("page", ["pages/money.py", "pages/products.py"])
 def test_a_running_period_is_covered_to_today_not_to_its_last_day_ahead(sample_env, page: str) -> None:
     """The default range ends today inside a running month: the caption named the month's last

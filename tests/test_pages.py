@@ -12,7 +12,7 @@ from crm_data import sessions, setup, startup, threads, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from pages._ui.core import md_escape
-from tests.helpers import PASSWORD, REPO, as_user
+from tests.helpers import PASSWORD, REPO, as_user, open_page
 
 APP = str(REPO / "app.py")
 PAGES = [
@@ -102,9 +102,7 @@ def test_a_session_revoked_elsewhere_signs_the_open_tab_out_on_its_next_rerun(sa
 def test_each_page_renders_with_sample_data(sample_env, role: str, page: str) -> None:
     at = signed_in(sample_env[role])
     at.run()
-    if page in ("pages/thread.py", "pages/client.py"):
-        at.query_params["id"] = "1"
-    at.switch_page(page).run()
+    open_page(at, page)
     no_exceptions(at)
     assert at.title, "every page has a title"
 
@@ -177,9 +175,7 @@ def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page
     at = signed_in(path_user)
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()
-    if page in ("pages/thread.py", "pages/client.py"):
-        at.query_params["id"] = "1"
-    at.switch_page(page).run()
+    open_page(at, page)
     no_exceptions(at)
     texts = [e.value for e in (*at.title, *at.caption, *at.markdown, *at.info, *at.warning) if isinstance(e.value, str)]
     texts += [w.label for w in (*at.selectbox, *at.text_input, *at.text_area, *at.button, *at.toggle)]

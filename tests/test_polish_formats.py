@@ -10,6 +10,7 @@ import re
 import pandas as pd
 import pytest
 
+from tests.helpers import open_page
 from tests.test_pages import signed_in
 
 PAGES = [
@@ -80,9 +81,7 @@ def test_every_page_in_polish_shows_polish_numbers_and_dates(sample_env, page: s
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()
     try:
-        if page in ("pages/thread.py", "pages/client.py"):
-            at.query_params["id"] = "1"
-        at.switch_page(page).run()
+        open_page(at, page)
         assert [e.value for e in at.exception] == []
         # user data (names, notes) may hold anything: only what the app formats is checked
         leaked = sorted(

@@ -36,7 +36,9 @@ TOP_PRODUCTS = 8
 
 
 @cache.shared
-def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS) -> ProductReport:
+def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: dt.date | None = None) -> ProductReport:
+    """`today` (default: the organisation's today; the shared cache keys it by the hour) decides
+    whether the last bucket is still running (`running_through`)."""
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     zone = _zone(db)
@@ -119,7 +121,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS) -> Produ
         )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
     leaders["period"] = pd.to_datetime(leaders["period"]).dt.date
-    running = running_bucket(periods[-1], f.granularity, dt.datetime.now(zone).date())
+    running = running_bucket(periods[-1], f.granularity, today or dt.datetime.now(zone).date())
     covered = (first, after - dt.timedelta(days=1))
     return ProductReport(rows, totals, periods, covered, leaders, running.through if running else None)
 
