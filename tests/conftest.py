@@ -22,6 +22,7 @@ from tests.helpers import (
     PASSWORD,
     Server,
     chromium_path,
+    component_scan_once,
     duration_seconds,
     navigation_only,
     start_streamlit,
@@ -108,6 +109,12 @@ def now() -> dt.datetime:
 @pytest.fixture(autouse=True)
 def _navigation_only() -> Iterator[None]:
     with navigation_only():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _component_scan_once() -> Iterator[None]:
+    with component_scan_once():
         yield
 
 

@@ -125,6 +125,26 @@ def navigation_only() -> Iterator[None]:
         PagesManager.__init__ = original  # type: ignore[method-assign]
 
 
+@contextmanager
+def component_scan_once() -> Iterator[None]:
+    """Every AppTest scans the installed packages for Streamlit components
+    (`manifest_scanner.scan_component_manifests`: it reads the metadata of every installed
+    distribution, about 0.1 s a run). The installed packages do not change while tests run, so
+    the first scan's result serves every later AppTest of this process (tests/test_compat.py
+    fails when Streamlit stops calling it this way)."""
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    original = manifest_scanner.scan_component_manifests
+    once = functools.cache(original)
+    manifest_scanner.scan_component_manifests = lambda max_workers=None: list(once())
+    try:
+        yield
+    finally:
+        manifest_scanner.scan_component_manifests = original
+
+
 def as_user(at: Any, user: User) -> str:
     """Sign an AppTest session in as `user` with a real session of the database the app uses
     (CRM_DB_PATH); the browser would carry its token in the session cookie. Returns the token."""

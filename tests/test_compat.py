@@ -5,11 +5,15 @@ test that opens a deep link as a fresh server's very first request shows the eff
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from streamlit.commands import navigation
+from streamlit.components.v2 import manifest_scanner
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
 
 from pages._ui import compat
+from tests.helpers import component_scan_once
 
 
 def test_streamlit_still_leaves_the_pages_folder_mode_through_the_flag_we_set() -> None:
@@ -25,3 +29,29 @@ def test_streamlit_detects_the_pages_folder_only_while_the_flag_is_unset() -> No
         assert PagesManager.uses_pages_directory is False
     finally:
         PagesManager.uses_pages_directory = before
+
+
+def test_apptest_scans_the_installed_components_through_the_function_the_tests_share(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """tests/helpers.component_scan_once shares one scan between AppTests: this fails when
+    Streamlit no longer scans through `manifest_scanner.scan_component_manifests` (the sharing
+    would then be dead code and the tests slow again), or when the shared result differs."""
+    calls = []
+    original = manifest_scanner.scan_component_manifests
+
+    def counted(max_workers=None):
+        calls.append(max_workers)
+        return original(max_workers)
+
+    monkeypatch.setattr(manifest_scanner, "scan_component_manifests", counted)
+    script = tmp_path / "script.py"
+    script.write_text("import streamlit as st\nst.write('hi')\n", encoding="utf-8")
+    with component_scan_once():
+        for _ in range(3):
+            at = AppTest.from_file(str(script)).run()
+            assert not at.exception
+            assert at.markdown[0].value == "hi"
+        assert manifest_scanner.scan_component_manifests() == original()
+    assert len(calls) == 1  # three AppTests, one scan
+    assert manifest_scanner.scan_component_manifests is counted  # put back as it was
