@@ -32,6 +32,26 @@ DURATIONS = {
 }
 
 
+# Where pytest puts the tests' temporary folders when nobody chose: a RAM disk with room to spare
+# (a run keeps the folders of its running tests and of its failed ones; passed ones are removed).
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_MIN_FREE = 4 * 1024**3
+
+
+def ram_temp_root(environ: Mapping[str, str], ram_disk: Path = RAM_DISK) -> Path | None:
+    """`ram_disk` when it is a writable folder with at least RAM_DISK_MIN_FREE bytes free and
+    neither PYTEST_DEBUG_TEMPROOT nor TMPDIR chose the place; else None, pytest's default.
+    (--basetemp always wins: pytest reads the root only when it is not given.)"""
+    if environ.get("PYTEST_DEBUG_TEMPROOT") or environ.get("TMPDIR"):
+        return None
+    try:
+        if not (ram_disk.is_dir() and os.access(ram_disk, os.W_OK | os.X_OK)):
+            return None
+        return ram_disk if shutil.disk_usage(ram_disk).free >= RAM_DISK_MIN_FREE else None
+    except OSError:
+        return None
+
+
 def duration_seconds(fixture: str, option: float | None, environ: Mapping[str, str]) -> float:
     """The command-line option, else the environment variable, else the required value."""
     name, variable, required = DURATIONS[fixture]

@@ -91,3 +91,28 @@ def test_no_test_file_imports_from_conftest() -> None:
         if re.search(r"^\s*from\s+(tests)?\.?conftest\s+import|^\s*import\s+(tests\.)?conftest", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_the_temporary_folders_go_to_a_roomy_ram_disk_unless_a_place_was_chosen(tmp_path, monkeypatch) -> None:
+    from tests import helpers
+
+    disk = tmp_path / "shm"
+    disk.mkdir()
+    monkeypatch.setattr(helpers, "RAM_DISK_MIN_FREE", 1)
+    assert helpers.ram_temp_root({}, disk) == disk
+    assert helpers.ram_temp_root({"TMPDIR": "/var/tmp"}, disk) is None
+    assert helpers.ram_temp_root({"PYTEST_DEBUG_TEMPROOT": "/var/tmp"}, disk) is None
+    assert helpers.ram_temp_root({}, tmp_path / "missing") is None
+    monkeypatch.setattr(helpers, "RAM_DISK_MIN_FREE", 1 << 62)  # a small /dev/shm, as in a container
+    assert helpers.ram_temp_root({}, disk) is None
+
+
+def test_a_passed_tests_folder_is_removed_and_the_root_chosen_at_start_is_used(tmp_path) -> None:
+    import os
+    from pathlib import Path
+
+    ini = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert ini["tmp_path_retention_policy"] == "failed"
+    root = os.environ.get("PYTEST_DEBUG_TEMPROOT")  # set by conftest when a RAM disk was chosen
+    if root:
+        assert tmp_path.resolve().is_relative_to(Path(root).resolve())
