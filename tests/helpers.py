@@ -3,6 +3,7 @@ from here, never from conftest)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -16,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from crm_data import clients, dictionaries, events
+import pytest
+
+from crm_data import clients, dictionaries, events, users
 from crm_data.db import Database
 from crm_data.users import User
 
@@ -50,6 +53,55 @@ def ram_temp_root(environ: Mapping[str, str], ram_disk: Path = RAM_DISK) -> Path
         return ram_disk if shutil.disk_usage(ram_disk).free >= RAM_DISK_MIN_FREE else None
     except OSError:
         return None
+
+
+# -- database templates: made once, copied for every test that starts from one (conftest.db) -------
+@dataclasses.dataclass(frozen=True)
+class Template:
+    """A database file made once and copied for every test that starts from it, with the users
+    made in it (by fixture name), the moment it was made for, and what its builder returned."""
+
+    path: Path
+    users: dict[str, User]
+    now: dt.datetime | None = None
+    value: Any = None
+
+
+TEMPLATE = pytest.StashKey[Template]()
+
+# the users that the fixtures of the same names make: login, display name, role
+TEAM = {
+    "manager": ("mona", "Mona Manager", "manager"),
+    "member": ("sam", "Sam Seller", "member"),
+    "other_member": ("olga", "Olga Other", "member"),
+}
+
+
+def team_user(db: Database, admin: User, fixture: str) -> User:
+    login, display_name, role = TEAM[fixture]
+    return users.create_user(db, admin, login=login, display_name=display_name, password=PASSWORD, role=role)
+
+
+def templated(request: pytest.FixtureRequest) -> Template | None:
+    """The template this test's `db` was copied from, if any (sets `db` up first)."""
+    if "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    return request.node.stash.get(TEMPLATE, None)
+
+
+def template_value(request: pytest.FixtureRequest) -> Any:
+    """What the module template's builder returned, for the fixture named like the template."""
+    template = templated(request)
+    if template is None or template.value is None:
+        raise LookupError("this test's db was not copied from its module's template (DB_TEMPLATES)")
+    return template.value
+
+
+def restore(template: Template, db_path: Path) -> Path:
+    """Copy `template` (its database file and everything beside it) to `db_path`."""
+    assert db_path.name == template.path.name
+    shutil.copytree(template.path.parent, db_path.parent, dirs_exist_ok=True)
+    return db_path
 
 
 def duration_seconds(fixture: str, option: float | None, environ: Mapping[str, str]) -> float:

@@ -14,7 +14,7 @@ from crm_data import backup, clients, dictionaries, events, planning, threads, u
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
-from tests.helpers import PASSWORD, call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, call, first_type, new_client, snapshot, template_value
 
 
 @pytest.fixture
@@ -22,11 +22,10 @@ def people(db: Database, admin: User, manager: User, member: User, other_member:
     return {"admin": admin, "manager": manager, "member": member, "other": other_member}
 
 
-@pytest.fixture
-def world(db: Database, people: dict[str, User]) -> dict[str, int]:
+def build_world(db: Database, people: dict[str, User], now: dt.datetime) -> dict[str, int]:
     """A client added by `other`, a thread owned by `other`, a planned event that `other` wrote
     for themselves."""
-    other = people["other"]
+    other = people["other_member"]
     client_id = new_client(db, other, name="Other's Client")
     thread_id = call(db, other, client_id).thread_id
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
@@ -34,6 +33,15 @@ def world(db: Database, people: dict[str, User]) -> dict[str, int]:
         db, other, planning.PlanEvent(first_type(db), start, 30, thread_id=thread_id)
     ).event_ids[0]
     return {"client": client_id, "thread": thread_id, "event": event_id}
+
+
+# `world` is made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"world": (("manager", "member", "other_member"), build_world)}
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, db: Database, people: dict[str, User]) -> dict[str, int]:
+    return template_value(request)
 
 
 def act(

@@ -8,11 +8,13 @@ import datetime as dt
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -416,9 +418,18 @@ def test_a_backup_taken_while_events_are_logged_is_consistent(
 
 
 # -- restore refuses -----------------------------------------------------------------------------
-@pytest.fixture
-def backup_zip(db: Database, admin: User, tmp_path: Path) -> Path:
-    """A real backup with two different attachment files."""
+@pytest.fixture(scope="module")
+def backup_zip(tmp_path_factory: pytest.TempPathFactory, admin_file) -> Iterator[Path]:
+    """A real backup with two different attachment files, made once for the module: every test
+    reads it and writes what it changes elsewhere (`rewrite`)."""
+    folder = tmp_path_factory.mktemp("backup_zip")
+    shutil.copyfile(admin_file.path, folder / "crm.duckdb")
+    db = Database.open(config_for(folder / "crm.duckdb"))
+    yield make_backup_zip(db, admin_file.users["admin"], folder / "good.zip")
+    db.close()
+
+
+def make_backup_zip(db: Database, admin: User, path: Path) -> Path:
     client_id = new_client(db, admin, "Kopia Zapasowa Sp. z o.o.")
     call(
         db,
@@ -429,7 +440,6 @@ def backup_zip(db: Database, admin: User, tmp_path: Path) -> Path:
             events.AttachmentInput("b.txt", b"drugi plik"),
         ),
     )
-    path = tmp_path / "good.zip"
     backup.create(db, admin, path)
     return path
 

@@ -18,26 +18,27 @@ from crm_data.errors import ValidationError
 from crm_data.i18n import catalog
 from crm_data.planning import PlanEvent, Recurrence
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import call, first_type, new_client, snapshot, template_value
 
 SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
 LONG = "x" * 10_001
 
 
-@pytest.fixture
-def ctx(db: Database, admin: User, member: User) -> dict[str, Any]:
+def build_ctx(db: Database, people: dict[str, User], now: dt.datetime) -> dict[str, Any]:
+    member = people["member"]
     client_id = new_client(db, member, name="Okna Łódź Sp. z o.o.", contacts=1)
     thread_id = call(db, member, client_id, note="Windows").thread_id
     (event_id,) = planning.plan_event(db, member, PlanEvent(first_type(db), SOON, 60, thread_id=thread_id)).event_ids
-    return {
-        "db": db,
-        "admin": admin,
-        "member": member,
-        "client": client_id,
-        "thread": thread_id,
-        "event": event_id,
-        "type": first_type(db),
-    }
+    return {"client": client_id, "thread": thread_id, "event": event_id, "type": first_type(db)}
+
+
+# `ctx` is made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"ctx": (("member",), build_ctx)}
+
+
+@pytest.fixture
+def ctx(request: pytest.FixtureRequest, db: Database, admin: User, member: User) -> dict[str, Any]:
+    return {"db": db, "admin": admin, "member": member, **template_value(request)}
 
 
 def plan(c: dict[str, Any], **kw: Any) -> Callable[[], object]:

@@ -13,7 +13,7 @@ from crm_data import board, dictionaries, events, threads
 from crm_data.db import Database
 from crm_data.errors import PermissionDenied, StaleRecord, ValidationError
 from crm_data.users import User
-from tests.helpers import call, new_client, snapshot
+from tests.helpers import call, new_client, snapshot, template_value
 
 DAY = dt.timedelta(days=1)
 
@@ -26,10 +26,10 @@ def amount(look: dictionaries.Lookups, value: str, kind: str = "Offer value") ->
     return events.AmountInput(next(a.id for a in look.amount_types.values() if a.name == kind), value)
 
 
-@pytest.fixture
-def world(db: Database, admin: User, member: User, other_member: User, now: dt.datetime) -> dict[str, Any]:
+def build_world(db: Database, people: dict[str, User], now: dt.datetime) -> dict[str, Any]:
     """A hand-made pipeline: threads at every stage, with values, old and recent activity,
     planned next steps, a product, a won thread and a thread lost too long ago to show."""
+    admin, member, other_member = people["admin"], people["member"], people["other_member"]
     look = dictionaries.lookups(db)
     qualified = stage(look, "Qualified")
     admin_service.save(
@@ -98,6 +98,17 @@ def world(db: Database, admin: User, member: User, other_member: User, now: dt.d
     thread("lost-long-ago", member, acme, now - 60 * DAY, amounts=(amount(look, "10.00"),))
     move("lost-long-ago", member, "Lost", now - 40 * DAY, lost_reason_id=lost_reason)
     return {"ids": made, "acme": acme, "bolt": bolt, "product": product_id, "pipeline": qualified.pipeline_id}
+
+
+# `world` is made once per module and copied for each test; `now` is the moment it was made for
+DB_TEMPLATES = {"world": (("member", "other_member"), build_world)}
+
+
+@pytest.fixture
+def world(
+    request: pytest.FixtureRequest, db: Database, admin: User, member: User, other_member: User
+) -> dict[str, Any]:
+    return template_value(request)
 
 
 def independent_board(db: Database, pipeline_id: int, now: dt.datetime, amount_type_id: int) -> dict[int, dict]:

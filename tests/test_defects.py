@@ -35,7 +35,7 @@ from crm_data.planning import PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import WorkingHours, at_hour, day_window, default_start_time, free_slots
 from crm_data.users import User
-from tests.helpers import first_type, new_client, snapshot
+from tests.helpers import first_type, new_client, snapshot, template_value
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)  # a Monday morning, far from midnight and DST
@@ -74,19 +74,19 @@ def assert_catalogued(exc: CrmError) -> None:
     assert all(k in catalog("en") and k in catalog("pl") for k in keys), keys
 
 
+def build_ctx(db: Database, people: dict[str, User], now: dt.datetime) -> dict[str, Any]:
+    client_id = new_client(db, people["member"], name="Okna Łódź")
+    thread_id = log(db, people["member"], client_id=client_id).thread_id
+    return {"client": client_id, "thread": thread_id, "type": first_type(db), "look": dictionaries.lookups(db)}
+
+
+# `ctx` is made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"ctx": (("member",), build_ctx)}
+
+
 @pytest.fixture
-def ctx(db: Database, admin: User, member: User) -> dict[str, Any]:
-    client_id = new_client(db, member, name="Okna Łódź")
-    thread_id = log(db, member, client_id=client_id).thread_id
-    return {
-        "db": db,
-        "admin": admin,
-        "member": member,
-        "client": client_id,
-        "thread": thread_id,
-        "type": first_type(db),
-        "look": dictionaries.lookups(db),
-    }
+def ctx(request: pytest.FixtureRequest, db: Database, admin: User, member: User) -> dict[str, Any]:
+    return {"db": db, "admin": admin, "member": member, **template_value(request)}
 
 
 # -- 1-3: double bookings -------------------------------------------------------------------------------

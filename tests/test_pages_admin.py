@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import dictionaries, setup, users
+from crm_data import dictionaries, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import PASSWORD, REPO, as_user
+from tests.helpers import PASSWORD, REPO, as_user, restore
 
 APP = str(REPO / "app.py")
 
 
+# an admin and a member, made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"site": (("member",), lambda db, people, now: people)}
+
+
 @pytest.fixture
-def site(app_env: Path) -> tuple[Database, users.User, users.User]:
-    db = Database.open(config_for(app_env))
-    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
-    member = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
-    return db, admin, member
+def site(app_env: Path, templates) -> Iterator[tuple[Database, users.User, users.User]]:
+    people = templates("site").value
+    db = Database.open(config_for(restore(templates("site"), app_env)))
+    yield db, people["admin"], people["member"]
+    db.close()
 
 
 def open_page(user: users.User, page: str) -> AppTest:

@@ -7,28 +7,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import board, dictionaries, events, setup, users
+from crm_data import board, dictionaries, events, users
 from crm_data import settings as org_settings
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import PASSWORD, REPO, as_user, call, new_client
+from tests.helpers import REPO, as_user, call, new_client, restore
 
 APP = str(REPO / "app.py")
 KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")
 
 
-@pytest.fixture
-def site(app_env: Path) -> dict[str, Any]:
-    db = Database.open(config_for(app_env))
-    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
-    member = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
-    other = users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD)
+def build_site(db: Database, people: dict[str, users.User], now: dt.datetime) -> dict[str, Any]:
+    admin, member, other = people["admin"], people["member"], people["other_member"]
     look = dictionaries.lookups(db)
     offer = next(a.id for a in look.amount_types.values() if a.name == "Offer value")
     acme = new_client(db, admin, "Acme")
@@ -36,7 +33,18 @@ def site(app_env: Path) -> dict[str, Any]:
     mine = call(db, member, acme, note="Sam's windows", at=at, amounts=(events.AmountInput(offer, "1000"),))
     call(db, other, acme, note="Olga's doors", at=at, amounts=(events.AmountInput(offer, "300"),))
     call(db, member, acme, note="Sam's roof **bold**", at=at - dt.timedelta(days=1))
-    yield {"db": db, "admin": admin, "member": member, "other": other, "mine": mine.thread_id}
+    return {"admin": admin, "member": member, "other": other, "mine": mine.thread_id}
+
+
+# made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"site": (("member", "other_member"), build_site)}
+
+
+@pytest.fixture
+def site(app_env: Path, templates) -> Iterator[dict[str, Any]]:
+    template = templates("site")
+    db = Database.open(config_for(restore(template, app_env)))
+    yield {"db": db, **template.value}
     db.close()
 
 

@@ -4,7 +4,9 @@ component's session-state key, as the browser would send them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +16,7 @@ from crm_data import agenda, planning, reminders, reservations, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, restore, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 APP = str(REPO / "app.py")
@@ -31,21 +33,33 @@ def local(days: int, hhmm: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), WARSAW)
 
 
+def build_world(db: Database, people: dict[str, users.User], now: dt.datetime) -> dict[str, Any]:
+    admin = people["admin"]
+    anna = users.create_user(db, admin, login="anna", display_name="Anna Nowak", password=PASSWORD, role="manager")
+    sam = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
+    with db.transaction() as tx:
+        room = tx.scalar("INSERT INTO resources (name, kind, buffer_min) VALUES ('Room A', 'room', 15) RETURNING id")
+    db.dictionaries_changed()
+    client = new_client(db, anna, name="Okna Łódź Sp. z o.o.")
+    thread = call(db, anna, client, note="Windows for the new office").thread_id
+    return {"admin": admin, "anna": anna, "sam": sam, "room": room, "client": client, "thread": thread}
+
+
+# made once per module and copied for each test (tests/conftest.py)
+DB_TEMPLATES = {"world": ((), build_world)}
+
+
 class World:
-    def __init__(self, path: Path) -> None:
+    """The planning world on the app's database at `path`: copied from the module's template
+    (`made`, what its builder returned), or built there now (other modules use it so)."""
+
+    def __init__(self, path: Path, made: dict[str, Any] | None = None) -> None:
         self.db = Database.open(config_for(path))
-        self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
-        self.anna = users.create_user(
-            self.db, self.admin, login="anna", display_name="Anna Nowak", password=PASSWORD, role="manager"
-        )
-        self.sam = users.create_user(self.db, self.admin, login="sam", display_name="Sam Seller", password=PASSWORD)
-        with self.db.transaction() as tx:
-            self.room = tx.scalar(
-                "INSERT INTO resources (name, kind, buffer_min) VALUES ('Room A', 'room', 15) RETURNING id"
-            )
-        self.db.dictionaries_changed()
-        self.client = new_client(self.db, self.anna, name="Okna Łódź Sp. z o.o.")
-        self.thread = call(self.db, self.anna, self.client, note="Windows for the new office").thread_id
+        if made is None:
+            admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
+            made = build_world(self.db, {"admin": admin}, dt.datetime.now(dt.UTC))
+        self.admin, self.anna, self.sam = made["admin"], made["anna"], made["sam"]
+        self.room, self.client, self.thread = made["room"], made["client"], made["thread"]
         self.type_id = first_type(self.db)
 
     def plan(self, actor: users.User, start: dt.datetime, minutes: int = 60, **kw) -> int:
@@ -59,8 +73,11 @@ class World:
 
 
 @pytest.fixture
-def world(app_env: Path) -> World:
-    return World(app_env)
+def world(app_env: Path, templates) -> Iterator[World]:
+    template = templates("world")
+    made = World(restore(template, app_env), template.value)
+    yield made
+    made.db.close()
 
 
 def no_exceptions(at: AppTest) -> None:
