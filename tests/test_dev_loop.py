@@ -116,3 +116,25 @@ def test_a_passed_tests_folder_is_removed_and_the_root_chosen_at_start_is_used(t
     root = os.environ.get("PYTEST_DEBUG_TEMPROOT")  # set by conftest when a RAM disk was chosen
     if root:
         assert tmp_path.resolve().is_relative_to(Path(root).resolve())
+
+
+def test_low_priority_lowers_the_threads_started_inside_and_gives_the_old_priority_back() -> None:
+    import os
+    import threading
+
+    from tests.helpers import low_priority
+
+    seen: list[int] = []
+
+    def note() -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with low_priority(5):
+        thread = threading.Thread(target=note)
+        thread.start()
+        thread.join()
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == min(19, before + 5)
+    assert seen == [min(19, before + 5)]
+    after = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert after == before or (os.geteuid() != 0 and after == min(19, before + 5))

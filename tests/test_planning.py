@@ -18,7 +18,7 @@ from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationE
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
 from crm_data.users import User
-from tests.helpers import call, first_type, new_client, snapshot
+from tests.helpers import call, first_type, low_priority, new_client, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -600,11 +600,13 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
                 counts[outcome] += 1
 
     pool = [threading.Thread(target=worker, args=(seed,)) for seed in range(6)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
+    with low_priority():  # it runs for a fixed time: it takes the CPU the other tests leave
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
     assert errors == []
+    print(f"hammer outcomes in {hammer_seconds:g} s: {counts}")
     assert counts["booked"] > 50
     assert counts["moved"] > 20
     assert counts["cancelled"] > 10
