@@ -32,6 +32,7 @@ from tests.helpers import (
     stop_streamlit,
     team_user,
     templated,
+    workers_for,
 )
 
 users.use_fast_hashing_for_tests()
@@ -200,6 +201,14 @@ def pytest_configure(config: pytest.Config) -> None:
     root = ram_temp_root(os.environ)
     if root is not None:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return workers_for(cores, config.option.markexpr or "")
 
 
 # -- durations of the long tests: the required values are the defaults (see helpers.DURATIONS) ----

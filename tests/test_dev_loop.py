@@ -138,3 +138,18 @@ def test_low_priority_lowers_the_threads_started_inside_and_gives_the_old_priori
     assert seen == [min(19, before + 5)]
     after = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert after == before or (os.geteuid() != 0 and after == min(19, before + 5))
+
+
+def test_auto_starts_a_worker_per_core_and_one_more_when_the_fixed_time_tests_may_run(request) -> None:
+    from tests.helpers import workers_for
+
+    assert workers_for(2, "") == 3
+    assert workers_for(2, "browser") == 3
+    assert workers_for(2, "not slow and not browser") == 2
+    assert workers_for(8, "not slow") == 8
+    import os
+
+    hook = request.config.hook.pytest_xdist_auto_num_workers
+    if not os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        cores = len(os.sched_getaffinity(0))
+        assert hook(config=request.config) == workers_for(cores, request.config.option.markexpr or "")
