@@ -295,7 +295,7 @@ def server(server_factory) -> Server:
 
 
 @pytest.fixture(scope="session")
-def sample_template(tmp_path_factory: pytest.TempPathFactory, admin_file: Path) -> tuple[Path, dict[str, User]]:
+def sample_template(tmp_path_factory: pytest.TempPathFactory, admin_file: Template) -> tuple[Path, dict[str, User]]:
     """An admin, sample data (3,000 events) and one user per role, closed: made once per test
     process, copied for every module that reads it (generating costs 0.35 s, copying 2 ms)."""
     path = tmp_path_factory.mktemp("sample_template") / "crm.duckdb"

@@ -16,7 +16,7 @@ from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
 from crm_data.planning import PlanEvent
 from crm_data.users import User
-from tests.helpers import PASSWORD, call, first_type, low_priority, new_client
+from tests.helpers import PASSWORD, at_low_priority, call, first_type, new_client
 
 USERS = 20
 # The load runs for `load_seconds` (60 s unless --load-seconds / CRM_LOAD_SECONDS say otherwise)
@@ -118,12 +118,12 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
             enough = outcomes["logged"] >= MIN_LOGGED and outcomes["planned"] >= MIN_PLANNED
         return time.monotonic() < deadline or not enough
 
-    pool = [threading.Thread(target=person, args=(u, i)) for i, u in enumerate(team)]
-    with low_priority():  # it runs for a fixed time: it takes the CPU the other tests leave
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
+    # it runs for a fixed time at a lower priority: it takes the CPU the other tests leave
+    pool = [threading.Thread(target=at_low_priority(person), args=(u, i)) for i, u in enumerate(team)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
     assert unexpected == []
     print(f"load outcomes in {load_seconds:g} s with {USERS} people: {dict(outcomes)}")
     assert outcomes["logged"] > 200

@@ -18,7 +18,7 @@ from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationE
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
 from crm_data.users import User
-from tests.helpers import call, first_type, low_priority, new_client, snapshot
+from tests.helpers import at_low_priority, call, first_type, new_client, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -599,12 +599,12 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
             with lock:
                 counts[outcome] += 1
 
-    pool = [threading.Thread(target=worker, args=(seed,)) for seed in range(6)]
-    with low_priority():  # it runs for a fixed time: it takes the CPU the other tests leave
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
+    # it runs for a fixed time at a lower priority: it takes the CPU the other tests leave
+    pool = [threading.Thread(target=at_low_priority(worker), args=(seed,)) for seed in range(6)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
     assert errors == []
     print(f"hammer outcomes in {hammer_seconds:g} s: {counts}")
     assert counts["booked"] > 50
