@@ -27,6 +27,7 @@ from tests.helpers import (
     component_scan_once,
     duration_seconds,
     navigation_only,
+    open_copy,
     ram_temp_root,
     start_streamlit,
     stop_streamlit,
@@ -75,8 +76,7 @@ def module_template(request: pytest.FixtureRequest, name: str) -> Template:
         team, build = request.module.DB_TEMPLATES[name]
         base: Template = request.getfixturevalue("admin_file")
         folder = request.getfixturevalue("tmp_path_factory").mktemp(f"template_{name}")
-        shutil.copyfile(base.path, folder / "crm.duckdb")
-        database = Database.open(config_for(folder / "crm.duckdb"))
+        database = open_copy(base.path, folder)
         try:
             people = dict(base.users)
             for fixture in team:
@@ -298,11 +298,10 @@ def server(server_factory) -> Server:
 def sample_template(tmp_path_factory: pytest.TempPathFactory, admin_file: Template) -> tuple[Path, dict[str, User]]:
     """An admin, sample data (3,000 events) and one user per role, closed: made once per test
     process, copied for every module that reads it (generating costs 0.35 s, copying 2 ms)."""
-    path = tmp_path_factory.mktemp("sample_template") / "crm.duckdb"
-    shutil.copyfile(admin_file.path, path)
-    db = Database.open(config_for(path))
+    db = open_copy(admin_file.path, tmp_path_factory.mktemp("sample_template"))
     demo.generate(db, 3000, password=PASSWORD)
     people = {u.role: u for u in users.list_users(db)}
+    path = db.config.db_path
     db.close()
     return path, {"admin": admin_file.users["admin"], "manager": people["manager"], "member": people["member"]}
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 import pytest
 
 from crm_data import clients, dictionaries, events, users
+from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
 
@@ -98,6 +99,12 @@ def template_value(request: pytest.FixtureRequest) -> Any:
     return template.value
 
 
+def open_copy(source: Path, folder: Path) -> Database:
+    """Open a copy of the database file `source` in `folder` (to build a template on)."""
+    shutil.copyfile(source, folder / source.name)
+    return Database.open(config_for(folder / source.name))
+
+
 def restore(template: Template, db_path: Path) -> Path:
     """Copy `template` (its database file and everything beside it) to `db_path`."""
     assert db_path.name == template.path.name
@@ -125,9 +132,9 @@ def at_low_priority(target: Callable[..., Any], niceness: int = 10) -> Callable[
 def workers_for(cores: int, markexpr: str) -> int:
     """How many pytest-xdist workers `-n auto` starts: one per core, and one more unless the marker
     expression leaves out the slow tests. The hammer and the load test run for a fixed time at
-    low priority (`at_low_priority`) and mostly wait for the CPU; the extra worker keeps both cores busy with the
-    other tests meanwhile (whole suite on 2 cores: 2 workers 328 s, 3 workers 274 s; the fast
-    part is quickest with one worker per core)."""
+    low priority (`at_low_priority`) and mostly wait for the CPU; the extra worker keeps both
+    cores busy with the other tests meanwhile (whole suite on 2 cores: 2 workers 328 s,
+    3 workers 274 s; the fast part is quickest with one worker per core)."""
     return cores if "not slow" in markexpr else cores + 1
 
 

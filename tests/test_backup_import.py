@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from crm_data.config import Config, config_for
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
-from tests.helpers import REPO, call, first_type, new_client, snapshot
+from tests.helpers import REPO, Template, call, first_type, new_client, open_copy, snapshot
 
 SHARED_BYTES = b"%PDF-1.4 umowa ramowa \xc5\x82\xc3\xb3d\xc5\xba" * 50
 
@@ -419,12 +418,11 @@ def test_a_backup_taken_while_events_are_logged_is_consistent(
 
 # -- restore refuses -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def backup_zip(tmp_path_factory: pytest.TempPathFactory, admin_file) -> Iterator[Path]:
+def backup_zip(tmp_path_factory: pytest.TempPathFactory, admin_file: Template) -> Iterator[Path]:
     """A real backup with two different attachment files, made once for the module: every test
     reads it and writes what it changes elsewhere (`rewrite`)."""
     folder = tmp_path_factory.mktemp("backup_zip")
-    shutil.copyfile(admin_file.path, folder / "crm.duckdb")
-    db = Database.open(config_for(folder / "crm.duckdb"))
+    db = open_copy(admin_file.path, folder)
     yield make_backup_zip(db, admin_file.users["admin"], folder / "good.zip")
     db.close()
 
