@@ -7,6 +7,7 @@ stage never rewrites history: events keep the stage they moved a thread to, by i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from crm_data import audit, checks, permissions, reservations
+from crm_data import audit, checks, clock, permissions, reservations
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, ValidationError
@@ -188,9 +189,11 @@ def save(
     parent_id: int | None = None,
     *,
     lang: str = "en",
+    now: dt.datetime | None = None,
 ) -> int:
     """Create (row_id None) or edit a dictionary row. Returns its id. Numbers typed as text
-    (prices) are read in `lang`, the admin's language."""
+    (prices) are read in `lang`, the admin's language; `now` tells a resource's past bookings
+    from its coming ones (the clock's when left out)."""
     permissions.require_admin(actor)
     kind = _kind(kind_name)
     checks.ident(row_id, "row_id", required=False)
@@ -234,7 +237,7 @@ def save(
             audit.record(tx, actor.id, kind_name, new_id, "create", {k: [None, v] for k, v in clean.items()})
         else:
             if kind_name == "resources" and clean["buffer_min"] > old[0]["buffer_min"]:
-                _refuse_buffer_clashes(tx, row_id, clean["buffer_min"])
+                _refuse_buffer_clashes(tx, row_id, clean["buffer_min"], now or clock.now())
             sets = ", ".join(f"{c} = ${c}" for c in clean)
             if kind_name == "resources":
                 # touch the row's version as every booking does, so a booking racing this
@@ -263,17 +266,17 @@ BUFFER_CLASH_SQL = """
      AND (b.starts_at > a.starts_at OR (b.starts_at = a.starts_at AND b.id > a.id))
      AND b.starts_at < a.ends_at + to_minutes($buffer)
     -- b has not ended, so it started at most 31 days ago (the longest event): older a cannot reach it
-    WHERE a.resource_id = $resource AND b.ends_at > now()
-      AND a.ends_at > now() - INTERVAL 32 DAY - to_minutes($buffer)
+    WHERE a.resource_id = $resource AND b.ends_at > $now
+      AND a.ends_at > $now - INTERVAL 32 DAY - to_minutes($buffer)
     ORDER BY b.starts_at, a.starts_at
 """
 
 
-def _refuse_buffer_clashes(tx: Tx, resource_id: int, buffer_min: int) -> None:
+def _refuse_buffer_clashes(tx: Tx, resource_id: int, buffer_min: int, now: dt.datetime) -> None:
     """A larger buffer must not leave bookings closer together than it: that is exactly what
     the clash check refuses for new bookings. Bookings that ended before now stay as they were
     (history); a pair of which the later one has not ended yet is refused, listing them."""
-    pairs = tx.all(BUFFER_CLASH_SQL, {"resource": resource_id, "buffer": buffer_min})
+    pairs = tx.all(BUFFER_CLASH_SQL, {"resource": resource_id, "buffer": buffer_min, "now": now})
     if pairs:
         first = pairs[0]
         raise ValidationError.single(

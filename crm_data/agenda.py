@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import cache, checks
+from crm_data import cache, checks, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import NotFound
@@ -33,7 +33,7 @@ def inboxes(
     db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
 ) -> dict[str, pd.DataFrame]:
     """The three views of `inbox` from one scan of the events (the Today page shows all three)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     org = org_settings.cached(db)
     zone = org_settings.zone(org)
     today_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), zone).astimezone(dt.UTC)

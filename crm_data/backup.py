@@ -12,7 +12,6 @@ file). Restoring refuses a folder that already holds a database or attachments.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import shutil
@@ -21,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from crm_data import attachments, permissions, startup
+from crm_data import attachments, clock, permissions, startup
 from crm_data.config import Config, config_for, config_from_env
 from crm_data.db import Database
 from crm_data.errors import CrmError, StorageError
@@ -59,7 +58,7 @@ def create(db: Database, actor: User | None, target: Path) -> dict:
                 tx.raw.execute("DETACH crm_backup_copy")
         manifest = {
             "format": FORMAT,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            "created_at": clock.now().isoformat(),
             "counts": counts,
             "database_sha256": _sha256_file(copy_path),
             "attachments": shas,

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from crm_data import dictionaries, events, reports, threads
+from crm_data import clock, dictionaries, events, reports, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
@@ -204,7 +204,7 @@ def board(
     """The board of `f.pipeline_id`: every active stage as a column (open stages in order, then
     won, then lost), with true counts and values and at most `limit` (`CARD_LIMIT`) cards (`limits[stage_id]`
     for the columns where the user asked for more). One statement."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     limit = CARD_LIMIT if limit is None else limit
     look = dictionaries.lookups(db)
     pipeline = look.pipelines.get(f.pipeline_id)
@@ -330,7 +330,7 @@ def move(db: Database, actor: User, cmd: MoveCard, *, now: dt.datetime | None = 
     transaction: the event, the stage and status change, the audit rows, an optional next step).
     Raises StaleRecord when the thread changed since the board was drawn, PermissionDenied,
     ValidationError (a lost stage without a reason, a stage of another pipeline...)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     with db.read() as tx:
         row = tx.dicts("SELECT client_id, title, version FROM threads WHERE id = ?", [cmd.thread_id])
     if not row:

@@ -36,6 +36,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from crm_data import clock
+
 T = TypeVar("T")
 
 HEAVY = max(1, os.cpu_count() or 1)
@@ -186,7 +188,7 @@ def _holds_mutable(value: Any) -> bool:
 
 
 def _minute() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    return clock.now().replace(second=0, microsecond=0)
 
 
 def _key(value: Any) -> Any:

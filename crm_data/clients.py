@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import audit, cache, checks, permissions
+from crm_data import audit, cache, checks, clock, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
 from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, check_text, like_pattern, name_skeleton, search_key
@@ -173,9 +173,9 @@ def update_client(db: Database, actor: User, client_id: int, data: ClientInput, 
         _duplicate_of(tx, values, client_id)
         tx.execute(
             "UPDATE clients SET name = $name, name_key = $name_key, tax_id = $tax_id, address = $address, email = $email,"
-            " phone = $phone, notes = $notes, updated_at = now(), version = version + 1"
+            " phone = $phone, notes = $notes, updated_at = $now, version = version + 1"
             " WHERE id = $id",
-            {**values, "id": client_id},
+            {**values, "id": client_id, "now": clock.now()},
         )
         audit.record(
             tx,
@@ -306,8 +306,8 @@ def update_contact(db: Database, actor: User, contact_id: int, data: ContactInpu
             raise StaleRecord(what="contact", name=old[0]["name"])
         tx.execute(
             "UPDATE contacts SET name = $name, position = $position, email = $email, phone = $phone,"
-            " updated_at = now(), version = version + 1 WHERE id = $id",
-            {**values, "id": contact_id},
+            " updated_at = $now, version = version + 1 WHERE id = $id",
+            {**values, "id": contact_id, "now": clock.now()},
         )
         audit.record(tx, actor.id, "contact", contact_id, "update", audit.diff(old[0], values))
 

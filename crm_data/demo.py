@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from crm_data import startup, users
+from crm_data import clock, startup, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, WriteConflict
@@ -1090,7 +1090,7 @@ def generate(
     """Fill an empty database (users may exist) with about `events` events."""
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
-    sample = _Sample.sized(events, lang, (now or dt.datetime.now(dt.UTC)).replace(microsecond=0))
+    sample = _Sample.sized(events, lang, (now or clock.now()).replace(microsecond=0))
     password = password or secrets.token_urlsafe(9)
     password_hash = users.prepare_user(login="demo", display_name="Demo", password=password).password_hash
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crm_data import attachments, audit, checks, dictionaries, permissions, planning, reservations, threads
+from crm_data import attachments, audit, checks, clock, dictionaries, permissions, planning, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.config import Config
 from crm_data.db import Database, Tx
@@ -476,7 +476,7 @@ def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | No
     """Validate everything, check the next step's people and resources, store attachment
     files, then write the event and all its parts in one transaction. Raises ValidationError,
     ConflictWarning, ResourceTaken or another CrmError; then nothing is written."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     look = dictionaries.lookups(db)
     clean = _validate(db, actor, cmd, look, now)
     hours = planning.working_hours(org_settings.cached(db))
@@ -559,10 +559,10 @@ def _write(
     else:
         event_id = tx.scalar(
             "INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status,"
-            " starts_at, ends_at, note, stage_id, lost_reason_id, completed_at)"
+            " starts_at, ends_at, note, stage_id, lost_reason_id, completed_at, created_at, updated_at)"
             " VALUES ($thread_id, $client_id, $type_id, $actor, $actor, 'done', $starts_at, $ends_at,"
-            " $note, $stage_id, $lost_reason_id, now()) RETURNING id",
-            values,
+            " $note, $stage_id, $lost_reason_id, $now, $now, $now) RETURNING id",
+            {**values, "now": now},
         )
         audit.record(tx, actor.id, "event", event_id, "create", {"status": [None, "done"]})
 

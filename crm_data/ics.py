@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from crm_data import audit
+from crm_data import audit, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.users import _USER_COLUMNS, User, _user
@@ -196,7 +196,7 @@ def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.date
 
 def export(db: Database, user: User, *, now: dt.datetime | None = None, host: str = "crm.local") -> bytes:
     """The user's planned events (assigned to them) as a file to import once."""
-    return _calendar(db, user, include_delegated=False, now=now or dt.datetime.now(dt.UTC), host=host)
+    return _calendar(db, user, include_delegated=False, now=now or clock.now(), host=host)
 
 
 # -- the subscription feed -----------------------------------------------------------------------
@@ -227,10 +227,12 @@ def new_feed(db: Database, user: User, *, include_delegated: bool = False) -> st
     secret = secrets.token_urlsafe(32)
 
     def work(tx: Tx) -> None:
-        tx.execute("UPDATE calendar_feeds SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL", [user.id])
         tx.execute(
-            "INSERT INTO calendar_feeds (user_id, secret_hash, include_delegated, created_at) VALUES (?, ?, ?, now())",
-            [user.id, _secret_hash(secret), bool(include_delegated)],
+            "UPDATE calendar_feeds SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [clock.now(), user.id]
+        )
+        tx.execute(
+            "INSERT INTO calendar_feeds (user_id, secret_hash, include_delegated, created_at) VALUES (?, ?, ?, ?)",
+            [user.id, _secret_hash(secret), bool(include_delegated), clock.now()],
         )
         audit.record(tx, user.id, "user", user.id, "calendar_feed", {"include_delegated": [None, include_delegated]})
 
@@ -265,7 +267,9 @@ def subscription_url(page_url: str | None, host: str | None, secret: str) -> str
 
 def revoke_feed(db: Database, user: User) -> None:
     def work(tx: Tx) -> None:
-        tx.execute("UPDATE calendar_feeds SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL", [user.id])
+        tx.execute(
+            "UPDATE calendar_feeds SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [clock.now(), user.id]
+        )
         audit.record(tx, user.id, "user", user.id, "calendar_feed_revoked", {})
 
     db.write(work)
@@ -284,4 +288,4 @@ def feed(db: Database, secret: str, *, now: dt.datetime | None = None, host: str
         )
     if row is None:
         return None
-    return _calendar(db, _user(row[1:]), include_delegated=row[0], now=now or dt.datetime.now(dt.UTC), host=host)
+    return _calendar(db, _user(row[1:]), include_delegated=row[0], now=now or clock.now(), host=host)

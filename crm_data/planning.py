@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from crm_data import audit, checks, dictionaries, permissions, reminders, reservations, threads
+from crm_data import audit, checks, clock, dictionaries, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
@@ -180,7 +180,7 @@ def check(
     db: Database, slot: Slot, exclude: list[int] | None = None, now: dt.datetime | None = None
 ) -> OccurrenceCheck:
     """What saving this slot would run into, and the three nearest free slots if anything."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     hours = working_hours(org_settings.cached(db))
     with db.read() as tx:
         return check_tx(tx, slot, hours, exclude or [], now)
@@ -537,7 +537,7 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
     so each is checked against the database *and* the series' own earlier occurrences (a daily
     series of 25-hour bookings, or a 24-hour one across the 23-hour day of a DST change, runs
     into itself and is refused like any other clash)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     look = dictionaries.lookups(db)
     org = org_settings.cached(db)
     v = _validate_plan(db, actor, cmd, look, org, now)
@@ -637,7 +637,7 @@ def reschedule(
     now: dt.datetime | None = None,
 ) -> int:
     """Move a planned event (and its reservations and reminder). Returns the new version."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     checks.ident(event_id, "event_id")
     checks.version(expected_version, "expected_version")
     start = check_moment(starts_at, "starts_at")
@@ -660,8 +660,8 @@ def reschedule(
         accepted = guard_slot_tx(tx, slot, hours, [event_id], now, accept_conflicts)
         tx.execute(
             "UPDATE events SET starts_at = ?, ends_at = ?, remind_at = remind_at + (? - starts_at),"
-            " updated_at = now(), version = version + 1 WHERE id = ?",
-            [start, end, start, event_id],
+            " updated_at = ?, version = version + 1 WHERE id = ?",
+            [start, end, start, now or clock.now(), event_id],
         )
         reminders.move_tx(tx, event_id, start - event["starts_at"])
         reservations.move_tx(tx, actor.id, event_id, start, end)
@@ -691,7 +691,7 @@ def reassign(
     now: dt.datetime | None = None,
 ) -> int:
     """Hand a planned event to someone else; their reminder goes with it."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     look = dictionaries.lookups(db)
     checks.ident(event_id, "event_id")
     checks.version(expected_version, "expected_version")
@@ -705,8 +705,8 @@ def reassign(
         slot = Slot(event["starts_at"], event["ends_at"], assignee_id)
         accepted = guard_slot_tx(tx, slot, hours, [event_id], now, accept_conflicts)
         tx.execute(
-            "UPDATE events SET assignee_id = ?, updated_at = now(), version = version + 1 WHERE id = ?",
-            [assignee_id, event_id],
+            "UPDATE events SET assignee_id = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [assignee_id, now or clock.now(), event_id],
         )
         reminders.reassign_tx(tx, event_id, assignee_id)
         record_conflicts_tx(tx, actor, event_id, accepted)
@@ -743,8 +743,9 @@ def complete_tx(
     tx.execute(
         "UPDATE events SET status = 'done', type_id = $type_id, starts_at = $starts_at,"
         " ends_at = $ends_at, note = $note, stage_id = $stage_id, lost_reason_id = $lost_reason_id,"
-        " completed_at = now(), updated_at = now(), version = version + 1 WHERE id = $id",
+        " completed_at = $now, updated_at = $now, version = version + 1 WHERE id = $id",
         {
+            "now": now,
             "type_id": type_id,
             "starts_at": starts_at,
             "ends_at": ends_at,
@@ -754,23 +755,26 @@ def complete_tx(
             "id": event_id,
         },
     )
-    reminders.close_tx(tx, event_id)
+    reminders.close_tx(tx, event_id, now)
     audit.record(tx, actor.id, "event", event_id, "complete", {"status": ["planned", "done"]})
 
 
-def cancel(db: Database, actor: User, event_id: int, *, expected_version: int | None) -> int:
+def cancel(
+    db: Database, actor: User, event_id: int, *, expected_version: int | None, now: dt.datetime | None = None
+) -> int:
     """Cancel a planned event: its resources are freed and its reminder ends."""
+    now = now or clock.now()
     checks.ident(event_id, "event_id")
     checks.version(expected_version, "expected_version")
 
     def work(tx: Tx) -> int:
         event = _planned_tx(tx, actor, event_id, expected_version)
         tx.execute(
-            "UPDATE events SET status = 'cancelled', updated_at = now(), version = version + 1 WHERE id = ?",
-            [event_id],
+            "UPDATE events SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
+            [now, event_id],
         )
         reservations.release_tx(tx, actor.id, event_id)
-        reminders.close_tx(tx, event_id)
+        reminders.close_tx(tx, event_id, now)
         audit.record(tx, actor.id, "event", event_id, "cancel", {"status": ["planned", "cancelled"]})
         return event["version"] + 1
 

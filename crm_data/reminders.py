@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crm_data import cache, checks
+from crm_data import cache, checks, clock
 from crm_data.db import Database, Tx
 from crm_data.errors import NotFound, PermissionDenied, ValidationError
 from crm_data.users import User
@@ -49,9 +49,9 @@ def reassign_tx(tx: Tx, event_id: int, user_id: int) -> None:
     )
 
 
-def close_tx(tx: Tx, event_id: int) -> None:
+def close_tx(tx: Tx, event_id: int, now: dt.datetime) -> None:
     """The event is done or cancelled: nothing left to remind of."""
-    tx.execute("UPDATE reminders SET dismissed_at = now() WHERE event_id = ? AND dismissed_at IS NULL", [event_id])
+    tx.execute("UPDATE reminders SET dismissed_at = ? WHERE event_id = ? AND dismissed_at IS NULL", [now, event_id])
 
 
 # Two small steps rather than one join: the user's due reminders come from the (user_id,
@@ -80,7 +80,7 @@ def due_with_total(
 ) -> tuple[list[DueReminder], int]:
     """Up to `limit` due reminders of planned events, the most recently due first, and how many
     are due in all."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     with db.read() as tx:
         reminders = tx.all(_DUE_REMINDERS_SQL, [user_id, now])
         if not reminders:
@@ -96,7 +96,7 @@ def due_with_total(
 
 def dismiss_all(db: Database, actor: User, now: dt.datetime | None = None) -> None:
     """Dismiss every reminder of the user that is due now."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     db.write(
         lambda tx: tx.execute(
             "UPDATE reminders SET dismissed_at = ? WHERE user_id = ? AND remind_at <= ? AND dismissed_at IS NULL",
@@ -109,7 +109,7 @@ def mark_shown(db: Database, user_id: int, ids: list[int], now: dt.datetime | No
     ids = list(checks.idents(ids, "ids"))
     if not ids:
         return
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     db.write(
         lambda tx: tx.execute(
             "UPDATE reminders SET shown_at = ? WHERE user_id = ? AND id IN (SELECT unnest(?)) AND shown_at IS NULL",
@@ -128,7 +128,7 @@ def _own(tx: Tx, actor: User, reminder_id: int) -> None:
 
 def dismiss(db: Database, actor: User, reminder_id: int, now: dt.datetime | None = None) -> None:
     checks.ident(reminder_id, "reminder_id")
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
 
     def work(tx: Tx) -> None:
         _own(tx, actor, reminder_id)
@@ -141,7 +141,7 @@ def snooze(db: Database, actor: User, reminder_id: int, minutes: int, now: dt.da
     checks.ident(reminder_id, "reminder_id")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes not in SNOOZE_CHOICES:
         raise ValidationError.single("minutes", "validation.choice")
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
 
     def work(tx: Tx) -> None:
         _own(tx, actor, reminder_id)

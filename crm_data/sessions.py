@@ -16,7 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from crm_data import audit, cache, users
+from crm_data import audit, cache, clock, users
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
 from crm_data.users import _USER_COLUMNS, User, _user
@@ -56,7 +56,7 @@ def create(
     db: Database, user: User, *, user_agent: str = "", persistent: bool = False, now: dt.datetime | None = None
 ) -> NewSession:
     """Start a session for a user who has just proven who they are."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     db.write(lambda tx: _insert_tx(tx, user, token, now, persistent, user_agent))
     return NewSession(token, user, now + (IDLE_PERSISTENT if persistent else IDLE), persistent)
@@ -66,7 +66,7 @@ def sign_in(db: Database, login: str, password: str, *, user_agent: str = "", pe
     """Check the login and password (throttled, see `users.authenticate`) and start a session, in
     as few commits as that allows: the attempt is counted first, then the count is cleared and
     the session written together."""
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     user = users.authenticate(
         db, login, password, now=now, then=lambda tx, u: _insert_tx(tx, u, token, now, persistent, user_agent)
@@ -92,7 +92,7 @@ def resolve(db: Database, token: str | None, *, now: dt.datetime | None = None) 
     user is no longer active. Slides the expiry (at most one write every TOUCH_EVERY)."""
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     row = _lookup(db, token_hash(token))
     if row is None:
         return None
@@ -120,7 +120,7 @@ def revoke(db: Database, token: str | None, *, now: dt.datetime | None = None) -
     """Sign out this session (every tab that carries its cookie)."""
     if not isinstance(token, str) or not token:
         return
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
 
     def work(tx: Tx) -> None:
         user_id = tx.scalar(
@@ -137,13 +137,13 @@ def active_count(db: Database, user_id: int, *, now: dt.datetime | None = None) 
     with db.read() as tx:
         return tx.scalar(
             "SELECT count(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-            [user_id, now or dt.datetime.now(dt.UTC)],
+            [user_id, now or clock.now()],
         )
 
 
 def purge_expired(db: Database, *, now: dt.datetime | None = None, keep: dt.timedelta = dt.timedelta(days=7)) -> int:
     """Delete sessions that ended more than `keep` ago (run at start)."""
-    cutoff = (now or dt.datetime.now(dt.UTC)) - keep
+    cutoff = (now or clock.now()) - keep
 
     def work(tx: Tx) -> int:
         return len(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crm_data import clock
 from crm_data.db import Database, Tx
 
 
@@ -49,9 +50,9 @@ def save_tx(tx: Tx, changes: dict[str, Any]) -> None:
         if key not in known:
             raise KeyError(key)
         tx.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
-            [key, json.dumps(list(value) if isinstance(value, tuple) else value)],
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            [key, json.dumps(list(value) if isinstance(value, tuple) else value), clock.now()],
         )
 
 

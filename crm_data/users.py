@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import argon2
 
-from crm_data import audit, cache, checks, permissions
+from crm_data import audit, cache, checks, clock, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
 from crm_data.rules import MAX_SHORT, check_text
@@ -33,6 +33,19 @@ def use_fast_hashing_for_tests() -> None:
 
 def _hasher() -> argon2.PasswordHasher:
     return _HASHERS["default"]
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made by the hasher in use, so checking a password against it costs exactly what a
+    real user's check costs (same argon2 parameters): made once per hasher, on first use."""
+    hasher = _hasher()
+    made = _DUMMY_HASHES.get(id(hasher))
+    if made is None:
+        made = _DUMMY_HASHES.setdefault(id(hasher), hasher.hash("not a real password, only for timing"))
+    return made
 
 
 @dataclass(frozen=True)
@@ -208,8 +221,9 @@ def authenticate(
     Each attempt is counted *before* its password is checked, in one write that also reads the
     lock: N parallel guesses count N, and once LOCKOUT_FAILURES attempts within FAILURE_WINDOW
     have failed, the login is locked for LOCKOUT_SECONDS whatever is typed. A right password
-    clears the count."""
-    now = now or dt.datetime.now(dt.UTC)
+    clears the failures counted before it, never those counted after it nor a lock they set
+    meanwhile."""
+    now = now or clock.now()
     if not isinstance(login, str | None) or not isinstance(password, str | None):
         raise AuthError("auth.missing")
     if any("\ud800" <= ch <= "\udfff" for ch in (login or "") + (password or "")):
@@ -219,7 +233,7 @@ def authenticate(
         raise AuthError("auth.missing")
     if len(password) > MAX_PASSWORD:
         raise AuthError("validation.password_long", max=MAX_PASSWORD)
-    locked_until = _count_attempt(db, login, now)
+    locked_until, counted = _count_attempt(db, login, now)
     if locked_until is not None:
         raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
     with db.read() as tx:
@@ -227,7 +241,7 @@ def authenticate(
     if row is None:
         # the same work as a real check, so timing does not reveal which logins exist
         with contextlib.suppress(argon2.exceptions.VerificationError):
-            _hasher().verify(_DUMMY_HASH, password)
+            _hasher().verify(_dummy_hash(), password)
         raise AuthError("auth.failed")
     user, password_hash = _user(row[:7]), row[7]
     try:
@@ -239,8 +253,13 @@ def authenticate(
     new_hash = _hasher().hash(password) if _hasher().check_needs_rehash(password_hash) else None
 
     def succeeded(tx: Tx) -> None:
-        # one commit: the count cleared, an older hash upgraded, and `then` (a new session)
-        tx.execute("DELETE FROM login_attempts WHERE login = ?", [login])
+        # one commit: the count cleared, an older hash upgraded, and `then` (a new session).
+        # Guesses released together with this one may have been counted after it (and set a
+        # lock) while its password was being checked: only the `counted` attempts up to and
+        # including this one are taken off, so their count and lock stand.
+        tx.execute("UPDATE login_attempts SET failures = greatest(failures - ?, 0) WHERE login = ?", [counted, login])
+        # nobody counted after it: any lock is its own or older, and goes with the count
+        tx.execute("DELETE FROM login_attempts WHERE login = ? AND failures = 0", [login])
         if new_hash is not None:
             tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", [new_hash, user.id])
         if then is not None:
@@ -256,17 +275,18 @@ FAILURE_WINDOW = dt.timedelta(minutes=15)
 _ATTEMPT_LOCKS = 64
 
 
-def _count_attempt(db: Database, login: str, now: dt.datetime) -> dt.datetime | None:
-    """Count one attempt for `login` and return the end of its lock, or None when the password
-    may be checked. One transaction reads and writes the row."""
+def _count_attempt(db: Database, login: str, now: dt.datetime) -> tuple[dt.datetime | None, int]:
+    """Count one attempt for `login`: (the end of its lock, or None when the password may be
+    checked; the failures counted so far, this attempt included). One transaction reads and
+    writes the row."""
 
-    def work(tx: Tx) -> dt.datetime | None:
+    def work(tx: Tx) -> tuple[dt.datetime | None, int]:
         row = tx.one("SELECT failures, last_failure_at, locked_until FROM login_attempts WHERE login = ?", [login])
         failures, last, locked = row if row is not None else (0, None, None)
         if locked is not None and locked > now:
             # a guess while locked is still a guess: counted, never checked, the lock not extended
             tx.execute("UPDATE login_attempts SET failures = failures + 1 WHERE login = ?", [login])
-            return locked
+            return locked, failures + 1
         if last is None or now - last > FAILURE_WINDOW or locked is not None:
             failures = 0  # failures long ago, or before a lock that has run out, start again
         failures += 1
@@ -277,7 +297,7 @@ def _count_attempt(db: Database, login: str, now: dt.datetime) -> dt.datetime | 
             " last_failure_at = excluded.last_failure_at, locked_until = excluded.locked_until",
             [login, failures, now, locked],
         )
-        return None
+        return None, failures
 
     with db.lock_for("login", hash(login) % _ATTEMPT_LOCKS):
         return db.write(work, retries=20)
@@ -300,9 +320,6 @@ def set_locale(db: Database, user: User, locale: str) -> User:
         raise ValidationError.single("locale", "validation.choice")
     db.write(lambda tx: tx.execute("UPDATE users SET locale = ? WHERE id = ?", [locale, user.id]))
     return get_user(db, user.id)
-
-
-_DUMMY_HASH = argon2.PasswordHasher().hash("not a real password, only for timing")
 
 
 # -- administration ------------------------------------------------------------------------------------
@@ -426,7 +443,7 @@ def end_all_sessions_tx(tx: Tx, user_id: int) -> None:
     """Inside a caller's transaction: every session of the user ends (its cookie signs nobody in
     any more) and the session epoch moves on."""
     tx.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", [user_id])
-    tx.execute("UPDATE sessions SET revoked_at = now() WHERE user_id = ? AND revoked_at IS NULL", [user_id])
+    tx.execute("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [clock.now(), user_id])
 
 
 # -- the console ----------------------------------------------------------------------------------------

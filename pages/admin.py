@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import admin, audit, backup, imports, users
+from crm_data import admin, audit, backup, clock, imports, users
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import chrome
@@ -448,7 +448,7 @@ with tab_backup:
         data=make_backup,
         on_click="ignore",
         icon=":material/backup:",
-        file_name=f"crm-backup-{dt.datetime.now(f.tz):%Y%m%d-%H%M}.zip",
+        file_name=f"crm-backup-{clock.now().astimezone(f.tz):%Y%m%d-%H%M}.zip",
         mime="application/zip",
     )
     st.code("python -m crm_data.backup restore crm-backup.zip --db data/crm.duckdb", language="bash")

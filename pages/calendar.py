@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_calendar import calendar
 
-from crm_data import agenda, permissions, planning, rules
+from crm_data import agenda, clock, permissions, planning, rules
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time, local_to_utc
@@ -80,13 +80,13 @@ if tab_cal.open:
             )
         # the calendar shows what it was given: our own buttons move the week, so the data loaded
         # always covers what is on screen (planned events six weeks ahead, history around the week)
-        st.session_state.setdefault("calendar_anchor", dt.datetime.now(f.tz).date())
+        st.session_state.setdefault("calendar_anchor", clock.today(f.tz))
         with c3:
             nav = st.container(horizontal=True, gap="small")
             if nav.button("", icon=":material/chevron_left:", key="calendar_prev", help=f.t("calendar.prev")):
                 st.session_state["calendar_anchor"] -= dt.timedelta(days=7)
             if nav.button(f.t("calendar.today"), key="calendar_today"):
-                st.session_state["calendar_anchor"] = dt.datetime.now(f.tz).date()
+                st.session_state["calendar_anchor"] = clock.today(f.tz)
             if nav.button("", icon=":material/chevron_right:", key="calendar_next", help=f.t("calendar.next")):
                 st.session_state["calendar_anchor"] += dt.timedelta(days=7)
         anchor = st.session_state["calendar_anchor"]
@@ -282,7 +282,7 @@ if tab_cal.open:
 if tab_day.open:
     with tab_day:
         day = st.date_input(
-            f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="calendar_day", format=f.date_input_format()
+            f.t("calendar.day_of"), value=clock.today(f.tz), key="calendar_day", format=f.date_input_format()
         )
         day_start = dt.datetime.combine(day, dt.time(0), f.tz)
         schedule = agenda.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))

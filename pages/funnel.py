@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import reports
+from crm_data import clock, reports
 from crm_data.reports import Drill
 from crm_data.reports import tables as specs
 from pages._ui import charts, filters, labels, tables
@@ -33,7 +33,7 @@ def drill_title(drill: Drill) -> str:
 ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
-today = dt.datetime.now(f.tz).date()
+today = clock.today(f.tz)
 st.title(f.t("funnel.title"), anchor=False)
 
 flt = filters.bar(

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from crm_data import reports
+from crm_data import clock, reports
 from crm_data.reports import tables as specs
 from pages._ui import charts, filters, labels, tables
 from pages._ui import core as ui
@@ -18,7 +18,7 @@ from pages._ui import core as ui
 ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
-today = dt.datetime.now(f.tz).date()
+today = clock.today(f.tz)
 st.title(f.t("meeting.title"), anchor=False)
 
 flt = filters.bar("meeting", [["period", "pipeline", "owner"]], start=today - dt.timedelta(days=29), end=today).filter

@@ -4,12 +4,10 @@ period; as stacked bars or lines, a pivot table and a table of changes, each exp
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from crm_data import reports
+from crm_data import clock, reports
 from crm_data.reports import tables as specs
 from pages._ui import charts, filters, labels, tables
 from pages._ui import core as ui
@@ -18,7 +16,7 @@ from pages._ui.filters import Field
 ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
-today = dt.datetime.now(f.tz).date()
+today = clock.today(f.tz)
 st.title(f.t("money.title"), anchor=False)
 
 chosen = filters.bar(

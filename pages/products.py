@@ -4,13 +4,12 @@ list it (a click opens the thread)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from crm_data import reports
+from crm_data import clock, reports
 from crm_data.reports import tables as specs
 from pages._ui import charts, filters, labels, tables
 from pages._ui import core as ui
@@ -19,7 +18,7 @@ from pages._ui.filters import Field
 ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
-today = dt.datetime.now(f.tz).date()
+today = clock.today(f.tz)
 st.title(f.t("products.title"), anchor=False)
 
 flt = filters.bar(

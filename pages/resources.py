@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from crm_data import reservations
+from crm_data import clock, reservations
 from crm_data.planning import working_hours
 from crm_data.rules import day_window
 from pages._ui import charts, planner
@@ -21,9 +21,7 @@ st.title(f.t("resources.title"), anchor=False)
 planner.flash()
 
 c1, c2, c3 = st.columns([1, 1, 2])
-day = c1.date_input(
-    f.t("calendar.day_of"), value=dt.datetime.now(f.tz).date(), key="resources_day", format=f.date_input_format()
-)
+day = c1.date_input(f.t("calendar.day_of"), value=clock.today(f.tz), key="resources_day", format=f.date_input_format())
 span = c2.segmented_control(
     f.t("resources.span"),
     ["day", "week"],

@@ -8,7 +8,7 @@ import datetime as dt
 
 import streamlit as st
 
-from crm_data import reports, reservations, threads
+from crm_data import clock, reports, reservations, threads
 from crm_data.errors import CrmError
 from crm_data.reports import tables as specs
 from pages._ui import charts, filters, pickers, tables
@@ -19,7 +19,7 @@ CHART_LIMIT = 1500
 ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
-today = dt.datetime.now(f.tz).date()
+today = clock.today(f.tz)
 monday = today - dt.timedelta(days=today.weekday())
 st.title(f.t("timelines.title"), anchor=False)
 view = filters.options(

@@ -28,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crm_data import reports, users  # noqa: E402
+from crm_data import clock, reports, users  # noqa: E402
 from crm_data import settings as org_settings  # noqa: E402
 from crm_data.config import config_for  # noqa: E402
 from crm_data.db import Database  # noqa: E402
@@ -69,7 +69,7 @@ def months_back(today: dt.date, months: int) -> dt.date:
 def queries(db: Database, runs: int) -> tuple[dict[str, float], int]:
     """Each report query with the filters a page opens with; returns the times and a busy thread."""
     zone = org_settings.zone(org_settings.cached(db))
-    today = dt.datetime.now(zone).date()
+    today = clock.today(zone)
     monday = today - dt.timedelta(days=today.weekday())
     year = ReportFilter(start=today - dt.timedelta(days=364), end=today)
     twelve = ReportFilter(start=months_back(today, 11), end=today)

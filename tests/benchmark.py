@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from crm_data import (  # noqa: E402
     agenda,
     cache,
+    clock,
     demo,
     dictionaries,
     events,
@@ -148,7 +149,7 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
             member,
             events.LogEvent(
                 type_id,
-                dt.datetime.now(dt.UTC),
+                clock.now(),
                 client_id,
                 thread_id,
                 note=f"benchmark {i}",
@@ -164,7 +165,7 @@ def measure_services(path: Path, runs: int) -> dict[str, float]:
             ),
         )
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     slot = planning.Slot(now + dt.timedelta(days=2), now + dt.timedelta(days=2, hours=1), busiest)
     busy_user = users.get_user(db, busiest)
     booking = iter(range(1_000_000))

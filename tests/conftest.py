@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crm_data import demo, dictionaries, setup, users
+from crm_data import clock, demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
@@ -81,7 +81,7 @@ def module_template(request: pytest.FixtureRequest, name: str) -> Template:
             people = dict(base.users)
             for fixture in team:
                 people[fixture] = team_user(database, people["admin"], fixture)
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            now = clock.now().replace(microsecond=0)
             value = build(database, people, now)
         finally:
             database.close()
@@ -169,7 +169,7 @@ def now(request: pytest.FixtureRequest) -> dt.datetime:
     template = templated(request)
     if template is not None and template.now is not None:
         return template.now
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import pytest
 
-from crm_data import clients, dictionaries, events, users
+from crm_data import clients, clock, dictionaries, events, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
@@ -199,7 +199,7 @@ def call(
 ) -> events.LogResult:
     cmd = events.LogEvent(
         type_id=extra.pop("type_id", first_type(db)),
-        occurred_at=at or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+        occurred_at=at or clock.now() - dt.timedelta(minutes=5),
         client_id=client_id,
         thread_id=thread_id,
         note=note,

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import math
 import os
@@ -76,6 +75,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.Navigation_pb2 import Navigation
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from crm_data import clock
 from tests.helpers import streamlit_command
 
 REPO = Path(__file__).resolve().parent.parent
@@ -1064,7 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
     commit = subprocess.run(
         ["git", "-C", str(app.parent), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    started = dt.datetime.now(dt.UTC)
+    started = clock.now()
     out = args.json or OUT_DIR / f"load-{started:%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {

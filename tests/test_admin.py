@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crm_data import admin as svc
-from crm_data import backup, clients, dictionaries, events, planning, threads, users
+from crm_data import backup, clients, clock, dictionaries, events, planning, threads, users
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.users import User
@@ -28,7 +28,7 @@ def build_world(db: Database, people: dict[str, User], now: dt.datetime) -> dict
     other = people["other_member"]
     client_id = new_client(db, other, name="Other's Client")
     thread_id = call(db, other, client_id).thread_id
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    start = clock.now() + dt.timedelta(days=2)
     event_id = planning.plan_event(
         db, other, planning.PlanEvent(first_type(db), start, 30, thread_id=thread_id)
     ).event_ids[0]
@@ -49,7 +49,7 @@ def act(
 ) -> dict[str, Callable[[User], object]]:
     look = dictionaries.lookups(db)
     proposal = next(s.id for s in look.stages.values() if s.name == "Proposal")
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    start = clock.now() + dt.timedelta(days=3)
 
     def version(table: str, row_id: int) -> int:
         with db.read() as tx:
@@ -148,7 +148,7 @@ def test_the_owner_of_a_thread_may_rename_it_and_the_author_may_move_their_event
     )
     assert version == current + 1
     assert threads.get_thread(db, world["thread"]).title == "Mine"
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
+    start = clock.now() + dt.timedelta(days=4)
     planning.reschedule(db, other, world["event"], start, start + dt.timedelta(minutes=30), expected_version=1)
 
 

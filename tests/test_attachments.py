@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from pathlib import Path
 
 import pytest
 
-from crm_data import attachments, clients, events
+from crm_data import attachments, clients, clock, events
 from crm_data import settings as org_settings
 from crm_data.attachments import blob_path, check_name, check_size, cleanup_orphans, download, store
 from crm_data.db import Database
@@ -39,7 +38,7 @@ def log_with_files(db: Database, actor: User, look: Lookups, client_id: int, *fi
     call = look.active(look.event_types)[0]
     cmd = LogEvent(
         type_id=call.id,
-        occurred_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        occurred_at=clock.now().replace(microsecond=0),
         client_id=client_id,
         note="sent the offer",
         attachments=files,

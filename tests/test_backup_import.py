@@ -23,7 +23,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crm_data import attachments, backup, clients, dictionaries, events, ics, imports, planning, sessions, users
+from crm_data import attachments, backup, clients, clock, dictionaries, events, ics, imports, planning, sessions, users
 from crm_data.backup import BackupError
 from crm_data.config import Config, config_for
 from crm_data.db import Database
@@ -126,7 +126,7 @@ def amount_type_ids(db: Database) -> list[int]:
 
 def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
     """Data in every table, written through the real services."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     type_id = first_type(db)
     room = add_resource(db)
     product = add_product(db)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from crm_data import admin as svc
-from crm_data import audit, clients, events, planning, reminders, threads, users
+from crm_data import audit, clients, clock, events, planning, reminders, threads, users
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.i18n import catalog
@@ -20,7 +20,7 @@ from crm_data.planning import PlanEvent, Recurrence
 from crm_data.users import User
 from tests.helpers import call, first_type, new_client, snapshot, template_value
 
-SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+SOON = clock.now().replace(microsecond=0) + dt.timedelta(days=2)
 LONG = "x" * 10_001
 
 

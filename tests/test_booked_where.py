@@ -3,10 +3,9 @@ the thread page, the Today row and the .ics file (LOCATION)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-from crm_data import agenda, ics, planning, reservations, threads
+from crm_data import agenda, clock, ics, planning, reservations, threads
 from tests.test_pages_planning import World, local
 
 
@@ -44,7 +43,7 @@ def test_the_booked_room_shows_on_the_thread_page_the_today_row_and_in_the_ics_f
     assert shown[event_id].resources == ["Room A"]
     row = agenda.inbox(world.db, world.anna, "assigned")
     assert list(row["resources"]) == ["Room A"]
-    assert b"LOCATION:Room A" in ics.export(world.db, world.anna, now=dt.datetime.now(dt.UTC))
+    assert b"LOCATION:Room A" in ics.export(world.db, world.anna, now=clock.now())
     at = world.app(world.anna)
     at.query_params["id"] = str(world.thread)
     at.switch_page("pages/thread.py").run()

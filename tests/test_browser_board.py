@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from crm_data import dictionaries, events, setup, users
+from crm_data import clock, dictionaries, events, setup, users
 from crm_data.db import Database
 from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
 
@@ -28,7 +28,7 @@ def prepare(db: Database) -> None:
     offer = next(a.id for a in look.amount_types.values() if a.name == "Offer value")
     okna = new_client(db, anna, name="Okna Łódź Sp. z o.o.")
     bolt = new_client(db, anna, name="<b>Bolt</b> & Co")
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    now = clock.now() - dt.timedelta(hours=1)
     call(db, anna, okna, note="Windows for the new office", at=now, amounts=(events.AmountInput(offer, "12000"),))
     call(db, anna, bolt, note="<img src=x onerror=alert(1)> doors", at=now, amounts=(events.AmountInput(offer, "800"),))
     qualified = next(s.id for s in look.stages.values() if s.name == "Qualified")
@@ -218,7 +218,7 @@ def prepare_many(db: Database) -> None:
     prepare(db)
     anna = next(u for u in users.list_users(db) if u.login == "anna")
     client = new_client(db, anna, name="Many Windows Ltd")
-    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    at = clock.now() - dt.timedelta(hours=2)
     for i in range(20):
         call(db, anna, client, note=f"Window batch {i:02}", at=at)
     won = next(s.id for s in dictionaries.lookups(db).stages.values() if s.name == "Won")

@@ -4,11 +4,9 @@ time; a click in the calendar opens the event."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from crm_data import setup, users
+from crm_data import clock, setup, users
 from crm_data.db import Database
 from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
 
@@ -89,4 +87,4 @@ def test_a_meeting_with_a_room_for_a_coworker_and_the_room_refused_to_a_second_b
     anna.screenshot(path=str(tmp_path / "anna_calendar.png"), full_page=True)
     anna_ctx.close()
     sam_ctx.close()
-    assert dt.datetime.now(dt.UTC)
+    assert clock.now()

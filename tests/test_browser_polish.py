@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm_data import users
+from crm_data import clock, users
 from crm_data.db import Database
 from tests.helpers import sign_in, wait_idle
 from tests.test_browser_quick_call import prepare as people_and_clients
@@ -80,5 +80,5 @@ def test_the_calendar_writes_dates_day_first_in_english_and_in_polish(browser, s
 
 
 def this_monday() -> dt.date:
-    today = dt.datetime.now(ZoneInfo("Europe/Warsaw")).date()
+    today = clock.today(ZoneInfo("Europe/Warsaw"))
     return today - dt.timedelta(days=today.weekday())

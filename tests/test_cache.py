@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from crm_data import cache, reports
+from crm_data import cache, clock, reports
 from crm_data.cache import SharedCache
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
@@ -169,7 +169,7 @@ def test_a_report_after_logging_an_event_shows_the_new_amount(db: Database, admi
     from crm_data import events
 
     client_id = new_client(db, admin)
-    today = dt.datetime.now(dt.UTC).date()
+    today = clock.now().date()
     flt = reports.ReportFilter(start=today - dt.timedelta(days=30), end=today + dt.timedelta(days=1))
     offer = Lookups.active(look.amount_types)[0].id
     flt = reports.ReportFilter(start=flt.start, end=flt.end, amount_type_id=offer)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import agenda, planning, rules, setup, users
+from crm_data import agenda, clock, planning, rules, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
@@ -21,7 +21,7 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 def monday(weeks_ahead: int) -> dt.date:
-    today = dt.datetime.now(WARSAW).date()
+    today = clock.today(WARSAW)
     return today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks_ahead)
 
 

@@ -231,11 +231,11 @@ def test_raising_a_resources_buffer_over_bookings_it_would_make_clash(ctx, buffe
     )
     values = {"name": "Room C", "kind": "room", "buffer_min": buffer}
     if not refused:
-        svc.save(db, admin, "resources", values, room)
+        svc.save(db, admin, "resources", values, room, now=NOW)
         assert dictionaries.lookups(db).resources[room].buffer_min == buffer
         return
     with pytest.raises(ValidationError) as caught:
-        svc.save(db, admin, "resources", values, room)
+        svc.save(db, admin, "resources", values, room, now=NOW)
     assert [(e.field, e.key) for e in caught.value.errors] == [("buffer_min", "resource.buffer_clashes")]
     assert caught.value.errors[0].params["count"] == 1
     assert caught.value.errors[0].params["second_start"] == day + dt.timedelta(minutes=70)

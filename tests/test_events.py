@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crm_data import attachments, clients, dictionaries, events, threads
+from crm_data import attachments, clients, clock, dictionaries, events, threads
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
@@ -472,7 +472,7 @@ def bad_inputs(now: dt.datetime, type_id: int, amount_type: int) -> dict[str, tu
     }
 
 
-@pytest.mark.parametrize("case", list(bad_inputs(dt.datetime.now(dt.UTC), 1, 1)))
+@pytest.mark.parametrize("case", list(bad_inputs(clock.now(), 1, 1)))
 def test_bad_input_gets_a_clear_message_and_changes_nothing(case: str, db: Database, member: User, look, now) -> None:
     client_id = new_client(db, member)
     existing = call(db, member, client_id)
@@ -525,7 +525,7 @@ def test_eight_writers_logging_two_hundred_events_each_lose_nothing(db: Database
         for i in range(200):
             cmd = events.LogEvent(
                 type_id=type_id,
-                occurred_at=dt.datetime.now(dt.UTC),
+                occurred_at=clock.now(),
                 client_id=client_id,
                 thread_id=thread_of[w],
                 note=f"w{w}-{i}",
@@ -556,7 +556,7 @@ DURABILITY_SCRIPT = textwrap.dedent(
     """
     import datetime as dt, sys
     sys.path.insert(0, {repo!r})
-    from crm_data import users, events, dictionaries
+    from crm_data import clock, users, events, dictionaries
     users.use_fast_hashing_for_tests()
     from crm_data.db import Database
     db = Database.open({path!r})
@@ -566,12 +566,12 @@ DURABILITY_SCRIPT = textwrap.dedent(
     i = 0
     while True:
         cmd = events.LogEvent(
-            type_id={type_id}, occurred_at=dt.datetime.now(dt.UTC), client_id={client},
+            type_id={type_id}, occurred_at=clock.now(), client_id={client},
             thread_id=None if i % 3 == 0 else {thread}, note=f"durable {{i}}",
             amounts=(events.AmountInput(amount_type, "10.00"), events.AmountInput(amount_type, "20.00")),
             participants=(events.ParticipantInput(name=f"Guest {{i}}"),),
             attachments=(events.AttachmentInput(f"doc{{i}}.txt", f"file {{i}}".encode()),),
-            next_step=events.NextStep(type_id={type_id}, starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)),
+            next_step=events.NextStep(type_id={type_id}, starts_at=clock.now() + dt.timedelta(days=1)),
             accept_conflicts=True,
         )
         result = events.log_event(db, actor, cmd)

@@ -3,7 +3,6 @@ second process on the file, a full disk, a statement failing inside a transactio
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
 import os
 import signal
@@ -17,7 +16,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import attachments, dictionaries, events, setup, startup
+from crm_data import attachments, clock, dictionaries, events, setup, startup
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
@@ -27,7 +26,7 @@ FULL_SAVE = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     sys.path.insert(0, {repo!r})
-    from crm_data import users, events, dictionaries
+    from crm_data import clock, users, events, dictionaries
     users.use_fast_hashing_for_tests()
     from crm_data.db import Database
     db = Database.open({path!r})
@@ -46,7 +45,7 @@ FULL_SAVE = textwrap.dedent(
     i = {start}
     while True:
         cmd = events.LogEvent(
-            type_id={type_id}, occurred_at=dt.datetime.now(dt.UTC), client_id={client}, thread_id={thread},
+            type_id={type_id}, occurred_at=clock.now(), client_id={client}, thread_id={thread},
             note=f"full {{i}}",
             amounts=tuple(events.AmountInput(a, "100.10") for a in {amount_types}),
             products=(events.ProductInput({product}, "2"), events.ProductInput({product}, "1", "9.99")),
@@ -83,7 +82,7 @@ def full_world(tmp_path: Path) -> dict:
         tx.execute("INSERT INTO dictionary_event_types VALUES (?, ?, false)", [dictionary, first_type(db)])
         contact = tx.scalar("SELECT min(id) FROM contacts")
     db.dictionaries_changed()
-    thread = events.log_event(db, admin, events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id)).thread_id
+    thread = events.log_event(db, admin, events.LogEvent(first_type(db), clock.now(), client_id)).thread_id
     world = {
         "repo": str(REPO),
         "path": str(path),
@@ -188,7 +187,7 @@ KILL_BETWEEN_FILE_AND_ROW = textwrap.dedent(
     """
     import datetime as dt, os, signal, sys
     sys.path.insert(0, {repo!r})
-    from crm_data import users, events
+    from crm_data import clock, users, events
     users.use_fast_hashing_for_tests()
     from crm_data.db import Database
     db = Database.open({path!r})
@@ -196,7 +195,7 @@ KILL_BETWEEN_FILE_AND_ROW = textwrap.dedent(
     def dying(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)  # the file is on disk; its row never commits
     events._write_children = dying
-    events.log_event(db, actor, events.LogEvent({type_id}, dt.datetime.now(dt.UTC), {client}, {thread},
+    events.log_event(db, actor, events.LogEvent({type_id}, clock.now(), {client}, {thread},
                      attachments=(events.AttachmentInput("orphan.pdf", b"bytes of a file that has no row"),)))
     """
 )
@@ -284,7 +283,7 @@ def test_a_full_disk_while_storing_an_attachment_fails_the_save_and_writes_nothi
             admin,
             events.LogEvent(
                 first_type(db),
-                dt.datetime.now(dt.UTC),
+                clock.now(),
                 client_id,
                 attachments=(events.AttachmentInput("a.pdf", b"data"),),
             ),
@@ -315,9 +314,7 @@ def test_a_failing_database_write_in_the_middle_of_a_save_reports_failure_and_ro
         events.log_event(
             db,
             admin,
-            events.LogEvent(
-                first_type(db), dt.datetime.now(dt.UTC), client_id, amounts=(events.AmountInput(amount_type, "10"),)
-            ),
+            events.LogEvent(first_type(db), clock.now(), client_id, amounts=(events.AmountInput(amount_type, "10"),)),
         )
     assert snapshot(db) == before
 

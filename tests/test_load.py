@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from crm_data import clients, events, planning, reservations, threads, users
+from crm_data import clients, clock, events, planning, reservations, threads, users
 from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
 from crm_data.planning import PlanEvent
@@ -44,7 +44,7 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
         ]
     db.dictionaries_changed()
     type_id = first_type(db)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     deadline = time.monotonic() + load_seconds
     hard_deadline = deadline + HANG_SECONDS
     done_ids: dict[int, list[int]] = {u.id: [] for u in team}
@@ -70,7 +70,7 @@ def test_twenty_people_logging_and_planning_for_a_minute_lose_nothing_and_see_no
                         user,
                         events.LogEvent(
                             type_id,
-                            dt.datetime.now(dt.UTC),
+                            clock.now(),
                             client_id,
                             thread,
                             note=marker,
@@ -203,7 +203,7 @@ def test_two_people_moving_one_event_at_once_one_wins_the_other_is_told(
     db: Database, manager: User, member: User
 ) -> None:
     thread_id = call(db, member, new_client(db, member)).thread_id
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=3)
+    start = clock.now().replace(microsecond=0) + dt.timedelta(days=3)
     (event_id,) = planning.plan_event(db, member, PlanEvent(first_type(db), start, 60, thread_id=thread_id)).event_ids
     for round_no in range(20):
         with db.read() as tx:
@@ -227,7 +227,7 @@ def test_cancelling_while_someone_edits_tells_the_editor_never_success(
     db: Database, manager: User, member: User
 ) -> None:
     thread_id = call(db, member, new_client(db, member)).thread_id
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    start = clock.now() + dt.timedelta(days=3)
     for round_no in range(20):
         (event_id,) = planning.plan_event(
             db,

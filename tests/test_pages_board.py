@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import board, dictionaries, events, users
+from crm_data import board, clock, dictionaries, events, users
 from crm_data import settings as org_settings
 from crm_data.config import config_for
 from crm_data.db import Database
@@ -29,7 +29,7 @@ def build_site(db: Database, people: dict[str, users.User], now: dt.datetime) ->
     look = dictionaries.lookups(db)
     offer = next(a.id for a in look.amount_types.values() if a.name == "Offer value")
     acme = new_client(db, admin, "Acme")
-    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    at = clock.now() - dt.timedelta(hours=2)
     mine = call(db, member, acme, note="Sam's windows", at=at, amounts=(events.AmountInput(offer, "1000"),))
     call(db, other, acme, note="Olga's doors", at=at, amounts=(events.AmountInput(offer, "300"),))
     call(db, member, acme, note="Sam's roof **bold**", at=at - dt.timedelta(days=1))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crm_data import admin as svc
-from crm_data import dictionaries
+from crm_data import clock, dictionaries
 from crm_data import settings as org_settings
 from tests.test_pages_planning import WARSAW, World, calendar_key, local, no_exceptions
 
@@ -41,7 +41,7 @@ def test_working_hours_at_the_ends_of_the_day_open_every_planning_form(world: Wo
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()
     no_exceptions(at)
-    tomorrow = dt.datetime.now(WARSAW).date() + dt.timedelta(days=1)
+    tomorrow = clock.today(WARSAW) + dt.timedelta(days=1)
     at.session_state[calendar_key()] = {"callback": "dateClick", "dateClick": {"date": f"{tomorrow}T00:00:00.000Z"}}
     at.run()
     no_exceptions(at)

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Widget
 
 from crm_data import admin as admin_service
-from crm_data import cache, dictionaries, events, planning, setup, users
+from crm_data import cache, clock, dictionaries, events, planning, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
@@ -54,7 +54,7 @@ def save_a_deal_and_its_next_step(db: Database, manager: users.User, client_id: 
     kind = Lookups.active(look.event_types)[0].id
     offer = Lookups.active(look.amount_types)[0].id
     product = Lookups.active(look.products)[0].id
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     result = events.log_event(
         db,
         manager,

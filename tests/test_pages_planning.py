@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import agenda, planning, reminders, reservations, setup, users
+from crm_data import agenda, clock, planning, reminders, reservations, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
@@ -24,7 +24,7 @@ APP = str(REPO / "app.py")
 
 def local(days: int, hhmm: str) -> dt.datetime:
     """A working-day wall-clock time in Warsaw, `days` working days from now."""
-    day = dt.datetime.now(WARSAW).date()
+    day = clock.today(WARSAW)
     while days > 0 or day.weekday() >= 5:
         day += dt.timedelta(days=1)
         if day.weekday() < 5:
@@ -57,7 +57,7 @@ class World:
         self.db = Database.open(config_for(path))
         if made is None:
             admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
-            made = build_world(self.db, {"admin": admin}, dt.datetime.now(dt.UTC))
+            made = build_world(self.db, {"admin": admin}, clock.now())
         self.admin, self.anna, self.sam = made["admin"], made["anna"], made["sam"]
         self.room, self.client, self.thread = made["room"], made["client"], made["thread"]
         self.type_id = first_type(self.db)
@@ -200,7 +200,7 @@ def test_marking_done_from_today_records_the_outcome(world: World) -> None:
 # -- Calendar --------------------------------------------------------------------------------------
 def calendar_key(nonce: int = 0) -> str:
     """The calendar component's key: a re-mount nonce and the Monday of the week shown."""
-    today = dt.datetime.now(WARSAW).date()
+    today = clock.today(WARSAW)
     return f"calendar_widget_{nonce}_{(today - dt.timedelta(days=today.weekday())).isoformat()}"
 
 
@@ -335,7 +335,7 @@ def test_the_resources_page_shows_bookings_and_books_a_room(world: World) -> Non
 
 # -- reminders ---------------------------------------------------------------------------------------
 def test_a_due_reminder_is_counted_toasted_once_and_gone_when_dismissed(world: World) -> None:
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    soon = clock.now() + dt.timedelta(minutes=5)
     event_id = world.plan(world.anna, soon, assignee_id=world.sam.id, remind_before_min=15)
     at = world.app(world.sam)
     at.run()

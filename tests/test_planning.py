@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from crm_data import agenda, dictionaries, events, ics, planning, reminders, reservations
+from crm_data import agenda, clock, dictionaries, events, ics, planning, reminders, reservations
 from crm_data.db import Database
 from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
@@ -283,7 +283,7 @@ def test_a_member_cannot_cancel_a_coworkers_own_event(
 
 
 def test_completing_releases_the_rest_of_the_booking_and_the_reminder(db: Database, member: User, thread, room) -> None:
-    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=30)
+    start = clock.now().replace(microsecond=0) - dt.timedelta(minutes=30)
     (event_id,) = plan(
         db, member, thread, start, 120, now=start - dt.timedelta(minutes=1), resource_ids=(room,)
     ).event_ids
@@ -320,7 +320,7 @@ def test_completing_early_with_the_next_step_in_the_same_slot_and_room_is_no_con
 ) -> None:
     # the meeting is tomorrow; it happened today instead, and the follow-up takes its old slot and
     # room: the event being completed is done by then, so neither a warning nor a refusal
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     tomorrow = now + dt.timedelta(days=1)
     (event_id,) = plan(db, member, thread, tomorrow, 60, now=now, resource_ids=(room,)).event_ids
     result = events.log_event(
@@ -470,7 +470,7 @@ def test_the_ics_file_has_the_events_and_their_alarms_across_the_dst_change(db: 
 def test_ten_threads_racing_for_one_slot_book_it_exactly_once_per_round(
     db: Database, member: User, thread, room
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     type_id = first_type(db)
     base = at("2027-01-04", "08:00")
     for rnd in range(100):
@@ -527,7 +527,7 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
     db: Database, member: User, manager: User, thread, room, car, hammer_seconds: float
 ) -> None:
     type_id = first_type(db)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     base = at("2027-02-01", "08:00")
     deadline = time.monotonic() + hammer_seconds
     hard_deadline = deadline + HAMMER_HANG_SECONDS

@@ -9,14 +9,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from crm_data import agenda, clients, planning, threads
+from crm_data import agenda, clients, clock, planning, threads
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
 from crm_data.threads import ThreadChoice
 from crm_data.users import User
 from tests.helpers import call, first_type, new_client
 
-SOON = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(days=2)
+SOON = clock.now().replace(second=0, microsecond=0) + dt.timedelta(days=2)
 
 
 def frozen(value: object) -> bool:

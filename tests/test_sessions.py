@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import statistics
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import argon2
 import pytest
 
 from crm_data import sessions, users
@@ -261,3 +264,69 @@ def test_after_signing_in_the_first_pages_reads_are_already_shared(
     agenda.inboxes(db, member)
     agenda.without_next_step(db, member.id)
     assert cache.CACHE.hits >= hits + 2
+
+
+def test_a_right_password_checked_while_wrong_guesses_lock_the_login_does_not_lift_that_lock(
+    db: Database, member: User, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue #21, item 2: 19 wrong guesses and 1 right one for the same login. The right one is
+    counted first and its check is held until the wrong ones have been counted past the lock;
+    its success then takes off only its own count, so the lock stands and at most
+    LOCKOUT_FAILURES wrong passwords are ever checked (before: the success deleted the row with
+    the lock and the count started again, 9 wrong passwords were checked)."""
+    release, held = threading.Event(), threading.Event()
+    checked_wrong: list[str] = []
+
+    class Counting(argon2.PasswordHasher):
+        def verify(self, hash: str, password: str) -> bool:
+            if password == PASSWORD:
+                held.set()
+                assert release.wait(60)
+            else:
+                checked_wrong.append(password)
+            return super().verify(hash, password)
+
+    monkeypatch.setitem(users._HASHERS, "default", Counting(time_cost=1, memory_cost=1024, parallelism=1))
+    with ThreadPoolExecutor(1) as pool:
+        right = pool.submit(users.authenticate, db, member.login, PASSWORD, now=T0)
+        assert held.wait(60)
+        first = guess_in_parallel(db, [(member.login, WRONG)] * 9, T0)
+        release.set()
+        assert right.result(timeout=60) == member
+    rest = guess_in_parallel(db, [(member.login, WRONG)] * 10, T0)
+    assert "ok" not in first + rest
+    assert len(checked_wrong) <= users.LOCKOUT_FAILURES
+    assert set(rest) == {"auth.locked"}
+    with db.read() as tx:
+        failures_left, locked_until = tx.one(
+            "SELECT failures, locked_until FROM login_attempts WHERE login = ?", ["sam"]
+        )
+    assert locked_until > T0
+    assert failures_left == 19  # the 19 wrong guesses stay counted; only the right one was taken off
+
+
+def test_an_unknown_login_costs_the_same_argon2_work_as_a_real_one():
+    """Issue #21, item 2: the dummy hash checked for a login that does not exist is made by the
+    same hasher, with the same parameters, as real users' hashes (it was argon2-cffi's default,
+    64 MiB and 3 passes, five times the cost: the timing told which logins exist)."""
+    real = users.prepare_user(login="kim", display_name="Kim", password=PASSWORD).password_hash
+    assert argon2.extract_parameters(users._dummy_hash()) == argon2.extract_parameters(real)
+
+
+def test_signing_in_as_an_unknown_login_takes_as_long_as_a_wrong_password_for_a_real_one(
+    db: Database, admin: User, monkeypatch: pytest.MonkeyPatch
+):
+    """The medians of 15 interleaved tries each at the product's real argon2 parameters (about
+    40 ms a check) lie within a factor of two (before: 183 vs 35 ms)."""
+    monkeypatch.setitem(users._HASHERS, "default", argon2.PasswordHasher(**users.ARGON2))
+    users.reset_password(db, admin, admin.id, PASSWORD)  # hashed with the real parameters now
+    times: dict[str, list[float]] = {"unknown": [], "real": []}
+    for i in range(15):
+        for kind, login in (("unknown", f"nobody{i}"), ("real", admin.login)):
+            started = time.perf_counter()
+            with pytest.raises(AuthError):
+                users.authenticate(db, login, WRONG, now=T0 + dt.timedelta(minutes=20 * i))
+            times[kind].append(time.perf_counter() - started)
+    unknown, real = statistics.median(times["unknown"]), statistics.median(times["real"])
+    print(f"median sign-in: unknown login {unknown * 1000:.1f} ms, real login {real * 1000:.1f} ms")
+    assert 0.5 < unknown / real < 2.0

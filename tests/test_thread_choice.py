@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import agenda, events, planning, setup, threads, users
+from crm_data import agenda, clock, events, planning, setup, threads, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import ValidationError
@@ -18,7 +18,7 @@ from crm_data.users import User
 from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, snapshot
 
 APP = str(REPO / "app.py")
-SOON = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+SOON = clock.now().replace(microsecond=0) + dt.timedelta(days=2)
 
 
 def errors_of(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, str]:
@@ -28,7 +28,7 @@ def errors_of(exc: pytest.ExceptionInfo[ValidationError]) -> dict[str, str]:
 # -- the rule ------------------------------------------------------------------------------------
 def test_the_suggested_thread_is_my_own_most_recent_open_thread(db: Database, member: User, other_member: User) -> None:
     client_id = new_client(db, member)
-    old = call(db, member, client_id, note="Old deal", at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).thread_id
+    old = call(db, member, client_id, note="Old deal", at=clock.now() - dt.timedelta(days=3)).thread_id
     recent = call(db, member, client_id, note="Recent deal").thread_id
     call(db, other_member, client_id, note="Olga's even more recent deal")
     assert old != recent
@@ -50,7 +50,7 @@ def test_logging_with_the_thread_not_chosen_asks_to_choose_it_and_writes_nothing
     client_id = new_client(db, member)
     call(db, other_member, client_id, note="Olga's deal")
     before = snapshot(db)
-    cmd = events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id, ThreadChoice.NOT_CHOSEN, note="Hi")
+    cmd = events.LogEvent(first_type(db), clock.now(), client_id, ThreadChoice.NOT_CHOSEN, note="Hi")
     with pytest.raises(ValidationError) as exc:
         events.log_event(db, member, cmd)
     assert errors_of(exc) == {"thread_id": "thread.not_chosen"}
@@ -60,7 +60,7 @@ def test_logging_with_the_thread_not_chosen_asks_to_choose_it_and_writes_nothing
 def test_logging_into_a_new_thread_is_its_own_state_of_the_command(db: Database, member: User) -> None:
     client_id = new_client(db, member)
     existing = call(db, member, client_id, note="First deal").thread_id
-    cmd = events.LogEvent(first_type(db), dt.datetime.now(dt.UTC), client_id, ThreadChoice.NEW, note="Second deal")
+    cmd = events.LogEvent(first_type(db), clock.now(), client_id, ThreadChoice.NEW, note="Second deal")
     result = events.log_event(db, member, cmd)
     assert result.new_thread
     assert result.thread_id != existing

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from crm_data import clock
 from crm_data.db import Database, Tx
 from crm_data.errors import ValidationError
 from crm_data.reports.periods import GRANULARITIES, _zone, buckets
@@ -133,7 +134,7 @@ def _scratch(db: Database) -> Iterator[Tx]:
 # -- defaults ------------------------------------------------------------------------------------------------
 def default_filter(db: Database, *, days: int = 365, now: dt.datetime | None = None) -> ReportFilter:
     """The last `days` days up to today (local), every thread: what the pages open with."""
-    today = (now or dt.datetime.now(dt.UTC)).astimezone(_zone(db)).date()
+    today = (now or clock.now()).astimezone(_zone(db)).date()
     return ReportFilter(start=today - dt.timedelta(days=days - 1), end=today)
 
 

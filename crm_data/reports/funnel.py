@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from crm_data import cache
+from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
     DRILL_KINDS,
@@ -52,7 +52,7 @@ class Funnel:
 
 @cache.shared
 def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> Funnel:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     amount_type_id = _amount_type(db, f)
     with _scratch(db) as tx:
         _build_cohort(tx, db, f, amount_type_id)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crm_data import cache
+from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.reports.common import ReportFilter, _amount_type, _thread_conditions
 from crm_data.reports.funnel import Weighted, weighted_pipeline
@@ -37,7 +37,7 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
     events logged (done events that started in the period), overdue tasks (planned events of
     matching threads that started before today, local time) and the weighted pipeline (pass
     `weighted` when the caller has it already)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     zone = _zone(db)
     days = (f.end - f.start).days + 1
     window = _window(db, f.start, f.end)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from crm_data import cache
+from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
     _DIMENSION_KEY,
@@ -145,7 +145,7 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
     before = previous_bucket(first, f.granularity)
     zone = _zone(db)
     window = {"tz": zone.key, "from": local_midnight(before, zone), "to": local_midnight(after, zone)}
-    partial = running_bucket(periods[-1], f.granularity, today or dt.datetime.now(zone).date())
+    partial = running_bucket(periods[-1], f.granularity, today or clock.today(zone))
     # the bucket before the last counts up to `cut` when compared with the last one
     cut = local_midnight(partial.previous_through + dt.timedelta(days=1), zone) if partial else window["to"]
     where, params = _thread_conditions(f if f.product_id is None else _without_product(f))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import cache
+from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, _frame, _page, _scratch, _thread_conditions
 from crm_data.reports.money import _without_product, running_bucket
@@ -121,7 +121,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
         )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
     leaders["period"] = pd.to_datetime(leaders["period"]).dt.date
-    running = running_bucket(periods[-1], f.granularity, today or dt.datetime.now(zone).date())
+    running = running_bucket(periods[-1], f.granularity, today or clock.today(zone))
     covered = (first, after - dt.timedelta(days=1))
     return ProductReport(rows, totals, periods, covered, leaders, running.through if running else None)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_data import cache
+from crm_data import cache, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
@@ -31,7 +31,7 @@ class ThreadTimeline:
 def thread_timeline(
     db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000
 ) -> ThreadTimeline:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     with _scratch(db) as tx:
         events = _frame(
             tx,

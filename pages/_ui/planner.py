@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import agenda, planning
+from crm_data import agenda, clock, planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import default_start_time, local_to_utc
@@ -42,7 +42,9 @@ def plan_form(
     generation = st.session_state.get(f"{prefix}__gen", 0)
     base, prefix = prefix, prefix if generation == 0 else f"{prefix}{generation}"
     local_start = _local(start) if start else None
-    st.session_state.setdefault(f"{prefix}_day", (local_start or dt.datetime.now(f.tz) + dt.timedelta(days=1)).date())
+    st.session_state.setdefault(
+        f"{prefix}_day", (local_start or clock.now().astimezone(f.tz) + dt.timedelta(days=1)).date()
+    )
     st.session_state.setdefault(
         f"{prefix}_time",
         (local_start.time().replace(tzinfo=None) if local_start else default_start_time(working_hours(org))),

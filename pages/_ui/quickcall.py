@@ -10,11 +10,9 @@ choosing the client are one step, instead of a button and then a box to click.""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
-from crm_data import events
+from crm_data import clock, events
 from crm_data.errors import CrmError
 from crm_data.i18n import Fmt
 from crm_data.threads import ThreadChoice
@@ -106,7 +104,7 @@ def _body() -> None:
     try:
         cmd = events.LogEvent(
             type_id=type_id,
-            occurred_at=dt.datetime.now(dt.UTC).replace(second=0, microsecond=0),
+            occurred_at=clock.now().replace(second=0, microsecond=0),
             client_id=client_id,
             thread_id=thread_id,
             note=note or "",

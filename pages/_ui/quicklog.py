@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import clients, events
+from crm_data import clients, clock, events
 from crm_data.errors import CrmError
 from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
@@ -58,7 +58,7 @@ def _errors_for(k: _Keys, *fields: str) -> None:
 
 
 def _now_local() -> dt.datetime:
-    now = dt.datetime.now(ui.fmt().tz)
+    now = clock.now().astimezone(ui.fmt().tz)
     return now.replace(second=0, microsecond=0)
 
 
