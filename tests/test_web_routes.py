@@ -177,7 +177,8 @@ def test_the_sign_in_form_refuses_bad_posts_and_signs_in_with_a_safe_cookie(site
         raw.sendall(
             b"POST /auth/signin HTTP/1.1\r\nHost: localhost\r\n"
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20971520\r\n\r\n"
-            + b"login=sam&pad0=" + b"x" * 65536
+            + b"login=sam&pad0="
+            + b"x" * 65536
         )
         answer = raw.recv(4096).decode("latin-1")
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
