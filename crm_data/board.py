@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from crm_data import clock, dictionaries, events, reports, threads
+from crm_data import checks, clock, dictionaries, events, reports, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
@@ -298,6 +298,56 @@ def _column(stage: dictionaries.Stage, rows: list[dict], now: dt.datetime) -> Co
             for r in rows
         ),
     )
+
+
+# -- what the board component sends back -------------------------------------------------------------------
+ACTIONS = ("move", "open", "more", "toggle")
+
+
+@dataclass(frozen=True)
+class BoardAction:
+    """A checked trigger of the board component: `kind` with the card and/or column it names."""
+
+    kind: str
+    thread_id: int | None = None
+    stage_id: int | None = None
+    version: int | None = None
+
+
+def read_action(kind: str, payload: object, shown: Board) -> BoardAction:
+    """The component's payload for `kind`, checked like a form's input: it comes from the
+    browser, so anything may arrive. Ids must be whole numbers (a float, a bool or a string is
+    refused, never rounded); a card must be one the board shows (`board.card_gone`), a column
+    one of its stages (`board.unknown_stage`). Raises ValidationError; nothing is read from or
+    written to the database."""
+    if kind not in ACTIONS:
+        raise ValidationError.single("board", "board.bad_action")
+    if not isinstance(payload, Mapping):
+        raise ValidationError.single("board", "board.bad_action")
+    cards = {c.id for column in shown.columns for c in column.cards}
+    stages = {column.stage_id for column in shown.columns}
+
+    def card() -> int:
+        thread_id = payload.get("thread_id")
+        if isinstance(thread_id, bool) or not isinstance(thread_id, int) or thread_id not in cards:
+            raise ValidationError.single("thread_id", "board.card_gone")
+        return thread_id
+
+    def stage() -> int:
+        stage_id = payload.get("stage_id")
+        if isinstance(stage_id, bool) or not isinstance(stage_id, int) or stage_id not in stages:
+            raise ValidationError.single("stage_id", "board.unknown_stage")
+        return stage_id
+
+    if kind == "open":
+        return BoardAction(kind, thread_id=card())
+    if kind in ("more", "toggle"):
+        return BoardAction(kind, stage_id=stage())
+    thread_id, stage_id = card(), stage()
+    version = payload.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= checks.MAX_ID:
+        raise ValidationError.single("version", "board.card_gone")
+    return BoardAction(kind, thread_id=thread_id, stage_id=stage_id, version=version)
 
 
 # -- the move ----------------------------------------------------------------------------------------------

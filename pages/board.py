@@ -228,35 +228,36 @@ if flash is not None:
 
 result = board_component.draw(component_data(b, f, expanded, account), key=f"board_{pipeline_id}")
 cards_by_id = {k.id: k for c in b.columns for k in c.cards}
-if result.open:
-    st.switch_page("pages/thread.py", query_params={"id": int(result.open["thread_id"])})
-if result.more:
-    stage_id = int(result.more["stage_id"])
-    limits[stage_id] = limits.get(stage_id, board.CARD_LIMIT) + board.CARD_LIMIT
-    st.rerun()
-if result.toggle:
-    expanded ^= {int(result.toggle["stage_id"])}
-    st.rerun()
-if result.move:
-    moved = cards_by_id.get(int(result.move["thread_id"]))
-    target = look.stages.get(int(result.move["stage_id"]))
-    if moved is not None and target is not None:
+for kind in board.ACTIONS:
+    payload = getattr(result, kind, None)
+    if payload is None:
+        continue
+    try:
+        action = board.read_action(kind, payload, b)
+    except ValidationError as exc:  # the browser sent something the board never drew
+        st.session_state[FLASH] = ("error", reason_text(exc, f), None)
+        redraw()
+        st.rerun()
+    if action.kind == "open":
+        st.switch_page("pages/thread.py", query_params={"id": action.thread_id})
+    elif action.kind == "more":
+        limits[action.stage_id] = limits.get(action.stage_id, board.CARD_LIMIT) + board.CARD_LIMIT
+    elif action.kind == "toggle":
+        expanded ^= {action.stage_id}
+    else:
+        moved, target = cards_by_id[action.thread_id], look.stages[action.stage_id]
         if target.is_lost:  # ask for the reason before anything is saved
             st.session_state[PENDING] = {
                 "thread_id": moved.id,
                 "stage_id": target.id,
                 "title": moved.title,
-                "version": int(result.move["version"]),
+                "version": action.version,
             }
             for key in ("board_lost_reason", "board_lost_note"):
                 st.session_state.pop(key, None)
             redraw()  # the card goes back to its column while the reason is asked
         else:
-            attempt_move(
-                board.MoveCard(moved.id, target.id, int(result.move["version"]), lang=f.lang),
-                moved.title,
-                moved.client_id,
-            )
+            attempt_move(board.MoveCard(moved.id, target.id, action.version, lang=f.lang), moved.title, moved.client_id)
     st.rerun()
 pending = st.session_state.get(PENDING)
 if pending is not None:

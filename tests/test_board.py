@@ -410,3 +410,60 @@ def test_a_stage_rotting_limit_is_between_one_day_and_ten_years_or_off(db: Datab
     assert dictionaries.lookups(db).stages[lead.id].rot_days == 14
     admin_service.save(db, admin, "stages", {**values, "rot_days": None}, lead.id)
     assert dictionaries.lookups(db).stages[lead.id].rot_days is None
+
+
+# -- what the component sends back (issue #21, item 1) ------------------------------------------------
+def shown_board(db: Database, world: dict[str, Any]) -> board.Board:
+    return board.board(db, board.BoardFilter(world["pipeline"]))
+
+
+FORGED = {
+    "a string id": ("move", {"thread_id": "abc", "stage_id": 0, "version": 1}, "board.card_gone"),
+    "a null id": ("move", {"thread_id": None, "stage_id": 0, "version": 1}, "board.card_gone"),
+    "a float id (4.5 moved thread 4)": ("move", {"thread_id": 4.5, "stage_id": 0, "version": 1}, "board.card_gone"),
+    "a bool id": ("open", {"thread_id": True}, "board.card_gone"),
+    "a string version": ("move", {"thread_id": "CARD", "stage_id": "STAGE", "version": "x"}, "board.card_gone"),
+    "a bare string": ("move", "DROP TABLE threads", "board.bad_action"),
+    "an empty object": ("move", {}, "board.card_gone"),
+    "a list": ("open", [1, 2], "board.bad_action"),
+    "an unknown thread": ("move", {"thread_id": 999999, "stage_id": "STAGE", "version": 1}, "board.card_gone"),
+    "a negative thread": ("open", {"thread_id": -5}, "board.card_gone"),
+    "thread 0": ("open", {"thread_id": 0}, "board.card_gone"),
+    "a thread past BIGINT": ("open", {"thread_id": 2**70}, "board.card_gone"),
+    "an unknown stage": ("move", {"thread_id": "CARD", "stage_id": 999999, "version": 1}, "board.unknown_stage"),
+    "a negative stage": ("move", {"thread_id": "CARD", "stage_id": -1, "version": 1}, "board.unknown_stage"),
+    "a string stage to toggle": ("toggle", {"stage_id": "abc"}, "board.unknown_stage"),
+    "a float stage for more": ("more", {"stage_id": 1.0}, "board.unknown_stage"),
+    "a version past BIGINT": ("move", {"thread_id": "CARD", "stage_id": "STAGE", "version": 2**70}, "board.card_gone"),
+    "an action the board has not": ("delete", {"thread_id": "CARD"}, "board.bad_action"),
+}
+
+
+@pytest.mark.parametrize(("kind", "payload", "key"), list(FORGED.values()), ids=list(FORGED))
+def test_a_forged_board_payload_is_refused_with_a_message_and_changes_nothing(
+    db: Database, world: dict[str, Any], kind: str, payload: Any, key: str
+) -> None:
+    shown = shown_board(db, world)
+    card = shown.columns[0].cards[0]
+    other_stage = shown.columns[1].stage_id
+
+    def fill(value: Any) -> Any:
+        return {"CARD": card.id, "STAGE": other_stage}.get(value, value) if isinstance(value, str) else value
+
+    if isinstance(payload, dict):
+        payload = {k: fill(v) for k, v in payload.items()}
+    before = snapshot(db)
+    with pytest.raises(ValidationError) as refused:
+        board.read_action(kind, payload, shown)
+    assert [e.key for e in refused.value.errors] == [key]
+    assert snapshot(db) == before
+
+
+def test_a_well_formed_payload_names_a_shown_card_and_column(db: Database, world: dict[str, Any]) -> None:
+    shown = shown_board(db, world)
+    card = shown.columns[0].cards[0]
+    target = shown.columns[1].stage_id
+    move = board.read_action("move", {"thread_id": card.id, "stage_id": target, "version": card.version}, shown)
+    assert move == board.BoardAction("move", card.id, target, card.version)
+    assert board.read_action("open", {"thread_id": card.id}, shown) == board.BoardAction("open", thread_id=card.id)
+    assert board.read_action("toggle", {"stage_id": target}, shown).stage_id == target

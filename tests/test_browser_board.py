@@ -249,3 +249,34 @@ def test_show_more_and_the_won_column_open_on_request(browser, server_factory, t
     assert card(page, "Signed order").locator("select").count() == 0  # a closed thread does not move
     shot(page, tmp_path, "board-more-and-won")
     context.close()
+
+
+def test_a_forged_move_from_the_browser_is_refused_with_a_message_and_moves_nothing(
+    browser, server_factory, tmp_path
+) -> None:
+    """Issue #21, item 1: the payload the component sends is the browser's to forge. A menu option
+    rewritten to a stage this board does not have (999999), and one rewritten to a non-number
+    (the component sends null): each gets "Unknown stage" on the page, not an error box or
+    silence, and no card moves."""
+    server = server_factory(prepare)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = context.new_page()
+    sign_in(page, server.url, "anna")
+    open_board(page)
+    before = count_of(page, "Negotiation")
+    for forged in ("999999", "abc"):
+        mine = card(page, "Windows for the new office")
+        menu = mine.get_by_label("Move “Windows for the new office” to another stage")
+        menu.evaluate(
+            "(select, forged) => { const o = [...select.options].find(o => o.text === 'Negotiation');"
+            " o.value = forged; }",
+            forged,
+        )
+        menu.select_option(label="Negotiation")
+        mine.get_by_role("button", name="Move “Windows for the new office” to the chosen stage").click()
+        page.get_by_text("Unknown stage: the board was drawn again as it is now.").wait_for()
+        wait_idle(page)
+        assert page.get_by_test_id("stException").count() == 0
+        assert count_of(page, "Negotiation") == before
+    assert count_of(page, "Lead") == "2 threads"  # the card stayed where it was
+    context.close()
