@@ -362,6 +362,7 @@ class MoveCard:
     note: str = ""
     next_step: events.NextStep | None = None
     lang: str = "en"
+    cancel_planned: bool = True  # a move to won or lost ends the thread's planned work (see LogEvent)
 
 
 def stage_change_type(look: Lookups, org: org_settings.OrgSettings) -> int | None:
@@ -406,6 +407,7 @@ def move(db: Database, actor: User, cmd: MoveCard, *, now: dt.datetime | None = 
             next_step=cmd.next_step,
             stage_change_required=True,
             lang=cmd.lang,
+            cancel_planned=cmd.cancel_planned,
         ),
         now=now,
     )

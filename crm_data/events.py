@@ -112,6 +112,9 @@ class LogEvent:
     # the event exists to move the thread (a board move): a thread already at `stage_id` is refused
     # instead of logging the event without a stage change, so the version check always runs
     stage_change_required: bool = False
+    # when the event closes the thread (won or lost): cancel its planned events and free their
+    # bookings in the same transaction (the user is asked, with counts; the default is to cancel)
+    cancel_planned: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class LogResult:
     stage_name: str
     percent: int
     new_thread: bool
+    # planned work that closing the thread ended
+    cancelled: planning.PlannedWork = field(default_factory=lambda: planning.PlannedWork(0, 0))
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -149,6 +154,7 @@ class _Clean:
     files: list[tuple[str, bytes]]
     complete_event_id: int | None
     complete_event_version: int | None
+    cancel_planned: bool = True
 
 
 class _Errors:
@@ -314,6 +320,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         files=files,
         complete_event_id=complete_event_id,
         complete_event_version=complete_event_version,
+        cancel_planned=checks.flag(cmd.cancel_planned, "cancel_planned"),
     )
 
 
@@ -520,6 +527,7 @@ def _write(
         else []
     )
     new_thread = c.thread_id is None
+    cancelled = planning.PlannedWork(0, 0)
     first = None
     if new_thread:
         first = look.first_stage(c.pipeline_id)
@@ -585,6 +593,9 @@ def _write(
             "stage",
             {"stage": [old_stage.name if old_stage else None, stage.name], "status": [thread["status"], status]},
         )
+        if status != "open" and c.cancel_planned:
+            # before the next step below: one planned in the closing save itself stays
+            cancelled = planning.cancel_thread_plans_tx(tx, actor, thread_id, now)
     elif not new_thread:
         tx.execute(
             "UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?",
@@ -611,7 +622,7 @@ def _write(
         status = stage.thread_status
     else:
         stage, status = look.stages[thread["stage_id"]], thread["status"]
-    return LogResult(event_id, thread_id, next_id, status, stage.name, stage.percent, new_thread)
+    return LogResult(event_id, thread_id, next_id, status, stage.name, stage.percent, new_thread, cancelled)
 
 
 def _write_children(tx: Tx, actor: User, event_id: int, c: _Clean, stored: list[attachments.StoredFile]) -> None:

@@ -769,14 +769,53 @@ def cancel(
 
     def work(tx: Tx) -> int:
         event = _planned_tx(tx, actor, event_id, expected_version)
-        tx.execute(
-            "UPDATE events SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
-            [now, event_id],
-        )
-        reservations.release_tx(tx, actor.id, event_id)
-        reminders.close_tx(tx, event_id, now)
-        audit.record(tx, actor.id, "event", event_id, "cancel", {"status": ["planned", "cancelled"]})
+        cancel_tx(tx, actor, event_id, now)
         return event["version"] + 1
 
     with reservations.locked(db, _event_resources(db, event_id)):
         return db.write(work)
+
+
+def cancel_tx(tx: Tx, actor: User, event_id: int, now: dt.datetime) -> None:
+    """Inside the caller's transaction: a planned event is cancelled, its resources are free
+    again (releasing only makes room, so no booking lock is needed) and its reminder ends."""
+    tx.execute(
+        "UPDATE events SET status = 'cancelled', updated_at = ?, version = version + 1 WHERE id = ?",
+        [now, event_id],
+    )
+    reservations.release_tx(tx, actor.id, event_id)
+    reminders.close_tx(tx, event_id, now)
+    audit.record(tx, actor.id, "event", event_id, "cancel", {"status": ["planned", "cancelled"]})
+
+
+@dataclass(frozen=True)
+class PlannedWork:
+    """What is still planned in a thread: its planned events and their resource bookings."""
+
+    events: int
+    bookings: int
+
+
+_PLANNED_WORK_SQL = """
+    SELECT count(DISTINCT e.id), count(r.id)
+    FROM events e LEFT JOIN reservations r ON r.event_id = e.id
+    WHERE e.thread_id = ? AND e.status = 'planned'
+"""
+
+
+def planned_work(db: Database, thread_id: int) -> PlannedWork:
+    """The planned events of a thread and their bookings: what closing it would cancel."""
+    checks.ident(thread_id, "thread_id")
+    with db.read() as tx:
+        events_count, bookings = tx.one(_PLANNED_WORK_SQL, [thread_id])
+    return PlannedWork(events_count, bookings)
+
+
+def cancel_thread_plans_tx(tx: Tx, actor: User, thread_id: int, now: dt.datetime) -> PlannedWork:
+    """Inside the transaction that closes a thread (won or lost): cancel every planned event of
+    it with its bookings and reminders. Whoever may close the thread may end its planned work,
+    whoever it was assigned to. Returns what was cancelled."""
+    done = PlannedWork(*tx.one(_PLANNED_WORK_SQL, [thread_id]))
+    for (event_id,) in tx.all("SELECT id FROM events WHERE thread_id = ? AND status = 'planned'", [thread_id]):
+        cancel_tx(tx, actor, event_id, now)
+    return done

@@ -11,7 +11,7 @@ import streamlit as st
 from crm_data import board, permissions
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import Fmt
-from pages._ui import board_component, filters, labels
+from pages._ui import board_component, closing, filters, labels
 from pages._ui import core as ui
 
 PENDING = "board_pending"  # a drop on a lost stage, waiting for its reason
@@ -103,7 +103,8 @@ def attempt_move(move: board.MoveCard, title: str, client_id: int) -> bool:
         st.session_state[FLASH] = ("error", ui.tm("board.refused", title=title, reason=reason_text(exc, f)), None)
         return False
     follow_up = {"client": client_id, "thread": result.thread_id} if result.thread_status == "open" else None
-    st.session_state[FLASH] = ("success", ui.tm("board.moved", title=title, stage=result.stage_name), follow_up)
+    moved = ui.tm("board.moved", title=title, stage=result.stage_name) + closing.cancelled_text(result.cancelled)
+    st.session_state[FLASH] = ("success", moved, follow_up)
     return True
 
 
@@ -122,38 +123,40 @@ def lost_dialog(pending: dict[str, Any]) -> None:
         placeholder=f.t("log.choose"),
     )
     note = st.text_area(f.t("board.note"), key="board_lost_note", height=80)
+    cancel_planned = closing.cancel_choice(st, pending["thread_id"], "board_lost_cancel_planned")
     left, right = st.columns(2)
-    if left.button(f.t("board.confirm"), type="primary", key="board_lost_confirm", icon=":material/check:"):
-        move = board.MoveCard(
-            pending["thread_id"],
-            pending["stage_id"],
-            pending["version"],
-            lost_reason_id=reason,
-            note=note or "",
-            lang=f.lang,
-        )
-        try:
-            board.move(ui.db(), ui.require_user(), move)
-        except ValidationError as exc:  # e.g. no reason chosen: say so here and keep what was typed
-            ui.show_error(exc)
-            return
-        except CrmError as exc:
-            st.session_state[FLASH] = (
-                "error",
-                ui.tm("board.refused", title=pending["title"], reason=reason_text(exc, f)),
-                None,
-            )
-        else:
-            st.session_state[FLASH] = (
-                "success",
-                ui.tm("board.moved", title=pending["title"], stage=look.stages[pending["stage_id"]].name),
-                None,
-            )
-        forget_pending()
-        st.rerun()
+    # both buttons drawn before anything is saved: a refused save keeps "Keep where it was"
+    confirmed = left.button(f.t("board.confirm"), type="primary", key="board_lost_confirm", icon=":material/check:")
     if right.button(f.t("board.cancel"), key="board_lost_cancel", icon=":material/undo:"):
         forget_pending()
         st.rerun()
+    if not confirmed:
+        return
+    move = board.MoveCard(
+        pending["thread_id"],
+        pending["stage_id"],
+        pending["version"],
+        lost_reason_id=reason,
+        note=note or "",
+        lang=f.lang,
+        cancel_planned=cancel_planned,
+    )
+    try:
+        result = board.move(ui.db(), ui.require_user(), move)
+    except ValidationError as exc:  # e.g. no reason chosen: say so here and keep what was typed
+        ui.show_error(exc)
+        return
+    except CrmError as exc:
+        st.session_state[FLASH] = (
+            "error",
+            ui.tm("board.refused", title=pending["title"], reason=reason_text(exc, f)),
+            None,
+        )
+    else:
+        moved = ui.tm("board.moved", title=pending["title"], stage=look.stages[pending["stage_id"]].name)
+        st.session_state[FLASH] = ("success", moved + closing.cancelled_text(result.cancelled), None)
+    forget_pending()
+    st.rerun()
 
 
 account = ui.require_user()

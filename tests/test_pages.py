@@ -184,3 +184,45 @@ def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page
     assert at.sidebar.selectbox(key="sidebar_language").value == "pl"
     # switch back so the shared sample user stays English for the other tests
     at.selectbox(key="sidebar_language").set_value("en").run()
+
+
+def test_the_log_form_closing_a_thread_offers_to_cancel_its_planned_work(app_env: Path) -> None:
+    """Issue #21, item 4: choosing Won or Lost in the log form for a thread with planned work
+    shows the choice with its counts, ticked; the save cancels it and says so."""
+    import datetime as dt
+
+    from crm_data import clock, dictionaries, planning
+    from tests.helpers import call, new_client
+
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    client_id = new_client(db, admin, name="Okna Łódź Sp. z o.o.")
+    thread_id = call(db, admin, client_id, note="First call").thread_id
+    look = dictionaries.lookups(db)
+    planned = planning.plan_event(
+        db,
+        admin,
+        planning.PlanEvent(
+            type_id=look.active(look.event_types)[0].id,
+            starts_at=clock.now() + dt.timedelta(days=2),
+            duration_min=30,
+            thread_id=thread_id,
+        ),
+    ).event_ids[0]
+    won = next(s for s in look.stages.values() if s.name == "Won")
+    at = signed_in(admin)
+    at.switch_page("pages/log_event.py").run()
+    at.selectbox(key="log_client_0").set_value(client_id).run()
+    at.selectbox(key=f"log_thread_0_{client_id}").set_value(thread_id).run()
+    at.selectbox(key=f"log_stage_{won.pipeline_id}_0").set_value(won.id).run()
+    no_exceptions(at)
+    choice = at.checkbox(key="log_cancel_planned_0")
+    assert choice.label == "Cancel its planned work: 1 planned event, 0 bookings"
+    assert choice.value is True
+    at.text_area(key="log_note_0").input("Signed")
+    at.button(key="log_save_0").click().run()
+    no_exceptions(at)
+    assert "Cancelled with it: 1 planned event, 0 bookings." in at.success[0].value
+    assert threads.thread_events(db, thread_id)[0].status in ("done", "cancelled")
+    with db.read() as tx:
+        assert tx.scalar("SELECT status FROM events WHERE id = ?", [planned]) == "cancelled"

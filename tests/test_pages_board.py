@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm_data import board, clock, dictionaries, events, users
+from crm_data import agenda, board, clock, dictionaries, events, users
 from crm_data import settings as org_settings
 from crm_data.config import config_for
 from crm_data.db import Database
@@ -236,6 +236,7 @@ def test_the_lost_dialog_needs_a_reason_then_closes_the_thread(site) -> None:
     at.button(key="board_lost_confirm").click().run()
     assert "A lost thread needs a lost reason." in at.error[0].value
     assert at.text_area(key="board_lost_note").value == "Too expensive for them"  # what was typed stays
+    assert at.button(key="board_lost_cancel").label == "Keep where it was"  # the way out stays too
     assert threads.get_thread(site["db"], site["mine"]).status == "open"
     reason = look.active(look.lost_reasons)[0]
     at.selectbox(key="board_lost_reason").set_value(reason.id)
@@ -245,3 +246,38 @@ def test_the_lost_dialog_needs_a_reason_then_closes_the_thread(site) -> None:
     assert (detail.status, detail.lost_reason) == ("lost", reason.name)
     assert threads.thread_events(site["db"], site["mine"])[0].note == "Too expensive for them"
     assert at.success[0].value == "“Sam's windows” moved to Lost."
+
+
+def test_the_lost_dialog_offers_to_cancel_the_threads_planned_work_and_says_what_it_cancelled(site) -> None:
+    from crm_data import planning, threads
+
+    db, member = site["db"], site["member"]
+    look = dictionaries.lookups(db)
+    planned = planning.plan_event(
+        db,
+        member,
+        planning.PlanEvent(
+            type_id=look.active(look.event_types)[0].id,
+            starts_at=clock.now() + dt.timedelta(days=3),
+            duration_min=30,
+            thread_id=site["mine"],
+        ),
+    ).event_ids[0]
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, member)
+    lost = next(s for s in look.stages.values() if s.name == "Lost")
+    at.session_state["board_pending"] = {
+        "thread_id": site["mine"],
+        "stage_id": lost.id,
+        "title": "Sam's windows",
+        "version": threads.get_thread(db, site["mine"]).version,
+    }
+    at.switch_page("pages/board.py").run()
+    choice = at.checkbox(key="board_lost_cancel_planned")
+    assert choice.label == "Cancel its planned work: 1 planned event, 0 bookings"
+    assert choice.value is True
+    at.selectbox(key="board_lost_reason").set_value(look.active(look.lost_reasons)[0].id)
+    at.button(key="board_lost_confirm").click().run()
+    assert [e.value for e in at.exception] == []
+    assert at.success[0].value == "“Sam's windows” moved to Lost. Cancelled with it: 1 planned event, 0 bookings."
+    assert agenda.agenda_event(db, planned).status == "cancelled"

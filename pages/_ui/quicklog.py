@@ -19,7 +19,7 @@ from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import default_start_time, local_to_utc
 from crm_data.threads import ThreadChoice
-from pages._ui import chrome, pickers, problems
+from pages._ui import chrome, closing, pickers, problems
 from pages._ui import core as ui
 
 
@@ -176,8 +176,10 @@ def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
 
 def _saved_text(result: events.LogResult) -> str:
     f = ui.fmt()
-    return ui.tm("log.saved", stage=result.stage_name, percent=f.percent(result.percent)) + (
-        " " + f.t("log.saved_new_thread") if result.new_thread else ""
+    return (
+        ui.tm("log.saved", stage=result.stage_name, percent=f.percent(result.percent))
+        + (" " + f.t("log.saved_new_thread") if result.new_thread else "")
+        + closing.cancelled_text(result.cancelled)
     )
 
 
@@ -230,7 +232,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             )
             _errors_for(k, "new_thread_title", "pipeline_id")
         stage_pipeline = thread.pipeline_id if thread else pipeline_id
-        stage_id, lost_reason_id = None, None
+        stage_id, lost_reason_id, cancel_planned = None, None, True
         if stage_pipeline is not None:
             stages = look.stages_of(stage_pipeline)
             current = thread.stage_id if thread else None
@@ -257,6 +259,8 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
                     key=k("lost_reason"),
                 )
                 _errors_for(k, "lost_reason_id")
+            if stage_id is not None and look.stages[stage_id].thread_status != "open" and thread:
+                cancel_planned = closing.cancel_choice(st, thread.id, k("cancel_planned"))
 
         # custom dictionaries of the chosen type
         dict_values: dict[int, int | None] = {}
@@ -372,6 +376,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             "pipeline_id": pipeline_id,
             "stage_id": stage_id,
             "lost_reason_id": lost_reason_id,
+            "cancel_planned": cancel_planned,
             "dictionary_values": dict_values,
             "next_step": next_step() if next_step else None,
             "amounts": amounts,
