@@ -7,8 +7,10 @@ the database's own `now()`, so that a moved clock moves every stamp with it.
 
 `CRM_TEST_TODAY=YYYY-MM-DD` moves the clock by whole days so that today is that date (the time
 of day runs on): the suite is run once that way, a year ahead, to prove that no test builds its
-world at a fixed moment while the code reads the wall clock. `frozen(moment)` stops the clock
-for a block of code (tests only)."""
+world at a fixed moment while the code reads the wall clock. `CRM_TEST_NOW=<ISO time with
+offset>` sets the clock to that moment when it is first read, and it runs on from there (a test
+server whose page depends on the time of day). `frozen(moment)` stops the clock for a block of
+code (tests only)."""
 
 from __future__ import annotations
 
@@ -19,20 +21,26 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 ENV = "CRM_TEST_TODAY"
+ENV_NOW = "CRM_TEST_NOW"
 
 
 class _State:
     frozen: dt.datetime | None = None
-    shift_for: tuple[str, dt.timedelta] = ("", dt.timedelta(0))
+    shift_for: tuple[str, dt.timedelta] = ("|", dt.timedelta(0))
 
 
 def _shift() -> dt.timedelta:
-    """Whole days from the wall clock's date to CRM_TEST_TODAY, fixed the first time it is asked
-    (so a run that passes midnight keeps one shift)."""
-    wanted = os.environ.get(ENV, "")
+    """From the wall clock to CRM_TEST_NOW, or to CRM_TEST_TODAY in whole days; fixed the first
+    time it is asked (so a run that passes midnight keeps one shift)."""
+    moment, day = os.environ.get(ENV_NOW, ""), os.environ.get(ENV, "")
+    wanted = f"{moment}|{day}"
     if wanted != _State.shift_for[0]:
-        days = (dt.date.fromisoformat(wanted) - dt.datetime.now(dt.UTC).date()).days if wanted else 0
-        _State.shift_for = (wanted, dt.timedelta(days=days))
+        wall = dt.datetime.now(dt.UTC)
+        if moment:
+            shift = dt.datetime.fromisoformat(moment) - wall
+        else:
+            shift = dt.timedelta(days=(dt.date.fromisoformat(day) - wall.date()).days if day else 0)
+        _State.shift_for = (wanted, shift)
     return _State.shift_for[1]
 
 

@@ -3,7 +3,11 @@ details and actions; select an empty slot to plan there; drag or resize to resch
 people check and the resource check). A day schedule shows double-booked people at a glance.
 
 The calendar shows the organisation's wall-clock time: events are given to FullCalendar as
-local times in its "UTC" zone, and the times it returns are read back as local times."""
+local times in its "UTC" zone, and the times it returns are read back as local times. Its "now"
+(the red line, and which day is today) is given the same way, as the organisation's wall-clock
+time, since its own would be the real UTC time (an hour early in Warsaw in winter) and the
+component has no named-time-zone plugin; the line stands where it was when the page was drawn
+and moves at the next rerun."""
 
 from __future__ import annotations
 
@@ -160,6 +164,7 @@ if tab_cal.open:
             "initialView": "listWeek" if ui.on_phone() else "timeGridWeek",
             "initialDate": anchor.isoformat(),
             "timeZone": "UTC",
+            "now": wall(clock.now()),
             "headerToolbar": {"left": "", "center": "title", "right": "dayGridMonth,timeGridWeek,timeGridDay,listWeek"},
             "buttonText": {
                 "today": f.t("calendar.today"),

@@ -268,7 +268,7 @@ def server_factory(tmp_path: Path) -> Iterator:
 
     started: list[tuple[subprocess.Popen, object]] = []
 
-    def start(prepare=None) -> Server:
+    def start(prepare=None, env: dict[str, str] | None = None) -> Server:
         db_path = tmp_path / f"e2e{len(started)}" / "crm.duckdb"
         if prepare is not None:
             database = Database.open(config_for(db_path))
@@ -276,7 +276,7 @@ def server_factory(tmp_path: Path) -> Iterator:
             database.close()
         log = (tmp_path / f"server{len(started)}.log").open("w")
         try:
-            process, url = start_streamlit(db_path, log)
+            process, url = start_streamlit(db_path, log, env=env)
         except RuntimeError:
             log.close()
             raise

@@ -329,12 +329,15 @@ def stop_streamlit(process: subprocess.Popen, log: IO[str]) -> None:
     log.close()
 
 
-def start_streamlit(db_path: Path, log: IO[str], timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` on `db_path` on a free port, its output into `log`; returns
-    the process and its URL once /_stcore/health answers. The caller stops the process."""
+def start_streamlit(
+    db_path: Path, log: IO[str], timeout: float = 60, env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run app.py` on `db_path` on a free port, its output into `log`, with
+    `env` added to the environment; returns the process and its URL once /_stcore/health
+    answers. The caller stops the process."""
     reservation = reserve_port()  # held until the server listens: no parallel test takes the port meanwhile
     port = reservation.getsockname()[1]
-    env = {**os.environ, "CRM_DB_PATH": str(db_path)}
+    env = {**os.environ, **(env or {}), "CRM_DB_PATH": str(db_path)}
     process = subprocess.Popen(streamlit_command(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -6,6 +6,7 @@ wall clock."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +26,14 @@ def test_the_clock_moves_to_the_day_crm_test_today_names_and_keeps_the_time_of_d
     assert moved.tzinfo is not None
     monkeypatch.delenv(clock.ENV)
     assert abs(clock.now() - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+def test_crm_test_now_starts_the_clock_at_that_moment_and_it_runs_on(monkeypatch) -> None:
+    monkeypatch.setenv(clock.ENV_NOW, "2026-12-07T09:24:00+01:00")
+    first = clock.now()
+    assert abs(first - dt.datetime(2026, 12, 7, 8, 24, tzinfo=dt.UTC)) < dt.timedelta(minutes=1)
+    time.sleep(0.01)
+    assert clock.now() > first  # it runs on
 
 
 def test_a_frozen_clock_stands_still_and_gives_its_moment_back_after_the_block() -> None:

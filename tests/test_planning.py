@@ -468,9 +468,8 @@ def test_the_ics_file_has_the_events_and_their_alarms_across_the_dst_change(db: 
 # -- concurrency: no double booking, ever ---------------------------------------------------------------
 @pytest.mark.slow
 def test_ten_threads_racing_for_one_slot_book_it_exactly_once_per_round(
-    db: Database, member: User, thread, room
+    db: Database, member: User, thread, room, now: dt.datetime
 ) -> None:
-    now = clock.now()
     type_id = first_type(db)
     base = at("2027-01-04", "08:00")
     for rnd in range(100):
@@ -524,10 +523,9 @@ HAMMER_HANG_SECONDS = 780
 
 @pytest.mark.slow
 def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_books(
-    db: Database, member: User, manager: User, thread, room, car, hammer_seconds: float
+    db: Database, member: User, manager: User, thread, room, car, hammer_seconds: float, now: dt.datetime
 ) -> None:
     type_id = first_type(db)
-    now = clock.now()
     base = at("2027-02-01", "08:00")
     deadline = time.monotonic() + hammer_seconds
     hard_deadline = deadline + HAMMER_HANG_SECONDS
@@ -587,7 +585,7 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
                         )
                         outcome = "moved"
                     else:
-                        planning.cancel(db, actor, row[0], expected_version=row[1])
+                        planning.cancel(db, actor, row[0], expected_version=row[1], now=now)
                         outcome = "cancelled"
             except ResourceTaken:
                 outcome = "taken"
