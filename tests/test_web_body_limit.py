@@ -6,6 +6,7 @@ server's answer to an oversized sign-in is checked in test_web_routes."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -40,7 +41,9 @@ def call(path: str, chunks: list[bytes], *, declared: int | None = None, method:
 
     headers = [(b"content-length", str(declared).encode())] if declared is not None else []
     scope = {"type": "http", "method": method, "path": path, "headers": headers, "query_string": b""}
-    asyncio.run(SiteMiddleware(app)(scope, receive, send))
+    # on a thread of its own: a browser test earlier in this worker may leave its event loop running
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, SiteMiddleware(app)(scope, receive, send)).result(timeout=60)
     return seen
 
 
