@@ -34,6 +34,7 @@ from crm_data.rules import (
     check_quantity,
     check_text,
     line_value,
+    logged_end,
 )
 from crm_data.threads import ThreadChoice
 from crm_data.users import User
@@ -307,7 +308,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         title=title,
         type_id=event_type.id,
         starts_at=starts_at,
-        ends_at=starts_at + dt.timedelta(minutes=duration),
+        ends_at=logged_end(starts_at, duration, now),
         note=note,
         stage=stage,
         lost_reason_id=lost_reason_id,

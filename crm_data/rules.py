@@ -328,6 +328,14 @@ def overlaps(a: Interval, b: Interval) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def logged_end(start: dt.datetime, duration_min: int, now: dt.datetime) -> dt.datetime:
+    """When a logged (done) event ends: `duration_min` after it started, but no later than `now`,
+    since it was logged after it happened (only planned events occupy the future), and at least
+    a minute after its start (an event has a length). Two calls logged a few minutes apart no
+    longer overlap the way a 15-minute default running into the future made them."""
+    return max(min(start + dt.timedelta(minutes=duration_min), now), start + dt.timedelta(minutes=1))
+
+
 def overlap_sql(lane: str, *, start: str = "starts_at", end: str = "ends_at", tie: str = "event_id") -> str:
     """A SQL window expression, true on a row whose [start, end) `overlaps` another row of the
     same lane (columns `lane`, comma-separated). Every report and schedule that marks overlaps
