@@ -34,7 +34,7 @@ def _optional_text(value: Any, field: str, max_len: int = 40) -> str:
 
 def _int_range(lo: int, hi: int) -> Callable[[Any, str], int]:
     def check(value: Any, field: str) -> int:
-        return checks.whole(value, field, lo, hi)
+        return checks.whole(value, field, lo, hi, typed=False)  # a widget gives a number; "15.0" is refused
 
     return check
 

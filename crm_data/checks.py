@@ -96,7 +96,10 @@ def text(value: Any, field: str) -> str:
 
 def search_text(value: Any, field: str = "text") -> str:
     """Search text, stripped: matched literally, so odd characters simply find nothing; only
-    what cannot be text at all (another type, a lone surrogate) is refused."""
+    what cannot be text at all (None, another type, a lone surrogate) is refused. None is not
+    "no search": it matched every client, so a caller that lost its text would list them all."""
+    if value is None:
+        raise ValidationError.single(field, "validation.not_text")
     return text(value, field).strip()
 
 

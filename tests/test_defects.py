@@ -552,8 +552,23 @@ def test_ids_and_numbers_taken_from_a_dataframe_row_are_accepted(ctx) -> None:
     assert result.event_id == planned
 
 
-def test_searching_for_nothing_lists_every_client(ctx) -> None:
-    assert clients.search_clients(ctx["db"], None)[1] == clients.search_clients(ctx["db"], "")[1] == 1
+def test_searching_for_nothing_lists_every_client_and_searching_with_none_is_refused(ctx) -> None:
+    """Issue #21, item 7: None is not an empty search (it listed every client)."""
+    assert clients.search_clients(ctx["db"], "")[1] == 1
+    with pytest.raises(ValidationError) as refused:
+        clients.search_clients(ctx["db"], None)
+    assert [(e.field, e.key) for e in refused.value.errors] == [("text", "validation.not_text")]
+
+
+@pytest.mark.parametrize("typed", ["15.0", "15", " 15 "])
+def test_a_resource_buffer_given_as_text_is_refused_not_read_as_a_number(ctx, typed: str) -> None:
+    """Issue #21, item 7: "15.0" was saved as 15. The admin page's number field gives a number."""
+    room = resource(ctx["db"], "Room D")
+    before = snapshot(ctx["db"])
+    with pytest.raises(ValidationError) as refused:
+        svc.save(ctx["db"], ctx["admin"], "resources", {"name": "Room D", "kind": "room", "buffer_min": typed}, room)
+    assert [(e.field, e.key) for e in refused.value.errors] == [("buffer_min", "validation.not_a_number")]
+    assert snapshot(ctx["db"]) == before
 
 
 def test_a_database_error_while_reading_becomes_a_domain_error(db: Database) -> None:
