@@ -386,6 +386,32 @@ def default_start_time(hours: WorkingHours) -> dt.time:
     return dt.time(max(min(hours.start_hour + 1, hours.end_hour - 1), hours.start_hour, 0) % 24)
 
 
+def next_working_slot(now: dt.datetime, hours: WorkingHours, day: dt.date | None = None) -> dt.datetime:
+    """Where a form that plans or books starts by default (local, aware). With a `day` chosen
+    (the day a page shows): that day at the default start time, or, when it is today and that
+    time has passed, the next quarter hour (a past day gives way to today). Without: the first
+    working day from now on, at its default start time, or the next quarter hour while today's
+    working day lasts. A form opened on a Saturday proposes Monday, not Sunday."""
+    zone = ZoneInfo(hours.tz)
+    local_now = now.astimezone(zone)
+    today = local_now.date()
+    quarter = (local_now + dt.timedelta(minutes=14, seconds=59)).replace(second=0, microsecond=0)
+    quarter -= dt.timedelta(minutes=quarter.minute % 15)
+    if day is not None:
+        start = dt.datetime.combine(max(day, today), default_start_time(hours), zone)
+        return max(start, quarter)
+    candidate = today
+    for _ in range(8):
+        if not hours.days or candidate.weekday() in hours.days:
+            start = dt.datetime.combine(candidate, default_start_time(hours), zone)
+            if start >= local_now:
+                return start
+            if quarter < at_hour(candidate, hours.end_hour, zone):
+                return quarter
+        candidate += dt.timedelta(days=1)
+    return dt.datetime.combine(candidate, default_start_time(hours), zone)
+
+
 def day_window(day: dt.date, hours: WorkingHours, before: int = 1, after: int = 2) -> tuple[dt.datetime, dt.datetime]:
     """The working day widened by `before` and `after` hours, kept within the day: what a day's
     timeline shows."""

@@ -96,4 +96,4 @@ else:
     )
 
 with st.expander(f.t("resources.book"), icon=":material/event:", key="resources_book_open"):
-    planner.plan_form("resources_plan", resource_ids=tuple(chosen[:1]) if chosen else (), meeting=True)
+    planner.plan_form("resources_plan", resource_ids=tuple(chosen[:1]) if chosen else (), meeting=True, day=day)

@@ -363,3 +363,51 @@ def test_today_draws_only_the_open_tab_and_builds_the_planner_only_when_it_is_op
     at.run()
     no_exceptions(at)
     assert "today_plan_time" in [w.key for w in at.time_input]
+
+
+# -- default days (issue #21, item 7) ----------------------------------------------------------------
+SATURDAY = dt.datetime(2026, 12, 5, 14, 2, tzinfo=WARSAW)
+
+
+def test_the_booking_form_proposes_the_day_the_resources_page_shows_then_the_next_working_slot(
+    world: World,
+) -> None:
+    """On a Saturday afternoon the booking form proposed Sunday and ignored the day chosen on
+    the page; now Monday 9:00 (the next working slot), and the chosen day once one is chosen."""
+    with clock.frozen(SATURDAY):
+        at = world.app(world.anna)
+        at.switch_page("pages/resources.py").run()
+        no_exceptions(at)
+        at.date_input(key="resources_day").set_value(dt.date(2026, 12, 9)).run()
+        no_exceptions(at)
+        assert at.date_input(key="resources_plan_day").value == dt.date(2026, 12, 9)
+        assert at.time_input(key="resources_plan_time").value == dt.time(9, 0)
+
+
+def test_the_next_step_proposes_the_next_working_day_not_a_sunday(world: World) -> None:
+    with clock.frozen(SATURDAY):
+        at = world.app(world.anna)
+        at.switch_page("pages/log_event.py").run()
+        at.toggle(key="log_plan_0").set_value(True).run()
+        no_exceptions(at)
+        assert at.date_input(key="log_next_day_0").value == dt.date(2026, 12, 7)  # Monday, not Sunday
+        assert at.time_input(key="log_next_time_0").value == dt.time(9, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "day", "proposed"),
+    [
+        (SATURDAY, None, dt.datetime(2026, 12, 7, 9, 0, tzinfo=WARSAW)),
+        (dt.datetime(2026, 12, 7, 7, 0, tzinfo=WARSAW), None, dt.datetime(2026, 12, 7, 9, 0, tzinfo=WARSAW)),
+        (dt.datetime(2026, 12, 7, 10, 2, tzinfo=WARSAW), None, dt.datetime(2026, 12, 7, 10, 15, tzinfo=WARSAW)),
+        (dt.datetime(2026, 12, 7, 16, 50, tzinfo=WARSAW), None, dt.datetime(2026, 12, 8, 9, 0, tzinfo=WARSAW)),
+        (dt.datetime(2026, 12, 11, 18, 0, tzinfo=WARSAW), None, dt.datetime(2026, 12, 14, 9, 0, tzinfo=WARSAW)),
+        (SATURDAY, dt.date(2026, 12, 9), dt.datetime(2026, 12, 9, 9, 0, tzinfo=WARSAW)),
+        (SATURDAY, dt.date(2026, 12, 5), dt.datetime(2026, 12, 5, 14, 15, tzinfo=WARSAW)),  # today, as chosen
+        (SATURDAY, dt.date(2026, 12, 1), dt.datetime(2026, 12, 5, 14, 15, tzinfo=WARSAW)),  # a past day: today
+    ],
+)
+def test_the_next_working_slot(now: dt.datetime, day: dt.date | None, proposed: dt.datetime) -> None:
+    from crm_data.rules import WorkingHours, next_working_slot
+
+    assert next_working_slot(now, WorkingHours(), day) == proposed

@@ -13,7 +13,7 @@ import streamlit as st
 from crm_data import agenda, clock, planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
-from crm_data.rules import default_start_time, local_to_utc
+from crm_data.rules import local_to_utc, next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog
@@ -31,9 +31,11 @@ def plan_form(
     client_id: int | None = None,
     thread_id: int | None = None,
     meeting: bool = False,
+    day: dt.date | None = None,
 ) -> planning.PlanResult | None:
     """Plan an event (or a series) for me or a coworker, with rooms, cars and projectors.
-    `meeting`: start with the first meeting type (booking a room is for meetings)."""
+    `meeting`: start with the first meeting type (booking a room is for meetings). Without a
+    `start` the form proposes the next working slot, on `day` when the page shows one."""
     f = ui.fmt()
     look = ui.lookups()
     account = ui.require_user()
@@ -41,14 +43,13 @@ def plan_form(
     # after a save the generation moves on: fresh widgets, nothing left over in the browser
     generation = st.session_state.get(f"{prefix}__gen", 0)
     base, prefix = prefix, prefix if generation == 0 else f"{prefix}{generation}"
-    local_start = _local(start) if start else None
-    st.session_state.setdefault(
-        f"{prefix}_day", (local_start or clock.now().astimezone(f.tz) + dt.timedelta(days=1)).date()
-    )
-    st.session_state.setdefault(
-        f"{prefix}_time",
-        (local_start.time().replace(tzinfo=None) if local_start else default_start_time(working_hours(org))),
-    )
+    local_start = _local(start) if start else next_working_slot(clock.now(), working_hours(org), day)
+    if st.session_state.get(f"{prefix}__day") != day:  # the page's day changed: propose on it
+        st.session_state[f"{prefix}__day"] = day
+        for key in (f"{prefix}_day", f"{prefix}_time"):
+            st.session_state.pop(key, None)
+    st.session_state.setdefault(f"{prefix}_day", local_start.date())
+    st.session_state.setdefault(f"{prefix}_time", local_start.time().replace(tzinfo=None))
     st.session_state.setdefault(f"{prefix}_duration", minutes)
 
     chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)

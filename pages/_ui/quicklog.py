@@ -17,7 +17,7 @@ from crm_data import clients, clock, events
 from crm_data.errors import CrmError
 from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
-from crm_data.rules import default_start_time, local_to_utc
+from crm_data.rules import local_to_utc, next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import chrome, closing, pickers, problems
 from pages._ui import core as ui
@@ -392,8 +392,12 @@ def _next_step_fields(k: _Keys, look, account, settings):
     f = ui.fmt()
     types = look.active(look.event_types)
     people = look.active(look.people)
-    st.session_state.setdefault(k("next_day"), _now_local().date() + dt.timedelta(days=1))
-    st.session_state.setdefault(k("next_time"), default_start_time(working_hours(settings)))
+    if k("next_day") not in st.session_state:
+        # a next step comes after today: the first working day from tomorrow, at its usual start
+        tomorrow = dt.datetime.combine(_now_local().date() + dt.timedelta(days=1), dt.time(0), ui.fmt().tz)
+        proposed = next_working_slot(tomorrow, working_hours(settings))
+        st.session_state[k("next_day")] = proposed.date()
+        st.session_state[k("next_time")] = proposed.time().replace(tzinfo=None)
     st.session_state.setdefault(k("next_duration"), None)
     c1, c2, c3 = st.columns(3)
     type_id = c1.selectbox(
