@@ -86,6 +86,7 @@ def main() -> None:
         session.reminder_poll(account)
         chrome.mount()
     session.sample_notice()
+    signin.follow_ticket()
     page.run()
 
 

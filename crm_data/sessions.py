@@ -154,3 +154,52 @@ def purge_expired(db: Database, *, now: dt.datetime | None = None, keep: dt.time
         )
 
     return db.write(work)
+
+
+# -- one-time sign-in tickets ------------------------------------------------------------------------
+TICKET_LIFE = dt.timedelta(minutes=10)
+
+
+def create_ticket(db: Database, user: User, *, now: dt.datetime | None = None) -> str:
+    """A ticket that /auth/ticket trades once, within TICKET_LIFE, for a session cookie: the way
+    a Streamlit page (the set-up screen) signs a browser in for good, since only an HTTP
+    response can set the cookie. Only its SHA-256 is stored."""
+    now = now or clock.now()
+    ticket = secrets.token_urlsafe(TOKEN_BYTES)
+
+    def work(tx: Tx) -> None:
+        tx.execute("DELETE FROM signin_tickets WHERE expires_at <= ?", [now])
+        tx.execute(
+            "INSERT INTO signin_tickets (ticket_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            [token_hash(ticket), user.id, now + TICKET_LIFE],
+        )
+
+    db.write(work)
+    return ticket
+
+
+def redeem_ticket(
+    db: Database, ticket: str | None, *, user_agent: str = "", now: dt.datetime | None = None
+) -> NewSession | None:
+    """Trade a ticket for a new session (one commit: the ticket is gone either way); None when it
+    is unknown, used or expired, or its user may no longer sign in."""
+    if not isinstance(ticket, str) or not ticket or len(ticket) > 200:
+        return None
+    now = now or clock.now()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+
+    def work(tx: Tx) -> User | None:
+        row = tx.one(
+            "DELETE FROM signin_tickets WHERE ticket_hash = ? RETURNING user_id, expires_at", [token_hash(ticket)]
+        )
+        if row is None or row[1] <= now:
+            return None
+        found = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ? AND active", [row[0]])
+        if found is None:
+            return None
+        user = _user(found)
+        _insert_tx(tx, user, token, now, False, user_agent)
+        return user
+
+    user = db.write(work)
+    return NewSession(token, user, now + IDLE, False) if user is not None else None

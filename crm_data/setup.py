@@ -3,9 +3,13 @@ language, so the log form works before anyone opens the admin panel."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from crm_data import settings as org_settings
 from crm_data import users
 from crm_data.db import Database, Tx
+from crm_data.errors import PermissionDenied
 from crm_data.users import User
 
 STARTER = {
@@ -118,3 +122,35 @@ def create_first_admin(db: Database, *, login: str, display_name: str, password:
 def ensure_starter(db: Database, lang: str = "en") -> None:
     db.write(lambda tx: insert_starter_dictionaries(tx, lang))
     db.dictionaries_changed()
+
+
+# -- the sample users' password, kept for the administrator until they dismiss it ------------------
+SAMPLE_NOTICE_KEY = "sample_notice"
+
+
+def remember_sample(db: Database, *, logins: list[str], password: str, events: int, threads: int, clients: int) -> None:
+    """After sample data was generated: its users' shared password stays on the administrators'
+    screen (a reload no longer loses it) until one of them dismisses it. It is sample data's
+    password, kept in the settings table, and it goes when dismissed."""
+    notice = {"logins": logins, "password": password, "events": events, "threads": threads, "clients": clients}
+    db.write(
+        lambda tx: tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [SAMPLE_NOTICE_KEY, json.dumps(notice)],
+        )
+    )
+
+
+def sample_notice(db: Database, user: User) -> dict[str, Any] | None:
+    """The sample data notice for an administrator, if it was not dismissed yet."""
+    if not user.is_admin:
+        return None
+    with db.read() as tx:
+        value = tx.scalar("SELECT value FROM settings WHERE key = ?", [SAMPLE_NOTICE_KEY])
+    return json.loads(value) if value else None
+
+
+def dismiss_sample_notice(db: Database, user: User) -> None:
+    if not user.is_admin:
+        raise PermissionDenied()
+    db.write(lambda tx: tx.execute("DELETE FROM settings WHERE key = ?", [SAMPLE_NOTICE_KEY]))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from crm_data import demo, setup, users
+from crm_data import demo, sessions, setup, users
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import core as ui
+from pages._ui import signin
 
 SIZES = (0, 2_000, 20_000, 200_000, 1_000_000)
 
@@ -60,9 +63,19 @@ with middle:
         except CrmError as exc:
             ui.show_error(exc)
         else:
-            ui.sign_in(admin)
+            ui.sign_in(admin)  # this tab at once; the link below gives the browser its cookie
             if size:
                 with st.spinner(f.t("setup.generating", n=size)):
                     result = demo.generate(ui.db(), size, lang=lang)
-                st.session_state["setup_demo"] = result
+                setup.remember_sample(
+                    ui.db(),
+                    logins=result.logins,
+                    password=result.password,
+                    events=result.events,
+                    threads=result.threads,
+                    clients=result.clients,
+                )
+            # the first page sends the browser to trade this for its session cookie (app.py)
+            ticket = sessions.create_ticket(ui.db(), admin)
+            st.session_state[signin.TICKET_KEY] = "/auth/ticket?" + urlencode({"t": ticket, "next": "/"})
             st.rerun()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_data import reminders, users
+from crm_data import reminders, setup, users
 from crm_data.users import User
 from pages._ui import core as ui
 
@@ -29,17 +29,21 @@ def sidebar(account: User, language_names: dict[str, str]) -> None:
 
 
 def sample_notice() -> None:
-    """Right after set-up with sample data: the sample users' shared password, shown once."""
-    result = st.session_state.get("setup_demo")
-    if result is None:
+    """After set-up with sample data: the sample users' shared password, on every administrator's
+    screen until one dismisses it (a reload keeps it)."""
+    account = ui.require_user()
+    notice = setup.sample_notice(ui.db(), account)
+    if notice is None:
         return
     f = ui.fmt()
     with st.container(border=True):
-        st.success(f.t("setup.sample_done", events=result.events, threads=result.threads, clients=result.clients))
+        st.success(
+            f.t("setup.sample_done", events=notice["events"], threads=notice["threads"], clients=notice["clients"])
+        )
         st.write(f.t("setup.sample_users"))
-        st.code("\n".join(result.logins) + f"\n\n{f.t('field.password')}: {result.password}", language=None)
+        st.code("\n".join(notice["logins"]) + f"\n\n{f.t('field.password')}: {notice['password']}", language=None)
         if st.button(f.t("setup.sample_dismiss"), key="setup_demo_dismiss"):
-            st.session_state.pop("setup_demo", None)
+            setup.dismiss_sample_notice(ui.db(), account)
             st.rerun()
 
 

@@ -20,7 +20,8 @@ _redirect = st.components.v2.component(
     js="""
     export default function (component) {
         const { data } = component;
-        if (data && typeof data.url === "string" && data.url.startsWith("/auth/signin?")) {
+        if (data && typeof data.url === "string"
+            && (data.url.startsWith("/auth/signin?") || data.url.startsWith("/auth/ticket?"))) {
             window.location.assign(data.url);
         }
     }
@@ -41,4 +42,21 @@ def render(page_path: str) -> None:
         if notice in NOTICES:
             st.info(f.t(NOTICES[notice]), icon=":material/info:")
         st.markdown(f"[{f.t('login.go')}]({address})")
-        _redirect(data={"url": address}, key="signin_redirect")
+        go(address)
+
+
+TICKET_KEY = "signin_ticket"  # set-up's one-time ticket address, followed on the next page
+
+
+def follow_ticket() -> None:
+    """Right after set-up (this tab is signed in, the browser has no cookie yet): send the browser
+    once to trade set-up's ticket for its session cookie, so a reload stays signed in."""
+    address = st.session_state.pop(TICKET_KEY, None)
+    if address:
+        go(address)
+
+
+def go(address: str) -> None:
+    """Send the browser to one of our sign-in routes (`/auth/signin?…` or `/auth/ticket?…`): an
+    HTTP response there sets or asks for the session cookie."""
+    _redirect(data={"url": address}, key="signin_redirect")

@@ -203,6 +203,25 @@ async def signin_submit(request: Request) -> Response:
     return response
 
 
+async def ticket(request: Request) -> Response:
+    """GET /auth/ticket?t=…&next=…: a one-time ticket from the set-up screen traded for a session
+    cookie (the websocket that set-up ran over cannot set one). A used, expired or unknown ticket
+    goes to the sign-in form."""
+    next_path = safe_next(request.query_params.get("next"))
+    agent = request.headers.get("user-agent", "")
+    started = await anyio.to_thread.run_sync(
+        lambda: sessions.redeem_ticket(common.database(), request.query_params.get("t"), user_agent=agent)
+    )
+    if started is None:
+        return RedirectResponse(signin_url(next_path), status_code=303)
+    response = RedirectResponse(next_path, status_code=303)
+    common.set_session_cookie(response, request, started.token, persistent=False)
+    response.set_cookie(
+        LANG_COOKIE, started.user.locale, max_age=365 * 86400, samesite="lax", secure=common.is_https(request)
+    )
+    return response
+
+
 async def signout(request: Request) -> Response:
     """Sign this browser out (POST, same origin only) and show the sign-in form."""
     origin = request.headers.get("origin")

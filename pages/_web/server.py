@@ -51,6 +51,7 @@ ROUTES = [
     Route("/auth/signin", auth.signin_page, methods=["GET"]),
     Route("/auth/signin", auth.signin_submit, methods=["POST"]),
     Route("/auth/signout", auth.signout, methods=["POST"]),
+    Route("/auth/ticket", auth.ticket, methods=["GET"]),
     Route("/calendar/{secret}.ics", routes.calendar_feed, methods=["GET"]),
     Route("/files/{attachment_id}", routes.attachment, methods=["GET"]),
     Route("/healthz", routes.health, methods=["GET"]),
