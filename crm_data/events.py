@@ -228,7 +228,9 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         if client_id is None:
             if cmd.client_id is None:
                 err.add("client_id", "validation.required")
-        elif not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
+        elif planned is None and not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
+            # new work needs an active client; planned work is completed where it was planned (an
+            # internal meeting's archived client, or a client archived since)
             err.add("client_id", "validation.unknown")
 
     # new thread: pipeline and title

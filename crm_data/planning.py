@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from crm_data import audit, checks, clock, dictionaries, permissions, reminders, reservations, threads
+from crm_data import audit, checks, clock, dictionaries, internal, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
@@ -300,6 +300,7 @@ class PlanEvent:
     recurrence: Recurrence | None = None
     skip_conflicting: bool = False  # for a series: leave out occurrences that conflict
     accept_conflicts: bool = False
+    internal: bool = False  # the team's own work, no client (crm_data.internal): no thread or client given
 
 
 @dataclass(frozen=True)
@@ -432,6 +433,7 @@ class _ValidPlan:
     client_id: int
     pipeline_id: int | None
     title: str
+    internal: bool = False
 
 
 def _validate_plan(
@@ -457,12 +459,17 @@ def _validate_plan(
     client_id = grab(lambda: checks.ident(cmd.client_id, "client_id", required=False))
     grab(lambda: checks.flag(cmd.skip_conflicting, "skip_conflicting"))
     grab(lambda: checks.flag(cmd.accept_conflicts, "accept_conflicts"))
+    internal_work = bool(grab(lambda: checks.flag(cmd.internal, "internal")))
+    if internal_work and (cmd.client_id is not None or cmd.thread_id not in (None, ThreadChoice.NEW)):
+        errors.append(FieldError("client_id", "plan.internal_with_client"))
 
     thread = None
     pipeline_id = None
     title = ""
     with db.read() as tx:
-        if choice is ThreadChoice.NOT_CHOSEN:
+        if internal_work:
+            pass  # the internal thread, made or found in the write
+        elif choice is ThreadChoice.NOT_CHOSEN:
             errors.append(FieldError("thread_id", "thread.not_chosen"))
             if cmd.client_id is None:
                 errors.append(FieldError("client_id", "validation.required"))
@@ -524,6 +531,8 @@ def _validate_plan(
     assert valid is not None
     if thread is not None:
         return _ValidPlan(valid, tuple(starts), thread["id"], thread["client_id"], None, "")
+    if internal_work:
+        return _ValidPlan(valid, tuple(starts), None, 0, None, "", internal=True)
     assert client_id is not None
     return _ValidPlan(valid, tuple(starts), None, client_id, pipeline_id, title)
 
@@ -544,9 +553,14 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
     hours = working_hours(org)
     slots = [v.slot.slot(start) for start in v.starts]
 
+    made_internal = False
+
     def work(tx: Tx) -> PlanResult:
+        nonlocal made_internal
         client_id = v.client_id
-        if v.thread_id is not None:
+        if v.internal:
+            thread_id, client_id, made_internal = internal.thread_tx(tx, actor, org.default_language)
+        elif v.thread_id is not None:
             thread_id = v.thread_id
         else:
             first_stage = look.first_stage(v.pipeline_id)
@@ -593,7 +607,10 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
         return PlanResult(ids, thread_id, skipped, accepted)
 
     with reservations.locked(db, v.slot.resource_ids):
-        return db.write(work)
+        result = db.write(work)
+    if made_internal:
+        db.dictionaries_changed()  # its archived pipeline and stage are in the lookups now
+    return result
 
 
 # -- changing a planned event ------------------------------------------------------------------------------

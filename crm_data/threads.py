@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache, checks, dictionaries, permissions
+from crm_data import audit, cache, checks, dictionaries, internal, permissions
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
@@ -62,7 +62,8 @@ class ThreadFilter:
 def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
     if not isinstance(f, ThreadFilter):
         raise ValidationError.single("filter", "validation.wrong_type")
-    parts = ["TRUE"]
+    # the team's internal thread (crm_data.internal) is no deal: it is listed with no client's threads
+    parts = [f"t.id IS DISTINCT FROM {internal.THREAD_SQL}"]
     params: dict[str, Any] = {}
     for column, value in (
         ("t.client_id", f.client_id),

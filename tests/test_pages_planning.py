@@ -411,3 +411,20 @@ def test_the_next_working_slot(now: dt.datetime, day: dt.date | None, proposed: 
     from crm_data.rules import WorkingHours, next_working_slot
 
     assert next_working_slot(now, WorkingHours(), day) == proposed
+
+
+def test_the_booking_form_books_a_room_for_internal_work_without_a_client(world: World) -> None:
+    """Issue #21, item 7: "Client: Required" stopped a team meeting from booking a room."""
+    at = world.app(world.anna)
+    at.switch_page("pages/resources.py").run()
+    at.toggle(key="resources_plan_internal").set_value(True).run()
+    no_exceptions(at)
+    assert [s.key for s in at.selectbox if s.key == "resources_plan_client"] == []  # no client asked
+    at.date_input(key="resources_plan_day").set_value(local(2, "00:00").date())
+    at.time_input(key="resources_plan_time").set_value(dt.time(13, 0))
+    at.multiselect(key="resources_plan_resources").set_value([world.room]).run()
+    at.button(key="resources_plan_save").click().run()
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    rows = reservations.bookings(world.db, local(2, "00:00"), local(3, "00:00"), [world.room])
+    assert list(rows["client"]) == ["Internal (no client)"]

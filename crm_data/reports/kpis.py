@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crm_data import cache, clock
+from crm_data import cache, clock, internal
 from crm_data.db import Database
 from crm_data.reports.common import ReportFilter, _amount_type, _thread_conditions
 from crm_data.reports.funnel import Weighted, weighted_pipeline
@@ -51,7 +51,10 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
     with db.read() as tx:
         row = tx.one(
             f"""
-            WITH chosen AS (SELECT t.id, t.status, t.opened_at, t.closed_at FROM threads t WHERE {where}),
+            WITH chosen AS (
+                SELECT t.id, t.status, t.opened_at, t.closed_at FROM threads t
+                WHERE {where} AND t.id IS DISTINCT FROM {internal.THREAD_SQL}
+            ),
             won AS (
                 SELECT id, closed_at FROM chosen
                 WHERE status = 'won' AND closed_at >= $b_from AND closed_at < $to
@@ -67,8 +70,9 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
                        count(*) FILTER (WHERE e.status = 'done' AND e.starts_at < $b_to) AS logged_before,
                        count(*) FILTER (WHERE e.status = 'planned') AS overdue
                 FROM events e {chosen_events}
-                WHERE (e.status = 'done' AND e.starts_at >= $b_from AND e.starts_at < $to)
-                   OR (e.status = 'planned' AND e.starts_at < $today)
+                WHERE ((e.status = 'done' AND e.starts_at >= $b_from AND e.starts_at < $to)
+                   OR (e.status = 'planned' AND e.starts_at < $today))
+                  AND e.thread_id IS DISTINCT FROM {internal.THREAD_SQL}  -- the team's own work is no deal
             )
             SELECT
                 (SELECT count(*) FROM chosen WHERE opened_at >= $from AND opened_at < $to),

@@ -52,11 +52,18 @@ def plan_form(
     st.session_state.setdefault(f"{prefix}_time", local_start.time().replace(tzinfo=None))
     st.session_state.setdefault(f"{prefix}_duration", minutes)
 
-    chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
-    chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
-    title = ""
-    if chosen_thread is ThreadChoice.NEW:
-        title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
+    # the team's own meeting books rooms and cars too, without a client (crm_data.internal)
+    internal = (
+        client_id is None
+        and thread_id is None
+        and st.toggle(f.t("plan.internal"), key=f"{prefix}_internal", help=f.t("plan.internal_help"))
+    )
+    chosen_client, chosen_thread, title = None, None, ""
+    if not internal:
+        chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
+        chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
+        if chosen_thread is ThreadChoice.NEW:
+            title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
     types = look.active(look.event_types)
     meetings = [et.id for et in types if et.is_meeting]
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
@@ -141,6 +148,7 @@ def plan_form(
             thread_id=chosen_thread,
             client_id=chosen_client,
             new_thread_title=title or "",
+            internal=internal,
             assignee_id=assignee,
             participant_user_ids=tuple(coworkers),
             resource_ids=tuple(booked),
