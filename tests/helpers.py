@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -185,6 +186,17 @@ def new_client(db: Database, actor: User, name: str = "Acme Sp. z o.o.", contact
 
 def first_type(db: Database) -> int:
     return dictionaries.Lookups.active(dictionaries.lookups(db).event_types)[0].id
+
+
+def working_morning_env(hour: int = 7, minute: int = 30) -> dict[str, str]:
+    """The environment of a test server whose clock (CRM_TEST_NOW) is at `hour`:`minute` in
+    Warsaw on the next Monday to Thursday after today: its forms propose that day at 9:00 and the
+    day after is a working day too, whatever the wall clock says when the test runs."""
+    zone = ZoneInfo("Europe/Warsaw")
+    day = clock.today(zone) + dt.timedelta(days=1)
+    while day.weekday() >= 4:
+        day += dt.timedelta(days=1)
+    return {clock.ENV_NOW: dt.datetime.combine(day, dt.time(hour, minute), zone).isoformat()}
 
 
 def call(

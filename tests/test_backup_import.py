@@ -213,6 +213,7 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
     with pytest.raises(AuthError):
         users.authenticate(db, "admin", "not the password")
     sessions.create(db, member, user_agent="a browser")
+    sessions.create_ticket(db, admin, now=now)  # set-up's one-time sign-in, not yet traded
     ics.new_feed(db, member)
     return {
         "thread_id": first.thread_id,

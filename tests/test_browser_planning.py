@@ -8,7 +8,7 @@ import pytest
 
 from crm_data import clock, setup, users
 from crm_data.db import Database
-from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
+from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle, working_morning_env
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +46,7 @@ def book_room_for_sam(page) -> None:
 def test_a_meeting_with_a_room_for_a_coworker_and_the_room_refused_to_a_second_booking(
     browser, server_factory, tmp_path
 ) -> None:
-    server = server_factory(prepare)
+    server = server_factory(prepare, env=working_morning_env())
     anna_ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, timezone_id="Europe/Warsaw")
     sam_ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, timezone_id="Europe/Warsaw")
     anna = anna_ctx.new_page()

@@ -7,16 +7,17 @@ with its filters after signing in, even as the first request a fresh server gets
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from crm_data import admin, setup, users
+from crm_data import admin, clock, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
+from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle, working_morning_env
 from tests.test_browser_planning import choose
 
 pytestmark = pytest.mark.browser
@@ -59,8 +60,8 @@ def edit_cell(page, grid, column_at: float, text: str, row: int = 0) -> None:
 
 
 def book_room_a(page, *, remind_min: str | None = None, note: str = "") -> None:
-    """The Resources page's booking form: a meeting for Sam in Room A, tomorrow at 9:00 (its
-    defaults)."""
+    """The Resources page's booking form: a meeting for Sam in Room A at 9:00 on the day the
+    page shows (its defaults; the server's clock is set to 7:30 on a working day)."""
     form = page.get_by_test_id("stExpander").filter(has_text="Book a resource")
     if not form.get_by_label("Client", exact=True).is_visible():
         form.get_by_text("Book a resource").click()
@@ -78,7 +79,9 @@ def book_room_a(page, *, remind_min: str | None = None, note: str = "") -> None:
 
 
 def test_a_working_day_of_a_manager_and_a_salesperson(browser, server_factory, tmp_path: Path) -> None:
-    server = server_factory(prepare)
+    env = working_morning_env()
+    next_day = dt.datetime.fromisoformat(env[clock.ENV_NOW]).date() + dt.timedelta(days=1)
+    server = server_factory(prepare, env=env)
     anna_ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, timezone_id="Europe/Warsaw")
     sam_ctx = browser.new_context(viewport={"width": 1400, "height": 1100}, timezone_id="Europe/Warsaw")
     anna, sam = anna_ctx.new_page(), sam_ctx.new_page()
@@ -129,7 +132,7 @@ def test_a_working_day_of_a_manager_and_a_salesperson(browser, server_factory, t
     edit_cell(sam, products, 0.82, "1200")
     sam.mouse.click(5, 5)  # out of the grid, so the last edit is sent
     wait_idle(sam)
-    # the next step: a meeting in Room A tomorrow at 9:00 (the slot of the one he completes)
+    # the next step: a meeting in Room A at 9:00 on the next working day (its defaults)
     details.get_by_text("Plan the next step").click()
     wait_idle(sam)
     choose(sam, details, "Next step: type", "Meeting")
@@ -153,8 +156,14 @@ def test_a_working_day_of_a_manager_and_a_salesperson(browser, server_factory, t
     # the grid is a canvas; its accessible twin (hidden cells) holds the same rows
     anna.locator("td[role=gridcell]", has_text="WIN-01 · Triple-glazed window").first.wait_for(state="attached")
 
-    # and her booking of Room A over Sam's next meeting is refused, naming him and a free time
+    # and her booking of Room A over Sam's next meeting (the next day) is refused, naming him and
+    # a free time
     open_page(anna, "Resources")
+    # the date field is made of segments (year, month, day): typing fills them in turn
+    anna.get_by_label("Day", exact=True).get_by_role("spinbutton").first.click()
+    anna.keyboard.type(next_day.strftime("%Y%m%d"))
+    anna.keyboard.press("Escape")
+    wait_idle(anna)
     book_room_a(anna)
     anna.get_by_text("Room A is booked by Sam Seller until 10:00; free from 10:15.").wait_for()
     assert anna.get_by_role("button", name="Save anyway").count() == 0
