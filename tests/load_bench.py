@@ -6,6 +6,8 @@ smoke of it.
     python -m tests.load_bench --users 1,10,20 --think 2 --duration 60
     python -m tests.load_bench --users 40 --think 10 --jitter 0.5
     python -m tests.load_bench --meeting-burst --signin-burst
+    python -m tests.load_bench --users 40 --think 10 --jitter 0.5 --write-every 5
+    python -m tests.load_bench --preset writes
 
 What a virtual user does, and what is measured:
 
@@ -27,6 +29,15 @@ What a virtual user does, and what is measured:
   page other than the current one), with a think time between pages. A page run's latency is from
   sending the rerun to receiving `script_finished` (a run that ends early for a rerun, as
   `st.rerun()` does, is followed to the run that finishes).
+- The write mix (`--write-every N`): every Nth action of a user, instead of a page, logs a call
+  as a salesperson does: Log event opened for a random client (`?client=`), a unique note typed
+  into the form's note field and Save pressed (the widgets found by their keys, so any language
+  works; an overlap warning is answered with "Save anyway"). A save counts only when its
+  confirmation (the success alert) is on screen; its latency runs from pressing Save to that.
+  Once the server has stopped, the events holding the run's notes are counted in its copy of
+  the database: a confirmed save missing (lost) or a note held twice (doubled) is an error.
+- Memory: RSS of the server's process tree before the load (after the warm-up), its peak, and
+  after the load once every tab has closed and `--settle` seconds have passed.
 - Errors: an exception element in a page's deltas, a run that does not finish within --timeout,
   a page other than the one asked for, a page-not-found, a failed sign-in. Each is counted and
   listed. A user whose run timed out stops (its session is in an unknown state).
@@ -89,7 +100,11 @@ DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data set
 # the pages a user moves between, by their address (st.Page's url_pathname)
 PAGES = ("today", "threads", "funnel", "money", "calendar", "meeting")
 VISITED: tuple[str, ...] = ()  # --pages: the users move only between these (one page: it again and again)
-ADDRESS = {"today": ""}  # Today is the default page: its address is the app's root
+ADDRESS = {"today": "", "log": "log_event"}  # Today is the default page: its address is the app's root
+# the log form's widgets by their keys (pages/_ui/quicklog.py: log_<name>_<generation>)
+KEYED_NOTE = re.compile(r"-log_note_\d+$")
+KEYED_SAVE = re.compile(r"-log_save_\d+$")
+KEYED_ACCEPT = re.compile(r"-log_problem_\d+_accept$")
 LOGIN_LABELS = ("login",)
 PASSWORD_LABELS = ("password", "hasło")
 FINISHED = ForwardMsg.ScriptFinishedStatus
@@ -217,10 +232,12 @@ class Server:
         assert self.process is not None
         return runqueue_wait_ns(process_tree(self.process.pid))
 
-    def sample_rss(self) -> None:
+    def rss_kb(self) -> int:
         assert self.process is not None
-        rss = sum(status_kb(p, "VmRSS") for p in process_tree(self.process.pid))
-        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        return sum(status_kb(p, "VmRSS") for p in process_tree(self.process.pid))
+
+    def sample_rss(self) -> None:
+        self.peak_rss_kb = max(self.peak_rss_kb, self.rss_kb())
 
     def hwm_kb(self) -> int:
         assert self.process is not None
@@ -258,7 +275,9 @@ class Run:
     exceptions: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     inputs: list[Any] = field(default_factory=list)  # text_input protos
+    text_areas: list[Any] = field(default_factory=list)  # text_area protos
     buttons: list[Any] = field(default_factory=list)  # button protos
+    successes: list[str] = field(default_factory=list)  # the bodies of success alerts
     page_not_found: bool = False
     nav_position: int | None = None
 
@@ -415,7 +434,9 @@ class Tab:
                 run.exceptions.clear()
                 run.alerts.clear()
                 run.inputs.clear()
+                run.text_areas.clear()
                 run.buttons.clear()
+                run.successes.clear()
             for page in ns.app_pages:
                 self.pages[page.url_pathname] = page.page_script_hash
         elif kind == "navigation":
@@ -439,8 +460,12 @@ class Tab:
                 run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
             elif etype == "alert" and element.alert.format == element.alert.ERROR:
                 run.alerts.append(element.alert.body[:300])
+            elif etype == "alert" and element.alert.format == element.alert.SUCCESS:
+                run.successes.append(element.alert.body[:300])
             elif etype == "text_input":
                 run.inputs.append(element.text_input)
+            elif etype == "text_area":
+                run.text_areas.append(element.text_area)
             elif etype == "button":
                 run.buttons.append(element.button)
         elif kind == "script_finished":
@@ -485,6 +510,21 @@ class Visit:
 
 
 @dataclass
+class Save:
+    """One "log a call" of the write mix: the form opened for a client, a note typed, Save."""
+
+    user: int
+    note: str  # unique: how the benchmark finds the saved event afterwards
+    client_id: int
+    at: float  # seconds since the scenario's start, when the form was asked for
+    form_ms: float | None = None  # opening the form (the log page with the client chosen)
+    latency_ms: float | None = None  # from pressing Save until the confirmation is on screen
+    confirmed: bool = False
+    accepted_warning: bool = False  # the overlap warning came up and the user saved anyway
+    error: str = ""
+
+
+@dataclass
 class UserLog:
     user: int
     login: str
@@ -495,6 +535,7 @@ class UserLog:
     post_ms: float | None = None  # http: the POST /auth/signin round trip (the password check)
     first_page_ms: float | None = None  # http: the first signed-in page's run, from its rerun
     visits: list[Visit] = field(default_factory=list)
+    saves: list[Save] = field(default_factory=list)
     fragment_runs: int = 0
     fragment_errors: list[str] = field(default_factory=list)
 
@@ -618,6 +659,52 @@ class VirtualUser:
         self.page = page
         return visit
 
+    async def save_call(self, client_id: int, note: str) -> Save:
+        """Open Log event for a client (`?client=`), type the note and press Save, as the browser
+        does: the widgets are found by their keys (the same in every language), and the save
+        counts only when the confirmation (a success alert) comes back. An overlap warning is
+        answered with "Save anyway", as a salesperson logging a call that happened would."""
+        save = Save(self.log.user, note, client_id, round(time.monotonic() - self.t0, 3))
+        self.log.saves.append(save)
+        page_hash = self.tab.pages.get(ADDRESS["log"], "")
+        if not page_hash:
+            save.error = "no Log event page in navigation"
+            return save
+        query = f"client={client_id}"
+        form = await self.tab.rerun("log", page_hash=page_hash, query=query)
+        if form.latency is None:
+            save.error, self.dead = f"the form did not finish: {form.status}", True
+            return save
+        save.form_ms = ms(form.latency)
+        if form.exceptions:
+            save.error = "exception: " + form.exceptions[0]
+            return save
+        area = next((a for a in form.text_areas if KEYED_NOTE.search(a.id)), None)
+        button = next((b for b in form.buttons if KEYED_SAVE.search(b.id)), None)
+        if area is None or button is None:
+            save.error = "no note field or Save button on the log page"
+            return save
+        pressed = time.monotonic()
+        widgets = [WidgetState(id=area.id, string_value=note), WidgetState(id=button.id, trigger_value=True)]
+        run = await self.tab.rerun("save", page_hash=page_hash, query=query, widgets=widgets)
+        accept = next((b for b in run.buttons if KEYED_ACCEPT.search(b.id)), None)
+        if run.latency is not None and not run.successes and accept is not None:
+            save.accepted_warning = True
+            run = await self.tab.rerun(
+                "save", page_hash=page_hash, query=query, widgets=[WidgetState(id=accept.id, trigger_value=True)]
+            )
+        if run.latency is None:
+            save.error, self.dead = f"the save did not finish: {run.status}", True
+        elif run.exceptions:
+            save.error = "exception: " + run.exceptions[0]
+        elif not run.successes:
+            save.error = "no confirmation" + (f": {run.alerts[0]}" if run.alerts else "")
+        else:
+            save.confirmed = True
+            save.latency_ms = ms(time.monotonic() - pressed)
+        self.page = "log"
+        return save
+
     async def think(self, seconds: float, until: float) -> None:
         """Wait like a reader, serving the fragment auto-reruns that fall due meanwhile."""
         end = min(time.monotonic() + seconds, until)
@@ -664,15 +751,53 @@ class Scenario:
     jitter: float = 0.0  # think time varies by ± this fraction
     duration: float = 60.0
     ramp: float | None = None  # users start signing in spread over this many seconds (default: think)
+    min_saves: int = 0  # calls each user logs even after the duration (with write_every)
     min_visits: int = 0  # pages each user visits even after the duration (the smoke test's guarantee)
     burst_window: float = 2.0
+    write_every: int = 0  # every Nth action of a user logs a call instead of opening a page (0: never)
 
     @property
     def label(self) -> str:
         if self.kind == "users":
             think = f"{self.think:g} s" + (f" ± {self.jitter * 100:.0f} %" if self.jitter else "")
-            return f"{self.users} users, think {think}"
+            writes = f", 1 action in {self.write_every} saves a call" if self.write_every else ", reading only"
+            return f"{self.users} users, think {think}{writes}"
         return f"{self.kind} ({self.users} within {self.burst_window:g} s)"
+
+
+def read_clients(db_path: Path, limit: int = 500) -> list[int]:
+    """Active clients the write mix logs calls for (the first `limit` by id)."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute("SELECT id FROM clients WHERE active ORDER BY id LIMIT ?", [limit]).fetchall()
+    return [r[0] for r in rows]
+
+
+def count_saved(db_path: Path, marker: str) -> dict[str, int]:
+    """How many events hold each note of the write mix (the server stopped: the file is free)."""
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT note, count(*) FROM events WHERE starts_with(note, ?) GROUP BY note", [marker]
+        ).fetchall()
+    return {str(note): int(n) for note, n in rows}
+
+
+def audit_saves(saves: list[dict[str, Any]], saved: dict[str, int]) -> dict[str, Any]:
+    """Compare the confirmed saves (Save as dicts) with what the database holds: a confirmed
+    save missing is lost, a note held more than once is doubled; a save that was not confirmed
+    (an error, a timeout) but is there is listed apart (the user did not see it land)."""
+    confirmed = {s["note"] for s in saves if s["confirmed"]}
+    unconfirmed = {s["note"] for s in saves if not s["confirmed"]}
+    return {
+        "saves_in_db": sum(saved.values()),
+        "lost": sorted(confirmed - set(saved)),
+        "doubled": sorted(note for note, n in saved.items() if n > 1),
+        "landed_unconfirmed": sorted(unconfirmed & set(saved)),
+        "unknown": sorted(set(saved) - confirmed - unconfirmed),
+    }
 
 
 def read_logins(db_path: Path, role: str | None = None) -> list[str]:
@@ -712,8 +837,14 @@ async def run_users(
     pool: ThreadPoolExecutor,
     timeout: float,
     seed: int,
+    *,
+    clients: list[int] | None = None,
+    marker: str = "",
 ) -> tuple[list[UserLog], float, float]:
-    """N users sign in (spread over the ramp) and move between pages until the duration ends."""
+    """N users sign in (spread over the ramp) and move between pages until the duration ends;
+    with `sc.write_every`, every Nth action logs a call for one of `clients` with a note that
+    starts with `marker`."""
+    clients = clients or []
     t0 = time.monotonic()
     stop_at = t0 + sc.duration
     ramp = sc.think if sc.ramp is None else sc.ramp
@@ -723,11 +854,20 @@ async def run_users(
         rng = random.Random(seed * 1000 + i)
         await asyncio.sleep(ramp * i / max(1, sc.users))
         await user.sign_in()
-        while not user.dead and (time.monotonic() < stop_at or len(user.log.visits) < sc.min_visits):
-            owed = len(user.log.visits) < sc.min_visits
-            await user.think(sc.think * rng.uniform(1 - sc.jitter, 1 + sc.jitter), math.inf if owed else stop_at)
-            if user.dead or (time.monotonic() >= stop_at and not owed):
+        actions = 0
+
+        def owed() -> bool:
+            return len(user.log.visits) < sc.min_visits or (sc.write_every > 0 and len(user.log.saves) < sc.min_saves)
+
+        while not user.dead and (time.monotonic() < stop_at or owed()):
+            owing = owed()
+            await user.think(sc.think * rng.uniform(1 - sc.jitter, 1 + sc.jitter), math.inf if owing else stop_at)
+            if user.dead or (time.monotonic() >= stop_at and not owing):
                 break
+            actions += 1
+            if sc.write_every and actions % sc.write_every == 0 and clients:
+                await user.save_call(rng.choice(clients), f"{marker} u{i} #{actions} {rng.randrange(10**9)}")
+                continue
             visiting = VISITED or PAGES
             await user.visit(rng.choice([p for p in visiting if p != user.page] or list(visiting)))
         await user.tab.close()
@@ -807,11 +947,15 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
             errors.append(f"user {log.user} ({log.login}) sign-in: {log.signin_error}")
         errors.extend(f"user {log.user} {v.page} at {v.at:.1f} s: {v.error}" for v in log.visits if v.error)
         errors.extend(f"user {log.user} reminder fragment: {e}" for e in log.fragment_errors)
+        errors.extend(f"user {log.user} save at {x.at:.1f} s: {x.error}" for x in log.saves if x.error)
     per_page = {}
     for page in PAGES:
         values = [v.latency_ms for v in done if v.page == page]
         if values:
             per_page[page] = {"runs": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "max": max(values)}
+    saves = [x for log in logs for x in log.saves]
+    save_ms = [x.latency_ms for x in saves if x.latency_ms is not None]
+    form_ms = [x.form_ms for x in saves if x.form_ms is not None]
     signins = [log.signin_ms for log in logs if log.signin_ms is not None]
     ready = [log.ready_ms for log in logs if log.ready_ms is not None]
     posts = [log.post_ms for log in logs if log.post_ms is not None]
@@ -828,6 +972,14 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
         "p95_ms": pct(lat, 95),
         "max_ms": max(lat) if lat else None,
         "per_page": per_page,
+        "saves": len(saves),
+        "saves_confirmed": sum(1 for x in saves if x.confirmed),
+        "saves_after_warning": sum(1 for x in saves if x.accepted_warning),
+        "save_p50_ms": pct(save_ms, 50),
+        "save_p95_ms": pct(save_ms, 95),
+        "save_max_ms": max(save_ms) if save_ms else None,
+        "log_form_p50_ms": pct(form_ms, 50),
+        "log_form_p95_ms": pct(form_ms, 95),
         "signin_p50_ms": pct(signins, 50),
         "signin_p95_ms": pct(signins, 95),
         "signin_max_ms": max(signins) if signins else None,
@@ -851,7 +1003,18 @@ def summarize(sc: Scenario, logs: list[UserLog], t0: float, t_end: float) -> dic
 
 
 async def measure(
-    sc: Scenario, server: Server, mode: str, logins: list[str], password: str, timeout: float, seed: int, warm: bool
+    sc: Scenario,
+    server: Server,
+    mode: str,
+    logins: list[str],
+    password: str,
+    timeout: float,
+    seed: int,
+    warm: bool,
+    *,
+    clients: list[int] | None = None,
+    marker: str = "",
+    settle: float = 10.0,
 ) -> dict[str, Any]:
     pool = ThreadPoolExecutor(max_workers=max(8, sc.users + 4))
     try:
@@ -864,6 +1027,7 @@ async def measure(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
 
+        rss_before = server.rss_kb()
         sampling = asyncio.create_task(sampler())
         load_before = loadavg()
         ticks0, wall0, client0, wait0 = (
@@ -872,7 +1036,8 @@ async def measure(
             time.process_time(),
             server.runqueue_wait_ns(),
         )
-        logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed)
+        writes = {"clients": clients, "marker": marker} if sc.kind == "users" else {}
+        logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed, **writes)
         ticks1, wall1, client1, wait1 = (
             server.cpu_ticks(),
             time.monotonic(),
@@ -881,6 +1046,10 @@ async def measure(
         )
         stop.set()
         await sampling
+        # the memory given back: every tab is closed; the sessions' state goes when Streamlit
+        # drops them, so RSS is read after a pause
+        await asyncio.sleep(settle)
+        rss_after = server.rss_kb()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     result = summarize(sc, logs, t0, t_end)
@@ -894,6 +1063,9 @@ async def measure(
         # summed over the server's threads: 100 % = one thread waiting for a CPU all the time
         server_runqueue_wait_pct=round((wait1 - wait0) / 1e9 / elapsed * 100, 1),
         peak_rss_mb=round(server.peak_rss_kb / 1024, 1),
+        rss_before_mb=round(rss_before / 1024, 1),
+        rss_after_mb=round(rss_after / 1024, 1),
+        settle_s=settle,
         vm_hwm_mb=round(server.hwm_kb() / 1024, 1),
         loadavg_before=load_before,
         loadavg_after=loadavg(),
@@ -912,20 +1084,45 @@ def run_scenario(
     seed: int = 1,
     warm: bool = True,
     role: str | None = None,
+    settle: float = 10.0,
 ) -> dict[str, Any]:
-    """One scenario on a fresh server and a fresh copy of `db`."""
+    """One scenario on a fresh server and a fresh copy of `db`. With a write mix, the saved
+    events are counted in the server's copy once it has stopped."""
     logins = read_logins(db, role)
+    clients = read_clients(db) if sc.write_every else []
+    marker = f"load-bench {clock.now():%Y%m%dT%H%M%S} {random.Random().randrange(10**6):06d}"
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         server = Server(app, db, Path(tmp))
         server.start()
         try:
             mode = detect_signin(server.url) if signin == "auto" else signin
-            result = asyncio.run(measure(sc, server, mode, logins, password, timeout, seed, warm))
+            result = asyncio.run(
+                measure(
+                    sc,
+                    server,
+                    mode,
+                    logins,
+                    password,
+                    timeout,
+                    seed,
+                    warm,
+                    clients=clients,
+                    marker=marker,
+                    settle=settle,
+                )
+            )
         except BaseException:
             print(server.log_tail(), file=sys.stderr)
             raise
         finally:
             server.stop()
+        if sc.write_every:
+            saves = [x for log in result["logs"] for x in log["saves"]]
+            audit = audit_saves(saves, count_saved(server.db_path, marker))
+            result.update(audit)
+            result["errors"] += len(audit["lost"]) + len(audit["doubled"])
+            result["error_list"] += [f"confirmed save lost: {n}" for n in audit["lost"]]
+            result["error_list"] += [f"save doubled: {n}" for n in audit["doubled"]]
         result["server_log_tail"] = server.log_tail(15) if result.get("errors") else ""
     return result
 
@@ -941,8 +1138,8 @@ def fmt_s(value: float | None) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| scenario | users | think | runs/s | p50 | p95 | max | sign-in p50 | sign-in p95 | errors | CPU | waiting for CPU | peak RSS | load avg |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | users | think | writes | runs/s | p50 | p95 | max | save p50 / p95 | saves confirmed / in the database | sign-in p50 | sign-in p95 | errors | CPU | waiting for CPU | peak RSS | RSS before → after | load avg |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         spec = r["spec"]
@@ -954,10 +1151,18 @@ def table(results: list[dict[str, Any]]) -> str:
         load = (
             "/".join(f"{x:.1f}" for x in r["loadavg_before"]) + " → " + "/".join(f"{x:.1f}" for x in r["loadavg_after"])
         )
+        every = spec.get("write_every") or 0
+        writes = f"1 in {every}" if every else "–"
+        saved = "–"
+        save = "–"
+        if every:
+            save = f"{fmt_ms(r['save_p50_ms'])} / {fmt_ms(r['save_p95_ms'])}"
+            saved = f"{r['saves_confirmed']} of {r['saves']} / {r.get('saves_in_db', '?')}"
+        rss = f"{r.get('rss_before_mb', 0):,.0f} → {r.get('rss_after_mb', 0):,.0f} MB"
         lines.append(
-            f"| {name} | {r['users']} | {think} | {runs} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | "
-            f"{fmt_ms(r['max_ms'])} | {fmt_s(r['signin_p50_ms'])} | {fmt_s(r['signin_p95_ms'])} | {r['errors']} | "
-            f"{r['server_cpu_pct']:.0f} % | {r['server_runqueue_wait_pct']:.0f} % | {max(r['peak_rss_mb'], r['vm_hwm_mb']):,.0f} MB | {load} |"
+            f"| {name} | {r['users']} | {think} | {writes} | {runs} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | "
+            f"{fmt_ms(r['max_ms'])} | {save} | {saved} | {fmt_s(r['signin_p50_ms'])} | {fmt_s(r['signin_p95_ms'])} | {r['errors']} | "
+            f"{r['server_cpu_pct']:.0f} % | {r['server_runqueue_wait_pct']:.0f} % | {max(r['peak_rss_mb'], r['vm_hwm_mb']):,.0f} MB | {rss} | {load} |"
         )
     return "\n".join(lines)
 
@@ -1003,6 +1208,13 @@ PRESETS = {
         Scenario("meeting-burst", 20),
         Scenario("signin-burst", 20),
     ],
+    # issue 27's table: a team that writes, and 80 readers
+    "writes": [
+        Scenario("users", 40, think=10, jitter=0.5),
+        Scenario("users", 40, think=10, jitter=0.5, write_every=5),
+        Scenario("users", 20, think=2, write_every=5),
+        Scenario("users", 80, think=10, jitter=0.5),
+    ],
     "full": [Scenario("users", n, think=2) for n in (1, 10, 20, 40, 80)]
     + [Scenario("users", n, think=10, jitter=0.5) for n in (1, 10, 20, 40, 80)]
     + [Scenario("meeting-burst", 20), Scenario("signin-burst", 20)],
@@ -1022,6 +1234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=2.0, help="think time between pages, seconds")
     parser.add_argument("--jitter", type=float, default=0.0, help="think time varies by ± this fraction (0.5)")
     parser.add_argument("--ramp", type=float, help="spread the users' starts over this many seconds (default: think)")
+    parser.add_argument(
+        "--write-every", type=int, default=0, metavar="N", help="every Nth action of a user logs a call (0: read only)"
+    )
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after the load before RSS is read again")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per users scenario (max 600)")
     parser.add_argument("--meeting-burst", type=int, nargs="?", const=20, default=0, metavar="N")
     parser.add_argument("--signin-burst", type=int, nargs="?", const=20, default=0, metavar="N")
@@ -1045,7 +1261,15 @@ def main(argv: list[str] | None = None) -> int:
         scenarios += [Scenario(**{**asdict(s), "duration": args.duration}) for s in PRESETS[args.preset]]
     for n in filter(None, args.users.split(",")):
         scenarios.append(
-            Scenario("users", int(n), think=args.think, jitter=args.jitter, duration=args.duration, ramp=args.ramp)
+            Scenario(
+                "users",
+                int(n),
+                think=args.think,
+                jitter=args.jitter,
+                duration=args.duration,
+                ramp=args.ramp,
+                write_every=args.write_every,
+            )
         )
     if args.meeting_burst:
         scenarios.append(Scenario("meeting-burst", args.meeting_burst))
@@ -1089,6 +1313,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             warm=args.warm,
             role=args.role,
+            settle=args.settle,
         )
         results.append(r)
         print(
@@ -1102,6 +1327,14 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"   sign-in: POST p50 {fmt_s(r['signin_post_p50_ms'])} p95 {fmt_s(r['signin_post_p95_ms'])}, "
                 f"first page p50 {fmt_s(r['first_page_p50_ms'])} p95 {fmt_s(r['first_page_p95_ms'])}",
+                flush=True,
+            )
+        if r["saves"]:
+            print(
+                f"   saves: {r['saves_confirmed']} confirmed of {r['saves']}, {r.get('saves_in_db')} in the database, "
+                f"p50 {fmt_ms(r['save_p50_ms'])} p95 {fmt_ms(r['save_p95_ms'])}; lost {len(r.get('lost', []))}, "
+                f"doubled {len(r.get('doubled', []))}; RSS {r['rss_before_mb']:,.0f} → peak {r['peak_rss_mb']:,.0f} → "
+                f"{r['rss_after_mb']:,.0f} MB",
                 flush=True,
             )
         for e in r["error_list"][:10]:

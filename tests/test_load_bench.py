@@ -48,6 +48,62 @@ def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_fini
     assert result["peak_rss_mb"] > 0
 
 
+@pytest.mark.slow
+def test_the_write_mix_logs_calls_that_are_confirmed_and_found_once_in_the_database(sample_file: Path) -> None:
+    # every second action logs a call; each user logs at least two
+    scenario = load_bench.Scenario(
+        "users", 2, think=0.3, duration=2, ramp=0.3, min_visits=2, write_every=2, min_saves=2
+    )
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(
+            load_bench.run_scenario,
+            scenario,
+            db=sample_file,
+            app=REPO / "app.py",
+            password=PASSWORD,
+            timeout=120,
+            settle=0.5,
+        ).result()
+    assert result["error_list"] == []
+    assert result["saves"] >= 4
+    assert result["saves_confirmed"] == result["saves"]
+    assert result["saves_in_db"] == result["saves"]
+    assert result["lost"] == []
+    assert result["doubled"] == []
+    assert result["unknown"] == []
+    assert result["save_p50_ms"] is not None
+    assert result["save_p50_ms"] > 0
+    assert result["rss_before_mb"] > 0
+    assert result["rss_after_mb"] > 0
+
+
+def test_the_save_audit_finds_a_lost_save_a_doubled_one_and_one_that_landed_unseen() -> None:
+    saves = [
+        {"note": "m a", "confirmed": True},
+        {"note": "m b", "confirmed": True},
+        {"note": "m c", "confirmed": False},
+        {"note": "m d", "confirmed": True},
+    ]
+    audit = load_bench.audit_saves(saves, {"m a": 1, "m b": 2, "m c": 1})
+    assert audit["lost"] == ["m d"]
+    assert audit["doubled"] == ["m b"]
+    assert audit["landed_unconfirmed"] == ["m c"]
+    assert audit["saves_in_db"] == 4
+
+
+def test_a_success_alert_and_a_text_area_are_recorded_for_the_write_mix() -> None:
+    tab = load_bench.Tab("http://127.0.0.1:1", None, None, 1)  # type: ignore[arg-type]
+    run = load_bench.Run("save")
+    ok, area = ForwardMsg(), ForwardMsg()
+    ok.delta.new_element.alert.format = ok.delta.new_element.alert.SUCCESS
+    ok.delta.new_element.alert.body = "Saved. The thread is now at Offer (50%)."
+    area.delta.new_element.text_area.id = "$$ID-abc-log_note_3"
+    tab._handle(ok.SerializeToString(), run, "")
+    tab._handle(area.SerializeToString(), run, "")
+    assert run.successes == ["Saved. The thread is now at Offer (50%)."]
+    assert load_bench.KEYED_NOTE.search(run.text_areas[0].id)
+
+
 def test_the_database_the_benchmark_copies_is_left_as_it_was(sample_file: Path, tmp_path: Path) -> None:
     before = sample_file.read_bytes()
     server = load_bench.Server(REPO / "app.py", sample_file, tmp_path)
