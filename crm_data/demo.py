@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import secrets
 import sys
 import time
@@ -1120,19 +1121,49 @@ def generate(
     return DemoResult(counts[0], counts[1], counts[2], sample.users, password, logins, time.perf_counter() - started)
 
 
+def bulk_memory_mb(meminfo: str | None = None) -> int:
+    """What DuckDB may use while the command line builds a sample: three quarters of the
+    machine's memory (the whole sample is one transaction; 10,000,000 events need about 6 GB),
+    not the 512 MB the app server keeps for itself beside its sessions. At least 512."""
+    if meminfo is None:
+        try:
+            with open("/proc/meminfo") as source:
+                meminfo = source.read()
+        except OSError:
+            return 512
+    for line in meminfo.splitlines():
+        if line.startswith("MemTotal:"):
+            return max(512, int(line.split()[1]) * 3 // 4 // 1024)
+    return 512
+
+
 def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m crm_data.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="about how many events (default 20000)")
     parser.add_argument("--db", help="database file (default: CRM_DB_PATH or data/crm.duckdb)")
     parser.add_argument("--lang", choices=("en", "pl"), default="en", help="language of dictionary names")
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        help="DuckDB's memory limit while building (default: CRM_DUCKDB_MEMORY_MB, else 3/4 of the machine's memory)",
+    )
     args = parser.parse_args(argv)
     config = config_for(args.db) if args.db else config_from_env()
+    # a command line of its own, not the server: the limit is set before the file is opened
+    memory = args.memory_mb or int(os.environ.get("CRM_DUCKDB_MEMORY_MB") or 0) or bulk_memory_mb()
+    os.environ["CRM_DUCKDB_MEMORY_MB"] = str(memory)
     try:
         db = startup.open_app(config)
         result = generate(db, args.events, lang=args.lang, progress=lambda m: print(f"  {m}", flush=True))
     except CrmError as exc:
+        # the user's message says "the details are in the server log": here the log is this screen
+        cause = exc.__cause__ or exc.__context__
         print(f"error: {exc}", file=sys.stderr)
+        if cause is not None:
+            print(f"  cause: {type(cause).__name__}: {str(cause).splitlines()[0]}", file=sys.stderr)
+            if "memory" in str(cause).lower():
+                print(f"  DuckDB had {memory} MB; give it more with --memory-mb", file=sys.stderr)
         return 2
     print(
         f"{result.events:,} events in {result.threads:,} threads for {result.clients:,} clients"

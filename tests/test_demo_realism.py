@@ -203,3 +203,47 @@ def test_sample_product_units_match_their_names(db: Database, admin: User) -> No
     assert units["SUP-Y"] == "rok"
     assert units["CAB-100"] == "szt."
     assert kinds == {"sala", "projektor", "samochód"}  # a Polish sample speaks Polish
+
+
+def test_the_command_line_gives_duckdb_most_of_the_machine_not_the_servers_bound() -> None:
+    # the server keeps 512 MB beside its sessions; the sample is one big transaction, and at
+    # 10,000,000 events it needs about 6 GB (it stopped with OutOfMemoryException at 488 MB)
+    assert demo.bulk_memory_mb("MemTotal:       24576000 kB\nMemFree: 1 kB\n") == 18000
+    assert demo.bulk_memory_mb("MemTotal:         262144 kB\n") == 512
+    assert demo.bulk_memory_mb("nothing here") == 512
+
+
+def test_the_command_line_builds_with_that_memory_and_says_why_when_it_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[int] = []
+    real_generate = demo.generate
+
+    def generate(db: Database, events: int, **kwargs) -> demo.DemoResult:
+        with db.read() as tx:
+            number, unit = tx.scalar("SELECT current_setting('memory_limit')").split()
+            seen.append(round(float(number) * {"MiB": 1, "GiB": 1024, "TiB": 1024 * 1024}[unit]))
+        return real_generate(db, events, **kwargs)
+
+    monkeypatch.delenv("CRM_DUCKDB_MEMORY_MB", raising=False)
+    monkeypatch.setattr(demo, "bulk_memory_mb", lambda: 3000)
+    monkeypatch.setattr(demo, "generate", generate)
+    assert demo.main(["--events", "300", "--db", str(tmp_path / "a.duckdb")]) == 0
+    # DuckDB reports the limit in its own units: 3000 MB is "2.7 GiB" (the server's 512 MB: "488.2 MiB")
+    assert len(seen) == 1
+    assert 2700 <= seen[0] <= 2900
+
+    # a failure names its cause on the screen (there is no server log to look in)
+    def fail(db: Database, events: int, **kwargs) -> demo.DemoResult:
+        from crm_data.errors import StorageError
+
+        try:
+            raise MemoryError("Out of Memory Error: could not allocate block")
+        except MemoryError as exc:
+            raise StorageError(detail="out of memory") from exc
+
+    monkeypatch.setattr(demo, "generate", fail)
+    assert demo.main(["--events", "300", "--db", str(tmp_path / "b.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert "cause: MemoryError: Out of Memory Error" in err
+    assert "--memory-mb" in err
