@@ -18,6 +18,20 @@ a number older than the last save. Nothing expires by time alone.
 - Time: a read whose result depends on the clock takes `now`; when the caller leaves it out,
   it is the current minute, part of the key. A read that takes `today` (a date) is keyed by the
   current hour when the caller leaves it out.
+
+What a save changes, not everything it touched: a table's version is split where the most
+frequent save (a logged call) would otherwise drop every report.
+
+- Appends (`APPENDS`): a row inserted into `events` bumps `events+`, not `events`; updates and
+  deletes bump `events`. A read depends on both, unless it is declared blind to the table's
+  appends (`@shared(blind_to_appends=("events",))`): a new row alone cannot change its result,
+  because what would make it count arrives with a write to another table it reads (a done
+  event counts in money only with its `event_amounts`; in the funnel only with a stage, which
+  the save writes to `threads` too). The property test in tests/test_cache_channels.py checks
+  the declarations against every kind of write.
+- Activity columns (`VOLATILE`): an UPDATE that sets only `threads.last_event_at` bumps
+  `threads.last_event_at`, not `threads`. A read depends on that channel when it names the
+  column or selects `*`.
 """
 
 from __future__ import annotations
@@ -44,6 +58,23 @@ HEAVY = max(1, os.cpu_count() or 1)
 _heavy = threading.BoundedSemaphore(HEAVY)
 # the tables read by the shared read that is computing in this context (None: none is)
 reading: ContextVar[set[str] | None] = ContextVar("crm_reading", default=None)
+# tables whose inserted rows have their own version channel (see the module's docstring)
+APPENDS = frozenset({"events"})
+# columns whose updates alone have their own channel, `table.column`
+VOLATILE = {"threads": frozenset({"last_event_at"})}
+
+
+def appended(table: str) -> str:
+    """The channel of rows inserted into `table`."""
+    return table + "+"
+
+
+def depends_on(tables: set[str], blind_to_appends: frozenset[str] = frozenset()) -> set[str]:
+    """The channels a read of `tables` depends on: each table, and its appends unless the read
+    is blind to them (channels already named, such as `threads.last_event_at`, stay)."""
+    out = set(tables)
+    out.update(appended(t) for t in tables & APPENDS if t not in blind_to_appends)
+    return out
 
 
 @dataclasses.dataclass
@@ -85,7 +116,13 @@ class SharedCache:
             self._bytes -= entry.size
 
     def get(
-        self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any], *, copy: bool = True
+        self,
+        key: tuple,
+        versions: Callable[[], dict[str, int]],
+        compute: Callable[[], Any],
+        *,
+        copy: bool = True,
+        blind_to_appends: frozenset[str] = frozenset(),
     ) -> Any:
         entry = self._lookup(key, versions)
         if entry is None:
@@ -94,7 +131,7 @@ class SharedCache:
             with flight:
                 entry = self._lookup(key, versions)  # someone else may have just computed it
                 if entry is None:
-                    entry = self._compute(key, versions, compute)
+                    entry = self._compute(key, versions, compute, blind_to_appends)
             with self._guard:
                 self._flights.pop(key, None)
         parent = reading.get()
@@ -102,7 +139,13 @@ class SharedCache:
             parent.update(table for table, _ in entry.versions)
         return fresh(entry.value) if copy else entry.value
 
-    def _compute(self, key: tuple, versions: Callable[[], dict[str, int]], compute: Callable[[], Any]) -> _Entry:
+    def _compute(
+        self,
+        key: tuple,
+        versions: Callable[[], dict[str, int]],
+        compute: Callable[[], Any],
+        blind_to_appends: frozenset[str] = frozenset(),
+    ) -> _Entry:
         before = dict(versions())  # taken first: a write committed meanwhile makes this entry stale
         tables: set[str] = set()
         nested = reading.get() is not None  # the outer read already holds a place among the heavy ones
@@ -115,8 +158,9 @@ class SharedCache:
                     value = compute()
         finally:
             reading.reset(token)
-        tables.add("*")  # every entry also ends with writes that cannot say which tables they wrote
-        entry = _Entry(tuple(sorted((t, before.get(t, 0)) for t in tables)), value, size_of(value))
+        channels = depends_on(tables, blind_to_appends)
+        channels.add("*")  # every entry also ends with writes that cannot say which tables they wrote
+        entry = _Entry(tuple(sorted((t, before.get(t, 0)) for t in channels)), value, size_of(value))
         with self._guard:
             self.misses += 1
             self._drop(key)
@@ -198,9 +242,21 @@ def _key(value: Any) -> Any:
     return value
 
 
-def shared(fn: Callable[..., T]) -> Callable[..., T]:
+def shared(
+    fn: Callable[..., T] | None = None, *, blind_to_appends: tuple[str, ...] = ()
+) -> Callable[..., T] | Callable[[Callable[..., T]], Callable[..., T]]:
     """Share `fn(db, ...)`'s results across sessions (see the module's docstring). Arguments
-    must be hashable; a call with one that is not simply runs `fn`."""
+    must be hashable; a call with one that is not simply runs `fn`. `blind_to_appends` names
+    tables whose new rows alone cannot change the result (a claim the channel tests check)."""
+    if fn is None:
+        return functools.partial(_shared, blind=frozenset(blind_to_appends))
+    return _shared(fn, blind=frozenset())
+
+
+def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
+    unknown = blind - APPENDS
+    if unknown:
+        raise ValueError(f"no append channel for {sorted(unknown)}")
     signature = inspect.signature(fn)
     takes_now = "now" in signature.parameters
     takes_today = "today" in signature.parameters  # None: the function's own today
@@ -221,7 +277,8 @@ def shared(fn: Callable[..., T]) -> Callable[..., T]:
             hash(key)
         except TypeError:
             return fn(db, *args, **kwargs)
-        return CACHE.get(key, db.data_versions, lambda: fn(db, *args, **kwargs))
+        return CACHE.get(key, db.data_versions, lambda: fn(db, *args, **kwargs), blind_to_appends=blind)
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
+    wrapper.blind_to_appends = blind  # type: ignore[attr-defined]
     return wrapper

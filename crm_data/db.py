@@ -46,6 +46,108 @@ _WRITTEN = re.compile(
     re.IGNORECASE,
 )
 _DDL = re.compile(r"\s*(CREATE|DROP|ALTER|COPY|ATTACH|DETACH|IMPORT)\b", re.IGNORECASE)
+_INSERT = re.compile(r"\s*INSERT\s+INTO\s+\"?([A-Za-z_]\w*)", re.IGNORECASE)
+_UPSERT = re.compile(r"\bON\s+CONFLICT\b|\bINSERT\s+OR\b", re.IGNORECASE)
+_UPDATE_SET = re.compile(
+    r"\s*UPDATE\s+\"?([A-Za-z_]\w*)\"?\s+SET\s+(.*?)(?:\s+(?:WHERE|FROM|RETURNING)\b|;?\s*$)",
+    re.IGNORECASE | re.DOTALL,
+)
+# the alias a statement gives a table (`threads t`, `threads AS t`)
+_ALIAS = r"\b{table}\s+(?:as\s+)?([a-z_]\w*)"
+_NOT_ALIASES = frozenset(
+    {
+        "where",
+        "join",
+        "left",
+        "right",
+        "inner",
+        "full",
+        "cross",
+        "on",
+        "using",
+        "group",
+        "order",
+        "limit",
+        "union",
+        "except",
+        "intersect",
+        "window",
+        "having",
+        "set",
+        "returning",
+        "natural",
+        "as",
+        "values",
+        "select",
+        "from",
+        "and",
+        "or",
+    }
+)
+
+
+def _star_sees(sql: str, table: str) -> bool:
+    """Whether a projection of every column (`SELECT * FROM table`, `t.*` of `table t`) includes
+    `table`'s columns: then it sees the volatile ones too."""
+    low = sql.lower()
+    if re.search(rf"\bselect\s+(?:distinct\s+)?\*[^()]*?\bfrom\s+\"?{table}\b", low):
+        return True
+    aliases = {a for a in re.findall(_ALIAS.format(table=table), low) if a not in _NOT_ALIASES} | {table}
+    return any(re.search(rf"\b{re.escape(a)}\.\*", low) for a in aliases)
+
+
+def _set_columns(assignments: str) -> set[str] | None:
+    """The columns an UPDATE's SET clause assigns, or None when it cannot tell."""
+    columns, depth, part = set(), 0, []
+    for ch in assignments + ",":
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            name, eq, _ = "".join(part).partition("=")
+            name = name.strip().strip('"').lower()
+            if not eq or not re.fullmatch(r"[a-z_]\w*", name):
+                return None
+            columns.add(name)
+            part = []
+        else:
+            part.append(ch)
+    return columns or None
+
+
+def written_channels(sql: str, tables: frozenset[str] = frozenset()) -> set[str]:
+    """The version channels a writing statement changes (see crm_data.cache): its tables, an
+    insert into an append-tracked table as that table's appends, an update of activity columns
+    only as those columns; "*" when it cannot tell."""
+    if _DDL.match(sql):
+        return {"*"}
+    found = {name.lower() for name in _WRITTEN.findall(sql)}
+    if tables:
+        found &= tables
+    if not found:
+        return {"*"}
+    insert = _INSERT.match(sql)
+    if insert and found == {insert[1].lower()} and insert[1].lower() in cache.APPENDS and not _UPSERT.search(sql):
+        return {cache.appended(insert[1].lower())}
+    update = _UPDATE_SET.match(sql)
+    if update and found == {update[1].lower()}:
+        table = update[1].lower()
+        volatile = cache.VOLATILE.get(table, frozenset())
+        columns = _set_columns(update[2])
+        if columns is not None and volatile and columns <= volatile:
+            return {f"{table}.{c}" for c in columns}
+    return found  # a read that sees a volatile column depends on its table too
+
+
+def read_channels(sql: str, tables: frozenset[str]) -> set[str]:
+    """The tables a statement names and the volatile columns it can see (named, or by `*`)."""
+    words = set(_WORD.findall(sql.lower()))
+    found = tables.intersection(words) if tables else set()
+    for table in found & cache.VOLATILE.keys():
+        star = _star_sees(sql, table)
+        found = found | {f"{table}.{c}" for c in cache.VOLATILE[table] if star or c in words}
+    return found
 
 
 class TransactionAborted(duckdb.TransactionException):
@@ -88,14 +190,9 @@ class Tx:
         (for the data versions bumped at commit)."""
         read = cache.reading.get()
         if read is not None:
-            read.update(self._tables.intersection(_WORD.findall(sql.lower())))
+            read.update(read_channels(sql, self._tables))
         if self.written is not None and not _READ_ONLY.match(sql):
-            found = {name.lower() for name in _WRITTEN.findall(sql)}
-            if self._tables:
-                found &= self._tables
-            if _DDL.match(sql) or not found:
-                found.add("*")
-            self.written.update(found)
+            self.written.update(written_channels(sql, self._tables))
 
     def execute(self, sql: str, params: Params = None) -> None:
         self._run(sql, params).fetchall()

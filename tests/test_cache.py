@@ -141,6 +141,15 @@ def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used() -> None
             {"login_attempts"},
         ),
         ("CREATE TABLE x (a INT)", {"*"}),
+        # a new event has its own channel; changing or deleting one changes the table
+        ("INSERT INTO events (thread_id, note) VALUES (?, ?) RETURNING id", {"events+"}),
+        ("INSERT INTO events (id, note) VALUES (?, ?) ON CONFLICT DO NOTHING", {"events"}),
+        ("UPDATE events SET status = 'done' WHERE id = ?", {"events"}),
+        ("DELETE FROM events WHERE id = ?", {"events"}),
+        # an activity stamp alone has its own channel; with any other column it is the table
+        ("UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?", {"threads.last_event_at"}),
+        ("UPDATE threads SET owner_id = ?, last_event_at = ? WHERE id = ?", {"threads"}),
+        ("UPDATE threads SET last_event_at = ? FROM x WHERE threads.id = x.id", {"threads.last_event_at"}),
         ("SELECT * FROM events", set()),
         ("WITH a AS (SELECT 1) SELECT * FROM a", set()),
         ("CREATE TEMP TABLE r_x AS SELECT 1", set()),
@@ -152,6 +161,32 @@ def test_a_transaction_knows_which_tables_it_wrote(db: Database, sql: str, writt
     tx = Tx(None, db._tables, writes=True)  # type: ignore[arg-type]
     tx._track(sql)
     assert tx.written == written
+
+
+@pytest.mark.parametrize(
+    ("sql", "read"),
+    [
+        ("SELECT t.id, t.owner_id FROM threads t", {"threads"}),
+        ("SELECT count(*) FROM threads", {"threads"}),
+        ("SELECT t.id, t.last_event_at FROM threads t", {"threads", "threads.last_event_at"}),
+        ("SELECT * FROM threads", {"threads", "threads.last_event_at"}),
+        (
+            "SELECT c.name, t.* FROM threads t JOIN clients c ON c.id = t.client_id",
+            {"threads", "clients", "threads.last_event_at"},
+        ),
+        ("SELECT max(last_event_at) FROM events", {"events"}),  # not a column of the threads it does not read
+        ("SELECT DISTINCT * FROM threads WHERE id = 1", {"threads", "threads.last_event_at"}),
+        ("SELECT x.* FROM threads AS x", {"threads", "threads.last_event_at"}),
+        # a star over a subquery's own columns sees no activity column (a column named like a table
+        # counts as reading it: words are matched, not parsed, and too many tables is only slower)
+        ("SELECT * FROM (SELECT count(*) AS threads FROM events) AS result LIMIT 0", {"events", "threads"}),
+        ("SELECT * FROM (SELECT t.id, t.title FROM threads t) AS result LIMIT 0", {"threads"}),
+    ],
+)
+def test_a_read_knows_which_tables_and_activity_columns_it_saw(db: Database, sql: str, read: set[str]) -> None:
+    from crm_data.db import read_channels
+
+    assert read_channels(sql, db._tables) == read
 
 
 def test_bulk_work_on_the_raw_cursor_counts_as_changing_everything(db: Database) -> None:

@@ -50,7 +50,7 @@ class Funnel:
         return int(self.outcomes.sort_values("threads").iloc[-1]["pipeline_id"])
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> Funnel:
     now = now or clock.now()
     amount_type_id = _amount_type(db, f)
@@ -175,7 +175,7 @@ LIMIT $limit
 """
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def drill_threads(
     db: Database, f: ReportFilter, drill: Drill, *, limit: int | None = DRILL_LIMIT
 ) -> tuple[pd.DataFrame, int]:
@@ -227,7 +227,7 @@ class Weighted:
     amount_type_id: int
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
     """Open threads matching the filters (not the period): value × stage percent / 100. One
     statement: the per-owner rows and the total (its grouping set `()`) from one scan."""

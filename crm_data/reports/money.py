@@ -134,7 +134,7 @@ class PartialPeriod:
     previous_through: dt.date
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date | None = None) -> Money:
     """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`.
     With the `amount_type` dimension every type is shown; otherwise `f.amount_type_id` (or the

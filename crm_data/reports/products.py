@@ -35,7 +35,7 @@ class ProductReport:
 TOP_PRODUCTS = 8
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: dt.date | None = None) -> ProductReport:
     """`today` (default: the organisation's today; the shared cache keys it by the hour) decides
     whether the last bucket is still running (`running_through`)."""
@@ -126,7 +126,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
     return ProductReport(rows, totals, periods, covered, leaders, running.through if running else None)
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Done events in the period that list `f.product_id` (newest first, at most `limit`; None: all),
     and how many there are."""
@@ -151,7 +151,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_L
         )
 
 
-@cache.shared
+@cache.shared(blind_to_appends=("events",))
 def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_LIMIT) -> tuple[pd.DataFrame, int]:
     """Threads with `f.product_id` on a done event in the period: quantity and value of its
     lines there, stage and status (most valuable first, at most `limit`), and how many."""
