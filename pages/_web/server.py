@@ -12,7 +12,7 @@ from typing import Any
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from crm_data import startup
+from crm_data import memory, startup
 from crm_data.errors import CrmError
 from pages._ui import compat
 from pages._web import auth, common, routes
@@ -34,6 +34,10 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     # half idle. Measured with 20 users at 1M events (tests.load_bench): 5 ms p50 1,344 / p95
     # 1,870 ms at 57 % CPU; 0.2 ms p50 312-489 / p95 1,055-1,355 ms at 85 % CPU.
     sys.setswitchinterval(SWITCH_INTERVAL)
+    # before the sessions' threads exist: they share a bounded number of malloc arenas, and the
+    # trimmer gives what they freed back to the machine (crm_data.memory has the numbers)
+    memory.limit_arenas()
+    trimmer = memory.Trimmer().start()
     compat.leave_pages_directory_mode()  # every page runs through app.py from the first request on
     try:
         startup.open_app(config)
@@ -44,6 +48,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        trimmer.stop()
         startup.close_app(config)
 
 

@@ -1,0 +1,86 @@
+"""crm_data.memory: the server gives freed memory back to the machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from crm_data import memory
+from tests.helpers import REPO
+
+glibc = pytest.mark.skipif(memory._LIBC is None, reason="the allocator calls exist on Linux with glibc only")
+
+# allocates ~300 MB in blocks malloc serves from the heap, frees all but every 50th (so the heap
+# cannot simply shrink from its top), then trims: what RSS was after freeing and after trimming
+FRAGMENTED_HEAP = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from crm_data import memory
+blocks = [bytearray(3000) for _ in range(100_000)]
+kept = blocks[::50]
+del blocks
+freed = memory.rss_mb()
+released = memory.trim()
+print(json.dumps({"freed": freed, "trimmed": memory.rss_mb(), "released": released, "kept": len(kept)}))
+"""
+
+
+@glibc
+def test_trimming_gives_the_pages_freed_inside_the_heap_back_to_the_machine() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", FRAGMENTED_HEAP, str(REPO)], capture_output=True, text=True, check=True, timeout=120
+    )
+    seen = json.loads(out.stdout)
+    assert seen["released"] is True
+    assert seen["freed"] > 250  # freeing alone kept the pages
+    assert seen["trimmed"] < seen["freed"] - 200  # trimming returned them
+
+
+@glibc
+def test_the_number_of_arenas_can_be_bounded() -> None:
+    assert memory.limit_arenas(memory.ARENAS) is True
+
+
+def test_the_trimmer_works_on_its_interval_until_stopped() -> None:
+    done = threading.Event()
+    calls = []
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) >= 3:
+            done.set()
+
+    trimmer = memory.Trimmer(interval=0.01, work=work).start()
+    assert done.wait(timeout=30)
+    trimmer.stop()
+    stopped_at = len(calls)
+    assert not trimmer._thread.is_alive()
+    assert len(calls) == stopped_at  # nothing runs after stop()
+
+
+def test_a_failing_trim_never_stops_the_trimmer() -> None:
+    done = threading.Event()
+    calls = []
+
+    def work() -> None:
+        calls.append(1)
+        if len(calls) >= 2:
+            done.set()
+        raise OSError("refused")
+
+    trimmer = memory.Trimmer(interval=0.01, work=work).start()
+    assert done.wait(timeout=30)
+    trimmer.stop()
+
+
+def test_the_resident_memory_of_this_process_is_known_on_linux() -> None:
+    rss = memory.rss_mb()
+    if sys.platform.startswith("linux"):
+        assert rss is not None
+        assert rss > 10
+    else:
+        assert rss is None
