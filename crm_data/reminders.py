@@ -74,7 +74,8 @@ def due(db: Database, user_id: int, now: dt.datetime | None = None, *, limit: in
     return due_with_total(db, user_id, now, limit=limit)[0]
 
 
-@cache.shared
+# blind to new events: a new event is due only with a row of `reminders`, written in its save
+@cache.shared(blind_to_appends=("events",))
 def due_with_total(
     db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50
 ) -> tuple[list[DueReminder], int]:

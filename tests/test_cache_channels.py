@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from crm_data import cache, clock, dictionaries, events, planning, reports, setup, threads, users
+from crm_data import cache, clock, dictionaries, events, planning, reminders, reports, setup, threads, users
 from crm_data.db import Database
 from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.reports import Drill
@@ -21,7 +21,16 @@ from crm_data.users import User
 from tests.helpers import PASSWORD, first_type, new_client
 
 NOW = dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC)  # a Monday; the world below is built around it
-BLIND = ("funnel", "money", "weighted_pipeline", "drill_threads", "products", "product_events", "product_threads")
+BLIND = (
+    "funnel",
+    "money",
+    "weighted_pipeline",
+    "drill_threads",
+    "products",
+    "product_events",
+    "product_threads",
+    "due_with_total",
+)
 
 
 @dataclasses.dataclass
@@ -150,7 +159,12 @@ def plan_next(w: World, rng: random.Random, thread: dict) -> str:
         w.db,
         rng.choice(w.people),
         planning.PlanEvent(
-            type_id=w.type_id, starts_at=start, duration_min=30, thread_id=thread["id"], accept_conflicts=True
+            type_id=w.type_id,
+            starts_at=start,
+            duration_min=30,
+            thread_id=thread["id"],
+            accept_conflicts=True,
+            remind_before_min=rng.choice([15, 60, None]),
         ),
         now=NOW,
     )
@@ -247,6 +261,12 @@ def report_calls(w: World) -> dict[str, tuple[Any, tuple, dict]]:
     calls["products of P1"] = (reports.products, (dataclasses.replace(year, product_id=product),), {"today": today})
     calls["product events"] = (reports.product_events, (dataclasses.replace(year, product_id=product),), {})
     calls["product threads"] = (reports.product_threads, (dataclasses.replace(year, product_id=product),), {})
+    for person in w.people:  # every planned step's reminder is due ten days on
+        calls[f"reminders of {person.login}"] = (
+            reminders.due_with_total,
+            (person.id,),
+            {"now": NOW + dt.timedelta(days=10)},
+        )
     return calls
 
 
@@ -314,6 +334,7 @@ def test_every_report_equals_its_uncached_computation_after_every_kind_of_write(
     w = world
     rng = random.Random(seed)
     seen = set()
+    due: list[int] = []  # reminders due in all, after each write
     assert {fn.__name__ for fn, _, _ in report_calls(w).values()} >= set(BLIND)
     with clock.frozen(NOW):
         check_all(w, "the start")
@@ -322,7 +343,9 @@ def test_every_report_equals_its_uncached_computation_after_every_kind_of_write(
             write = rng.choice(WRITES) if candidates else open_new
             seen.add(write(w, rng, rng.choice(candidates) if candidates else {}))
             check_all(w, f"{sorted(seen)}")
+            due.append(sum(reminders.due_with_total(w.db, p.id, now=NOW + dt.timedelta(days=10))[1] for p in w.people))
     assert len(seen) >= 5  # the sequence really mixed kinds of writes
+    assert max(due) > 0  # the reminders compared above were not all empty lists
 
 
 def test_every_report_that_claims_to_be_blind_to_new_events_is_listed_here() -> None:
