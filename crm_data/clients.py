@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -252,6 +254,24 @@ def client_options(db: Database, text: str = "", limit: int = 200) -> pd.DataFra
     """id and name for a picker: matches of `text`, most recently active first."""
     frame, _ = search_clients(db, text, limit=limit)
     return frame[["id", "name"]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ClientChoices:
+    """A client box's options, ready for the box: ids most recently active first and their
+    names. Shared by every session: read only."""
+
+    ids: tuple[int, ...]
+    names: Mapping[int, str]
+
+
+@cache.shared
+def client_choices(db: Database, limit: int = 5000) -> ClientChoices:
+    """`client_options` as the box takes them, built once per change of the data rather than on
+    every rerun of every page that shows a client box (the sidebar's shows on all of them)."""
+    frame = client_options(db, limit=limit)
+    ids = tuple(int(i) for i in frame["id"].tolist())
+    return ClientChoices(ids, MappingProxyType(dict(zip(ids, frame["name"].tolist(), strict=True))))
 
 
 def check_contact(data: ContactInput) -> dict[str, object]:

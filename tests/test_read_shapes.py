@@ -71,6 +71,22 @@ def test_client_options_are_a_frame_of_id_and_name(db: Database, world: dict) ->
     assert frame.to_dict("records") == [{"id": world["client"], "name": "Acme Sp. z o.o."}]
 
 
+def test_a_client_boxs_choices_are_built_once_and_follow_the_latest_activity(
+    db: Database, member: User, world: dict
+) -> None:
+    older = new_client(db, member, "Beta S.A.")
+    choices = clients.client_choices(db)
+    assert frozen(choices)
+    assert choices.ids == (world["client"], older)  # Acme had calls, Beta none yet
+    assert dict(choices.names) == {world["client"]: "Acme Sp. z o.o.", older: "Beta S.A."}
+    assert type(choices.ids[0]) is int
+    assert clients.client_choices(db) is choices  # every rerun of every page gets the one object
+    with pytest.raises(TypeError):
+        choices.names[older] = "changed"  # type: ignore[index]
+    call(db, member, older, note="First call")
+    assert clients.client_choices(db).ids == (older, world["client"])  # a save moves it first at once
+
+
 def test_an_event_of_the_inbox_is_one_frozen_record_with_plain_values(db: Database, member: User, world: dict) -> None:
     row = agenda.inbox(db, member, "mine").iloc[0]
     event = agenda.agenda_event(db, int(row["id"]))

@@ -11,7 +11,7 @@ language, or the plain option ("quarter", or an id such as "12"), is accepted on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ def _translated(prefix: str) -> dict[str, Callable[[Any], str]]:
     return {lang: label_in(lang) for lang in LANGUAGES}
 
 
-def _unique(names: dict[int, str]) -> dict[int, str]:
+def _unique(names: Mapping[int, str]) -> dict[int, str]:
     """Labels that tell two rows with one name apart (Streamlit matches URL values by label)."""
     counts: dict[str, int] = {}
     for name in names.values():
@@ -71,7 +71,7 @@ def period(prefix: str, start: dt.date, end: dt.date, container: Any = None) -> 
     return chosen_start or start, chosen_end or end
 
 
-def choice(container: Any, label: str, names: dict[int, str], key: str, *, default: int | None = None) -> int | None:
+def choice(container: Any, label: str, names: Mapping[int, str], key: str, *, default: int | None = None) -> int | None:
     """One of `names` (id -> name), or None for every one when there is no default."""
     labels = _unique(names)
     options = list(labels)
@@ -89,7 +89,7 @@ def owner(container: Any, key: str, label: str | None = None) -> int | None:
 
 
 def client(container: Any, key: str) -> int | None:
-    return choice(container, ui.t("field.client_id"), dict(pickers.client_options()), key)
+    return choice(container, ui.t("field.client_id"), pickers.client_choices()[1], key)
 
 
 def product(container: Any, key: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -15,10 +16,13 @@ from pages._ui import core as ui
 NEW_THREAD = -1  # the thread box's option for a new thread; the command gets ThreadChoice.NEW
 
 
-def client_options() -> dict[int, str]:
-    """Names of active clients by id, most recently active first (shared until a client is saved)."""
-    frame = clients.client_options(ui.db(), limit=5000)
-    return dict(zip(frame["id"].tolist(), frame["name"].tolist(), strict=True))
+def client_choices(preset: int | None = None) -> tuple[list[int], Mapping[int, str]]:
+    """Active clients' ids, most recently active first, and their names (shared until a client
+    or a thread's activity changes); `preset` first when it is not among them."""
+    choices = clients.client_choices(ui.db())
+    if preset is None or preset in choices.names:
+        return list(choices.ids), choices.names
+    return [preset, *choices.ids], {**choices.names, preset: clients.get_client(ui.db(), preset).name}
 
 
 def client_for_event(
@@ -32,16 +36,12 @@ def client_for_event(
 ) -> int | None:
     """The client an event is about: type to find, most recently active first."""
     f = ui.fmt()
-    names = client_options()
-    ids = list(names)
-    if preset is not None and preset not in names:
-        names[preset] = clients.get_client(ui.db(), preset).name
-        ids.insert(0, preset)
+    ids, names = client_choices(preset)
     return st.selectbox(
         label or f.t("field.client_id"),
         ids,
-        index=ids.index(preset) if preset in ids else None,
-        format_func=lambda cid: names.get(cid, str(cid)),
+        index=ids.index(preset) if preset is not None else None,
+        format_func=names.__getitem__,
         placeholder=placeholder or f.t("log.client_placeholder"),
         key=key,
         disabled=disabled,
@@ -108,10 +108,10 @@ def me_first(people: list[Any], me: int) -> list[int]:
 
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:
     f = ui.fmt()
-    names = client_options()
+    ids, names = client_choices()
     return container.selectbox(
         label,
-        list(names),
+        ids,
         index=None,
         key=key,
         persist_state="session",
