@@ -82,6 +82,7 @@ class _Entry:
     versions: tuple[tuple[str, int], ...]
     value: Any
     size: int
+    mutable: bool  # whether a hit needs `fresh` containers (decided once, when it is stored)
 
 
 class SharedCache:
@@ -137,7 +138,7 @@ class SharedCache:
         parent = reading.get()
         if parent is not None:
             parent.update(table for table, _ in entry.versions)
-        return fresh(entry.value) if copy else entry.value
+        return fresh(entry.value) if copy and entry.mutable else entry.value
 
     def _compute(
         self,
@@ -160,7 +161,9 @@ class SharedCache:
             reading.reset(token)
         channels = depends_on(tables, blind_to_appends)
         channels.add("*")  # every entry also ends with writes that cannot say which tables they wrote
-        entry = _Entry(tuple(sorted((t, before.get(t, 0)) for t in channels)), value, size_of(value))
+        entry = _Entry(
+            tuple(sorted((t, before.get(t, 0)) for t in channels)), value, size_of(value), _holds_mutable(value)
+        )
         with self._guard:
             self.misses += 1
             self._drop(key)

@@ -83,6 +83,27 @@ def test_a_changed_result_frame_changes_nothing_that_others_get(db: Database, ad
     assert "extra" not in theirs.columns
 
 
+def test_a_hit_on_a_result_without_mutable_parts_is_returned_as_it_is_without_walking_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client box's 5,000 ids were walked on every hit of every page's rerun, to learn each
+    time that a tuple of ints needs no copy: 9 % of the server's time under load."""
+    walked: list[object] = []
+    real = cache._holds_mutable
+    monkeypatch.setattr(cache, "_holds_mutable", lambda value: walked.append(value) or real(value))
+    store = SharedCache(max_bytes=10_000_000)
+    ids = tuple(range(5000))
+    first = store.get(("ids",), dict, lambda: ids)
+    assert first is ids
+    walked.clear()
+    assert store.get(("ids",), dict, lambda: ()) is ids  # a hit
+    assert walked == []
+    frame = pd.DataFrame({"x": [1, 2]})
+    mixed = store.get(("mixed",), dict, lambda: (3, frame))
+    mixed[1].loc[0, "x"] = 99
+    assert store.get(("mixed",), dict, lambda: ())[1]["x"].tolist() == [1, 2]  # mutable parts still copied
+
+
 def test_many_sessions_asking_at_once_compute_the_missing_result_once(db: Database, admin: User) -> None:
     new_client(db, admin, "Alpha Ltd")
     start = threading.Barrier(12)
