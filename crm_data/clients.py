@@ -263,15 +263,24 @@ class ClientChoices:
 
     ids: tuple[int, ...]
     names: Mapping[int, str]
+    total: int  # active clients in all: more than len(ids) when the box cannot list them all
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.ids)
+
+
+CLIENT_BOX_LIMIT = 5000  # options of a client box; past it the box says so (pages/_ui/pickers.py)
 
 
 @cache.shared
-def client_choices(db: Database, limit: int = 5000) -> ClientChoices:
-    """`client_options` as the box takes them, built once per change of the data rather than on
-    every rerun of every page that shows a client box (the sidebar's shows on all of them)."""
-    frame = client_options(db, limit=limit)
+def client_choices(db: Database, limit: int | None = None) -> ClientChoices:
+    """Active clients as a box takes them (at most `limit`, most recently active first), built
+    once per change of the data rather than on every rerun of every page that shows a client box
+    (the sidebar's shows on all of them); `total` says how many there are in all."""
+    frame, total = search_clients(db, "", limit=limit or CLIENT_BOX_LIMIT)
     ids = tuple(int(i) for i in frame["id"].tolist())
-    return ClientChoices(ids, MappingProxyType(dict(zip(ids, frame["name"].tolist(), strict=True))))
+    return ClientChoices(ids, MappingProxyType(dict(zip(ids, frame["name"].tolist(), strict=True))), total)
 
 
 def check_contact(data: ContactInput) -> dict[str, object]:

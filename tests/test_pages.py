@@ -226,3 +226,36 @@ def test_the_log_form_closing_a_thread_offers_to_cancel_its_planned_work(app_env
     assert threads.thread_events(db, thread_id)[0].status in ("done", "cancelled")
     with db.read() as tx:
         assert tx.scalar("SELECT status FROM events WHERE id = ?", [planned]) == "cancelled"
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_a_client_box_that_cannot_list_every_client_says_so_where_it_is_shown(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """A team with more clients than a box lists (5,000) could not pick the rest from it and
+    was not told: the sidebar's box, the log form's and the reports' filter now say how many
+    they list and where the others are; with every client listed they say nothing."""
+    from crm_data import cache, clients
+    from tests.helpers import new_client
+
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    for name in ("Alfa", "Beta", "Gamma"):
+        new_client(db, admin, name=name)
+    admin = users.set_locale(db, admin, lang)
+    expected = {
+        "en": "The box lists the 2 most recently active of 3 clients; find the others on the Clients page.",
+        "pl": "Lista pokazuje 2 ostatnio aktywnych z 3 klientów; pozostałych znajdziesz na stronie Klienci.",
+    }[lang]
+
+    def notes(page: str) -> list[str]:
+        at = signed_in(admin)
+        at.switch_page(page).run()
+        assert not at.exception
+        return [c.value for c in at.caption if c.value == expected]
+
+    assert notes("pages/log_event.py") == []  # every client listed
+    monkeypatch.setattr(clients, "CLIENT_BOX_LIMIT", 2)
+    cache.CACHE.clear()  # the boxes' options were shared with every client listed
+    assert len(notes("pages/log_event.py")) == 2  # the sidebar's box and the form's
+    assert len(notes("pages/money.py")) == 2  # the sidebar's box and the filter's

@@ -85,6 +85,9 @@ def test_a_client_boxs_choices_are_built_once_and_follow_the_latest_activity(
         choices.names[older] = "changed"  # type: ignore[index]
     call(db, member, older, note="First call")
     assert clients.client_choices(db).ids == (older, world["client"])  # a save moves it first at once
+    assert (choices.total, choices.cut) == (2, False)
+    cut = clients.client_choices(db, limit=1)
+    assert (cut.ids, cut.total, cut.cut) == ((older,), 2, True)  # the box can tell it does not list all
 
 
 def test_an_event_of_the_inbox_is_one_frozen_record_with_plain_values(db: Database, member: User, world: dict) -> None:

@@ -89,7 +89,10 @@ def owner(container: Any, key: str, label: str | None = None) -> int | None:
 
 
 def client(container: Any, key: str) -> int | None:
-    return choice(container, ui.t("field.client_id"), pickers.client_choices()[1], key)
+    chosen = choice(container, ui.t("field.client_id"), pickers.client_choices()[1], key)
+    if chosen is None:
+        pickers.clients_cut_note(container)
+    return chosen
 
 
 def product(container: Any, key: str) -> int | None:

@@ -25,6 +25,17 @@ def client_choices(preset: int | None = None) -> tuple[list[int], Mapping[int, s
     return [preset, *choices.ids], {**choices.names, preset: clients.get_client(ui.db(), preset).name}
 
 
+def clients_cut_note(container: Any = None) -> None:
+    """Under a client box that cannot list every client: how many it lists and where the others
+    are (never a silent cut)."""
+    choices = clients.client_choices(ui.db())
+    if choices.cut:
+        f = ui.fmt()
+        (container or st).caption(
+            f.t("log.clients_cut", shown=f.number(len(choices.ids), 0), total=f.number(choices.total, 0))
+        )
+
+
 def client_for_event(
     key: str,
     preset: int | None,
@@ -37,7 +48,7 @@ def client_for_event(
     """The client an event is about: type to find, most recently active first."""
     f = ui.fmt()
     ids, names = client_choices(preset)
-    return st.selectbox(
+    chosen = st.selectbox(
         label or f.t("field.client_id"),
         ids,
         index=ids.index(preset) if preset is not None else None,
@@ -47,6 +58,9 @@ def client_for_event(
         disabled=disabled,
         on_change=on_change,
     )
+    if chosen is None:
+        clients_cut_note()
+    return chosen
 
 
 def thread_for_event(
@@ -109,7 +123,7 @@ def me_first(people: list[Any], me: int) -> list[int]:
 def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> int | None:
     f = ui.fmt()
     ids, names = client_choices()
-    return container.selectbox(
+    chosen = container.selectbox(
         label,
         ids,
         index=None,
@@ -118,6 +132,9 @@ def client(container: Any, key: str, *, label: str, allow_all: bool = True) -> i
         format_func=lambda cid: names.get(cid, str(cid)),
         placeholder=f.t("common.all") if allow_all else f.t("log.choose"),
     )
+    if chosen is None:
+        clients_cut_note(container)
+    return chosen
 
 
 def person(container: Any, key: str, *, label: str) -> int | None:
