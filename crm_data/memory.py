@@ -13,19 +13,12 @@ tests.load_bench: 40 users logging calls at 1M events, RSS 353 MB before, 627 MB
   `Trimmer` thread does every `interval` seconds.
 
 Elsewhere than Linux with glibc both do nothing and say so (False).
-
-And Python's own collector: `calm_gc()` freezes what the server holds once started (modules,
-the app's lookups) out of every later collection and collects young objects every 20,000
-allocations instead of every 700. Measured under the same load before it: about 12 collections
-a second, 2.4 s of the 150 s holding the GIL, and full collections growing to 250 ms each, a
-pause every session's page waits through.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 import logging
 import sys
 import threading
@@ -65,18 +58,6 @@ def trim() -> bool:
     if _LIBC is None:
         return False
     return bool(_LIBC.malloc_trim(ctypes.c_size_t(0)))
-
-
-GC_THRESHOLDS = (20_000, 20, 10)  # Python's default: (700, 10, 10)
-
-
-def calm_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> int:
-    """Collect once, keep everything alive now out of later collections (gc.freeze), and collect
-    less often; returns how many objects were frozen. Call once, when the server has started."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*thresholds)
-    return gc.get_freeze_count()
 
 
 def rss_mb() -> float | None:

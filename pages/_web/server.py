@@ -45,7 +45,6 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         logging.shutdown()
         os._exit(2)  # nothing is open yet; uvicorn would print the lifespan's traceback instead
-    memory.calm_gc()  # fewer and shorter pauses of every session (crm_data.memory has the numbers)
     try:
         yield
     finally:
