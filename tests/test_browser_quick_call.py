@@ -137,3 +137,24 @@ def test_the_quick_call_goes_into_my_own_thread_shows_it_and_never_a_coworkers(b
     page.keyboard.press("Control+Enter")
     page.get_by_text("Call saved in the thread").wait_for()
     ctx.close()
+
+
+def test_the_quick_call_names_its_thread_and_one_click_sends_it_to_a_new_thread(browser, server_factory) -> None:
+    """The preselected thread reads as a sentence; "New thread instead" is one click in the
+    dialog, and the call then starts a new thread instead of joining the existing one."""
+    server = server_factory(prepare)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, timezone_id="Europe/Warsaw")
+    page = ctx.new_page()
+    sign_in(page, server.url, "sam")
+    sidebar_box(page).click()
+    page.keyboard.type("Okapi Tr")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    assert dialog(page).get_by_text("Into: Sam's own transport deal").is_visible()
+    dialog(page).get_by_role("button", name="New thread instead").click()
+    dialog(page).get_by_text("A new thread of yours is started.").wait_for()
+    assert dialog(page).get_by_text("Into:").count() == 0
+    dialog(page).get_by_role("textbox", name="Note").fill("Asked about a second truck")
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("Call saved in a new thread of yours").wait_for()
+    ctx.close()

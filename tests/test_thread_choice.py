@@ -136,6 +136,46 @@ def test_log_event_says_whose_thread_is_chosen(team: Team) -> None:
     assert any("Olga Other" in c.value and "not yours" in c.value for c in at.caption)
 
 
+def test_log_event_names_the_preselected_thread_and_one_click_starts_a_new_one_instead(team: Team) -> None:
+    """A newcomer's first call must not land in an existing thread unnoticed: the chosen thread
+    is a sentence (title, stage, percent, whose), and "New thread instead" is one click."""
+    mine = call(team.db, team.sam, team.client, note="Offer for 40 laptops").thread_id
+    detail = threads.get_thread(team.db, mine)
+    at = team.app(team.sam)
+    at.switch_page("pages/log_event.py").run()
+    at.selectbox(key="log_client_0").set_value(team.client).run()
+    assert at.selectbox(key=f"log_thread_0_{team.client}").value == mine
+    sentence = [c.value for c in at.caption if "Into:" in c.value]
+    assert len(sentence) == 1
+    assert "**Offer for 40 laptops**" in sentence[0]
+    assert f"{detail.stage} {detail.percent} %" in sentence[0] or f"{detail.stage} {detail.percent}%" in sentence[0]
+    assert "Your thread." in sentence[0]
+    at.button(key=f"log_thread_0_{team.client}_new").click().run()
+    assert at.selectbox(key=f"log_thread_0_{team.client}").value == -1
+    assert not any("Into:" in c.value for c in at.caption)
+    assert any("A new thread of yours" in c.value for c in at.caption)
+    at.text_area(key="log_note_0").input("A second deal").run()
+    at.button(key="log_save_0").click().run()
+    assert [e.value for e in at.exception] == []
+    assert [e.note for e in threads.thread_events(team.db, mine)] == ["Offer for 40 laptops"]
+    frame, total = threads.list_threads(team.db, threads.ThreadFilter(client_id=team.client))
+    assert total == 3  # Olga's thread, mine, and the new one
+    assert "A second deal" in set(frame["title"])
+
+
+def test_the_thread_sentence_speaks_polish_and_escapes_the_title(team: Team) -> None:
+    mine = call(team.db, team.sam, team.client, note="Oferta *40* laptopów").thread_id
+    at = team.app(users.set_locale(team.db, team.sam, "pl"))
+    at.switch_page("pages/log_event.py").run()
+    at.selectbox(key="log_client_0").set_value(team.client).run()
+    assert at.selectbox(key=f"log_thread_0_{team.client}").value == mine
+    sentence = [c.value for c in at.caption if "Do wątku:" in c.value]
+    assert len(sentence) == 1
+    assert "Twój wątek." in sentence[0]
+    assert "Oferta \\*40\\* laptopów" in sentence[0]
+    assert at.button(key=f"log_thread_0_{team.client}_new").label == "Zamiast tego nowy wątek"
+
+
 def test_booking_for_a_client_with_four_coworkers_threads_starts_a_new_thread_with_its_title_field(team: Team) -> None:
     """The box is never left at an unchosen state that then complains about a field nobody saw."""
     for i in range(3):

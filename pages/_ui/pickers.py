@@ -107,11 +107,37 @@ def thread_for_event(
         st.caption(ui.tm("log.into_new_thread"))
         return ThreadChoice.NEW, None
     thread = threads.get_thread(ui.db(), chosen)
-    if thread.owner_id == account.id:
-        st.caption(ui.tm("log.into_own_thread"))
-    else:
-        st.caption(ui.tm("log.into_coworkers_thread", owner=thread.owner))
+    # the chosen thread as a sentence, with a one-click way out: a newcomer's first call must not
+    # land in an existing thread unnoticed
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    whose = (
+        ui.tm("log.into_own_thread")
+        if thread.owner_id == account.id
+        else ui.tm("log.into_coworkers_thread", owner=thread.owner)
+    )
+    sentence = f.t(
+        "log.into_thread",
+        title=ui.md_escape(thread.title),
+        stage=ui.md_escape(thread.stage),
+        percent=f.percent(thread.percent),
+        whose=whose,  # markdown already, its owner escaped
+    )
+    row.caption(sentence)
+    if not disabled:
+        row.button(
+            f.t("log.new_thread_instead"),
+            type="tertiary",
+            icon=":material/add_circle:",
+            key=f"{key}_{client_id}_new",
+            on_click=_choose_new_thread,
+            args=(f"{key}_{client_id}",),
+        )
     return chosen, thread
+
+
+def _choose_new_thread(box_key: str) -> None:
+    """Callback of "New thread instead": the thread box moves to a new thread."""
+    st.session_state[box_key] = NEW_THREAD
 
 
 def me_first(people: list[Any], me: int) -> list[int]:
