@@ -19,6 +19,7 @@ from crm_data.planning import PlanEvent
 from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, restore, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
+CLIENT_MD = r"Okna Łódź Sp\. z o\.o\."  # the client as markdown (escaped)
 APP = str(REPO / "app.py")
 
 
@@ -349,6 +350,66 @@ def test_a_due_reminder_is_counted_toasted_once_and_gone_when_dismissed(world: W
     no_exceptions(at)
     assert reminders.due(world.db, world.sam.id) == []
     assert event_id
+
+
+def test_a_reminder_toast_names_the_day_when_it_is_not_today(world: World) -> None:
+    """An overdue reminder from another day said only a time ("E-mail · Mazurplast at 11:10"
+    for 3 December); it names the day now, and a reminder of today keeps its short form."""
+    noon = dt.datetime.combine(clock.today(WARSAW), dt.time(12, 0), WARSAW)
+    earlier = noon - dt.timedelta(days=3, minutes=50)  # 11:10, three days ago
+    with clock.frozen(earlier - dt.timedelta(hours=1)):  # planned then, never dismissed
+        world.plan(world.anna, earlier, minutes=5, assignee_id=world.sam.id, remind_before_min=15)
+    with clock.frozen(noon):
+        at = world.app(world.sam)
+        at.run()
+        no_exceptions(at)
+        expected_day = earlier.strftime("%d %b %Y").lstrip("0")
+        assert [t.value for t in at.toast] == [f"Call · {CLIENT_MD} on {expected_day} at 11:10"]
+        world.plan(
+            world.anna, noon + dt.timedelta(minutes=5), minutes=5, assignee_id=world.sam.id, remind_before_min=15
+        )
+        at.run()
+        assert [t.value for t in at.toast] == [f"Call · {CLIENT_MD} at 12:05"]
+
+
+def test_several_new_reminders_pop_up_as_one_summary_toast(world: World) -> None:
+    """Four toasts stacked over the table headers; several new reminders are one toast now."""
+    noon = dt.datetime.combine(clock.today(WARSAW), dt.time(12, 0), WARSAW)
+    with clock.frozen(noon):
+        for minutes in (5, 10, 15, 20):
+            world.plan(
+                world.anna,
+                noon + dt.timedelta(minutes=minutes),
+                minutes=5,
+                assignee_id=world.sam.id,
+                remind_before_min=30,
+            )
+        at = world.app(world.sam)
+        at.run()
+        no_exceptions(at)
+        assert [t.value for t in at.toast] == ["4 reminders are due: see Reminders in the side panel."]
+        assert [e.label for e in at.sidebar.expander if e.label.startswith("Reminders")] == ["Reminders (4)"]
+        at.run()
+        assert len(at.toast) == 0  # shown once
+
+
+def test_the_summary_toast_speaks_polish(world: World) -> None:
+    noon = dt.datetime.combine(clock.today(WARSAW), dt.time(12, 0), WARSAW)
+    with clock.frozen(noon):
+        for minutes in (5, 10):
+            world.plan(
+                world.anna,
+                noon + dt.timedelta(minutes=minutes),
+                minutes=5,
+                assignee_id=world.sam.id,
+                remind_before_min=30,
+            )
+        at = world.app(users.set_locale(world.db, world.sam, "pl"))
+        at.run()
+        no_exceptions(at)
+        assert [t.value for t in at.toast] == [
+            "2 przypomnienia czekają: lista jest w Przypomnieniach w panelu bocznym."
+        ]
 
 
 def test_today_draws_only_the_open_tab_and_builds_the_planner_only_when_it_is_opened(world: World) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm_data import reminders, setup, users
+from crm_data import clock, reminders, setup, users
 from crm_data.users import User
 from pages._ui import core as ui
 
@@ -48,26 +48,29 @@ def sample_notice() -> None:
 
 
 SHOWN = 5  # reminders listed in the sidebar; the counter tells how many are due in all
-TOASTS = 3  # new reminders popped up at once; more are summed up in one more toast
 
 
 @st.fragment(run_every=30)
 def reminder_poll(account: User) -> None:
-    """Every 30 seconds: the signed-in user's due reminders, new ones as toasts, the latest in a
-    list to dismiss or snooze. A dismissed reminder is never shown again."""
+    """Every 30 seconds: the signed-in user's due reminders, new ones as one toast (the reminder
+    itself, or "3 reminders are due" for several: toasts stack over the page's content), the
+    latest in a list to dismiss or snooze. A dismissed reminder is never shown again."""
     if ui.restore_session() is None:  # signed out in another tab, or deactivated: leave at once
         st.rerun(scope="app")
     f = ui.fmt()
     due, total = reminders.due_with_total(ui.db(), account.id, limit=50)
     fresh = [r for r in due if not r.shown]
-    for r in fresh[:TOASTS]:
+    if len(fresh) == 1:
+        r = fresh[0]
+        today = f.local(r.starts_at).date() == f.local(clock.now()).date()
+        key = "reminders.toast" if today else "reminders.toast_other_day"
         st.toast(
-            ui.tm("reminders.toast", type=r.type_name, client=r.client_name, when=r.starts_at),
+            ui.tm(key, type=r.type_name, client=r.client_name, when=r.starts_at),
             icon=":material/alarm:",
             duration="long",
         )
-    if len(fresh) > TOASTS:
-        st.toast(f.tn("reminders.more_toasts", len(fresh) - TOASTS), icon=":material/alarm:", duration="long")
+    elif fresh:
+        st.toast(f.tn("reminders.toasts", len(fresh)), icon=":material/alarm:", duration="long")
     reminders.mark_shown(ui.db(), account.id, [r.id for r in fresh])
     label = f.t("reminders.title") + (f" ({total})" if total else "")
     with st.expander(
