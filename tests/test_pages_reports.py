@@ -4,6 +4,7 @@ language); a click on a row lists the threads behind it, and a click on a thread
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -149,6 +150,70 @@ def test_money_takes_a_period_length_in_either_language_from_the_url(world: Worl
     assert list(pivot["Period"]) == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025"]
     assert {"Acme", "Beta Łódź", "Gamma", "Total"} <= set(pivot.columns)
     assert pivot["Total"].iloc[0] == "2,677.78\u00a0PLN"  # the first quarter's offers, written by the formatter
+
+
+@contextlib.contextmanager
+def speaking(world: World, who: str, lang: str) -> Iterator[users.User]:
+    """One of the (module-wide) world's people with another UI language, for the block only."""
+    person = world.people[who]
+    try:
+        yield users.set_locale(world.db, person, lang)
+    finally:
+        users.set_locale(world.db, person, person.locale)
+
+
+def url_of(at: AppTest) -> dict[str, str]:
+    """The address's parameters after the run (what a bookmark or a shared link holds)."""
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def test_a_chosen_view_is_an_address_of_codes_and_ids_that_opens_it_in_the_other_language(world: World) -> None:
+    """The address held translated labels (money_grain=Kwartał&money_by=Klient) and owners by
+    name: a colleague with the other language saw the view once, then the address was rewritten
+    and F5 lost it. It holds codes and ids now, the same in both languages."""
+    olga = world.people["olga"].id
+    at = opened(world.people["sam"], "pages/money.py", **period("money"))
+    at.segmented_control(key="money_grain").set_value("quarter").run()
+    at.selectbox(key="money_by").set_value("client").run()
+    at.selectbox(key="money_owner").set_value(olga).run()
+    assert [e.value for e in at.exception] == []
+    shared = url_of(at)
+    assert {k: shared[k] for k in ("money_grain", "money_by", "money_owner")} == {
+        "money_grain": "quarter",
+        "money_by": "client",
+        "money_owner": str(olga),
+    }
+    english_periods = list(frames(at)[0]["Period"])
+
+    with speaking(world, "mona", "pl") as mona:
+        polish = opened(mona, "pages/money.py", **shared)
+    assert polish.segmented_control(key="money_grain").value == "quarter"
+    assert polish.selectbox(key="money_by").value == "client"
+    assert polish.selectbox(key="money_owner").value == olga
+    assert url_of(polish) == shared  # kept, so a reload (F5) opens the same view (tests/test_browser_links.py)
+    assert len(frames(polish)[0]) == len(english_periods) == 4
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_an_old_link_with_translated_labels_opens_its_view_and_is_rewritten_to_codes(world: World, lang: str) -> None:
+    with speaking(world, "sam", lang) as sam:
+        at = opened(
+            sam, "pages/money.py", **period("money"), money_grain="Kwartał", money_by="Klient", money_owner="Olga Øster"
+        )
+    assert at.segmented_control(key="money_grain").value == "quarter"
+    assert at.selectbox(key="money_by").value == "client"
+    assert at.selectbox(key="money_owner").value == world.people["olga"].id
+    shared = url_of(at)
+    assert shared["money_grain"] == "quarter"
+    assert shared["money_by"] == "client"
+    assert shared["money_owner"] == str(world.people["olga"].id)
+
+
+def test_a_filter_back_at_its_default_leaves_the_address(world: World) -> None:
+    at = opened(world.people["sam"], "pages/money.py", **period("money"), money_grain="quarter")
+    assert url_of(at)["money_grain"] == "quarter"
+    at.segmented_control(key="money_grain").set_value("month").run()
+    assert "money_grain" not in url_of(at)
 
 
 def _money_bar() -> None:

@@ -1,11 +1,13 @@
-"""The report pages' filters, bound to the URL, and the one filter bar of Money, Products,
+"""The report pages' filters, kept in the URL, and the one filter bar of Money, Products,
 Funnel and Meeting.
 
-Filters are widgets with `bind="query-params"`: the key is the URL parameter, so a view can be
-bookmarked, shared and reopened identically. Streamlit puts the option's *label* in the URL: a
-person's, client's or pipeline's name, a date as YYYY-MM-DD, or a translated word ("Quarter",
-"Kwartał"). A URL shared between an English and a Polish user still works: a label in the other
-language, or the plain option ("quarter", or an id such as "12"), is accepted on opening.
+A view can be bookmarked, shared and reopened identically: every filter is a URL parameter
+named by its widget's key. Addresses hold stable codes and ids, the same in every language
+(`money_grain=quarter&money_by=client&money_owner=12`): choices are kept in the URL by this
+module, not by Streamlit's `bind="query-params"`, which writes the option's *label* (a
+translated word, a person's name) and drops, on the next change, a value it did not write. Links
+made before, with labels in either language, still open their view and are rewritten to codes.
+Dates (YYYY-MM-DD) and switches (true/false) are the same in every language and stay bound.
 """
 
 from __future__ import annotations
@@ -27,22 +29,44 @@ BIND = "query-params"
 MIN_DAY, MAX_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
 
 
-def _seed_from_url(key: str, options: Sequence[Any], labels: dict[str, Callable[[Any], str]]) -> bool:
-    """On opening a shared URL: a value that is this user's label for an option needs nothing
-    (Streamlit reads it); one that is the other language's label or the option itself (e.g. an
-    id) is put into the widget's state before the widget reads it. True when it did that (the
-    widget must then be created without a default, or Streamlit warns)."""
+_NOT_GIVEN = object()
+
+
+def _from_url(key: str, options: Sequence[Any], labels: dict[str, Callable[[Any], str]]) -> Any:
+    """The option the URL names under `key`: by its code or id (what this module writes), or by
+    its label in any language (links made before); _NOT_GIVEN when there is none or no match."""
     raw = st.query_params.get(key)
-    if raw is None or key in st.session_state:
-        return False
-    mine = labels[ui.fmt().lang]
-    if any(mine(o) == raw for o in options):
-        return False
+    if raw is None:
+        return _NOT_GIVEN
     for option in options:
-        if str(option) == raw or any(label(option) == raw for label in labels.values()):
-            st.session_state[key] = option
-            return True
-    return False
+        if str(option) == raw:
+            return option
+    for option in options:
+        if any(label(option) == raw for label in labels.values()):
+            return option
+    return _NOT_GIVEN
+
+
+def _seed_from_url(key: str, options: Sequence[Any], labels: dict[str, Callable[[Any], str]]) -> bool:
+    """When the widget is first drawn (opening a link, reloading): the URL's choice is put into
+    its state before the widget reads it. True when it did that (the widget must then be created
+    without a default, or Streamlit warns)."""
+    if key in st.session_state:
+        return False
+    found = _from_url(key, options, labels)
+    if found is _NOT_GIVEN:
+        return False
+    st.session_state[key] = found
+    return True
+
+
+def _to_url(key: str, value: Any, default: Any) -> None:
+    """The choice as the URL keeps it: the code or id; nothing for the default."""
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
 
 
 def _translated(prefix: str) -> dict[str, Callable[[Any], str]]:
@@ -72,14 +96,17 @@ def period(prefix: str, start: dt.date, end: dt.date, container: Any = None) -> 
 
 
 def choice(container: Any, label: str, names: Mapping[int, str], key: str, *, default: int | None = None) -> int | None:
-    """One of `names` (id -> name), or None for every one when there is no default."""
+    """One of `names` (id -> name), or None for every one when there is no default; the URL
+    keeps the id."""
     labels = _unique(names)
     options = list(labels)
-    _seed_from_url(key, options, dict.fromkeys(LANGUAGES, labels.get))
-    index = options.index(default) if default in labels else None
-    return container.selectbox(
-        label, options, index=index, key=key, bind=BIND, format_func=labels.get, placeholder=ui.t("common.all")
+    seeded = _seed_from_url(key, options, dict.fromkeys(LANGUAGES, labels.get))
+    index = options.index(default) if default in labels and not seeded else None
+    chosen = container.selectbox(
+        label, options, index=index, key=key, format_func=labels.get, placeholder=ui.t("common.all")
     )
+    _to_url(key, chosen, default if default in labels else None)
+    return chosen
 
 
 def owner(container: Any, key: str, label: str | None = None) -> int | None:
@@ -118,7 +145,8 @@ def amount_type(container: Any, key: str, label: str | None = None) -> int | Non
 def options(
     container: Any, label: str, values: Sequence[str], key: str, prefix: str, *, default: str, menu: bool = False
 ) -> str:
-    """A choice among fixed options (translated as `{prefix}_{value}`), as buttons or a `menu`."""
+    """A choice among fixed options (translated as `{prefix}_{value}`), as buttons or a `menu`;
+    the URL keeps the option's code."""
     seeded = _seed_from_url(key, values, _translated(prefix))
     label_of = lambda v: ui.t(f"{prefix}_{v}")  # noqa: E731
     if menu:
@@ -127,7 +155,6 @@ def options(
             list(values),
             index=None if seeded else list(values).index(default),
             key=key,
-            bind=BIND,
             format_func=label_of,
         )
     else:
@@ -137,9 +164,9 @@ def options(
             default=None if seeded else default,
             required=True,
             key=key,
-            bind=BIND,
             format_func=label_of,
         )
+    _to_url(key, chosen, default)
     return chosen or default
 
 
