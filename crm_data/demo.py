@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import os
 import secrets
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -1171,7 +1172,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"sample users ({', '.join(result.logins[:5])}, ...) share the password: {result.password}")
     if not users.any_active_admin(db):
-        print("no administrator yet: open the app to create one, or run python -m crm_data.users create-admin")
+        # the whole command, as run from the repository's folder (README "Set up"): it asks for the password
+        make_admin = '.venv/bin/python -m crm_data.users create-admin --login LOGIN --name "NAME" --db '
+        print(
+            f"no administrator yet: open the app to create one, or run {make_admin}{shlex.quote(str(config.db_path))}"
+        )
     startup.close_app(config)
     return 0
 

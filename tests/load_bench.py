@@ -1281,7 +1281,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("bounded: at most 200 users and 600 s per scenario")
     if not args.db.exists():
         parser.error(
-            f"no database at {args.db} (python -m tests.benchmark --sizes 1000000 builds {OUT_DIR}/bench-1000000.duckdb)"
+            f"no database at {args.db} (.venv/bin/python -m tests.benchmark --sizes 1000000 builds {OUT_DIR}/bench-1000000.duckdb)"
         )
 
     app = args.app.resolve()
