@@ -32,6 +32,11 @@ def _optional_text(value: Any, field: str, max_len: int = 40) -> str:
     return check_text(value, field, max_len=max_len)
 
 
+def _name_in(value: Any, field: str) -> str | None:
+    """A row's name in one UI language: optional, as the other language's name may stand alone."""
+    return check_text(value, field, max_len=MAX_NAME) or None
+
+
 def _int_range(lo: int, hi: int) -> Callable[[Any, str], int]:
     def check(value: Any, field: str) -> int:
         return checks.whole(value, field, lo, hi, typed=False)  # a widget gives a number; "15.0" is refused
@@ -77,18 +82,21 @@ class Kind:
     unique: str = "name"  # no two active rows share this (case-insensitively)
 
 
+# the rows named per UI language (crm_data.dictionaries): a name in each, at least one given; the
+# row's `name` (what a language without its own name shows) is the one in the organisation's language
+NAMES: dict[str, Callable[[Any, str], Any]] = {"name_en": _name_in, "name_pl": _name_in}
 KINDS: dict[str, Kind] = {
     "event_types": Kind(
         "event_types",
-        {"name": _text, "color": _color, "default_duration_min": _int_range(1, 24 * 60), "is_meeting": _flag},
+        {**NAMES, "color": _color, "default_duration_min": _int_range(1, 24 * 60), "is_meeting": _flag},
         "SELECT 1 FROM events WHERE type_id = $id LIMIT 1",
     ),
-    "pipelines": Kind("pipelines", {"name": _text}, "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1"),
+    "pipelines": Kind("pipelines", {**NAMES}, "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1"),
     "stages": Kind(
         "stages",
         # rot_days: the board marks a thread rotting after this many days without an event (empty: off)
         {
-            "name": _text,
+            **NAMES,
             "percent": _int_range(0, 100),
             "is_won": _flag,
             "is_lost": _flag,
@@ -97,12 +105,10 @@ KINDS: dict[str, Kind] = {
         "SELECT 1 FROM threads WHERE stage_id = $id UNION ALL SELECT 1 FROM events WHERE stage_id = $id LIMIT 1",
         parent="pipeline_id",
     ),
-    "amount_types": Kind(
-        "amount_types", {"name": _text}, "SELECT 1 FROM event_amounts WHERE amount_type_id = $id LIMIT 1"
-    ),
+    "amount_types": Kind("amount_types", {**NAMES}, "SELECT 1 FROM event_amounts WHERE amount_type_id = $id LIMIT 1"),
     "products": Kind(
         "products",
-        {"code": lambda v, f: _text(v, f, 40), "name": _text, "unit": lambda v, f: _text(v, f, 20), "price": _price},
+        {"code": lambda v, f: _text(v, f, 40), **NAMES, "unit": lambda v, f: _text(v, f, 20), "price": _price},
         "SELECT 1 FROM event_products WHERE product_id = $id LIMIT 1",
         unique="code",
     ),
@@ -113,7 +119,7 @@ KINDS: dict[str, Kind] = {
     ),
     "lost_reasons": Kind(
         "lost_reasons",
-        {"name": _text},
+        {**NAMES},
         "SELECT 1 FROM threads WHERE lost_reason_id = $id UNION ALL SELECT 1 FROM events WHERE lost_reason_id = $id LIMIT 1",
     ),
     "dictionaries": Kind(
@@ -156,21 +162,28 @@ def _clean(kind: Kind, values: dict[str, Any], lang: str = "en") -> dict[str, An
             errors.extend(exc.errors)
     if clean.get("is_won") and clean.get("is_lost"):
         errors.append(FieldError("is_lost", "admin.won_and_lost"))
+    if "name_en" in kind.fields and not errors and not (clean["name_en"] or clean["name_pl"]):
+        errors.append(FieldError(f"name_{lang}", "validation.required"))
     if errors:
         raise ValidationError(errors)
     return clean
 
 
 def _check_unique(tx: Tx, kind: Kind, clean: dict[str, Any], row_id: int | None, parent_id: int | None) -> None:
-    column = kind.unique
+    """No two active rows share the unique column, nor (rows named per language) a name in one
+    language: two event types both read "Call" to an English user would be told apart by nobody."""
     scope = f" AND {kind.parent} = $parent" if kind.parent else ""
-    clash = tx.scalar(
-        f"SELECT {column} FROM {kind.table} WHERE active AND lower({column}) = lower($value)"
-        f" AND id IS DISTINCT FROM $id{scope}",
-        {"value": clean[column], "id": row_id, "parent": parent_id},
-    )
-    if clash is not None:
-        raise ValidationError.single(column, "admin.duplicate", name=clash)
+    columns = [kind.unique, *(c for c in NAMES if c in kind.fields and c != kind.unique)]
+    for column in columns:
+        if clean.get(column) is None:
+            continue
+        clash = tx.scalar(
+            f"SELECT {column} FROM {kind.table} WHERE active AND lower({column}) = lower($value)"
+            f" AND id IS DISTINCT FROM $id{scope}",
+            {"value": clean[column], "id": row_id, "parent": parent_id},
+        )
+        if clash is not None:
+            raise ValidationError.single(column, "admin.duplicate", name=clash)
 
 
 def _check_pipeline_keeps_an_open_stage(tx: Tx, pipeline_id: int) -> None:
@@ -199,7 +212,14 @@ def save(
     checks.ident(row_id, "row_id", required=False)
     if kind.parent:
         checks.ident(parent_id, kind.parent, required=False)
-    clean = _clean(kind, values, checks.choice(lang, ("en", "pl"), "lang") or "en")
+    lang = checks.choice(lang, ("en", "pl"), "lang") or "en"
+    if "name_en" in kind.fields and "name" in values and not ({"name_en", "name_pl"} & set(values)):
+        values = {**values, f"name_{lang}": values["name"]}  # one name, typed in the admin's language
+    clean = _clean(kind, values, lang)
+    if "name_en" in kind.fields:
+        org_lang = org_settings.cached(db).default_language
+        other = "pl" if org_lang == "en" else "en"
+        clean["name"] = clean.get(f"name_{org_lang}") or clean[f"name_{other}"]
 
     def work(tx: Tx) -> int:
         nonlocal parent_id

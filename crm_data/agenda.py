@@ -12,6 +12,7 @@ import pandas as pd
 from crm_data import cache, checks, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
+from crm_data.dictionaries import name_sql
 from crm_data.errors import NotFound
 from crm_data.rules import overlap_sql
 from crm_data.users import User
@@ -32,7 +33,8 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
 def inboxes(
     db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
 ) -> dict[str, pd.DataFrame]:
-    """The three views of `inbox` from one scan of the events (the Today page shows all three)."""
+    """The three views of `inbox` from one scan of the events (the Today page shows all three);
+    event types named in the user's language."""
     now = now or clock.now()
     org = org_settings.cached(db)
     zone = org_settings.zone(org)
@@ -42,7 +44,7 @@ def inboxes(
     )
     with db.read() as tx:
         frame = tx.df(
-            """
+            f"""
             WITH mine AS (
                 SELECT e.*, CASE WHEN e.author_id = $me AND e.assignee_id = $me THEN 'mine'
                                  WHEN e.assignee_id = $me THEN 'assigned' ELSE 'delegated' END AS view
@@ -53,7 +55,8 @@ def inboxes(
             firsts AS (
                 SELECT *, row_number() OVER (PARTITION BY view ORDER BY starts_at, id) AS n FROM mine
             )
-            SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client, et.name AS type,
+            SELECT e.view, e.id, e.thread_id, e.client_id, e.type_id, t.title, c.name AS client,
+                   {name_sql("et", user.locale)} AS type,
                    et.color, e.starts_at, e.ends_at, e.status, e.note, e.version, e.author_id, e.assignee_id,
                    a.display_name AS author, s.display_name AS assignee,
                    (SELECT string_agg(res.name, ', ' ORDER BY res.name) FROM reservations r
@@ -104,14 +107,14 @@ class AgendaEvent:
 
 
 @cache.shared
-def agenda_event(db: Database, event_id: int) -> AgendaEvent:
-    """The event `inbox` or `calendar_events` listed, as one record."""
+def agenda_event(db: Database, event_id: int, *, lang: str | None = None) -> AgendaEvent:
+    """The event `inbox` or `calendar_events` listed, as one record (its type named in `lang`)."""
     checks.ident(event_id, "event_id")
     with db.read() as tx:
         row = tx.one(
-            """
+            f"""
             SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
-                   e.author_id, e.assignee_id, et.name, c.name, t.title, u.display_name
+                   e.author_id, e.assignee_id, {name_sql("et", lang)}, c.name, t.title, u.display_name
             FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
             JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
             WHERE e.id = ?
@@ -131,12 +134,12 @@ def owns_open_threads(db: Database, owner_id: int) -> bool:
 
 
 @cache.shared
-def without_next_step(db: Database, owner_id: int, *, limit: int = 50) -> pd.DataFrame:
-    """The owner's open threads with no planned event: they need a next step."""
+def without_next_step(db: Database, owner_id: int, *, limit: int = 50, lang: str | None = None) -> pd.DataFrame:
+    """The owner's open threads with no planned event: they need a next step (stages named in `lang`)."""
     with db.read() as tx:
         return tx.df(
-            """
-            SELECT t.id, t.title, c.name AS client, s.name AS stage, s.percent, t.last_event_at
+            f"""
+            SELECT t.id, t.title, c.name AS client, {name_sql("s", lang)} AS stage, s.percent, t.last_event_at
             FROM threads t JOIN clients c ON c.id = t.client_id JOIN stages s ON s.id = t.stage_id
             WHERE t.owner_id = ? AND t.status = 'open'
               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.thread_id = t.id AND e.status = 'planned')

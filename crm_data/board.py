@@ -55,10 +55,13 @@ class BoardFilter:
     rotting: bool = False
     amount_type_id: int | None = None  # what a thread is worth (None: the Funnel's default)
     sort: str = "value"
+    lang: str | None = None  # the language stages and event types are named in (None: the organisation's)
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
             raise ValueError(self.sort)
+        if self.lang is not None and self.lang not in dictionaries.LANGS:
+            raise ValueError(self.lang)
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ next_step AS (
 )
 SELECT s.id, s.title, s.client_id, cl.name AS client, s.owner_id, u.display_name AS owner, s.stage_id,
        s.status, s.value, coalesce(en.entered_at, s.opened_at) AS entered_at, s.closed_at,
-       s.last_event_at, n.next_at, et.name AS next_type, s.rotting, s.version,
+       s.last_event_at, n.next_at, {next_type} AS next_type, s.rotting, s.version,
        s.col_count, s.col_value, s.col_weighted
 FROM shown s
 JOIN clients cl ON cl.id = s.client_id
@@ -206,7 +209,7 @@ def board(
     for the columns where the user asked for more). One statement."""
     now = now or clock.now()
     limit = CARD_LIMIT if limit is None else limit
-    look = dictionaries.lookups(db)
+    look = dictionaries.lookups(db, f.lang)
     pipeline = look.pipelines.get(f.pipeline_id)
     if pipeline is None:
         raise NotFound(what="pipeline", id=f.pipeline_id)
@@ -228,6 +231,7 @@ def board(
         value_sql=reports.THREAD_VALUE_SQL.format(threads="chosen"),
         order=SORTS[f.sort],
         rotting="rotting" if f.rotting else "TRUE",
+        next_type=dictionaries.name_sql("et", f.lang),
     )
     with db.read() as tx:
         rows = tx.dicts(

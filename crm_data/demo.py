@@ -495,17 +495,23 @@ def _pipelines(tx: Tx, s: _Sample) -> None:
     """The starter dictionaries plus two more pipelines."""
     insert_starter_dictionaries(tx, s.lang)
     existing = {r[0] for r in tx.all("SELECT name FROM pipelines")}
-    for i, (name, stages) in enumerate(s.extra["pipelines"].items(), start=len(existing)):
-        if name not in existing:
-            insert_pipeline(tx, name, stages, i)
+    both = zip(EXTRA["en"]["pipelines"].items(), EXTRA["pl"]["pipelines"].items(), strict=True)
+    for i, ((name_en, stages_en), (name_pl, stages_pl)) in enumerate(both, start=len(existing)):
+        # named in both languages, like the starter set: a mixed team reads its own
+        pipeline_names = [name_pl if s.lang == "pl" else name_en, name_en, name_pl]
+        stage_names = [
+            [p[0] if s.lang == "pl" else e[0], e[0], p[0]] for e, p in zip(stages_en, stages_pl, strict=True)
+        ]
+        if pipeline_names[0] not in existing:
+            insert_pipeline(tx, pipeline_names[0], stages_en, i, names=(pipeline_names, stage_names))
 
 
 def _products(tx: Tx, s: _Sample) -> None:
     if not tx.scalar("SELECT count(*) FROM products"):
         tx.executemany(
-            "INSERT INTO products (code, name, unit, price) VALUES (?, ?, ?, ?)",
+            "INSERT INTO products (code, name, name_en, name_pl, unit, price) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (code, pl if s.lang == "pl" else en, s.extra["units"][unit], Decimal(price))
+                (code, pl if s.lang == "pl" else en, en, pl, s.extra["units"][unit], Decimal(price))
                 for code, en, pl, unit, price in PRODUCTS
             ],
         )

@@ -1,7 +1,12 @@
 """Dictionaries: event types, pipelines and stages, amount types, products, resources, lost
 reasons, custom dictionaries, and the list of people. Read together as one `Lookups` snapshot
 that is cached per database and reloaded after any write that calls
-`db.dictionaries_changed()` (this process owns the file, so no other writer can go unseen)."""
+`db.dictionaries_changed()` (this process owns the file, so no other writer can go unseen).
+
+Event types, pipelines, stages, amount types, lost reasons and products have a name per UI
+language (`name_en`, `name_pl`) besides `name`, the name in the organisation's language that a
+language without its own name falls back to. `lookups(db, lang)` names every row in `lang`;
+statements that return a row's name use `name_sql(alias, lang)`."""
 
 from __future__ import annotations
 
@@ -9,6 +14,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from crm_data.db import Database, Tx
+
+LANGS = ("en", "pl")
+NAMED_IN_LANGUAGES = ("event_types", "pipelines", "stages", "amount_types", "lost_reasons", "products")
+
+
+def language(lang: str | None) -> str | None:
+    """A UI language a name can be asked in; None (or an unknown one) for the organisation's names."""
+    return lang if lang in LANGS else None
+
+
+def name_sql(alias: str, lang: str | None) -> str:
+    """The SQL of the name of the row `alias` (of a NAMED_IN_LANGUAGES table) in `lang`, falling
+    back to its organisation-language name; `name` itself when `lang` is None. Only constants go
+    into the text: `alias` is the statement's own, `lang` one of LANGS."""
+    chosen = language(lang)
+    if not alias.isidentifier():
+        raise ValueError(alias)
+    return f"{alias}.name" if chosen is None else f"coalesce({alias}.name_{chosen}, {alias}.name)"
 
 
 @dataclass(frozen=True)
@@ -19,6 +42,8 @@ class EventType:
     default_duration_min: int
     is_meeting: bool
     active: bool
+    name_en: str | None = None
+    name_pl: str | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,8 @@ class Pipeline:
     id: int
     name: str
     active: bool
+    name_en: str | None = None
+    name_pl: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,8 @@ class Stage:
     is_lost: bool
     active: bool
     rot_days: int | None = None  # rotting after this many days without an event (None: off)
+    name_en: str | None = None
+    name_pl: str | None = None
 
     @property
     def closes(self) -> bool:
@@ -62,6 +91,8 @@ class Named:
     id: int
     name: str
     active: bool
+    name_en: str | None = None
+    name_pl: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,8 @@ class Product:
     unit: str
     price: Decimal
     active: bool
+    name_en: str | None = None
+    name_pl: str | None = None
 
     @property
     def label(self) -> str:
@@ -145,7 +178,8 @@ class Lookups:
         return [r for r in rows.values() if r.active]
 
 
-def load(tx: Tx) -> Lookups:
+def load(tx: Tx, lang: str | None = None) -> Lookups:
+    """Every dictionary, its rows named in `lang` (None: the organisation's names)."""
     values: dict[int, list[DictionaryValue]] = {}
     for row in tx.all("SELECT id, dictionary_id, value, active FROM dictionary_values ORDER BY sequence, value, id"):
         values.setdefault(row[1], []).append(DictionaryValue(*row))
@@ -154,37 +188,55 @@ def load(tx: Tx) -> Lookups:
         "SELECT dictionary_id, event_type_id, is_required FROM dictionary_event_types"
     ):
         links.setdefault(dictionary_id, {})[event_type_id] = required
+
+    def named(table: str) -> str:
+        return f"{name_sql(table, lang)} AS name"
+
     return Lookups(
         event_types={
             r[0]: EventType(*r)
             for r in tx.all(
-                "SELECT id, name, color, default_duration_min, is_meeting, active"
+                f"SELECT id, {named('event_types')}, color, default_duration_min, is_meeting, active, name_en, name_pl"
                 " FROM event_types ORDER BY sequence, name, id"
             )
         },
         pipelines={
-            r[0]: Pipeline(*r) for r in tx.all("SELECT id, name, active FROM pipelines ORDER BY sequence, name, id")
+            r[0]: Pipeline(*r)
+            for r in tx.all(
+                f"SELECT id, {named('pipelines')}, active, name_en, name_pl FROM pipelines ORDER BY sequence, name, id"
+            )
         },
         stages={
             r[0]: Stage(*r)
             for r in tx.all(
-                "SELECT id, pipeline_id, sequence, name, percent, is_won, is_lost, active, rot_days"
-                " FROM stages ORDER BY pipeline_id, sequence, id"
+                f"SELECT id, pipeline_id, sequence, {named('stages')}, percent, is_won, is_lost, active, rot_days,"
+                " name_en, name_pl FROM stages ORDER BY pipeline_id, sequence, id"
             )
         },
         amount_types={
-            r[0]: Named(*r) for r in tx.all("SELECT id, name, active FROM amount_types ORDER BY sequence, name, id")
+            r[0]: Named(*r)
+            for r in tx.all(
+                f"SELECT id, {named('amount_types')}, active, name_en, name_pl FROM amount_types"
+                " ORDER BY sequence, name, id"
+            )
         },
         products={
             r[0]: Product(*r)
-            for r in tx.all("SELECT id, code, name, unit, price, active FROM products ORDER BY code, id")
+            for r in tx.all(
+                f"SELECT id, code, {named('products')}, unit, price, active, name_en, name_pl FROM products"
+                " ORDER BY code, id"
+            )
         },
         resources={
             r[0]: Resource(*r)
             for r in tx.all("SELECT id, name, kind, buffer_min, active FROM resources ORDER BY kind, name, id")
         },
         lost_reasons={
-            r[0]: Named(*r) for r in tx.all("SELECT id, name, active FROM lost_reasons ORDER BY sequence, name, id")
+            r[0]: Named(*r)
+            for r in tx.all(
+                f"SELECT id, {named('lost_reasons')}, active, name_en, name_pl FROM lost_reasons"
+                " ORDER BY sequence, name, id"
+            )
         },
         dictionaries={
             r[0]: Dictionary(r[0], r[1], r[2], tuple(values.get(r[0], [])), links.get(r[0], {}))
@@ -197,11 +249,13 @@ def load(tx: Tx) -> Lookups:
     )
 
 
-def lookups(db: Database) -> Lookups:
-    """The cached snapshot; reloaded once after each `db.dictionaries_changed()`."""
+def lookups(db: Database, lang: str | None = None) -> Lookups:
+    """The cached snapshot, its rows named in `lang` (None: the organisation's names); reloaded
+    once after each `db.dictionaries_changed()`."""
+    chosen = language(lang)
 
     def fresh() -> Lookups:
         with db.read() as tx:
-            return load(tx)
+            return load(tx, chosen)
 
-    return db.cached("lookups", fresh)
+    return db.cached("lookups" if chosen is None else f"lookups.{chosen}", fresh)

@@ -24,6 +24,7 @@ import icalendar
 from crm_data import audit, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
+from crm_data.dictionaries import name_sql
 from crm_data.users import _USER_COLUMNS, User, _user
 
 PRODID = "-//CRM for small sales teams//planned events//EN"
@@ -33,11 +34,11 @@ REFRESH = dt.timedelta(minutes=15)
 MAX_EVENTS = 5000
 
 
-def _rows(tx: Tx, user_id: int, include_delegated: bool, now: dt.datetime) -> list[tuple]:
+def _rows(tx: Tx, user_id: int, include_delegated: bool, now: dt.datetime, lang: str | None) -> list[tuple]:
     return tx.all(
-        """
+        f"""
         SELECT e.id, e.starts_at, e.ends_at, e.remind_at, e.note, e.version, e.updated_at, e.created_at, e.status,
-               et.name, c.name, t.title, a.display_name, s.display_name,
+               {name_sql("et", lang)}, c.name, t.title, a.display_name, s.display_name,
                (SELECT string_agg(r.name, ', ' ORDER BY r.name) FROM reservations rv
                 JOIN resources r ON r.id = rv.resource_id WHERE rv.event_id = e.id) AS location
         FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
@@ -137,7 +138,7 @@ def _vtimezone(tz_name: str, year: int) -> icalendar.Timezone | None:
 def _calendar(db: Database, user: User, *, include_delegated: bool, now: dt.datetime, host: str) -> bytes:
     tz = ZoneInfo(org_settings.cached(db).time_zone)
     with db.read() as tx:
-        rows = _rows(tx, user.id, include_delegated, now)
+        rows = _rows(tx, user.id, include_delegated, now, user.locale)  # the feed speaks its owner's language
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

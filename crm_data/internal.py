@@ -54,7 +54,12 @@ def thread_tx(tx: Tx, actor: User, lang: str = "en") -> tuple[int, int, bool]:
         [names["client"], "~internal~", actor.id],
     )
     sequence = (tx.scalar("SELECT coalesce(max(sequence), 0) FROM pipelines") or 0) + 10
-    pipeline_id = setup.insert_pipeline(tx, names["pipeline"], [(names["stage"], 0)], sequence)
+    en, pl = NAMES["en"], NAMES["pl"]
+    pipeline_names = [names["pipeline"], en["pipeline"], pl["pipeline"]]
+    stage_names = [[names["stage"], en["stage"], pl["stage"]]]
+    pipeline_id = setup.insert_pipeline(
+        tx, names["pipeline"], [(names["stage"], 0)], sequence, names=(pipeline_names, stage_names)
+    )
     tx.execute("UPDATE pipelines SET active = false WHERE id = ?", [pipeline_id])
     stage_id = tx.scalar("SELECT id FROM stages WHERE pipeline_id = ?", [pipeline_id])
     thread_id = tx.scalar(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crm_data import cache, checks, clock
 from crm_data.db import Database, Tx
+from crm_data.dictionaries import name_sql
 from crm_data.errors import NotFound, PermissionDenied, ValidationError
 from crm_data.users import User
 
@@ -63,7 +64,7 @@ _DUE_REMINDERS_SQL = """
     ORDER BY remind_at DESC, id DESC
 """
 _DUE_EVENTS_SQL = """
-    SELECT e.id, e.thread_id, e.starts_at, et.name, c.name, e.note
+    SELECT e.id, e.thread_id, e.starts_at, {type_name}, c.name, e.note
     FROM events e JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
     WHERE e.id IN (SELECT unnest(?)) AND e.status = 'planned'
 """
@@ -77,7 +78,7 @@ def due(db: Database, user_id: int, now: dt.datetime | None = None, *, limit: in
 # blind to new events: a new event is due only with a row of `reminders`, written in its save
 @cache.shared(blind_to_appends=("events",))
 def due_with_total(
-    db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50
+    db: Database, user_id: int, now: dt.datetime | None = None, *, limit: int = 50, lang: str | None = None
 ) -> tuple[list[DueReminder], int]:
     """Up to `limit` due reminders of planned events, the most recently due first, and how many
     are due in all."""
@@ -86,7 +87,12 @@ def due_with_total(
         reminders = tx.all(_DUE_REMINDERS_SQL, [user_id, now])
         if not reminders:
             return [], 0
-        planned = {row[0]: row[1:] for row in tx.all(_DUE_EVENTS_SQL, [sorted({r[1] for r in reminders})])}
+        planned = {
+            row[0]: row[1:]
+            for row in tx.all(
+                _DUE_EVENTS_SQL.format(type_name=name_sql("et", lang)), [sorted({r[1] for r in reminders})]
+            )
+        }
     due = [
         DueReminder(rid, event_id, planned[event_id][0], remind_at, *planned[event_id][1:], shown)
         for rid, event_id, remind_at, shown in reminders

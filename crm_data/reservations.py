@@ -21,6 +21,7 @@ import pandas as pd
 
 from crm_data import audit
 from crm_data.db import Database, Tx
+from crm_data.dictionaries import name_sql
 from crm_data.errors import CrmError
 
 
@@ -185,15 +186,22 @@ def busy_tx(
     ]
 
 
-def bookings(db: Database, start: dt.datetime, end: dt.datetime, resource_ids: list[int] | None = None) -> pd.DataFrame:
+def bookings(
+    db: Database,
+    start: dt.datetime,
+    end: dt.datetime,
+    resource_ids: list[int] | None = None,
+    *,
+    lang: str | None = None,
+) -> pd.DataFrame:
     """Every reservation in [start, end) with its resource, holder (whom the event is for),
-    booked_by (who made the booking), event and client."""
+    booked_by (who made the booking), event (its type named in `lang`) and client."""
     with db.read() as tx:
         return tx.df(
-            """
+            f"""
             SELECT r.id, r.resource_id, res.name AS resource, res.kind, res.buffer_min, r.event_id,
                    r.starts_at, r.ends_at, u.display_name AS holder, b.display_name AS booked_by,
-                   et.name AS type, c.name AS client, e.thread_id, e.note
+                   {name_sql("et", lang)} AS type, c.name AS client, e.thread_id, e.note
             FROM reservations r
             JOIN resources res ON res.id = r.resource_id
             JOIN events e ON e.id = r.event_id

@@ -62,36 +62,58 @@ STARTER = {
 }
 
 
-def insert_pipeline(tx: Tx, name: str, stages: list[tuple], sequence: int) -> int:
-    pipeline_id = tx.scalar("INSERT INTO pipelines (name, sequence) VALUES (?, ?) RETURNING id", [name, sequence])
+def _names(lang: str, en: str, pl: str) -> list[str]:
+    """`name` (the organisation's language), name_en and name_pl of a starter row."""
+    return [pl if lang == "pl" else en, en, pl]
+
+
+def insert_pipeline(
+    tx: Tx, name: str, stages: list[tuple], sequence: int, *, names: tuple[list[str], list[list[str]]] | None = None
+) -> int:
+    """A pipeline and its stages; `names` gives its and its stages' names per language
+    (`_names`), else `name` and the stages' own names are the organisation-language names only."""
+    pipeline_names = names[0] if names else [name, None, None]
+    pipeline_id = tx.scalar(
+        "INSERT INTO pipelines (name, name_en, name_pl, sequence) VALUES (?, ?, ?, ?) RETURNING id",
+        [*pipeline_names, sequence],
+    )
     for i, stage in enumerate(stages, start=1):
         flag = stage[2] if len(stage) > 2 else ""
+        stage_names = names[1][i - 1] if names else [stage[0], None, None]
         tx.execute(
-            "INSERT INTO stages (pipeline_id, sequence, name, percent, is_won, is_lost) VALUES (?, ?, ?, ?, ?, ?)",
-            [pipeline_id, i * 10, stage[0], stage[1], flag == "won", flag == "lost"],
+            "INSERT INTO stages (pipeline_id, sequence, name, name_en, name_pl, percent, is_won, is_lost)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [pipeline_id, i * 10, *stage_names, stage[1], flag == "won", flag == "lost"],
         )
     return pipeline_id
 
 
 def insert_starter_dictionaries(tx: Tx, lang: str) -> None:
-    """The starter set, only into empty tables (a second call changes nothing)."""
-    data = STARTER.get(lang, STARTER["en"])
+    """The starter set, only into empty tables (a second call changes nothing). Every row is
+    named in both languages: the set-up's language only chooses the organisation's default."""
+    lang = lang if lang in STARTER else "en"
+    en, pl = STARTER["en"], STARTER["pl"]
     if not tx.scalar("SELECT count(*) FROM event_types"):
-        for i, (name, color, minutes, meeting) in enumerate(data["event_types"]):
+        for i, (row_en, row_pl) in enumerate(zip(en["event_types"], pl["event_types"], strict=True)):
+            _name, color, minutes, meeting = row_en
             tx.execute(
-                "INSERT INTO event_types (name, color, default_duration_min, is_meeting, sequence)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [name, color, minutes, meeting, i],
+                "INSERT INTO event_types (name, name_en, name_pl, color, default_duration_min, is_meeting, sequence)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [*_names(lang, row_en[0], row_pl[0]), color, minutes, meeting, i],
             )
     if not tx.scalar("SELECT count(*) FROM pipelines"):
-        for i, (name, stages) in enumerate(data["pipelines"].items()):
-            insert_pipeline(tx, name, stages, i)
-    if not tx.scalar("SELECT count(*) FROM amount_types"):
-        for i, name in enumerate(data["amount_types"]):
-            tx.execute("INSERT INTO amount_types (name, sequence) VALUES (?, ?)", [name, i])
-    if not tx.scalar("SELECT count(*) FROM lost_reasons"):
-        for i, name in enumerate(data["lost_reasons"]):
-            tx.execute("INSERT INTO lost_reasons (name, sequence) VALUES (?, ?)", [name, i])
+        pipelines = zip(en["pipelines"].items(), pl["pipelines"].items(), strict=True)
+        for i, ((name_en, stages_en), (name_pl, stages_pl)) in enumerate(pipelines):
+            stage_names = [_names(lang, e[0], p[0]) for e, p in zip(stages_en, stages_pl, strict=True)]
+            pipeline_names = _names(lang, name_en, name_pl)
+            insert_pipeline(tx, pipeline_names[0], stages_en, i, names=(pipeline_names, stage_names))
+    for table in ("amount_types", "lost_reasons"):
+        if not tx.scalar(f"SELECT count(*) FROM {table}"):
+            for i, (name_en, name_pl) in enumerate(zip(en[table], pl[table], strict=True)):
+                tx.execute(
+                    f"INSERT INTO {table} (name, name_en, name_pl, sequence) VALUES (?, ?, ?, ?)",
+                    [*_names(lang, name_en, name_pl), i],
+                )
 
 
 def needs_setup(db: Database) -> bool:

@@ -13,7 +13,7 @@ import pandas as pd
 from crm_data import audit, cache, checks, dictionaries, internal, permissions
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
-from crm_data.dictionaries import Lookups, Stage
+from crm_data.dictionaries import Lookups, Stage, name_sql
 from crm_data.errors import NotFound, StaleRecord, ValidationError
 from crm_data.rules import MAX_TITLE, check_text, search_key
 from crm_data.users import User
@@ -99,10 +99,17 @@ def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
 
 @cache.shared
 def list_threads(
-    db: Database, f: ThreadFilter, *, sort: str = "last_activity", limit: int = 25, offset: int = 0
+    db: Database,
+    f: ThreadFilter,
+    *,
+    sort: str = "last_activity",
+    limit: int = 25,
+    offset: int = 0,
+    lang: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """A page of threads matching the filter, and the total count. Each row carries the
-    stage percent, the next planned event's start and whether the open thread has no next step."""
+    stage percent, the next planned event's start and whether the open thread has no next step.
+    Pipelines and stages are named in `lang` (crm_data.dictionaries.name_sql)."""
     where, params = _where(f)
     order = SORTS[checks.choice(sort, SORTS, "sort")]
     limit, offset = checks.page(limit, offset)
@@ -124,7 +131,7 @@ def list_threads(
                 GROUP BY e.thread_id
             )
             SELECT t.id, t.title, c.name AS client, t.client_id, u.display_name AS owner,
-                   t.owner_id, p.name AS pipeline, s.name AS stage, s.percent, t.status,
+                   t.owner_id, {name_sql("p", lang)} AS pipeline, {name_sql("s", lang)} AS stage, s.percent, t.status,
                    t.opened_at, t.last_event_at, n.next_at,
                    (t.status = 'open' AND n.next_at IS NULL) AS no_next_step
             FROM page JOIN threads t ON t.id = page.id
@@ -162,13 +169,14 @@ class ThreadDetail:
 
 
 @cache.shared
-def get_thread(db: Database, thread_id: int) -> ThreadDetail:
+def get_thread(db: Database, thread_id: int, *, lang: str | None = None) -> ThreadDetail:
     checks.ident(thread_id, "thread_id")
     with db.read() as tx:
         row = tx.one(
-            """
+            f"""
             SELECT t.id, t.title, t.client_id, c.name, t.owner_id, u.display_name, t.pipeline_id,
-                   p.name, t.stage_id, s.name, s.percent, t.status, r.name, t.opened_at,
+                   {name_sql("p", lang)}, t.stage_id, {name_sql("s", lang)}, s.percent, t.status,
+                   {name_sql("r", lang)}, t.opened_at,
                    t.closed_at, t.last_event_at, t.version
             FROM threads t JOIN clients c ON c.id = t.client_id JOIN users u ON u.id = t.owner_id
             JOIN pipelines p ON p.id = t.pipeline_id JOIN stages s ON s.id = t.stage_id
@@ -183,12 +191,12 @@ def get_thread(db: Database, thread_id: int) -> ThreadDetail:
 
 
 @cache.shared
-def open_threads_of(db: Database, client_id: int) -> pd.DataFrame:
+def open_threads_of(db: Database, client_id: int, *, lang: str | None = None) -> pd.DataFrame:
     """The client's open threads for a picker, most recently active first."""
     with db.read() as tx:
         return tx.df(
-            """
-            SELECT t.id, t.title, t.pipeline_id, t.stage_id, s.name AS stage, s.percent,
+            f"""
+            SELECT t.id, t.title, t.pipeline_id, t.stage_id, {name_sql("s", lang)} AS stage, s.percent,
                    u.display_name AS owner, t.owner_id, t.version, t.last_event_at
             FROM threads t JOIN stages s ON s.id = t.stage_id JOIN users u ON u.id = t.owner_id
             WHERE t.client_id = ? AND t.status = 'open'
@@ -227,17 +235,17 @@ class EventView:
 
 
 @cache.shared
-def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[EventView]:
+def thread_events(db: Database, thread_id: int, *, limit: int = 200, lang: str | None = None) -> list[EventView]:
     """The thread's events, newest first, each with its children (one query per kind of
     child for the whole page of events, never one per event)."""
     checks.ident(thread_id, "thread_id")
     limit, _ = checks.page(limit, 0)
     with db.read() as tx:
         rows = tx.all(
-            """
-            SELECT e.id, e.status, et.name, et.color, e.starts_at, e.ends_at, e.note,
-                   a.display_name, s2.display_name, e.assignee_id, e.author_id, st.name, st.percent,
-                   lr.name, e.planned_by_event_id, e.version
+            f"""
+            SELECT e.id, e.status, {name_sql("et", lang)}, et.color, e.starts_at, e.ends_at, e.note,
+                   a.display_name, s2.display_name, e.assignee_id, e.author_id, {name_sql("st", lang)}, st.percent,
+                   {name_sql("lr", lang)}, e.planned_by_event_id, e.version
             FROM events e
             JOIN event_types et ON et.id = e.type_id
             JOIN users a ON a.id = e.author_id
@@ -255,16 +263,17 @@ def thread_events(db: Database, thread_id: int, *, limit: int = 200) -> list[Eve
             return []
         parts: dict[str, dict[int, list]] = {name: {i: [] for i in ids} for name in _CHILDREN}
         for name, sql in _CHILDREN.items():
-            for event_id, *item in tx.all(sql, [ids]):
+            named = sql.format(amount_type=name_sql("t", lang), product=name_sql("pr", lang))
+            for event_id, *item in tx.all(named, [ids]):
                 parts[name][event_id].append(item[0] if len(item) == 1 else tuple(item))
     return [EventView(*r, **{name: parts[name][r[0]] for name in _CHILDREN}) for r in rows]
 
 
 # the children of a page of events: each query returns (event_id, *item) in display order
 _CHILDREN = {
-    "amounts": "SELECT a.event_id, t.name, a.value FROM event_amounts a JOIN amount_types t ON t.id = a.amount_type_id"
+    "amounts": "SELECT a.event_id, {amount_type}, a.value FROM event_amounts a JOIN amount_types t ON t.id = a.amount_type_id"
     " WHERE a.event_id IN (SELECT unnest(?)) ORDER BY a.id",
-    "products": "SELECT p.event_id, pr.code || ' · ' || pr.name, p.quantity, p.unit_price, p.value"
+    "products": "SELECT p.event_id, pr.code || ' · ' || {product}, p.quantity, p.unit_price, p.value"
     " FROM event_products p JOIN products pr ON pr.id = p.product_id"
     " WHERE p.event_id IN (SELECT unnest(?)) ORDER BY p.id",
     "participants": "SELECT p.event_id, coalesce(k.name, u.display_name, p.name)"
@@ -281,12 +290,12 @@ _CHILDREN = {
 
 
 @cache.shared
-def recent_events(db: Database, client_id: int, *, limit: int = 20) -> pd.DataFrame:
+def recent_events(db: Database, client_id: int, *, limit: int = 20, lang: str | None = None) -> pd.DataFrame:
     """The client's latest events across all its threads."""
     with db.read() as tx:
         return tx.df(
-            """
-            SELECT e.id, e.thread_id, t.title AS thread, e.starts_at, et.name AS type, e.status,
+            f"""
+            SELECT e.id, e.thread_id, t.title AS thread, e.starts_at, {name_sql("et", lang)} AS type, e.status,
                    u.display_name AS author, e.note
             FROM events e JOIN threads t ON t.id = e.thread_id JOIN event_types et ON et.id = e.type_id
             JOIN users u ON u.id = e.author_id

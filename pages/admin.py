@@ -28,6 +28,8 @@ if not account.is_admin:
 
 WIDGETS = {
     "name": "text",
+    "name_en": "text",
+    "name_pl": "text",
     "code": "text",
     "unit": "text",
     "kind": "text",

@@ -205,6 +205,7 @@ flt = board.BoardFilter(
     rotting=rotting,
     amount_type_id=amount_type_id,
     sort=sort,
+    lang=ui.lang(),
 )
 limits: dict[int, int] = st.session_state.setdefault(f"board_limits_{pipeline_id}", {})
 expanded: set[int] = st.session_state.setdefault(f"board_expanded_{pipeline_id}", set())

@@ -87,7 +87,7 @@ with left:
 
 with right:
     st.subheader(f.t("clients.threads"), anchor=False)
-    frame, total = threads.list_threads(ui.db(), threads.ThreadFilter(client_id=client.id), limit=100)
+    frame, total = threads.list_threads(ui.db(), threads.ThreadFilter(client_id=client.id), limit=100, lang=ui.lang())
     if total:
         picked = st.dataframe(
             pickers.thread_table(frame, f),
@@ -103,7 +103,7 @@ with right:
     else:
         st.info(f.t("clients.no_threads"))
     st.subheader(f.t("clients.recent"), anchor=False)
-    recent = threads.recent_events(ui.db(), client.id)
+    recent = threads.recent_events(ui.db(), client.id, lang=ui.lang())
     if len(recent):
         st.dataframe(
             pd.DataFrame(

@@ -53,7 +53,7 @@ else:
     window = day_window(day, working_hours(org))
 
 ids = chosen or [r.id for r in active]
-frame = reservations.bookings(ui.db(), start, end, ids)
+frame = reservations.bookings(ui.db(), start, end, ids, lang=ui.lang())
 if not active:
     st.info(f.t("resources.none_defined"), icon=":material/meeting_room:")
 elif frame.empty:

@@ -19,7 +19,7 @@ if thread_id is None:
     st.page_link("pages/threads.py", label=f.t("threads.title"), icon=":material/forum:")
     st.stop()
 try:
-    detail = threads.get_thread(ui.db(), thread_id)
+    detail = threads.get_thread(ui.db(), thread_id, lang=ui.lang())
 except CrmError as exc:
     ui.show_error(exc)
     st.stop()
@@ -40,7 +40,7 @@ c4.markdown(
 )
 st.progress(detail.percent / 100, text=f"{ui.md_escape(detail.stage)} · {f.percent(detail.percent)}")
 
-history = threads.thread_events(ui.db(), thread_id)
+history = threads.thread_events(ui.db(), thread_id, lang=ui.lang())
 planned = sorted((e for e in history if e.status == "planned"), key=lambda e: e.starts_at)
 if planned:
     nxt = planned[0]

@@ -208,7 +208,12 @@ def admin_save_type(db: Database, actor: User, name: str) -> int:
 @pytest.mark.parametrize(
     ("kind", "values", "field", "key"),
     [
-        ("event_types", {"name": "", "color": "#336699", "default_duration_min": 10}, "name", "validation.required"),
+        (
+            "event_types",
+            {"name_en": "", "name_pl": " ", "color": "#336699", "default_duration_min": 10},
+            "name_en",
+            "validation.required",
+        ),
         ("event_types", {"name": "X", "color": "blue", "default_duration_min": 10}, "color", "validation.color"),
         (
             "event_types",
@@ -225,7 +230,7 @@ def admin_save_type(db: Database, actor: User, name: str) -> int:
         ),
         ("products", {"code": "P1", "name": "Pump", "unit": "pcs", "price": "-1"}, "price", "validation.negative"),
         ("resources", {"name": "Room", "kind": "room", "buffer_min": -5}, "buffer_min", "validation.range"),
-        ("amount_types", {"name": "<script>\u202e"}, "name", "validation.invisible"),
+        ("amount_types", {"name_pl": "<script>\u202e"}, "name_pl", "validation.invisible"),
     ],
 )
 def test_bad_dictionary_input_gets_a_clear_message_and_changes_nothing(

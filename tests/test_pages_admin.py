@@ -47,7 +47,7 @@ def test_an_admin_adds_edits_and_archives_an_event_type(site) -> None:
     db, admin, _ = site
     at = open_page(admin, "pages/admin.py")
     prefix = "admin_new_event_types_None"
-    at.text_input(key=f"{prefix}_name").input("Trade fair")
+    at.text_input(key=f"{prefix}_name_en").input("Trade fair")
     at.number_input(key=f"{prefix}_default_duration_min").set_value(240)
     at.checkbox(key=f"{prefix}_is_meeting").check()
     at.button(key=f"FormSubmitter:{prefix}-Save").click().run()
@@ -57,7 +57,7 @@ def test_an_admin_adds_edits_and_archives_an_event_type(site) -> None:
     assert (fair.default_duration_min, fair.is_meeting, fair.active) == (240, True, True)
     assert at.success[0].value == "Saved."
     # a duplicate name is refused with a message, nothing written
-    at.text_input(key=f"{prefix}_name").input("trade FAIR")
+    at.text_input(key=f"{prefix}_name_en").input("trade FAIR")
     at.button(key=f"FormSubmitter:{prefix}-Save").click().run()
     assert "already exists" in at.error[0].value
     assert sum(1 for t in dictionaries.lookups(db).event_types.values() if t.name.lower() == "trade fair") == 1
@@ -184,7 +184,7 @@ def test_an_admin_edits_then_archives_a_used_amount_type_and_restores_it(site) -
     at.selectbox(key="admin_kind").set_value("amount_types").run()
     at.selectbox(key="admin_row_amount_types_None").set_value(offer.id).run()
     form = f"admin_edit_amount_types_{offer.id}"
-    at.text_input(key=f"{form}_name").input("Offer value (net)")
+    at.text_input(key=f"{form}_name_en").input("Offer value (net)")
     at.button(key=f"FormSubmitter:{form}-Save").click().run()
     assert [e.value for e in at.exception] == []
     assert dictionaries.lookups(db).amount_types[offer.id].name == "Offer value (net)"

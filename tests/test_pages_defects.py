@@ -91,7 +91,7 @@ def test_an_english_admin_resaves_a_product_priced_over_a_thousand(world: World)
     no_exceptions(at)
     form = f"admin_edit_products_{product}"
     assert at.text_input(key=f"{form}_price").value == "1,234.50"
-    at.text_input(key=f"{form}_name").input("Window XL")
+    at.text_input(key=f"{form}_name_en").input("Window XL")
     at.button(key=f"FormSubmitter:{form}-Save").click().run()
     no_exceptions(at)
     assert [e.value for e in at.error] == []

@@ -263,6 +263,7 @@ def test_the_one_filter_bar_reads_every_filter_from_the_url_and_leaves_out_what_
         amount_type_id=world.amount_types["Invoice"],
         granularity="quarter",
         dimension="client",
+        lang="en",  # the reader's language names dictionary rows
     )
 
     at = AppTest.from_function(_money_bar, default_timeout=60)

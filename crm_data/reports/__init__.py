@@ -45,7 +45,6 @@ from __future__ import annotations
 
 from crm_data.reports.common import (  # noqa: F401
     _DIMENSION_KEY,
-    _DIMENSION_NAMES,
     DIMENSIONS,
     DRILL_KINDS,
     DRILL_LIMIT,
@@ -56,6 +55,7 @@ from crm_data.reports.common import (  # noqa: F401
     WORKLOAD_LIMIT,
     ReportFilter,
     _amount_type,
+    _dimension_names,
     _frame,
     _page,
     _scratch,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from crm_data import clock
 from crm_data.db import Database, Tx
+from crm_data.dictionaries import LANGS, name_sql
 from crm_data.errors import ValidationError
 from crm_data.reports.periods import GRANULARITIES, _zone, buckets
 
@@ -25,14 +26,23 @@ _DIMENSION_KEY = {
     "amount_type": "a.amount_type_id",
     "pipeline": "t.pipeline_id",
 }
-_DIMENSION_NAMES = {
-    "owner": "SELECT id, display_name AS name FROM users",
-    "client": "SELECT id, name FROM clients",
-    "event_type": "SELECT id, name FROM event_types",
-    "amount_type": "SELECT id, name FROM amount_types",
-    "pipeline": "SELECT id, name FROM pipelines",
-    "product": "SELECT id, code || ' · ' || name AS name FROM products",
-}
+
+
+def _dimension_names(dimension: str, lang: str | None) -> str:
+    """SQL of (id, name) of the breakdown's keys, dictionary rows named in `lang`."""
+    match dimension:
+        case "owner":
+            return "SELECT id, display_name AS name FROM users"
+        case "client":
+            return "SELECT id, name FROM clients"
+        case "product":
+            return f"SELECT id, code || ' · ' || {name_sql('products', lang)} AS name FROM products"
+        case "event_type" | "amount_type" | "pipeline":
+            table = {"event_type": "event_types", "amount_type": "amount_types", "pipeline": "pipelines"}[dimension]
+            return f"SELECT id, {name_sql(table, lang)} AS name FROM {table}"
+    raise ValueError(dimension)
+
+
 OTHER = -1  # the breakdown's keys beyond the top ones, added up
 NONE = 0  # amounts of events without products (product breakdown)
 TOP_KEYS = 12
@@ -54,8 +64,11 @@ class ReportFilter:
     amount_type_id: int | None = None
     granularity: str = "month"
     dimension: str = "owner"
+    lang: str | None = None  # the language dictionary rows are named in (None: the organisation's)
 
     def __post_init__(self) -> None:
+        if self.lang is not None and self.lang not in LANGS:
+            raise ValueError(self.lang)
         if self.granularity not in GRANULARITIES:
             raise ValueError(self.granularity)
         if self.dimension not in DIMENSIONS:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from crm_data import cache, clock
 from crm_data.db import Database
+from crm_data.dictionaries import name_sql
 from crm_data.reports.common import (
     DRILL_KINDS,
     DRILL_LIMIT,
@@ -58,7 +59,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
         _build_cohort(tx, db, f, amount_type_id)
         stages = _frame(
             tx,
-            """
+            f"""
             WITH reached AS (
                 SELECT p.stage_id, count(*) AS n, sum(coalesce(v.value, 0)) AS value
                 FROM r_depth d JOIN r_path p ON p.pipeline_id = d.pipeline_id AND p.step <= d.depth
@@ -78,7 +79,8 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
             ),
             days AS (SELECT stage_id, avg(seconds) / 86400.0 AS avg_days FROM stays GROUP BY stage_id),
             shown AS (SELECT DISTINCT pipeline_id FROM r_cohort UNION SELECT $pipeline_id WHERE $pipeline_id IS NOT NULL)
-            SELECT p.pipeline_id, pl.name AS pipeline, p.stage_id, p.name AS stage, p.step, p.percent,
+            SELECT p.pipeline_id, {name_sql("pl", f.lang)} AS pipeline, p.stage_id, {name_sql("sn", f.lang)} AS stage,
+                   p.step, p.percent,
                    p.is_won, p.is_lost,
                    CASE WHEN p.step IS NULL THEN NULL ELSE coalesce(r.n, 0) END AS reached,
                    CASE WHEN p.step IS NULL THEN NULL ELSE coalesce(r.value, 0)::DECIMAL(38, 2) END AS reached_value,
@@ -89,6 +91,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
                    d.avg_days
             FROM r_path p
             JOIN pipelines pl ON pl.id = p.pipeline_id
+            JOIN stages sn ON sn.id = p.stage_id
             LEFT JOIN reached r ON r.stage_id = p.stage_id
             LEFT JOIN at_now a ON a.stage_id = p.stage_id
             LEFT JOIN days d ON d.stage_id = p.stage_id
@@ -100,8 +103,8 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
         )
         outcomes = _frame(
             tx,
-            """
-            SELECT c.pipeline_id, pl.name AS pipeline, count(*) AS threads,
+            f"""
+            SELECT c.pipeline_id, {name_sql("pl", f.lang)} AS pipeline, count(*) AS threads,
                    count(*) FILTER (WHERE c.status = 'open') AS open,
                    count(*) FILTER (WHERE c.status = 'won') AS won,
                    count(*) FILTER (WHERE c.status = 'lost') AS lost,
@@ -112,19 +115,19 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
                    coalesce(sum(v.value), 0)::DECIMAL(38, 2) AS value
             FROM r_cohort c JOIN pipelines pl ON pl.id = c.pipeline_id
             LEFT JOIN r_value v ON v.thread_id = c.id
-            GROUP BY c.pipeline_id, pl.name, pl.sequence
+            GROUP BY c.pipeline_id, pl.name, pl.name_en, pl.name_pl, pl.sequence
             ORDER BY pl.sequence, pl.name, c.pipeline_id
             """,
         )
         lost_reasons = _frame(
             tx,
-            """
-            SELECT c.lost_reason_id, coalesce(r.name, '') AS lost_reason, count(*) AS threads,
+            f"""
+            SELECT c.lost_reason_id, coalesce({name_sql("r", f.lang)}, '') AS lost_reason, count(*) AS threads,
                    coalesce(sum(v.value), 0)::DECIMAL(38, 2) AS value
             FROM r_cohort c LEFT JOIN lost_reasons r ON r.id = c.lost_reason_id
             LEFT JOIN r_value v ON v.thread_id = c.id
             WHERE c.status = 'lost'
-            GROUP BY c.lost_reason_id, r.name, r.sequence
+            GROUP BY c.lost_reason_id, r.name, r.name_en, r.name_pl, r.sequence
             ORDER BY threads DESC, r.sequence, lost_reason
             """,
         )
@@ -162,7 +165,7 @@ class Drill:
 
 
 _THREAD_LIST = """
-SELECT t.id, t.title, c.name AS client, u.display_name AS owner, pl.name AS pipeline, s.name AS stage,
+SELECT t.id, t.title, c.name AS client, u.display_name AS owner, {pipeline} AS pipeline, {stage} AS stage,
        s.percent, t.status, coalesce(v.value, 0)::DECIMAL(38, 2) AS value, t.opened_at, t.closed_at,
        count(*) OVER () AS total
 FROM threads t
@@ -173,6 +176,11 @@ WHERE t.id IN (SELECT id FROM r_chosen)
 ORDER BY value DESC, t.opened_at DESC, t.id DESC
 LIMIT $limit
 """
+
+
+def thread_list_sql(lang: str | None) -> str:
+    """_THREAD_LIST with the pipeline and stage named in `lang`."""
+    return _THREAD_LIST.format(pipeline=name_sql("pl", lang), stage=name_sql("s", lang))
 
 
 @cache.shared(blind_to_appends=("events",))
@@ -213,7 +221,7 @@ def drill_threads(
                     "drill_pipeline": drill.pipeline_id,
                 },
             )
-        return _page(tx, _THREAD_LIST, {"limit": limit})
+        return _page(tx, thread_list_sql(f.lang), {"limit": limit})
 
 
 @dataclass(frozen=True)

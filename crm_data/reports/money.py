@@ -13,12 +13,12 @@ from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
     _DIMENSION_KEY,
-    _DIMENSION_NAMES,
     NONE,
     OTHER,
     TOP_KEYS,
     ReportFilter,
     _amount_type,
+    _dimension_names,
     _frame,
     _thread_conditions,
 )
@@ -199,7 +199,7 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
             SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
                    l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
                    (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio
-            FROM lagged l LEFT JOIN ({_DIMENSION_NAMES[f.dimension]}) n ON n.id = l.key
+            FROM lagged l LEFT JOIN ({_dimension_names(f.dimension, f.lang)}) n ON n.id = l.key
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
             """,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from crm_data import cache, clock
 from crm_data.db import Database
+from crm_data.dictionaries import name_sql
 from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, _frame, _page, _scratch, _thread_conditions
 from crm_data.reports.money import _without_product, running_bucket
 from crm_data.reports.periods import _window, _zone, buckets, local_midnight, next_bucket
@@ -68,7 +69,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
             {**params, **window, "product_id": f.product_id},
         )
         base = """
-            SELECT {period} pr.id AS product_id, pr.code, pr.name, pr.code || ' · ' || pr.name AS label, pr.unit,
+            SELECT {period} pr.id AS product_id, pr.code, {name} AS name, pr.code || ' · ' || {name} AS label, pr.unit,
                    coalesce(l.quantity, 0)::DECIMAL(38, 3) AS quantity, coalesce(l.value, 0)::DECIMAL(38, 2) AS value,
                    coalesce(l.events, 0) AS events, coalesce(l.threads, 0) AS threads,
                    coalesce(w.won, 0) AS threads_won
@@ -84,13 +85,21 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
             tx,
             base.format(
                 period="coalesce(l.period, w.period) AS period,",
+                name=name_sql("pr", f.lang),
                 key="period,",
                 on="w.period = l.period AND w.product_id = l.product_id",
                 order="period, value DESC, pr.code, pr.id",
             ),
         )
         totals = _frame(
-            tx, base.format(period="", key="", on="w.product_id = l.product_id", order="value DESC, pr.code, pr.id")
+            tx,
+            base.format(
+                period="",
+                name=name_sql("pr", f.lang),
+                key="",
+                on="w.product_id = l.product_id",
+                order="value DESC, pr.code, pr.id",
+            ),
         )
         leaders = _frame(
             tx,
@@ -98,7 +107,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
             WITH keys AS (SELECT product_id FROM r_lines UNION SELECT product_id FROM r_won),
             sums AS (SELECT product_id, sum(value) AS value FROM r_lines GROUP BY product_id),
             ranked AS (  -- the order of `totals`
-                SELECT k.product_id, pr.code || ' · ' || pr.name AS label,
+                SELECT k.product_id, pr.code || ' · ' || {name_sql("pr", f.lang)} AS label,
                        row_number() OVER (ORDER BY coalesce(s.value, 0) DESC, pr.code, pr.id) AS rn
                 FROM keys k JOIN products pr ON pr.id = k.product_id LEFT JOIN sums s ON s.product_id = k.product_id
             ),
@@ -137,7 +146,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_L
         return _page(
             tx,
             f"""
-            SELECT e.id AS event_id, e.thread_id, e.starts_at, t.title, c.name AS client, et.name AS type,
+            SELECT e.id AS event_id, e.thread_id, e.starts_at, t.title, c.name AS client, {name_sql("et", f.lang)} AS type,
                    u.display_name AS author, ep.quantity, ep.unit_price, ep.value, count(*) OVER () AS total
             FROM event_products ep JOIN events e ON e.id = ep.event_id JOIN threads t ON t.id = e.thread_id
             JOIN clients c ON c.id = e.client_id JOIN event_types et ON et.id = e.type_id
@@ -168,7 +177,8 @@ def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_
                 WHERE ep.product_id = $product_id AND e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to
                 GROUP BY e.thread_id
             )
-            SELECT t.id, t.title, c.name AS client, u.display_name AS owner, s.name AS stage, s.percent, t.status,
+            SELECT t.id, t.title, c.name AS client, u.display_name AS owner, {name_sql("s", f.lang)} AS stage, s.percent,
+                   t.status,
                    l.quantity::DECIMAL(38, 3) AS quantity, l.value::DECIMAL(38, 2) AS value, l.last_at,
                    count(*) OVER () AS total
             FROM lines l JOIN threads t ON t.id = l.thread_id JOIN clients c ON c.id = t.client_id

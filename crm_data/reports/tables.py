@@ -172,6 +172,13 @@ WORKLOAD_INTERVALS = (  # exported only (the chart shows them)
     Column("status", "field.status", "status", shown=False),
     Column("overlap", "chart.overlap", "flag", shown=False),
 )
+WORKLOAD_DAYS = (  # exported only (the heatmap shows them): the workload when too many to draw one by one
+    Column("person", "timelines.person", shown=False),
+    Column("day", "timelines.day", "date", shown=False),
+    Column("events", "timelines.events", "int", shown=False),
+    Column("hours", "timelines.hours", "number", places=1, shown=False),
+    Column("overlapping", "timelines.overlapping", "int", shown=False),
+)
 OCCUPANCY = (
     Column("resource", "field.resource_ids"),
     Column("kind", "field.kind"),

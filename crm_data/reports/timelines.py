@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
 from crm_data.reports.history import _ENTRIES_SQL, _PATH_SQL
-from crm_data.reports.periods import _window
+from crm_data.reports.periods import _window, local_midnight
 from crm_data.rules import overlap_sql
 
 
@@ -65,22 +66,38 @@ def thread_timeline(
     return ThreadTimeline(events, stages)
 
 
+CHART_LIMIT = 1500  # intervals a workload chart draws one by one; beyond it, hours per person and day
+
+
 @dataclass(frozen=True)
 class Workload:
-    """People's events in a period. `intervals`: user_id, person, event_id, thread_id, status,
-    starts_at, ends_at, type, client, overlap (the person has another event at the same time),
-    at most WORKLOAD_LIMIT rows (`truncated` says when more exist). `people`: user_id, person,
-    events, hours (inside the period), overlapping (events that overlap another)."""
+    """People's events in a period, never cut silently. `people`: every person with work in the
+    period: user_id, person, events, hours (inside the period), overlapping (events that overlap
+    another). When there are at most `limit` intervals, `intervals` holds them all: user_id,
+    person, event_id, thread_id, status, starts_at, ends_at, type, client, overlap (the person
+    has another event at the same time), and `days` is None. Beyond `limit`, `intervals` is
+    empty and `days` holds the same work per person and local day: user_id, person, day,
+    events (touching the day), hours (inside the day), overlapping; every person is in it."""
 
     intervals: pd.DataFrame
     people: pd.DataFrame
-    truncated: bool
+    days: pd.DataFrame | None = None
+
+    @property
+    def by_day(self) -> bool:
+        return self.days is not None
+
+    @property
+    def total(self) -> int:
+        """Intervals (a person's events) in the period, drawn one by one or not."""
+        return int(self.people["events"].sum()) if len(self.people) else 0
 
 
 @cache.shared
 def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit: int = WORKLOAD_LIMIT) -> Workload:
     """Each person's planned (and done) events in the period: as assignee or as a coworker
-    taking part. `f.owner_id` picks one person; client and pipeline filter the events' threads."""
+    taking part. `f.owner_id` picks one person; client and pipeline filter the events' threads.
+    More than `limit` intervals come as hours per person and day (`Workload.days`)."""
     window = _window(db, f.start, f.end)
     statuses = ["planned", "done"] if include_done else ["planned"]
     parts = ["TRUE"]
@@ -120,18 +137,6 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
                 "owner_id": f.owner_id,
             },
         )
-        intervals = _frame(
-            tx,
-            """
-            SELECT w.user_id, u.display_name AS person, w.event_id, w.thread_id, w.status, w.starts_at, w.ends_at,
-                   et.name AS type, c.name AS client, w.overlap
-            FROM r_work w JOIN users u ON u.id = w.user_id JOIN event_types et ON et.id = w.type_id
-            JOIN clients c ON c.id = w.client_id
-            ORDER BY person, w.user_id, w.starts_at, w.event_id
-            LIMIT $limit
-            """,
-            {"limit": limit + 1},
-        )
         people = _frame(
             tx,
             """
@@ -144,8 +149,42 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
             """,
             window,
         )
-    truncated = len(intervals) > limit
-    return Workload(intervals.head(limit), people, truncated)
+        intervals = _frame(
+            tx,
+            """
+            SELECT w.user_id, u.display_name AS person, w.event_id, w.thread_id, w.status, w.starts_at, w.ends_at,
+                   et.name AS type, c.name AS client, w.overlap
+            FROM r_work w JOIN users u ON u.id = w.user_id JOIN event_types et ON et.id = w.type_id
+            JOIN clients c ON c.id = w.client_id
+            ORDER BY person, w.user_id, w.starts_at, w.event_id
+            LIMIT $limit
+            """,
+            {"limit": limit + 1},
+        )
+        if len(intervals) <= limit:
+            return Workload(intervals, people)
+        zone = ZoneInfo(window["tz"])
+        days = [f.start + dt.timedelta(days=i) for i in range((f.end - f.start).days + 1)]
+        per_day = _frame(
+            tx,
+            """
+            WITH d AS (SELECT unnest($days) AS day, unnest($starts) AS day_start, unnest($ends) AS day_end)
+            SELECT w.user_id, u.display_name AS person, d.day, count(*) AS events,
+                   sum(epoch(least(w.ends_at, d.day_end)) - epoch(greatest(w.starts_at, d.day_start))) / 3600.0
+                       AS hours,
+                   count(*) FILTER (WHERE w.overlap) AS overlapping
+            FROM r_work w JOIN d ON w.starts_at < d.day_end AND w.ends_at > d.day_start
+            JOIN users u ON u.id = w.user_id
+            GROUP BY w.user_id, u.display_name, d.day
+            ORDER BY person, w.user_id, d.day
+            """,
+            {
+                "days": days,
+                "starts": [local_midnight(d, zone) for d in days],
+                "ends": [local_midnight(d + dt.timedelta(days=1), zone) for d in days],
+            },
+        )
+    return Workload(intervals.head(0), people, per_day)
 
 
 def working_hours_in(db: Database, start: dt.date, end: dt.date) -> float:

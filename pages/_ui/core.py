@@ -48,7 +48,7 @@ def db() -> Database:
 
 
 def lookups() -> Lookups:
-    return dictionaries.lookups(db())
+    return dictionaries.lookups(db(), fmt().lang)
 
 
 def org() -> org_settings.OrgSettings:

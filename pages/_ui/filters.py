@@ -177,7 +177,7 @@ def flag(container: Any, label: str, key: str, *, default: bool = False) -> bool
 def report_filter(**values: Any) -> reports.ReportFilter:
     """The filter, or a message and the end of the page when it is not valid (a reversed period)."""
     try:
-        return reports.ReportFilter(**values)
+        return reports.ReportFilter(**{"lang": ui.fmt().lang, **values})
     except CrmError as exc:
         ui.show_error(exc)
         st.stop()

@@ -76,11 +76,11 @@ def thread_for_event(
             f.t("field.thread_id"), [], placeholder=f.t("log.thread_after_client"), disabled=True, key=f"{key}_none"
         )
         return None, None
-    open_threads = threads.open_threads_of(ui.db(), client_id)
+    open_threads = threads.open_threads_of(ui.db(), client_id, lang=ui.lang())
     # the box's labels: the open threads' rows, and the preset thread when it is not open
     by_id: dict[int, Any] = {int(row.id): row for row in open_threads.itertuples(index=False)}
     if preset is not None and preset not in by_id:
-        by_id[preset] = threads.get_thread(ui.db(), preset)
+        by_id[preset] = threads.get_thread(ui.db(), preset, lang=ui.lang())
     options = [NEW_THREAD, *by_id]
     suggested = preset if preset is not None else threads.suggested_thread(open_threads, account.id)
     index = 0 if suggested is ThreadChoice.NEW else options.index(suggested)
@@ -106,7 +106,7 @@ def thread_for_event(
     if chosen == NEW_THREAD:
         st.caption(ui.tm("log.into_new_thread"))
         return ThreadChoice.NEW, None
-    thread = threads.get_thread(ui.db(), chosen)
+    thread = threads.get_thread(ui.db(), chosen, lang=ui.lang())
     # the chosen thread as a sentence, with a one-click way out: a newcomer's first call must not
     # land in an existing thread unnoticed
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")

@@ -58,7 +58,7 @@ def reminder_poll(account: User) -> None:
     if ui.restore_session() is None:  # signed out in another tab, or deactivated: leave at once
         st.rerun(scope="app")
     f = ui.fmt()
-    due, total = reminders.due_with_total(ui.db(), account.id, limit=50)
+    due, total = reminders.due_with_total(ui.db(), account.id, limit=50, lang=ui.lang())
     fresh = [r for r in due if not r.shown]
     if len(fresh) == 1:
         r = fresh[0]

@@ -24,9 +24,9 @@ def _today(db: Database, user: User) -> None:
     try:
         # the same calls, with the same arguments, as pages/today.py and the sidebar's reminders
         agenda.inboxes(db, user)
-        agenda.without_next_step(db, user.id)
+        agenda.without_next_step(db, user.id, lang=user.locale)
         agenda.owns_open_threads(db, user.id)
-        reminders.due_with_total(db, user.id, limit=50)
+        reminders.due_with_total(db, user.id, limit=50, lang=user.locale)
     except CrmError as exc:
         log.info("prefetch for user %s skipped: %s", user.id, exc)
     finally:
