@@ -7,8 +7,8 @@ import math
 import streamlit as st
 
 from crm_data import threads
+from pages._ui import cards, pickers, tables
 from pages._ui import core as ui
-from pages._ui import pickers
 
 PAGE_SIZE = 25
 
@@ -70,21 +70,29 @@ flt = threads.ThreadFilter(
 )
 page_key = f"threads_page_{hash(flt)}_{sort}"
 page = st.session_state.get(page_key, 1)
-frame, total = threads.list_threads(ui.db(), flt, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+frame, total = threads.list_threads(
+    ui.db(), flt, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, lang=ui.lang()
+)
 st.caption(f.tn("threads.count", total))
 if total:
     shown = pickers.thread_table(frame, f)
-    selection = st.dataframe(
-        shown,
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        height="content",
-        key=f"threads_table_{page_key}_{page}",
-        column_config=pickers.thread_columns(f),
-    )
+    config = pickers.thread_columns(f)
+    # long titles, names and stages take two lines, so that Next step and Last activity read whole
+    row_height = tables.fit(shown, config, wrap=("title", "client", "owner", "stage"))
+    with cards.wide("threads_list"):
+        selection = st.dataframe(
+            shown,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            height="content",
+            row_height=row_height,
+            key=f"threads_table_{page_key}_{page}",
+            column_config=config,
+        )
     if selection.selection.rows:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[selection.selection.rows[0]]["id"])})
+    cards.thread_cards(shown, frame["id"], f, "threads_list")
     if total > PAGE_SIZE:
         st.pagination(math.ceil(total / PAGE_SIZE), key=page_key)
 else:

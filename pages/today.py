@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import agenda, ics
+from pages._ui import cards, pickers, planner, tables
 from pages._ui import core as ui
-from pages._ui import pickers, planner
 
 account = ui.require_user()
 f = ui.fmt()
@@ -20,10 +20,23 @@ views = agenda.inboxes(ui.db(), account)
 BUCKETS = ("overdue", "today", "upcoming", "closed")
 
 
-def table(view: str, frame: pd.DataFrame) -> None:
+def select(event_id: int) -> None:
+    st.session_state["today_selected"] = event_id
+
+
+def actions(event_id: int) -> None:
+    with st.container(border=True):
+        planner.event_actions("today_act", agenda.agenda_event(ui.db(), event_id))
+
+
+def table(view: str, frame: pd.DataFrame) -> bool:
+    """The view's events by bucket, a table on wide screens and cards on a phone; the picked
+    event's actions right under its bucket (on a phone, under its card). True if they were shown."""
     if frame.empty:
         st.info(f.t(f"today.empty_{view}"), icon=":material/task_alt:")
-        return
+        return False
+    acted = False
+    who_label = f.t("field.assignee_id") if view == "delegated" else f.t("today.from")
     for bucket in BUCKETS:
         part = frame[frame["bucket"] == bucket].reset_index(drop=True)
         if part.empty:
@@ -43,30 +56,59 @@ def table(view: str, frame: pd.DataFrame) -> None:
         )
         if view == "mine":
             shown = shown.drop(columns=["who"])
-        # a column that says the same in every row (all planned, nothing booked) only takes the
-        # note's width: the bucket's heading says it already
-        shown = shown.drop(columns=[c for c in ("status", "where") if shown[c].nunique() == 1])
-        picked = st.dataframe(
-            shown,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            height="content",
-            key=f"today_{view}_{bucket}",
-            column_config={
-                "when": f.t("field.when"),
-                "type": f.t("field.type_id"),
-                # pinned: on a phone the client stays in sight while the rest scrolls sideways
-                "client": st.column_config.TextColumn(f.t("field.client_id"), pinned=True),
-                "title": f.t("field.thread_id"),
-                "where": f.t("today.where"),
-                "who": f.t("field.assignee_id") if view == "delegated" else f.t("today.from"),
-                "status": f.t("field.status"),
-                "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
-            },
+        # all planned, nothing booked: the column would say nothing and only take the note's width
+        # (a room every event has stays: dropping it hid where they are)
+        planned = (part["status"] == "planned").all()
+        shown = shown.drop(
+            columns=[c for c, idle in (("status", planned), ("where", shown["where"].eq("").all())) if idle]
         )
+        config = {
+            "when": f.t("field.when"),
+            "type": f.t("field.type_id"),
+            "client": f.t("field.client_id"),
+            "title": f.t("field.thread_id"),
+            "where": f.t("today.where"),
+            "who": who_label,
+            "status": f.t("field.status"),
+            "note": st.column_config.TextColumn(f.t("field.note"), help=f.t("today.note_help")),
+        }
+        row_height = tables.fit(shown, config, wrap=("title", "client"), fill="note")
+        with cards.wide(f"today_{view}_{bucket}"):
+            picked = st.dataframe(
+                shown,
+                hide_index=True,
+                on_select="rerun",
+                selection_mode="single-row",
+                height="content",
+                row_height=row_height,
+                key=f"today_{view}_{bucket}",
+                column_config=config,
+            )
         if picked.selection.rows:
-            st.session_state["today_selected"] = int(part.iloc[picked.selection.rows[0]]["id"])
+            select(int(part.iloc[picked.selection.rows[0]]["id"]))
+        ids = [int(i) for i in part["id"]]
+        selected = st.session_state.get("today_selected")
+        upto = ids.index(selected) + 1 if selected in ids else len(ids)
+        full = shown.assign(
+            where=part["resources"],
+            who=None if view == "mine" else shown["who"],
+            status=[None if s == "planned" else f.t(f"status.{s}") for s in part["status"]],
+        ).to_dict("records")
+        for start, stop in ((0, upto), (upto, len(ids))):
+            if start == stop:
+                continue
+            with cards.phone(f"today_{view}_{bucket}_{start}"):
+                for event_id, row in zip(ids[start:stop], full[start:stop], strict=True):
+                    cards.event_card(
+                        {**row, "who_label": who_label},
+                        f,
+                        f"today_{view}_{bucket}_card_{event_id}",
+                        on_open=lambda event_id=event_id: select(event_id),
+                    )
+            if stop == upto and selected in ids:
+                actions(selected)
+                acted = True
+    return acted
 
 
 # only the open tab is drawn (the first page after signing in stays cheap)
@@ -75,15 +117,15 @@ tabs = st.tabs(
     key="today_tab",
     on_change="rerun",
 )
+acted = False
 for view, tab in zip(agenda.VIEWS, tabs, strict=True):
     if tab.open:
         with tab:
-            table(view, views[view])
+            acted = table(view, views[view])
 
 selected = st.session_state.get("today_selected")
-if selected is not None and any((frame["id"] == selected).any() for frame in views.values()):
-    with st.container(border=True):
-        planner.event_actions("today_act", agenda.agenda_event(ui.db(), selected))
+if not acted and selected is not None and any((frame["id"] == selected).any() for frame in views.values()):
+    actions(selected)  # picked in another tab
 
 plan = st.expander(f.t("today.plan"), icon=":material/add_task:", key="today_plan_open", on_change="rerun")
 if plan.open:  # the form (its client list among it) is built only when someone opens it
@@ -91,37 +133,43 @@ if plan.open:  # the form (its client list among it) is built only when someone 
         planner.plan_form("today_plan")
 
 st.subheader(f.t("today.no_next_step"), anchor=False)
-lonely = agenda.without_next_step(ui.db(), account.id)
+lonely = agenda.without_next_step(ui.db(), account.id, lang=ui.lang())
 if lonely.empty:
     st.caption(
         f.t("today.all_have_next_step" if agenda.owns_open_threads(ui.db(), account.id) else "today.no_open_threads")
     )
 else:
-    picked = st.dataframe(
-        pd.DataFrame(
-            {
-                "title": lonely["title"],
-                "client": lonely["client"],
-                "stage": lonely["stage"],
-                "percent": lonely["percent"],
-                "last": [f.datetime(v) for v in lonely["last_event_at"]],
-            }
-        ),
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="today_lonely",
-        height="content",
-        column_config={
-            "title": f.t("field.title"),
-            "client": f.t("field.client_id"),
-            "stage": f.t("field.stage_id"),
-            "percent": pickers.thread_columns(f)["percent"],
-            "last": f.t("threads.last_activity"),
-        },
+    shown = pd.DataFrame(
+        {
+            "title": lonely["title"],
+            "client": lonely["client"],
+            "stage": lonely["stage"],
+            "percent": lonely["percent"],
+            "last": [f.datetime(v) for v in lonely["last_event_at"]],
+        }
     )
+    config = {
+        "title": f.t("field.title"),
+        "client": f.t("field.client_id"),
+        "stage": f.t("field.stage_id"),
+        "percent": pickers.thread_columns(f)["percent"],
+        "last": f.t("threads.last_activity"),
+    }
+    row_height = tables.fit(shown, config, wrap=("title", "client"))
+    with cards.wide("today_lonely"):
+        picked = st.dataframe(
+            shown,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="today_lonely",
+            height="content",
+            row_height=row_height,
+            column_config=config,
+        )
     if picked.selection.rows:
         st.switch_page("pages/thread.py", query_params={"id": int(lonely.iloc[picked.selection.rows[0]]["id"])})
+    cards.thread_cards(shown, lonely["id"], f, "today_lonely")
 
 st.download_button(
     f.t("today.ics"),

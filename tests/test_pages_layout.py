@@ -175,3 +175,39 @@ def test_a_thread_list_shows_the_next_step_before_the_last_activity_and_the_stat
     columns = list(at.dataframe[0].value.columns)
     assert columns.index("next") == columns.index("percent") + 1
     assert columns[-1] == "status"
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+@pytest.mark.parametrize("page", ["pages/today.py", "pages/threads.py"])
+def test_at_1400_px_every_time_place_and_last_activity_of_a_list_reads_whole(sample_env, page: str, lang: str) -> None:
+    """Today's Where was cut to "Confere" and Threads' Last activity was out of sight at 1400 px:
+    each list asks for widths that hold its longest time range, place and date, and all its
+    columns together fit the table (tests/test_browser_lists.py checks the estimate against
+    Chromium and that nothing scrolls sideways)."""
+    from pages._ui.tables import TABLE_WIDTH, text_width
+
+    user = sample_env["manager"]
+    at = open_page(user, page)
+    try:
+        if lang != "en":
+            at.selectbox(key="sidebar_language").set_value(lang).run()
+            at.switch_page(page).run()
+            assert [e.value for e in at.exception] == []
+        checked = set()
+        for table in at.dataframe:
+            frame = table.value
+            widths = {k: v.get("width") for k, v in json.loads(table.proto.columns).items() if k in frame.columns}
+            assert all(isinstance(w, int) for w in widths.values()), widths
+            assert sum(widths.values()) <= TABLE_WIDTH, widths
+            for column in {"when", "where", "next", "last"} & set(frame.columns):
+                longest = max(frame[column].astype(str), key=text_width)
+                assert widths[column] >= text_width(longest), (column, longest, widths[column])
+                checked.add(column)
+            if not table.proto.row_height:  # one line a row: every cell holds its whole text
+                for column in set(frame.columns) - {"note", "percent"}:
+                    assert widths[column] >= max(text_width(str(v)) for v in frame[column]), column
+        assert checked >= ({"when", "last"} if page == "pages/today.py" else {"next", "last"})
+    finally:
+        if lang != "en":
+            back = open_page(user, "pages/today.py")
+            back.selectbox(key="sidebar_language").set_value("en").run()

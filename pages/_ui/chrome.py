@@ -15,7 +15,10 @@ nothing a user typed ever reaches it.
   scrolling past the extended parts; on wider screens the order is the page's own.
 - Streamlit's file uploader speaks only English ("Drag and drop files here", "Limit … per file",
   "Upload"), with no locale option in Streamlit 1.67: its texts are hidden and ours, translated,
-  shown under it (`uploader`, a container keyed `…_uploader` around `st.file_uploader`)."""
+  shown under it (`uploader`, a container keyed `…_uploader` around `st.file_uploader`).
+- Lists: a page draws a wide table in a container keyed `…_onwide` and the same rows as cards in
+  one keyed `…_onphone` (pages/_ui/cards.py); narrow screens show the cards, wider ones the table,
+  so no list scrolls sideways on a phone."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ import streamlit as st
 from pages._ui import core as ui
 
 NARROW = "(max-width: 767.98px)"  # Streamlit's `md` breakpoint (768 px), as its sidebar measures it
+WIDE = "(min-width: 768px)"
 TOUCH = "(hover: none) and (pointer: coarse)"
 
 CSS = f"""
@@ -37,6 +41,10 @@ CSS = f"""
 @media {NARROW} {{
   [data-testid="stLayoutWrapper"]:has(> [class*="_moredetails"]) {{ order: 10; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 4.5rem; }}
+  [class*="_onwide"], [data-testid="stLayoutWrapper"]:has(> [class*="_onwide"]) {{ display: none !important; }}
+}}
+@media {WIDE} {{
+  [class*="_onphone"], [data-testid="stLayoutWrapper"]:has(> [class*="_onphone"]) {{ display: none !important; }}
 }}
 [class*="_uploader"] [data-testid="stFileUploaderDropzoneInstructions"],
 [class*="_uploader"] [data-testid="stFileUploaderDropzone"] [data-testid="stMarkdownContainer"],

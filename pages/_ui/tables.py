@@ -5,6 +5,7 @@ any browser), and the file holds the same columns under the same headers, values
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -55,17 +56,115 @@ def _text(c: Column, value: Any, f: Fmt) -> Any:
     return value
 
 
-# Pixels of a character in the table's font (Source Sans, 14 px) and of a cell's padding, a little
-# generous: a column of amounts gets the width of its longest amount. Streamlit sizes a column by
-# its first rows only, so a million further down was cut ("1 205 624,85 PLN" under 183 010,47).
-_NARROW, _DIGIT, _WIDE, _PADDING = 3.8, 7.2, 7.4, 20
+# Pixels a character takes in the table's font (Source Sans, 14 px), as Chromium's canvas measures
+# it, rounded up to half a pixel; any other character counts as 10. A column of amounts gets the
+# width of its longest amount: Streamlit sizes a column by its first rows only, so a million
+# further down was cut ("1 205 624,85 PLN" under 183 010,47).
+_GLYPHS = {
+    3.0: " \u00a0",
+    3.5: "|ij',.:;",
+    4.0: "lI",
+    4.5: "f!ł()[]{}-t",
+    5.0: "r/\\",
+    6.0: '*sś?zźż"',
+    6.5: "cćJx",
+    7.0: "vyY–LFkeę0123456789#$+<=>^~×_Ł",
+    7.5: "agąäXSŚVZŹŻEĘ",
+    8.0: "TAĄ`oóöhuüCĆnńbdpqPR",
+    8.5: "ßKB",
+    9.0: "&DG",
+    9.5: "UNŃHOQÓ",
+    10.5: "wM",
+    11.5: "W—",
+    12.0: "%m@",
+    13.0: "⚠",
+    13.5: "…",
+}
+_GLYPH = {ch: width for width, chars in _GLYPHS.items() for ch in chars}
+_OTHER, _PADDING = 10.0, 18  # a cell's padding is 8 px a side
 
 
 def text_width(text: str) -> int:
-    """About how many pixels `text` takes in a table cell, padding included."""
-    narrow = sum(ch in " \u00a0,.:'-+" for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
-    return round(narrow * _NARROW + digits * _DIGIT + (len(text) - narrow - digits) * _WIDE) + _PADDING
+    """About how many pixels `text` takes in a table cell, padding included (never less)."""
+    return math.ceil(sum(_GLYPH.get(ch, _OTHER) for ch in text)) + _PADDING
+
+
+# What a list has at 1400 px with the sidebar open: the main column is 938 px, less the row picker
+# of a selectable table (33 px). Wider columns pushed the last ones out of sight (Threads' Last
+# activity); narrower ones share what is left.
+TABLE_WIDTH = 905
+NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
+# Streamlit's grid wraps a cell's text only when rows are taller than 4rem (64 px): two lines
+TWO_LINES = 66
+_HEADER_EXTRA = 8  # a header's label is a little bolder than a cell's text
+_MIN_FILL = 200  # the least a note gets
+_HEADER_MIN = 60  # the least a wrapping column gets (its header does not wrap)
+_MAX_LINE = 400  # the most a column that does not wrap asks for
+
+
+def fit(
+    shown: pd.DataFrame,
+    config: dict[str, Any],
+    *,
+    wrap: Sequence[str] = (),
+    fill: str | None = None,
+    budget: int = TABLE_WIDTH,
+) -> int | None:
+    """Give every column of `shown` a width in `config` (Streamlit column settings, by column;
+    a plain label becomes a text column) so that each value reads whole within `budget` pixels:
+    a column is as wide as its longest value or its header (Streamlit sizes a column by its first
+    rows, so "Conference room" under empty rows was cut to "Confere"); a column with a width of
+    its own keeps it, widened to its header if need be. When that is wider than `budget`, the `wrap` columns (names, titles) give
+    way down to half their need and rows are two lines tall, the text wrapping inside its cell.
+    `fill` (a note) takes what is left, at least 200 px, and wraps; what does not fit in two lines
+    there is for the page to show in full on selection. Returns the row height for st.dataframe
+    (None: one line)."""
+    need: dict[str, int] = {}
+    word: dict[str, int] = {}
+    for name in shown.columns:
+        if name in config and config[name] is None:  # hidden
+            continue
+        settings = config.get(name)
+        if settings is None or isinstance(settings, str):
+            settings = config[name] = st.column_config.TextColumn(settings or name)
+        header = text_width(str(settings.get("label") or name)) + _HEADER_EXTRA
+        own = settings.get("width")
+        if own is not None:  # and wide enough for its header ("Completion" was cut in a small one)
+            need[name] = max(NAMED_WIDTHS.get(own, 0) if isinstance(own, str) else int(own), header)
+            continue
+        texts = [str(v) for v in shown[name] if not _missing(v)]
+        values = [text_width(t) for t in texts]
+        # a wrapping column is never narrower than its longest word: the grid breaks a word that
+        # does not fit inside it ("Lewandowsk" / "i")
+        word[name] = max((text_width(w) for t in texts for w in t.split()), default=0)
+        need[name] = max([header, *values])
+        if name != fill and name not in wrap:
+            need[name] = min(need[name], _MAX_LINE)
+    widths = {n: w for n, w in need.items() if n != fill}
+    # the note gives way first (down to 200 px), then the names and titles
+    over = sum(widths.values()) + (min(need[fill], _MIN_FILL) if fill in need else 0) - budget
+    wrapped = False
+    for share in (0.6, 0.5):  # a little more than half a line each first (lines break between words)
+        for name in wrap:
+            if over <= 0 or name not in widths:
+                continue
+            floor = max(_two_line_width(need[name], share), word.get(name, 0), _HEADER_MIN)
+            give = min(widths[name] - floor, over)
+            if give > 0:
+                widths[name] -= give
+                over -= give
+                wrapped = True
+    if fill in need:
+        widths[fill] = max(min(need[fill], _MIN_FILL), budget - sum(widths.values()))
+        wrapped = wrapped or need[fill] > widths[fill]
+    for name, width in widths.items():
+        config[name]["width"] = int(width)
+    return TWO_LINES if wrapped else None
+
+
+def _two_line_width(width: int, share: float) -> int:
+    """A column that holds on two lines what needs `width` on one: `share` of its text a line."""
+    return round((width - _PADDING) * share) + _PADDING
 
 
 def _name(c: Column, f: Fmt, headers: bool) -> str:
