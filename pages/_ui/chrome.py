@@ -1,6 +1,6 @@
 """The one place the app adds CSS and browser behaviour of its own: a small `st.components.v2`
-component mounted once per run at the end of the sidebar (app.py). It carries no data at all, so
-nothing a user typed ever reaches it.
+component mounted once per run at the end of the sidebar (app.py). Its only data are the texts
+below from the app's own catalog, so nothing a user typed ever reaches it.
 
 - Narrow screens (Streamlit's own breakpoint, below 768 px): Streamlit closes the sidebar after a
   page link is chosen only when the browser's user agent says "mobile" (its `isMobile()`); a narrow
@@ -16,6 +16,11 @@ nothing a user typed ever reaches it.
 - Streamlit's file uploader speaks only English ("Drag and drop files here", "Limit … per file",
   "Upload"), with no locale option in Streamlit 1.67: its texts are hidden and ours, translated,
   shown under it (`uploader`, a container keyed `…_uploader` around `st.file_uploader`).
+- Streamlit's own English texts that have no option to change them in 1.67 speak the user's
+  language: the "Skip to main content" link, the "Page not found" message (a mistyped address),
+  the uploader's "File must be … or smaller." and "… files are not allowed.", the emptied date
+  box's "yyyy" (rrrr in Polish) and its "Choose date" button. The script rewrites them where they appear (`TEXTS`); what it
+  cannot reach is listed in the README (Streamlit's connection and error screens).
 - Lists: a page draws a wide table in a container keyed `…_onwide` and the same rows as cards in
   one keyed `…_onphone` (pages/_ui/cards.py); narrow screens show the cards, wider ones the table,
   so no list scrolls sideways on a phone."""
@@ -53,10 +58,76 @@ CSS = f"""
 }}
 """
 
+# Streamlit's texts (as its frontend writes them) and the catalog key that replaces each; a
+# `{x}` of the key is the part the pattern captured
+TEXTS = {
+    "skip": "chrome.skip",
+    "not_found_title": "chrome.not_found_title",
+    "not_found": "chrome.not_found",
+    "not_found_any": "chrome.not_found_any",
+    "error": "chrome.error",
+    "too_large": "chrome.file_too_large",
+    "wrong_type": "chrome.file_wrong_type",
+    "year_letter": "chrome.year_letter",
+    "choose_date": "chrome.choose_date",
+}
+
 JS = f"""
-export default function () {{
+const PATTERNS = [
+  [/^Page not found$/, "not_found_title"],
+  [/^You have requested page \\/(.*), but no corresponding file was found in the app's pages\\/ directory\\. Running the app's main page\\.$/, "not_found"],
+  [/^The page that you have requested does not seem to exist\\. Running the app's main page\\.$/, "not_found_any"],
+  [/^Error:$/, "error"],
+  [/^File must be (.*) or smaller\\.$/, "too_large"],
+  [/^(.*) files are not allowed\\.$/, "wrong_type"],
+];
+function speak() {{
+  const texts = window.__crmTexts || {{}};
+  for (const link of document.querySelectorAll('[data-testid="stSkipToContent"]')) {{
+    if (texts.skip && link.textContent !== texts.skip) link.textContent = texts.skip;
+  }}
+  const places = document.querySelectorAll('[role="dialog"], [data-testid="stFileUploader"], [data-baseweb="modal"]');
+  for (const place of places) {{
+    const walker = document.createTreeWalker(place, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+      const text = node.nodeValue.trim();
+      for (const [pattern, key] of PATTERNS) {{
+        const found = texts[key] && text.match(pattern);
+        if (found) {{
+          const [lead, tail] = [node.nodeValue.match(/^\\s*/)[0], node.nodeValue.match(/\\s*$/)[0]];
+          node.nodeValue = lead + texts[key].replace("{{x}}", found[1] || "") + tail;
+        }}
+      }}
+    }}
+  }}
+  const letter = texts.year_letter;
+  if (letter) {{
+    // an emptied date box shows its segments' placeholders (dd.mm.yyyy): the year's letter is
+    // the language's (rrrr in Polish); the text node is changed in place, as React keeps it
+    for (const segment of document.querySelectorAll('[data-testid="stDateInput"] [data-type="year"][data-placeholder]')) {{
+      const node = segment.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      const wanted = node.nodeValue.replace(/y/g, letter.toLowerCase()).replace(/Y/g, letter.toUpperCase());
+      if (node.nodeValue !== wanted) node.nodeValue = wanted;
+    }}
+  }}
+  for (const button of document.querySelectorAll('[data-testid="stDateInputCalendarButton"]')) {{
+    if (texts.choose_date && button.getAttribute("aria-label") !== texts.choose_date) {{
+      button.setAttribute("aria-label", texts.choose_date);
+    }}
+  }}
+}}
+export default function (component) {{
+  window.__crmTexts = (component && component.data) || {{}};
+  speak();
   if (window.__crmChrome) return;
   window.__crmChrome = true;
+  let queued = false;
+  new MutationObserver(() => {{
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {{ queued = false; speak(); }});
+  }}).observe(document.body, {{ childList: true, subtree: true, characterData: true }});
   const style = document.createElement("style");
   style.setAttribute("data-crm-chrome", "");
   style.textContent = {json.dumps(CSS)};
@@ -88,8 +159,10 @@ _CHROME = st.components.v2.component("crm_chrome", js=JS)
 
 
 def mount() -> None:
-    """Add the app's CSS and narrow-screen behaviour (once per run, in the sidebar)."""
-    _CHROME(key="crm_chrome", height=0)
+    """Add the app's CSS, narrow-screen behaviour and Streamlit's texts in the user's language
+    (once per run, in the sidebar)."""
+    f = ui.fmt()
+    _CHROME(key="crm_chrome", height=0, data={name: f.t(key) for name, key in TEXTS.items()})
 
 
 def uploader(
