@@ -51,9 +51,10 @@ class Conflict:
     event_id: int
     starts_at: dt.datetime
     ends_at: dt.datetime
-    type_name: str
+    type_name: str  # in the organisation's language; `type_id` names it in the reader's
     client: str
     title: str
+    type_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ CONFLICT_IDS_SQL = """
       AND x.starts_at < $end AND x.ends_at > $start AND x.id NOT IN (SELECT unnest($exclude))
 """
 CONFLICT_DETAIL_SQL = """
-    SELECT p.user_id, u.display_name, e.id, e.starts_at, e.ends_at, et.name, c.name, t.title
+    SELECT p.user_id, u.display_name, e.id, e.starts_at, e.ends_at, et.name, c.name, t.title, e.type_id
     FROM (SELECT unnest($events) AS event_id, unnest($users) AS user_id) p
     JOIN events e ON e.id = p.event_id
     JOIN users u ON u.id = p.user_id

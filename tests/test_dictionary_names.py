@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import admin as admin_service
-from crm_data import agenda, clock, dictionaries, events, reports, setup, threads, users
+from crm_data import agenda, clock, dictionaries, events, planning, reports, setup, threads, users
 from crm_data import db as dbmod
 from crm_data.config import config_for
 from crm_data.db import Database
@@ -99,6 +99,11 @@ def test_reports_and_lists_name_dictionary_rows_in_the_readers_language(db: Data
     assert list(agenda.inbox(db, eve, "mine")["type"]) == ["Meeting"]
     piotr = users.set_locale(db, eve, "pl")
     assert list(agenda.inbox(db, piotr, "mine")["type"]) == ["Spotkanie"]
+    # the overlap warning names the other event's type by id, so the panel names it in the reader's language
+    start = clock.now() + dt.timedelta(days=1)
+    (conflict,) = planning.check(db, planning.Slot(start, start + dt.timedelta(minutes=10), eve.id)).conflicts
+    assert conflict.type_id == meeting
+    assert dictionaries.lookups(db, "en").event_types[conflict.type_id].name == "Meeting"
 
 
 def test_the_migration_names_old_rows_in_the_organisations_language_and_starter_rows_in_both(db: Database) -> None:

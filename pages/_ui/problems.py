@@ -35,10 +35,12 @@ def problem_panel(exc: CrmError, prefix: str, on_use_slot: Any = None) -> bool:
         accept = False
     elif isinstance(exc, ConflictWarning):
         st.warning(ui.error_text(exc), icon=":material/warning:")
+        types = ui.lookups().event_types  # named in the reader's language
         for check in exc.checks:
             for c in check.conflicts:
+                type_name = types[c.type_id].name if c.type_id in types else c.type_name
                 st.markdown(
-                    f"- {ui.md_escape(c.person)}: **{ui.md_escape(c.type_name)}** "
+                    f"- {ui.md_escape(c.person)}: **{ui.md_escape(type_name)}** "
                     f"{slot_label(c.starts_at, c.ends_at)} · {ui.md_escape(c.client)} · {ui.md_escape(c.title)}"
                 )
         slots = exc.checks[0].free_slots if exc.checks else []
