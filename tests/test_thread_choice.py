@@ -197,3 +197,27 @@ def test_booking_for_a_client_with_four_coworkers_threads_starts_a_new_thread_wi
     assert [e.value for e in at.exception] == []
     assert len(agenda.inbox(team.db, team.sam, "mine")) == 1
     assert [e.status for e in threads.thread_events(team.db, team.olgas)] == ["planned", "done"]
+
+
+def test_a_save_on_log_event_is_one_run_of_the_page_and_leaves_the_form_empty(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logging is the day's most frequent action: the save used to end with st.rerun(), so the
+    whole page ran twice. The confirmation and the empty form now come from the save's own run."""
+    import streamlit as st
+
+    reruns: list[object] = []
+    original = st.rerun
+    monkeypatch.setattr(st, "rerun", lambda *a, **kw: reruns.append(kw) or original(*a, **kw))
+    at = team.app(team.sam)
+    at.switch_page("pages/log_event.py").run()
+    at.selectbox(key="log_client_0").set_value(team.client).run()
+    at.text_area(key="log_note_0").input("Asked for a quote").run()
+    at.button(key="log_save_0").click().run()
+    assert [e.value for e in at.exception] == []
+    assert reruns == []
+    assert any("Saved." in s.value for s in at.success)
+    assert at.text_area(key="log_note_1").value == ""  # the next event starts empty
+    assert at.selectbox(key="log_client_1").value is None
+    frame, _ = threads.list_threads(team.db, threads.ThreadFilter(client_id=team.client))
+    assert "Asked for a quote" in set(frame["title"])

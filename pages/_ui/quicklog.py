@@ -72,15 +72,28 @@ def _rows(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
     return out
 
 
-def render(prefix: str, preset: Preset | None = None) -> events.LogResult | None:
-    """Draw the form; returns the result of the save made in this run, if any. On a narrow
-    screen "More details" moves below Save (pages/_ui/chrome.py), so a call is saved without
-    scrolling past it; the form is one container, so nothing else on the page moves with it."""
+def render(prefix: str, preset: Preset | None = None) -> None:
+    """Draw the form. On a narrow screen "More details" moves below Save (pages/_ui/chrome.py),
+    so a call is saved without scrolling past it; the form is one container, so nothing else on
+    the page moves with it.
+
+    A save (the day's most frequent action) costs one run of the page, not two: the form is
+    drawn in a placeholder, and after a successful save the confirmation and the empty form for
+    the next event replace it in the same run (before, the save ended with `st.rerun()`, which
+    ran the whole page again). Nothing drawn before the form reads what a save changes; a
+    completed planned event (`complete_event_id`) still reruns the page, as it leaves the list
+    it was picked from."""
     with st.container(key=f"{prefix}_form"):
-        return _render(prefix, preset)
+        slot = st.empty()
+        with slot.container():
+            saved = _render(prefix, preset)
+        if saved:
+            with slot.container():
+                _render(prefix, preset)
 
 
-def _render(prefix: str, preset: Preset | None) -> events.LogResult | None:
+def _render(prefix: str, preset: Preset | None) -> bool:
+    """The form; True when it saved in this run and is to be drawn again, empty, in its place."""
     preset = preset or Preset()
     k = _Keys(prefix)
     f = ui.fmt()
@@ -160,8 +173,9 @@ def _render(prefix: str, preset: Preset | None) -> events.LogResult | None:
             st.session_state[k.result_key] = result
             if fixed:  # the completed event leaves the list it was picked from: confirm where the user lands
                 st.session_state["planner_flash"] = _saved_text(result)
-            st.rerun()
-    return None
+                st.rerun()
+            return True
+    return False
 
 
 def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
@@ -200,7 +214,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     command (called only when saving)."""
     f = ui.fmt()
     with (
-        st.container(key=f"{k.prefix}_moredetails"),
+        st.container(key=k("moredetails")),  # drawn twice in the run of a save: a key per generation
         st.expander(
             f.t("log.more_details"),
             icon=":material/tune:",
