@@ -25,7 +25,11 @@ def prepare(db: Database) -> None:
 
 
 def choose(page, scope, label: str, option: str) -> None:
-    scope.get_by_label(label, exact=True).click()
+    box = scope.get_by_label(label, exact=True)
+    # scrolled first and then clicked: a box near the page's bottom that the click itself scrolled
+    # to was clicked while the page still moved (Today's tables size their rows), and stayed closed
+    box.scroll_into_view_if_needed()
+    box.click()
     page.get_by_role("option", name=option).first.click()
     wait_idle(page)
 

@@ -49,7 +49,9 @@ def metric(page, label: str) -> str:
 
 def edit_cell(page, grid, column_at: float, text: str, row: int = 0) -> None:
     """Type into a cell of a st.data_editor (a canvas grid: cells are found by position; the
-    header and each row are 35 px high). Enter commits the edit."""
+    header and each row are 35 px high). Enter commits the edit. The grid is scrolled into view
+    first: a click at a position below the window reaches nothing."""
+    grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + box["width"] * column_at, box["y"] + 35 + 35 * row + 17)
     page.wait_for_timeout(300)
