@@ -279,3 +279,123 @@ def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataF
             """,
             {"start": start, "end": end},
         )
+
+
+# -- the team week: a row per person or per resource, a column per day --------------------------------------
+TEAM_WEEK_LIMIT = 1500  # events listed one by one; beyond it each cell is a count and hours
+TEAM_WEEK_LANES = ("people", "resources")
+
+
+@dataclass(frozen=True)
+class TeamWeek:
+    """Planned and done work in [start, end) as lanes (a person, or a booked resource) by local
+    day, never cut silently. `lanes`: every lane with work (lane_id, lane, events, hours inside
+    the range), ordered by name. `events`: lane_id, lane, day, event_id, starts_at, ends_at,
+    status, type, client, overlap (the lane has another interval at the same time), ordered by
+    lane and time: every one while they number at most the limit (`counts` None), else empty
+    and `counts` holds lane_id, day, events, hours, overlapping per lane and day."""
+
+    lanes: pd.DataFrame
+    events: pd.DataFrame
+    counts: pd.DataFrame | None = None
+
+    @property
+    def total(self) -> int:
+        return int(self.lanes["events"].sum()) if len(self.lanes) else 0
+
+
+_TEAM_LANES = {
+    # a person's work: as assignee or as a coworker taking part
+    "people": """
+        SELECT p.user_id AS lane_id, u.display_name AS lane, e.id AS event_id, e.starts_at, e.ends_at, e.status,
+               e.type_id, e.client_id
+        FROM (
+            SELECT id, assignee_id AS user_id FROM events
+            WHERE status IN ('planned', 'done') AND starts_at < $end AND ends_at > $start
+            UNION
+            SELECT ep.event_id, ep.user_id FROM event_participants ep JOIN events x ON x.id = ep.event_id
+            WHERE ep.user_id IS NOT NULL AND x.status IN ('planned', 'done') AND x.starts_at < $end AND x.ends_at > $start
+        ) p
+        JOIN events e ON e.id = p.id JOIN users u ON u.id = p.user_id
+        WHERE $all OR p.user_id IN (SELECT unnest($users))
+    """,
+    "resources": """
+        SELECT r.resource_id AS lane_id, res.name AS lane, e.id AS event_id, r.starts_at, r.ends_at, e.status,
+               e.type_id, e.client_id
+        FROM reservations r JOIN resources res ON res.id = r.resource_id JOIN events e ON e.id = r.event_id
+        WHERE r.starts_at < $end AND r.ends_at > $start AND e.status IN ('planned', 'done')
+    """,
+}
+
+
+@cache.shared
+def team_week(
+    db: Database,
+    user_ids: list[int] | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    lanes: str = "people",
+    lang: str | None = None,
+    limit: int | None = None,
+) -> TeamWeek:
+    """The rows of the calendar's "a row per person / per resource" view: these people's work
+    (None: everyone's; ignored for resources) in [start, end), each event on the local day it
+    starts; event types named in `lang`. `limit` default: TEAM_WEEK_LIMIT."""
+    checks.choice(lanes, TEAM_WEEK_LANES, "lanes")
+    limit = TEAM_WEEK_LIMIT if limit is None else limit
+    params = {
+        "start": start,
+        "end": end,
+        "all": user_ids is None,
+        "users": list(user_ids or [-1]),
+        "tz": org_settings.cached(db).time_zone,
+    }
+    work = f"""
+        WITH lanes AS ({_TEAM_LANES[lanes]}),
+        marked AS (
+            SELECT *, CAST(starts_at AT TIME ZONE $tz AS DATE) AS day,
+                   epoch(least(ends_at, $end)) - epoch(greatest(starts_at, $start)) AS seconds,
+                   {overlap_sql("lane_id")} AS overlap
+            FROM lanes
+        )
+    """
+    with db.read() as tx:
+        summary = tx.df(
+            f"""{work}
+            SELECT lane_id, lane, count(*) AS events, sum(seconds) / 3600.0 AS hours
+            FROM marked GROUP BY lane_id, lane ORDER BY lane, lane_id
+            """,
+            params,
+        )
+        if int(summary["events"].sum() if len(summary) else 0) > limit:
+            counts = tx.df(
+                f"""{work}
+                SELECT lane_id, day, count(*) AS events, sum(seconds) / 3600.0 AS hours,
+                       count(*) FILTER (WHERE overlap) AS overlapping
+                FROM marked GROUP BY lane_id, day ORDER BY lane_id, day
+                """,
+                params,
+            )
+            return TeamWeek(summary, _team_rows(tx, work, params, lang, "FALSE"), _dates(counts))
+        return TeamWeek(summary, _team_rows(tx, work, params, lang, "TRUE"))
+
+
+def _dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """`day` as datetime.date (the local day), as the page compares it with the week's days."""
+    return frame.assign(day=[d.date() for d in pd.to_datetime(frame["day"])])
+
+
+def _team_rows(tx: Tx, work: str, params: dict[str, Any], lang: str | None, wanted: str) -> pd.DataFrame:
+    return _dates(
+        tx.df(
+            f"""{work}
+        SELECT m.lane_id, m.lane, m.day, m.event_id, m.starts_at, m.ends_at, m.status,
+               {name_sql("et", lang)} AS type, et.color, c.name AS client, m.overlap
+        FROM marked m JOIN event_types et ON et.id = m.type_id JOIN clients c ON c.id = m.client_id
+        WHERE {wanted}
+        ORDER BY m.lane, m.lane_id, m.starts_at, m.event_id
+        """,
+            params,
+        )
+    )

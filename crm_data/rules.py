@@ -17,6 +17,7 @@ import math
 import numbers
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -522,3 +523,18 @@ def phone_agent(user_agent: str | None) -> bool:
     """Whether a browser's User-Agent is a phone's: phones' browsers put "Mobi" in it (iPhone
     Safari "Mobile/15E148", Android Chrome "Mobile Safari"); tablets and desktops do not."""
     return "Mobi" in (user_agent or "")
+
+
+def days_off_to_hide(work_days: Iterable[int], starts: Iterable[str | dt.datetime | dt.date]) -> list[int]:
+    """The weekdays a calendar may leave out, as FullCalendar's `hiddenDays` (Sunday = 0): days
+    off (not in `work_days`, Monday = 0) on which none of the events given starts (`starts`:
+    local wall-clock times, ISO text or datetimes; every event loaded, in every view's range).
+    A day off with an event stays, so nothing given is hidden; no working day hides nothing."""
+    work = set(work_days)
+    if not work:
+        return []
+    busy = set()
+    for value in starts:
+        day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        busy.add(day.weekday())
+    return sorted((w + 1) % 7 for w in range(7) if w not in work and w not in busy)

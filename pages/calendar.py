@@ -23,7 +23,7 @@ from crm_data import agenda, clock, permissions, planning, rules
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time, local_to_utc
-from pages._ui import charts, planner, problems
+from pages._ui import charts, planner, problems, teamweek
 from pages._ui import core as ui
 
 CAL_KEY = "calendar_widget"
@@ -39,6 +39,21 @@ PHONE_CSS = """
   .fc .fc-event-main, .fc .fc-list-event { font-size: 0.68rem; }
 }
 """
+# readable titles in a narrow column: the time on its own line, the title wrapping below it
+EVENT_CSS = """
+.fc .fc-timegrid-event .fc-event-main { padding: 1px 3px; font-size: 0.78rem; line-height: 1.2; }
+.fc .fc-timegrid-event .fc-event-time { font-weight: 600; }
+.fc .fc-timegrid-event .fc-event-title { white-space: normal; overflow-wrap: anywhere; }
+"""
+LAYOUTS = ["grid", "people", "resources"]
+GRID_PEOPLE = 3  # more people than this in one week grid make slivers: the page suggests a row per person
+
+
+def person_chip(name: str, color: str) -> str:
+    """A person's chip (and legend entry): a dot in their colour and their name, as markdown."""
+    return f':color[●]{{foreground="{color}"}} {ui.md_escape(name)}'
+
+
 account = ui.require_user()
 f = ui.fmt()
 look = ui.lookups()
@@ -65,23 +80,41 @@ def from_wall(text: str) -> dt.datetime:
 
 if tab_cal.open:
     with tab_cal:
-        c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")  # the week buttons fit on one row
-        scope = c1.segmented_control(
-            f.t("calendar.whose"),
-            ["me", "person", "team"],
-            default="me",
-            key="calendar_scope",
-            format_func=lambda s: f.t(f"calendar.scope_{s}"),
-        )
+        # whose calendar: chips of the team in their colours (the legend), "only me" one click away
         people = look.active(look.people)
-        person = account.id
-        if scope == "person":
-            person = c2.selectbox(
-                f.t("calendar.person"),
-                [p.id for p in people if p.id != account.id],
-                format_func=lambda uid: look.people[uid].display_name,
-                key="calendar_person",
-            )
+        team = [p.id for p in people]
+        colors = charts.person_colors(team)
+        # kept in plain keys too: Streamlit forgets a widget's value when another page runs
+        kept = st.session_state.get("calendar_people", st.session_state.get("calendar_people_kept", [account.id]))
+        st.session_state["calendar_people"] = [uid for uid in kept if uid in colors]
+        st.session_state.setdefault("calendar_layout", st.session_state.get("calendar_layout_kept", "grid"))
+
+        def only_me() -> None:
+            st.session_state["calendar_people"] = [account.id]
+            st.session_state["calendar_layout"] = "grid"
+
+        def everyone() -> None:
+            st.session_state["calendar_people"] = list(team)
+            st.session_state["calendar_layout"] = "people"  # seven people in one grid are slivers
+
+        chosen = st.pills(  # the whole width: every chip (the legend) in view, wrapping on a phone
+            f.t("calendar.whose"),
+            team,
+            selection_mode="multi",
+            key="calendar_people",
+            format_func=lambda uid: person_chip(look.people[uid].display_name, colors[uid]),
+        )
+        c1, c3 = st.columns([5, 2], vertical_alignment="bottom")
+        picks = c1.container(horizontal=True, gap="small")
+        picks.button(f.t("calendar.only_me"), key="calendar_only_me", icon=":material/person:", on_click=only_me)
+        picks.button(f.t("calendar.everyone"), key="calendar_everyone", icon=":material/groups:", on_click=everyone)
+        layout = picks.segmented_control(
+            f.t("calendar.layout"),
+            LAYOUTS,
+            key="calendar_layout",
+            format_func=lambda v: f.t(f"calendar.layout_{v}"),
+            label_visibility="collapsed",
+        )
         # the calendar shows what it was given: our own buttons move the week, so the data loaded
         # always covers what is on screen (planned events six weeks ahead, history around the week)
         st.session_state.setdefault("calendar_anchor", clock.today(f.tz))
@@ -93,15 +126,28 @@ if tab_cal.open:
                 st.session_state["calendar_anchor"] = clock.today(f.tz)
             if nav.button("", icon=":material/chevron_right:", key="calendar_next", help=f.t("calendar.next")):
                 st.session_state["calendar_anchor"] += dt.timedelta(days=7)
+        st.session_state["calendar_people_kept"], st.session_state["calendar_layout_kept"] = chosen, layout
+        if not chosen and layout != "resources":
+            st.info(f.t("calendar.nobody"), icon=":material/group_off:")
+            st.stop()
+        many = len(chosen) > 1
+        if layout not in ("people", "resources") and len(chosen) > GRID_PEOPLE:
+            st.caption(f.t("calendar.many_in_grid", n=len(chosen)))
         anchor = st.session_state["calendar_anchor"]
         week = anchor - dt.timedelta(days=anchor.weekday())
         start = dt.datetime.combine(week - dt.timedelta(days=7), dt.time(0), f.tz)
         end = dt.datetime.combine(week + dt.timedelta(days=42), dt.time(0), f.tz)
-        users = None if scope == "team" else [person]
+        users = list(chosen)
         shown_week = (
             dt.datetime.combine(week, dt.time(0), f.tz),
             dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), f.tz),
         )
+        if layout in ("people", "resources"):
+            lanes = agenda.team_week(
+                ui.db(), users, *shown_week, lanes="people" if layout == "people" else "resources", lang=f.lang
+            )
+            teamweek.show(lanes, week, colors if layout == "people" else {}, working_hours(org).days)
+            st.stop()
         loaded = agenda.calendar_events(
             ui.db(),
             users,
@@ -123,15 +169,20 @@ if tab_cal.open:
 
         def item(r: dict[str, Any]) -> dict[str, Any]:
             editable = r["status"] == "planned" and permissions.can_edit_event(account, r)
-            title = f"{r['type']} · {r['client']}" + (f" · {r['assignee']}" if scope == "team" else "")
+            # short enough for a narrow column: the client first, the person's colour says whose
+            title = f"{r['client']} · {r['type']}"
+            color = colors.get(int(r["assignee_id"]), "#777777") if many else r["color"]
+            if many:
+                title += f" · {r['assignee'].split(' ')[0]}"
+            planned = r["status"] == "planned"
             return {
                 "id": str(r["id"]),
                 "title": title,
                 "start": wall(r["starts_at"]),
                 "end": wall(r["ends_at"]),
-                "backgroundColor": r["color"] if r["status"] == "planned" else "#d9d9d9",
-                "borderColor": r["color"],
-                "textColor": "#ffffff" if r["status"] == "planned" else "#333333",
+                "backgroundColor": color if planned else "#eeeeee",
+                "borderColor": color,
+                "textColor": charts.text_on(color) if planned else "#333333",
                 "editable": bool(editable),
             }
 
@@ -192,6 +243,10 @@ if tab_cal.open:
             "scrollTime": f"{org.work_start_hour:02d}:00:00",
             "height": 720,
             "allDaySlot": False,
+            # side by side, never drawn over each other: a title under another event is unreadable
+            "slotEventOverlap": False,
+            # days off without events leave their width to the working days
+            "hiddenDays": rules.days_off_to_hide(working_hours(org).days, [i["start"] for i in items]),
             # a Monday with 20 overlapping events stays readable: three side by side, then "+17 more"
             "eventMaxStack": 3,
             "dayMaxEvents": True,
@@ -202,7 +257,7 @@ if tab_cal.open:
         state = calendar(
             events=items,
             options=options,
-            custom_css=PHONE_CSS,
+            custom_css=EVENT_CSS + PHONE_CSS,
             callbacks=["eventClick", "select", "eventChange", "dateClick"],
             key=f"{CAL_KEY}_{nonce}_{week.isoformat()}",
         )

@@ -11,10 +11,9 @@ import streamlit as st
 from crm_data import clock, reports, reservations, threads
 from crm_data.errors import CrmError
 from crm_data.reports import tables as specs
+from crm_data.reports import timelines as workload_report
 from pages._ui import charts, filters, pickers, tables
 from pages._ui import core as ui
-
-CHART_LIMIT = 1500
 
 ui.require_user()
 f = ui.fmt()
@@ -104,7 +103,8 @@ elif view == "workload":
     person_id = filters.owner(top[1], "workload_person", f.t("timelines.person"))
     include_done = filters.flag(top[2], f.t("timelines.include_done"), "workload_done", default=True)
     flt = filters.report_filter(start=start, end=end, owner_id=person_id)
-    load = reports.workload(ui.db(), flt, include_done=include_done, limit=CHART_LIMIT)
+    limit = workload_report.CHART_LIMIT
+    load = reports.workload(ui.db(), flt, include_done=include_done, limit=limit)
     people = load.people
     if people.empty:
         st.info(f.t("timelines.no_work"), icon=":material/event_available:")
@@ -112,24 +112,44 @@ elif view == "workload":
         clashing = people[people["overlapping"] > 0]
         if not clashing.empty:
             st.warning(ui.tm("timelines.clashes", names=", ".join(clashing["person"])), icon=":material/warning:")
-        if load.truncated:
-            st.info(f.t("timelines.truncated", limit=CHART_LIMIT), icon=":material/info:")
-        intervals = load.intervals.assign(state=[f.t(f"status.{s}") for s in load.intervals["status"]])
-        window = reports.local_days(start, end, f.tz)
-        st.plotly_chart(
-            charts.timeline(
-                intervals, f, lane="person", hover=["type", "client", "state"], highlight="overlap", x_range=window
-            ),
-            key="timelines_workload_chart",
-            config=charts.chart_config("workload"),
-        )
+        if load.by_day:
+            # too many to draw one by one: every person is still a row, as hours per day (never a cut)
+            days = load.days
+            st.info(
+                f.t(
+                    "timelines.by_day",
+                    n=f.number(load.total, 0),
+                    people=f.number(len(people), 0),
+                    limit=f.number(limit, 0),
+                ),
+                icon=":material/grid_on:",
+            )
+            st.plotly_chart(
+                charts.workload_days(days, f),
+                key="timelines_workload_days",
+                config=charts.chart_config("workload-days"),
+            )
+        else:
+            intervals = load.intervals.assign(state=[f.t(f"status.{s}") for s in load.intervals["status"]])
+            window = reports.local_days(start, end, f.tz)
+            st.plotly_chart(
+                charts.timeline(
+                    intervals, f, lane="person", hover=["type", "client", "state"], highlight="overlap", x_range=window
+                ),
+                key="timelines_workload_chart",
+                config=charts.chart_config("workload"),
+            )
         tables.table(specs.WORKLOAD_PEOPLE, people, "timelines_workload_people")
         what = f.t("timelines.per_person")
         tables.downloads(specs.WORKLOAD_PEOPLE, lambda: people, "workload", "timelines_workload_dl", what=what)
-        what = f.t("timelines.intervals")
-        tables.downloads(
-            specs.WORKLOAD_INTERVALS, lambda: intervals, "workload-intervals", "timelines_intervals_dl", what=what
-        )
+        if load.by_day:
+            what = f.t("timelines.per_day")
+            tables.downloads(specs.WORKLOAD_DAYS, lambda: days, "workload-days", "timelines_days_dl", what=what)
+        else:
+            what = f.t("timelines.intervals")
+            tables.downloads(
+                specs.WORKLOAD_INTERVALS, lambda: intervals, "workload-intervals", "timelines_intervals_dl", what=what
+            )
 
 else:
     top = st.columns([2, 2])

@@ -218,7 +218,10 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
         elif name == "calendar":
 
             def prepare(page=page) -> None:
-                page.get_by_test_id("stButtonGroup").get_by_text(t("calendar.scope_team"), exact=True).click()
+                page.get_by_role("button", name=t("calendar.everyone")).first.click()
+                wait_idle(page)
+                group = page.get_by_test_id("stButtonGroup")
+                group.get_by_text(t("calendar.layout_grid"), exact=True).first.click()
                 wait_idle(page)
                 frame = page.frame_locator("iframe[title*='calendar']").first
                 frame.locator(".fc-timegrid, .fc-view").first.wait_for(timeout=60_000)

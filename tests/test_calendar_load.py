@@ -89,7 +89,8 @@ def test_the_team_calendar_says_when_its_week_is_drawn_as_counts(busy: Busy, mon
     as_user(app, busy.sam)
     app.session_state["calendar_anchor"] = busy.shown
     app.switch_page("pages/calendar.py").run()
-    app.segmented_control(key="calendar_scope").set_value("team").run()
+    app.button(key="calendar_everyone").click().run()
+    app.segmented_control(key="calendar_layout").set_value("grid").run()
     assert [e.value for e in app.exception] == []
     assert any("4 events in this week: too many to draw one by one" in w.value for w in app.warning)
 

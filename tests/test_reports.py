@@ -841,7 +841,7 @@ def test_workload_flags_exactly_the_double_booked_intervals(world: World) -> Non
     assert people.loc[world.people["olga"].id, "overlapping"] == 0
     # Mona's Sunday 23:00-01:00 counts only its hour inside the week
     assert people.loc[world.people["mona"].id, "hours"] == pytest.approx(1.0)
-    assert not got.truncated
+    assert not got.by_day
 
 
 def test_workload_for_one_person_and_planned_only(world: World) -> None:
@@ -851,18 +851,20 @@ def test_workload_for_one_person_and_planned_only(world: World) -> None:
     assert got.intervals["status"].tolist() == ["planned"]  # her done event on 3 June is left out
 
 
-def test_workload_says_when_it_shows_only_part_of_the_intervals(world: World) -> None:
+def test_workload_beyond_its_limit_gives_every_person_hours_per_day_instead_of_a_cut(world: World) -> None:
     got = reports.workload(world.db, week_of_june(), limit=2)
-    assert got.truncated
-    assert len(got.intervals) == 2
-    assert got.people["events"].sum() > 2
+    assert got.by_day
+    assert got.intervals.empty
+    assert set(got.days["user_id"]) == set(got.people["user_id"])
+    hours = got.days.groupby("user_id")["hours"].sum()
+    assert hours.round(6).to_dict() == got.people.set_index("user_id")["hours"].round(6).to_dict()
 
 
 def test_workload_of_an_empty_period_is_empty(world: World) -> None:
     got = reports.workload(world.db, ReportFilter(start=dt.date(2023, 1, 2), end=dt.date(2023, 1, 8)))
     assert got.intervals.empty
     assert got.people.empty
-    assert not got.truncated
+    assert not got.by_day
 
 
 def test_resource_occupancy_is_booked_hours_over_working_hours(world: World) -> None:

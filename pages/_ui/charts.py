@@ -22,6 +22,26 @@ CLASH_COLOR = "#e45756"
 PALETTE = px.colors.qualitative.Safe + px.colors.qualitative.Vivid
 
 
+# a person's colour on the calendar and its legend: 20 that tell apart on white and under white text
+PEOPLE_COLORS = (
+    "#4e79a7", "#e15759", "#59a14f", "#b07aa1", "#f28e2b", "#1f77b4", "#9c755f", "#d62728", "#17becf", "#8c564b",
+    "#2ca02c", "#9467bd", "#e377c2", "#637939", "#393b79", "#ad494a", "#bcbd22", "#843c39", "#7b4173", "#ff7f0e",
+)  # fmt: skip
+
+
+def person_colors(team: Iterable[int]) -> dict[int, str]:
+    """A colour per person of the team (ids in the team's order): the n-th person has the n-th
+    colour whoever else is shown, so a colour means the same person all day; a team larger than
+    the palette repeats colours (the legend and the events' titles name the person)."""
+    return {uid: PEOPLE_COLORS[i % len(PEOPLE_COLORS)] for i, uid in enumerate(team)}
+
+
+def text_on(color: str) -> str:
+    """Black or white, whichever reads better on the background `color` ("#rrggbb")."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#111111" if 0.299 * r + 0.587 * g + 0.114 * b > 160 else "#ffffff"
+
+
 def plain(text: object) -> str:
     """User text for a plotly label: plotly reads a few HTML tags (<b>, <a href>), so they are
     shown as typed instead."""
@@ -87,6 +107,43 @@ def timeline(
         fig.update_layout(showlegend=False)
     if x_range is not None:
         fig.update_xaxes(range=[x.astimezone(f.tz).replace(tzinfo=None) for x in x_range])
+    return fig
+
+
+def workload_days(days: pd.DataFrame, f: Fmt) -> go.Figure:
+    """Hours per person (rows, every one of them) and day (columns) as a heatmap: the team's
+    workload when there are too many events to draw one by one. A cell's text is its hours; its
+    hover adds the events and those that overlap another of the person's."""
+    people = list(dict.fromkeys(zip(days["user_id"], days["person"], strict=True)))
+    labels = [plain(name) for _, name in people]
+    when = sorted(set(days["day"]))
+    row = {uid: i for i, (uid, _) in enumerate(people)}
+    col = {d: j for j, d in enumerate(when)}
+    hours = [[None] * len(when) for _ in people]
+    detail = [[""] * len(when) for _ in people]
+    for r in days.itertuples():
+        i, j = row[r.user_id], col[r.day]
+        hours[i][j] = float(r.hours)
+        detail[i][j] = f.t("timelines.day_cell", events=int(r.events), overlapping=int(r.overlapping))
+    text = [["" if h is None else f.number(round(h, 1), 1) for h in line] for line in hours]
+    fig = go.Figure(
+        go.Heatmap(
+            z=hours,
+            x=[f.date(d) for d in when],
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            customdata=detail,
+            colorscale="Blues",
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": f.t("timelines.hours")}},
+            hovertemplate="<b>%{y}</b><br>%{x}: %{text} h<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    fig.update_layout(height=max(220, 80 + 24 * len(people)), margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
