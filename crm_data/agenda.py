@@ -190,10 +190,11 @@ def calendar_events(
     done_until: dt.datetime | None = None,
     focus: tuple[dt.datetime, dt.datetime] | None = None,
     limit: int | None = None,
+    lang: str | None = None,
 ) -> CalendarEvents:
     """Planned events in [start, end) and done ones in [done_from, done_until) (default: the
     same range) of these assignees (None: everyone); the `focus` range (default: all of it)
-    is drawn first and never cut. `limit` default: CALENDAR_LIMIT."""
+    is drawn first and never cut; event types named in `lang`. `limit` default: CALENDAR_LIMIT."""
     limit = CALENDAR_LIMIT if limit is None else limit
     focus_start, focus_end = focus or (start, end)
     params = {
@@ -225,11 +226,11 @@ def calendar_events(
                 """,
                 {**params, "tz": org_settings.cached(db).time_zone},
             )
-            return CalendarEvents(_calendar_rows(tx, params, "FALSE"), total, focus_total, slots)
-        return CalendarEvents(_calendar_rows(tx, params, "TRUE"), total, focus_total)
+            return CalendarEvents(_calendar_rows(tx, params, "FALSE", lang), total, focus_total, slots)
+        return CalendarEvents(_calendar_rows(tx, params, "TRUE", lang), total, focus_total)
 
 
-def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
+def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str, lang: str | None = None) -> pd.DataFrame:
     return tx.df(
         f"""
         WITH chosen AS (
@@ -238,7 +239,7 @@ def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
             LIMIT $limit
         )
         SELECT e.id, e.thread_id, e.client_id, e.type_id, e.status, e.starts_at, e.ends_at, e.note, e.version,
-               e.assignee_id, e.author_id, et.name AS type, et.color, c.name AS client, t.title,
+               e.assignee_id, e.author_id, {name_sql("et", lang)} AS type, et.color, c.name AS client, t.title,
                u.display_name AS assignee
         FROM chosen k JOIN events e ON e.id = k.id JOIN event_types et ON et.id = e.type_id
         JOIN clients c ON c.id = e.client_id JOIN threads t ON t.id = e.thread_id JOIN users u ON u.id = e.assignee_id
@@ -249,7 +250,7 @@ def _calendar_rows(tx: Tx, params: dict[str, Any], wanted: str) -> pd.DataFrame:
 
 
 @cache.shared
-def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+def day_schedule(db: Database, start: dt.datetime, end: dt.datetime, *, lang: str | None = None) -> pd.DataFrame:
     """One row per person's planned event and per reservation in [start, end), each with
     `overlap` set when the same person (or resource) has another interval at the same time."""
     with db.read() as tx:
@@ -257,7 +258,7 @@ def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataF
             f"""
             WITH lanes AS (
                 SELECT 'person' AS lane_kind, u.display_name AS lane, e.id AS event_id, e.starts_at, e.ends_at,
-                       et.name AS type, c.name AS client
+                       {name_sql("et", lang)} AS type, c.name AS client
                 FROM (
                     SELECT id, assignee_id AS user_id FROM events
                     WHERE status = 'planned' AND starts_at < $end AND ends_at > $start
@@ -268,7 +269,7 @@ def day_schedule(db: Database, start: dt.datetime, end: dt.datetime) -> pd.DataF
                 JOIN events e ON e.id = p.id JOIN users u ON u.id = p.user_id
                 JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
                 UNION ALL
-                SELECT 'resource', res.name, r.event_id, r.starts_at, r.ends_at, et.name, c.name
+                SELECT 'resource', res.name, r.event_id, r.starts_at, r.ends_at, {name_sql("et", lang)}, c.name
                 FROM reservations r JOIN resources res ON res.id = r.resource_id JOIN events e ON e.id = r.event_id
                 JOIN event_types et ON et.id = e.type_id JOIN clients c ON c.id = e.client_id
                 WHERE r.starts_at < $end AND r.ends_at > $start

@@ -156,6 +156,7 @@ if tab_cal.open:
             done_from=start,
             focus=shown_week,
             done_until=dt.datetime.combine(week + dt.timedelta(days=14), dt.time(0), f.tz),
+            lang=ui.lang(),
         )
         frame = loaded.events
         by_id = {int(r["id"]): r for r in frame.to_dict("records")}
@@ -337,7 +338,7 @@ if tab_cal.open:
                 )
         elif selected is not None and selected in by_id:
             with st.container(border=True):
-                planner.event_actions("calendar_act", agenda.agenda_event(ui.db(), selected))
+                planner.event_actions("calendar_act", agenda.agenda_event(ui.db(), selected, lang=ui.lang()))
 
 if tab_day.open:
     with tab_day:
@@ -345,7 +346,7 @@ if tab_day.open:
             f.t("calendar.day_of"), value=clock.today(f.tz), key="calendar_day", format=f.date_input_format()
         )
         day_start = dt.datetime.combine(day, dt.time(0), f.tz)
-        schedule = agenda.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1))
+        schedule = agenda.day_schedule(ui.db(), day_start, day_start + dt.timedelta(days=1), lang=ui.lang())
         if schedule.empty:
             st.info(f.t("calendar.day_empty"), icon=":material/event_available:")
         else:

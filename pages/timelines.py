@@ -50,7 +50,7 @@ if view == "thread":
     with c2.expander(f.t("timelines.find"), icon=":material/search:", expanded=thread_id is None):
         client_id = pickers.client(st, "timelines_finder_client", label=f.t("field.client_id"), allow_all=False)
         found, _ = threads.list_threads(
-            ui.db(), threads.ThreadFilter(client_id=client_id), limit=50 if client_id else 10
+            ui.db(), threads.ThreadFilter(client_id=client_id), limit=50 if client_id else 10, lang=ui.lang()
         )
         if client_id is None:
             st.caption(f.t("timelines.recent"))
@@ -66,11 +66,11 @@ if view == "thread":
         st.info(f.t("timelines.choose_thread"), icon=":material/timeline:")
         st.stop()
     try:
-        detail = threads.get_thread(ui.db(), int(thread_id))
+        detail = threads.get_thread(ui.db(), int(thread_id), lang=ui.lang())
     except CrmError as exc:
         ui.show_error(exc)
         st.stop()
-    timeline = reports.thread_timeline(ui.db(), detail.id)
+    timeline = reports.thread_timeline(ui.db(), detail.id, lang=ui.lang())
     st.subheader(ui.md_escape(detail.title), anchor=False)
     st.caption(
         ui.tm(

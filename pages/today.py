@@ -26,7 +26,7 @@ def select(event_id: int) -> None:
 
 def actions(event_id: int) -> None:
     with st.container(border=True):
-        planner.event_actions("today_act", agenda.agenda_event(ui.db(), event_id))
+        planner.event_actions("today_act", agenda.agenda_event(ui.db(), event_id, lang=ui.lang()))
 
 
 def table(view: str, frame: pd.DataFrame) -> bool:

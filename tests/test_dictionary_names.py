@@ -89,6 +89,14 @@ def test_reports_and_lists_name_dictionary_rows_in_the_readers_language(db: Data
         assert threads.get_thread(db, thread_id, lang=lang).stage == first_stage
         assert [e.type for e in threads.thread_events(db, thread_id, lang=lang)] == [call_type]
         assert threads.thread_events(db, thread_id, lang=lang)[0].amounts[0][0] == offer_name
+        timeline = reports.thread_timeline(db, thread_id, lang=lang)
+        assert list(timeline.events["type"]) == [call_type]
+        assert list(timeline.stages["stage"]) == [first_stage]
+        assert set(reports.workload(db, f).intervals["type"]) == {call_type}
+        week = (clock.now() - dt.timedelta(days=3), clock.now() + dt.timedelta(days=3))
+        assert list(agenda.calendar_events(db, None, *week, lang=lang).events["type"]) == [call_type]
+        event_id = threads.thread_events(db, thread_id)[0].id
+        assert agenda.agenda_event(db, event_id, lang=lang).type == call_type
     # Today's inbox speaks its owner's language
     meeting = next(t.id for t in look.event_types.values() if t.name == "Spotkanie")
     plan_event(
@@ -99,6 +107,9 @@ def test_reports_and_lists_name_dictionary_rows_in_the_readers_language(db: Data
     assert list(agenda.inbox(db, eve, "mine")["type"]) == ["Meeting"]
     piotr = users.set_locale(db, eve, "pl")
     assert list(agenda.inbox(db, piotr, "mine")["type"]) == ["Spotkanie"]
+    tomorrow = agenda.inbox(db, piotr, "mine")["starts_at"].iloc[0]
+    day = agenda.day_schedule(db, tomorrow - dt.timedelta(hours=1), tomorrow + dt.timedelta(hours=1), lang="pl")
+    assert list(day["type"]) == ["Spotkanie"]
     # the overlap warning names the other event's type by id, so the panel names it in the reader's language
     start = clock.now() + dt.timedelta(days=1)
     (conflict,) = planning.check(db, planning.Slot(start, start + dt.timedelta(minutes=10), eve.id)).conflicts

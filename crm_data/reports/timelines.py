@@ -11,6 +11,7 @@ import pandas as pd
 from crm_data import cache, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database
+from crm_data.dictionaries import name_sql
 from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
 from crm_data.reports.history import _ENTRIES_SQL, _PATH_SQL
 from crm_data.reports.periods import _window, local_midnight
@@ -30,15 +31,16 @@ class ThreadTimeline:
 
 @cache.shared
 def thread_timeline(
-    db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000
+    db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000, lang: str | None = None
 ) -> ThreadTimeline:
     now = now or clock.now()
     with _scratch(db) as tx:
         events = _frame(
             tx,
-            """
-            SELECT e.id, e.status, e.starts_at, e.ends_at, et.name AS type, et.color, a.display_name AS author,
-                   s.display_name AS assignee, st.name AS stage, st.percent, left(e.note, 200) AS note
+            f"""
+            SELECT e.id, e.status, e.starts_at, e.ends_at, {name_sql("et", lang)} AS type, et.color,
+                   a.display_name AS author, s.display_name AS assignee, {name_sql("st", lang)} AS stage, st.percent,
+                   left(e.note, 200) AS note
             FROM events e JOIN event_types et ON et.id = e.type_id JOIN users a ON a.id = e.author_id
             JOIN users s ON s.id = e.assignee_id LEFT JOIN stages st ON st.id = e.stage_id
             WHERE e.thread_id = $thread
@@ -55,10 +57,11 @@ def thread_timeline(
         tx.execute(_ENTRIES_SQL)
         stages = _frame(
             tx,
-            """
-            SELECT en.stage_id, p.name AS stage, p.percent, p.is_won, p.is_lost, en.entered_at,
+            f"""
+            SELECT en.stage_id, {name_sql("sn", lang)} AS stage, p.percent, p.is_won, p.is_lost, en.entered_at,
                    coalesce(en.left_at, c.closed_at, greatest($now, en.entered_at)) AS left_at
             FROM r_entries en JOIN r_path p ON p.stage_id = en.stage_id JOIN r_cohort c ON c.id = en.thread_id
+            JOIN stages sn ON sn.id = en.stage_id
             ORDER BY en.entered_at
             """,
             {"now": now},
@@ -151,9 +154,9 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
         )
         intervals = _frame(
             tx,
-            """
+            f"""
             SELECT w.user_id, u.display_name AS person, w.event_id, w.thread_id, w.status, w.starts_at, w.ends_at,
-                   et.name AS type, c.name AS client, w.overlap
+                   {name_sql("et", f.lang)} AS type, c.name AS client, w.overlap
             FROM r_work w JOIN users u ON u.id = w.user_id JOIN event_types et ON et.id = w.type_id
             JOIN clients c ON c.id = w.client_id
             ORDER BY person, w.user_id, w.starts_at, w.event_id
