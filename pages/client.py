@@ -9,7 +9,7 @@ import streamlit as st
 
 from crm_data import clients, threads
 from crm_data.errors import CrmError
-from pages._ui import clientform, pickers
+from pages._ui import cards, clientform, pickers, tables
 from pages._ui import core as ui
 
 account = ui.require_user()
@@ -56,7 +56,10 @@ with st.expander(f.t("clients.edit"), icon=":material/edit:"):
     ):
         st.rerun()
 
-left, right = st.columns([1, 2])
+# the threads and recent events first, the whole width: in two thirds of it their columns were cut
+# (Next step, Last activity and Status out of sight at 1400 px); the contacts below them
+right = st.container()
+left = st.container()
 with left:
     st.subheader(f.t("clients.contacts"), anchor=False)
     for contact in clients.contacts_of(ui.db(), client.id):
@@ -89,41 +92,51 @@ with right:
     st.subheader(f.t("clients.threads"), anchor=False)
     frame, total = threads.list_threads(ui.db(), threads.ThreadFilter(client_id=client.id), limit=100, lang=ui.lang())
     if total:
-        picked = st.dataframe(
-            pickers.thread_table(frame, f),
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            key=f"client_threads_{client.id}",
-            # every row is this client's: its column would only push Completion and Status out of sight
-            column_config={**pickers.thread_columns(f), "client": None},
-        )
+        shown = pickers.thread_table(frame, f)
+        # every row is this client's: its column would only push Completion and Status out of sight
+        config = {**pickers.thread_columns(f), "client": None}
+        row_height = tables.fit(shown, config, wrap=("title", "owner", "stage"), budget=tables.TABLE_WIDTH)
+        with cards.wide(f"client_threads_{client.id}"):
+            picked = st.dataframe(
+                shown,
+                hide_index=True,
+                on_select="rerun",
+                selection_mode="single-row",
+                row_height=row_height,
+                key=f"client_threads_{client.id}",
+                column_config=config,
+            )
         if picked.selection.rows:
             st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
+        cards.thread_cards(shown.drop(columns=["client"]), frame["id"], f, f"client_threads_{client.id}")
     else:
         st.info(f.t("clients.no_threads"))
     st.subheader(f.t("clients.recent"), anchor=False)
     recent = threads.recent_events(ui.db(), client.id, lang=ui.lang())
     if len(recent):
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    # the note right after what and when: at the end it was cut off at 1400 px
-                    "when": [f.datetime(v) for v in recent["starts_at"]],
-                    "type": recent["type"],
-                    "status": [f.t(f"status.{s}") for s in recent["status"]],
-                    "note": recent["note"],
-                    "thread": recent["thread"],
-                    "author": recent["author"],
-                }
-            ),
-            hide_index=True,
-            column_config={
-                "when": f.t("field.when"),
-                "type": f.t("field.type_id"),
-                "status": f.t("field.status"),
-                "author": f.t("field.author"),
-                "thread": f.t("field.thread_id"),
-                "note": st.column_config.TextColumn(f.t("field.note"), width="large"),
-            },
+        shown = pd.DataFrame(
+            {
+                "when": [f.datetime(v) for v in recent["starts_at"]],
+                "type": recent["type"],
+                "status": [f.t(f"status.{s}") for s in recent["status"]],
+                # the note right after what and when: at the end it was cut off at 1400 px
+                "note": recent["note"],
+                "thread": recent["thread"],
+                "author": recent["author"],
+            }
         )
+        config: dict = {
+            "when": f.t("field.when"),
+            "type": f.t("field.type_id"),
+            "status": f.t("field.status"),
+            "author": f.t("field.author"),
+            "thread": f.t("field.thread_id"),
+            "note": st.column_config.TextColumn(f.t("field.note"), help=f.t("clients.note_help")),
+        }
+        # what, when and who read whole; the note takes the rest and wraps (the card shows all of it)
+        row_height = tables.fit(shown, config, wrap=("thread", "author"), fill="note", budget=tables.TABLE_WIDTH)
+        with cards.wide(f"client_recent_{client.id}"):
+            st.dataframe(shown, hide_index=True, row_height=row_height, column_config=config)
+        with cards.phone(f"client_recent_{client.id}"):
+            for i, row in enumerate(shown.to_dict("records")):
+                cards.history_card(row, f"client_recent_{client.id}_{i}")

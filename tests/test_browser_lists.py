@@ -21,19 +21,22 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1400, "height": 1000}
 LOGINS: dict[str, str] = {}
+BUSIEST: dict[str, int] = {}  # the client with the most threads (its card lists them)
 
 
 def prepare(db: Database) -> None:
     setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     demo.generate(db, 3000, password=PASSWORD)
     LOGINS.update({u.role: u.login for u in users.list_users(db)})
+    with db.read() as tx:
+        BUSIEST["client"] = tx.scalar("SELECT client_id FROM threads GROUP BY client_id ORDER BY count(*) DESC LIMIT 1")
 
 
 def open_list(browser, server, viewport, path: str):
     ctx = browser.new_context(viewport=viewport, timezone_id="Europe/Warsaw")
     page = ctx.new_page()
     sign_in(page, server.url, LOGINS["manager"])
-    page.goto(server.url + path)
+    page.goto(server.url + (f"/client?id={BUSIEST['client']}" if path == "/client" else path))
     wait_idle(page)
     return ctx, page
 
@@ -47,7 +50,7 @@ def visible_cards(page):
     return page.locator('[class*="_onphone"] [class*="_card_"]:visible')
 
 
-@pytest.mark.parametrize("path", ["/", "/threads"], ids=["today", "threads"])
+@pytest.mark.parametrize("path", ["/", "/threads", "/client"], ids=["today", "threads", "client"])
 def test_on_a_phone_a_list_is_cards_and_nothing_scrolls_sideways(browser, server_factory, path) -> None:
     server = server_factory(prepare)
     ctx, page = open_list(browser, server, PHONE, path)
@@ -68,7 +71,7 @@ def test_on_a_phone_a_list_is_cards_and_nothing_scrolls_sideways(browser, server
         visible_cards(page).first.get_by_role("button", name="Open").click()
         wait_idle(page)
         page.get_by_role("tab", name="Reschedule").wait_for()
-    else:
+    else:  # a thread card (the client card lists its threads first)
         first = visible_cards(page).first
         assert "Last activity:" in first.inner_text()
         first.get_by_role("link").click()
@@ -81,7 +84,7 @@ def pairs(text: str) -> list[tuple[str, str]]:
     return re.findall(r"(\d{2}:\d{2})–(\d{2}:\d{2})", text)
 
 
-@pytest.mark.parametrize("path", ["/", "/threads"], ids=["today", "threads"])
+@pytest.mark.parametrize("path", ["/", "/threads", "/client"], ids=["today", "threads", "client"])
 def test_at_1400_px_a_list_is_a_table_whose_columns_all_fit(browser, server_factory, path) -> None:
     server = server_factory(prepare)
     ctx, page = open_list(browser, server, DESKTOP, path)

@@ -77,7 +77,9 @@ def test_a_meeting_with_a_room_for_a_coworker_and_the_room_refused_to_a_second_b
     # a click in the calendar opens the event
     anna.get_by_role("link", name="Calendar").click()
     wait_idle(anna)
-    anna.get_by_text("The whole team").click()
+    anna.get_by_role("button", name="Everyone").click()  # every person's chip; the rows layout
+    wait_idle(anna)
+    anna.get_by_role("radio", name="Calendar").click()  # back to the grid, to click the event
     wait_idle(anna)
     frame = anna.frame_locator("iframe[title*='calendar']").first
     frame.get_by_role("button", name="Month").click()

@@ -211,3 +211,44 @@ def test_at_1400_px_every_time_place_and_last_activity_of_a_list_reads_whole(sam
         if lang != "en":
             back = open_page(user, "pages/today.py")
             back.selectbox(key="sidebar_language").set_value("en").run()
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_the_client_cards_lists_read_whole_in_their_column_and_are_cards_on_a_phone(sample, sample_env, lang) -> None:
+    """The client card's threads (Next step cut, Last activity and Status out of sight) and recent
+    events (notes cut) at 1400 px, in two thirds of the page: they take its whole width now, every
+    column sized to its longest value; on a phone the same rows are cards, a note shown whole."""
+    from pages._ui.tables import TABLE_WIDTH, text_width
+
+    path, _ = sample
+    user = sample_env["member"]
+    client_id = str(a_client_with_an_open_thread(path))
+    at = open_page(user, "pages/client.py", id=client_id)
+    try:
+        if lang != "en":
+            at.selectbox(key="sidebar_language").set_value(lang).run()
+            at.switch_page("pages/client.py").run()
+            assert [e.value for e in at.exception] == []
+        threads_table, recent = at.dataframe[0], at.dataframe[1]
+        for table in (threads_table, recent):
+            frame = table.value
+            widths = {
+                k: v.get("width")
+                for k, v in json.loads(table.proto.columns).items()
+                if k in frame.columns and not v.get("hidden")
+            }
+            assert all(isinstance(w, int) for w in widths.values()), widths
+            assert sum(widths.values()) <= TABLE_WIDTH, widths
+            for column in {"when", "next", "last", "status", "percent"} & set(widths):
+                longest = max(frame[column].astype(str), key=text_width)
+                assert widths[column] >= text_width(longest), (column, longest, widths[column])
+        notes = [n for n in recent.value["note"] if isinstance(n, str) and n]
+        shown_in_cards = [t.value for t in at.text]
+        assert notes
+        assert all(note in shown_in_cards for note in notes)  # each note whole, in its card
+        card_links = [p for p in at.get("page_link") if p.proto.page.endswith("thread.py") or "thread" in p.proto.page]
+        assert len(card_links) >= len(threads_table.value)
+    finally:
+        if lang != "en":
+            back = open_page(user, "pages/today.py")
+            back.selectbox(key="sidebar_language").set_value("en").run()

@@ -89,3 +89,12 @@ def event_card(row: dict[str, Any], f: Fmt, key: str, on_open: Callable[[], None
         st.button(
             f.t("today.open"), key=f"{key}_open", icon=":material/open_in_new:", on_click=on_open, type="tertiary"
         )
+
+
+def history_card(row: dict[str, Any], key: str) -> None:
+    """A past event of a list (when, type, status, thread, who wrote it) with its whole note."""
+    with st.container(border=True, gap="xxsmall", key=key):
+        st.markdown(f"**{_line(row['when'])}** · {_line(row.get('type'), row.get('status'))}")
+        st.caption(_line(row.get("thread"), row.get("author")))
+        if _given(row.get("note")):
+            st.text(str(row["note"]))

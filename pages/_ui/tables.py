@@ -129,11 +129,14 @@ def fit(
             settings = config[name] = st.column_config.TextColumn(settings or name)
         header = text_width(str(settings.get("label") or name)) + _HEADER_EXTRA
         own = settings.get("width")
-        if own is not None:  # and wide enough for its header ("Completion" was cut in a small one)
-            need[name] = max(NAMED_WIDTHS.get(own, 0) if isinstance(own, str) else int(own), header)
-            continue
         texts = [str(v) for v in shown[name] if not _missing(v)]
         values = [text_width(t) for t in texts]
+        if own is not None:  # and wide enough for its header ("Completion" was cut in a small one)
+            # and for its longest text ("Przegrany" was cut in a small Status): a progress bar's
+            # or a number's cell draws its own text, no wider than its column asks
+            longest = max(values, default=0) if settings.get("type_config", {}).get("type") in (None, "text") else 0
+            need[name] = max(NAMED_WIDTHS.get(own, 0) if isinstance(own, str) else int(own), header, longest)
+            continue
         # a wrapping column is never narrower than its longest word: the grid breaks a word that
         # does not fit inside it ("Lewandowsk" / "i")
         word[name] = max((text_width(w) for t in texts for w in t.split()), default=0)
