@@ -137,6 +137,7 @@ with right:
         row_height = tables.fit(shown, config, wrap=("thread", "author"), fill="note", budget=tables.TABLE_WIDTH)
         with cards.wide(f"client_recent_{client.id}"):
             st.dataframe(shown, hide_index=True, row_height=row_height, column_config=config)
-        with cards.phone(f"client_recent_{client.id}"):
-            for i, row in enumerate(shown.to_dict("records")):
-                cards.history_card(row, f"client_recent_{client.id}_{i}")
+        if ui.narrow_screen():  # cards only where they show
+            with cards.phone(f"client_recent_{client.id}"):
+                for i, row in enumerate(shown.to_dict("records")):
+                    cards.history_card(row, f"client_recent_{client.id}_{i}")

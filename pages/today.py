@@ -94,17 +94,19 @@ def table(view: str, frame: pd.DataFrame) -> bool:
             who=None if view == "mine" else shown["who"],
             status=[None if s == "planned" else f.t(f"status.{s}") for s in part["status"]],
         ).to_dict("records")
+        narrow = ui.narrow_screen()  # cards only where they show
         for start, stop in ((0, upto), (upto, len(ids))):
             if start == stop:
                 continue
-            with cards.phone(f"today_{view}_{bucket}_{start}"):
-                for event_id, row in zip(ids[start:stop], full[start:stop], strict=True):
-                    cards.event_card(
-                        {**row, "who_label": who_label},
-                        f,
-                        f"today_{view}_{bucket}_card_{event_id}",
-                        on_open=lambda event_id=event_id: select(event_id),
-                    )
+            if narrow:
+                with cards.phone(f"today_{view}_{bucket}_{start}"):
+                    for event_id, row in zip(ids[start:stop], full[start:stop], strict=True):
+                        cards.event_card(
+                            {**row, "who_label": who_label},
+                            f,
+                            f"today_{view}_{bucket}_card_{event_id}",
+                            on_open=lambda event_id=event_id: select(event_id),
+                        )
             if stop == upto and selected in ids:
                 actions(selected)
                 acted = True

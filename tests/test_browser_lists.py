@@ -90,7 +90,9 @@ def test_at_1400_px_a_list_is_a_table_whose_columns_all_fit(browser, server_fact
     ctx, page = open_list(browser, server, DESKTOP, path)
     grids = page.get_by_test_id("stMain").locator('[data-testid="stDataFrame"]:visible')
     grids.first.wait_for()
-    assert visible_cards(page).count() == 0
+    # no card is drawn at all on a wide screen, not merely hidden: the hidden cards of every list
+    # doubled the cost of Today's and Threads' page runs for everyone
+    assert page.locator('[class*="_onphone"]').count() == 0
     # the grid scrolls sideways when its columns are wider than it: the last ones were out of sight
     for grid in grids.all():
         scroller = grid.locator(".dvn-scroller").first
@@ -133,4 +135,21 @@ def test_a_texts_estimated_width_is_never_less_than_chromium_draws_it_in_a_table
     )
     for text, real in zip(texts, measured, strict=True):
         assert text_width(text) >= real + 16, (text, real, text_width(text))
+    ctx.close()
+
+
+def test_a_window_narrowed_below_the_breakpoint_turns_its_list_into_cards(browser, server_factory) -> None:
+    """The server learns the window's width from the browser (pages/_ui/chrome.py): narrowing a
+    desktop window (no phone in its User-Agent) draws the cards, widening it again the table."""
+    server = server_factory(prepare)
+    ctx, page = open_list(browser, server, DESKTOP, "/threads")
+    page.get_by_test_id("stMain").locator('[data-testid="stDataFrame"]:visible').first.wait_for()
+    assert page.locator('[class*="_onphone"]').count() == 0
+    page.set_viewport_size(PHONE)
+    visible_cards(page).first.wait_for()
+    assert visible_cards(page).count() >= 3
+    page.set_viewport_size(DESKTOP)
+    page.get_by_test_id("stMain").locator('[data-testid="stDataFrame"]:visible').first.wait_for()
+    wait_idle(page)
+    page.locator('[class*="_onphone"]').first.wait_for(state="detached")
     ctx.close()

@@ -1,8 +1,8 @@
 """Lists on a phone: each row a small bordered card instead of a table wider than the screen
 (at 390 px a table showed its first two columns, the rest scrolled sideways and times were cut
-to "13:50–14"). A page draws both, the table in `wide(key)` and the cards in `phone(key)`; the
-app's CSS (pages/_ui/chrome.py) shows one of them by the screen's width, as Streamlit cannot
-know it on the server. A card holds everything its row does, nothing cut: a long note shows its
+to "13:50–14"). A page draws the table in `wide(key)` and, when `core.narrow_screen()` (the
+browser reports its width, pages/_ui/chrome.py), the cards in `phone(key)`; the app's CSS shows
+one of them by the screen's width until the browser's report has come. A card holds everything its row does, nothing cut: a long note shows its
 first line and the rest when the card is opened."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _line(*parts: Any) -> str:
     return " · ".join(ui.md_escape(str(p)) for p in parts if _given(p))
 
 
-def thread_card(row: pd.Series, f: Fmt, key: str) -> None:
+def thread_card(row: dict[str, Any], f: Fmt, key: str) -> None:
     """A thread of a list: its title opens it; client, owner, stage, next step, last activity."""
     with st.container(border=True, gap="xxsmall", key=key):
         st.page_link(
@@ -67,10 +67,12 @@ def thread_card(row: pd.Series, f: Fmt, key: str) -> None:
 
 def thread_cards(shown: pd.DataFrame, ids: pd.Series, f: Fmt, key: str) -> None:
     """The rows of a thread table (`shown`, as pickers.thread_table makes them) as cards, each
-    opening its thread (`ids`)."""
+    opening its thread (`ids`); drawn only on a narrow screen, where they show."""
+    if not ui.narrow_screen():
+        return
     with phone(key):
-        for (_, row), thread_id in zip(shown.iterrows(), ids, strict=True):
-            thread_card(pd.Series({**row.to_dict(), "id": thread_id}), f, f"{key}_card_{int(thread_id)}")
+        for row, thread_id in zip(shown.to_dict("records"), ids, strict=True):
+            thread_card({**row, "id": thread_id}, f, f"{key}_card_{int(thread_id)}")
 
 
 def event_card(row: dict[str, Any], f: Fmt, key: str, on_open: Callable[[], None]) -> None:

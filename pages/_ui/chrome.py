@@ -21,9 +21,12 @@ below from the app's own catalog, so nothing a user typed ever reaches it.
   the uploader's "File must be … or smaller." and "… files are not allowed.", the emptied date
   box's "yyyy" (rrrr in Polish) and its "Choose date" button. The script rewrites them where they appear (`TEXTS`); what it
   cannot reach is listed in the README (Streamlit's connection and error screens).
-- Lists: a page draws a wide table in a container keyed `…_onwide` and the same rows as cards in
-  one keyed `…_onphone` (pages/_ui/cards.py); narrow screens show the cards, wider ones the table,
-  so no list scrolls sideways on a phone."""
+- Lists: a page draws a wide table in a container keyed `…_onwide` and, on a narrow screen, the
+  same rows as cards in one keyed `…_onphone` (pages/_ui/cards.py); narrow screens show the
+  cards, wider ones the table, so no list scrolls sideways on a phone. The server cannot see the
+  window, so the script reports whether it is narrow (state `narrow`, sent only when it differs
+  from what the server last knew, `data.narrow`, and when the window crosses the breakpoint):
+  the cards are drawn only for a narrow window, not hidden on every wide one."""
 
 from __future__ import annotations
 
@@ -118,8 +121,12 @@ function speak() {{
   }}
 }}
 export default function (component) {{
-  window.__crmTexts = (component && component.data) || {{}};
+  const data = (component && component.data) || {{}};
+  window.__crmTexts = data.texts || {{}};
+  window.__crmComponent = component;
   speak();
+  const screen = window.matchMedia({json.dumps(NARROW)});
+  if (component && data.narrow !== screen.matches) component.setStateValue("narrow", screen.matches);
   if (window.__crmChrome) return;
   window.__crmChrome = true;
   let queued = false;
@@ -133,6 +140,10 @@ export default function (component) {{
   style.textContent = {json.dumps(CSS)};
   document.head.appendChild(style);
   const narrow = window.matchMedia({json.dumps(NARROW)});
+  narrow.addEventListener("change", () => {{
+    const last = window.__crmComponent;
+    if (last) last.setStateValue("narrow", narrow.matches);
+  }});
   const closeSidebar = () => {{
     const sidebar = document.querySelector('[data-testid="stSidebar"]');
     if (!narrow.matches || !sidebar || sidebar.getAttribute("data-collapsed") !== "false") return;
@@ -162,7 +173,15 @@ def mount() -> None:
     """Add the app's CSS, narrow-screen behaviour and Streamlit's texts in the user's language
     (once per run, in the sidebar)."""
     f = ui.fmt()
-    _CHROME(key="crm_chrome", height=0, data={name: f.t(key) for name, key in TEXTS.items()})
+    result = _CHROME(
+        key="crm_chrome",
+        height=0,
+        data={"texts": {name: f.t(key) for name, key in TEXTS.items()}, "narrow": ui.narrow_screen()},
+        on_narrow_change=lambda: None,
+    )
+    reported = result.get("narrow") if result is not None else None
+    if isinstance(reported, bool):  # the browser's word, taken only as a yes or a no
+        st.session_state[ui.NARROW_KEY] = reported
 
 
 def uploader(

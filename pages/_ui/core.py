@@ -186,6 +186,18 @@ def on_phone() -> bool:
     return rules.phone_agent(st.context.headers.get("User-Agent"))
 
 
+NARROW_KEY = "_narrow_screen"
+
+
+def narrow_screen() -> bool:
+    """The window is narrower than Streamlit's 768 px breakpoint, so lists are drawn as cards
+    (pages/_ui/cards.py): as the browser last reported it (pages/_ui/chrome.py), and until it
+    has, when the User-Agent is a phone's. Drawing both layouts and letting CSS pick one doubled
+    the cost of Today's and Threads' runs for everyone."""
+    reported = st.session_state.get(NARROW_KEY)
+    return reported if isinstance(reported, bool) else on_phone()
+
+
 def query_int(name: str) -> int | None:
     """A positive integer from the URL's query parameters, or None when absent or not one."""
     value = st.query_params.get(name)
