@@ -135,11 +135,14 @@ def owns_open_threads(db: Database, owner_id: int) -> bool:
 
 @cache.shared
 def without_next_step(db: Database, owner_id: int, *, limit: int = 50, lang: str | None = None) -> pd.DataFrame:
-    """The owner's open threads with no planned event: they need a next step (stages named in `lang`)."""
+    """The owner's open threads with no planned event: they need a next step (stages named in `lang`),
+    the `limit` most recently active; `total` (on every row) counts them all, so a page says how
+    many it does not show."""
     with db.read() as tx:
         return tx.df(
             f"""
-            SELECT t.id, t.title, c.name AS client, {name_sql("s", lang)} AS stage, s.percent, t.last_event_at
+            SELECT t.id, t.title, c.name AS client, {name_sql("s", lang)} AS stage, s.percent, t.last_event_at,
+                   COUNT(*) OVER () AS total
             FROM threads t JOIN clients c ON c.id = t.client_id JOIN stages s ON s.id = t.stage_id
             WHERE t.owner_id = ? AND t.status = 'open'
               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.thread_id = t.id AND e.status = 'planned')

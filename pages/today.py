@@ -172,6 +172,10 @@ else:
     if picked.selection.rows:
         st.switch_page("pages/thread.py", query_params={"id": int(lonely.iloc[picked.selection.rows[0]]["id"])})
     cards.thread_cards(shown, lonely["id"], f, "today_lonely")
+    total = int(lonely["total"].iloc[0])
+    if total > len(lonely):  # never a silent cut: say how many more, and where they all are
+        st.caption(f.t("today.no_next_step_more", shown=len(lonely), total=total))
+        st.page_link("pages/threads.py", label=f.t("today.no_next_step_all"), icon=":material/list:")
 
 st.download_button(
     f.t("today.ics"),

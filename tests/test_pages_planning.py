@@ -86,6 +86,34 @@ def no_exceptions(at: AppTest) -> None:
 
 
 # -- Today -----------------------------------------------------------------------------------------
+def test_today_says_how_many_threads_without_a_next_step_it_does_not_list(world: World) -> None:
+    """The list shows the 50 most recently active; it cut the rest silently (a salesperson with 130
+    such threads at 1M saw 50 and no word of the others)."""
+    from crm_data.events import LogEvent, log_event
+
+    for i in range(52):
+        log_event(
+            world.db,
+            world.sam,
+            LogEvent(
+                type_id=world.type_id,
+                occurred_at=clock.now() - dt.timedelta(hours=1),
+                client_id=world.client,
+                new_thread_title=f"Deal {i}",
+                note="first call",
+            ),
+        )
+    total = len(agenda.without_next_step(world.db, world.sam.id, limit=1000))
+    assert total >= 52
+    assert int(agenda.without_next_step(world.db, world.sam.id)["total"].iloc[0]) == total
+    at = world.app(world.sam)
+    at.run()
+    no_exceptions(at)
+    assert f"The 50 most recently active of {total} are shown here." in [c.value for c in at.caption]
+    links = [p for p in at.get("page_link") if "threads" in p.proto.page and "no next step" in p.proto.label]
+    assert len(links) == 1
+
+
 def test_today_shows_what_i_planned_what_was_assigned_to_me_and_what_i_delegated(world: World) -> None:
     mine = world.plan(world.sam, local(1, "09:00"))
     given = world.plan(world.anna, local(1, "11:00"), assignee_id=world.sam.id)
