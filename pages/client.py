@@ -137,7 +137,4 @@ with right:
         row_height = tables.fit(shown, config, wrap=("thread", "author"), fill="note", budget=tables.TABLE_WIDTH)
         with cards.wide(f"client_recent_{client.id}"):
             st.dataframe(shown, hide_index=True, row_height=row_height, column_config=config)
-        if ui.narrow_screen():  # cards only where they show
-            with cards.phone(f"client_recent_{client.id}"):
-                for i, row in enumerate(shown.to_dict("records")):
-                    cards.history_card(row, f"client_recent_{client.id}_{i}")
+        cards.history_cards(shown, f"client_recent_{client.id}")

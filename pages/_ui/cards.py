@@ -93,6 +93,15 @@ def event_card(row: dict[str, Any], f: Fmt, key: str, on_open: Callable[[], None
         )
 
 
+def history_cards(shown: pd.DataFrame, key: str) -> None:
+    """The rows of a past-events table as cards (drawn only on a narrow screen, where they show)."""
+    if not ui.narrow_screen():
+        return
+    with phone(key):
+        for i, row in enumerate(shown.to_dict("records")):
+            history_card(row, f"{key}_{i}")
+
+
 def history_card(row: dict[str, Any], key: str) -> None:
     """A past event of a list (when, type, status, thread, who wrote it) with its whole note."""
     with st.container(border=True, gap="xxsmall", key=key):

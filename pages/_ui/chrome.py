@@ -125,8 +125,8 @@ export default function (component) {{
   window.__crmTexts = data.texts || {{}};
   window.__crmComponent = component;
   speak();
-  const screen = window.matchMedia({json.dumps(NARROW)});
-  if (component && data.narrow !== screen.matches) component.setStateValue("narrow", screen.matches);
+  const narrowNow = window.matchMedia({json.dumps(NARROW)}).matches;
+  if (component && data.narrow !== narrowNow) component.setStateValue("narrow", narrowNow);
   if (window.__crmChrome) return;
   window.__crmChrome = true;
   let queued = false;
