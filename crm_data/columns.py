@@ -13,7 +13,7 @@ Kinds:
 - `count`: a count written by the formatter ("1 234"), for a column that may show `missing`;
 - `number`: a quantity or a duration (`places` decimals; None: as many as it needs, up to 2);
 - `money`: an amount (Decimal) with the currency; two decimals in a file;
-- `percent`: a stage percent, 0..100, as stored in the file;
+- `percent`: a stage percent, 0..100, as stored (XLSX shows it with a % sign);
 - `ratio`: a share 0..1 shown as a percent with one decimal (`signed` for a change), written to
   a file as a ratio with a percent format ("0.0%");
 - `share`: a ratio drawn as a bar from 0 to 100 % on screen, like `ratio` in a file;
@@ -50,7 +50,8 @@ KINDS = (
     "value",
 )
 NUMERIC = frozenset({"int", "count", "number", "money", "percent", "ratio", "share", "value"})
-RATIO_FORMAT = "0.0%"  # a ratio in a file: a percent with one decimal (CSV "79.0%", XLSX 79.0%)
+RATIO_FORMAT = "0.0%"  # a ratio in a file: a percent with one decimal (CSV 79.0 under "… (%)", XLSX 79.0%)
+POINTS_FORMAT = '0"%"'  # a stage percent (0..100) in a file: XLSX 75%, CSV 75 under "… (%)"
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def export_frame(columns: Sequence[Column], frame: pd.DataFrame, f: Fmt) -> pd.D
 
 
 def export_formats(columns: Sequence[Column], f: Fmt) -> dict[str, str]:
-    """Number formats of the exported columns, by header: ratios as percents (money is Decimal,
-    which crm_data.exports writes with two decimals)."""
-    return {c.header(f): RATIO_FORMAT for c in exported(columns) if c.kind in ("ratio", "share")}
+    """Number formats of the exported columns, by header: ratios and stage percents as percents
+    (money is Decimal, which crm_data.exports writes with two decimals)."""
+    formats = {"ratio": RATIO_FORMAT, "share": RATIO_FORMAT, "percent": POINTS_FORMAT}
+    return {c.header(f): formats[c.kind] for c in exported(columns) if c.kind in formats}

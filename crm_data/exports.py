@@ -64,21 +64,32 @@ def _rows(frame: pd.DataFrame, zone: ZoneInfo | None) -> tuple[list[str], list[l
 FLOAT_DECIMALS = 2  # a float without a column format (hours, days, averages) is rounded to this
 
 
-def _percent_decimals(number_format: str | None) -> int | None:
-    """Decimals of an Excel percent format ("0.0%" -> 1, "0%" -> 0); None for other formats."""
-    if not number_format or not number_format.endswith("%"):
+PERCENT_UNIT = " (%)"  # a percent column's header in a CSV file, whose values are plain numbers
+
+
+def _percent(number_format: str | None) -> tuple[int, int] | None:
+    """(scale, decimals) of an Excel percent format: a ratio's "0.0%" -> (100, 1), "0%" -> (100, 0);
+    a number already in percent shown with a literal sign, '0"%"' -> (1, 0); None otherwise."""
+    if not number_format:
         return None
-    body = number_format[:-1]
-    return len(body.split(".", 1)[1]) if "." in body else 0
+    if number_format.endswith('"%"'):
+        scale, body = 1, number_format[: -len('"%"')]
+    elif number_format.endswith("%"):
+        scale, body = 100, number_format[:-1]
+    else:
+        return None
+    return scale, len(body.split(".", 1)[1]) if "." in body else 0
 
 
 def _number_text(value: Decimal | float | int, number_format: str | None) -> str:
-    """A number as it means: a ratio in a percent column as a rounded percent ("79.0%"), a
-    Decimal (money) as stored (two decimals), a float rounded to FLOAT_DECIMALS without
-    trailing zeros ("271", "1.5"), never a float's full binary expansion."""
-    percent = _percent_decimals(number_format)
+    """A number as it means: a percent column's value in percent, rounded, without the sign (the
+    header carries the unit: a CSV cell stays a number a spreadsheet can add up), a Decimal
+    (money) as stored (two decimals), a float rounded to FLOAT_DECIMALS without trailing zeros
+    ("271", "1.5"), never a float's full binary expansion."""
+    percent = _percent(number_format)
     if percent is not None:
-        return format(Decimal(str(value)) * 100, f".{percent}f") + "%"
+        scale, decimals = percent
+        return format(Decimal(str(value)) * scale, f".{decimals}f")
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, float):
@@ -109,13 +120,14 @@ def to_csv(
     frame: pd.DataFrame, *, lang: str = "en", tz: str | None = None, formats: dict[str, str] | None = None
 ) -> bytes:
     """The table as CSV bytes: UTF-8 with BOM, a header row, one line per row. `formats` as for
-    `to_xlsx`: a percent column is written as a rounded percent."""
+    `to_xlsx`: a percent column is written as a rounded number in percent, its header ending in
+    " (%)" (a cell "75.6%" would be text to a spreadsheet, and a sum of it nothing)."""
     sep, decimal = CSV_DIALECTS.get(lang, CSV_DIALECTS["en"])
     header, rows = _rows(frame, ZoneInfo(tz) if tz else None)
     column_formats = [(formats or {}).get(str(c)) for c in frame.columns]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(header)
+    writer.writerow([h + PERCENT_UNIT if _percent(fmt) else h for h, fmt in zip(header, column_formats, strict=True)])
     for row in rows:
         writer.writerow([_csv_text(v, decimal, fmt) for v, fmt in zip(row, column_formats, strict=True)])
     return out.getvalue().encode("utf-8-sig")

@@ -134,10 +134,22 @@ def test_an_empty_table_exports_its_header() -> None:
 
 
 # -- numbers with their meaning, one time format ----------------------------------------------------
-def test_csv_writes_a_ratio_in_a_percent_column_as_a_rounded_percent() -> None:
-    frame = pd.DataFrame({"Konwersja": [0.7896678966789668, None, 1.0]})
-    assert read_csv(exports.to_csv(frame, formats={"Konwersja": "0.0%"}), ",")[1:] == [["79.0%"], [""], ["100.0%"]]
-    assert read_csv(exports.to_csv(frame, lang="pl", formats={"Konwersja": "0.0%"}), ";")[1] == ["79,0%"]
+def test_csv_writes_a_percent_column_as_numbers_with_the_unit_in_its_header() -> None:
+    # a cell "75.6%" is text to a spreadsheet (its sum is nothing): numbers, the unit in the header
+    frame = pd.DataFrame({"Konwersja": [0.7896678966789668, None, 1.0], "Etap": [75, 10, None]})
+    formats = {"Konwersja": "0.0%", "Etap": '0"%"'}
+    assert read_csv(exports.to_csv(frame, formats=formats), ",") == [
+        ["Konwersja (%)", "Etap (%)"],
+        ["79.0", "75"],
+        ["", "10"],
+        ["100.0", ""],
+    ]
+    assert read_csv(exports.to_csv(frame, lang="pl", formats=formats), ";")[1] == ["79,0", "75"]
+    # the workbook keeps the header as it is: its cells show the sign themselves
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(frame, formats=formats))).active
+    assert [c.value for c in sheet[1]] == ["Konwersja", "Etap"]
+    assert [sheet["A2"].value, sheet["A2"].number_format] == [0.7896678966789668, "0.0%"]
+    assert [sheet["B2"].value, sheet["B2"].number_format] == [75, '0"%"']
 
 
 def test_csv_writes_floats_rounded_and_never_as_their_binary_expansion() -> None:

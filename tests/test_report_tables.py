@@ -108,7 +108,8 @@ def test_the_money_pivot_on_screen_and_in_its_file_come_from_one_spec(world: Wor
     assert ";2677,78;" in csv[1]
     ratio = totals["change_ratio"].iloc[1]
     # the change follows the total (and the previous period's total, in the file only)
-    assert csv[2].split(";")[3] == format(Decimal(str(ratio)) * 100, ".1f").replace(".", ",") + "%"
+    assert csv[0].split(";")[3] == "Zmiana (%)"
+    assert csv[2].split(";")[3] == format(Decimal(str(ratio)) * 100, ".1f").replace(".", ",")
     book = load_workbook(io.BytesIO(exports.to_xlsx(file, formats=cols.export_formats(spec, pl)))).active
     assert [c.value for c in book[1]] == list(file.columns)
     assert book.cell(row=3, column=list(file.columns).index("Zmiana") + 1).number_format == "0.0%"
@@ -159,7 +160,10 @@ def test_a_value_that_does_not_apply_shows_a_dash_and_leaves_its_cell_empty_in_t
         "avg_days": "—",
     }
     csv = exports.to_csv(cols.export_frame(specs.STAGES, stages, en), formats=cols.export_formats(specs.STAGES, en))
-    assert csv.decode("utf-8-sig").splitlines()[1] == "Sales,Lost,0,,0.00,,2,12.50,"
+    lines = csv.decode("utf-8-sig").splitlines()
+    # the stage percent and the conversion are numbers in the file, the unit in their headers
+    assert [h for h in lines[0].split(",") if h.endswith(" (%)")] == ["Completion (%)", "On to the next stage (%)"]
+    assert lines[1] == "Sales,Lost,0,,0.00,,2,12.50,"
 
 
 def test_a_change_is_signed_and_a_share_is_a_bar_from_0_to_100() -> None:
