@@ -53,6 +53,7 @@ def main() -> None:
         ],
         t("reports.nav"): [
             st.Page("pages/meeting.py", title=t("meeting.title"), icon=":material/co_present:"),
+            st.Page("pages/forecast.py", title=t("forecast.title"), icon=":material/trending_up:"),
             st.Page("pages/funnel.py", title=t("funnel.title"), icon=":material/filter_alt:"),
             st.Page("pages/money.py", title=t("money.title"), icon=":material/payments:"),
             st.Page("pages/products.py", title=t("products.title"), icon=":material/inventory_2:"),

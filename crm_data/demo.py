@@ -909,7 +909,7 @@ def _thread_rows(tx: Tx, s: _Sample) -> None:
     tx.execute(
         """
         INSERT INTO threads (id, client_id, pipeline_id, title, owner_id, stage_id, status, lost_reason_id,
-                             opened_at, closed_at, last_event_at, created_by, version)
+                             opened_at, closed_at, last_event_at, created_by, version, expected_close)
         SELECT t.id, t.client_id, t.pipeline_id,
                pick($titles, t.i, 30) || ' ' || p.name || CASE WHEN rnd(t.i, 31) < 0.5 THEN ''
                    ELSE ' × ' || (1 + hash(t.i, 32) % 50)::VARCHAR END,
@@ -920,7 +920,9 @@ def _thread_rows(tx: Tx, s: _Sample) -> None:
                CASE WHEN t.outcome = 'lost' THEN t.lost_reason_id END,
                least(t.opened_at, e.first_at),
                CASE WHEN t.outcome <> 'open' THEN e.last_at END,
-               e.last_at, t.owner_id, 1 + e.changes
+               e.last_at, t.owner_id, 1 + e.changes,
+               -- expected to close from ten days ago (slipped) to three months after the last event
+               CAST(e.last_at AS DATE) + CAST(floor(rnd(t.i, 34) * 100) AS INTEGER) - 10
         FROM d_threads t
         JOIN (SELECT thread_id, min(starts_at) AS first_at, max(starts_at) AS last_at, count(stage_id) AS changes
               FROM d_events GROUP BY thread_id) e ON e.thread_id = t.id

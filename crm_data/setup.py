@@ -77,13 +77,15 @@ def insert_pipeline(
         "INSERT INTO pipelines (name, name_en, name_pl, sequence) VALUES (?, ?, ?, ?) RETURNING id",
         [*pipeline_names, sequence],
     )
+    # the forecast's "committed": from the first open stage at 75 % or more (an admin can move it)
+    commit = next((i for i, stage in enumerate(stages, start=1) if len(stage) == 2 and stage[1] >= 75), None)
     for i, stage in enumerate(stages, start=1):
         flag = stage[2] if len(stage) > 2 else ""
         stage_names = names[1][i - 1] if names else [stage[0], None, None]
         tx.execute(
-            "INSERT INTO stages (pipeline_id, sequence, name, name_en, name_pl, percent, is_won, is_lost)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [pipeline_id, i * 10, *stage_names, stage[1], flag == "won", flag == "lost"],
+            "INSERT INTO stages (pipeline_id, sequence, name, name_en, name_pl, percent, is_won, is_lost, is_commit)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [pipeline_id, i * 10, *stage_names, stage[1], flag == "won", flag == "lost", i == commit],
         )
     return pipeline_id
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache, checks, dictionaries, internal, permissions
+from crm_data import audit, cache, checks, clock, dictionaries, internal, permissions
+from crm_data import settings as org_settings
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage, name_sql
 from crm_data.errors import NotFound, StaleRecord, ValidationError
-from crm_data.rules import MAX_TITLE, check_text, search_key
+from crm_data.rules import MAX_TITLE, check_amount, check_text, search_key
 from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
@@ -132,7 +133,7 @@ def list_threads(
             )
             SELECT t.id, t.title, c.name AS client, t.client_id, u.display_name AS owner,
                    t.owner_id, {name_sql("p", lang)} AS pipeline, {name_sql("s", lang)} AS stage, s.percent, t.status,
-                   t.opened_at, t.last_event_at, n.next_at,
+                   t.opened_at, t.last_event_at, n.next_at, t.expected_close,
                    (t.status = 'open' AND n.next_at IS NULL) AS no_next_step
             FROM page JOIN threads t ON t.id = page.id
             JOIN stages s ON s.id = t.stage_id
@@ -166,6 +167,8 @@ class ThreadDetail:
     closed_at: dt.datetime | None
     last_event_at: dt.datetime
     version: int
+    expected_close: dt.date | None = None
+    expected_value: Decimal | None = None
 
 
 @cache.shared
@@ -177,7 +180,7 @@ def get_thread(db: Database, thread_id: int, *, lang: str | None = None) -> Thre
             SELECT t.id, t.title, t.client_id, c.name, t.owner_id, u.display_name, t.pipeline_id,
                    {name_sql("p", lang)}, t.stage_id, {name_sql("s", lang)}, s.percent, t.status,
                    {name_sql("r", lang)}, t.opened_at,
-                   t.closed_at, t.last_event_at, t.version
+                   t.closed_at, t.last_event_at, t.version, t.expected_close, t.expected_value
             FROM threads t JOIN clients c ON c.id = t.client_id JOIN users u ON u.id = t.owner_id
             JOIN pipelines p ON p.id = t.pipeline_id JOIN stages s ON s.id = t.stage_id
             LEFT JOIN lost_reasons r ON r.id = t.lost_reason_id
@@ -325,31 +328,99 @@ def new_thread_pipeline(look: Lookups, pipeline_id: Any, field: str = "pipeline_
 def open_thread_tx(
     tx: Tx, actor_id: int, client_id: int, pipeline_id: int, title: str, at: dt.datetime, first_stage: Stage
 ) -> int:
-    """Insert a new open thread at its pipeline's first stage; returns its id."""
+    """Insert a new open thread at its pipeline's first stage, expected to close its pipeline's
+    typical length after `at` (the organisation's day); returns its id."""
+    org = org_settings.load_tx(tx)
+    days = tx.scalar("SELECT typical_days FROM pipelines WHERE id = ?", [pipeline_id])
+    expected_close = at.astimezone(org_settings.zone(org)).date() + dt.timedelta(days=days or DEFAULT_TYPICAL_DAYS)
     thread_id = tx.scalar(
         "INSERT INTO threads (client_id, pipeline_id, title, owner_id, stage_id, opened_at,"
-        " last_event_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [client_id, pipeline_id, title, actor_id, first_stage.id, at, at, actor_id],
+        " last_event_at, created_by, expected_close) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [client_id, pipeline_id, title, actor_id, first_stage.id, at, at, actor_id, expected_close],
     )
     audit.record(
-        tx, actor_id, "thread", thread_id, "create", {"title": [None, title], "stage": [None, first_stage.name]}
+        tx,
+        actor_id,
+        "thread",
+        thread_id,
+        "create",
+        {"title": [None, title], "stage": [None, first_stage.name], "expected_close": [None, expected_close]},
     )
     return thread_id
 
 
+DEFAULT_TYPICAL_DAYS = 30  # a pipeline's typical length when none is set
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """How an open thread stands against its expected close date: `kind` is none (no date),
+    future, today or overdue (`days_overdue` days past it)."""
+
+    kind: str
+    days_overdue: int = 0
+
+
+def expectation(detail: ThreadDetail, today: dt.date) -> Expectation:
+    """The thread page's line about its expected close date (see Expectation)."""
+    if detail.expected_close is None:
+        return Expectation("none")
+    if detail.expected_close < today:
+        return Expectation("overdue", (today - detail.expected_close).days)
+    return Expectation("today" if detail.expected_close == today else "future")
+
+
+_UNCHANGED: Any = object()
+
+
+def check_expectation(
+    expected_close: Any, expected_value: Any, lang: str = "en"
+) -> tuple[dt.date | None, Decimal | None]:
+    """A thread's expected close date (a day between 2000 and 2099, or none) and expected value
+    (an amount as typed in `lang`, or none), or a ValidationError naming the field."""
+    if expected_close is not None and (
+        not isinstance(expected_close, dt.date)
+        or isinstance(expected_close, dt.datetime)
+        or not dt.date(2000, 1, 1) <= expected_close <= dt.date(2099, 12, 31)
+    ):
+        raise ValidationError.single("expected_close", "validation.time_out_of_range")
+    empty = expected_value is None or (isinstance(expected_value, str) and not expected_value.strip())
+    return expected_close, None if empty else check_amount(expected_value, "expected_value", lang)
+
+
 def update_thread(
-    db: Database, actor: User, thread_id: int, *, title: str, owner_id: int, expected_version: int
+    db: Database,
+    actor: User,
+    thread_id: int,
+    *,
+    title: str,
+    owner_id: int,
+    expected_version: int,
+    expected_close: dt.date | None = _UNCHANGED,
+    expected_value: Decimal | str | None = _UNCHANGED,
+    lang: str = "en",
 ) -> int:
-    """Rename a thread or hand it to another owner (its owner or a manager). Returns the new
-    version; StaleRecord when someone changed the thread since `expected_version`."""
+    """Rename a thread, hand it to another owner (its owner or a manager), or move its expected
+    close date or value (each move is kept in `forecast_changes`: who, when, from and to).
+    Returns the new version; StaleRecord when someone changed the thread since
+    `expected_version`."""
 
     checks.ident(thread_id, "thread_id")
     checks.version(expected_version, "expected_version")
     clean_title = check_text(title, "title", max_len=MAX_TITLE, required=True)
     checks.active(dictionaries.lookups(db).people, owner_id, "owner_id")  # an active person, like every link
+    touches_forecast = expected_close is not _UNCHANGED or expected_value is not _UNCHANGED
+    if touches_forecast:
+        checked_close, checked_value = check_expectation(
+            None if expected_close is _UNCHANGED else expected_close,
+            None if expected_value is _UNCHANGED else expected_value,
+            lang,
+        )
 
     def work(tx: Tx) -> int:
-        rows = tx.dicts("SELECT title, owner_id, version FROM threads WHERE id = ?", [thread_id])
+        rows = tx.dicts(
+            "SELECT title, owner_id, version, expected_close, expected_value FROM threads WHERE id = ?", [thread_id]
+        )
         if not rows:
             raise NotFound(what="thread", id=thread_id)
         old = rows[0]
@@ -358,20 +429,30 @@ def update_thread(
             raise StaleRecord(what="thread", name=old["title"])
         if not tx.scalar("SELECT active FROM users WHERE id = ?", [owner_id]):
             raise ValidationError.single("owner_id", "validation.unknown")
+        new = {"title": clean_title, "owner_id": owner_id}
+        close = old["expected_close"] if expected_close is _UNCHANGED else checked_close
+        value = old["expected_value"] if expected_value is _UNCHANGED else checked_value
+        if touches_forecast:
+            new |= {"expected_close": close, "expected_value": value}
         tx.execute(
-            "UPDATE threads SET title = ?, owner_id = ?, version = version + 1 WHERE id = ?",
-            [clean_title, owner_id, thread_id],
+            "UPDATE threads SET title = ?, owner_id = ?, expected_close = ?, expected_value = ?,"
+            " version = version + 1 WHERE id = ?",
+            [clean_title, owner_id, close, value, thread_id],
         )
-        audit.record(
-            tx,
-            actor.id,
-            "thread",
-            thread_id,
-            "update",
-            audit.diff(
-                {"title": old["title"], "owner_id": old["owner_id"]}, {"title": clean_title, "owner_id": owner_id}
-            ),
-        )
+        if (close, value) != (old["expected_close"], old["expected_value"]):
+            record_forecast_change_tx(tx, actor.id, thread_id, old, close, value)
+        audit.record(tx, actor.id, "thread", thread_id, "update", audit.diff(old, new))
         return expected_version + 1
 
     return db.write(work)
+
+
+def record_forecast_change_tx(
+    tx: Tx, actor_id: int, thread_id: int, old: dict[str, Any], close: dt.date | None, value: Decimal | None
+) -> None:
+    """Keep a move of a thread's expected close date or value (`old` holds the previous ones)."""
+    tx.execute(
+        "INSERT INTO forecast_changes (thread_id, changed_at, changed_by, old_close, new_close, old_value, new_value)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [thread_id, clock.now(), actor_id, old["expected_close"], close, old["expected_value"], value],
+    )

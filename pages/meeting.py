@@ -115,6 +115,31 @@ else:
         config=charts.chart_config("meeting-weighted"),
     )
 
+# what closes this quarter, month by month, against the targets; and how many threads slipped
+quarter = reports.bucket_start(today, "quarter")
+ahead = reports.forecast(
+    ui.db(),
+    filters.report_filter(
+        start=quarter,
+        end=reports.next_bucket(quarter, "quarter") - dt.timedelta(days=1),
+        pipeline_id=pipeline_id,
+        owner_id=flt.owner_id,
+        granularity="month",
+    ),
+)
+st.subheader(f.t("meeting.forecast", quarter=labels.period_label(quarter, "quarter", f)), anchor=False)
+st.plotly_chart(
+    charts.forecast_figure(ahead.totals, "month", f, big=True),
+    key="meeting_forecast",
+    config=charts.chart_config("meeting-forecast"),
+)
+slipped_total = reports.slipped(ui.db(), flt)[1]
+st.page_link(
+    "pages/forecast.py",
+    label=f.tn("meeting.slipped", slipped_total) if slipped_total else f.t("meeting.none_slipped"),
+    icon=":material/running_with_errors:" if slipped_total else ":material/check_circle:",
+)
+
 
 def numbers() -> pd.DataFrame:
     """The key numbers this period and the period before (counts and amounts)."""

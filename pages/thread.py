@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_data import audit, permissions, threads
+from crm_data import audit, clock, permissions, reports, threads
 from crm_data.errors import CrmError
 from pages._ui import core as ui
-from pages._ui import eventview
+from pages._ui import eventview, filters
 
 account = ui.require_user()
 f = ui.fmt()
@@ -39,6 +39,17 @@ c4.markdown(
     + (f" ({ui.md_escape(detail.lost_reason)})" if detail.lost_reason else "")
 )
 st.progress(detail.percent / 100, text=f"{ui.md_escape(detail.stage)} · {f.percent(detail.percent)}")
+if detail.status == "open":
+    expectation = threads.expectation(detail, clock.today(f.tz))
+    worth, expected = reports.thread_forecast_value(ui.db(), thread_id)
+    st.markdown(
+        f.t(
+            f"thread.expected_{expectation.kind}",
+            day=f.date(detail.expected_close) if detail.expected_close else "",
+            value=f.money(worth) if expected else f.t("thread.value_logged", value=f.money(worth)),
+            days=expectation.days_overdue,
+        )
+    )
 
 history = threads.thread_events(ui.db(), thread_id, lang=ui.lang())
 planned = sorted((e for e in history if e.status == "planned"), key=lambda e: e.starts_at)
@@ -70,10 +81,34 @@ if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
             format_func=lambda uid: look.people[uid].display_name,
             key=f"thread_owner_{thread_id}",
         )
+        c1, c2 = st.columns(2)
+        close = c1.date_input(
+            f.t("field.expected_close"),
+            value=detail.expected_close,
+            min_value=filters.MIN_DAY,
+            max_value=filters.MAX_DAY,
+            format=f.date_input_format(),
+            key=f"thread_close_{thread_id}",
+        )
+        value = c2.text_input(
+            f.t("field.expected_value"),
+            value=f.number(detail.expected_value, 2) if detail.expected_value is not None else "",
+            key=f"thread_value_{thread_id}",
+            placeholder=f.t("thread.value_placeholder"),
+            help=f.t("thread.value_help", currency=f.currency),
+        )
         if st.form_submit_button(f.t("common.save"), icon=":material/save:"):
             try:
                 threads.update_thread(
-                    ui.db(), account, thread_id, title=title, owner_id=owner, expected_version=detail.version
+                    ui.db(),
+                    account,
+                    thread_id,
+                    title=title,
+                    owner_id=owner,
+                    expected_version=detail.version,
+                    expected_close=close,
+                    expected_value=value,
+                    lang=f.lang,
                 )
             except CrmError as exc:
                 ui.show_error(exc)

@@ -246,16 +246,21 @@ def load_seconds(request: pytest.FixtureRequest) -> float:
 # -- a real server and a real Chromium ------------------------------------------------------------
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
-    """A browser test that fails leaves a screenshot of every page it had open (in its tmp_path,
-    named in the report): a failure seen once under a busy CI run is otherwise a guess."""
+    """A browser test that fails leaves a screenshot of every page it had open, named in the
+    report, in CRM_TEST_FAILURES (default: <temp>/crm-test-failures, kept when pytest rotates its
+    own temporary folders): a failure seen once under a busy CI run is otherwise a guess."""
     report = yield
     browser = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
-    tmp = item.funcargs.get("tmp_path") if hasattr(item, "funcargs") else None
-    if report.failed and call.when == "call" and browser is not None and tmp is not None:
+    if report.failed and call.when == "call" and browser is not None:
+        import tempfile
+
+        folder = Path(os.environ.get("CRM_TEST_FAILURES", Path(tempfile.gettempdir()) / "crm-test-failures"))
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         shots = []
         for c, context in enumerate(browser.contexts):
             for n, page in enumerate(context.pages):
-                path = Path(tmp) / f"failed-{c}-{n}.png"
+                path = folder / f"{item.name[:60]}-{stamp}-{c}-{n}.png"
                 with contextlib.suppress(Exception):
                     page.screenshot(path=str(path), full_page=True, timeout=10_000)
                     shots.append(str(path))

@@ -1,6 +1,7 @@
 """Screenshots of every page, for looking at (not a test, not part of the test run):
 
     python -m tests.screens OUT_DIR [--events 20000] [--langs en,pl] [--sizes 1400x1000,390x844]
+                                    [--pages forecast,threads]
 
 For each language it builds (once, then reuses, in OUT_DIR) a database with the sample generator
 in that language (`crm_data.demo`, the users' locale is the language) and the first admin, starts
@@ -12,6 +13,7 @@ team's workload), as the member Today, Log event and the quick-call dialog opene
 sidebar, as the admin each tab of Administration; and the sign-in form. Each shot waits until
 Streamlit is idle. Files: OUT_DIR/<lang>-<width>x<height>/NN-<role>-<page>.png; a shot that
 failed is listed at the end (the run goes on). About 8 minutes on a busy 2-core machine.
+`--pages` takes only those pages of the manager (no sign-in form, member or admin shots).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ NAV_PAGES = [
     "calendar",
     "resources",
     "meeting",
+    "forecast",
     "funnel",
     "money",
     "products",
@@ -174,7 +177,9 @@ class Shooter:
                 page.screenshot(path=str(target.with_name(target.stem + "-FAILED.png")))
 
 
-def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path) -> Shooter:
+def shoot(
+    browser, url: str, sample: Sample, width: int, height: int, out: Path, only: frozenset[str] = frozenset()
+) -> Shooter:
     lang = sample.lang
     t = lambda key: translate(key, lang)  # noqa: E731
     shooter = Shooter(out)
@@ -190,20 +195,20 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
             device_scale_factor=1,
         )
 
-    # the sign-in form
-    ctx = context()
-    page = ctx.new_page()
-    page.goto(f"{url}/?lang={lang}")
-    page.get_by_label(t("field.login")).wait_for(timeout=60_000)
-    shooter.shot(page, "anyone-signin")
-    ctx.close()
+    if not only:  # the sign-in form
+        ctx = context()
+        page = ctx.new_page()
+        page.goto(f"{url}/?lang={lang}")
+        page.get_by_label(t("field.login")).wait_for(timeout=60_000)
+        shooter.shot(page, "anyone-signin")
+        ctx.close()
 
     # the manager: every page
     ctx = context()
     page = ctx.new_page()
     sign_in(page, url, sample.manager, lang=lang)
     for name in NAV_PAGES:
-        if name == "admin":
+        if name == "admin" or (only and name not in only):
             continue
         query = {"client": f"?id={sample.client_id}", "thread": f"?id={sample.thread_id}"}.get(name, "")
         page.goto(f"{url}/{'' if name == 'today' else name}{query}")  # Today is the default page: "/"
@@ -213,6 +218,12 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
 
             def prepare(page=page) -> None:
                 page.get_by_text(t("log.more_details")).first.click()
+                wait_idle(page)
+
+        elif name == "forecast":
+
+            def prepare(page=page) -> None:
+                page.get_by_text(t("forecast.targets")).first.click()
                 wait_idle(page)
 
         elif name == "calendar":
@@ -228,6 +239,9 @@ def shoot(browser, url: str, sample: Sample, width: int, height: int, out: Path)
                 page.wait_for_timeout(1500)  # FullCalendar draws its events after the grid
 
         shooter.shot(page, f"manager-{name}", prepare)
+    if only:
+        ctx.close()
+        return shooter
     # the other views of a page: the calendar's day schedule, the team's workload
     page.goto(f"{url}/calendar")
     wait_idle(page)
@@ -294,7 +308,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--langs", default="en,pl")
     parser.add_argument("--sizes", default="1400x1000,390x844")
+    parser.add_argument("--pages", default="", help="only these pages of the manager, comma-separated")
     args = parser.parse_args()
+    only = frozenset(p for p in args.pages.split(",") if p)
     args.out.mkdir(parents=True, exist_ok=True)
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     path = chromium_path()
@@ -314,7 +330,7 @@ def main() -> None:
                     out = args.out / f"{lang}-{width}x{height}"
                     out.mkdir(exist_ok=True)
                     print(f"{lang} {width}x{height}:", flush=True)
-                    shooter = shoot(browser, url, sample, width, height, out)
+                    shooter = shoot(browser, url, sample, width, height, out, only)
                     failed += [f"{out.name}/{f}" for f in shooter.failed]
             finally:
                 stop_streamlit(process, log)

@@ -107,6 +107,7 @@ DYNAMIC = {
         "sign_out_everywhere",
         "calendar_feed",
         "calendar_feed_revoked",
+        "target",
     ],
     "admin.import": [
         "name",

@@ -23,6 +23,7 @@ PAGES = [
     "pages/today.py",
     "pages/threads.py",
     "pages/funnel.py",
+    "pages/forecast.py",
     "pages/money.py",
     "pages/meeting.py",
     "pages/calendar.py",

@@ -24,7 +24,14 @@ from tests.helpers import REPO, as_user
 from tests.test_reports import World, build_world, make_filter
 
 APP = str(REPO / "app.py")
-REPORT_PAGES = ["pages/meeting.py", "pages/funnel.py", "pages/money.py", "pages/products.py", "pages/timelines.py"]
+REPORT_PAGES = [
+    "pages/meeting.py",
+    "pages/forecast.py",
+    "pages/funnel.py",
+    "pages/money.py",
+    "pages/products.py",
+    "pages/timelines.py",
+]
 KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")
 YEAR_2025 = {"from": "2025-01-01", "to": "2025-12-31"}
 
@@ -81,7 +88,7 @@ def test_each_report_page_renders_with_default_filters(sample_env, role: str, pa
     assert at.error == []
     if page != "pages/timelines.py":  # the thread timeline waits for a thread to be chosen
         assert at.get("plotly_chart"), "a chart with default filters on sample data"
-    if page in ("pages/meeting.py", "pages/funnel.py", "pages/money.py"):
+    if page in ("pages/meeting.py", "pages/forecast.py", "pages/funnel.py", "pages/money.py"):
         assert len(at.metric) >= 3, "key numbers as cards"
     if page != "pages/timelines.py":
         assert {b.label for b in at.download_button} >= {"CSV", "Excel (XLSX)"}
@@ -113,7 +120,9 @@ def test_each_report_page_in_polish_shows_no_untranslated_keys(sample, sample_en
         texts += [w.label for w in (*at.selectbox, *at.date_input, *at.toggle, *at.button)]
         texts += [m.label for m in at.metric]
         assert [t for t in texts if KEY_LIKE.fullmatch(t.strip())] == []
-        assert any(t in ("Tryb spotkania", "Lejek sprzedaży", "Pieniądze", "Produkty", "Osie czasu") for t in texts)
+        assert any(
+            t in ("Tryb spotkania", "Prognoza", "Lejek sprzedaży", "Pieniądze", "Produkty", "Osie czasu") for t in texts
+        )
     finally:
         users.set_locale(db, polish, "en")
         db.close()

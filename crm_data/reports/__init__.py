@@ -63,6 +63,15 @@ from crm_data.reports.common import (  # noqa: F401
     default_filter,
     value_amount_type,
 )
+from crm_data.reports.forecast import (  # noqa: F401
+    FORECAST_DIMENSIONS,
+    FORECAST_KINDS,
+    Forecast,
+    forecast,
+    forecast_threads,
+    slipped,
+    thread_forecast_value,
+)
 from crm_data.reports.funnel import _THREAD_LIST, Drill, Funnel, Weighted, drill_threads, funnel, weighted_pipeline  # noqa: F401
 from crm_data.reports.history import _DEPTH_SQL, _ENTRIES_SQL, _PATH_SQL, _build_cohort, _build_values  # noqa: F401
 from crm_data.reports.kpis import Kpis, kpis  # noqa: F401

@@ -187,3 +187,68 @@ OCCUPANCY = (
     Column("available_hours", "timelines.available", "number", places=1, shown=False),
     Column("occupancy", "timelines.occupancy", "share"),
 )
+
+
+# -- forecast -------------------------------------------------------------------------------------------------
+def forecast_totals(grain: str) -> tuple[Column, ...]:
+    """reports.forecast(...).totals: one row per bucket."""
+    return (
+        Column("period", "money.period", "period", grain=grain),
+        Column("won", "forecast.won", "money", help="forecast.won_help"),
+        Column("target", "forecast.target", "money", missing="—"),
+        Column("target_to_date", "forecast.target_to_date", "money", help="forecast.target_to_date_help", missing="—"),
+        Column("gap", "forecast.gap", "money", help="forecast.gap_help", missing="—"),
+        Column("committed", "forecast.committed", "money", help="forecast.committed_help"),
+        Column("best_case", "forecast.best_case", "money", help="forecast.best_case_help"),
+        Column("weighted", "forecast.weighted", "money", help="forecast.weighted_help"),
+        Column("open_threads", "forecast.open_threads", "int"),
+        Column("won_threads", "forecast.won_threads", "int", shown=False),
+        Column("overdue", "forecast.overdue", "int", help="forecast.overdue_help"),
+    )
+
+
+def forecast_rows(dimension: str, grain: str) -> tuple[Column, ...]:
+    """reports.forecast(...).rows of one bucket on screen (every bucket in the file), the owner's
+    or pipeline's name in `name`."""
+    by = "field.owner_id" if dimension == "owner" else "field.pipeline_id"
+    return (
+        Column("period", "money.period", "period", grain=grain, shown=False),
+        Column("name", by, width="medium"),
+        Column("won", "forecast.won", "money"),
+        Column("target", "forecast.target", "money", missing="—", shown=dimension == "owner"),
+        Column("committed", "forecast.committed", "money"),
+        Column("best_case", "forecast.best_case", "money"),
+        Column("weighted", "forecast.weighted", "money"),
+        Column("open_threads", "forecast.open_threads", "int"),
+        Column("won_threads", "forecast.won_threads", "int", shown=False),
+        Column("overdue", "forecast.overdue", "int"),
+    )
+
+
+FORECAST_THREADS = (
+    Column("id", "reports.thread_no", "int", shown=False),
+    Column("title", "field.title", width="medium"),
+    Column("client", "field.client_id"),
+    Column("owner", "field.owner_id"),
+    Column("pipeline", "field.pipeline_id", shown=False),
+    Column("stage", "field.stage_id"),
+    Column("percent", "field.percent", "percent", shown=False),
+    Column("status", "field.status", "status", shown=False),
+    Column("value", "forecast.value", "money", help="forecast.value_help"),
+    Column("weighted", "forecast.weighted", "money"),
+    Column("expected_close", "field.expected_close", "date"),
+    Column("closed_on", "reports.closed", "date", missing="—"),
+)
+SLIPPED = (
+    Column("id", "reports.thread_no", "int", shown=False),
+    Column("title", "field.title", width="medium"),
+    Column("client", "field.client_id"),
+    Column("owner", "field.owner_id"),
+    Column("stage", "field.stage_id"),
+    Column("value", "forecast.value", "money"),
+    Column("expected_close", "field.expected_close", "date"),
+    Column("days_overdue", "forecast.days_overdue", "count", missing="—", width="small"),
+    Column("moved_later", "forecast.moved_later", "int", help="forecast.moved_later_help", width="small"),
+    Column("days_in_stage", "forecast.days_in_stage", "int", help="forecast.days_in_stage_help", width="small"),
+    Column("typical_days", "forecast.typical_days", "int", shown=False),
+)

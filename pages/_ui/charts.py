@@ -373,3 +373,37 @@ def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
     )
     lanes = 1 + (events["type"].nunique() if not events.empty else 0)
     return style(fig, height=max(240, 90 + 48 * lanes))
+
+
+def forecast_figure(totals: pd.DataFrame, grain: str, f: Fmt, *, big: bool = False) -> go.Figure:
+    """Per bucket: won, committed and best case side by side, the target as a mark over them."""
+    periods = [period_label(p, grain, f, short=True) for p in totals["period"]]
+    fig = go.Figure()
+    series = (("won", "forecast.won"), ("committed", "forecast.committed"), ("best_case", "forecast.best_case"))
+    for i, (column, label) in enumerate(series):
+        values = floats(totals[column])
+        fig.add_trace(
+            go.Bar(
+                x=periods,
+                y=values,
+                name=plain(f.t(label)),
+                marker_color=PALETTE[i % len(PALETTE)],
+                text=[short_money(v, f) if v else "" for v in values],
+                textposition="auto",
+            )
+        )
+    targets = [None if t is None or pd.isna(t) else float(t) for t in totals["target"]]
+    if any(t is not None for t in targets):
+        fig.add_trace(
+            go.Scatter(
+                x=periods,
+                y=targets,
+                name=plain(f.t("forecast.target")),
+                mode="markers",
+                marker={"symbol": "line-ew-open", "size": 44 if big else 34, "line": {"width": 4, "color": "#222"}},
+            )
+        )
+    fig.update_layout(barmode="group")
+    top = max([*(v for c, _ in series for v in floats(totals[c])), *(t for t in targets if t is not None)], default=0)
+    money_axis(fig, top, f)
+    return style(fig, height=520 if big else 380, big=big)

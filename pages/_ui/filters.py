@@ -190,13 +190,15 @@ class Field:
     """A filter of the bar: `name` is one of FIELDS; `key` the URL parameter after the page's
     prefix (default: the name; the period's are `from` and `to`); `label` a catalog key instead
     of the usual one; `width` its share of the row; `when` shows it only when true of the values
-    chosen before it (ReportFilter's names)."""
+    chosen before it (ReportFilter's names); `choices` limits a grain's or a breakdown's options
+    (the first is the default)."""
 
     name: str
     key: str | None = None
     label: str | None = None
     width: float | None = None
     when: Callable[[dict[str, Any]], bool] | None = None
+    choices: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -222,14 +224,15 @@ def _widget(field: Field, container: Any, prefix: str, start: dt.date, end: dt.d
             return {"start": chosen_start, "end": chosen_end}
         case "grain":
             label = label or f.t("money.granularity")
-            return {
-                "granularity": options(container, label, reports.GRANULARITIES, key, "money.grain", default="month")
-            }
+            grains = field.choices or reports.GRANULARITIES
+            default = "month" if "month" in grains else grains[0]
+            return {"granularity": options(container, label, grains, key, "money.grain", default=default)}
         case "chart":
             return {"chart": options(container, label or f.t("money.chart"), CHARTS, key, "money.chart", default="bar")}
         case "by":
+            dimensions = field.choices or reports.DIMENSIONS
             by = options(
-                container, label or f.t("money.by"), reports.DIMENSIONS, key, "money.by", default="owner", menu=True
+                container, label or f.t("money.by"), dimensions, key, "money.by", default=dimensions[0], menu=True
             )
             return {"dimension": by}
         case "amount_type":

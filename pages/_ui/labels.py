@@ -76,7 +76,17 @@ def change_text(now: Any, before: Any, f: Fmt) -> str | None:
 
 
 def metric(
-    container: Any, label: str, value: str, *, delta: str | None = None, help: str | None = None, inverse: bool = False
+    container: Any,
+    label: str,
+    value: str,
+    *,
+    delta: str | None = None,
+    help: str | None = None,
+    inverse: bool = False,
+    neutral: bool = False,
 ) -> None:
-    """A key number as a card."""
+    """A key number as a card; a `neutral` delta is a plain grey note (a share, not a change)."""
+    if neutral:
+        container.metric(label, value, delta=delta, help=help, border=True, delta_color="off", delta_arrow="off")
+        return
     container.metric(label, value, delta=delta, help=help, border=True, delta_color="inverse" if inverse else "normal")

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm_data import clients, threads
+from crm_data import clients, clock, threads
 from crm_data.i18n import Fmt
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
@@ -191,38 +191,56 @@ def pipeline(container: Any, key: str) -> int | None:
     )
 
 
+LATE = "\u26a0"  # the mark of a next step or an expected close date that has passed
+
+
 def thread_table(frame: pd.DataFrame, f: Fmt) -> pd.DataFrame:
-    """The columns a user reads in a thread list, times shown in the organisation's zone."""
-    out = pd.DataFrame(
+    """The columns a user reads in a thread list, times shown in the organisation's zone. A next
+    step whose time has passed is marked (a step dated 2 Dec read on 5 Dec looked like a future
+    one), and so is the title of an open thread past its expected close date (slipped)."""
+    now = clock.now()
+    today = f.local(now).date()
+
+    def next_step(at: Any, none: bool) -> str:
+        if pd.isna(at):
+            return f.t("threads.no_next_step") if none else ""
+        return f"{LATE} {f.datetime(at)}" if at < now else f.datetime(at)
+
+    def slipped(day: Any, status: str) -> bool:
+        return status == "open" and day is not None and not pd.isna(day) and pd.Timestamp(day).date() < today
+
+    closes = frame["expected_close"] if "expected_close" in frame else [None] * len(frame)
+    return pd.DataFrame(
         {
-            "title": frame["title"],
+            "title": [
+                f"{LATE} {t}" if slipped(d, s) else t
+                for t, d, s in zip(frame["title"], closes, frame["status"], strict=True)
+            ],
             "client": frame["client"],
             "owner": frame["owner"],
             "stage": frame["stage"],
             "percent": frame["percent"],
             # the next step before the last activity: what to do comes first, and at 1400 px the
             # last column is the one cut at the table's edge
-            "next": [
-                f.datetime(v) if not pd.isna(v) else (f.t("threads.no_next_step") if flag else "")
-                for v, flag in zip(frame["next_at"], frame["no_next_step"], strict=True)
-            ],
+            "next": [next_step(v, flag) for v, flag in zip(frame["next_at"], frame["no_next_step"], strict=True)],
             "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
             "status": [f.t(f"status.{s}") for s in frame["status"]],
         }
     )
-    return out
 
 
 def thread_columns(f: Fmt) -> dict[str, Any]:
     return {
-        "title": st.column_config.TextColumn(f.t("field.title"), width="medium"),
+        "title": st.column_config.TextColumn(
+            f.t("field.title"), width="medium", help=f.t("threads.title_help", mark=LATE)
+        ),
         "client": st.column_config.TextColumn(f.t("field.client_id")),
         "owner": st.column_config.TextColumn(f.t("field.owner_id")),
         "stage": st.column_config.TextColumn(f.t("field.stage_id")),
         "percent": st.column_config.ProgressColumn(
             f.t("field.percent"), min_value=0, max_value=100, format="%d%%", width="small"
         ),
-        "next": st.column_config.TextColumn(f.t("threads.next_step")),
+        "next": st.column_config.TextColumn(f.t("threads.next_step"), help=f.t("threads.next_help", mark=LATE)),
         "last": st.column_config.TextColumn(f.t("threads.last_activity")),
         "status": st.column_config.TextColumn(f.t("field.status"), width="small"),
     }
