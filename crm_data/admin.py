@@ -91,7 +91,12 @@ KINDS: dict[str, Kind] = {
         {**NAMES, "color": _color, "default_duration_min": _int_range(1, 24 * 60), "is_meeting": _flag},
         "SELECT 1 FROM events WHERE type_id = $id LIMIT 1",
     ),
-    "pipelines": Kind("pipelines", {**NAMES}, "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1"),
+    # typical_days: a new thread is expected to close this many days after it opens (empty: 30)
+    "pipelines": Kind(
+        "pipelines",
+        {**NAMES, "typical_days": _optional_int_range(1, 3650)},
+        "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1",
+    ),
     "stages": Kind(
         "stages",
         # rot_days: the board marks a thread rotting after this many days without an event (empty: off)
@@ -101,6 +106,8 @@ KINDS: dict[str, Kind] = {
             "is_won": _flag,
             "is_lost": _flag,
             "rot_days": _optional_int_range(1, 3650),
+            # the forecast counts threads at the pipeline's first commit stage or past it as committed
+            "is_commit": _flag,
         },
         "SELECT 1 FROM threads WHERE stage_id = $id UNION ALL SELECT 1 FROM events WHERE stage_id = $id LIMIT 1",
         parent="pipeline_id",

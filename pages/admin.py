@@ -40,9 +40,11 @@ WIDGETS = {
     "percent": "int",
     "buffer_min": "int",
     "rot_days": "int",
+    "typical_days": "int",
     "is_meeting": "flag",
     "is_won": "flag",
     "is_lost": "flag",
+    "is_commit": "flag",
 }
 KIND_NAMES = [
     "event_types",

@@ -319,7 +319,9 @@ def test_moving_the_close_date_is_kept_in_history_and_twice_later_is_slipped(db:
     assert history.expected_close == today + dt.timedelta(days=60)
 
 
-def test_a_thread_longer_in_its_stage_than_its_pipelines_length_is_rotting(db: Database, admin: users.User) -> None:
+def test_a_thread_rotting_as_the_board_says_is_on_the_slipped_list(db: Database, admin: users.User) -> None:
+    from crm_data import board
+
     client = new_client(db, admin)
     today = clock.today(WARSAW)
     result = call(db, admin, client, at=clock.now() - dt.timedelta(days=20))
@@ -328,11 +330,19 @@ def test_a_thread_longer_in_its_stage_than_its_pipelines_length_is_rotting(db: D
         tx.execute(
             "UPDATE threads SET expected_close = ? WHERE id = ?", [today + dt.timedelta(days=60), result.thread_id]
         )
-        tx.execute("UPDATE pipelines SET typical_days = 10")
+    assert reports.slipped(db, f, today=today)[1] == 0  # on time, and its stage has no limit
+    with db.transaction() as tx:
+        tx.execute("UPDATE stages SET rot_days = 19")
+    db.dictionaries_changed()
     slipped, total = reports.slipped(db, f, today=today)
     assert total == 1
-    assert bool(slipped.iloc[0]["rotting"])
-    assert slipped.iloc[0]["days_in_stage"] >= 19
+    row = slipped.iloc[0]
+    assert (bool(row["rotting"]), bool(row["overdue"]), row["days_idle"], row["rot_days"]) == (True, False, 20, 19)
+    # the same rule as the board's
+    pipeline = threads.get_thread(db, result.thread_id).pipeline_id
+    shown = board.board(db, board.BoardFilter(pipeline_id=pipeline))
+    card = next(c for column in shown.columns for c in column.cards if c.id == result.thread_id)
+    assert card.rotting
 
 
 def test_wrong_expectations_and_targets_are_refused_and_nothing_is_written(db: Database, admin: users.User) -> None:
@@ -498,3 +508,36 @@ def test_the_threads_list_marks_a_slipped_thread_and_a_next_step_whose_time_has_
     assert rows["On time"]["title"] == "On time"
     assert rows["On time"]["next"].startswith(f"{LATE} ")
     assert rows["Late deal"]["next"] == "⚠ no next step"  # as before: it has none
+
+
+def test_an_admin_sets_a_pipelines_typical_length_and_its_commit_stage(db: Database, admin: users.User) -> None:
+    from crm_data import admin as admin_service
+
+    look = dictionaries.lookups(db)
+    pipeline = min(look.pipelines)
+    path, _, _ = _stages(db)
+    admin_service.save(db, admin, "pipelines", {"name_en": "Sales", "name_pl": "Sprzedaż", "typical_days": 60}, pipeline)
+    with pytest.raises(ValidationError):
+        admin_service.save(db, admin, "pipelines", {"name_en": "Sales", "typical_days": 0}, pipeline)
+    client = new_client(db, admin)
+    today = clock.today(WARSAW)
+    tid = call(db, admin, client).thread_id
+    detail = threads.get_thread(db, tid)
+    assert detail.expected_close == today + dt.timedelta(days=60)
+    threads.update_thread(
+        db, admin, tid, title=detail.title, owner_id=admin.id, expected_version=detail.version, expected_value="1000"
+    )
+    # committed from the first path stage on: the new thread (at the first stage) counts
+    f = ReportFilter(start=today, end=today + dt.timedelta(days=90))
+    assert reports.forecast(db, f, today=today).totals["committed"].sum() == 0
+    first = dictionaries.lookups(db).stages[path[0]]
+    admin_service.save(
+        db,
+        admin,
+        "stages",
+        {"name_en": first.name, "percent": first.percent, "is_won": False, "is_lost": False, "is_commit": True},
+        first.id,
+    )
+    assert reports.forecast(db, f, today=today).totals["committed"].sum() == Decimal("1000.00")
+    with db.read() as tx:
+        assert tx.scalar("SELECT is_commit FROM stages WHERE id = ?", [first.id])

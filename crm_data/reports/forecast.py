@@ -16,8 +16,8 @@ Definitions (the same on the Forecast page, in Meeting mode and in the exports):
   (by pipeline there is no target per row, only the total). In the running bucket the target is
   also shown **to date**, pro rata of its days so far, to compare won so far like with like.
 - **Slipped**: an open thread whose expected close date has passed, or which was moved later
-  more than once; **rotting**: an open thread that has stayed in its stage longer than its
-  pipeline's typical length.
+  more than once; **rotting**: as on the board, an open thread whose stage has a limit
+  (`stages.rot_days`) and in which nothing was logged for longer.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from crm_data.reports.common import (
     _thread_conditions,
 )
 from crm_data.reports.periods import _zone, buckets, local_midnight, next_bucket
-from crm_data.threads import DEFAULT_TYPICAL_DAYS
 
 FORECAST_DIMENSIONS = ("owner", "pipeline")
 FORECAST_KINDS = ("open", "committed", "won", "overdue")
@@ -306,15 +305,22 @@ def forecast_threads(
 # -- slipped and rotting --------------------------------------------------------------------------------------
 @cache.shared(blind_to_appends=("events",))
 def slipped(
-    db: Database, f: ReportFilter, *, today: dt.date | None = None, limit: int | None = DRILL_LIMIT
+    db: Database,
+    f: ReportFilter,
+    *,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    limit: int | None = DRILL_LIMIT,
 ) -> tuple[pd.DataFrame, int]:
     """Open threads (matching `f`'s owner, client, pipeline and product; not its period) that
-    slipped or rot: past their expected close date, moved later more than once, or longer in
-    their stage than their pipeline's typical length. Most overdue first, at most `limit` (None:
-    all), and how many there are. Columns: id, title, client, owner, stage, value,
-    expected_close, days_overdue (None when not overdue), moved_later (how many times the date
-    was moved later), days_in_stage, typical_days, overdue, moved, rotting (flags)."""
-    today = today or clock.today(_zone(db))
+    slipped or rot: past their expected close date, moved later more than once, or rotting as
+    the board says (their stage has a limit, `stages.rot_days`, and nothing was logged in them for
+    longer). Most overdue first, at most `limit` (None: all), and how many there are. Columns:
+    id, title, client, owner, stage, value, expected_close, days_overdue (None when not
+    overdue), moved_later (how many times the date was moved later), days_idle (since the
+    latest event), rot_days, overdue, moved, rotting (flags)."""
+    now = now or clock.now()
+    today = today or now.astimezone(_zone(db)).date()
     where, params = _thread_conditions(f)
     with db.read() as tx:
         frame, total = _page(
@@ -327,35 +333,30 @@ def slipped(
                 WHERE new_close > old_close AND thread_id IN (SELECT id FROM chosen)
                 GROUP BY thread_id
             ),
-            entered AS (
-                SELECT e.thread_id, max(e.starts_at) AS at FROM events e
-                WHERE e.status = 'done' AND e.stage_id IS NOT NULL AND e.thread_id IN (SELECT id FROM chosen)
-                GROUP BY e.thread_id
-            ),
             facts AS (
                 SELECT t.id, t.title, cl.name AS client, u.display_name AS owner, {name_sql("s", f.lang)} AS stage,
                        CAST(coalesce(t.expected_value, v.value, 0) AS DECIMAL(38, 2)) AS value, t.expected_close,
                        CASE WHEN t.expected_close < CAST($today AS DATE)
                             THEN CAST($today AS DATE) - t.expected_close END AS days_overdue,
                        coalesce(m.n, 0) AS moved_later,
-                       CAST($today AS DATE) - CAST(coalesce(en.at, t.opened_at) AT TIME ZONE $tz AS DATE) AS days_in_stage,
-                       coalesce(pl.typical_days, {DEFAULT_TYPICAL_DAYS}) AS typical_days
+                       CAST($today AS DATE) - CAST(t.last_event_at AT TIME ZONE $tz AS DATE) AS days_idle,
+                       s.rot_days,
+                       s.rot_days IS NOT NULL AND t.last_event_at < $now - to_days(s.rot_days) AS rotting
                 FROM chosen c JOIN threads t ON t.id = c.id
                 JOIN clients cl ON cl.id = t.client_id JOIN users u ON u.id = t.owner_id
-                JOIN stages s ON s.id = t.stage_id JOIN pipelines pl ON pl.id = t.pipeline_id
+                JOIN stages s ON s.id = t.stage_id
                 LEFT JOIN val v ON v.thread_id = t.id LEFT JOIN moves m ON m.thread_id = t.id
-                LEFT JOIN entered en ON en.thread_id = t.id
             )
-            SELECT *, days_overdue IS NOT NULL AS overdue, moved_later > 1 AS moved,
-                   days_in_stage > typical_days AS rotting, count(*) OVER () AS total
+            SELECT *, days_overdue IS NOT NULL AS overdue, moved_later > 1 AS moved, count(*) OVER () AS total
             FROM facts
-            WHERE days_overdue IS NOT NULL OR moved_later > 1 OR days_in_stage > typical_days
-            ORDER BY coalesce(days_overdue, -1) DESC, moved_later DESC, days_in_stage DESC, id
+            WHERE days_overdue IS NOT NULL OR moved_later > 1 OR rotting
+            ORDER BY coalesce(days_overdue, -1) DESC, moved_later DESC, days_idle DESC, id
             LIMIT $limit
             """,
             {
                 **params,
                 "today": today,
+                "now": now,
                 "tz": _zone(db).key,
                 "amount_type": _amount_type(db, f),
                 "limit": limit,

@@ -249,6 +249,6 @@ SLIPPED = (
     Column("expected_close", "field.expected_close", "date"),
     Column("days_overdue", "forecast.days_overdue", "count", missing="—", width="small"),
     Column("moved_later", "forecast.moved_later", "int", help="forecast.moved_later_help", width="small"),
-    Column("days_in_stage", "forecast.days_in_stage", "int", help="forecast.days_in_stage_help", width="small"),
-    Column("typical_days", "forecast.typical_days", "int", shown=False),
+    Column("days_idle", "forecast.days_idle", "int", help="forecast.days_idle_help", width="small"),
+    Column("rot_days", "forecast.rot_days", "int", shown=False),
 )
