@@ -516,7 +516,9 @@ def test_an_admin_sets_a_pipelines_typical_length_and_its_commit_stage(db: Datab
     look = dictionaries.lookups(db)
     pipeline = min(look.pipelines)
     path, _, _ = _stages(db)
-    admin_service.save(db, admin, "pipelines", {"name_en": "Sales", "name_pl": "Sprzedaż", "typical_days": 60}, pipeline)
+    admin_service.save(
+        db, admin, "pipelines", {"name_en": "Sales", "name_pl": "Sprzedaż", "typical_days": 60}, pipeline
+    )
     with pytest.raises(ValidationError):
         admin_service.save(db, admin, "pipelines", {"name_en": "Sales", "typical_days": 0}, pipeline)
     client = new_client(db, admin)
