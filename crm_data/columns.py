@@ -12,7 +12,8 @@ Kinds:
 - `text`: as stored; `int`: a count the table keeps as a number (sortable);
 - `count`: a count written by the formatter ("1 234"), for a column that may show `missing`;
 - `number`: a quantity or a duration (`places` decimals; None: as many as it needs, up to 2);
-- `money`: an amount (Decimal) with the currency; two decimals in a file;
+- `money`: an amount (Decimal) with the currency (on screen with `places` decimals when given,
+  else two); two decimals in a file;
 - `percent`: a stage percent, 0..100, as stored (XLSX shows it with a % sign);
 - `ratio`: a share 0..1 shown as a percent with one decimal (`signed` for a change), written to
   a file as a ratio with a percent format ("0.0%");

@@ -58,7 +58,8 @@ def running_cards(granularity: str) -> None:
     st.markdown(
         f"**{f.t('forecast.running', period=labels.period_label(start, granularity, f), through=f.date(today))}**"
     )
-    cards = st.columns(4)
+    # three cards a row: four cut "47,6 mln PLN" at 1400 px; the weighted value goes under the best case
+    cards = st.columns(3)
     target = now["target_to_date"]
     labels.metric(
         cards[0],
@@ -78,16 +79,16 @@ def running_cards(granularity: str) -> None:
         cards[1],
         f.t("forecast.committed"),
         labels.short_money(now["committed"], f),
-        help=f.t("forecast.committed_help"),
+        help=f"{f.money(now['committed'])}. {f.t('forecast.committed_help')}",
     )
     labels.metric(
         cards[2],
         f.t("forecast.best_case"),
         labels.short_money(now["best_case"], f),
-        help=f.t("forecast.best_case_help"),
-    )
-    labels.metric(
-        cards[3], f.t("forecast.weighted"), labels.short_money(now["weighted"], f), help=f.t("forecast.weighted_help")
+        delta=f.t("forecast.weighted_card", value=labels.short_money(now["weighted"], f)),
+        neutral=True,
+        help=f"{f.money(now['best_case'])}. {f.t('forecast.best_case_help')} "
+        f"{f.t('forecast.weighted')}: {f.money(now['weighted'])}. {f.t('forecast.weighted_help')}",
     )
 
 
@@ -99,7 +100,7 @@ st.plotly_chart(
     charts.forecast_figure(report.totals, grain, f), key="forecast_chart", config=charts.chart_config("forecast")
 )
 total_columns = specs.forecast_totals(grain)
-tables.table(total_columns, report.totals, "forecast_totals", height="content")
+tables.table(total_columns, report.totals, "forecast_totals", height="content", wrap=())
 tables.downloads(total_columns, lambda: report.totals, "forecast", "forecast_totals_dl")
 
 by_name = f.t(f"money.by_{report.dimension}")
@@ -119,7 +120,13 @@ if rows.empty:
 else:
     row_columns = specs.forecast_rows(report.dimension, grain)
     picked = tables.table(
-        row_columns, rows, f"forecast_rows_{period}", on_select="rerun", selection_mode="single-row", height="content"
+        row_columns,
+        rows,
+        f"forecast_rows_{period}",
+        on_select="rerun",
+        selection_mode="single-row",
+        height="content",
+        wrap=("name",),
     )
     tables.downloads(row_columns, lambda: report.rows, f"forecast-by-{report.dimension}", "forecast_rows_dl")
     chosen_row = tables.selected_row(picked)
@@ -150,6 +157,7 @@ else:
                 everything=lambda: reports.forecast_threads(
                     ui.db(), flt, kind=kind or "open", period=period, key=key, limit=None
                 )[0],
+                wrap=("title", "client", "owner", "stage"),
             )
 
 st.subheader(f.t("forecast.slipped"), anchor=False)
@@ -168,6 +176,7 @@ else:
         if slipped_total > len(slipped)
         else f.tn("threads.count", slipped_total),
         everything=lambda: reports.slipped(ui.db(), flt, limit=None)[0],
+        wrap=("title", "client", "owner", "stage"),
     )
 
 if account.sees_everything:

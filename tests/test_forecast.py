@@ -437,7 +437,7 @@ def test_the_forecast_page_lists_the_threads_behind_a_row_and_a_manager_sets_tar
     at.switch_page("pages/forecast.py").run()
     assert [e.value for e in at.exception] == []
     assert at.title[0].value == "Forecast"
-    assert {m.label for m in at.metric} >= {"Won", "Committed", "Best case", "Weighted"}
+    assert {m.label for m in at.metric} >= {"Won", "Committed", "Best case"}
     this_month = bucket_start(clock.today(WARSAW), "month")
     rows = next(d for d in at.dataframe if d.key == f"forecast_rows_{this_month}")
     assert len(rows.value) > 0

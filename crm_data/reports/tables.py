@@ -194,13 +194,21 @@ def forecast_totals(grain: str) -> tuple[Column, ...]:
     """reports.forecast(...).totals: one row per bucket."""
     return (
         Column("period", "money.period", "period", grain=grain),
-        Column("won", "forecast.won", "money", help="forecast.won_help"),
-        Column("target", "forecast.target", "money", missing="—"),
-        Column("target_to_date", "forecast.target_to_date", "money", help="forecast.target_to_date_help", missing="—"),
-        Column("gap", "forecast.gap", "money", help="forecast.gap_help", missing="—"),
-        Column("committed", "forecast.committed", "money", help="forecast.committed_help"),
-        Column("best_case", "forecast.best_case", "money", help="forecast.best_case_help"),
-        Column("weighted", "forecast.weighted", "money", help="forecast.weighted_help"),
+        Column("won", "forecast.won", "money", places=0, help="forecast.won_help"),
+        Column("target", "forecast.target", "money", places=0, missing="—"),
+        Column(
+            "target_to_date",
+            "forecast.target_to_date",
+            "money",
+            places=0,
+            help="forecast.target_to_date_help",
+            missing="—",
+            shown=False,
+        ),
+        Column("gap", "forecast.gap", "money", places=0, help="forecast.gap_help", missing="—"),
+        Column("committed", "forecast.committed", "money", places=0, help="forecast.committed_help"),
+        Column("best_case", "forecast.best_case", "money", places=0, help="forecast.best_case_help"),
+        Column("weighted", "forecast.weighted", "money", places=0, help="forecast.weighted_help"),
         Column("open_threads", "forecast.open_threads", "int"),
         Column("won_threads", "forecast.won_threads", "int", shown=False),
         Column("overdue", "forecast.overdue", "int", help="forecast.overdue_help"),
@@ -213,12 +221,12 @@ def forecast_rows(dimension: str, grain: str) -> tuple[Column, ...]:
     by = "field.owner_id" if dimension == "owner" else "field.pipeline_id"
     return (
         Column("period", "money.period", "period", grain=grain, shown=False),
-        Column("name", by, width="medium"),
-        Column("won", "forecast.won", "money"),
-        Column("target", "forecast.target", "money", missing="—", shown=dimension == "owner"),
-        Column("committed", "forecast.committed", "money"),
-        Column("best_case", "forecast.best_case", "money"),
-        Column("weighted", "forecast.weighted", "money"),
+        Column("name", by),
+        Column("won", "forecast.won", "money", places=0),
+        Column("target", "forecast.target", "money", places=0, missing="—", shown=dimension == "owner"),
+        Column("committed", "forecast.committed", "money", places=0),
+        Column("best_case", "forecast.best_case", "money", places=0),
+        Column("weighted", "forecast.weighted", "money", places=0),
         Column("open_threads", "forecast.open_threads", "int"),
         Column("won_threads", "forecast.won_threads", "int", shown=False),
         Column("overdue", "forecast.overdue", "int"),
@@ -227,7 +235,7 @@ def forecast_rows(dimension: str, grain: str) -> tuple[Column, ...]:
 
 FORECAST_THREADS = (
     Column("id", "reports.thread_no", "int", shown=False),
-    Column("title", "field.title", width="medium"),
+    Column("title", "field.title"),
     Column("client", "field.client_id"),
     Column("owner", "field.owner_id"),
     Column("pipeline", "field.pipeline_id", shown=False),
@@ -241,7 +249,7 @@ FORECAST_THREADS = (
 )
 SLIPPED = (
     Column("id", "reports.thread_no", "int", shown=False),
-    Column("title", "field.title", width="medium"),
+    Column("title", "field.title"),
     Column("client", "field.client_id"),
     Column("owner", "field.owner_id"),
     Column("stage", "field.stage_id"),

@@ -35,8 +35,8 @@ def _text(c: Column, value: Any, f: Fmt) -> Any:
             return f.number(int(value), 0)
         case "number":
             return f.number(value, c.places)
-        case "money":
-            return f.money(value)
+        case "money":  # whole amounts where `places` says so (a forecast's millions need no cents)
+            return f.money(value) if c.places is None else f"{f.number(value, c.places)}\u00a0{f.currency}"
         case "percent":
             return f.percent(value)
         case "ratio":
@@ -210,14 +210,24 @@ def column_config(
     return config
 
 
-def table(columns: Sequence[Column], frame: pd.DataFrame, key: str, *, headers: bool = False, **kw: Any) -> Any:
+def table(
+    columns: Sequence[Column],
+    frame: pd.DataFrame,
+    key: str,
+    *,
+    headers: bool = False,
+    wrap: Sequence[str] | None = None,
+    **kw: Any,
+) -> Any:
     """`frame` on screen through its spec (st.dataframe's other options in `kw`); the selection
-    state when `kw` has on_select."""
+    state when `kw` has on_select. With `wrap` (screen names of names and titles) every column
+    is sized to read whole within the page (`fit`), those wrapping to two lines when needed."""
     f = ui.fmt()
     shown = cells(columns, frame, f, headers=headers)
-    return st.dataframe(
-        shown, hide_index=True, key=key, column_config=column_config(columns, f, headers=headers, shown=shown), **kw
-    )
+    config = column_config(columns, f, headers=headers, shown=shown)
+    if wrap is not None:
+        kw.setdefault("row_height", fit(shown, config, wrap=wrap))
+    return st.dataframe(shown, hide_index=True, key=key, column_config=config, **kw)
 
 
 def downloads(
@@ -294,12 +304,13 @@ def limited(
     caption: str,
     thread_column: str = "id",
     everything: Callable[[], pd.DataFrame] | None = None,
+    wrap: Sequence[str] | None = None,
 ) -> None:
     """A limited list whose rows open a thread (`thread_column` holds its number): the first rows
     on screen under `caption`, every row in its download (`everything`, read only when a download
     is pressed)."""
     st.caption(caption)
-    picked = table(columns, frame, key, on_select="rerun", selection_mode="single-row")
+    picked = table(columns, frame, key, on_select="rerun", selection_mode="single-row", wrap=wrap)
     row = selected_row(picked)
     if row is not None:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[row][thread_column])})
