@@ -163,6 +163,7 @@ else:
 st.subheader(f.t("forecast.slipped"), anchor=False)
 st.caption(f.t("forecast.slipped_help"))
 slipped, slipped_total = reports.slipped(ui.db(), flt)
+slipped = slipped.assign(why=[labels.slip_reasons(r, f) for r in slipped.to_dict("records")])
 if slipped.empty:
     st.success(f.t("forecast.nothing_slipped"), icon=":material/check_circle:")
 else:
@@ -177,6 +178,7 @@ else:
         else f.tn("threads.count", slipped_total),
         everything=lambda: reports.slipped(ui.db(), flt, limit=None)[0],
         wrap=("title", "client", "owner", "stage"),
+        fill="why",
     )
 
 if account.sees_everything:
@@ -191,6 +193,7 @@ if account.sees_everything:
             grid,
             hide_index=True,
             disabled=["owner"],
+            placeholder="",
             column_order=["owner", *months],
             column_config={
                 "owner": st.column_config.TextColumn(f.t("field.owner_id"), pinned=True),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections import defaultdict
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -458,6 +459,11 @@ def test_the_forecast_page_lists_the_threads_behind_a_row_and_a_manager_sets_tar
     listed = [d.value for d in at.dataframe if {"title", "weighted"} <= set(d.value.columns)]
     assert len(listed) == 1
     assert len(listed[0]) == first["open_threads"]
+    # the slipped list says why each thread is on it
+    why = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    assert len(why) > 0
+    assert all(w for w in why["why"])
+    assert any(re.fullmatch(r"\d+ days? late( · .*)?", w) for w in why["why"])
     # the targets: Sam's January target of next year set through the table
     year = clock.today(WARSAW).year + 1
     at.number_input(key="forecast_target_year").set_value(year).run()

@@ -244,19 +244,20 @@ FORECAST_THREADS = (
     Column("status", "field.status", "status", shown=False),
     Column("value", "forecast.value", "money", help="forecast.value_help"),
     Column("weighted", "forecast.weighted", "money"),
-    Column("expected_close", "field.expected_close", "date"),
+    Column("expected_close", "forecast.closes", "date", help="forecast.closes_help"),
     Column("closed_on", "reports.closed", "date", missing="—"),
 )
-SLIPPED = (
+SLIPPED = (  # `why` is written by the page (pages/_ui/labels.slip_reasons); the file has the numbers
     Column("id", "reports.thread_no", "int", shown=False),
     Column("title", "field.title"),
     Column("client", "field.client_id"),
     Column("owner", "field.owner_id"),
     Column("stage", "field.stage_id"),
-    Column("value", "forecast.value", "money"),
-    Column("expected_close", "field.expected_close", "date"),
-    Column("days_overdue", "forecast.days_overdue", "count", missing="—", width="small"),
-    Column("moved_later", "forecast.moved_later", "int", help="forecast.moved_later_help", width="small"),
-    Column("days_idle", "forecast.days_idle", "int", help="forecast.days_idle_help", width="small"),
+    Column("value", "forecast.value", "money", places=0),
+    Column("expected_close", "forecast.closes", "date", help="forecast.closes_help"),
+    Column("why", "forecast.why", help="forecast.why_help", exported=False),
+    Column("days_overdue", "forecast.days_overdue", "count", missing="—", shown=False),
+    Column("moved_later", "forecast.moved_later", "int", help="forecast.moved_later_help", shown=False),
+    Column("days_idle", "forecast.days_idle", "int", help="forecast.days_idle_help", shown=False),
     Column("rot_days", "forecast.rot_days", "int", shown=False),
 )

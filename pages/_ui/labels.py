@@ -90,3 +90,16 @@ def metric(
         container.metric(label, value, delta=delta, help=help, border=True, delta_color="off", delta_arrow="off")
         return
     container.metric(label, value, delta=delta, help=help, border=True, delta_color="inverse" if inverse else "normal")
+
+
+def slip_reasons(row: dict[str, Any], f: Fmt) -> str:
+    """Why a thread is on the slipped list (reports.slipped's flags): "12 days late · moved later
+    2× · idle 40 days (the stage allows 30)"."""
+    parts = []
+    if row.get("overdue"):
+        parts.append(f.tn("forecast.why_late", int(row["days_overdue"])))
+    if row.get("moved"):
+        parts.append(f.t("forecast.why_moved", n=int(row["moved_later"])))
+    if row.get("rotting"):
+        parts.append(f.tn("forecast.why_idle", int(row["days_idle"]), limit=int(row["rot_days"])))
+    return " · ".join(parts)

@@ -217,16 +217,18 @@ def table(
     *,
     headers: bool = False,
     wrap: Sequence[str] | None = None,
+    fill: str | None = None,
     **kw: Any,
 ) -> Any:
     """`frame` on screen through its spec (st.dataframe's other options in `kw`); the selection
     state when `kw` has on_select. With `wrap` (screen names of names and titles) every column
-    is sized to read whole within the page (`fit`), those wrapping to two lines when needed."""
+    is sized to read whole within the page (`fit`), those wrapping to two lines when needed, and
+    `fill` (a long text) takes what is left."""
     f = ui.fmt()
     shown = cells(columns, frame, f, headers=headers)
     config = column_config(columns, f, headers=headers, shown=shown)
     if wrap is not None:
-        kw.setdefault("row_height", fit(shown, config, wrap=wrap))
+        kw.setdefault("row_height", fit(shown, config, wrap=wrap, fill=fill))
     return st.dataframe(shown, hide_index=True, key=key, column_config=config, **kw)
 
 
@@ -305,12 +307,13 @@ def limited(
     thread_column: str = "id",
     everything: Callable[[], pd.DataFrame] | None = None,
     wrap: Sequence[str] | None = None,
+    fill: str | None = None,
 ) -> None:
     """A limited list whose rows open a thread (`thread_column` holds its number): the first rows
     on screen under `caption`, every row in its download (`everything`, read only when a download
     is pressed)."""
     st.caption(caption)
-    picked = table(columns, frame, key, on_select="rerun", selection_mode="single-row", wrap=wrap)
+    picked = table(columns, frame, key, on_select="rerun", selection_mode="single-row", wrap=wrap, fill=fill)
     row = selected_row(picked)
     if row is not None:
         st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[row][thread_column])})
