@@ -116,6 +116,10 @@ class LogEvent:
     # when the event closes the thread (won or lost): cancel its planned events and free their
     # bookings in the same transaction (the user is asked, with counts; the default is to cancel)
     cancel_planned: bool = True
+    # the thread's expected close date and value (the forecast), moved in the same save; None:
+    # unchanged (an expected value is cleared on the thread's page)
+    expected_close: dt.date | None = None
+    expected_value: str | Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ class _Clean:
     complete_event_id: int | None
     complete_event_version: int | None
     cancel_planned: bool = True
+    expected_close: dt.date | None = None
+    expected_value: Decimal | None = None
 
 
 class _Errors:
@@ -283,6 +289,15 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
             author = look.people.get(planned["author_id"]) if planned else None
             permissions.require_stage_change(actor, thread, planned, author.role if author else None)
 
+    # the forecast: the thread's expected close date and value, moved by whoever may edit it
+    expected_close, expected_value = None, None
+    if cmd.expected_close is not None or cmd.expected_value is not None:
+        checked = err.check(lambda: threads.check_expectation(cmd.expected_close, cmd.expected_value, lang))
+        if checked is not None:
+            expected_close, expected_value = checked
+        if thread is not None and not permissions.can_edit_thread(actor, thread):
+            err.add("expected_close", "permission.thread")
+
     # extended parts
     amounts = _amounts(cmd, look, err, lang)
     products = _products(cmd, look, err, lang)
@@ -324,6 +339,8 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         complete_event_id=complete_event_id,
         complete_event_version=complete_event_version,
         cancel_planned=checks.flag(cmd.cancel_planned, "cancel_planned"),
+        expected_close=expected_close,
+        expected_value=expected_value,
     )
 
 
@@ -605,6 +622,9 @@ def _write(
             [c.starts_at, thread_id],
         )
 
+    if c.expected_close is not None or c.expected_value is not None:
+        _move_expectation(tx, actor, thread_id, c.expected_close, c.expected_value, record=not new_thread)
+
     next_id = None
     if c.next_step is not None:
         n = c.next_step
@@ -626,6 +646,32 @@ def _write(
     else:
         stage, status = look.stages[thread["stage_id"]], thread["status"]
     return LogResult(event_id, thread_id, next_id, status, stage.name, stage.percent, new_thread, cancelled)
+
+
+def _move_expectation(
+    tx: Tx, actor: User, thread_id: int, close: dt.date | None, value: Decimal | None, *, record: bool
+) -> None:
+    """Set what is given of a thread's expected close date and value; a move of an existing
+    thread's is kept (`record`), a new thread's first one is where it starts."""
+    old = tx.dicts("SELECT expected_close, expected_value FROM threads WHERE id = ?", [thread_id])[0]
+    new_close = close if close is not None else old["expected_close"]
+    new_value = value if value is not None else old["expected_value"]
+    if (new_close, new_value) == (old["expected_close"], old["expected_value"]):
+        return
+    tx.execute(
+        "UPDATE threads SET expected_close = ?, expected_value = ?, version = version + 1 WHERE id = ?",
+        [new_close, new_value, thread_id],
+    )
+    if record:
+        threads.record_forecast_change_tx(tx, actor.id, thread_id, old, new_close, new_value)
+    audit.record(
+        tx,
+        actor.id,
+        "thread",
+        thread_id,
+        "update",
+        audit.diff(old, {"expected_close": new_close, "expected_value": new_value}),
+    )
 
 
 def _write_children(tx: Tx, actor: User, event_id: int, c: _Clean, stored: list[attachments.StoredFile]) -> None:

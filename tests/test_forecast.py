@@ -549,3 +549,66 @@ def test_an_admin_sets_a_pipelines_typical_length_and_its_commit_stage(db: Datab
     assert reports.forecast(db, f, today=today).totals["committed"].sum() == Decimal("1000.00")
     with db.read() as tx:
         assert tx.scalar("SELECT is_commit FROM stages WHERE id = ?", [first.id])
+
+
+def test_a_logged_call_moves_its_threads_expected_close_date_in_the_same_save(db: Database, admin: users.User) -> None:
+    people = _team(db, admin)
+    sam = people[2]
+    client = new_client(db, admin)
+    today = clock.today(WARSAW)
+    # a new thread starts at the date given, and that is no move
+    first = call(db, sam, client, expected_close=today + dt.timedelta(days=10), expected_value="5 000", lang="pl")
+    detail = threads.get_thread(db, first.thread_id)
+    assert (detail.expected_close, detail.expected_value) == (today + dt.timedelta(days=10), Decimal("5000.00"))
+    # the next call moves it later: kept, with who and from when to when
+    call(db, sam, client, thread_id=first.thread_id, expected_close=today + dt.timedelta(days=40))
+    with db.read() as tx:
+        assert tx.all("SELECT old_close, new_close, old_value, new_value, changed_by FROM forecast_changes") == [
+            (
+                today + dt.timedelta(days=10),
+                today + dt.timedelta(days=40),
+                Decimal("5000.00"),
+                Decimal("5000.00"),
+                sam.id,
+            )
+        ]
+    # someone who may not edit the thread cannot move it, and nothing of the call is written
+    other = users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD, role="member")
+    with db.read() as tx:
+        events_before = tx.scalar("SELECT count(*) FROM events")
+    with pytest.raises(ValidationError) as caught:
+        call(db, other, client, thread_id=first.thread_id, expected_close=today + dt.timedelta(days=90))
+    assert caught.value.for_field("expected_close")
+    with pytest.raises(ValidationError) as caught:
+        call(db, sam, client, thread_id=first.thread_id, expected_value="-1")
+    assert caught.value.for_field("expected_value")
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM events") == events_before
+    assert threads.get_thread(db, first.thread_id).expected_close == today + dt.timedelta(days=40)
+
+
+def test_the_log_forms_more_details_move_the_expected_close_date(app_env) -> None:
+    from crm_data import setup
+    from crm_data.config import config_for
+
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    client = new_client(db, admin)
+    tid = call(db, admin, client).thread_id
+    before = threads.get_thread(db, tid).expected_close
+    at = _app(admin)
+    at.query_params["client"] = str(client)
+    at.query_params["thread"] = str(tid)
+    at.switch_page("pages/log_event.py").run()
+    assert [e.value for e in at.exception] == []
+    close = next(d for d in at.date_input if d.label == "Expected close")
+    assert close.value == before  # shown as it is
+    close.set_value(before + dt.timedelta(days=14))
+    at.text_area(key="log_note_0").input("They sign after the holidays")
+    at.button(key="log_save_0").click().run()
+    assert [e.value for e in at.exception] == []
+    assert at.success, [e.value for e in at.error]
+    assert threads.get_thread(db, tid).expected_close == before + dt.timedelta(days=14)
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM forecast_changes WHERE thread_id = ?", [tid]) == 1
+    db.close()

@@ -275,6 +275,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
                 _errors_for(k, "lost_reason_id")
             if stage_id is not None and look.stages[stage_id].thread_status != "open" and thread:
                 cancel_planned = closing.cancel_choice(st, thread.id, k("cancel_planned"))
+        expectation = _expectation_fields(k, thread)
 
         # custom dictionaries of the chosen type
         dict_values: dict[int, int | None] = {}
@@ -391,6 +392,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             "stage_id": stage_id,
             "lost_reason_id": lost_reason_id,
             "cancel_planned": cancel_planned,
+            **expectation(),
             "dictionary_values": dict_values,
             "next_step": next_step() if next_step else None,
             "amounts": amounts,
@@ -400,6 +402,41 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         }
 
     return parts
+
+
+def _expectation_fields(k: _Keys, thread: Any) -> Any:
+    """The thread's expected close date and value (the forecast), shown as they are; returns a
+    function giving the command's `expected_close`/`expected_value`, only those the user changed."""
+    f = ui.fmt()
+    close = None if thread is None or pd.isna(thread.expected_close) else pd.Timestamp(thread.expected_close).date()
+    value = None if thread is None or pd.isna(thread.expected_value) else thread.expected_value
+    shown = f.number(value, 2) if value is not None else ""
+    c1, c2 = st.columns(2)
+    chosen_close = c1.date_input(
+        f.t("field.expected_close"),
+        value=close,
+        min_value=dt.date(2000, 1, 1),
+        max_value=dt.date(2099, 12, 31),
+        format=f.date_input_format(),
+        key=k(f"close_{thread.id if thread is not None else 'new'}"),
+        help=f.t("log.close_help"),
+    )
+    typed_value = c2.text_input(
+        f.t("field.expected_value"),
+        value=shown,
+        key=k(f"value_{thread.id if thread is not None else 'new'}"),
+        placeholder=f.t("thread.value_placeholder"),
+        help=f.t("thread.value_help", currency=f.currency),
+    )
+    _errors_for(k, "expected_close", "expected_value")
+
+    def changed() -> dict[str, Any]:
+        return {
+            "expected_close": chosen_close if chosen_close != close else None,
+            "expected_value": typed_value if typed_value.strip() and typed_value != shown else None,
+        }
+
+    return changed
 
 
 def _next_step_fields(k: _Keys, look, account, settings):
