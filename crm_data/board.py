@@ -81,6 +81,8 @@ class Card:
     next_type: str | None
     rotting: bool
     version: int
+    expected_close: dt.date | None = None
+    late: bool = False  # open and past its expected close date (slipped)
 
     @property
     def no_next_step(self) -> bool:
@@ -142,7 +144,7 @@ class Board:
 _BOARD_SQL = """
 WITH chosen AS (
     SELECT t.id, t.stage_id, t.owner_id, t.client_id, t.title, t.status, t.opened_at, t.closed_at,
-           t.last_event_at, t.version
+           t.last_event_at, t.version, t.expected_close
     FROM threads t
     WHERE t.pipeline_id = $pipeline
       AND (t.status = 'open' OR (t.status IN ('won', 'lost') AND t.closed_at >= $closed_since))
@@ -152,7 +154,8 @@ val AS ({value_sql}),
 cards AS (
     SELECT c.*, coalesce(v.value, 0)::DECIMAL(38, 2) AS value, s.percent,
            (c.status = 'open' AND s.rot_days IS NOT NULL
-            AND c.last_event_at < $now - to_days(s.rot_days)) AS rotting
+            AND c.last_event_at < $now - to_days(s.rot_days)) AS rotting,
+           coalesce(c.status = 'open' AND c.expected_close < CAST($today AS DATE), false) AS late
     FROM chosen c JOIN stages s ON s.id = c.stage_id
     LEFT JOIN val v ON v.thread_id = c.id
 ),
@@ -184,7 +187,7 @@ next_step AS (
 )
 SELECT s.id, s.title, s.client_id, cl.name AS client, s.owner_id, u.display_name AS owner, s.stage_id,
        s.status, s.value, coalesce(en.entered_at, s.opened_at) AS entered_at, s.closed_at,
-       s.last_event_at, n.next_at, {next_type} AS next_type, s.rotting, s.version,
+       s.last_event_at, n.next_at, {next_type} AS next_type, s.rotting, s.version, s.expected_close, s.late,
        s.col_count, s.col_value, s.col_weighted
 FROM shown s
 JOIN clients cl ON cl.id = s.client_id
@@ -242,6 +245,7 @@ def board(
                 "closed_since": closed_since,
                 "amount_type": amount_type,
                 "now": now,
+                "today": now.astimezone(org_settings.zone(org_settings.cached(db))).date(),
                 "limit": _clamp(limit),
                 "limit_stages": list(limits),
                 "limits": list(limits.values()),
@@ -298,6 +302,8 @@ def _column(stage: dictionaries.Stage, rows: list[dict], now: dt.datetime) -> Co
                 next_type=r["next_type"],
                 rotting=bool(r["rotting"]),
                 version=r["version"],
+                expected_close=r["expected_close"],
+                late=bool(r["late"]),
             )
             for r in rows
         ),

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import board, permissions
+from crm_data import board, clock, permissions
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import Fmt
 from pages._ui import board_component, closing, filters, labels
@@ -33,6 +33,7 @@ def reason_text(exc: CrmError, f: Fmt) -> str:
 
 def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> dict[str, Any]:
     """The board as plain data for the component: every text already translated and formatted."""
+    now = clock.now()
     columns = []
     for c in b.columns:
         cards = [
@@ -48,6 +49,8 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "next_text": f.t("board.next", type=k.next_type or "", when=k.next_at) if k.next_at else None,
                 "no_next": k.no_next_step,
                 "rotting_text": f.t("board.rotting_mark", days=c.rot_days) if k.rotting else None,
+                "late_text": f.t("board.late_mark", day=f.date(k.expected_close)) if k.late else None,
+                "next_late": k.next_at is not None and k.next_at < now,
                 "version": k.version,
                 "menu_label": f.t("board.move_menu", title=k.title),
                 "go_label": f.t("board.go_label", title=k.title),

@@ -612,3 +612,20 @@ def test_the_log_forms_more_details_move_the_expected_close_date(app_env) -> Non
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM forecast_changes WHERE thread_id = ?", [tid]) == 1
     db.close()
+
+
+def test_the_board_flags_a_slipped_card(db: Database, admin: users.User) -> None:
+    from crm_data import board
+
+    client = new_client(db, admin)
+    today = clock.today(WARSAW)
+    late = call(db, admin, client, note="Late deal").thread_id
+    on_time = call(db, admin, client, note="On time", thread_id=threads.ThreadChoice.NEW).thread_id
+    with db.transaction() as tx:
+        tx.execute("UPDATE threads SET expected_close = ? WHERE id = ?", [today - dt.timedelta(days=1), late])
+        tx.execute("UPDATE threads SET expected_close = ? WHERE id = ?", [today, on_time])
+    pipeline = threads.get_thread(db, late).pipeline_id
+    shown = board.board(db, board.BoardFilter(pipeline_id=pipeline))
+    cards = {c.id: c for column in shown.columns for c in column.cards}
+    assert (cards[late].late, cards[late].expected_close) == (True, today - dt.timedelta(days=1))
+    assert cards[on_time].late is False  # due today is not late yet

@@ -54,6 +54,8 @@ CSS = """
 .flag { font-size: 0.75rem; border-radius: 0.3rem; padding: 0.05rem 0.35rem; display: inline-block; margin-top: 0.3rem; }
 .flag.no-next { background: #fdecea; color: #a12622; }
 .flag.rot { background: #fff4d6; color: #7a5200; }
+.flag.late { background: #fdecea; color: #a12622; }
+.line.late { color: #a12622; font-weight: 600; }
 .picker { display: flex; flex-wrap: wrap; gap: 0.3rem; margin-top: 0.35rem; }
 .move { font: inherit; font-size: 0.78rem; flex: 1 1 100%; min-width: 0; padding: 0.2rem;
         border-radius: 0.35rem; border: 1px solid var(--st-border-color, #d5d7de);
@@ -173,9 +175,10 @@ export default function (component) {
     row.appendChild(el("span", "line muted", card.days_text));
     row.appendChild(el("span", "value", card.value_text));
     node.appendChild(row);
-    if (card.next_text) node.appendChild(el("div", "line", card.next_text));
+    if (card.next_text) node.appendChild(el("div", card.next_late ? "line late" : "line", card.next_text));
     if (card.no_next) node.appendChild(el("span", "flag no-next", labels.no_next));
     if (card.rotting_text) node.appendChild(el("span", "flag rot", card.rotting_text));
+    if (card.late_text) node.appendChild(el("span", "flag late", card.late_text));
     if (card.movable) {
       node.draggable = true;
       node.addEventListener("dragstart", (event) => {
