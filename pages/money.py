@@ -37,7 +37,28 @@ chosen = filters.bar(
 )
 flt = chosen.filter
 granularity, dimension = flt.granularity, flt.dimension
-report = reports.money(ui.db(), flt)
+# every key of the breakdown (the table at the end); a few of them picked to compare on their own
+every = reports.money_keys(ui.db(), flt)
+names = {
+    int(k): labels.key_label(int(k), None if pd.isna(n) else str(n))
+    for k, n in zip(every["key"], every["label"], strict=True)
+    if int(k) != reports.NONE
+}
+compare = st.multiselect(
+    f.t("money.compare", by=f.t(f"money.by_{dimension}").lower()),
+    list(names),
+    format_func=names.get,
+    key=f"money_compare_{dimension}",
+    placeholder=f.t("money.compare_top", n=reports.TOP_KEYS),
+    help=f.t("money.compare_help", n=reports.TOP_KEYS),
+)
+report = reports.money(ui.db(), flt, keys=tuple(compare))
+
+
+def key_name(key: int, label: str | None) -> str:
+    return labels.key_label(key, label, report.others)
+
+
 what = (
     look.amount_types[report.amount_type_id].name
     if report.amount_type_id in look.amount_types
@@ -50,6 +71,12 @@ covered_key, covered_end = (
 st.caption(ui.tm(covered_key, what=what, start=f.date(report.covered[0]), end=f.date(covered_end)))
 if flt.product_id is not None or dimension == "product":
     st.caption(f.t("money.product_split"))
+if report.others:
+    st.caption(
+        f.tn("money.others_note", report.others, shown=len(compare) or reports.TOP_KEYS)
+        if not compare
+        else f.tn("money.others_note_chosen", report.others, shown=len(compare))
+    )
 
 totals = reports.money_totals(report)
 last = totals.iloc[-1]
@@ -86,7 +113,7 @@ else:
         charts.money_figure(report, f, kind=chosen.chart), key="money_chart_figure", config=charts.chart_config("money")
     )
 
-    pivot = reports.money_pivot(report, labels.key_label)
+    pivot = reports.money_pivot(report, key_name)
     pivot_columns = specs.money_pivot([c for c in pivot.columns if c not in ("__period__", "__total__")], granularity)
     pivot = pivot.assign(__previous__=totals["previous"].tolist(), __change__=totals["change_ratio"].tolist())
     st.subheader(f.t("money.pivot"), anchor=False)
@@ -95,11 +122,20 @@ else:
 
     st.subheader(f.t("money.changes"), anchor=False)
     rows = report.rows
-    names = [
-        labels.key_label(int(k), None if pd.isna(n) else str(n))
-        for k, n in zip(rows["key"], rows["label"], strict=True)
-    ]
+    names = [key_name(int(k), None if pd.isna(n) else str(n)) for k, n in zip(rows["key"], rows["label"], strict=True)]
     changes = rows.assign(name=names)
     change_columns = specs.money_changes(dimension, granularity)
     tables.table(change_columns, changes, "money_changes_table", height=420)
     tables.downloads(change_columns, lambda: changes, "money-changes", "money_changes_dl")
+
+    everyone = every.assign(
+        name=[
+            key_name(int(k), None if pd.isna(n) else str(n)) for k, n in zip(every["key"], every["label"], strict=True)
+        ]
+    )
+    by = f.t(f"money.by_{dimension}").lower()
+    st.subheader(f.t("money.every", by=by), anchor=False)
+    st.caption(f.tn("money.every_help", len(everyone), by=by))
+    key_columns = specs.money_keys(dimension)
+    tables.table(key_columns, everyone, "money_every_table", height=420 if len(everyone) > 12 else "content")
+    tables.downloads(key_columns, lambda: everyone, f"money-every-{dimension}", "money_every_dl")

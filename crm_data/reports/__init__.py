@@ -83,6 +83,7 @@ from crm_data.reports.money import (  # noqa: F401
     PartialPeriod,
     _without_product,
     money,
+    money_keys,
     money_pivot,
     money_totals,
     running_bucket,

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
-from crm_data import cache, clock
+from crm_data import cache, checks, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
     _DIMENSION_KEY,
@@ -121,6 +122,7 @@ class Money:
     amount_type_id: int | None
     granularity: str
     partial: PartialPeriod | None = None
+    others: int = 0  # how many keys the OTHER rows add up (0: none)
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,20 @@ class PartialPeriod:
 
 
 @cache.shared(blind_to_appends=("events",))
-def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date | None = None) -> Money:
-    """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`.
-    With the `amount_type` dimension every type is shown; otherwise `f.amount_type_id` (or the
-    first type). `today` (default: the organisation's today) decides whether the last bucket is
-    still running."""
+def money(
+    db: Database,
+    f: ReportFilter,
+    *,
+    top: int = TOP_KEYS,
+    today: dt.date | None = None,
+    keys: tuple[int, ...] = (),
+) -> Money:
+    """Sums of event amounts per bucket of `f.granularity`, broken down by `f.dimension`: the
+    `top` keys of the range by value, or the `keys` chosen to compare, each on its own; every
+    other key added up under OTHER (`others` says how many). With the `amount_type` dimension
+    every type is shown; otherwise `f.amount_type_id` (or the first type). `today` (default:
+    the organisation's today) decides whether the last bucket is still running."""
+    keys = checks.idents(keys, "keys")
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     before = previous_bucket(first, f.granularity)
@@ -148,23 +159,9 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
     partial = running_bucket(periods[-1], f.granularity, today or clock.today(zone))
     # the bucket before the last counts up to `cut` when compared with the last one
     cut = local_midnight(partial.previous_through + dt.timedelta(days=1), zone) if partial else window["to"]
-    where, params = _thread_conditions(f if f.product_id is None else _without_product(f))
-    amount_type_id = None if f.dimension == "amount_type" else _amount_type(db, f)
-    amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
-    grain = f.granularity  # allow-listed in ReportFilter
-    if f.dimension == "product" or f.product_id is not None:
-        facts = _PRODUCT_FACTS_SQL.format(
-            grain=grain,
-            where=where,
-            amount_condition=amount_condition,
-            none=NONE,
-            key=_PRODUCT_FACTS_KEY[f.dimension],
-            product="TRUE" if f.product_id is None else "al.product_id = $product_id",
-        )
-    else:
-        facts = _FACTS_SQL.format(
-            grain=grain, key=_DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
-        )
+    facts, params, amount_type_id = _facts(db, f)
+    # the keys chosen to compare come first (and are the only ones shown on their own)
+    chosen_first = "list_contains($keys::BIGINT[], key) DESC," if keys else ""
     with db.read() as tx:
         rows = _frame(
             tx,
@@ -176,9 +173,11 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
             ),
             ranked AS (
                 SELECT key, row_number() OVER (
-                    ORDER BY coalesce(sum(total) FILTER (WHERE period >= $first), 0) DESC, key) AS rn
+                    ORDER BY key = {NONE}, {chosen_first} coalesce(sum(total) FILTER (WHERE period >= $first), 0) DESC, key)
+                    AS rn  -- "no product" is always shown on its own: it takes no place among the top keys
                 FROM sums GROUP BY key
             ),
+            others AS (SELECT count(*) AS n FROM ranked WHERE rn > $top AND key <> {NONE}),
             grouped AS (
                 SELECT s.period, CASE WHEN r.rn <= $top OR s.key = {NONE} THEN s.key ELSE {OTHER} END AS key,
                        sum(s.total) AS total, sum(s.early) AS early
@@ -198,7 +197,7 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
             )
             SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
                    l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
-                   (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio
+                   (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio, (SELECT n FROM others) AS others
             FROM lagged l LEFT JOIN ({_dimension_names(f.dimension, f.lang)}) n ON n.id = l.key
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
@@ -207,7 +206,8 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
                 **params,
                 **window,
                 "first": first,
-                "top": top,
+                "top": len(keys) if keys else top,
+                "keys": list(keys),
                 "periods": [before, *periods],
                 "cut": cut,
                 "last": periods[-1],
@@ -216,7 +216,64 @@ def money(db: Database, f: ReportFilter, *, top: int = TOP_KEYS, today: dt.date 
             },
         )
     rows["period"] = pd.to_datetime(rows["period"]).dt.date
-    return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity, partial)
+    others = int(rows["others"].iloc[0]) if len(rows) else 0
+    rows = rows.drop(columns="others")
+    return Money(rows, periods, (first, after - dt.timedelta(days=1)), amount_type_id, f.granularity, partial, others)
+
+
+def _facts(db: Database, f: ReportFilter) -> tuple[str, dict[str, Any], int | None]:
+    """The `facts` CTE of a money report (period, starts_at, key, value), its thread conditions'
+    parameters and the amount type it counts (None: every type, by amount type)."""
+    where, params = _thread_conditions(f if f.product_id is None else _without_product(f))
+    amount_type_id = None if f.dimension == "amount_type" else _amount_type(db, f)
+    amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
+    grain = f.granularity  # allow-listed in ReportFilter
+    if f.dimension == "product" or f.product_id is not None:
+        facts = _PRODUCT_FACTS_SQL.format(
+            grain=grain,
+            where=where,
+            amount_condition=amount_condition,
+            none=NONE,
+            key=_PRODUCT_FACTS_KEY[f.dimension],
+            product="TRUE" if f.product_id is None else "al.product_id = $product_id",
+        )
+    else:
+        facts = _FACTS_SQL.format(
+            grain=grain, key=_DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
+        )
+    return facts, params, amount_type_id
+
+
+@cache.shared(blind_to_appends=("events",))
+def money_keys(db: Database, f: ReportFilter) -> pd.DataFrame:
+    """Every key of the breakdown over the whole range (widened to whole buckets), most money
+    first: key, label, total, share (of the range's total). The table behind a chart that shows
+    only the top keys; NONE for amounts without a product."""
+    periods = buckets(f.start, f.end, f.granularity)
+    after = next_bucket(periods[-1], f.granularity)
+    zone = _zone(db)
+    facts, params, amount_type_id = _facts(db, f)
+    with db.read() as tx:
+        return _frame(
+            tx,
+            f"""
+            WITH {facts},
+            sums AS (SELECT key, sum(value) AS total FROM facts WHERE period >= $first GROUP BY key)
+            SELECT s.key, n.name AS label, CAST(s.total AS DECIMAL(38, 2)) AS total,
+                   s.total / nullif(sum(s.total) OVER (), 0) AS share
+            FROM sums s LEFT JOIN ({_dimension_names(f.dimension, f.lang)}) n ON n.id = s.key
+            ORDER BY s.total DESC, label, s.key
+            """,
+            {
+                **params,
+                "tz": zone.key,
+                "from": local_midnight(periods[0], zone),
+                "to": local_midnight(after, zone),
+                "first": periods[0],
+                "amount_type": amount_type_id,
+                "product_id": f.product_id,
+            },
+        )
 
 
 def running_bucket(start: dt.date, granularity: str, today: dt.date) -> PartialPeriod | None:

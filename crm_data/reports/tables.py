@@ -189,6 +189,16 @@ OCCUPANCY = (
 )
 
 
+def money_keys(dimension: str) -> tuple[Column, ...]:
+    """reports.money_keys: every key of the breakdown, its name in `name`."""
+    return (
+        Column("key", "money.key_no", "int", shown=False),
+        Column("name", f"money.by_{dimension}"),
+        Column("total", "money.total", "money"),
+        Column("share", "money.share", "share", help="money.share_help"),
+    )
+
+
 # -- forecast -------------------------------------------------------------------------------------------------
 def forecast_totals(grain: str) -> tuple[Column, ...]:
     """reports.forecast(...).totals: one row per bucket."""

@@ -271,7 +271,7 @@ def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool 
     x = [period_label(p, report.granularity, f, short=True) for p in report.periods]
     for i, key in enumerate(labels):
         y = [totals.get((key, p), 0.0) for p in report.periods]
-        name = plain(key_label(key, labels[key]))
+        name = plain(key_label(key, labels[key], report.others))
         hover = [f.money(v) for v in y]
         color = PALETTE[i % len(PALETTE)]
         if kind == "line":

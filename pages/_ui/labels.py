@@ -27,10 +27,10 @@ def period_label(day: dt.date, granularity: str, f: Fmt, *, short: bool = False)
     return str(day.year)
 
 
-def key_label(key: int, label: str | None) -> str:
-    """A breakdown key's name: the stored name, "other" or "no product"."""
+def key_label(key: int, label: str | None, others: int = 0) -> str:
+    """A breakdown key's name: the stored name, "N others" (or "Other") or "no product"."""
     if key == reports.OTHER:
-        return ui.t("reports.other")
+        return ui.fmt().tn("reports.others", others) if others else ui.t("reports.other")
     if key == reports.NONE:
         return ui.t("reports.no_product")
     return label or f"#{key}"
