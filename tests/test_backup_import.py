@@ -23,7 +23,20 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from crm_data import attachments, backup, clients, clock, dictionaries, events, ics, imports, planning, sessions, users
+from crm_data import (
+    attachments,
+    backup,
+    clients,
+    clock,
+    dictionaries,
+    events,
+    ics,
+    imports,
+    planning,
+    sessions,
+    targets,
+    users,
+)
 from crm_data.backup import BackupError
 from crm_data.config import Config, config_for
 from crm_data.db import Database
@@ -181,6 +194,18 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
         ),
     )
     second = call(db, member, mlyny, note="Pierwszy telefon", new_thread_title="Młyny — dostawa 2027")
+    # the forecast: a moved expected close date and value, a monthly target
+    call(
+        db,
+        member,
+        mlyny,
+        thread_id=second.thread_id,
+        note="Klient przesuwa decyzję",
+        expected_close=now.date() + dt.timedelta(days=75),
+        expected_value="48 000,00",
+        lang="pl",
+    )
+    targets.set_targets(db, admin, {member.id: {now.date().replace(day=1): "120 000"}}, lang="pl")
     start = (now + dt.timedelta(days=2)).replace(minute=0, second=0)
     booked = planning.plan_event(
         db,

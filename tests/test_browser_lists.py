@@ -147,6 +147,7 @@ def test_a_window_narrowed_below_the_breakpoint_turns_its_list_into_cards(browse
     assert page.locator('[class*="_onphone"]').count() == 0
     page.set_viewport_size(PHONE)
     visible_cards(page).first.wait_for()
+    wait_idle(page)  # the run that draws the cards streams them in: the first is not the last
     assert visible_cards(page).count() >= 3
     page.set_viewport_size(DESKTOP)
     page.get_by_test_id("stMain").locator('[data-testid="stDataFrame"]:visible').first.wait_for()
