@@ -72,7 +72,10 @@ def test_the_funnels_numbers_are_written_inside_their_bars_where_nothing_cuts_th
         specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
         funnels = [t for spec in specs for t in spec["data"] if t.get("type") == "funnel"]
         assert funnels, page
-        assert all(t.get("textposition") == "inside" for t in funnels), page
+        for t in funnels:
+            # inside every bar that has a width; a stage nobody reached (the Won row, often) has
+            # no bar to hold "0 · 0 PLN", so it is written beside it rather than not at all
+            assert t["textposition"] == ["inside" if x else "outside" for x in t["x"]], page
 
 
 def test_the_products_chart_writes_its_money_axis_through_the_formatter_in_polish(sample_env) -> None:

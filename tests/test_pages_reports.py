@@ -504,3 +504,29 @@ def test_meeting_mode_cards_get_a_third_of_the_width_each_so_a_projector_shows_t
     holding = [c for c in at.columns if len(c.get("metric")) > 0]
     assert len(holding) == 5
     assert min(c.weight for c in holding) >= 1 / 3 - 1e-9
+
+
+def test_meeting_mode_presents_one_section_a_screen_and_moves_between_them(sample_env) -> None:
+    at = opened(sample_env["manager"], "pages/meeting.py", meeting_present="true")
+    assert at.title == []  # no page title, no filters in sight: the section is the screen
+    assert [h.value for h in at.header] == ["Key numbers"]
+    assert len(at.metric) == 5
+    titles = []
+    for _ in range(7):
+        titles.append(at.header[0].value)
+        next_button = at.button(key="meeting_next")
+        if next_button.disabled:
+            break
+        next_button.click().run()
+        assert [e.value for e in at.exception] == []
+    assert titles[:2] == ["Key numbers", "Funnel"]
+    assert len(titles) == 7
+    assert titles[-1].startswith("Biggest open deals expected in Q")
+    assert at.get("plotly_chart") == []  # the last screen is a table of deals
+    assert any("title" in d.value.columns for d in at.dataframe)
+    at.button(key="meeting_prev").click().run()
+    assert at.header[0].value == "Slipped and at risk"
+    at.button(key="meeting_exit").click().run()
+    assert [e.value for e in at.exception] == []
+    assert at.title[0].value == "Meeting mode"
+    assert len(at.get("plotly_chart")) >= 4  # everything on one page again

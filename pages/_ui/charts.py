@@ -217,7 +217,8 @@ def funnel_figure(stages: pd.DataFrame, f: Fmt, *, measure: str = "reached", big
             textinfo="text",
             # inside, shrunk to fit: beside a narrow bar plotly cut it at the figure's edge
             # ("8 · 206,7 tys. PL" in meeting mode at 1400 px, on a phone in both languages)
-            textposition="inside",
+            # a stage nobody reached has no bar to hold its text: it is written beside it ("0 · 0 PLN")
+            textposition=["inside" if c else "outside" for c in counts],
             marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(path))]},
             connector={"line": {"color": "#bbbbbb", "width": 1}},
             hovertemplate="%{y}<br>%{text}<extra></extra>",
