@@ -43,7 +43,7 @@ export default function (component) {{
     if (!window.__crmPresentOn || event.altKey || event.ctrlKey || event.metaKey) return;
     const target = event.target;
     // keys typed into a field, a box or a grid are theirs
-    if (target instanceof Element && target.closest('input, textarea, select, [contenteditable], [role="grid"], [role="listbox"], [role="combobox"]')) return;
+    if (target instanceof Element && target.closest('input, textarea, select, [contenteditable], [role="grid"], [role="listbox"], [role="combobox"], [role="spinbutton"], [role="slider"]')) return;
     const step = KEYS[event.key];
     if (!step || !window.__crmPresent) return;
     event.preventDefault();
