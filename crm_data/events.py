@@ -120,6 +120,7 @@ class LogEvent:
     # unchanged (an expected value is cleared on the thread's page)
     expected_close: dt.date | None = None
     expected_value: str | Decimal | None = None
+    message_id: str | None = None  # the e-mail the event was made from (crm_data.mail): never twice
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class _Clean:
     cancel_planned: bool = True
     expected_close: dt.date | None = None
     expected_value: Decimal | None = None
+    message_id: str | None = None
 
 
 class _Errors:
@@ -298,6 +300,12 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         if thread is not None and not permissions.can_edit_thread(actor, thread):
             err.add("expected_close", "permission.thread")
 
+    message_id = None
+    if cmd.message_id is not None:
+        message_id = err.check(lambda: check_text(cmd.message_id, "message_id", max_len=998, required=True))
+        if message_id and message_known(db, message_id):
+            err.add("file", "mail.duplicate")
+
     # extended parts
     amounts = _amounts(cmd, look, err, lang)
     products = _products(cmd, look, err, lang)
@@ -341,6 +349,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         cancel_planned=checks.flag(cmd.cancel_planned, "cancel_planned"),
         expected_close=expected_close,
         expected_value=expected_value,
+        message_id=message_id,
     )
 
 
@@ -498,6 +507,12 @@ def _files(cmd: LogEvent, limit_mb: int, err: _Errors) -> list[tuple[str, bytes]
     return out
 
 
+def message_known(db: Database, message_id: str) -> bool:
+    """Whether an event was already made from the e-mail with this id (crm_data.mail)."""
+    with db.read() as tx:
+        return bool(tx.scalar("SELECT count(*) FROM event_messages WHERE message_id = ?", [message_id]))
+
+
 # -- writing -----------------------------------------------------------------------------------
 def log_event(db: Database, actor: User, cmd: LogEvent, *, now: dt.datetime | None = None) -> LogResult:
     """Validate everything, check the next step's people and resources, store attachment
@@ -595,6 +610,8 @@ def _write(
         audit.record(tx, actor.id, "event", event_id, "create", {"status": [None, "done"]})
 
     _write_children(tx, actor, event_id, c, stored)
+    if c.message_id is not None:  # the unique key refuses a message another save just wrote
+        tx.execute("INSERT INTO event_messages (event_id, message_id) VALUES (?, ?)", [event_id, c.message_id])
 
     if stage is not None:
         status = stage.thread_status

@@ -137,6 +137,9 @@ def tm(key: str, /, **params: Any) -> str:
 def field_label(field: str) -> str:
     """'amounts.2.value' -> 'Amounts, row 3: Value'."""
     parts = field.split(".")
+    if parts[0] == "target" and len(parts) == 3 and parts[1].isdigit():  # crm_data.targets: a person's month
+        person = lookups().people.get(int(parts[1]))
+        return f"{t('field.target')} · {person.display_name if person else parts[1]} · {parts[2]}"
     if len(parts) >= 2 and parts[1].isdigit():
         label = t("row_label", group=t(f"field.{parts[0]}"), row=int(parts[1]) + 1)
         return f"{label}: {t('field.' + parts[2])}" if len(parts) > 2 else label
