@@ -32,6 +32,7 @@ from crm_data import (
     events,
     ics,
     imports,
+    mail,
     planning,
     sessions,
     targets,
@@ -206,6 +207,13 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
         lang="pl",
     )
     targets.set_targets(db, admin, {member.id: {now.date().replace(day=1): "120 000"}}, lang="pl")
+    # an e-mail dropped on a thread (event_messages keeps its Message-ID)
+    from tests.test_mail import message
+
+    (mailed,) = mail.import_messages(
+        db, member, [("oferta.eml", message(message_id="<backup-1@mlyny.pl>"))], thread_id=second.thread_id
+    )
+    assert mailed.event_id is not None, mailed.error
     start = (now + dt.timedelta(days=2)).replace(minute=0, second=0)
     booked = planning.plan_event(
         db,
@@ -262,17 +270,17 @@ def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counti
     assert empty == [], "the scenario should put rows in every table"
     assert {"schema_migrations", "reservations", "reminders", "event_conflicts", "recurrences"} <= set(tables)
     with db.read() as tx:
-        assert tx.scalar("SELECT count(*) FROM attachments") == 3
-        assert tx.scalar("SELECT count(DISTINCT sha256) FROM attachments") == 2
+        assert tx.scalar("SELECT count(*) FROM attachments") == 4  # three files and one e-mail
+        assert tx.scalar("SELECT count(DISTINCT sha256) FROM attachments") == 3
     original_files = blob_files(db.config)
-    assert len(original_files) == 2  # identical bytes are stored once
+    assert len(original_files) == 3  # identical bytes are stored once
 
     zip_path = tmp_path / "backups" / "crm.zip"
     manifest = backup.create(db, admin, zip_path)
     assert zip_path.exists()
     assert not zip_path.with_name("crm.zip.partial").exists()
-    assert manifest["counts"]["attachments"] == 3
-    assert len(manifest["attachments"]) == 2
+    assert manifest["counts"]["attachments"] == 4
+    assert len(manifest["attachments"]) == 3
 
     target = config_for(tmp_path / "restored" / "crm.duckdb")
     restored_manifest = backup.restore(zip_path, target)
