@@ -25,6 +25,7 @@ PAGES = [
     "pages/account.py",
     "pages/admin.py",
     "pages/meeting.py",
+    "pages/forecast.py",
     "pages/funnel.py",
     "pages/money.py",
     "pages/products.py",

@@ -195,7 +195,7 @@ def money_keys(dimension: str) -> tuple[Column, ...]:
         Column("key", "money.key_no", "int", shown=False),
         Column("name", f"money.by_{dimension}"),
         Column("total", "money.total", "money"),
-        Column("share", "money.share", "share", help="money.share_help"),
+        Column("share", "money.share", "ratio", help="money.share_help"),
     )
 
 
