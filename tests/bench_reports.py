@@ -37,6 +37,7 @@ from tests.helpers import as_user, navigation_only  # noqa: E402
 
 PAGES = {
     "meeting": ("pages/meeting.py", {}),
+    "forecast": ("pages/forecast.py", {}),
     "funnel": ("pages/funnel.py", {}),
     "money": ("pages/money.py", {}),
     "money (by product, from the URL)": ("pages/money.py", {"money_by": "product"}),
@@ -91,6 +92,10 @@ def queries(db: Database, runs: int) -> tuple[dict[str, float], int]:
             db, year, Drill("open_owner", owner_id=owner)
         ),
         "weighted_pipeline": lambda: reports.weighted_pipeline(db, year),
+        "forecast (6 months by owner)": lambda: reports.forecast(
+            db, ReportFilter(twelve.end.replace(day=1), twelve.end.replace(day=1) + dt.timedelta(days=180))
+        ),
+        "slipped": lambda: reports.slipped(db, year),
         **{
             f"money (12 months by {dim})": (
                 lambda dim=dim: reports.money(db, ReportFilter(twelve.start, twelve.end, dimension=dim))

@@ -98,7 +98,7 @@ DEFAULT_DB = next(
 )
 DEFAULT_PASSWORD = "benchmark password 1"  # tests.benchmark builds its data sets with it
 # the pages a user moves between, by their address (st.Page's url_pathname)
-PAGES = ("today", "threads", "funnel", "money", "calendar", "meeting")
+PAGES = ("today", "threads", "funnel", "forecast", "money", "calendar", "meeting")
 VISITED: tuple[str, ...] = ()  # --pages: the users move only between these (one page: it again and again)
 ADDRESS = {"today": "", "log": "log_event"}  # Today is the default page: its address is the app's root
 # the log form's widgets by their keys (pages/_ui/quicklog.py: log_<name>_<generation>)
