@@ -13,7 +13,7 @@ from crm_data import clock, reports, targets
 from crm_data.errors import CrmError
 from crm_data.reports import tables as specs
 from crm_data.reports.periods import bucket_start, next_bucket
-from pages._ui import charts, filters, labels, tables
+from pages._ui import cards, charts, filters, labels, tables
 from pages._ui import core as ui
 from pages._ui.filters import Field
 
@@ -167,19 +167,21 @@ slipped = slipped.assign(why=[labels.slip_reasons(r, f) for r in slipped.to_dict
 if slipped.empty:
     st.success(f.t("forecast.nothing_slipped"), icon=":material/check_circle:")
 else:
-    tables.limited(
-        specs.SLIPPED,
-        slipped,
-        slipped_total,
-        "forecast_slipped",
-        name="slipped",
-        caption=f.t("forecast.slipped_shown_of", shown=len(slipped), total=slipped_total)
-        if slipped_total > len(slipped)
-        else f.tn("threads.count", slipped_total),
-        everything=lambda: reports.slipped(ui.db(), flt, limit=None)[0],
-        wrap=("title", "client", "owner", "stage"),
-        fill="why",
-    )
+    with cards.wide("forecast_slipped_list"):
+        tables.limited(
+            specs.SLIPPED,
+            slipped,
+            slipped_total,
+            "forecast_slipped",
+            name="slipped",
+            caption=f.t("forecast.slipped_shown_of", shown=len(slipped), total=slipped_total)
+            if slipped_total > len(slipped)
+            else f.tn("threads.count", slipped_total),
+            everything=lambda: reports.slipped(ui.db(), flt, limit=None)[0],
+            wrap=("title", "client", "owner", "stage"),
+            fill="why",
+        )
+    cards.slipped_cards(slipped, f, "forecast_slipped_list")
 
 if account.sees_everything:
     with st.expander(f.t("forecast.targets"), icon=":material/flag:"):

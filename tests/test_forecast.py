@@ -629,3 +629,25 @@ def test_the_board_flags_a_slipped_card(db: Database, admin: users.User) -> None
     cards = {c.id: c for column in shown.columns for c in column.cards}
     assert (cards[late].late, cards[late].expected_close) == (True, today - dt.timedelta(days=1))
     assert cards[on_time].late is False  # due today is not late yet
+
+
+def test_on_a_phone_the_slipped_threads_are_cards_with_why(app_env) -> None:
+    from crm_data import setup
+    from crm_data.config import config_for
+    from pages._ui import core
+
+    db = Database.open(config_for(app_env))
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    late = call(db, admin, new_client(db, admin), note="Late deal").thread_id
+    with db.transaction() as tx:
+        tx.execute(
+            "UPDATE threads SET expected_close = ? WHERE id = ?", [clock.today(WARSAW) - dt.timedelta(days=4), late]
+        )
+    db.close()
+    at = _app(admin)
+    at.switch_page("pages/forecast.py").run()
+    assert not any(c.value == "4 days late" for c in at.caption)  # a wide screen: the table, no card
+    at.session_state[core.NARROW_KEY] = True
+    at.run()
+    assert [e.value for e in at.exception] == []
+    assert any(c.value == "4 days late" for c in at.caption)

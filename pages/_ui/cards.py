@@ -109,3 +109,34 @@ def history_card(row: dict[str, Any], key: str) -> None:
         st.caption(_line(row.get("thread"), row.get("author")))
         if _given(row.get("note")):
             st.text(str(row["note"]))
+
+
+def slipped_cards(frame: pd.DataFrame, f: Fmt, key: str) -> None:
+    """The Forecast's slipped threads as cards (drawn only on a narrow screen, where they show):
+    the title opens the thread; client and owner, stage, value and expected close, and why."""
+    if not ui.narrow_screen():
+        return
+    with phone(key):
+        for row in frame.to_dict("records"):
+            with st.container(border=True, gap="xxsmall", key=f"{key}_card_{int(row['id'])}"):
+                st.page_link(
+                    "pages/thread.py",
+                    label=f"**{ui.md_escape(str(row['title']))}**",
+                    icon=":material/forum:",
+                    query_params={"id": int(row["id"])},
+                )
+                closes = f.date(row["expected_close"]) if _given(row.get("expected_close")) else None
+                st.markdown(
+                    "  \n".join(
+                        x
+                        for x in (
+                            _line(row.get("client"), row.get("owner")),
+                            _line(
+                                row.get("stage"), f.money(row["value"]) if _given(row.get("value")) else None, closes
+                            ),
+                        )
+                        if x
+                    )
+                )
+                if _given(row.get("why")):
+                    st.caption(ui.md_escape(str(row["why"])))
