@@ -311,7 +311,7 @@ def _column(stage: dictionaries.Stage, rows: list[dict], now: dt.datetime) -> Co
 
 
 # -- what the board component sends back -------------------------------------------------------------------
-ACTIONS = ("move", "open", "more", "toggle")
+ACTIONS = ("move", "open", "more", "toggle", "close")
 
 
 @dataclass(frozen=True)
@@ -322,6 +322,7 @@ class BoardAction:
     thread_id: int | None = None
     stage_id: int | None = None
     version: int | None = None
+    day: dt.date | None = None  # "close": the card's new expected close date
 
 
 def read_action(kind: str, payload: object, shown: Board) -> BoardAction:
@@ -353,11 +354,24 @@ def read_action(kind: str, payload: object, shown: Board) -> BoardAction:
         return BoardAction(kind, thread_id=card())
     if kind in ("more", "toggle"):
         return BoardAction(kind, stage_id=stage())
+
+    def version() -> int:
+        value = payload.get("version")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= checks.MAX_ID:
+            raise ValidationError.single("version", "board.card_gone")
+        return value
+
+    if kind == "close":
+        thread_id, raw = card(), payload.get("date")
+        try:
+            day = dt.date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else None
+        except ValueError:
+            day = None
+        if day is None or not dt.date(2000, 1, 1) <= day <= dt.date(2099, 12, 31):
+            raise ValidationError.single("expected_close", "validation.time_out_of_range")
+        return BoardAction(kind, thread_id=thread_id, version=version(), day=day)
     thread_id, stage_id = card(), stage()
-    version = payload.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= checks.MAX_ID:
-        raise ValidationError.single("version", "board.card_gone")
-    return BoardAction(kind, thread_id=thread_id, stage_id=stage_id, version=version)
+    return BoardAction(kind, thread_id=thread_id, stage_id=stage_id, version=version())
 
 
 # -- the move ----------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import board, clock, permissions
+from crm_data import board, clock, permissions, threads
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import Fmt
 from pages._ui import board_component, closing, filters, labels
@@ -50,6 +50,9 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
                 "no_next": k.no_next_step,
                 "rotting_text": f.t("board.rotting_mark", days=c.rot_days) if k.rotting else None,
                 "late_text": f.t("board.late_mark", day=f.date(k.expected_close)) if k.late else None,
+                "close_value": k.expected_close.isoformat() if k.expected_close else None,
+                "close_label": f.t("board.close_label", title=k.title),
+                "set_label": f.t("board.set_label", title=k.title),
                 "next_late": k.next_at is not None and k.next_at < now,
                 "version": k.version,
                 "menu_label": f.t("board.move_menu", title=k.title),
@@ -78,7 +81,18 @@ def component_data(b: board.Board, f: Fmt, expanded: set[int], account: Any) -> 
         )
     texts = {
         k: f.t(f"board.{k}")
-        for k in ("move_to", "move", "show_more", "expand", "collapse", "drop_here", "empty", "no_next")
+        for k in (
+            "move_to",
+            "move",
+            "show_more",
+            "expand",
+            "collapse",
+            "drop_here",
+            "empty",
+            "no_next",
+            "closes",
+            "set_close",
+        )
     }
     targets = [{"id": c.stage_id, "name": c.name} for c in b.columns]
     return {"columns": columns, "labels": texts, "targets": targets, "rev": st.session_state.get(REV, 0)}
@@ -251,6 +265,27 @@ for kind in board.ACTIONS:
         limits[action.stage_id] = limits.get(action.stage_id, board.CARD_LIMIT) + board.CARD_LIMIT
     elif action.kind == "toggle":
         expanded ^= {action.stage_id}
+    elif action.kind == "close":
+        moved = cards_by_id[action.thread_id]
+        try:
+            threads.update_thread(
+                ui.db(),
+                account,
+                moved.id,
+                title=moved.title,
+                owner_id=moved.owner_id,
+                expected_version=action.version,
+                expected_close=action.day,
+            )
+        except CrmError as exc:
+            st.session_state[FLASH] = ("error", reason_text(exc, f), None)
+        else:
+            st.session_state[FLASH] = (
+                "success",
+                ui.tm("board.close_moved", title=moved.title, day=f.date(action.day)),
+                None,
+            )
+        redraw()
     else:
         moved, target = cards_by_id[action.thread_id], look.stages[action.stage_id]
         if target.is_lost:  # ask for the reason before anything is saved

@@ -436,6 +436,36 @@ FORGED = {
     "a float stage for more": ("more", {"stage_id": 1.0}, "board.unknown_stage"),
     "a version past BIGINT": ("move", {"thread_id": "CARD", "stage_id": "STAGE", "version": 2**70}, "board.card_gone"),
     "an action the board has not": ("delete", {"thread_id": "CARD"}, "board.bad_action"),
+    "a close date that is no date": (
+        "close",
+        {"thread_id": "CARD", "date": "2026-13-01", "version": 1},
+        "validation.time_out_of_range",
+    ),
+    "a close date as a number": (
+        "close",
+        {"thread_id": "CARD", "date": 20261201, "version": 1},
+        "validation.time_out_of_range",
+    ),
+    "a close date in 1999": (
+        "close",
+        {"thread_id": "CARD", "date": "1999-12-31", "version": 1},
+        "validation.time_out_of_range",
+    ),
+    "a close date with a time": (
+        "close",
+        {"thread_id": "CARD", "date": "2026-12-01T10:00", "version": 1},
+        "validation.time_out_of_range",
+    ),
+    "a close date of an unknown card": (
+        "close",
+        {"thread_id": 999999, "date": "2026-12-01", "version": 1},
+        "board.card_gone",
+    ),
+    "a close date with a float version": (
+        "close",
+        {"thread_id": "CARD", "date": "2026-12-01", "version": 1.0},
+        "board.card_gone",
+    ),
 }
 
 
@@ -467,3 +497,5 @@ def test_a_well_formed_payload_names_a_shown_card_and_column(db: Database, world
     assert move == board.BoardAction("move", card.id, target, card.version)
     assert board.read_action("open", {"thread_id": card.id}, shown) == board.BoardAction("open", thread_id=card.id)
     assert board.read_action("toggle", {"stage_id": target}, shown).stage_id == target
+    close = board.read_action("close", {"thread_id": card.id, "date": "2027-01-31", "version": card.version}, shown)
+    assert close == board.BoardAction("close", thread_id=card.id, version=card.version, day=dt.date(2027, 1, 31))

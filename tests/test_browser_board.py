@@ -15,6 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 from crm_data import clock, dictionaries, events, setup, users
 from crm_data.db import Database
 from tests.helpers import PASSWORD, call, new_client, sign_in, wait_idle
+from tests.test_browser_working_day import server_db
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("CRM_BOARD_SHOTS")  # a folder: also keep the screenshots there
@@ -280,3 +281,23 @@ def test_a_forged_move_from_the_browser_is_refused_with_a_message_and_moves_noth
         assert count_of(page, "Negotiation") == before
     assert count_of(page, "Lead") == "2 threads"  # the card stayed where it was
     context.close()
+
+
+def test_a_cards_expected_close_date_is_set_on_the_board(browser, server_factory, tmp_path) -> None:
+    server = server_factory(prepare)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, server.url, "anna")
+    open_board(page)
+    target = card(page, "Windows for the new office")
+    target.scroll_into_view_if_needed()
+    day = dt.date.today() + dt.timedelta(days=45)
+    target.locator("input.close").fill(day.isoformat())
+    target.get_by_role("button", name="Set the expected close of Windows for the new office").click()
+    wait_idle(page)
+    page.get_by_text("is now expected to close on").wait_for()
+    shot(page, tmp_path, "close-set")
+    with server_db(server) as db, db.read() as tx:
+        got = tx.all(
+            "SELECT new_close FROM forecast_changes JOIN threads t ON t.id = thread_id WHERE t.title LIKE 'Windows%'"
+        )
+    assert got == [(day,)]

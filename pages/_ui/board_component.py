@@ -55,6 +55,8 @@ CSS = """
 .flag.no-next { background: #fdecea; color: #a12622; }
 .flag.rot { background: #fff4d6; color: #7a5200; }
 .flag.late { background: #fdecea; color: #a12622; }
+.closing { display: flex; gap: 0.3rem; align-items: center; font-size: 0.75rem; color: inherit; width: 100%; min-width: 0; }
+input.close { font: inherit; font-size: 0.75rem; padding: 0.05rem 0.2rem; flex: 1 1 auto; min-width: 0; width: 100%; box-sizing: border-box; }
 .line.late { color: #a12622; font-weight: 600; }
 .picker { display: flex; flex-wrap: wrap; gap: 0.3rem; margin-top: 0.35rem; }
 .move { font: inherit; font-size: 0.78rem; flex: 1 1 100%; min-width: 0; padding: 0.2rem;
@@ -210,6 +212,27 @@ export default function (component) {
       picker.appendChild(menu);
       picker.appendChild(go);
       node.appendChild(picker);
+      // the expected close date: picked, then set with its own button (typing a date fires
+      // "change" at every complete date on the way)
+      const closing = el("label", "closing", labels.closes);
+      const day = el("input", "close");
+      day.type = "date";
+      day.value = card.close_value || "";
+      day.setAttribute("aria-label", card.close_label);
+      const set = el("button", "go", labels.set_close);
+      set.type = "button";
+      set.hidden = true;
+      set.setAttribute("aria-label", card.set_label);
+      day.addEventListener("change", () => { set.hidden = !day.value || day.value === (card.close_value || ""); });
+      set.addEventListener("click", () => {
+        if (!day.value) return;
+        setTriggerValue("close", { thread_id: card.id, date: day.value, version: card.version });
+      });
+      closing.appendChild(day);
+      const when = el("div", "picker");
+      when.appendChild(closing);
+      when.appendChild(set);
+      node.appendChild(when);
     }
     return node;
   }
@@ -226,5 +249,11 @@ def draw(data: dict[str, Any], key: str) -> Any:
     """Mount the board; returns its result (trigger values `move`, `open`, `more`, `toggle`)."""
     noop = lambda: None  # noqa: E731 - a callback per trigger registers it; the page reads the result
     return _BOARD(
-        key=key, data=data, on_move_change=noop, on_open_change=noop, on_more_change=noop, on_toggle_change=noop
+        key=key,
+        data=data,
+        on_move_change=noop,
+        on_open_change=noop,
+        on_more_change=noop,
+        on_toggle_change=noop,
+        on_close_change=noop,
     )
