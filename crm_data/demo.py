@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from crm_data import clock, startup, users
+from crm_data import clock, rollups, startup, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, WriteConflict
@@ -1121,6 +1121,7 @@ def generate(
             step(tx, sample)
             if done:
                 say(done)
+        rollups.rebuild_tx(tx)  # the reports' rollups, in the same transaction
 
     db.write(bulk, retries=1)
     with db.read() as tx:

@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crm_data import attachments, audit, checks, clock, dictionaries, permissions, planning, reservations, threads
+from crm_data import (
+    attachments,
+    audit,
+    checks,
+    clock,
+    dictionaries,
+    permissions,
+    planning,
+    reservations,
+    rollups,
+    threads,
+)
 from crm_data import settings as org_settings
 from crm_data.config import Config
 from crm_data.db import Database, Tx
@@ -610,6 +621,7 @@ def _write(
         audit.record(tx, actor.id, "event", event_id, "create", {"status": [None, "done"]})
 
     _write_children(tx, actor, event_id, c, stored)
+    rollups.add_thread_values(tx, thread_id, c.amounts)  # the event is done: its amounts count now
     if c.message_id is not None:  # the unique key refuses a message another save just wrote
         tx.execute("INSERT INTO event_messages (event_id, message_id) VALUES (?, ?)", [event_id, c.message_id])
 

@@ -160,6 +160,10 @@ TABLES = (
     "event_dictionary_values",
     "attachments",
     "audit_log",
+    "thread_values",
+    "forecast_changes",
+    "sales_targets",
+    "event_messages",
 )
 
 
@@ -171,6 +175,7 @@ def snapshot(db: Database) -> dict[str, Any]:
         counts["thread_state"] = tx.one(
             "SELECT coalesce(sum(version), 0), coalesce(sum(hash(stage_id, status, last_event_at)), 0) FROM threads"
         )
+        counts["value_state"] = tx.scalar("SELECT coalesce(sum(value), 0) FROM thread_values")
         counts["event_state"] = tx.one(
             "SELECT coalesce(sum(version), 0), coalesce(sum(hash(status, note, starts_at)), 0) FROM events"
         )

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from crm_data import cache, clock, dictionaries, events, planning, reminders, reports, setup, threads, users
+from crm_data import cache, clock, dictionaries, events, planning, reminders, reports, rollups, setup, threads, users
 from crm_data.db import Database
 from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.reports import Drill
@@ -334,6 +334,8 @@ def assert_same(cached: Any, fresh: Any, where: str) -> None:
 
 
 def check_all(w: World, after: str) -> None:
+    with w.db.read() as tx:  # the rollup the reports read equals the base tables
+        assert rollups.differences(tx) == 0, f"thread_values after {after}"
     for name, (fn, args, kwargs) in report_calls(w).items():
         assert_same(fn(w.db, *args, **kwargs), fn.uncached(w.db, *args, **kwargs), f"{name} after {after}")
 

@@ -111,12 +111,12 @@ def value_amount_type(db: Database, amount_type_id: int | None = None) -> int:
 
 
 # A thread's value (see the definitions above), for the threads of a CTE or table named `{threads}`
-# (with an `id` column): one row per thread that has such amounts; the others are worth 0.
+# (with an `id` column): one row per thread that has such amounts; the others are worth 0. Read
+# from the rollup `thread_values` (crm_data/rollups.py), kept with every save that writes amounts.
 THREAD_VALUE_SQL = """
-SELECT e.thread_id, sum(a.value) AS value
-FROM {threads} c JOIN events e ON e.thread_id = c.id JOIN event_amounts a ON a.event_id = e.id
-WHERE a.amount_type_id = $amount_type AND e.status = 'done'
-GROUP BY e.thread_id
+SELECT v.thread_id, v.value
+FROM {threads} c JOIN thread_values v ON v.thread_id = c.id
+WHERE v.amount_type_id = $amount_type
 """
 
 

@@ -4,7 +4,7 @@ and how deep it got (temporary tables r_* of one read snapshot)."""
 from __future__ import annotations
 
 from crm_data.db import Database, Tx
-from crm_data.reports.common import ReportFilter, _thread_conditions
+from crm_data.reports.common import THREAD_VALUE_SQL, ReportFilter, _thread_conditions
 from crm_data.reports.periods import _window
 
 # -- funnel --------------------------------------------------------------------------------------------------
@@ -87,13 +87,6 @@ def _build_cohort(tx: Tx, db: Database, f: ReportFilter, amount_type_id: int) ->
 def _build_values(tx: Tx, threads_table: str, amount_type_id: int) -> None:
     """r_value: each thread's value (amount type summed over its done events)."""
     tx.execute(
-        f"""
-        CREATE TEMP TABLE r_value AS
-        SELECT e.thread_id, sum(a.value) AS value
-        FROM event_amounts a JOIN events e ON e.id = a.event_id
-        WHERE a.amount_type_id = $amount_type AND e.status = 'done'
-          AND e.thread_id IN (SELECT id FROM {threads_table})
-        GROUP BY e.thread_id
-        """,
+        f"CREATE TEMP TABLE r_value AS {THREAD_VALUE_SQL.format(threads=threads_table)}",
         {"amount_type": amount_type_id},
     )

@@ -209,16 +209,28 @@ def _confirmation(result: events.LogResult) -> None:
         )
 
 
+def _keep() -> None:
+    """The expander's change callback: Streamlit keeps its state (nothing else to do)."""
+
+
 def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, type_id):
     """The "More details" expander. Returns a function giving the extended parts of the
     command (called only when saving)."""
     f = ui.fmt()
+    # open or closed is the user's, kept in the session (a key and a change callback make
+    # Streamlit track it): an untracked expander drawn anew came back closed in the middle of
+    # filling it in (seen under load, after several reruns of the form); a failed save or a
+    # chosen slot opens it
+    open_key = k("more_open")
+    if st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen")):
+        st.session_state[open_key] = True
     with (
         st.container(key=k("moredetails")),  # drawn twice in the run of a save: a key per generation
         st.expander(
             f.t("log.more_details"),
             icon=":material/tune:",
-            expanded=bool(st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen"))),
+            key=open_key,
+            on_change=_keep,
         ),
     ):
         duration = st.number_input(
