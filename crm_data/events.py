@@ -680,27 +680,15 @@ def _write(
 def _move_expectation(
     tx: Tx, actor: User, thread_id: int, close: dt.date | None, value: Decimal | None, *, record: bool
 ) -> None:
-    """Set what is given of a thread's expected close date and value; a move of an existing
-    thread's is kept (`record`), a new thread's first one is where it starts."""
+    """Set what is given of a thread's expected close date and value (threads.move_expectation_tx)."""
     old = tx.dicts("SELECT expected_close, expected_value FROM threads WHERE id = ?", [thread_id])[0]
-    new_close = close if close is not None else old["expected_close"]
-    new_value = value if value is not None else old["expected_value"]
-    if (new_close, new_value) == (old["expected_close"], old["expected_value"]):
-        return
-    tx.execute(
-        "UPDATE threads SET expected_close = ?, expected_value = ?, version = version + 1 WHERE id = ?",
-        [new_close, new_value, thread_id],
-    )
-    if record:
-        threads.record_forecast_change_tx(tx, actor.id, thread_id, old, new_close, new_value)
-    audit.record(
-        tx,
-        actor.id,
-        "thread",
-        thread_id,
-        "update",
-        audit.diff(old, {"expected_close": new_close, "expected_value": new_value}),
-    )
+    new = {
+        "expected_close": close if close is not None else old["expected_close"],
+        "expected_value": value if value is not None else old["expected_value"],
+    }
+    if threads.move_expectation_tx(tx, actor.id, thread_id, old, *new.values(), record=record):
+        tx.execute("UPDATE threads SET version = version + 1 WHERE id = ?", [thread_id])
+        audit.record(tx, actor.id, "thread", thread_id, "update", audit.diff(old, new))
 
 
 def _write_children(tx: Tx, actor: User, event_id: int, c: _Clean, stored: list[attachments.StoredFile]) -> None:

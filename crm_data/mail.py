@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
-from crm_data import clients, dictionaries, events
+from crm_data import clients, dictionaries, events, threads
 from crm_data.db import Database
 from crm_data.errors import CrmError, ValidationError
+from crm_data.i18n import translate
 from crm_data.rules import MAX_NOTE, strip_invisible
 from crm_data.users import User
 
@@ -172,9 +173,7 @@ class Outcome:
 
 
 def _note(mail: Mail, f_sender: str, f_to: str, more: int, lang: str) -> str:
-    from crm_data.i18n import translate
-
-    head = [mail.subject or translate("mail.no_subject", lang), f"{f_sender}", f"{f_to}"]
+    head = [mail.subject or translate("mail.no_subject", lang), f_sender, f_to]
     tail = "\n\n" + translate("mail.more_attachments", lang, n=more) if more else ""
     body = mail.text
     room = MAX_NOTE - len("\n".join(head)) - len(tail) - 2
@@ -195,11 +194,12 @@ def import_messages(
 ) -> list[Outcome]:
     """Each `.eml` file (name, bytes) as an e-mail event in `thread_id` (or, for a client, in a
     new thread of its own); each file on its own: a bad one is reported and the others saved."""
-    from crm_data.i18n import translate
-
     if len(files) > MAX_FILES:
         raise ValidationError.single("files", "validation.too_many", max=MAX_FILES)
     type_id = email_type(db)
+    # the client whose contacts the addresses are matched with: read once for the whole drop
+    owner_client = threads.get_thread(db, thread_id).client_id if thread_id is not None else client_id
+    contacts = {c.email.lower(): c.id for c in clients.contacts_of(db, owner_client) if c.email} if owner_client else {}
     out = []
     for name, data in files:
         try:
@@ -207,16 +207,6 @@ def import_messages(
             if events.message_known(db, mail.message_id):
                 out.append(Outcome(name, duplicate=True))
                 continue
-            owner_client = client_id
-            if thread_id is not None:
-                from crm_data import threads
-
-                owner_client = threads.get_thread(db, thread_id).client_id
-            contacts = (
-                {c.email.lower(): c.id for c in clients.contacts_of(db, owner_client) if c.email}
-                if owner_client
-                else {}
-            )
             people = [mail.sender, *mail.recipients]
             participants = []
             seen: set[str] = set()

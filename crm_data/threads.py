@@ -435,24 +435,37 @@ def update_thread(
         if touches_forecast:
             new |= {"expected_close": close, "expected_value": value}
         tx.execute(
-            "UPDATE threads SET title = ?, owner_id = ?, expected_close = ?, expected_value = ?,"
-            " version = version + 1 WHERE id = ?",
-            [clean_title, owner_id, close, value, thread_id],
+            "UPDATE threads SET title = ?, owner_id = ?, version = version + 1 WHERE id = ?",
+            [clean_title, owner_id, thread_id],
         )
-        if (close, value) != (old["expected_close"], old["expected_value"]):
-            record_forecast_change_tx(tx, actor.id, thread_id, old, close, value)
+        move_expectation_tx(tx, actor.id, thread_id, old, close, value)
         audit.record(tx, actor.id, "thread", thread_id, "update", audit.diff(old, new))
         return expected_version + 1
 
     return db.write(work)
 
 
-def record_forecast_change_tx(
-    tx: Tx, actor_id: int, thread_id: int, old: dict[str, Any], close: dt.date | None, value: Decimal | None
-) -> None:
-    """Keep a move of a thread's expected close date or value (`old` holds the previous ones)."""
-    tx.execute(
-        "INSERT INTO forecast_changes (thread_id, changed_at, changed_by, old_close, new_close, old_value, new_value)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [thread_id, clock.now(), actor_id, old["expected_close"], close, old["expected_value"], value],
-    )
+def move_expectation_tx(
+    tx: Tx,
+    actor_id: int,
+    thread_id: int,
+    old: dict[str, Any],
+    close: dt.date | None,
+    value: Decimal | None,
+    *,
+    record: bool = True,
+) -> bool:
+    """Set a thread's expected close date and value (`old` holds the current ones); the move is
+    kept in `forecast_changes` (who, when, from and to) unless `record` is false (a new thread's
+    first date is where it starts). True when anything changed; the caller bumps the thread's
+    version and audits."""
+    if (close, value) == (old["expected_close"], old["expected_value"]):
+        return False
+    tx.execute("UPDATE threads SET expected_close = ?, expected_value = ? WHERE id = ?", [close, value, thread_id])
+    if record:
+        tx.execute(
+            "INSERT INTO forecast_changes (thread_id, changed_at, changed_by, old_close, new_close, old_value, new_value)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [thread_id, clock.now(), actor_id, old["expected_close"], close, old["expected_value"], value],
+        )
+    return True

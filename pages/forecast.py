@@ -19,7 +19,6 @@ from pages._ui.filters import Field
 
 account = ui.require_user()
 f = ui.fmt()
-look = ui.lookups()
 today = clock.today(f.tz)
 st.title(f.t("forecast.title"), anchor=False)
 st.caption(f.t("forecast.intro"))
@@ -59,10 +58,10 @@ def running_cards(granularity: str) -> None:
         f"**{f.t('forecast.running', period=labels.period_label(start, granularity, f), through=f.date(today))}**"
     )
     # three cards a row: four cut "47,6 mln PLN" at 1400 px; the weighted value goes under the best case
-    cards = st.columns(3)
+    boxes = st.columns(3)
     target = now["target_to_date"]
     labels.metric(
-        cards[0],
+        boxes[0],
         f.t("forecast.won"),
         labels.short_money(now["won"], f),
         delta=f.t("forecast.of_target", share=labels.percent(now["won"] / target * 100, f)) if target else None,
@@ -76,13 +75,13 @@ def running_cards(granularity: str) -> None:
         ),
     )
     labels.metric(
-        cards[1],
+        boxes[1],
         f.t("forecast.committed"),
         labels.short_money(now["committed"], f),
         help=f"{f.money(now['committed'])}. {f.t('forecast.committed_help')}",
     )
     labels.metric(
-        cards[2],
+        boxes[2],
         f.t("forecast.best_case"),
         labels.short_money(now["best_case"], f),
         delta=f.t("forecast.weighted_card", value=labels.short_money(now["weighted"], f)),

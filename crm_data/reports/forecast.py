@@ -40,6 +40,7 @@ from crm_data.reports.common import (
     _frame,
     _page,
     _thread_conditions,
+    value_amount_type,
 )
 from crm_data.reports.periods import _zone, buckets, local_midnight, next_bucket
 
@@ -369,7 +370,7 @@ def slipped(
 def thread_forecast_value(db: Database, thread_id: int) -> tuple[Decimal, bool]:
     """What the forecast counts a thread at, and whether that is its expected value (True) or
     its logged value (False: the first amount type's sum over its done events, 0 without any)."""
-    amount_type = _amount_type(db, ReportFilter(start=dt.date(2000, 1, 1), end=dt.date(2000, 1, 1)))
+    amount_type = value_amount_type(db)
     with db.read() as tx:
         expected, logged = tx.one(
             f"""
