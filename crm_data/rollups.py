@@ -42,6 +42,21 @@ def add_thread_values(tx: Tx, thread_id: int, amounts: Iterable[tuple[int, Decim
         )
 
 
+def add_many(tx: Tx, rows: Iterable[tuple[int, int, Decimal]]) -> None:
+    """Add (thread, amount type, value) rows at once (an import's events), one row per key."""
+    sums: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for thread_id, amount_type_id, value in rows:
+        sums[(thread_id, amount_type_id)] += value
+    if not sums:
+        return
+    tx.execute(
+        "INSERT INTO thread_values (thread_id, amount_type_id, value)"
+        " SELECT unnest($threads), unnest($types), CAST(unnest($values) AS DECIMAL(38, 2))"
+        " ON CONFLICT (thread_id, amount_type_id) DO UPDATE SET value = thread_values.value + excluded.value",
+        {"threads": [t for t, _ in sums], "types": [k for _, k in sums], "values": [str(v) for v in sums.values()]},
+    )
+
+
 def differences(tx: Tx) -> int:
     """How many (thread, amount type) rows of the rollup differ from the base tables."""
     return int(

@@ -1,0 +1,299 @@
+"""Moving in (issue 23): deals and activities from another CRM's export become threads and
+events whose reports equal what pandas computes from the same files; a second import of the
+same files changes nothing; a bad row never stops the preview; all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from crm_data import deal_import, dictionaries, rollups
+from crm_data import settings as org_settings
+from crm_data.db import Database
+from crm_data.errors import ValidationError
+from crm_data.imports import read_table
+from crm_data.reports import ReportFilter
+from crm_data.reports.forecast import forecast
+from crm_data.reports.funnel import funnel
+from crm_data.reports.money import money
+from crm_data.users import User
+from tests.export_sample import make_export
+
+ZONE = "Europe/Warsaw"
+
+
+def _choices(db: Database, deals: pd.DataFrame, activities: pd.DataFrame | None = None):
+    dm = deal_import.guess_mapping(list(deals.columns), "deals")
+    am = deal_import.guess_mapping(list(activities.columns), "activities") if activities is not None else None
+    values = deal_import.source_values(deals, dm, activities, am)
+    choices = deal_import.guess_choices(db, values)
+    look = dictionaries.lookups(db)
+    lead = next(s for s in look.stages.values() if s.name == "Lead")
+    for key in choices.stages:
+        if key[1] == "Prospecting":  # no stage here is called so: the user maps it
+            choices.stages[key] = lead.id
+    return dm, am, choices
+
+
+def _import(db: Database, admin: User, deals: pd.DataFrame, activities: pd.DataFrame | None, now: dt.datetime):
+    dm, am, choices = _choices(db, deals, activities)
+    plan = deal_import.plan(db, deals, dm, choices, activities, am, now=now)
+    return plan, deal_import.apply(db, admin, plan, now=now)
+
+
+def test_guessed_mapping_of_a_salesforce_export(db: Database, admin: User, now: dt.datetime) -> None:
+    deals, activities = make_export(1, 10, 60, now.date())
+    dm, am, choices = _choices(db, deals, activities)
+    assert dm["deal_id"] == "Opportunity ID"
+    assert dm["account"] == "Account Name"
+    assert dm["owner"] == "Opportunity Owner"
+    assert dm["created"] == "Created Date"
+    assert dm["closed"] == "Close Date"
+    assert dm["amount"] == "Amount"
+    assert dm["product"] == "Product"
+    assert dm["lost_reason"] == "Lost Reason"
+    assert am["deal_id"] == "Opportunity ID"
+    assert am["activity_id"] == "Activity ID"
+    assert am["note"] == "Description"
+    look = dictionaries.lookups(db)
+    stage_names = {k[1]: look.stages[v].name for k, v in choices.stages.items()}
+    assert stage_names["Closed Won"] == "Won"
+    assert stage_names["Closed Lost"] == "Lost"
+    assert stage_names["Negotiation"] == "Negotiation"
+    assert all(v == deal_import.NEW_USER for v in choices.owners.values())  # nobody of them works here yet
+    type_names = {k: look.event_types[v].name for k, v in choices.types.items()}
+    assert type_names == {"Call": "Call", "Meeting": "Meeting", "Email": "E-mail", "Note": "Note"}
+
+
+def _expected(deals: pd.DataFrame, now: dt.datetime) -> dict:
+    """What the reports must say, computed by pandas from the export itself."""
+    d = deals.copy()
+    d["status"] = d["Stage"].map({"Closed Won": "won", "Closed Lost": "lost"}).fillna("open")
+    d["amount"] = (
+        pd.to_numeric(d["Amount"], errors="coerce").fillna(0).map(lambda x: Decimal(str(x)).quantize(Decimal("0.01")))
+    )
+    local = lambda col: pd.to_datetime(d[col]).dt.tz_localize(ZONE) + pd.Timedelta(hours=12)  # noqa: E731
+    d["created"] = local("Created Date")
+    d["closed"] = local("Close Date")
+    won = d[d.status == "won"]
+    return {"frame": d, "won": won}
+
+
+def test_reports_reproduce_the_export(db: Database, admin: User, now: dt.datetime) -> None:
+    today = now.astimezone(org_settings.zone(org_settings.cached(db))).date()
+    deals, activities = make_export(7, 1500, 2000, today)
+    plan, written = _import(db, admin, deals, activities, now)
+    assert plan.counts("deals") == {"new": 1500, "update": 0, "unchanged": 0, "error": 0}
+    assert plan.counts("activities")["new"] == 2000
+    assert written["threads"] == 1500
+    e = _expected(deals, now)
+    d, won = e["frame"], e["won"]
+    start, end = today - dt.timedelta(days=800), today
+    look = dictionaries.lookups(db)
+    amount_type = plan.choices.amount_type_id
+
+    # funnel: threads, won, lost, win rate, and threads at each stage now
+    f = funnel(db, ReportFilter(start, end, amount_type_id=amount_type), now=now)
+    assert (f.threads, f.won, f.lost) == (1500, (d.status == "won").sum(), (d.status == "lost").sum())
+    assert f.win_rate == pytest.approx((d.status == "won").sum() / (d.status != "open").sum())
+    at_now = {row.stage: row.at_now for row in f.stages.itertuples() if row.at_now}
+    expected_stage = (
+        d["Stage"].map({"Closed Won": "Won", "Closed Lost": "Lost", "Prospecting": "Lead"}).fillna(d["Stage"])
+    )
+    assert at_now == expected_stage.value_counts().to_dict()
+    # value of the won deals
+    assert Decimal(f.outcomes["won_value"].sum()) == sum(won["amount"], Decimal(0))
+    # days from opening to close: a closed deal spent them in the first stage
+    closed = d[d.status != "open"]
+    open_lead = d[(d.status == "open") & (d["Stage"] == "Prospecting")]
+    lead_days = list((closed["closed"] - closed["created"]).dt.total_seconds() / 86400)
+    lead_days += list((now - open_lead["created"]).dt.total_seconds() / 86400)
+    lead = f.stages[f.stages["stage"] == "Lead"].iloc[0]
+    assert lead.avg_days == pytest.approx(sum(lead_days) / len(lead_days), rel=1e-6)
+
+    # won value per quarter and owner (the forecast's "won")
+    q = ReportFilter(today.replace(month=1, day=1) - dt.timedelta(days=365), end, granularity="quarter")
+    fc = forecast(db, q, today=today)
+    names = {p.id: p.display_name for p in look.people.values()}
+    got = {(r.period, names.get(r.key, r.key)): Decimal(r.won) for r in fc.rows.itertuples() if r.won}
+    wq = won.assign(period=won["closed"].dt.tz_convert(ZONE).dt.tz_localize(None).dt.to_period("Q").dt.start_time.dt.date)
+    wq = wq[wq.period >= q.start]
+    want = {(k[0], k[1]): sum(g["amount"], Decimal(0)) for k, g in wq.groupby(["period", "Opportunity Owner"])}
+    assert got == {k: v for k, v in want.items() if v}
+
+    # Money per quarter and product: a won or lost deal's amount on its close date, an open one's
+    # on its created date
+    m = money(
+        db,
+        ReportFilter(start, end, granularity="quarter", dimension="product", amount_type_id=amount_type),
+        today=today,
+        top=50,
+    )
+    products = {p.id: p.name for p in look.products.values()}
+    got_money = {(r.period, products[r.key]): Decimal(r.total) for r in m.rows.itertuples() if r.total}
+    d["on"] = d["closed"].where(d.status != "open", d["created"])
+    d["period"] = d["on"].dt.tz_convert(ZONE).dt.tz_localize(None).dt.to_period("Q").dt.start_time.dt.date
+    want_money = {k: sum(g["amount"], Decimal(0)) for k, g in d.groupby(["period", "Product"])}
+    assert got_money == {k: v for k, v in want_money.items() if v}
+
+    with db.read() as tx:
+        assert rollups.differences(tx) == 0
+        assert tx.scalar("SELECT count(*) FROM events") == 1500 + (d.status != "open").sum() + 2000
+        owners = tx.all("SELECT display_name, active FROM users WHERE id IN (SELECT owner_id FROM threads)")
+    assert sorted(owners) == sorted((o, False) for o in d["Opportunity Owner"].unique())
+
+
+def test_the_same_files_again_change_nothing_and_a_changed_row_is_logged(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    deals, activities = make_export(3, 60, 80, now.date())
+    _import(db, admin, deals, activities, now)
+    with db.read() as tx:
+        before = tx.all("SELECT count(*), (SELECT count(*) FROM threads), (SELECT count(*) FROM clients) FROM events")
+    plan, _ = _import(db, admin, deals, activities, now)
+    assert plan.counts("deals")["unchanged"] == 60
+    assert plan.counts("activities")["unchanged"] == 80
+    assert plan.writes == 0
+    with db.read() as tx:
+        assert (
+            tx.all("SELECT count(*), (SELECT count(*) FROM threads), (SELECT count(*) FROM clients) FROM events")
+            == before
+        )
+
+    # one open deal is won meanwhile at a higher value; one activity's note is corrected
+    i = deals.index[deals["Stage"].isin(deal_import_open := ["Qualified", "Proposal", "Negotiation"])][0]
+    assert deal_import_open
+    deals.loc[i, ["Stage", "Close Date", "Amount"]] = [
+        "Closed Won",
+        (now.date() - dt.timedelta(days=2)).isoformat(),
+        "99999.00",
+    ]
+    activities.loc[0, "Description"] = "Corrected note"
+    plan, _written = _import(db, admin, deals, activities, now)
+    assert plan.counts("deals") == {"new": 0, "update": 1, "unchanged": 59, "error": 0}
+    assert plan.counts("activities") == {"new": 0, "update": 1, "unchanged": 79, "error": 0}
+    row = next(r for r in plan.deals if r.status == "update")
+    assert set(row.changes) >= {"stage", "amount"}
+    with db.read() as tx:
+        status, value = tx.one(
+            "SELECT t.status, v.value FROM threads t JOIN thread_values v ON v.thread_id = t.id"
+            " JOIN import_keys k ON k.entity_id = t.id AND k.kind = 'deal' WHERE k.external_id = ?",
+            [deals.loc[i, "Opportunity ID"]],
+        )
+        assert (status, value) == ("won", Decimal("99999.00"))
+        assert tx.scalar(
+            "SELECT note FROM events WHERE id = (SELECT entity_id FROM import_keys WHERE kind = 'activity' AND external_id = ?)",
+            [activities.loc[0, "Activity ID"]],
+        ).endswith("Corrected note")
+        assert rollups.differences(tx) == 0
+        assert tx.scalar("SELECT count(*) FROM threads") == before[0][1]
+
+
+def test_bad_rows_are_listed_with_their_reasons_and_never_stop_the_preview(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    deals, activities = make_export(5, 8, 4, now.date())
+    won = deals.index[deals["Stage"] == "Closed Won"][0]
+    deals.loc[0, "Created Date"] = "yesterday"
+    deals.loc[1, "Stage"] = "Sleeping"
+    deals.loc[2, "Currency"] = "EUR"
+    deals.loc[3, "Opportunity ID"] = deals.loc[4, "Opportunity ID"]
+    deals.loc[won, "Close Date"] = ""
+    activities.loc[0, "Opportunity ID"] = "nope"
+    activities.loc[1, "Date"] = (now.date() + dt.timedelta(days=5)).isoformat()
+    dm, am, choices = _choices(db, deals, activities)
+    plan = deal_import.plan(db, deals, dm, choices, activities, am, now=now)
+    reasons = {r.line: [e.key for e in r.errors] for r in [*plan.deals] if r.errors}
+    assert "moving.not_a_date" in reasons[2]
+    assert reasons[3] == ["moving.stage_unmapped"]
+    assert reasons[4] == ["moving.currency"]
+    assert "moving.id_twice" in reasons[6]
+    assert "moving.close_date_needed" in reasons[won + 2]
+    act = {r.line: [e.key for e in r.errors] for r in plan.activities if r.errors}
+    assert act[2] == ["moving.no_deal"]
+    assert act[3] == ["moving.activity_future"]
+    # the good rows are still there, and only they are written
+    good = sum(r.status == "new" for r in plan.deals)
+    assert good == 8 - len(reasons)
+    written = deal_import.apply(db, admin, plan, now=now)
+    assert written["threads"] == good
+
+
+def test_dates_as_other_systems_write_them() -> None:
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo(ZONE)
+    noon = dt.datetime(2025, 3, 31, 10, tzinfo=dt.UTC)  # 12:00 in Warsaw (summer time)
+    assert deal_import.parse_moment("2025-03-31", zone, day_first_=True) == noon
+    assert deal_import.parse_moment("31.03.2025", zone, day_first_=False) == noon
+    assert deal_import.parse_moment("03/31/2025", zone, day_first_=False) == noon
+    assert deal_import.parse_moment("31/03/2025", zone, day_first_=True) == noon
+    assert deal_import.parse_moment("2025-03-31 00:00:00", zone, day_first_=True) == dt.datetime(
+        2025, 3, 30, 22, tzinfo=dt.UTC
+    )
+    assert deal_import.parse_moment("03/31/2025 2:30 PM", zone, day_first_=False) == dt.datetime(
+        2025, 3, 31, 12, 30, tzinfo=dt.UTC
+    )
+    assert deal_import.day_first(["01/02/2025", "13/02/2025"], "en") is True
+    assert deal_import.day_first(["01/02/2025", "02/13/2025"], "pl") is False
+    for bad in ("2025-02-30", "tomorrow", "1/2", "31.13.2025"):
+        with pytest.raises(ValueError):
+            deal_import.parse_moment(bad, zone, day_first_=True)
+
+
+def test_all_or_nothing(db: Database, admin: User, now: dt.datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    deals, activities = make_export(9, 30, 30, now.date())
+    dm, am, choices = _choices(db, deals, activities)
+    plan = deal_import.plan(db, deals, dm, choices, activities, am, now=now)
+    real = deal_import._insert
+
+    def failing(tx, table, rows):
+        if table == "event_products":
+            raise RuntimeError("disk full")
+        real(tx, table, rows)
+
+    monkeypatch.setattr(deal_import, "_insert", failing)
+    with db.read() as tx:
+        before = tx.all(
+            "SELECT (SELECT count(*) FROM threads), (SELECT count(*) FROM clients), (SELECT count(*) FROM users)"
+        )
+    with pytest.raises(RuntimeError):
+        deal_import.apply(db, admin, plan, now=now)
+    with db.read() as tx:
+        after = tx.all(
+            "SELECT (SELECT count(*) FROM threads), (SELECT count(*) FROM clients), (SELECT count(*) FROM users)"
+        )
+        assert tx.scalar("SELECT count(*) FROM import_keys") == 0
+    assert after == before
+
+
+def test_only_admins_import_and_the_mapping_must_name_the_required_columns(
+    db: Database, admin: User, member: User, now: dt.datetime
+) -> None:
+    deals, _ = make_export(2, 5, 0, now.date())
+    dm, _, choices = _choices(db, deals)
+    with pytest.raises(ValidationError) as exc:
+        deal_import.plan(db, deals, dm | {"stage": None}, choices, now=now)
+    assert [e.key for e in exc.value.errors] == ["moving.map_required"]
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    from crm_data.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        deal_import.apply(db, member, plan, now=now)
+
+
+def test_an_xlsx_export_reads_like_the_csv(db: Database, admin: User, now: dt.datetime) -> None:
+    deals, _ = make_export(4, 12, 0, now.date())
+    buffer = io.BytesIO()
+    deals.to_excel(buffer, index=False)
+    frame = read_table(buffer.getvalue(), "opportunities.xlsx")
+    csv = read_table(deals.to_csv(index=False).encode(), "opportunities.csv")
+    dm, _, choices = _choices(db, frame)
+    a = deal_import.plan(db, frame, dm, choices, now=now)
+    b = deal_import.plan(db, csv, dm, choices, now=now)
+    assert [r.fingerprint for r in a.deals] == [r.fingerprint for r in b.deals]
+    assert a.counts("deals")["new"] == 12
