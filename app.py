@@ -70,6 +70,12 @@ def main() -> None:
             icon=":material/admin_panel_settings:",
             visibility="visible" if account and account.is_admin else "hidden",
         ),
+        st.Page(
+            "pages/moving_in.py",
+            title=t("moving.title"),
+            icon=":material/move_to_inbox:",
+            visibility="visible" if account and account.is_admin else "hidden",
+        ),
     ]
     if account is None:
         # Every page is registered, so the address a user opened (a bookmarked report with its

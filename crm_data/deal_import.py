@@ -772,13 +772,14 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
         product_ids[_key(name)] = tx.scalar(
             "INSERT INTO products (code, name, price) VALUES (?, ?, 0) RETURNING id", [name[:MAX_SHORT], name]
         )
-        audit.record(tx, actor.id, "product", product_ids[_key(name)], "create", {"name": [None, name]})
+        audit.record(tx, actor.id, "products", product_ids[_key(name)], "create", {"name": [None, name]})
     reason_ids: dict[str, int] = {}
     for name in p.new_lost_reasons:
         reason_ids[_key(name)] = tx.scalar(
             "INSERT INTO lost_reasons (name, name_en, name_pl, sequence) VALUES (?, ?, ?, 100) RETURNING id",
             [name, name, name],
         )
+        audit.record(tx, actor.id, "lost_reasons", reason_ids[_key(name)], "create", {"name": [None, name]})
     clients = dict(tx.all("SELECT name_key, id FROM clients"))
     taxes = dict(tx.all("SELECT tax_id, id FROM clients WHERE tax_id IS NOT NULL"))
 
@@ -1100,3 +1101,60 @@ def _update_deal(
         if correction is None:
             event(thread_id, old["client_id"], new["owner_id"], at, at + minutes, translate("moving.amount_note", lang))
         money({**v, "product": None, "amount": v["amount_delta"]}, thread_id)
+
+
+# -- saved mappings ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setup:
+    """Everything a user chose on the import screen, to save under a name and use again."""
+
+    deals: dict[str, str | None]
+    activities: dict[str, str | None]
+    choices: Choices
+
+
+def save_setup(db: Database, actor: User, name: str, chosen: Setup, *, now: dt.datetime | None = None) -> None:
+    """Save (or replace) the mapping under `name`."""
+    permissions.require_admin(actor)
+    name = check_text(name, "name", max_len=MAX_SHORT, required=True)
+    c = chosen.choices
+    payload = json.dumps(
+        {
+            "deals": chosen.deals,
+            "activities": chosen.activities,
+            "stages": [[p, s, v] for (p, s), v in c.stages.items()],
+            "owners": c.owners,
+            "types": c.types,
+            "amount_type_id": c.amount_type_id,
+            "history_type_id": c.history_type_id,
+        },
+        ensure_ascii=False,
+    )
+
+    def work(tx: Tx) -> None:
+        tx.execute("DELETE FROM import_mappings WHERE kind = 'deals' AND name = ?", [name])
+        tx.execute(
+            "INSERT INTO import_mappings (kind, name, mapping, saved_by, saved_at) VALUES ('deals', ?, ?, ?, ?)",
+            [name, payload, actor.id, now or clock.now()],
+        )
+        audit.record(tx, actor.id, "import", None, "mapping", {"name": [None, name]})
+
+    db.write(work)
+
+
+def saved_setups(db: Database) -> dict[str, Setup]:
+    """The saved mappings by name (most recently saved first)."""
+    with db.read() as tx:
+        rows = tx.all("SELECT name, mapping FROM import_mappings WHERE kind = 'deals' ORDER BY saved_at DESC, name")
+    out = {}
+    for name, payload in rows:
+        data = json.loads(payload)
+        choices = Choices(
+            stages={(p, s): v for p, s, v in data["stages"]},
+            owners=dict(data["owners"]),
+            types=dict(data["types"]),
+            amount_type_id=data["amount_type_id"],
+            history_type_id=data["history_type_id"],
+        )
+        out[name] = Setup(dict(data["deals"]), dict(data["activities"]), choices)
+    return out

@@ -120,7 +120,9 @@ def test_reports_reproduce_the_export(db: Database, admin: User, now: dt.datetim
     fc = forecast(db, q, today=today)
     names = {p.id: p.display_name for p in look.people.values()}
     got = {(r.period, names.get(r.key, r.key)): Decimal(r.won) for r in fc.rows.itertuples() if r.won}
-    wq = won.assign(period=won["closed"].dt.tz_convert(ZONE).dt.tz_localize(None).dt.to_period("Q").dt.start_time.dt.date)
+    wq = won.assign(
+        period=won["closed"].dt.tz_convert(ZONE).dt.tz_localize(None).dt.to_period("Q").dt.start_time.dt.date
+    )
     wq = wq[wq.period >= q.start]
     want = {(k[0], k[1]): sum(g["amount"], Decimal(0)) for k, g in wq.groupby(["period", "Opportunity Owner"])}
     assert got == {k: v for k, v in want.items() if v}
@@ -297,3 +299,32 @@ def test_an_xlsx_export_reads_like_the_csv(db: Database, admin: User, now: dt.da
     b = deal_import.plan(db, csv, dm, choices, now=now)
     assert [r.fingerprint for r in a.deals] == [r.fingerprint for r in b.deals]
     assert a.counts("deals")["new"] == 12
+
+
+def test_a_saved_mapping_comes_back_as_it_was_chosen(db: Database, admin: User, member: User, now: dt.datetime) -> None:
+    deals, activities = make_export(6, 20, 10, now.date())
+    dm, am, choices = _choices(db, deals, activities)
+    choices.owners["Jan Kowalski"] = admin.id
+    chosen = deal_import.Setup(dm | {"tax_id": "Account Name"}, am, choices)
+    deal_import.save_setup(db, admin, "  Salesforce  ", chosen, now=now)
+    deal_import.save_setup(db, admin, "Salesforce", chosen, now=now)  # saved again: replaced
+    assert deal_import.saved_setups(db) == {"Salesforce": chosen}
+    with pytest.raises(ValidationError):
+        deal_import.save_setup(db, admin, " ", chosen, now=now)
+    from crm_data.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        deal_import.save_setup(db, member, "Mine", chosen, now=now)
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM audit_log WHERE entity = 'import' AND action = 'mapping'") == 2
+
+
+def test_an_import_is_in_the_audit_log(db: Database, admin: User, now: dt.datetime) -> None:
+    deals, activities = make_export(8, 25, 30, now.date())
+    _, written = _import(db, admin, deals, activities, now)
+    with db.read() as tx:
+        changes = tx.scalar("SELECT changes FROM audit_log WHERE entity = 'import' AND action = 'deals'")
+        created = tx.scalar("SELECT count(*) FROM audit_log WHERE entity = 'thread' AND action = 'create'")
+    assert '"threads": [null, 25]' in changes
+    assert '"activities": [null, 30]' in changes
+    assert created == written["threads"] == 25

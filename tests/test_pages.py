@@ -27,6 +27,7 @@ PAGES = [
     "pages/account.py",
     "pages/admin.py",
     "pages/board.py",
+    "pages/moving_in.py",
 ]
 
 
@@ -171,7 +172,7 @@ KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_]+(\.[a-z_]+)?\b")
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_in_polish_without_untranslated_keys(sample_env, page: str) -> None:
-    path_user = sample_env["admin"] if page == "pages/admin.py" else sample_env["manager"]
+    path_user = sample_env["admin"] if page in ("pages/admin.py", "pages/moving_in.py") else sample_env["manager"]
     at = signed_in(path_user)
     at.run()
     at.selectbox(key="sidebar_language").set_value("pl").run()
