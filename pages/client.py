@@ -9,7 +9,7 @@ import streamlit as st
 
 from crm_data import clients, threads
 from crm_data.errors import CrmError
-from pages._ui import cards, clientform, pickers, tables
+from pages._ui import cards, clientform, maildrop, pickers, tables
 from pages._ui import core as ui
 
 account = ui.require_user()
@@ -111,6 +111,7 @@ with right:
         cards.thread_cards(shown.drop(columns=["client"]), frame["id"], f, f"client_threads_{client.id}")
     else:
         st.info(f.t("clients.no_threads"))
+    maildrop.render(f"client_mail_{client.id}", client_id=client.id)
     st.subheader(f.t("clients.recent"), anchor=False)
     recent = threads.recent_events(ui.db(), client.id, lang=ui.lang())
     if len(recent):

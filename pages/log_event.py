@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages._ui import core as ui
-from pages._ui import quicklog
+from pages._ui import maildrop, quicklog
 
 ui.require_user()
 st.title(ui.t("log.title"))
@@ -14,3 +14,4 @@ quicklog.render(
     "log",
     quicklog.Preset(client_id=ui.query_int("client"), thread_id=ui.query_int("thread")),
 )
+maildrop.render("log_mail", client_id=ui.query_int("client"))

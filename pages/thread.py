@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm_data import audit, clock, mail, permissions, reports, threads
+from crm_data import audit, clock, permissions, reports, threads
 from crm_data.errors import CrmError
-from pages._ui import chrome, eventview, filters
 from pages._ui import core as ui
+from pages._ui import eventview, filters, maildrop
 
 account = ui.require_user()
 f = ui.fmt()
@@ -115,30 +115,8 @@ if permissions.can_edit_thread(account, {"owner_id": detail.owner_id}):
             else:
                 st.rerun()
 
-if detail.status == "open":
-    with st.expander(f.t("mail.drop"), icon=":material/mail:"):
-        st.caption(f.t("mail.drop_help"))
-        dropped = chrome.uploader(
-            f.t("mail.drop"), key=f"thread_mail_{thread_id}", types=["eml"], accept_multiple_files=True
-        )
-        if dropped and st.button(f.t("mail.add"), key=f"thread_mail_add_{thread_id}", icon=":material/move_to_inbox:"):
-            outcomes = mail.import_messages(
-                ui.db(), account, [(d.name, d.getvalue()) for d in dropped], thread_id=thread_id, lang=f.lang
-            )
-            saved = sum(1 for o in outcomes if o.event_id is not None)
-            doubled = sum(1 for o in outcomes if o.duplicate)
-            if saved:
-                st.success(f.t("mail.saved", n=saved), icon=":material/check_circle:")
-            if doubled:
-                st.info(f.t("mail.duplicates", n=doubled), icon=":material/content_copy:")
-            for o in outcomes:
-                if o.error is not None:
-                    st.error(
-                        f.t("mail.failed", name=ui.md_escape(o.name), reason=ui.error_text(o.error)),
-                        icon=":material/error:",
-                    )
-            if saved:
-                history = threads.thread_events(ui.db(), thread_id, lang=ui.lang())
+if detail.status == "open" and maildrop.render(f"thread_mail_{thread_id}", thread_id=thread_id):
+    history = threads.thread_events(ui.db(), thread_id, lang=ui.lang())
 
 st.subheader(f.tn("thread.events", len(history)), anchor=False)
 for event in history:

@@ -258,5 +258,5 @@ def test_a_client_box_that_cannot_list_every_client_says_so_where_it_is_shown(
     assert notes("pages/log_event.py") == []  # every client listed
     monkeypatch.setattr(clients, "CLIENT_BOX_LIMIT", 2)
     cache.CACHE.clear()  # the boxes' options were shared with every client listed
-    assert len(notes("pages/log_event.py")) == 2  # the sidebar's box and the form's
+    assert len(notes("pages/log_event.py")) == 3  # the sidebar's box, the form's and the e-mail drop's
     assert len(notes("pages/money.py")) == 2  # the sidebar's box and the filter's
