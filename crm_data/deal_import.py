@@ -66,6 +66,7 @@ MAX_DEALS = 50_000
 MAX_ACTIVITIES = 200_000
 FUTURE_GRACE = dt.timedelta(hours=12)
 NEW_USER = -1  # an owner mapped to "create an inactive user"
+NEW_STAGE = -1  # a stage mapped to "create it here" (an open stage before the won and lost ones)
 
 DEAL_TARGETS = (
     "deal_id",
@@ -85,6 +86,11 @@ DEAL_TARGETS = (
     "lost_reason",
 )
 DEAL_REQUIRED = ("deal_id", "account", "stage", "created")
+ENTERED = "entered:"  # a mapping target "entered:<stage as the source names it>": the day a deal entered it
+_ENTERED = re.compile(
+    r"^(?:date\s+)?(?:entered|data wejścia na etap)\s*:?\s*[\"“„']?(?P<stage>[^\"”'(]+?)\s*(?:\([^)]*\))?[\"”']?$",
+    re.IGNORECASE,
+)
 ACTIVITY_TARGETS = ("deal_id", "activity_id", "type", "date", "duration", "subject", "note", "owner")
 ACTIVITY_REQUIRED = ("deal_id", "type", "date")
 
@@ -170,6 +176,11 @@ def guess_mapping(columns: list[str], kind: str) -> dict[str, str | None]:
         out[target] = column
         if column:
             taken.add(column)
+    if kind == "deals":  # when each deal entered a stage (HubSpot: Date entered "Proposal (Sales Pipeline)")
+        for column in columns:
+            m = _ENTERED.match(column.strip())
+            if m and column not in taken:
+                out[ENTERED + m.group("stage").strip()] = column
     return out
 
 
@@ -213,8 +224,13 @@ def source_values(
     owners = [o for (o,) in _values(deals, deal_mapping, "owner") if o]
     if activities is not None and activity_mapping:
         owners += [o for (o,) in _values(activities, activity_mapping, "owner") if o and o not in owners]
+    stages = [s for s in _values(deals, deal_mapping, "pipeline", "stage") if s[1]]
+    pipelines = list(dict.fromkeys(p for p, _ in stages)) or [""]
+    for target, column in deal_mapping.items():
+        if target.startswith(ENTERED) and column:
+            stages += [(p, target[len(ENTERED) :]) for p in pipelines if (p, target[len(ENTERED) :]) not in stages]
     return {
-        "stages": [s for s in _values(deals, deal_mapping, "pipeline", "stage") if s[1]],
+        "stages": stages,
         "owners": owners,
         "types": [t for (t,) in _values(activities, activity_mapping or {}, "type") if t],
     }
@@ -346,6 +362,7 @@ class ImportPlan:
     new_owners: list[str]
     new_products: list[str]
     new_lost_reasons: list[str]
+    new_stages: dict[tuple[str, str], int] = field(default_factory=dict)  # (pipeline, stage) -> pipeline id
 
     def counts(self, kind: str) -> dict[str, int]:
         out = {"new": 0, "update": 0, "unchanged": 0, "error": 0}
@@ -366,7 +383,10 @@ def _fingerprint(values: dict[str, Any]) -> str:
 def _check_mapping(frame: pd.DataFrame, mapping: dict[str, str | None], targets: tuple, required: tuple) -> None:
     errors = [FieldError(f"mapping.{t}", "moving.map_required", {"field": t}) for t in required if not mapping.get(t)]
     for target, column in mapping.items():
-        if target not in targets or (column is not None and column not in frame.columns):
+        known = target in targets or (
+            targets is DEAL_TARGETS and target.startswith(ENTERED) and len(target) > len(ENTERED)
+        )
+        if not known or (column is not None and column not in frame.columns):
             errors.append(FieldError(f"mapping.{target}", "validation.choice"))
     if errors:
         raise ValidationError(errors)
@@ -437,6 +457,7 @@ def plan(
     new_clients: dict[str, str] = {}
     new_products: dict[str, str] = {}
     new_reasons: dict[str, str] = {}
+    new_stages: dict[tuple[str, str], int] = {}
     new_owners: set[str] = set()
     out_deals: list[Row] = []
     deal_threads: dict[str, Row] = {}
@@ -482,8 +503,19 @@ def plan(
         elif owner is not None and owner not in user_ids:
             err.append(FieldError("owner", "validation.choice"))
         v["owner"] = owner_text if owner == NEW_USER else owner  # None: the importing user
-        stage_id = choices.stages.get((cell("pipeline"), cell("stage")))
-        stage = look.stages.get(stage_id) if stage_id is not None else None
+        stage_key = (cell("pipeline"), cell("stage"))
+        stage_id = choices.stages.get(stage_key)
+        if stage_id == NEW_STAGE and stage_key[1]:
+            check(lambda t=stage_key[1]: check_text(t, "stage", max_len=MAX_NAME, required=True))
+            pipe = next((p for p in Lookups.active(look.pipelines) if _names_match(p, stage_key[0])), None)
+            pipe = pipe or next(iter(Lookups.active(look.pipelines)), None)
+            if pipe is not None:
+                new_stages.setdefault(stage_key, pipe.id)
+                stage = _new_stage(pipe.id, stage_key[1])
+            else:
+                stage = None
+        else:
+            stage = look.stages.get(stage_id) if stage_id is not None else None
         if stage is None and cell("stage"):
             err.append(FieldError("stage", "moving.stage_unmapped", {"stage": cell("stage")}))
         elif stage is None:
@@ -491,6 +523,7 @@ def plan(
         else:
             v["stage_id"] = stage.id
             v["pipeline_id"] = stage.pipeline_id
+            v["stage_key"] = stage_key
         moments = {}
         for target in ("created", "closed", "expected_close"):
             text = cell(target)
@@ -517,6 +550,12 @@ def plan(
                 err.append(FieldError("closed", "moving.close_before_created"))
         v["created"] = created
         v["closed"] = closed if closes else None
+        v["entered"] = _entered(record, deal_mapping, choices, look, row, zone, created_first, new_stages)
+        if stage is not None and created is not None:
+            end = (closed if closes else None) or now + FUTURE_GRACE
+            for moment, _, text in v["entered"]:
+                if not created <= moment <= end:
+                    err.append(FieldError(ENTERED + text, "moving.entered_outside", {"stage": text}))
         expected = moments["expected_close"] or (closed if not closes else None)
         v["expected_close"] = expected.astimezone(zone).date() if expected else None
         amount = check(lambda cell=cell: check_amount(cell("amount"), "amount", lang)) if cell("amount") else None
@@ -548,10 +587,12 @@ def plan(
             v["lost_reason"] = rid if rid is not None else _key(reason_text)
         row.fingerprint = _fingerprint(
             # the owner as the file names them: a new owner is a user after the first import
-            {k: v.get(k) for k in ("client_key", "client_tax", "title", "stage_id", "created", "closed")}
+            # the stage as the file names it: a stage created here gets its id with the first import
+            {k: v.get(k) for k in ("client_key", "client_tax", "title", "stage_key", "created", "closed")}
             | {"owner": owner_text}
             | {k: v.get(k) for k in ("expected_close", "amount", "quantity")}
             | {"product": _key(product_text), "lost_reason": _key(cell("lost_reason"))}
+            | ({"entered": [(m, text) for m, _, text in v["entered"]]} if v["entered"] else {})
         )
         if err:
             row.status = "error"
@@ -626,7 +667,64 @@ def plan(
             for key, name in new_reasons.items()
             if any(r.values.get("lost_reason") == key for r in out_deals if r.status != "error")
         ],
+        {
+            k: pid
+            for k, pid in new_stages.items()
+            if any(
+                r.values.get("stage_key") == k
+                or any(sid == NEW_STAGE and t == k[1] for _, sid, t in r.values.get("entered", []))
+                for r in out_deals
+                if r.status in ("new", "update")
+            )
+        },
     )
+
+
+def _entered(
+    record: dict[str, Any],
+    mapping: dict[str, str | None],
+    choices: Choices,
+    look: Lookups,
+    row: Row,
+    zone: Any,
+    day_first_: bool,
+    new_stages: dict[tuple[str, str], int],
+) -> list[tuple[dt.datetime, int, str]]:
+    """When the deal entered each stage the file dates (moment, stage id or NEW_STAGE, the stage
+    as the file names it), in time order; a pipeline's first stage is its opening and a won or
+    lost one its close date, so those are left out."""
+    pipeline_text = _cell(record, mapping, "pipeline")
+    out = []
+    for target, column in mapping.items():
+        if not target.startswith(ENTERED) or not column:
+            continue
+        text, value = target[len(ENTERED) :], _cell(record, mapping, target)
+        if not value:
+            continue
+        try:
+            moment = parse_moment(value, zone, day_first_=day_first_)
+        except ValueError:
+            row.errors.append(FieldError(target, "moving.not_a_date", {"value": value[:40]}))
+            continue
+        stage_id = choices.stages.get((pipeline_text, text))
+        if stage_id == NEW_STAGE:
+            pipe = next((p for p in Lookups.active(look.pipelines) if _names_match(p, pipeline_text)), None)
+            pipe = pipe or next(iter(Lookups.active(look.pipelines)), None)
+            if pipe is not None:
+                new_stages.setdefault((pipeline_text, text), pipe.id)
+                out.append((moment, NEW_STAGE, text))
+            continue
+        stage = look.stages.get(stage_id) if stage_id is not None else None
+        if stage is None:
+            row.errors.append(FieldError(target, "moving.stage_unmapped", {"stage": text}))
+        elif not stage.closes and stage != look.first_stage(stage.pipeline_id):
+            out.append((moment, stage.id, text))
+    return sorted(out)
+
+
+def _new_stage(pipeline_id: int, name: str) -> dictionaries.Stage:
+    """The stage an import will create (id NEW_STAGE until it is written): open, not a commit."""
+    return dictionaries.Stage(NEW_STAGE, pipeline_id, 0, name, 0, False, False, True)
 
 
 def _deal_changes(v: dict[str, Any], now_row: tuple | None) -> list[str]:
@@ -780,6 +878,30 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
             [name, name, name],
         )
         audit.record(tx, actor.id, "lost_reasons", reason_ids[_key(name)], "create", {"name": [None, name]})
+    stage_ids: dict[tuple[str, str], int] = {}
+    for (pipeline_text, name), pipeline_id in p.new_stages.items():
+        # an open stage after the pipeline's open ones, before its won and lost ones
+        last = tx.one(
+            "SELECT max(sequence), arg_max(percent, sequence) FROM stages"
+            " WHERE pipeline_id = ? AND NOT is_won AND NOT is_lost",
+            [pipeline_id],
+        )
+        sequence = (last[0] or 0) + 1
+        tx.execute(
+            "UPDATE stages SET sequence = sequence + 1 WHERE pipeline_id = ? AND sequence >= ?", [pipeline_id, sequence]
+        )
+        stage_ids[(pipeline_text, name)] = tx.scalar(
+            "INSERT INTO stages (pipeline_id, sequence, name, name_en, name_pl, percent)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [pipeline_id, sequence, name, name, name, last[1] if last[1] is not None else 50],
+        )
+        audit.record(tx, actor.id, "stages", stage_ids[(pipeline_text, name)], "create", {"name": [None, name]})
+    if stage_ids:
+        look = dictionaries.load(tx)
+
+    def stage_of(v: dict[str, Any]) -> dictionaries.Stage:
+        return look.stages[stage_ids[v["stage_key"]] if v["stage_id"] == NEW_STAGE else v["stage_id"]]
+
     clients = dict(tx.all("SELECT name_key, id FROM clients"))
     taxes = dict(tx.all("SELECT tax_id, id FROM clients WHERE tax_id IS NOT NULL"))
 
@@ -851,7 +973,7 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
 
     for row, thread_id in zip(new_deals, thread_ids, strict=True):
         v = row.values
-        stage = look.stages[v["stage_id"]]
+        stage = stage_of(v)
         owner = owner_of(v, actor.id)
         created, closed = v["created"], v["closed"]
         first = look.first_stage(stage.pipeline_id) or stage
@@ -860,7 +982,6 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
             expected = created.astimezone(zone).date() + dt.timedelta(days=typical.get(stage.pipeline_id) or 30)
         reason = v["lost_reason"]
         reason_id = reason if isinstance(reason, int) or reason is None else reason_ids[reason]
-        last = closed if stage.closes else created
         threads.append(
             {
                 "id": thread_id,
@@ -873,43 +994,45 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
                 "lost_reason_id": reason_id,
                 "opened_at": created,
                 "closed_at": closed if stage.closes else None,
-                "last_event_at": last + minutes,
+                "last_event_at": created,  # set below, after its events
                 "created_by": actor.id,
                 "expected_close": expected,
             }
         )
+        # the history: opened, each dated stage it entered, then where it is now (or closed)
+        entered = [(m, stage_ids[(v["stage_key"][0], t)] if sid == NEW_STAGE else sid) for m, sid, t in v["entered"]]
+        opened_in = first.id if entered or stage.closes else stage.id
+        note = translate("moving.opened_note", lang)
+        event(thread_id, v["client_id"], owner, created, created + minutes, note, stage_id=opened_in)
+        for moment, sid in entered:
+            note = translate("moving.entered_note", lang, stage=look.stages[sid].name)
+            event(thread_id, v["client_id"], owner, moment, moment + minutes, note, stage_id=sid)
         if stage.closes:
-            event(
-                thread_id,
-                v["client_id"],
-                owner,
-                created,
-                created + minutes,
-                translate("moving.opened_note", lang),
-                stage_id=first.id,
-            )
+            note = translate("moving.closed_note", lang, stage=stage.name)
             event(
                 thread_id,
                 v["client_id"],
                 owner,
                 closed,
                 closed + minutes,
-                translate("moving.closed_note", lang, stage=stage.name),
+                note,
                 stage_id=stage.id,
                 lost_reason_id=reason_id,
             )
-            money(v, thread_id)
-        else:
+        elif entered and entered[-1][1] != stage.id:  # its stage now, entered on a day the file does not say
+            at = entered[-1][0] + minutes
             event(
                 thread_id,
                 v["client_id"],
                 owner,
-                created,
-                created + minutes,
-                translate("moving.opened_note", lang),
+                at,
+                at + minutes,
+                translate("moving.entered_note", lang, stage=stage.name),
                 stage_id=stage.id,
             )
-            money(v, thread_id)
+        money(v, thread_id)
+        last = max(e["ends_at"] for e in events[-(2 + len(entered)) :] if e["thread_id"] == thread_id)
+        threads[-1]["last_event_at"] = last
         keys.append(("deal", row.external_id, thread_id, row.fingerprint))
         audit.record(
             tx,
@@ -923,7 +1046,7 @@ def _write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUse
 
     # changed deals: what a salesperson would log
     for row in (r for r in p.deals if r.status == "update"):
-        _update_deal(tx, actor, row, look, owner_of, event, money, reason_ids, now, lang, minutes)
+        _update_deal(tx, actor, row, look, stage_of(row.values), owner_of, event, money, reason_ids, now, lang, minutes)
         keys.append(("deal", row.external_id, row.values["thread_id"], row.fingerprint))
         counts["updated"] += 1
 
@@ -1036,6 +1159,7 @@ def _update_deal(
     actor: User,
     row: Row,
     look: dictionaries.Lookups,
+    stage: dictionaries.Stage,
     owner_of: Any,
     event: Any,
     money: Any,
@@ -1060,7 +1184,6 @@ def _update_deal(
             f"UPDATE threads SET {sets}, version = version + 1 WHERE id = ?", [*(new[k] for k in changed), thread_id]
         )
         audit.record(tx, actor.id, "thread", thread_id, "update", changed | {"import_id": [None, row.external_id]})
-    stage = look.stages[v["stage_id"]]
     reason = v["lost_reason"]
     reason_id = reason if isinstance(reason, int) or reason is None else reason_ids[reason]
     at = (v["closed"] if stage.closes else None) or now

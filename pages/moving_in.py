@@ -87,6 +87,15 @@ complete = all(deal_import.guess_mapping(list(deals.columns), "deals")[t] for t 
 with st.expander(f.t("moving.columns"), expanded=chosen is None and not complete, icon=":material/view_column:"):
     st.markdown(f"**{f.t('moving.deals_file')}**")
     deal_mapping = column_pickers("deals", deals, deal_import.DEAL_TARGETS, chosen.deals if chosen else None)
+    # the columns saying when each deal entered a stage are found by their headers
+    dated = {
+        k: c
+        for k, c in deal_import.guess_mapping(list(deals.columns), "deals").items()
+        if k.startswith(deal_import.ENTERED)
+    }
+    deal_mapping |= dated
+    if dated:
+        st.caption(f.t("moving.stage_dates", stages=", ".join(ui.md_escape(str(c)) for c in dated.values())))
     activity_mapping = None
     if activities is not None:
         st.markdown(f"**{f.t('moving.activities_file')}**")
@@ -107,12 +116,18 @@ with st.expander(f.t("moving.values"), expanded=True, icon=":material/alt_route:
         cols = st.columns(3)
         for i, (pipeline, stage) in enumerate(values["stages"]):
             default = given.stages.get((pipeline, stage), guessed.stages.get((pipeline, stage)))
-            options = [None, *stages]
+            options = [None, deal_import.NEW_STAGE, *stages]
             choices.stages[(pipeline, stage)] = cols[i % 3].selectbox(
                 ui.md_escape(f"{pipeline} · {stage}" if pipeline else stage),
                 options,
                 index=options.index(default) if default in options else 0,
-                format_func=lambda s: f.t("moving.not_mapped") if s is None else stage_label[s],
+                format_func=lambda s: (
+                    f.t("moving.not_mapped")
+                    if s is None
+                    else f.t("moving.new_stage")
+                    if s == deal_import.NEW_STAGE
+                    else stage_label[s]
+                ),
                 key=f"{prefix}_stage_{i}",
             )
     if values["owners"]:
@@ -202,6 +217,8 @@ else:
 def label(field: str) -> str:
     """The name of a field of the files (or of what an update changes) in the user's language."""
     base = field.removeprefix("mapping.")
+    if base.startswith(deal_import.ENTERED):  # the day a deal entered a stage, as the file names it
+        return base.removeprefix(deal_import.ENTERED)
     return f.t(f"moving.field_{ {'name': 'account'}.get(base, base) }")
 
 
@@ -217,6 +234,7 @@ for key, names in (
     ("moving.new_owners", plan.new_owners),
     ("moving.new_products", plan.new_products),
     ("moving.new_lost_reasons", plan.new_lost_reasons),
+    ("moving.new_stages", [name for _, name in plan.new_stages]),
 ):
     if names:
         shown = ", ".join(names[:12]) + (

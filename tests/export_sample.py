@@ -16,9 +16,18 @@ ACTIVITY_TYPES = ("Call", "Meeting", "Email", "Note")
 LOST_REASONS = ("Price", "Competitor", "No budget", "")
 
 
+DATED_STAGES = ("Qualified", "Proposal", "Negotiation")  # HubSpot-style "Date entered" columns
+
+
+def entered_column(stage: str) -> str:
+    return f'Date entered "{stage} (Sales Pipeline)"'
+
+
 def make_export(
-    seed: int, deals: int, activities: int, today: dt.date, *, days: int = 365
+    seed: int, deals: int, activities: int, today: dt.date, *, days: int = 365, stage_dates: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`stage_dates`: each deal also says when it entered each stage it went through (an open
+    deal is in the last of them), as HubSpot exports "Date entered" columns."""
     rng = random.Random(seed)
     accounts = [f"Client {i:04d} sp. z o.o." for i in range(max(5, deals // 4))]
     rows = []
@@ -43,6 +52,14 @@ def make_export(
             "Quantity": str(rng.randint(1, 20)),
             "Lost Reason": rng.choice(LOST_REASONS) if kind == "lost" else "",
         }
+        if stage_dates:
+            depth = OPEN_STAGES.index(row["Stage"]) if kind == "open" else rng.randint(0, 3)
+            end = today if kind == "open" else close
+            offsets = sorted(rng.randint(0, (end - created).days) for _ in range(depth))
+            for stage, offset in zip(DATED_STAGES, offsets, strict=False):
+                row[entered_column(stage)] = (created + dt.timedelta(days=offset)).isoformat()
+            for stage in DATED_STAGES[depth:]:
+                row[entered_column(stage)] = ""
         if kind == "open" and rng.random() < 0.3:
             row["Amount"] = ""  # an open deal not valued yet
         if kind == "open" and rng.random() < 0.3:

@@ -76,7 +76,8 @@ def _expected(deals: pd.DataFrame, now: dt.datetime) -> dict:
     d["amount"] = (
         pd.to_numeric(d["Amount"], errors="coerce").fillna(0).map(lambda x: Decimal(str(x)).quantize(Decimal("0.01")))
     )
-    local = lambda col: pd.to_datetime(d[col]).dt.tz_localize(ZONE) + pd.Timedelta(hours=12)  # noqa: E731
+    # noon on the wall clock there (on a day the clocks change, not midnight + 12 hours)
+    local = lambda col: (pd.to_datetime(d[col]) + pd.Timedelta(hours=12)).dt.tz_localize(ZONE)  # noqa: E731
     d["created"] = local("Created Date")
     d["closed"] = local("Close Date")
     won = d[d.status == "won"]
@@ -328,3 +329,86 @@ def test_an_import_is_in_the_audit_log(db: Database, admin: User, now: dt.dateti
     assert '"threads": [null, 25]' in changes
     assert '"activities": [null, 30]' in changes
     assert created == written["threads"] == 25
+
+
+def test_an_unknown_stage_can_be_created_where_open_stages_end(db: Database, admin: User, now: dt.datetime) -> None:
+    deals, _ = make_export(12, 40, 0, now.date())
+    dm, _, choices = _choices(db, deals)
+    prospecting = [k for k in choices.stages if k[1] == "Prospecting"]
+    assert prospecting
+    choices.stages[prospecting[0]] = deal_import.NEW_STAGE
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    assert plan.new_stages == {prospecting[0]: 1}
+    assert plan.counts("deals")["error"] == 0
+    deal_import.apply(db, admin, plan, now=now)
+    look = dictionaries.lookups(db)
+    path = [s.name for s in look.stages_of(1)]
+    assert path == ["Lead", "Qualified", "Proposal", "Negotiation", "Prospecting", "Won", "Lost"]
+    created = next(s for s in look.stages.values() if s.name == "Prospecting")
+    assert (created.percent, created.is_won, created.is_lost) == (75, False, False)
+    with db.read() as tx:
+        assert (
+            tx.scalar("SELECT count(*) FROM threads WHERE stage_id = ?", [created.id])
+            == (deals["Stage"] == "Prospecting").sum()
+        )
+    # imported again with the stage now found by its name: nothing changes
+    choices = deal_import.guess_choices(db, deal_import.source_values(deals, dm))
+    assert choices.stages[prospecting[0]] == created.id
+    again = deal_import.plan(db, deals, dm, choices, now=now)
+    assert again.counts("deals")["unchanged"] == 40
+
+
+def test_dated_stage_history_gives_the_funnel_its_days_in_each_stage(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    """A HubSpot-style export says when each deal entered each stage: the funnel's reached
+    counts and average days in each stage equal what pandas computes from those dates."""
+    from tests.export_sample import DATED_STAGES, entered_column
+
+    today = now.astimezone(org_settings.zone(org_settings.cached(db))).date()
+    deals, _ = make_export(31, 600, 0, today, stage_dates=True)
+    dm, _, choices = _choices(db, deals)
+    assert {k for k in dm if k.startswith(deal_import.ENTERED)} == {deal_import.ENTERED + s for s in DATED_STAGES}
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    assert plan.counts("deals")["error"] == 0
+    deal_import.apply(db, admin, plan, now=now)
+    f = funnel(db, ReportFilter(today - dt.timedelta(days=800), today), now=now)
+    noon = lambda text: (pd.Timestamp(text) + pd.Timedelta(hours=12)).tz_localize(ZONE)  # noqa: E731
+    stays: dict[str, list[float]] = {s: [] for s in ("Lead", *DATED_STAGES)}
+    reached = dict.fromkeys(("Lead", *DATED_STAGES, "Won"), 0)
+    get = deals.columns.get_loc
+    for row in deals.itertuples(index=False):
+        values = list(row)
+        timeline = [("Lead", noon(values[get("Created Date")]))]
+        timeline += [(s, noon(values[get(entered_column(s))])) for s in DATED_STAGES if values[get(entered_column(s))]]
+        closed = values[get("Stage")] in ("Closed Won", "Closed Lost")
+        end = noon(values[get("Close Date")]) if closed else pd.Timestamp(now)
+        for (stage, at), (_, until) in zip(timeline, [*timeline[1:], (None, end)], strict=True):
+            stays[stage].append((until - at).total_seconds() / 86400)
+        for stage, _ in timeline:
+            reached[stage] += 1
+        if values[get("Stage")] == "Closed Won":
+            reached["Won"] = reached["Won"] + 1
+            for stage in ("Lead", *DATED_STAGES):  # a won deal went through every stage before
+                if stage not in dict(timeline):
+                    reached[stage] += 1
+    got = {row.stage: (row.reached, row.avg_days) for row in f.stages.itertuples() if row.step is not None}
+    for stage, days in stays.items():
+        assert got[stage][1] == pytest.approx(sum(days) / len(days), rel=1e-9), stage
+    assert {s: got[s][0] for s in reached} == reached
+
+
+def test_a_stage_date_outside_the_deals_life_is_an_error_of_its_row(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    from tests.export_sample import entered_column
+
+    deals, _ = make_export(32, 10, 0, now.date(), stage_dates=True)
+    i = deals.index[deals[entered_column("Qualified")] != ""][0]
+    deals.loc[i, entered_column("Qualified")] = "1999-01-01"
+    deals.loc[i + 1 if i + 1 < 10 else 0, entered_column("Proposal")] = "soon"
+    dm, _, choices = _choices(db, deals)
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    errors = {r.line: [(e.field, e.key) for e in r.errors] for r in plan.deals if r.errors}
+    assert errors[i + 2] == [(deal_import.ENTERED + "Qualified", "moving.entered_outside")]
+    assert (deal_import.ENTERED + "Proposal", "moving.not_a_date") in errors[(i + 1 if i + 1 < 10 else 0) + 2]
