@@ -11,7 +11,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from crm_data import deal_import, dictionaries, rollups
+from crm_data import deal_import, deal_writer, dictionaries, rollups
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.errors import ValidationError
@@ -252,14 +252,14 @@ def test_all_or_nothing(db: Database, admin: User, now: dt.datetime, monkeypatch
     deals, activities = make_export(9, 30, 30, now.date())
     dm, am, choices = _choices(db, deals, activities)
     plan = deal_import.plan(db, deals, dm, choices, activities, am, now=now)
-    real = deal_import._insert
+    real = deal_writer._insert
 
     def failing(tx, table, rows):
         if table == "event_products":
             raise RuntimeError("disk full")
         real(tx, table, rows)
 
-    monkeypatch.setattr(deal_import, "_insert", failing)
+    monkeypatch.setattr(deal_writer, "_insert", failing)
     with db.read() as tx:
         before = tx.all(
             "SELECT (SELECT count(*) FROM threads), (SELECT count(*) FROM clients), (SELECT count(*) FROM users)"
