@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from crm_data import audit, dictionaries, rollups, users
+from crm_data import audit, dictionaries, rollups, threads, users
 from crm_data import settings as org_settings
 from crm_data.db import Tx
 from crm_data.deal_mapping import NEW_STAGE, name_key
@@ -24,7 +24,6 @@ from crm_data.rules import (
     MAX_SHORT,
     line_value,
 )
-from crm_data.threads import DEFAULT_TYPICAL_DAYS
 from crm_data.users import User
 
 if TYPE_CHECKING:
@@ -140,12 +139,12 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
         v["client_id"] = cid
     counts["clients"] = len(client_rows)
 
-    typical = dict(tx.all("SELECT id, coalesce(typical_days, ?) FROM pipelines", [DEFAULT_TYPICAL_DAYS]))
+    typical = dict(tx.all("SELECT id, coalesce(typical_days, ?) FROM pipelines", [threads.DEFAULT_TYPICAL_DAYS]))
     history = look.event_types[p.choices.history_type_id]
     minutes = dt.timedelta(minutes=history.default_duration_min or 5)
     lang = org.default_language
     thread_ids = _reserve(tx, "threads_seq", len(new_deals))
-    threads, events, amounts, lines, keys = [], [], [], [], []
+    thread_rows, events, amounts, lines, keys = [], [], [], [], []
     values_added: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     amount_type = p.choices.amount_type_id
 
@@ -194,7 +193,7 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
             expected = created.astimezone(zone).date() + dt.timedelta(days=typical.get(stage.pipeline_id) or 30)
         reason = v["lost_reason"]
         reason_id = reason if isinstance(reason, int) or reason is None else reason_ids[reason]
-        threads.append(
+        thread_rows.append(
             {
                 "id": thread_id,
                 "client_id": v["client_id"],
@@ -244,7 +243,7 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
             )
         money(v, thread_id)
         last = max(e["ends_at"] for e in events[-(2 + len(entered)) :] if e["thread_id"] == thread_id)
-        threads[-1]["last_event_at"] = last
+        thread_rows[-1]["last_event_at"] = last
         keys.append(("deal", row.external_id, thread_id, row.fingerprint))
         audit.record(
             tx,
@@ -254,7 +253,7 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
             "create",
             {"title": [None, v["title"]], "stage": [None, stage.name], "import_id": [None, row.external_id]},
         )
-    counts["threads"] = len(threads)
+    counts["threads"] = len(thread_rows)
 
     # changed deals: what a salesperson would log
     for row in (r for r in p.deals if r.status == "update"):
@@ -310,13 +309,13 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
             event(thread_id, client_id, author, v["starts_at"], v["ends_at"], v["note"], type_id=v["type_id"])
             events[-1]["_key"] = (row.external_id, row.fingerprint)
         touched[thread_id] = max(touched.get(thread_id, v["ends_at"]), v["ends_at"])
-    new_rows = {t["id"]: t for t in threads}
+    new_rows = {t["id"]: t for t in thread_rows}
     for thread_id, at in touched.items():
         if thread_id in new_rows:
             new_rows[thread_id]["last_event_at"] = max(new_rows[thread_id]["last_event_at"], at)
         else:
             tx.execute("UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?", [at, thread_id])
-    _insert(tx, "threads", threads)
+    _insert(tx, "threads", thread_rows)
 
     event_ids = _reserve(tx, "events_seq", len(events))
     for event_row, event_id in zip(events, event_ids, strict=True):
@@ -411,26 +410,8 @@ def _update_deal(
             stage_id=stage.id,
             lost_reason_id=reason_id if stage.is_lost else None,
         )
-        tx.execute(
-            "UPDATE threads SET stage_id = ?, status = ?, lost_reason_id = ?, closed_at = ?,"
-            " last_event_at = greatest(last_event_at, ?), version = version + 1 WHERE id = ?",
-            [
-                stage.id,
-                stage.thread_status,
-                reason_id if stage.is_lost else None,
-                at if stage.closes else None,
-                at,
-                thread_id,
-            ],
-        )
-        audit.record(
-            tx,
-            actor.id,
-            "thread",
-            thread_id,
-            "stage",
-            {"stage": [look.stages[old["stage_id"]].name, stage.name], "status": [old["status"], stage.thread_status]},
-        )
+        was = (look.stages[old["stage_id"]].name, old["status"])
+        threads.set_stage_tx(tx, actor.id, thread_id, stage, reason_id if stage.is_lost else None, at, was=was)
     if "amount" in row.changes:
         # the difference, logged: history is appended to, never rewritten
         if correction is None:

@@ -627,21 +627,9 @@ def _write(
 
     if stage is not None:
         status = stage.thread_status
-        tx.execute(
-            "UPDATE threads SET stage_id = $stage, status = $status, lost_reason_id = $reason,"
-            " closed_at = CASE WHEN $status = 'open' THEN NULL ELSE $at END,"
-            " last_event_at = greatest(last_event_at, $at), version = version + 1 WHERE id = $id",
-            {"stage": stage.id, "status": status, "reason": c.lost_reason_id, "at": c.starts_at, "id": thread_id},
-        )
         old_stage = look.stages.get(thread["stage_id"])
-        audit.record(
-            tx,
-            actor.id,
-            "thread",
-            thread_id,
-            "stage",
-            {"stage": [old_stage.name if old_stage else None, stage.name], "status": [thread["status"], status]},
-        )
+        was = (old_stage.name if old_stage else None, thread["status"])
+        threads.set_stage_tx(tx, actor.id, thread_id, stage, c.lost_reason_id, c.starts_at, was=was)
         if status != "open" and c.cancel_planned:
             # before the next step below: one planned in the closing save itself stays
             cancelled = planning.cancel_thread_plans_tx(tx, actor, thread_id, now)

@@ -352,6 +352,35 @@ def open_thread_tx(
 DEFAULT_TYPICAL_DAYS = 30  # a pipeline's typical length when none is set
 
 
+def set_stage_tx(
+    tx: Tx,
+    actor_id: int,
+    thread_id: int,
+    stage: Stage,
+    lost_reason_id: int | None,
+    at: dt.datetime,
+    *,
+    was: tuple[str | None, str],
+) -> None:
+    """Move a thread to `stage` as of `at`: its status follows the stage (closed at `at`, or
+    open again), its version moves on, and the audit log says from where (`was`: the old stage's
+    name and status)."""
+    tx.execute(
+        "UPDATE threads SET stage_id = $stage, status = $status, lost_reason_id = $reason,"
+        " closed_at = CASE WHEN $status = 'open' THEN NULL ELSE $at END,"
+        " last_event_at = greatest(last_event_at, $at), version = version + 1 WHERE id = $id",
+        {"stage": stage.id, "status": stage.thread_status, "reason": lost_reason_id, "at": at, "id": thread_id},
+    )
+    audit.record(
+        tx,
+        actor_id,
+        "thread",
+        thread_id,
+        "stage",
+        {"stage": [was[0], stage.name], "status": [was[1], stage.thread_status]},
+    )
+
+
 @dataclass(frozen=True)
 class Expectation:
     """How an open thread stands against its expected close date: `kind` is none (no date),

@@ -5,6 +5,7 @@ all at once. Admins only: the service refuses anyone else, and so does this page
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -62,21 +63,46 @@ chosen = saved.get(setup_name) if setup_name else None
 prefix = f"mv_{hashlib.sha256((setup_name or '').encode()).hexdigest()[:8]}"
 
 
+def pick(container: Any, label: str, options: list, default: Any, name: Any, key: str, **more: Any) -> Any:
+    """A selectbox that starts at `default` (or at the first option when that is not offered)."""
+    index = options.index(default) if default in options else 0
+    return container.selectbox(label, options, index=index, format_func=name, key=key, **more)
+
+
 def column_pickers(kind: str, frame: pd.DataFrame, targets: tuple[str, ...], given: dict | None) -> dict:
     guessed = deal_import.guess_mapping(list(frame.columns), kind)
     options = [None, *frame.columns]
-    out = {}
     cols = st.columns(4)
-    for i, target in enumerate(targets):
-        default = (given or {}).get(target, guessed[target])
-        out[target] = cols[i % 4].selectbox(
+    return {
+        target: pick(
+            cols[i % 4],
             f.t(f"moving.field_{target}") + (" *" if target in deal_import.DEAL_REQUIRED and kind == "deals" else ""),
             options,
-            index=options.index(default) if default in options else 0,
-            format_func=lambda c: f.t("admin.import_skip") if c is None else str(c),
-            key=f"{prefix}_{kind}_{target}",
+            (given or {}).get(target, guessed[target]),
+            lambda c: f.t("admin.import_skip") if c is None else str(c),
+            f"{prefix}_{kind}_{target}",
         )
-    return out
+        for i, target in enumerate(targets)
+    }
+
+
+def value_pickers(title: str, sources: list, options: list, defaults: list, name: Any, kind: str) -> dict:
+    """One selectbox per value the source names (its stages, owners or types), three a row."""
+    if not sources:
+        return {}
+    st.markdown(f"**{title}**")
+    cols = st.columns(3)
+    return {
+        source: pick(
+            cols[i % 3],
+            ui.md_escape(" · ".join(part for part in source if part) if isinstance(source, tuple) else source),
+            options,
+            next((d[source] for d in defaults if source in d), None),
+            name,
+            f"{prefix}_{kind}_{i}",
+        )
+        for i, source in enumerate(sources)
+    }
 
 
 # open while a required column is not found in the files' headers
@@ -108,74 +134,53 @@ guessed = deal_import.guess_choices(db, values)
 given = chosen.choices if chosen else deal_import.Choices()
 stages = {s.id: s for p in look.active(look.pipelines) for s in look.stages_of(p.id)}
 stage_label = {sid: f"{look.pipelines[s.pipeline_id].name} · {s.name} ({s.percent} %)" for sid, s in stages.items()}
+types = [t.id for t in look.active(look.event_types)]
+type_name = lambda t: look.event_types[t].name  # noqa: E731
 
 with st.expander(f.t("moving.values"), expanded=True, icon=":material/alt_route:"):
     choices = deal_import.Choices()
-    if values["stages"]:
-        st.markdown(f"**{f.t('moving.stages')}**")
-        cols = st.columns(3)
-        for i, (pipeline, stage) in enumerate(values["stages"]):
-            default = given.stages.get((pipeline, stage), guessed.stages.get((pipeline, stage)))
-            options = [None, deal_import.NEW_STAGE, *stages]
-            choices.stages[(pipeline, stage)] = cols[i % 3].selectbox(
-                ui.md_escape(f"{pipeline} · {stage}" if pipeline else stage),
-                options,
-                index=options.index(default) if default in options else 0,
-                format_func=lambda s: (
-                    f.t("moving.not_mapped")
-                    if s is None
-                    else f.t("moving.new_stage")
-                    if s == deal_import.NEW_STAGE
-                    else stage_label[s]
-                ),
-                key=f"{prefix}_stage_{i}",
-            )
-    if values["owners"]:
-        st.markdown(f"**{f.t('moving.owners')}**")
-        cols = st.columns(3)
-        people = [deal_import.NEW_USER, *(p.id for p in look.people.values())]
-        for i, owner in enumerate(values["owners"]):
-            default = given.owners.get(owner, guessed.owners.get(owner))
-            choices.owners[owner] = cols[i % 3].selectbox(
-                ui.md_escape(owner),
-                people,
-                index=people.index(default) if default in people else 0,
-                format_func=lambda u: (
-                    f.t("moving.new_owner") if u == deal_import.NEW_USER else look.people[u].display_name
-                ),
-                key=f"{prefix}_owner_{i}",
-            )
-    types = [t.id for t in look.active(look.event_types)]
-    if values["types"]:
-        st.markdown(f"**{f.t('moving.types')}**")
-        cols = st.columns(4)
-        for i, source in enumerate(values["types"]):
-            default = given.types.get(source, guessed.types.get(source))
-            choices.types[source] = cols[i % 4].selectbox(
-                ui.md_escape(source),
-                types,
-                index=types.index(default) if default in types else 0,
-                format_func=lambda t: look.event_types[t].name,
-                key=f"{prefix}_type_{i}",
-            )
-    amount_types = [a.id for a in look.active(look.amount_types)]
-    a, b = st.columns(2)
-    default = given.amount_type_id or guessed.amount_type_id
-    choices.amount_type_id = a.selectbox(
-        f.t("moving.amount_type"),
-        amount_types,
-        index=amount_types.index(default) if default in amount_types else 0,
-        format_func=lambda t: look.amount_types[t].name,
-        key=f"{prefix}_amount_type",
+    choices.stages = value_pickers(
+        f.t("moving.stages"),
+        values["stages"],
+        [None, deal_import.NEW_STAGE, *stages],
+        [given.stages, guessed.stages],
+        lambda s: (
+            f.t("moving.not_mapped")
+            if s is None
+            else f.t("moving.new_stage")
+            if s == deal_import.NEW_STAGE
+            else stage_label[s]
+        ),
+        "stage",
     )
-    default = given.history_type_id or guessed.history_type_id
-    choices.history_type_id = b.selectbox(
+    choices.owners = value_pickers(
+        f.t("moving.owners"),
+        values["owners"],
+        [deal_import.NEW_USER, *(p.id for p in look.people.values())],
+        [given.owners, guessed.owners],
+        lambda u: f.t("moving.new_owner") if u == deal_import.NEW_USER else look.people[u].display_name,
+        "owner",
+    )
+    choices.types = value_pickers(
+        f.t("moving.types"), values["types"], types, [given.types, guessed.types], type_name, "type"
+    )
+    a, b = st.columns(2)
+    choices.amount_type_id = pick(
+        a,
+        f.t("moving.amount_type"),
+        [t.id for t in look.active(look.amount_types)],
+        given.amount_type_id or guessed.amount_type_id,
+        lambda t: look.amount_types[t].name,
+        f"{prefix}_amount_type",
+    )
+    choices.history_type_id = pick(
+        b,
         f.t("moving.history_type"),
         types,
-        index=types.index(default) if default in types else 0,
-        format_func=lambda t: look.event_types[t].name,
+        given.history_type_id or guessed.history_type_id,
+        type_name,
+        f"{prefix}_history_type",
         help=f.t("moving.history_type_help"),
-        key=f"{prefix}_history_type",
     )
     name_col, save_col = st.columns([3, 1], vertical_alignment="bottom")
     save_name = name_col.text_input(f.t("moving.save_name"), value=setup_name or "", key=f"{prefix}_save_name")
