@@ -57,6 +57,7 @@ from crm_data.deal_mapping import (
     FUTURE_GRACE,
     MAX_ACTIVITIES,
     MAX_DEALS,
+    NEW_REASON,
     NEW_STAGE,
     NEW_USER,
     Choices,
@@ -91,6 +92,7 @@ __all__ = [  # the mapping's names, for the screen: one module to import
     "DEAL_REQUIRED",
     "DEAL_TARGETS",
     "ENTERED",
+    "NEW_REASON",
     "NEW_STAGE",
     "NEW_USER",
     "Choices",
@@ -349,7 +351,9 @@ def plan(
         v["lost_reason"] = None
         if stage is not None and stage.is_lost:
             reason_text = cell("lost_reason") or imported_reason
-            rid = reasons.get(name_key(reason_text))
+            chosen = choices.reasons.get(reason_text)
+            rid = chosen if chosen not in (None, NEW_REASON) and chosen in look.lost_reasons else None
+            rid = rid if rid is not None or chosen == NEW_REASON else reasons.get(name_key(reason_text))
             if rid is None:
                 check(lambda t=reason_text: check_text(t, "lost_reason", max_len=MAX_NAME, required=True))
                 new_reasons.setdefault(name_key(reason_text), reason_text)

@@ -25,6 +25,7 @@ MAX_DEALS = 50_000
 MAX_ACTIVITIES = 200_000
 FUTURE_GRACE = dt.timedelta(hours=12)
 NEW_USER = -1  # an owner mapped to "create an inactive user"
+NEW_REASON = -1  # a lost reason mapped to "create it here"
 NEW_STAGE = -1  # a stage mapped to "create it here" (an open stage before the won and lost ones)
 
 DEAL_TARGETS = (
@@ -148,11 +149,12 @@ def guess_mapping(columns: list[str], kind: str) -> dict[str, str | None]:
 class Choices:
     """How the source's values map onto this organisation's: stages by (pipeline, stage) as
     written in the file, owners by their name or e-mail (a user id, or NEW_USER), activity
-    types by name; the amount type the values are; the event type of a deal's history events."""
+    types and lost reasons by name; the amount type the values are; the event type of a deal's history events."""
 
     stages: dict[tuple[str, str], int | None] = field(default_factory=dict)
     owners: dict[str, int] = field(default_factory=dict)
     types: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)  # lost reasons by name (or NEW_REASON)
     amount_type_id: int | None = None
     history_type_id: int | None = None
 
@@ -192,6 +194,7 @@ def source_values(
         "stages": stages,
         "owners": owners,
         "types": [t for (t,) in _values(activities, activity_mapping or {}, "type") if t],
+        "reasons": [r for (r,) in _values(deals, deal_mapping, "lost_reason") if r],
     }
 
 
@@ -237,6 +240,9 @@ def guess_choices(db: Database, values: dict[str, list]) -> Choices:
                     if match is not None:
                         break
         choices.types[source] = match if match is not None else note_type
+    for source in values.get("reasons", []):
+        match = next((r.id for r in look.lost_reasons.values() if names_match(r, source)), None)
+        choices.reasons[source] = match if match is not None else NEW_REASON
     amount_types = look.active(look.amount_types)
     choices.amount_type_id = amount_types[0].id if amount_types else None
     choices.history_type_id = note_type
@@ -321,6 +327,7 @@ def save_setup(db: Database, actor: User, name: str, chosen: Setup, *, now: dt.d
             "stages": [[p, s, v] for (p, s), v in c.stages.items()],
             "owners": c.owners,
             "types": c.types,
+            "reasons": c.reasons,
             "amount_type_id": c.amount_type_id,
             "history_type_id": c.history_type_id,
         },
@@ -349,6 +356,7 @@ def saved_setups(db: Database) -> dict[str, Setup]:
             stages={(p, s): v for p, s, v in data["stages"]},
             owners=dict(data["owners"]),
             types=dict(data["types"]),
+            reasons=dict(data.get("reasons", {})),
             amount_type_id=data["amount_type_id"],
             history_type_id=data["history_type_id"],
         )

@@ -164,6 +164,14 @@ with st.expander(f.t("moving.values"), expanded=True, icon=":material/alt_route:
     choices.types = value_pickers(
         f.t("moving.types"), values["types"], types, [given.types, guessed.types], type_name, "type"
     )
+    choices.reasons = value_pickers(
+        f.t("moving.reasons"),
+        values["reasons"],
+        [deal_import.NEW_REASON, *(r.id for r in look.active(look.lost_reasons))],
+        [given.reasons, guessed.reasons],
+        lambda r: f.t("moving.new_reason") if r == deal_import.NEW_REASON else look.lost_reasons[r].name,
+        "reason",
+    )
     a, b = st.columns(2)
     choices.amount_type_id = pick(
         a,

@@ -54,7 +54,7 @@ def make_export(
         }
         if stage_dates:
             depth = OPEN_STAGES.index(row["Stage"]) if kind == "open" else rng.randint(0, 3)
-            end = today if kind == "open" else close
+            end = today - dt.timedelta(days=1) if kind == "open" else close  # never in the future
             offsets = sorted(rng.randint(0, (end - created).days) for _ in range(depth))
             for stage, offset in zip(DATED_STAGES, offsets, strict=False):
                 row[entered_column(stage)] = (created + dt.timedelta(days=offset)).isoformat()

@@ -412,3 +412,27 @@ def test_a_stage_date_outside_the_deals_life_is_an_error_of_its_row(
     errors = {r.line: [(e.field, e.key) for e in r.errors] for r in plan.deals if r.errors}
     assert errors[i + 2] == [(deal_import.ENTERED + "Qualified", "moving.entered_outside")]
     assert (deal_import.ENTERED + "Proposal", "moving.not_a_date") in errors[(i + 1 if i + 1 < 10 else 0) + 2]
+
+
+def test_the_sources_lost_reasons_map_onto_ours_or_are_created(db: Database, admin: User, now: dt.datetime) -> None:
+    deals, _ = make_export(33, 80, 0, now.date())
+    dm, _, choices = _choices(db, deals)
+    assert set(choices.reasons) == {"Price", "Competitor", "No budget"}
+    assert all(v == deal_import.NEW_REASON for k, v in choices.reasons.items() if k != "No budget")
+    look = dictionaries.lookups(db)
+    ours = {r.name: r.id for r in look.lost_reasons.values()}
+    assert choices.reasons["No budget"] == ours["No budget"]  # the same name: found
+    choices.reasons["Price"] = ours["Price too high"]
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    assert sorted(plan.new_lost_reasons) == ["Competitor", "Imported"]
+    deal_import.apply(db, admin, plan, now=now)
+    with db.read() as tx:
+        got = dict(
+            tx.all(
+                "SELECT k.external_id, r.name FROM threads t JOIN import_keys k ON k.entity_id = t.id AND k.kind = 'deal'"
+                " JOIN lost_reasons r ON r.id = t.lost_reason_id"
+            )
+        )
+    lost = deals[deals["Stage"] == "Closed Lost"]
+    want = {"Price": "Price too high", "Competitor": "Competitor", "No budget": "No budget", "": "Imported"}
+    assert got == {row["Opportunity ID"]: want[row["Lost Reason"]] for _, row in lost.iterrows()}
