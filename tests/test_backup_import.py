@@ -214,6 +214,21 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
         db, member, [("oferta.eml", message(message_id="<backup-1@mlyny.pl>"))], thread_id=second.thread_id
     )
     assert mailed.event_id is not None, mailed.error
+    # deals moved in from another CRM (import_keys), with the mapping saved (import_mappings)
+    from crm_data import deal_import
+    from tests.export_sample import make_export
+
+    deals, activities = make_export(3, 6, 4, now.date())
+    deal_mapping = deal_import.guess_mapping(list(deals.columns), "deals")
+    activity_mapping = deal_import.guess_mapping(list(activities.columns), "activities")
+    choices = deal_import.guess_choices(
+        db, deal_import.source_values(deals, deal_mapping, activities, activity_mapping)
+    )
+    mapped = next(v for v in choices.stages.values() if v)
+    choices.stages = {k: v or mapped for k, v in choices.stages.items()}
+    moved = deal_import.plan(db, deals, deal_mapping, choices, activities, activity_mapping, now=now)
+    assert deal_import.apply(db, admin, moved, now=now)["threads"] == 6
+    deal_import.save_setup(db, admin, "Salesforce", deal_import.Setup(deal_mapping, activity_mapping, choices), now=now)
     start = (now + dt.timedelta(days=2)).replace(minute=0, second=0)
     booked = planning.plan_event(
         db,

@@ -40,10 +40,10 @@ def test_the_attachment_box_speaks_polish_with_the_organisations_limit(browser, 
     page.goto(server.url + "/log_event")
     wait_idle(page)
     page.get_by_test_id("stMain").get_by_test_id("stExpander").get_by_text("Więcej szczegółów").click()
-    uploader = page.get_by_test_id("stFileUploader")
-    uploader.scroll_into_view_if_needed()
-    uploader.wait_for()
+    # the form's attachment box (the e-mail drop below the form has an uploader of its own)
     box = page.locator('[class*="st-key-log_files_0_uploader"]')
+    box.get_by_test_id("stFileUploader").wait_for()
+    box.scroll_into_view_if_needed()
     text = visible_text(box)
     assert not ENGLISH_UPLOADER.search(text), text
     assert "Załączniki" in text

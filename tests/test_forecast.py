@@ -402,7 +402,9 @@ def test_the_thread_page_moves_the_expected_close_date_and_value(app_env, monkey
     at.query_params["id"] = str(tid)
     at.switch_page("pages/thread.py").run()
     assert [e.value for e in at.exception] == []
-    default = today + dt.timedelta(days=30)
+    # the pipeline's typical 30 days after the day it opened there (just after midnight, the call
+    # logged 5 minutes ago was yesterday)
+    default = threads.get_thread(db, tid).opened_at.astimezone(WARSAW).date() + dt.timedelta(days=30)
     # no expected value yet: the forecast counts what is logged (nothing), and says so
     assert any("Expected to close on" in m.value and "0.00\u00a0PLN as logged" in m.value for m in at.markdown)
     at.date_input(key=f"thread_close_{tid}").set_value(today - dt.timedelta(days=3))
@@ -531,7 +533,7 @@ def test_an_admin_sets_a_pipelines_typical_length_and_its_commit_stage(db: Datab
     today = clock.today(WARSAW)
     tid = call(db, admin, client).thread_id
     detail = threads.get_thread(db, tid)
-    assert detail.expected_close == today + dt.timedelta(days=60)
+    assert detail.expected_close == detail.opened_at.astimezone(WARSAW).date() + dt.timedelta(days=60)
     threads.update_thread(
         db, admin, tid, title=detail.title, owner_id=admin.id, expected_version=detail.version, expected_value="1000"
     )

@@ -70,6 +70,7 @@ ARGUMENTS_ONLY = {
     "tests.benchmark": "builds 10k/100k/1M-event sets and times every page: tens of minutes",
     "tests.load_bench": "drives a real server with virtual users for minutes per scenario on the 1M set",
     "tests.screens": "screenshots every page in Chromium on a 20,000-event sample: about 8 minutes",
+    "tests.bench_import": "imports 10,000 deals and 50,000 activities, previewing them twice: half a minute",
 }
 # commands for another environment than .venv: not run, their file must exist
 ELSEWHERE = {"python tests/quack_probe.py": "needs DuckDB 1.5.5 with the quack extension (another venv)"}
