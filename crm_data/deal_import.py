@@ -506,7 +506,7 @@ def _deal_changes(v: dict[str, Any], now_row: tuple | None) -> list[str]:
         return ["client"]
     _, client_id, stage_id, owner_id, title, expected_close, _lost_reason_id, value = now_row
     out = []
-    if (v.get("client_id") is not None and v["client_id"] != client_id) or v.get("client_id") is None:
+    if v.get("client_id") != client_id:  # another client, or one the import would create
         out.append("client")
     if v["stage_id"] != stage_id:
         out.append("stage")

@@ -436,3 +436,26 @@ def test_the_sources_lost_reasons_map_onto_ours_or_are_created(db: Database, adm
     lost = deals[deals["Stage"] == "Closed Lost"]
     want = {"Price": "Price too high", "Competitor": "Competitor", "No budget": "No budget", "": "Imported"}
     assert got == {row["Opportunity ID"]: want[row["Lost Reason"]] for _, row in lost.iterrows()}
+
+
+def test_a_reimported_deal_of_another_account_is_refused_and_a_new_title_and_owner_are_taken(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    deals, _ = make_export(34, 12, 0, now.date())
+    _import(db, admin, deals, None, now)
+    deals.loc[0, "Account Name"] = "Somebody Else S.A."
+    deals.loc[1, ["Opportunity Name", "Opportunity Owner"]] = ["Renamed deal", "Ada Admin"]
+    dm, _, choices = _choices(db, deals)
+    plan = deal_import.plan(db, deals, dm, choices, now=now)
+    assert [e.key for e in plan.deals[0].errors] == ["moving.other_client"]
+    assert plan.deals[1].status == "update"
+    assert set(plan.deals[1].changes) == {"title", "owner"}
+    deal_import.apply(db, admin, plan, now=now)
+    with db.read() as tx:
+        title, owner = tx.one(
+            "SELECT t.title, t.owner_id FROM threads t JOIN import_keys k ON k.entity_id = t.id AND k.kind = 'deal'"
+            " WHERE k.external_id = ?",
+            [deals.loc[1, "Opportunity ID"]],
+        )
+        assert tx.scalar("SELECT count(*) FROM clients WHERE name = 'Somebody Else S.A.'") == 0
+    assert (title, owner) == ("Renamed deal", admin.id)
