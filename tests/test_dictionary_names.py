@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from crm_data import admin as admin_service
 from crm_data import agenda, clock, dictionaries, events, planning, reports, setup, threads, users
 from crm_data import db as dbmod
+from crm_data import settings as org_settings
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent, plan_event
@@ -73,7 +74,9 @@ def test_reports_and_lists_name_dictionary_rows_in_the_readers_language(db: Data
     offer = next(a.id for a in look.amount_types.values() if a.name == "Wartość oferty")
     client = new_client(db, eve, name="Okna Łódź")
     thread_id = call(db, eve, client, amounts=(events.AmountInput(offer, "1000"),)).thread_id
-    today = clock.today(dt.UTC)
+    # the organisation's day (between 23:00 and 24:00 UTC the call was logged on tomorrow's date
+    # in Warsaw, and a range ending on the UTC date left it out)
+    today = clock.today(org_settings.zone(org_settings.cached(db)))
     for lang, offer_name, first_stage, pipeline, call_type in [
         ("en", "Offer value", "Lead", "Sales", "Call"),
         ("pl", "Wartość oferty", "Kontakt", "Sprzedaż", "Telefon"),
