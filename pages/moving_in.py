@@ -12,7 +12,8 @@ import streamlit as st
 
 from crm_data import deal_import, dictionaries, imports
 from crm_data.errors import CrmError
-from pages._ui import chrome
+from crm_data.reports import tables as specs
+from pages._ui import chrome, tables
 from pages._ui import core as ui
 
 account = ui.require_user()
@@ -259,9 +260,10 @@ errors = dc["error"] + ac["error"]
 only_errors = bool(errors) and st.toggle(
     f.t("moving.only_errors", n=f.number(errors)), value=True, key="mv_only_errors"
 )
-rows = [r for r in [*plan.deals, *plan.activities] if r.status == "error" or not only_errors]
-st.dataframe(
-    pd.DataFrame(
+
+
+def preview_frame(rows: list[deal_import.Row]) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "file": [f.t(f"moving.kind_{r.kind}") for r in rows],
             "line": [r.line for r in rows],
@@ -272,18 +274,22 @@ st.dataframe(
                 or ", ".join(label(c) for c in r.changes)
                 for r in rows
             ],
-        }
-    ),
-    hide_index=True,
-    height=360,
-    column_config={
-        "file": f.t("moving.file"),
-        "line": f.t("admin.import_line"),
-        "id": f.t("moving.field_deal_id"),
-        "status": f.t("field.status"),
-        "detail": st.column_config.TextColumn(f.t("moving.detail"), width="large"),
-    },
-)
+        },
+        columns=["file", "line", "id", "status", "detail"],
+    )
+
+
+every = [*plan.deals, *plan.activities]
+rows = [r for r in every if r.status == "error" or not only_errors]
+tables.table(specs.MOVING_PREVIEW, preview_frame(rows), "mv_preview", height=360)
+if errors:  # to fix them in the spreadsheet they came from
+    tables.downloads(
+        specs.MOVING_PREVIEW,
+        lambda: preview_frame([r for r in every if r.status == "error"]),
+        "import-errors",
+        "mv_errors_dl",
+        what=f.t("moving.errors_file"),
+    )
 st.caption(f.t("moving.shown", shown=f.number(len(rows)), total=f.number(len(plan.deals) + len(plan.activities))))
 
 if plan.writes:

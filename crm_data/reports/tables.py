@@ -271,3 +271,12 @@ SLIPPED = (  # `why` is written by the page (pages/_ui/labels.slip_reasons); the
     Column("days_idle", "forecast.days_idle", "int", help="forecast.days_idle_help", shown=False),
     Column("rot_days", "forecast.rot_days", "int", shown=False),
 )
+
+# -- moving in: the import's preview (pages/moving_in.py) --------------------------------------------------------
+MOVING_PREVIEW = (
+    Column("file", "moving.file"),
+    Column("line", "admin.import_line", "int"),
+    Column("id", "moving.row_id"),
+    Column("status", "field.status"),
+    Column("detail", "moving.detail", width="large"),
+)
