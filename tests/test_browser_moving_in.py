@@ -55,9 +55,11 @@ def test_an_admin_moves_in_deals_and_activities(browser, server_factory, tmp_pat
         page.get_by_test_id("stDownloadButton").filter(has_text="CSV").first.click()
     errors_csv = Path(download.value.path()).read_text("utf-8-sig")
     assert "Prospecting" in errors_csv
-    assert errors_csv.count("\n") - 1 == (deals["Stage"] == "Prospecting").sum() + activities["Opportunity ID"].isin(
-        deals.loc[deals["Stage"] == "Prospecting", "Opportunity ID"]
-    ).sum()
+    assert (
+        errors_csv.count("\n") - 1
+        == (deals["Stage"] == "Prospecting").sum()
+        + activities["Opportunity ID"].isin(deals.loc[deals["Stage"] == "Prospecting", "Opportunity ID"]).sum()
+    )
     wait_idle(page)
     page.get_by_label("Prospecting", exact=True).click()
     page.keyboard.type("Lead")  # the list is searched as typed
