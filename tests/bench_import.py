@@ -1,7 +1,7 @@
 """Moving in at scale: a generated export of N deals and M activities (tests/export_sample.py),
 read from CSV, previewed and imported into a fresh database; prints the seconds of each step.
 
-    python -m tests.bench_import [--deals 10000] [--activities 50000]
+    python -m tests.bench_import [--deals 10000] [--activities 50000] [--stage-dates]
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deals", type=int, default=10_000)
     parser.add_argument("--activities", type=int, default=50_000)
+    parser.add_argument("--stage-dates", action="store_true", help="the export dates each stage entered (HubSpot)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.open(config_for(Path(tmp) / "crm.duckdb"))
         admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password="a long pass phrase 1")
         now = clock.now()
-        deals, activities = make_export(11, args.deals, args.activities, now.date())
+        deals, activities = make_export(11, args.deals, args.activities, now.date(), stage_dates=args.stage_dates)
         deals_csv = Path(tmp) / "deals.csv"
         activities_csv = Path(tmp) / "activities.csv"
         deals.to_csv(deals_csv, index=False)
