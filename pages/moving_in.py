@@ -32,6 +32,7 @@ with left:
 with right:
     activities_file = chrome.uploader(f.t("moving.activities_file"), key="mv_activities", types=["csv", "xlsx"])
 if deals_file is None:
+    st.session_state.pop("mv_plan", None)  # a preview of 60,000 rows holds tens of MB: not kept for nothing
     st.info(f.t("moving.start"), icon=":material/upload_file:")
     st.stop()
 try:
