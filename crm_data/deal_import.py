@@ -152,7 +152,7 @@ def _fingerprint(values: dict[str, Any]) -> str:
 
 
 def _check_mapping(frame: pd.DataFrame, mapping: dict[str, str | None], targets: tuple, required: tuple) -> None:
-    errors = [FieldError(f"mapping.{t}", "moving.map_required", {"field": t}) for t in required if not mapping.get(t)]
+    errors = [FieldError(f"mapping.{t}", "moving.map_required") for t in required if not mapping.get(t)]
     for target, column in mapping.items():
         known = target in targets or (
             targets is DEAL_TARGETS and target.startswith(ENTERED) and len(target) > len(ENTERED)
@@ -182,7 +182,7 @@ def plan(
         raise ValidationError.single("file", "import.too_many_rows", max=MAX_DEALS)
     if activities is not None:
         if not activity_mapping:
-            raise ValidationError.single("mapping.deal_id", "moving.map_required", field="deal_id")
+            raise ValidationError.single("mapping.deal_id", "moving.map_required")
         _check_mapping(activities, activity_mapping, ACTIVITY_TARGETS, ACTIVITY_REQUIRED)
         if len(activities) > MAX_ACTIVITIES:
             raise ValidationError.single("file", "import.too_many_rows", max=MAX_ACTIVITIES)

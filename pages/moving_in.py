@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import deal_import, dictionaries, imports
-from crm_data.errors import CrmError
+from crm_data.errors import CrmError, ValidationError
 from crm_data.reports import tables as specs
 from pages._ui import chrome, tables
 from pages._ui import core as ui
@@ -22,6 +22,16 @@ st.title(f.t("moving.title"), anchor=False)
 if not account.is_admin:
     st.error(f.t("permission.admin_only"), icon=":material/block:")
     st.stop()
+
+
+def label(field: str) -> str:
+    """The name of a field of the files (or of what an update changes) in the user's language."""
+    base = field.removeprefix("mapping.")
+    if base.startswith(deal_import.ENTERED):  # the day a deal entered a stage, as the file names it
+        return base.removeprefix(deal_import.ENTERED)
+    return f.t(f"moving.field_{ {'name': 'account'}.get(base, base) }")
+
+
 st.caption(f.t("moving.help"))
 if flash := st.session_state.pop("moving_flash", None):
     st.success(flash, icon=":material/check_circle:")
@@ -221,20 +231,17 @@ if cached is None or cached[0] != signature:
     try:
         with st.spinner(f.t("moving.checking")):
             plan = deal_import.plan(db, deals, deal_mapping, choices, activities, activity_mapping, lang=f.lang)
+    except ValidationError as exc:  # the mapping itself: named with this page's labels
+        st.error(
+            "\n".join(f"- {label(e.field)}: {f.t(e.key, **e.params)}" for e in exc.errors), icon=":material/error:"
+        )
+        st.stop()
     except CrmError as exc:
         ui.show_error(exc)
         st.stop()
     st.session_state["mv_plan"] = (signature, plan)
 else:
     plan = cached[1]
-
-
-def label(field: str) -> str:
-    """The name of a field of the files (or of what an update changes) in the user's language."""
-    base = field.removeprefix("mapping.")
-    if base.startswith(deal_import.ENTERED):  # the day a deal entered a stage, as the file names it
-        return base.removeprefix(deal_import.ENTERED)
-    return f.t(f"moving.field_{ {'name': 'account'}.get(base, base) }")
 
 
 st.subheader(f.t("moving.preview"), anchor=False)

@@ -87,3 +87,21 @@ def test_an_admin_moves_in_deals_and_activities(browser, server_factory, tmp_pat
     wait_idle(page)
     page.get_by_text("Nothing to import: every row is unchanged or has errors.").wait_for()
     page.close()
+
+
+def test_columns_the_guess_cannot_place_are_asked_for_by_name(browser, server_factory, tmp_path) -> None:
+    """A spreadsheet of the team's own: the required columns it could not guess are named in
+    words (not as keys), and the column panel is open to choose them."""
+    sheet = tmp_path / "nasze-szanse.csv"
+    sheet.write_text("Numer;Firma;Etap sprzedaży;Kiedy\n17;Okna Łódź;Oferta;2025-03-31\n", "utf-8")
+    server = server_factory(prepare)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, server.url, "admin")
+    page.goto(f"{server.url}/moving_in")
+    wait_idle(page)
+    upload(page, "Deals (opportunities)", sheet)
+    for field in ("Deal id", "Stage", "Created"):
+        page.get_by_text(f"{field}: choose the column of the file that holds it.").wait_for()
+    assert page.get_by_text("mapping.").count() == 0
+    page.get_by_label("Deal id *").wait_for()  # the panel is open
+    page.close()
