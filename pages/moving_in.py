@@ -35,6 +35,11 @@ def label(field: str) -> str:
 st.caption(f.t("moving.help"))
 if flash := st.session_state.pop("moving_flash", None):
     st.success(flash, icon=":material/check_circle:")
+    # where a team looks first at what it brought
+    links = st.container(horizontal=True)
+    links.page_link("pages/threads.py", label=f.t("threads.title"), icon=":material/forum:")
+    links.page_link("pages/funnel.py", label=f.t("funnel.title"), icon=":material/filter_alt:")
+    links.page_link("pages/money.py", label=f.t("money.title"), icon=":material/payments:")
 
 left, right = st.columns(2)
 with left:

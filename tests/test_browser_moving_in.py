@@ -76,6 +76,7 @@ def test_an_admin_moves_in_deals_and_activities(browser, server_factory, tmp_pat
     page.get_by_role("button", name="Import 100 rows").click()
     wait_idle(page)
     page.get_by_text("Imported: 40 new threads, 0 updated, 60 activities").wait_for()
+    page.get_by_role("link", name="Funnel").last.wait_for()  # where to look at what came in
     page.screenshot(path=str(shots / f"moving-in-done-{width}.png"), full_page=True)
     # the same files again, with the saved mapping: every row unchanged, nothing to import
     page.reload()
