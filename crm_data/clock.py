@@ -6,10 +6,10 @@ stamp a row (`updated_at`, `revoked_at`, ...) are given `clock.now()` as a param
 the database's own `now()`, so that a moved clock moves every stamp with it.
 
 `CRM_TEST_TODAY=YYYY-MM-DD` moves the clock by whole days so that today is that date (the time
-of day runs on): the suite is run once that way, a year ahead, to prove that no test builds its
-world at a fixed moment while the code reads the wall clock. `CRM_TEST_NOW=<ISO time with
-offset>` sets the clock to that moment when it is first read, and it runs on from there (a test
-server whose page depends on the time of day). `frozen(moment)` stops the clock for a block of
+of day runs on). `CRM_TEST_NOW=<ISO time with offset>` sets the clock to that moment when it is
+first read, and it runs on from there (a test server whose page depends on the time of day; and
+the suite's second run in .ci/run, a year ahead and just after midnight in Warsaw, to prove that
+no test builds its world at a fixed moment while the code reads the wall clock). `frozen(moment)` stops the clock for a block of
 code (tests only)."""
 
 from __future__ import annotations

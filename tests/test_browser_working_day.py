@@ -49,8 +49,9 @@ def metric(page, label: str) -> str:
 
 def edit_cell(page, grid, column_at: float, text: str, row: int = 0) -> None:
     """Type into a cell of a st.data_editor (a canvas grid: cells are found by position; the
-    header and each row are 35 px high). Enter commits the edit. The grid is scrolled into view
-    first: a click at a position below the window reaches nothing."""
+    header and each row are 35 px high). Enter commits the edit, and the rerun it starts is
+    waited for. The grid is scrolled into view first: a click at a position below the window
+    reaches nothing."""
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + box["width"] * column_at, box["y"] + 35 + 35 * row + 17)
@@ -59,6 +60,9 @@ def edit_cell(page, grid, column_at: float, text: str, row: int = 0) -> None:
     page.wait_for_timeout(300)
     page.keyboard.press("Enter")
     page.wait_for_timeout(300)
+    # an edit reruns the script, and the grid is drawn again: the next click waits for that (on a
+    # busy machine a value typed during the rerun was lost, and Save said "Value: Required")
+    wait_idle(page)
 
 
 def book_room_a(page, *, remind_min: str | None = None, note: str = "") -> None:
