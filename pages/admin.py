@@ -19,12 +19,8 @@ from crm_data.i18n import LANGUAGE_NAMES
 from pages._ui import chrome
 from pages._ui import core as ui
 
-account = ui.require_user()
+account = ui.require_admin("admin.title")
 f = ui.fmt()
-st.title(f.t("admin.title"), anchor=False)
-if not account.is_admin:
-    st.error(f.t("permission.admin_only"), icon=":material/block:")
-    st.stop()
 
 WIDGETS = {
     "name": "text",

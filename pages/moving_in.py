@@ -16,12 +16,8 @@ from crm_data.reports import tables as specs
 from pages._ui import chrome, tables
 from pages._ui import core as ui
 
-account = ui.require_user()
+account = ui.require_admin("moving.title")
 f = ui.fmt()
-st.title(f.t("moving.title"), anchor=False)
-if not account.is_admin:
-    st.error(f.t("permission.admin_only"), icon=":material/block:")
-    st.stop()
 
 
 def label(field: str) -> str:

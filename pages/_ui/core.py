@@ -66,6 +66,17 @@ def require_user() -> User:
     return current
 
 
+def require_admin(title_key: str) -> User:
+    """The page's title, then the signed-in admin; anyone else is told they may not use it and
+    the page stops (the services refuse them anyway)."""
+    current = require_user()
+    st.title(t(title_key), anchor=False)
+    if not current.is_admin:
+        st.error(t("permission.admin_only"), icon=":material/block:")
+        st.stop()
+    return current
+
+
 def lang() -> str:
     current = user()
     if current is not None:
