@@ -169,10 +169,12 @@ def _values(frame: pd.DataFrame | None, mapping: dict[str, str | None], *targets
     """The distinct value tuples of these targets, in the file's order."""
     if frame is None or frame.empty:
         return []
-    seen: dict[tuple[str, ...], None] = {}
-    for record in frame.to_dict("records"):
-        seen.setdefault(tuple(cell_text(record, mapping, t) for t in targets), None)
-    return list(seen)
+    columns = {t: mapping.get(t) for t in targets}
+    cells = pd.DataFrame(
+        {t: frame[c].fillna("").astype(str).str.strip() if c else "" for t, c in columns.items()}, index=frame.index
+    )
+    # drawn on every rerun of the import screen: whole columns at once, not a dict per row
+    return list(cells.drop_duplicates().itertuples(index=False, name=None))
 
 
 def source_values(

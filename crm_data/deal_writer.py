@@ -121,22 +121,27 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
         return owner_ids[owner] if isinstance(owner, str) else owner if owner is not None else default
 
     new_deals = [r for r in p.deals if r.status == "new"]
-    # clients first: matched again inside the transaction (another admin may have added one)
-    client_rows = []
+    # clients first: matched again inside the transaction (another admin may have added one);
+    # the new ones written at once, each file's account once
+    client_rows: list[dict[str, Any]] = []
     for row in new_deals:
         v = row.values
         cid = (taxes.get(v["client_tax"]) if v["client_tax"] else None) or clients.get(v["client_key"])
         if cid is None:
-            cid = tx.scalar(
-                "INSERT INTO clients (name, name_key, tax_id, created_by) VALUES (?, ?, ?, ?) RETURNING id",
-                [v["client_name"], v["client_key"], v["client_tax"], actor.id],
-            )
+            cid = -1 - len(client_rows)  # numbered below, once it is known how many are new
+            client_rows.append({"name": v["client_name"], "name_key": v["client_key"], "tax_id": v["client_tax"]})
             clients[v["client_key"]] = cid
             if v["client_tax"]:
                 taxes[v["client_tax"]] = cid
-            client_rows.append(cid)
-            audit.record(tx, actor.id, "client", cid, "create", {"name": [None, v["client_name"]]})
         v["client_id"] = cid
+    client_ids = _reserve(tx, "clients_seq", len(client_rows))
+    for row_values, cid in zip(client_rows, client_ids, strict=True):
+        row_values |= {"id": cid, "created_by": actor.id}
+        audit.record(tx, actor.id, "client", cid, "create", {"name": [None, row_values["name"]]})
+    _insert(tx, "clients", client_rows)
+    for row in new_deals:
+        if row.values["client_id"] < 0:
+            row.values["client_id"] = client_ids[-1 - row.values["client_id"]]
     counts["clients"] = len(client_rows)
 
     typical = dict(tx.all("SELECT id, coalesce(typical_days, ?) FROM pipelines", [threads.DEFAULT_TYPICAL_DAYS]))
@@ -310,11 +315,16 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
             events[-1]["_key"] = (row.external_id, row.fingerprint)
         touched[thread_id] = max(touched.get(thread_id, v["ends_at"]), v["ends_at"])
     new_rows = {t["id"]: t for t in thread_rows}
+    older = {t: at for t, at in touched.items() if t not in new_rows}
     for thread_id, at in touched.items():
         if thread_id in new_rows:
             new_rows[thread_id]["last_event_at"] = max(new_rows[thread_id]["last_event_at"], at)
-        else:
-            tx.execute("UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?", [at, thread_id])
+    if older:  # threads imported before: one statement, not one per thread
+        tx.execute(
+            "UPDATE threads SET last_event_at = greatest(threads.last_event_at, t.at)"
+            " FROM (SELECT unnest($ids) AS id, unnest($ats) AS at) t WHERE threads.id = t.id",
+            {"ids": list(older), "ats": list(older.values())},
+        )
     _insert(tx, "threads", thread_rows)
 
     event_ids = _reserve(tx, "events_seq", len(events))

@@ -459,3 +459,23 @@ def test_a_reimported_deal_of_another_account_is_refused_and_a_new_title_and_own
         )
         assert tx.scalar("SELECT count(*) FROM clients WHERE name = 'Somebody Else S.A.'") == 0
     assert (title, owner) == ("Renamed deal", admin.id)
+
+
+def test_activities_imported_later_attach_to_the_deals_and_move_their_last_activity(
+    db: Database, admin: User, now: dt.datetime
+) -> None:
+    deals, activities = make_export(35, 20, 60, now.date())
+    _import(db, admin, deals, None, now)
+    plan, written = _import(db, admin, deals, activities, now)
+    assert plan.counts("deals")["unchanged"] == 20
+    assert written["activities"] == 60
+    with db.read() as tx:
+        stale = tx.scalar(
+            "SELECT count(*) FROM threads t WHERE t.last_event_at <"
+            " (SELECT max(e.ends_at) FROM events e WHERE e.thread_id = t.id)"
+        )
+        assert stale == 0
+        assert (
+            tx.scalar("SELECT count(DISTINCT thread_id) FROM events WHERE type_id <> ?", [plan.choices.history_type_id])
+            > 1
+        )

@@ -230,6 +230,11 @@ def test_moving_in_is_for_admins_only_and_starts_by_asking_for_the_deals_file(si
     at = open_page(member, "pages/moving_in.py")
     assert at.error[0].value == "Only an administrator can do this."
     assert not at.get("file_uploader")
-    at = open_page(admin, "pages/moving_in.py")
+    at = AppTest.from_file(APP, default_timeout=60)
+    as_user(at, admin)
+    at.session_state["mv_plan"] = ("an earlier file's preview", object())
+    at.switch_page("pages/moving_in.py").run()
+    assert [e.value for e in at.exception] == []
     assert at.title[0].value == "Moving in"
+    assert "mv_plan" not in at.session_state  # no file: the preview held for it is let go
     assert at.info[0].value.startswith("Upload the deals file to begin.")
