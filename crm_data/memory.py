@@ -62,14 +62,7 @@ def trim() -> bool:
 
 def rss_mb() -> float | None:
     """This process's resident memory in MB (Linux), None elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return _status_mb("VmRSS")
 
 
 class Trimmer:
@@ -97,3 +90,53 @@ class Trimmer:
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join(timeout=5)
+
+
+def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, top: int = 15) -> dict[str, object]:
+    """Where this process's memory is, for a benchmark to report (issue 27): resident and peak
+    memory, the shared cache's results, DuckDB's buffers by kind (`duckdb_usage`: (tag, bytes)
+    rows of `duckdb_memory()`), the number of live Streamlit sessions, and, when Python traces
+    its allocations (PYTHONTRACEMALLOC=1, or `tracemalloc.start()`), the `top` lines that hold
+    the most of Python's heap."""
+    import gc
+    import tracemalloc
+
+    from crm_data import cache
+
+    out: dict[str, object] = {"rss_mb": rss_mb(), "peak_rss_mb": _status_mb("VmHWM")}
+    out["cache_mb"] = round(cache.CACHE.size_bytes / 2**20, 1)
+    out["cache_entries"] = len(cache.CACHE)
+    if duckdb_usage is not None:
+        out["duckdb_mb"] = {tag: round(size / 2**20, 1) for tag, size in duckdb_usage() if size}
+    out["sessions"] = _session_count()
+    if tracemalloc.is_tracing():
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot()
+        traced, peak = tracemalloc.get_traced_memory()
+        out["python_heap_mb"] = round(traced / 2**20, 1)
+        out["python_heap_peak_mb"] = round(peak / 2**20, 1)
+        out["python_top"] = [
+            {"where": str(stat.traceback[0]), "mb": round(stat.size / 2**20, 2), "blocks": stat.count}
+            for stat in snapshot.statistics("lineno")[:top]
+        ]
+    return out
+
+
+def _status_mb(key: str) -> float | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _session_count() -> int | None:
+    """Live Streamlit sessions of this process (None outside a Streamlit server); read through
+    sys.modules so this module never imports Streamlit."""
+    runtime = sys.modules.get("streamlit.runtime.runtime")
+    if runtime is None or not runtime.Runtime.exists():
+        return None
+    return len(runtime.Runtime.instance()._session_mgr.list_active_sessions())

@@ -66,6 +66,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -195,9 +196,18 @@ class Server:
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None
         self.peak_rss_kb = 0
+        self.memory_path = workdir / "memory.json"
+        self.tracemalloc = False  # --tracemalloc: Python traces its allocations (slower; for a profile)
 
     def start(self, timeout: float = 120) -> None:
-        env = {**os.environ, "CRM_DB_PATH": str(self.db_path), "CRM_DATA_DIR": str(self.db_path.parent)}
+        env = {
+            **os.environ,
+            "CRM_DB_PATH": str(self.db_path),
+            "CRM_DATA_DIR": str(self.db_path.parent),
+            "CRM_MEMORY_REPORT": str(self.memory_path),
+        }
+        if self.tracemalloc:
+            env["PYTHONTRACEMALLOC"] = "1"
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             streamlit_command(self.port, self.app),
@@ -242,6 +252,19 @@ class Server:
     def hwm_kb(self) -> int:
         assert self.process is not None
         return status_kb(self.process.pid, "VmHWM")
+
+    async def memory_report(self, timeout: float = 30) -> dict[str, Any] | None:
+        """Where the server's memory is (crm_data.memory.breakdown), asked for with SIGUSR1;
+        None when the server does not answer in time (an app without the handler)."""
+        assert self.process is not None
+        self.memory_path.unlink(missing_ok=True)
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                return json.loads(self.memory_path.read_text(encoding="utf-8"))
+            await asyncio.sleep(0.2)
+        return None
 
     def _release_port(self) -> None:
         if self._reservation is not None:
@@ -1028,6 +1051,7 @@ async def measure(
                     await asyncio.wait_for(stop.wait(), 0.5)
 
         rss_before = server.rss_kb()
+        memory_before = await server.memory_report()
         sampling = asyncio.create_task(sampler())
         load_before = loadavg()
         ticks0, wall0, client0, wait0 = (
@@ -1037,6 +1061,13 @@ async def measure(
             server.runqueue_wait_ns(),
         )
         writes = {"clients": clients, "marker": marker} if sc.kind == "users" else {}
+
+        async def near_the_end() -> dict[str, Any] | None:
+            # while every user's tab is still open: the sessions' share of the memory is in it
+            await asyncio.sleep(sc.duration * 0.9)
+            return await server.memory_report()
+
+        during = asyncio.create_task(near_the_end())
         logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed, **writes)
         ticks1, wall1, client1, wait1 = (
             server.cpu_ticks(),
@@ -1046,10 +1077,12 @@ async def measure(
         )
         stop.set()
         await sampling
+        memory_during = await during
         # the memory given back: every tab is closed; the sessions' state goes when Streamlit
         # drops them, so RSS is read after a pause
         await asyncio.sleep(settle)
         rss_after = server.rss_kb()
+        memory_after = await server.memory_report()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     result = summarize(sc, logs, t0, t_end)
@@ -1067,6 +1100,8 @@ async def measure(
         rss_after_mb=round(rss_after / 1024, 1),
         settle_s=settle,
         vm_hwm_mb=round(server.hwm_kb() / 1024, 1),
+        # where the memory is before the load, near its end (every tab open) and after settling
+        memory={"before": memory_before, "during": memory_during, "after": memory_after},
         loadavg_before=load_before,
         loadavg_after=loadavg(),
     )
@@ -1085,6 +1120,7 @@ def run_scenario(
     warm: bool = True,
     role: str | None = None,
     settle: float = 10.0,
+    tracemalloc: bool = False,
 ) -> dict[str, Any]:
     """One scenario on a fresh server and a fresh copy of `db`. With a write mix, the saved
     events are counted in the server's copy once it has stopped."""
@@ -1093,6 +1129,7 @@ def run_scenario(
     marker = f"load-bench {clock.now():%Y%m%dT%H%M%S} {random.Random().randrange(10**6):06d}"
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         server = Server(app, db, Path(tmp))
+        server.tracemalloc = tracemalloc
         server.start()
         try:
             mode = detect_signin(server.url) if signin == "auto" else signin
@@ -1128,6 +1165,30 @@ def run_scenario(
 
 
 # -- output --------------------------------------------------------------------------------------
+def memory_lines(memory: dict[str, Any]) -> list[str]:
+    """The server's memory before, near the end of and after the load, by where it is."""
+    out = []
+    for when in ("before", "during", "after"):
+        m = memory.get(when)
+        if not m:
+            continue
+        duck = m.get("duckdb_mb") or {}
+        parts = [
+            f"RSS {m.get('rss_mb') or 0:,.0f} MB",
+            f"{m.get('sessions')} sessions",
+            f"shared cache {m.get('cache_mb', 0):,.1f} MB in {m.get('cache_entries', 0)} results",
+            "DuckDB " + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(duck.items(), key=lambda kv: -kv[1])) + " MB",
+        ]
+        if "python_heap_mb" in m:
+            parts.append(f"Python heap {m['python_heap_mb']:,.1f} MB")
+        out.append(f"memory {when}: " + "; ".join(parts))
+        if when == "during":
+            out += [
+                f"  {t['mb']:,.1f} MB in {t['blocks']:,} blocks at {t['where']}" for t in m.get("python_top", [])[:10]
+            ]
+    return out
+
+
 def fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
@@ -1248,6 +1309,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-warm-up", dest="warm", action="store_false")
     parser.add_argument("--json", type=Path, help="where to write the JSON (default data/bench/load-<time>.json)")
     parser.add_argument("--label", default="", help="a note stored with the results (e.g. the commit)")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="the server traces Python's allocations and reports the lines that hold the most (slower)",
+    )
     args = parser.parse_args(argv)
     if args.pages:
         global VISITED  # a command-line choice for the whole run
@@ -1314,6 +1380,7 @@ def main(argv: list[str] | None = None) -> int:
             warm=args.warm,
             role=args.role,
             settle=args.settle,
+            tracemalloc=args.tracemalloc,
         )
         results.append(r)
         print(
@@ -1337,6 +1404,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['rss_after_mb']:,.0f} MB",
                 flush=True,
             )
+        for line in memory_lines(r.get("memory") or {}):
+            print(f"   {line}", flush=True)
         for e in r["error_list"][:10]:
             print("   error:", e, flush=True)
         out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))

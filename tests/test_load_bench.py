@@ -46,6 +46,14 @@ def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_fini
     assert result["server_cpu_pct"] >= 0
     assert result["server_runqueue_wait_pct"] >= 0
     assert result["peak_rss_mb"] > 0
+    # the server says where its memory is, before the load, near its end and after it
+    memory = result["memory"]
+    assert set(memory) == {"before", "during", "after"}
+    assert all(m is not None and m["rss_mb"] > 0 for m in memory.values())
+    assert memory["during"]["sessions"] >= 2  # both users' tabs are open near the end of the load
+    assert memory["during"]["cache_entries"] > 0  # the reports the pages shared
+    assert memory["during"]["duckdb_mb"].get("BASE_TABLE", 0) > 0  # the tables' blocks DuckDB holds
+    assert "python_top" not in memory["during"]  # Python traces its allocations only when asked
 
 
 @pytest.mark.slow

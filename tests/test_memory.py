@@ -84,3 +84,41 @@ def test_the_resident_memory_of_this_process_is_known_on_linux() -> None:
         assert rss > 10
     else:
         assert rss is None
+
+
+def test_the_breakdown_names_the_lines_that_hold_pythons_heap_while_tracing() -> None:
+    import tracemalloc
+
+    from crm_data import cache
+
+    was_tracing = tracemalloc.is_tracing()
+    tracemalloc.start()
+    try:
+        held = [bytearray(1024) for _ in range(4096)]  # 4 MB held by this line
+        report = memory.breakdown(lambda: [("BASE_TABLE", 3 * 2**20), ("ART_INDEX", 0)], top=5)
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    assert report["duckdb_mb"] == {"BASE_TABLE": 3.0}  # tags that hold nothing are left out
+    assert report["cache_mb"] == round(cache.CACHE.size_bytes / 2**20, 1)
+    assert report["cache_entries"] == len(cache.CACHE)
+    assert report["sessions"] is None  # no Streamlit server in this process
+    assert report["python_heap_mb"] >= 4
+    top = report["python_top"][0]
+    assert "test_memory.py" in top["where"]
+    assert top["mb"] >= 4
+    assert top["blocks"] >= 4096
+    assert len(held) == 4096
+
+
+def test_the_breakdown_leaves_pythons_heap_out_when_not_tracing() -> None:
+    import tracemalloc
+
+    if tracemalloc.is_tracing():
+        pytest.skip("this run traces allocations (PYTHONTRACEMALLOC)")
+    report = memory.breakdown()
+    assert "python_top" not in report
+    assert "duckdb_mb" not in report
+    if sys.platform.startswith("linux"):
+        assert report["rss_mb"] > 10
+        assert report["peak_rss_mb"] >= report["rss_mb"]

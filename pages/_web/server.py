@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,11 +48,37 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         logging.shutdown()
         os._exit(2)  # nothing is open yet; uvicorn would print the lifespan's traceback instead
+    _report_memory_on_signal(os.environ.get("CRM_MEMORY_REPORT", ""))
     try:
         yield
     finally:
         trimmer.stop()
         startup.close_app(config)
+
+
+def _report_memory_on_signal(path: str) -> None:
+    """With CRM_MEMORY_REPORT=<file>, SIGUSR1 writes where this process's memory is to that
+    file as JSON (crm_data.memory.breakdown): the load benchmark asks at the peak and after the
+    load. Written by a thread of its own, to a temporary name and then renamed, so a reader
+    never sees half a report."""
+    if not path or not hasattr(signal, "SIGUSR1"):
+        return
+
+    def write() -> None:
+        def duckdb_usage() -> list[tuple[str, int]]:
+            with common.database().read() as tx:
+                return [(str(t), int(b)) for t, b in tx.all("SELECT tag, memory_usage_bytes FROM duckdb_memory()")]
+
+        try:
+            report = memory.breakdown(duckdb_usage)
+            partial = f"{path}.part"
+            with open(partial, "w", encoding="utf-8") as out:
+                json.dump(report, out)
+            os.replace(partial, path)
+        except Exception:  # a diagnostic must never take the server down
+            log.exception("writing the memory report failed")
+
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=write, name="crm-memory-report").start())
 
 
 ROUTES = [
