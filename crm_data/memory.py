@@ -95,7 +95,8 @@ class Trimmer:
 def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, top: int = 15) -> dict[str, object]:
     """Where this process's memory is, for a benchmark to report (issue 27): resident and peak
     memory, the shared cache's results, DuckDB's buffers by kind (`duckdb_usage`: (tag, bytes)
-    rows of `duckdb_memory()`), the number of live Streamlit sessions, and, when Python traces
+    rows of `duckdb_memory()`), Arrow's memory pool, Streamlit's sessions (connected, and kept
+    for a tab that may reconnect), and, when Python traces
     its allocations (PYTHONTRACEMALLOC=1, or `tracemalloc.start()`), the `top` lines that hold
     the most of Python's heap."""
     import gc
@@ -108,7 +109,10 @@ def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, t
     out["cache_entries"] = len(cache.CACHE)
     if duckdb_usage is not None:
         out["duckdb_mb"] = {tag: round(size / 2**20, 1) for tag, size in duckdb_usage() if size}
-    out["sessions"] = _session_count()
+    out["sessions"], out["sessions_kept"] = _session_counts()
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:  # Arrow's own memory pool (pandas' Arrow-backed columns), outside Python's heap
+        out["arrow_mb"] = round(arrow.total_allocated_bytes() / 2**20, 1)
     if tracemalloc.is_tracing():
         gc.collect()
         snapshot = tracemalloc.take_snapshot()
@@ -133,10 +137,12 @@ def _status_mb(key: str) -> float | None:
     return None
 
 
-def _session_count() -> int | None:
-    """Live Streamlit sessions of this process (None outside a Streamlit server); read through
-    sys.modules so this module never imports Streamlit."""
+def _session_counts() -> tuple[int | None, int | None]:
+    """Streamlit sessions of this process with a connected tab, and all it keeps (a closed tab's
+    session stays for server.disconnectedSessionTTL, 120 s, so that a reconnecting tab finds it);
+    None outside a Streamlit server. Read through sys.modules: this module never imports Streamlit."""
     runtime = sys.modules.get("streamlit.runtime.runtime")
     if runtime is None or not runtime.Runtime.exists():
-        return None
-    return len(runtime.Runtime.instance()._session_mgr.list_active_sessions())
+        return None, None
+    manager = runtime.Runtime.instance()._session_mgr
+    return len(manager.list_active_sessions()), len(manager.list_sessions())

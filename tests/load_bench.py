@@ -1175,8 +1175,9 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
         duck = m.get("duckdb_mb") or {}
         parts = [
             f"RSS {m.get('rss_mb') or 0:,.0f} MB",
-            f"{m.get('sessions')} sessions",
+            f"{m.get('sessions')} sessions connected, {m.get('sessions_kept')} kept",
             f"shared cache {m.get('cache_mb', 0):,.1f} MB in {m.get('cache_entries', 0)} results",
+            f"Arrow {m.get('arrow_mb', 0):,.1f} MB",
             "DuckDB " + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(duck.items(), key=lambda kv: -kv[1])) + " MB",
         ]
         if "python_heap_mb" in m:

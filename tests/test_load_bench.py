@@ -51,6 +51,8 @@ def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_fini
     assert set(memory) == {"before", "during", "after"}
     assert all(m is not None and m["rss_mb"] > 0 for m in memory.values())
     assert memory["during"]["sessions"] >= 2  # both users' tabs are open near the end of the load
+    assert memory["after"]["sessions"] == 0  # closed...
+    assert memory["after"]["sessions_kept"] >= 2  # ...and kept for a reconnecting tab (120 s)
     assert memory["during"]["cache_entries"] > 0  # the reports the pages shared
     assert memory["during"]["duckdb_mb"].get("BASE_TABLE", 0) > 0  # the tables' blocks DuckDB holds
     assert "python_top" not in memory["during"]  # Python traces its allocations only when asked
