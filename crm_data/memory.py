@@ -105,6 +105,12 @@ def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, t
     from crm_data import cache
 
     out: dict[str, object] = {"rss_mb": rss_mb(), "peak_rss_mb": _status_mb("VmHWM")}
+    # garbage in reference cycles (a closed session's widgets) waits for Python's collector: how
+    # much was waiting, then the rest is what is really held
+    out["gc_freed_objects"] = gc.collect()
+    out["rss_after_gc_mb"] = rss_mb()
+    out["python_blocks"] = sys.getallocatedblocks()
+    out.update(_malloc_info())
     out["cache_mb"] = round(cache.CACHE.size_bytes / 2**20, 1)
     out["cache_entries"] = len(cache.CACHE)
     if duckdb_usage is not None:
@@ -114,7 +120,6 @@ def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, t
     if arrow is not None:  # Arrow's own memory pool (pandas' Arrow-backed columns), outside Python's heap
         out["arrow_mb"] = round(arrow.total_allocated_bytes() / 2**20, 1)
     if tracemalloc.is_tracing():
-        gc.collect()
         snapshot = tracemalloc.take_snapshot()
         traced, peak = tracemalloc.get_traced_memory()
         out["python_heap_mb"] = round(traced / 2**20, 1)
@@ -124,6 +129,38 @@ def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, t
             for stat in snapshot.statistics("lineno")[:top]
         ]
     return out
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _malloc_info() -> dict[str, float]:
+    """glibc's heap (Python's objects, pandas, plotly; not DuckDB's own allocator): what is in
+    use, and what is free inside it but not given back to the machine."""
+    if _LIBC is None or not hasattr(_LIBC, "mallinfo2"):
+        return {}
+    _LIBC.mallinfo2.restype = _MallInfo2
+    info = _LIBC.mallinfo2()
+    mb = 2**20
+    return {
+        "malloc_in_use_mb": round((info.uordblks + info.hblkhd) / mb, 1),
+        "malloc_free_held_mb": round(info.fordblks / mb, 1),
+    }
 
 
 def _status_mb(key: str) -> float | None:
