@@ -83,6 +83,11 @@ class _Entry:
     value: Any
     size: int
     mutable: bool  # whether a hit needs `fresh` containers (decided once, when it is stored)
+    # the versions it is checked against (its database's), so that `sweep` can check it alone
+    current: Callable[[], dict[str, int]] | None = None
+    # a result keyed by the current minute or hour (the caller left `now`/`today` out) that no
+    # call asks for once that has passed
+    dead_after: dt.datetime | None = None
 
 
 class SharedCache:
@@ -124,6 +129,7 @@ class SharedCache:
         *,
         copy: bool = True,
         blind_to_appends: frozenset[str] = frozenset(),
+        dead_after: dt.datetime | None = None,
     ) -> Any:
         entry = self._lookup(key, versions)
         if entry is None:
@@ -132,7 +138,7 @@ class SharedCache:
             with flight:
                 entry = self._lookup(key, versions)  # someone else may have just computed it
                 if entry is None:
-                    entry = self._compute(key, versions, compute, blind_to_appends)
+                    entry = self._compute(key, versions, compute, blind_to_appends, dead_after)
             with self._guard:
                 self._flights.pop(key, None)
         parent = reading.get()
@@ -146,6 +152,7 @@ class SharedCache:
         versions: Callable[[], dict[str, int]],
         compute: Callable[[], Any],
         blind_to_appends: frozenset[str] = frozenset(),
+        dead_after: dt.datetime | None = None,
     ) -> _Entry:
         before = dict(versions())  # taken first: a write committed meanwhile makes this entry stale
         tables: set[str] = set()
@@ -162,7 +169,12 @@ class SharedCache:
         channels = depends_on(tables, blind_to_appends)
         channels.add("*")  # every entry also ends with writes that cannot say which tables they wrote
         entry = _Entry(
-            tuple(sorted((t, before.get(t, 0)) for t in channels)), value, size_of(value), _holds_mutable(value)
+            tuple(sorted((t, before.get(t, 0)) for t in channels)),
+            value,
+            size_of(value),
+            _holds_mutable(value),
+            versions,
+            dead_after,
         )
         with self._guard:
             self.misses += 1
@@ -178,6 +190,24 @@ class SharedCache:
         with self._guard:
             self._entries.clear()
             self._bytes = 0
+
+    def sweep(self, now: dt.datetime | None = None) -> int:
+        """Drop every entry no call can get again: one a committed write made stale (versions
+        only grow, so it never becomes valid again) and one keyed by a minute or hour that has
+        passed. A lookup drops such an entry only when the same call comes again, and the
+        size bound only when the cache is full, so without this they held memory after a
+        busy hour for as long as the server ran. Returns how many were dropped."""
+        now = now or clock.now()
+        with self._guard:
+            dead = [
+                key
+                for key, entry in self._entries.items()
+                if (entry.dead_after is not None and now >= entry.dead_after)
+                or (entry.current is not None and not self._valid(entry, entry.current))
+            ]
+            for key in dead:
+                self._drop(key)
+        return len(dead)
 
     @property
     def size_bytes(self) -> int:
@@ -268,19 +298,26 @@ def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(db: Any, *args: Any, **kwargs: Any) -> T:
         clock = None
+        dead_after = None  # a key of the current minute or hour is never asked for after it
         if takes_now or takes_today:
             bound = signature.bind(db, *args, **kwargs)
             if takes_now and bound.arguments.get("now") is None:
                 bound.arguments["now"] = _minute()
+                dead_after = bound.arguments["now"] + dt.timedelta(minutes=1)
             if takes_today and bound.arguments.get("today") is None:
                 clock = _minute().replace(minute=0)  # a new (local) day is a new result, without a write
+                dead_after = min(
+                    dead_after or dt.datetime.max.replace(tzinfo=clock.tzinfo), clock + dt.timedelta(hours=1)
+                )
             args, kwargs = bound.args[1:], bound.kwargs
         key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
         try:
             hash(key)
         except TypeError:
             return fn(db, *args, **kwargs)
-        return CACHE.get(key, db.data_versions, lambda: fn(db, *args, **kwargs), blind_to_appends=blind)
+        return CACHE.get(
+            key, db.data_versions, lambda: fn(db, *args, **kwargs), blind_to_appends=blind, dead_after=dead_after
+        )
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
     wrapper.blind_to_appends = blind  # type: ignore[attr-defined]

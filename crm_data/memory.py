@@ -10,7 +10,8 @@ tests.load_bench: 40 users logging calls at 1M events, RSS 353 MB before, 627 MB
   M_ARENA_MAX, the MALLOC_ARENA_MAX environment variable, set from inside the process because
   the README's command starts it);
 - `trim()`: return the free pages of every arena to the machine (malloc_trim), which a
-  `Trimmer` thread does every `interval` seconds.
+  `Trimmer` thread does every `interval` seconds, after dropping the shared cache's results no
+  call can get again (`tidy()`).
 
 Elsewhere than Linux with glibc both do nothing and say so (False).
 """
@@ -65,10 +66,19 @@ def rss_mb() -> float | None:
     return _status_mb("VmRSS")
 
 
-class Trimmer:
-    """A daemon thread that calls `work` (default `trim`) every `interval` seconds until `stop()`."""
+def tidy() -> bool:
+    """Drop the shared cache's results no call can get again (stale after a write, or keyed by a
+    minute that has passed; `cache.SharedCache.sweep`), then give the free pages back (`trim`)."""
+    from crm_data import cache  # not at import: this module stays free of the app's modules
 
-    def __init__(self, interval: float = TRIM_SECONDS, work: Callable[[], object] = trim) -> None:
+    cache.CACHE.sweep()
+    return trim()
+
+
+class Trimmer:
+    """A daemon thread that calls `work` (default `tidy`) every `interval` seconds until `stop()`."""
+
+    def __init__(self, interval: float = TRIM_SECONDS, work: Callable[[], object] = tidy) -> None:
         self.interval = interval
         self._work = work
         self._stopped = threading.Event()

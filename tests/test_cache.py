@@ -251,3 +251,70 @@ def test_a_read_that_depends_on_the_clock_is_keyed_by_the_current_minute(db: Dat
     assert len(seen) == (1 if second == first else 2)
     given = dt.datetime(2026, 1, 1, 9, 30, 15, tzinfo=dt.UTC)
     assert as_of(db, "x", now=given) == given
+
+
+def _keys_of(db: Database) -> list[tuple]:
+    return [key for key in cache.CACHE._entries if key[0] == str(db.config.db_path)]
+
+
+def test_a_sweep_drops_results_a_write_made_stale_without_anyone_asking_for_them_again(
+    db: Database, admin: User
+) -> None:
+    new_client(db, admin, "Alpha Ltd")
+    client_names(db, "A")
+    client_names(db, "B")
+    names = [key for key in _keys_of(db) if key[1].endswith("client_names")]
+    assert len(names) == 2
+    cache.CACHE.sweep()
+    assert all(key in cache.CACHE._entries for key in names)  # both still valid: kept
+    new_client(db, admin, "Beta Ltd")  # a write to the table both read: neither can be got again
+    assert all(key in cache.CACHE._entries for key in names)  # a lookup would drop them; nobody looks
+    cache.CACHE.sweep()
+    assert not any(key in cache.CACHE._entries for key in names)
+    assert client_names(db, "B")["name"].tolist() == ["Beta Ltd"]  # computed again when asked
+
+
+def test_a_sweep_drops_a_result_of_the_current_minute_once_the_minute_has_passed(db: Database) -> None:
+    @cache.shared
+    def as_of(db: Database, label: str, now: dt.datetime | None = None) -> str:
+        return label
+
+    moment = dt.datetime(2026, 3, 2, 9, 30, 15, tzinfo=dt.UTC)
+    with clock.frozen(moment):
+        as_of(db, "default minute")
+    as_of(db, "given moment", now=moment)  # a caller's own moment: it may ask again at any time
+    mine = {key[2][0]: key for key in _keys_of(db) if key[1].endswith("as_of")}
+    assert set(mine) == {"default minute", "given moment"}
+    cache.CACHE.sweep(now=moment + dt.timedelta(seconds=40))  # still 9:30
+    assert mine["default minute"] in cache.CACHE._entries
+    cache.CACHE.sweep(now=moment + dt.timedelta(seconds=45))  # 9:31: no call asks for 9:30 again
+    assert mine["default minute"] not in cache.CACHE._entries
+    cache.CACHE.sweep(now=moment + dt.timedelta(days=400))
+    assert mine["given moment"] in cache.CACHE._entries
+
+
+def test_a_sweep_drops_a_result_of_the_current_hour_once_the_hour_has_passed(db: Database) -> None:
+    @cache.shared
+    def on(db: Database, label: str, today: dt.date | None = None) -> str:
+        return label
+
+    moment = dt.datetime(2026, 3, 2, 9, 59, 0, tzinfo=dt.UTC)
+    with clock.frozen(moment):
+        on(db, "this hour")
+    key = next(key for key in _keys_of(db) if key[1].endswith(".on"))
+    cache.CACHE.sweep(now=moment + dt.timedelta(seconds=59))
+    assert key in cache.CACHE._entries
+    cache.CACHE.sweep(now=moment + dt.timedelta(minutes=1))
+    assert key not in cache.CACHE._entries
+
+
+def test_the_servers_trimmer_sweeps_the_cache_before_giving_memory_back(db: Database, admin: User) -> None:
+    from crm_data import memory
+
+    new_client(db, admin, "Alpha Ltd")
+    client_names(db, "A")
+    new_client(db, admin, "Beta Ltd")
+    assert any(key[1].endswith("client_names") for key in _keys_of(db))
+    memory.tidy()  # the Trimmer's default work
+    assert not any(key[1].endswith("client_names") for key in _keys_of(db))
+    assert memory.Trimmer().__dict__["_work"] is memory.tidy
