@@ -1177,7 +1177,8 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
             f"RSS {m.get('rss_mb') or 0:,.0f} MB ({m.get('rss_after_gc_mb') or 0:,.0f} after collecting"
             f" {m.get('gc_freed_objects', 0):,} objects)",
             f"malloc in use {m.get('malloc_in_use_mb', 0):,.0f} MB, free but held {m.get('malloc_free_held_mb', 0):,.0f} MB",
-            f"{m.get('sessions')} sessions connected, {m.get('sessions_kept')} kept",
+            f"{m.get('sessions')} sessions connected, {m.get('sessions_kept')} kept,"
+            f" {m.get('sessions_in_memory')} in memory",
             f"shared cache {m.get('cache_mb', 0):,.1f} MB in {m.get('cache_entries', 0)} results",
             f"Arrow {m.get('arrow_mb', 0):,.1f} MB",
             "DuckDB " + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(duck.items(), key=lambda kv: -kv[1])) + " MB",

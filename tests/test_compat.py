@@ -55,3 +55,11 @@ def test_apptest_scans_the_installed_components_through_the_function_the_tests_s
         assert manifest_scanner.scan_component_manifests() == original()
     assert len(calls) == 1  # three AppTests, one scan
     assert manifest_scanner.scan_component_manifests is counted  # put back as it was
+
+
+def test_streamlit_still_keeps_closed_sessions_in_a_cache_we_can_expire() -> None:
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
+
+    storage = MemorySessionStorage(ttl_seconds=1)
+    assert callable(storage._cache.expire)
+    assert compat.expire_closed_sessions() == 0  # no server in this process: nothing to do

@@ -40,7 +40,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     # before the sessions' threads exist: they share a bounded number of malloc arenas, and the
     # trimmer gives what they freed back to the machine (crm_data.memory has the numbers)
     memory.limit_arenas()
-    trimmer = memory.Trimmer().start()
+    trimmer = memory.Trimmer(work=_tidy).start()
     compat.leave_pages_directory_mode()  # every page runs through app.py from the first request on
     try:
         startup.open_app(config)
@@ -54,6 +54,13 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     finally:
         trimmer.stop()
         startup.close_app(config)
+
+
+def _tidy() -> None:
+    """The trimmer's work: closed tabs' sessions past their time to reconnect, the shared cache's
+    dead results, then the free pages back to the machine."""
+    compat.expire_closed_sessions()
+    memory.tidy()
 
 
 def _report_memory_on_signal(path: str) -> None:
