@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -27,15 +28,20 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _run(scenario: load_bench.Scenario, db: Path, **kwargs: Any) -> dict[str, Any]:
+    """The scenario on a real server, in a thread of its own: the benchmark's asyncio.run() needs
+    a thread without an event loop, and this process's may run one (Playwright's, when a browser
+    test ran here first)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(
+            load_bench.run_scenario, scenario, db=db, app=REPO / "app.py", password=PASSWORD, timeout=120, **kwargs
+        ).result()
+
+
 @pytest.mark.slow
 def test_two_virtual_users_sign_in_and_every_page_they_visit_reaches_script_finished(sample_file: Path) -> None:
     scenario = load_bench.Scenario("users", 2, think=0.5, duration=3, ramp=0.5, min_visits=3)
-    # in a thread of its own: the benchmark's asyncio.run() needs a thread without an event loop, and
-    # this process's may run one (Playwright's, when a browser test ran here first)
-    with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(
-            load_bench.run_scenario, scenario, db=sample_file, app=REPO / "app.py", password=PASSWORD, timeout=120
-        ).result()
+    result = _run(scenario, sample_file)
     assert result["error_list"] == []
     assert result["errors"] == 0
     assert result["signed_in"] == 2
@@ -64,16 +70,7 @@ def test_the_write_mix_logs_calls_that_are_confirmed_and_found_once_in_the_datab
     scenario = load_bench.Scenario(
         "users", 2, think=0.3, duration=2, ramp=0.3, min_visits=2, write_every=2, min_saves=2
     )
-    with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(
-            load_bench.run_scenario,
-            scenario,
-            db=sample_file,
-            app=REPO / "app.py",
-            password=PASSWORD,
-            timeout=120,
-            settle=0.5,
-        ).result()
+    result = _run(scenario, sample_file, settle=0.5)
     assert result["error_list"] == []
     assert result["saves"] >= 4
     assert result["saves_confirmed"] == result["saves"]
@@ -183,16 +180,7 @@ def test_a_closed_tabs_session_leaves_memory_once_its_time_to_reconnect_has_pass
     monkeypatch.setenv("STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL", "1")
     monkeypatch.setenv("CRM_TRIM_SECONDS", "0.5")
     scenario = load_bench.Scenario("users", 2, think=0.5, duration=3, ramp=0.5, min_visits=2)
-    with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(
-            load_bench.run_scenario,
-            scenario,
-            db=sample_file,
-            app=REPO / "app.py",
-            password=PASSWORD,
-            timeout=120,
-            settle=5,
-        ).result()
+    result = _run(scenario, sample_file, settle=5)
     assert result["errors"] == 0
     memory = result["memory"]
     assert memory["after"]["sessions_kept"] == 0
