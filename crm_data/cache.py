@@ -298,17 +298,15 @@ def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapper(db: Any, *args: Any, **kwargs: Any) -> T:
         clock = None
-        dead_after = None  # a key of the current minute or hour is never asked for after it
+        ends: list[dt.datetime] = []  # a key of the current minute or hour is never asked for after it
         if takes_now or takes_today:
             bound = signature.bind(db, *args, **kwargs)
             if takes_now and bound.arguments.get("now") is None:
                 bound.arguments["now"] = _minute()
-                dead_after = bound.arguments["now"] + dt.timedelta(minutes=1)
+                ends.append(bound.arguments["now"] + dt.timedelta(minutes=1))
             if takes_today and bound.arguments.get("today") is None:
                 clock = _minute().replace(minute=0)  # a new (local) day is a new result, without a write
-                dead_after = min(
-                    dead_after or dt.datetime.max.replace(tzinfo=clock.tzinfo), clock + dt.timedelta(hours=1)
-                )
+                ends.append(clock + dt.timedelta(hours=1))
             args, kwargs = bound.args[1:], bound.kwargs
         key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
         try:
@@ -316,7 +314,11 @@ def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
         except TypeError:
             return fn(db, *args, **kwargs)
         return CACHE.get(
-            key, db.data_versions, lambda: fn(db, *args, **kwargs), blind_to_appends=blind, dead_after=dead_after
+            key,
+            db.data_versions,
+            lambda: fn(db, *args, **kwargs),
+            blind_to_appends=blind,
+            dead_after=min(ends, default=None),
         )
 
     wrapper.uncached = fn  # type: ignore[attr-defined]

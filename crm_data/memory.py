@@ -103,13 +103,17 @@ class Trimmer:
         self._thread.join(timeout=5)
 
 
-def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, top: int = 15) -> dict[str, object]:
+def breakdown(
+    duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None,
+    sessions: Callable[[], dict[str, int | None]] | None = None,
+    top: int = 15,
+) -> dict[str, object]:
     """Where this process's memory is, for a benchmark to report (issue 27): resident and peak
-    memory, the shared cache's results, DuckDB's buffers by kind (`duckdb_usage`: (tag, bytes)
-    rows of `duckdb_memory()`), Arrow's memory pool, Streamlit's sessions (connected, and kept
-    for a tab that may reconnect), and, when Python traces
-    its allocations (PYTHONTRACEMALLOC=1, or `tracemalloc.start()`), the `top` lines that hold
-    the most of Python's heap."""
+    memory, glibc's heap, the shared cache's results, Arrow's memory pool, and from the caller
+    DuckDB's buffers by kind (`duckdb_usage`: (tag, bytes) rows of `duckdb_memory()`) and the
+    web server's sessions (`sessions`: counts by name); when Python traces its allocations
+    (PYTHONTRACEMALLOC=1, or `tracemalloc.start()`), the `top` lines that hold the most of
+    Python's heap."""
     import gc
     import tracemalloc
 
@@ -126,10 +130,8 @@ def breakdown(duckdb_usage: Callable[[], list[tuple[str, int]]] | None = None, t
     out["cache_entries"] = len(cache.CACHE)
     if duckdb_usage is not None:
         out["duckdb_mb"] = {tag: round(size / 2**20, 1) for tag, size in duckdb_usage() if size}
-    out["sessions"], out["sessions_kept"] = _session_counts()
-    # sessions still in memory, whatever holds them (a closed tab's session must go once its
-    # time to reconnect has passed): the objects Python's collector tracks, counted by type
-    out["sessions_in_memory"] = sum(1 for o in gc.get_objects() if type(o).__name__ == "AppSession")
+    if sessions is not None:
+        out.update(sessions())
     arrow = sys.modules.get("pyarrow")
     if arrow is not None:  # Arrow's own memory pool (pandas' Arrow-backed columns), outside Python's heap
         out["arrow_mb"] = round(arrow.total_allocated_bytes() / 2**20, 1)
@@ -186,14 +188,3 @@ def _status_mb(key: str) -> float | None:
     except OSError:
         return None
     return None
-
-
-def _session_counts() -> tuple[int | None, int | None]:
-    """Streamlit sessions of this process with a connected tab, and all it keeps (a closed tab's
-    session stays for server.disconnectedSessionTTL, 120 s, so that a reconnecting tab finds it);
-    None outside a Streamlit server. Read through sys.modules: this module never imports Streamlit."""
-    runtime = sys.modules.get("streamlit.runtime.runtime")
-    if runtime is None or not runtime.Runtime.exists():
-        return None, None
-    manager = runtime.Runtime.instance()._session_mgr
-    return len(manager.list_active_sessions()), len(manager.list_sessions())

@@ -1068,7 +1068,13 @@ async def measure(
             return await server.memory_report()
 
         during = asyncio.create_task(near_the_end())
-        logs, t0, t_end = await RUNNERS[sc.kind](sc, server.url, mode, logins, password, pool, timeout, seed, **writes)
+        try:
+            logs, t0, t_end = await RUNNERS[sc.kind](
+                sc, server.url, mode, logins, password, pool, timeout, seed, **writes
+            )
+        except BaseException:
+            during.cancel()
+            raise
         ticks1, wall1, client1, wait1 = (
             server.cpu_ticks(),
             time.monotonic(),
@@ -1186,7 +1192,7 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
         if "python_heap_mb" in m:
             parts.append(f"Python heap {m['python_heap_mb']:,.1f} MB")
         out.append(f"memory {when}: " + "; ".join(parts))
-        if when == "during":
+        if when != "before":  # what the load left, and what stays after it
             out += [
                 f"  {t['mb']:,.1f} MB in {t['blocks']:,} blocks at {t['where']}" for t in m.get("python_top", [])[:10]
             ]

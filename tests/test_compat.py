@@ -12,6 +12,7 @@ from streamlit.components.v2 import manifest_scanner
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from crm_data import memory
 from pages._ui import compat
 from tests.helpers import component_scan_once
 
@@ -63,3 +64,13 @@ def test_streamlit_still_keeps_closed_sessions_in_a_cache_we_can_expire() -> Non
     storage = MemorySessionStorage(ttl_seconds=1)
     assert callable(storage._cache.expire)
     assert compat.expire_closed_sessions() == 0  # no server in this process: nothing to do
+
+
+def test_the_memory_report_counts_sessions_outside_a_server_as_unknown() -> None:
+    counts = compat.session_counts()
+    assert counts["sessions"] is None
+    assert counts["sessions_kept"] is None
+    assert isinstance(counts["sessions_in_memory"], int)
+    report = memory.breakdown(sessions=compat.session_counts)
+    assert report["sessions"] is None  # the server's counter is what the report carries
+    assert "sessions_in_memory" in report

@@ -19,6 +19,7 @@ AppSession and its widgets still alive, about 50 MB of option lists among them).
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from streamlit import runtime
@@ -44,3 +45,18 @@ def expire_closed_sessions() -> int:
             log.warning("Streamlit's session storage has no expire(); closed sessions stay until replaced")
         return 0
     return len(kept.expire())
+
+
+def session_counts() -> dict[str, int | None]:
+    """For the memory report: sessions with a connected tab, sessions kept (a closed tab's, for
+    its time to reconnect) and sessions still in memory whatever holds them (the AppSession
+    objects Python's collector tracks); the first two None outside a server."""
+    in_memory = sum(1 for o in gc.get_objects() if type(o).__name__ == "AppSession")
+    if not runtime.exists():
+        return {"sessions": None, "sessions_kept": None, "sessions_in_memory": in_memory}
+    manager = runtime.get_instance()._session_mgr
+    return {
+        "sessions": len(manager.list_active_sessions()),
+        "sessions_kept": len(manager.list_sessions()),
+        "sessions_in_memory": in_memory,
+    }
