@@ -308,7 +308,7 @@ def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
                 clock = _minute().replace(minute=0)  # a new (local) day is a new result, without a write
                 ends.append(clock + dt.timedelta(hours=1))
             args, kwargs = bound.args[1:], bound.kwargs
-        key = (str(db.config.db_path), name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
+        key = (db.config.database_key, name, _key(args), _key(tuple(sorted(kwargs.items()))), clock)
         try:
             hash(key)
         except TypeError:

@@ -1,5 +1,7 @@
 """Where the data lives and the few settings that come from the environment.
 
+CRM_DATABASE_URL      postgresql://user:password@host:port/name: team mode, several app processes on
+                      one PostgreSQL database (crm_data.engines.postgres); unset, the DuckDB file
 CRM_DB_PATH           the DuckDB file (default: data/crm.duckdb beside the repository)
 CRM_DATA_DIR          the folder for attachments (default: the folder of the database file)
 CRM_ATTACHMENT_MAX_MB the default attachment size limit, until an admin sets one (default 25)
@@ -8,6 +10,7 @@ CRM_ATTACHMENT_MAX_MB the default attachment size limit, until an admin sets one
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,16 @@ class Config:
     db_path: Path
     data_dir: Path
     attachment_max_mb: int = DEFAULT_ATTACHMENT_MAX_MB
+    # team mode: the PostgreSQL database every app process shares; None, the DuckDB file
+    database_url: str | None = None
+
+    @property
+    def database_key(self) -> str:
+        """Which database this is, for the data versions and the shared cache's keys: the file,
+        or the PostgreSQL database (its address without the password)."""
+        if self.database_url is None:
+            return str(self.db_path)
+        return re.sub(r"://([^:/@]*):[^@]*@", r"://\1@", self.database_url)
 
     @property
     def attachments_dir(self) -> Path:
@@ -32,7 +45,8 @@ def config_from_env(env: os._Environ[str] | dict[str, str] | None = None) -> Con
     db_path = Path(env.get("CRM_DB_PATH") or DEFAULT_DB_PATH).expanduser().resolve()
     data_dir = Path(env.get("CRM_DATA_DIR") or db_path.parent).expanduser().resolve()
     limit = int(env.get("CRM_ATTACHMENT_MAX_MB") or DEFAULT_ATTACHMENT_MAX_MB)
-    return Config(db_path=db_path, data_dir=data_dir, attachment_max_mb=limit)
+    url = env.get("CRM_DATABASE_URL") or None
+    return Config(db_path=db_path, data_dir=data_dir, attachment_max_mb=limit, database_url=url)
 
 
 def config_for(db_path: str | Path, data_dir: str | Path | None = None) -> Config:

@@ -1,31 +1,32 @@
-"""The database: one DuckDB file owned by this process, migrations, transactions and retries.
+"""The database: migrations, transactions, retries and data versions, on either engine.
 
-DuckDB lets one process open a file for writing. Inside that process every unit of work takes
-its own cursor (a connection to the same database), so Streamlit's script threads can work at
-once. Writes run in `transaction()` or `write()`; `write()` retries a unit of work that lost a
+The embedded DuckDB file (the default) or PostgreSQL (team mode, `CRM_DATABASE_URL`): the
+differences live in `crm_data.engines`, and nothing above this module knows which one runs.
+Every unit of work has its own connection, so Streamlit's script threads can work at once.
+Writes run in `transaction()` or `write()`; `write()` retries a unit of work that lost a
 write-write conflict a bounded number of times and then raises `WriteConflict`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import duckdb
 import pandas as pd
 
 from crm_data import cache
 from crm_data.config import Config, config_for
-from crm_data.errors import ConstraintViolation, DatabaseError, DatabaseLocked, StorageError, WriteConflict
+from crm_data.engines import Engine, Result, Unit, open_engine
+from crm_data.engines.embedded import _LOCK_HOLDER, connect, duckdb_memory_mb  # noqa: F401 - kept importable
+from crm_data.errors import ConstraintViolation, DatabaseError, StorageError, WriteConflict
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ Params = Sequence[Any] | dict[str, Any] | None
 
 WRITE_RETRIES = 5
 _VALUES_GROUP = re.compile(r"VALUES\s*(\([^()]*\))\s*$", re.IGNORECASE)
-_NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
 _READ_ONLY = re.compile(
     r"\s*(SELECT|WITH\s+(?:(?!INSERT|UPDATE|DELETE).)*$|CREATE\s+TEMP|DROP\s+TABLE\s+IF\s+EXISTS\s+r_)",
@@ -150,37 +149,32 @@ def read_channels(sql: str, tables: frozenset[str]) -> set[str]:
     return found
 
 
-class TransactionAborted(duckdb.TransactionException):
+class TransactionAborted(Exception):
     """A statement failed earlier in this transaction; it can only be rolled back."""
 
 
 class Tx:
-    """A cursor for one unit of work. Every result is fetched fully (DuckDB streams results,
+    """A connection for one unit of work. Every result is fetched fully (DuckDB streams results,
     and an open result holds the cursor). A failed statement marks the unit so that it can
     never be committed: DuckDB would silently turn that commit into a rollback."""
 
-    def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, tables: frozenset[str] = frozenset(), *, writes: bool = False
-    ) -> None:
-        self._cur = cursor
+    def __init__(self, unit: Unit, tables: frozenset[str] = frozenset(), *, writes: bool = False) -> None:
+        self._unit = unit
         self.failed = False
         self._tables = tables  # the database's tables, to tell which a statement names
         # the tables this unit of work wrote ("*": it cannot tell), bumped in versions at commit
         self.written: set[str] | None = set() if writes else None
+        self._engine_name = "duckdb"
         # rows appended at commit in one statement per table (the audit log): cheaper than
         # one INSERT each, and still inside the same transaction
         self._deferred: dict[str, list[Sequence[Any]]] = {}
 
-    def _run(self, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
+    def _run(self, sql: str, params: Params) -> Result:
         if self.failed:
             raise TransactionAborted("an earlier statement of this transaction failed")
         self._track(sql)
-        if isinstance(params, dict):
-            # DuckDB refuses named parameters a statement does not use; pass only the used ones
-            used = set(_NAMED_PARAM.findall(sql))
-            params = {k: v for k, v in params.items() if k in used}
         try:
-            return self._cur.execute(sql, params) if params is not None else self._cur.execute(sql)
+            return self._unit.execute(sql, params)
         except BaseException:
             self.failed = True
             raise
@@ -198,8 +192,8 @@ class Tx:
         self._run(sql, params).fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run an `INSERT ... VALUES (?, ...)` for many rows as one multi-row statement (DuckDB's
-        executemany costs a round trip per row)."""
+        """Run an `INSERT ... VALUES (?, ...)` for many rows as one multi-row statement (a
+        driver's executemany costs a round trip per row)."""
         if not rows:
             return
         match = _VALUES_GROUP.search(sql)
@@ -238,23 +232,37 @@ class Tx:
     def df(self, sql: str, params: Params = None) -> pd.DataFrame:
         return self._run(sql, params).df()
 
-    @property
-    def raw(self) -> duckdb.DuckDBPyConnection:
-        """The cursor itself, for bulk work: what it writes cannot be seen, so a transaction that
-        uses it counts as having changed every table."""
+    def script(self, sql: str) -> None:
+        """Several statements without parameters (a migration): counts as changing every table."""
+        if self.failed:
+            raise TransactionAborted("an earlier statement of this transaction failed")
         if self.written is not None:
             self.written.add("*")
-        return self._cur
+        try:
+            self._unit.script(sql)
+        except BaseException:
+            self.failed = True
+            raise
+
+    @property
+    def engine_name(self) -> str:
+        return self._engine_name
+
+    @property
+    def raw(self) -> Any:
+        """The driver's own connection, for engine-specific bulk work: what it writes cannot be
+        seen, so a transaction that uses it counts as having changed every table."""
+        if self.written is not None:
+            self.written.add("*")
+        return self._unit.native
 
 
 class Database:
     """The open database of this process. Create it with `Database.open`."""
 
-    def __init__(self, config: Config, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, config: Config, engine: Engine) -> None:
         self.config = config
-        self._conn = conn
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self.engine = engine
         self._tables: frozenset[str] = frozenset()
 
     @classmethod
@@ -263,61 +271,92 @@ class Database:
         sessions) belong to `crm_data.startup.open_app`."""
         if not isinstance(config, Config):
             config = config_for(config)
-        config.db_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(config.db_path)
-        db = cls(config, conn)
-        migrate(db)
-        with db.read() as tx:
-            db._tables = frozenset(r[0] for r in tx.all("SELECT table_name FROM duckdb_tables() WHERE NOT temporary"))
-        db.data_changed({"*"})  # whatever was cached for a file at this path is not this file's
+        db = cls(config, open_engine(config))
+        try:
+            migrate(db)
+            db._tables = db.engine.tables()
+        except BaseException:
+            db.engine.close()
+            raise
+        db.data_changed({"*"})  # whatever was cached for a database at this place is not this one's
+        db.engine.listen(db.data_changed)  # commits of the other processes (team mode)
         return db
 
+    @property
+    def _conn(self) -> Any:
+        """The embedded engine's DuckDB connection (tests and engine-specific tools)."""
+        return self.engine.connection  # type: ignore[attr-defined]
+
     def close(self) -> None:
-        self._conn.close()
+        self.engine.close()
+
+    def _tx(self, unit: Unit, *, writes: bool) -> Tx:
+        tx = Tx(unit, self._tables, writes=writes)
+        tx._engine_name = self.engine.name
+        return tx
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """A consistent snapshot for reading: several queries see the same committed state.
         Database errors become domain errors, as in `write()`: never shown raw."""
-        cur = self._conn.cursor()
         try:
-            cur.begin()
-            yield Tx(cur, self._tables)
-        except duckdb.IOException as exc:
-            log.exception("the database could not read")
-            raise StorageError(detail=str(exc).splitlines()[0]) from exc
-        except duckdb.Error as exc:
-            log.exception("database error while reading")
+            unit = self.engine.unit(write=False)
+        except Exception as exc:
+            raise self._domain_error(exc, "read") from exc
+        try:
+            yield self._tx(unit, writes=False)
+        except TransactionAborted as exc:
+            log.exception("a failed statement was swallowed while reading")
             raise DatabaseError() from exc
+        except Exception as exc:
+            kind = self.engine.error_kind(exc)
+            if kind is None:
+                raise
+            raise self._domain_error(exc, "read") from exc
         finally:
             try:
-                cur.rollback()
+                unit.rollback()
+            except Exception:
+                log.debug("rollback after a read failed", exc_info=True)
             finally:
-                cur.close()
+                unit.close()
+
+    def _domain_error(self, exc: BaseException, doing: str) -> Exception:
+        kind = self.engine.error_kind(exc)
+        if kind == "storage":
+            log.exception("the database could not %s", doing)
+            return StorageError(detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if kind == "constraint":
+            log.warning("constraint refused a write: %s", exc)
+            return ConstraintViolation()
+        # never shown raw: the user is told nothing was saved; the detail goes to the log
+        log.exception("database error while trying to %s", doing)
+        return DatabaseError()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """One unit of work: commits when the block ends, rolls back on any error.
-        A write-write conflict surfaces as `duckdb.TransactionException`; `write()` retries."""
-        cur = self._conn.cursor()
-        tx = Tx(cur, self._tables, writes=True)
+        """One unit of work: commits when the block ends, rolls back on any error. A lost
+        write-write conflict surfaces as the driver's error; `write()` retries it."""
+        unit = self.engine.unit(write=True)
+        tx = self._tx(unit, writes=True)
         try:
-            cur.begin()
             yield tx
             if tx.failed:
                 raise TransactionAborted("an earlier statement of this transaction failed")
             tx.flush()
-            cur.commit()
+            if tx.written:
+                unit.notify(tx.written)
+            unit.commit()
             if tx.written:
                 self.data_changed(tx.written)
         except BaseException:
             try:
-                cur.rollback()
-            except duckdb.Error:
+                unit.rollback()
+            except Exception:
                 log.exception("rollback failed")
             raise
         finally:
-            cur.close()
+            unit.close()
 
     def write(self, work: Callable[[Tx], T], *, retries: int = WRITE_RETRIES) -> T:
         """Run `work` in a transaction, retrying it when it loses a write-write conflict.
@@ -329,45 +368,38 @@ class Database:
             except TransactionAborted as exc:
                 log.exception("a failed statement was swallowed inside a unit of work")
                 raise DatabaseError() from exc
-            except duckdb.TransactionException as exc:
+            except Exception as exc:
+                kind = self.engine.error_kind(exc)
+                if kind is None:
+                    raise
+                if kind != "conflict":
+                    raise self._domain_error(exc, "write") from exc
                 log.info("write conflict (attempt %d of %d): %s", attempt, retries, exc)
                 if attempt == retries:
                     raise WriteConflict(attempts=retries) from exc
                 time.sleep(random.uniform(0.001, 0.005) * 2**attempt)
-            except duckdb.IOException as exc:
-                log.exception("the database could not write")
-                raise StorageError(detail=str(exc).splitlines()[0]) from exc
-            except duckdb.ConstraintException as exc:
-                log.warning("constraint refused a write: %s", exc)
-                raise ConstraintViolation() from exc
-            except duckdb.Error as exc:
-                # never shown raw: the user is told nothing was saved; the detail goes to the log
-                log.exception("database error in a unit of work")
-                raise DatabaseError() from exc
         raise AssertionError("unreachable")
 
-    def lock_for(self, kind: str, key: int) -> threading.Lock:
-        """An in-process lock per (kind, key), e.g. per resource, to serialise its writers."""
-        with self._locks_guard:
-            lock = self._locks.get((kind, key))
-            if lock is None:
-                lock = self._locks[(kind, key)] = threading.Lock()
-            return lock
+    def lock_for(self, kind: str, key: int) -> AbstractContextManager[None]:
+        """A lock per (kind, key), e.g. per resource, to serialise its writers: held by one
+        unit of work at a time in every process on this database."""
+        return self.engine.lock(kind, key)
 
     # The data versions: per table, bumped by every committed transaction that wrote it ("*" by
     # one that cannot tell which tables it wrote). Shared reads (crm_data.cache) are valid while
-    # the versions of the tables they read are unchanged. Kept per database file, not per object:
+    # the versions of the tables they read are unchanged. Kept per database, not per object:
     # two objects on one file in this process (a test, a command) must see each other's changes.
-    # This process owns the file (DuckDB lets one process write it), so no write goes unseen.
+    # DuckDB: this process owns the file, so no write goes unseen. PostgreSQL: the other
+    # processes' commits arrive by notification (crm_data.engines.postgres).
     _versions: ClassVar[dict[str, dict[str, int]]] = {}
     _versions_guard: ClassVar[threading.Lock] = threading.Lock()
     _counter: ClassVar[int] = 0
 
     def data_versions(self) -> dict[str, int]:
-        found = Database._versions.get(str(self.config.db_path))
+        found = Database._versions.get(self.config.database_key)
         if found is None:
             with Database._versions_guard:
-                found = Database._versions.setdefault(str(self.config.db_path), {})
+                found = Database._versions.setdefault(self.config.database_key, {})
         return found
 
     def data_changed(self, tables: set[str] | frozenset[str]) -> None:
@@ -386,32 +418,8 @@ class Database:
     def cached(self, name: str, loader: Callable[[], T]) -> T:
         """`loader()`'s value, shared by every session until a write changes a table it read. The
         value is handed out as it is: only for snapshots nobody changes (frozen lookups)."""
-        key = (str(self.config.db_path), "db.cached", name)
+        key = (self.config.database_key, "db.cached", name)
         return cache.CACHE.get(key, self.data_versions, loader, copy=False)
-
-
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the file for writing, or explain which process holds it."""
-    try:
-        conn = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        match = _LOCK_HOLDER.search(str(exc))
-        if match:
-            raise DatabaseLocked(path=str(path), pid=match["pid"], program=Path(match["program"]).name) from exc
-        if "lock" in str(exc).lower():
-            raise DatabaseLocked(path=str(path), pid="?", program="?") from exc
-        raise StorageError(detail=str(exc).splitlines()[0]) from exc
-    conn.execute("SET GLOBAL TimeZone = 'UTC'")
-    # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
-    # process with every session, so it gets a bound (larger sorts and joins spill to disk)
-    conn.execute(f"SET GLOBAL memory_limit = '{duckdb_memory_mb()}MB'")
-    return conn
-
-
-def duckdb_memory_mb() -> int:
-    """CRM_DUCKDB_MEMORY_MB (default 512): the most memory DuckDB keeps for its buffers."""
-    value = os.environ.get("CRM_DUCKDB_MEMORY_MB", "")
-    return int(value) if value.isdigit() and int(value) >= 64 else 512
 
 
 def migration_files() -> list[tuple[int, str, str]]:
@@ -424,14 +432,11 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-_migrate_lock = threading.Lock()
-
-
 def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> list[int]:
     """Apply every migration not yet recorded; each with its record in one transaction."""
     files = migration_files() if files is None else files
     applied_now = []
-    with _migrate_lock:
+    with db.engine.migration_lock():
         with db.transaction() as tx:
             tx.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -444,7 +449,7 @@ def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> li
             if version in done:
                 continue
             with db.transaction() as tx:
-                tx.raw.execute(sql)
+                tx.script(sql)
                 tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
             applied_now.append(version)
             log.info("applied migration %04d_%s", version, name)

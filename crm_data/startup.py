@@ -23,7 +23,7 @@ def open_app(config: Config | None = None) -> Database:
     process; the open database is kept for `database()`. Raises DatabaseLocked when another
     process owns the file."""
     config = config or config_from_env()
-    key = str(config.db_path)
+    key = config.database_key
     with _guard:
         found = _open.get(key)
         if found is not None:
@@ -40,19 +40,19 @@ def open_app(config: Config | None = None) -> Database:
 def database(config: Config) -> Database:
     """The database this process opened for `config` (opened now if the process was not started
     through `open_app`, as under AppTest)."""
-    found = _open.get(str(config.db_path))
+    found = _open.get(config.database_key)
     return found if found is not None else open_app(config)
 
 
 def is_open(config: Config) -> bool:
-    return str(config.db_path) in _open
+    return config.database_key in _open
 
 
 def close_app(config: Config | None = None) -> None:
     """Close the database at shutdown: the file's lock is released, the WAL checkpointed."""
     config = config or config_from_env()
     with _guard:
-        db = _open.pop(str(config.db_path), None)
+        db = _open.pop(config.database_key, None)
     if db is not None:
         db.close()
-        log.info("database %s closed", config.db_path)
+        log.info("database %s closed", config.database_key)

@@ -16,6 +16,7 @@ from crm_data import clock, demo, dictionaries, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
+from tests import pg
 from tests.helpers import (
     CHROMIUM_ARGS,
     DURATIONS,
@@ -29,6 +30,7 @@ from tests.helpers import (
     navigation_only,
     open_copy,
     ram_temp_root,
+    reserve_port,
     start_streamlit,
     stop_streamlit,
     team_user,
@@ -39,44 +41,108 @@ from tests.helpers import (
 users.use_fast_hashing_for_tests()
 
 
-@pytest.fixture(scope="session")
-def migrated_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A freshly created and migrated database file, closed: made once per test process (each
-    parallel worker has its own), copied for every test (migrating costs more than copying)."""
-    path = tmp_path_factory.mktemp("migrated") / "crm.duckdb"
-    Database.open(config_for(path)).close()
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # one file, nothing beside it
-    return path
+class Bases:
+    """The two templates every engine starts from, made once per test process and engine: a
+    freshly created and migrated database, and the same after the set-up screen's action (the
+    first admin "admin" and the starter dictionaries). Most tests start from the second: creating
+    the admin and the dictionaries cost more than copying a database (about 100 of 300 ms)."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._migrated: dict[str, Path] = {}
+        self._admin: dict[str, Template] = {}
+
+    def migrated(self, engine: str) -> Path:
+        if engine not in self._migrated:
+            path = self._factory.mktemp(f"migrated_{engine}") / "crm.duckdb"
+            pg.open_db(path, engine).close()
+            if engine == "duckdb":
+                assert [p.name for p in path.parent.iterdir()] == [path.name]  # one file, nothing beside it
+            self._migrated[engine] = path
+        return self._migrated[engine]
+
+    def admin(self, engine: str) -> Template:
+        if engine not in self._admin:
+            path = self._factory.mktemp(f"with_admin_{engine}") / "crm.duckdb"
+            pg.copy_db(self.migrated(engine), path, engine)
+            database = pg.open_db(path, engine)
+            admin = setup.create_first_admin(database, login="admin", display_name="Ada Admin", password=PASSWORD)
+            database.close()
+            self._admin[engine] = Template(path, {"admin": admin})
+        return self._admin[engine]
 
 
 @pytest.fixture(scope="session")
-def admin_file(tmp_path_factory: pytest.TempPathFactory, migrated_file: Path) -> Template:
-    """`migrated_file` after the set-up screen's action (the first admin "admin" and the starter
-    dictionaries), closed: made once per test process. Most tests start from it, and creating the
-    admin and the dictionaries cost more than opening the file (about 100 of 300 ms a test)."""
-    path = tmp_path_factory.mktemp("with_admin") / "crm.duckdb"
-    shutil.copyfile(migrated_file, path)
-    database = Database.open(config_for(path))
-    admin = setup.create_first_admin(database, login="admin", display_name="Ada Admin", password=PASSWORD)
-    database.close()
-    return Template(path, {"admin": admin})
+def bases(tmp_path_factory: pytest.TempPathFactory) -> Bases:
+    return Bases(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def migrated_file(bases: Bases) -> Path:
+    """A freshly created and migrated DuckDB file, closed (see `Bases`)."""
+    return bases.migrated("duckdb")
+
+
+@pytest.fixture(scope="session")
+def admin_file(bases: Bases) -> Template:
+    """`migrated_file` after the set-up screen's action, closed (see `Bases`)."""
+    return bases.admin("duckdb")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.Cluster]:
+    """This test process's throwaway PostgreSQL cluster (tests/pg.py). Missing PostgreSQL skips
+    the PostgreSQL runs locally and fails them in CI."""
+    folder = pg.binaries()
+    if folder is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but PostgreSQL is missing: the tests must run on both engines in CI")
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql, or set CRM_PG_BIN)")
+    with reserve_port() as held:
+        port = held.getsockname()[1]
+    cluster = pg.Cluster(folder, port)
+    pg.CLUSTER = cluster
+    yield cluster
+    pg.CLUSTER = None
+    cluster.stop()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine this test's database runs on: DuckDB, and PostgreSQL too for the tests marked
+    `both_engines` (the test runs once on each)."""
+    name = getattr(request, "param", "duckdb")
+    if name == "postgres":
+        request.getfixturevalue("pg_cluster")
+    return name
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" not in metafunc.fixturenames:
+        return
+    every = metafunc.config.getoption("every_test_on_both_engines")
+    if every or metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", pg.ENGINES, indirect=True)
 
 
 @pytest.fixture(scope="module")
-def module_templates() -> dict[str, Template]:
+def module_templates() -> dict[tuple[str, str], Template]:
     return {}
 
 
 def module_template(request: pytest.FixtureRequest, name: str) -> Template:
     """The template a test module declares in `DB_TEMPLATES = {fixture: (team, build)}`: a copy
-    of `admin_file` with the `team` users made in that order (the order the fixture's arguments
-    make them in), then `build(db, users, now)`; made once per module and test process."""
+    of the engine's admin template with the `team` users made in that order (the order the
+    fixture's arguments make them in), then `build(db, users, now)`; made once per module, test
+    process and engine."""
     made = request.getfixturevalue("module_templates")
-    if name not in made:
+    engine = request.getfixturevalue("engine")
+    if (name, engine) not in made:
         team, build = request.module.DB_TEMPLATES[name]
-        base: Template = request.getfixturevalue("admin_file")
-        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"template_{name}")
-        database = open_copy(base.path, folder)
+        base: Template = request.getfixturevalue("bases").admin(engine)
+        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"template_{name}_{engine}")
+        pg.copy_db(base.path, folder / base.path.name, engine)
+        database = pg.open_db(folder / base.path.name, engine)
         try:
             people = dict(base.users)
             for fixture in team:
@@ -85,8 +151,8 @@ def module_template(request: pytest.FixtureRequest, name: str) -> Template:
             value = build(database, people, now)
         finally:
             database.close()
-        made[name] = Template(folder / "crm.duckdb", people, now, value)
-    return made[name]
+        made[(name, engine)] = Template(folder / "crm.duckdb", people, now, value)
+    return made[(name, engine)]
 
 
 @pytest.fixture
@@ -97,11 +163,12 @@ def templates(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def db(request: pytest.FixtureRequest, tmp_path: Path, migrated_file: Path) -> Iterator[Database]:
-    """A real DuckDB file of this test's own, a copy of a template: of the module's template when
-    the test uses its fixture (`DB_TEMPLATES`), else of `admin_file` when it uses `admin`
-    (directly or through another fixture), else of `migrated_file`. Everything beside the
-    template's file (attachments) is copied with it."""
+def db(request: pytest.FixtureRequest, tmp_path: Path, engine: str, bases: Bases) -> Iterator[Database]:
+    """A real database of this test's own (a DuckDB file; a PostgreSQL database too for the tests
+    marked `both_engines`), a copy of a template: of the module's template when the test uses its
+    fixture (`DB_TEMPLATES`), else of the admin template when it uses `admin` (directly or through
+    another fixture), else of the migrated one. Everything beside the template's file
+    (attachments) is copied with it."""
     template = None
     for name in getattr(request.module, "DB_TEMPLATES", {}):
         if name in request.fixturenames:
@@ -109,19 +176,24 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, migrated_file: Path) -> I
             break
     else:
         if "admin" in request.fixturenames:
-            template = request.getfixturevalue("admin_file")
+            template = bases.admin(engine)
+    path = tmp_path / "crm.duckdb"
     if template is None:
-        shutil.copyfile(migrated_file, tmp_path / "crm.duckdb")
+        pg.copy_db(bases.migrated(engine), path, engine)
     else:
         shutil.copytree(template.path.parent, tmp_path, dirs_exist_ok=True)
+        if engine != "duckdb":
+            pg.copy_db(template.path, path, engine)
         request.node.stash[TEMPLATE] = template
-    database = Database.open(config_for(tmp_path / "crm.duckdb"))
+    database = pg.open_db(path, engine)
     yield database
-    # the file is thrown away with the test: closing it without the checkpoint that folds the
-    # write-ahead log into it (52 -> 13 ms a test); a test that closed it already is left alone
-    with contextlib.suppress(duckdb.Error):
-        database._conn.execute("PRAGMA disable_checkpoint_on_shutdown")
+    if engine == "duckdb":
+        # the file is thrown away with the test: closing it without the checkpoint that folds the
+        # write-ahead log into it (52 -> 13 ms a test); a test that closed it already is left alone
+        with contextlib.suppress(duckdb.Error):
+            database._conn.execute("PRAGMA disable_checkpoint_on_shutdown")
     database.close()
+    pg.drop_db(path, engine)
 
 
 @pytest.fixture
@@ -213,6 +285,11 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 # -- durations of the long tests: the required values are the defaults (see helpers.DURATIONS) ----
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("crm engines").addoption(
+        "--every-test-on-both-engines",
+        action="store_true",
+        help="run every test with a `db` on PostgreSQL too, not only those marked both_engines",
+    )
     group = parser.getgroup("crm", "CRM test durations")
     for fixture, (option, variable, required) in DURATIONS.items():
         group.addoption(

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import psycopg.errors
 import pytest
 
 from crm_data import db as dbmod
@@ -17,6 +18,10 @@ from crm_data.config import config_for
 from crm_data.db import Database, TransactionAborted
 from crm_data.errors import DatabaseLocked, WriteConflict
 from tests.helpers import REPO
+
+# what each engine's driver raises for a statement naming a missing table, and for a duplicate key
+MISSING_TABLE = {"duckdb": duckdb.CatalogException, "postgres": psycopg.errors.UndefinedTable}
+DUPLICATE_KEY = {"duckdb": duckdb.ConstraintException, "postgres": psycopg.errors.UniqueViolation}
 
 
 def test_a_new_file_is_created_and_every_migration_recorded(tmp_path: Path) -> None:
@@ -37,21 +42,24 @@ def test_opening_again_applies_nothing_twice(tmp_path: Path) -> None:
     database.close()
 
 
-def test_a_failing_migration_leaves_neither_its_tables_nor_its_record(db: Database) -> None:
+@pytest.mark.both_engines
+def test_a_failing_migration_leaves_neither_its_tables_nor_its_record(db: Database, engine: str) -> None:
     broken = [(9001, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")]
-    with pytest.raises(duckdb.CatalogException):
+    with pytest.raises(MISSING_TABLE[engine]):
         dbmod.migrate(db, broken)
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'") == 0
         assert tx.scalar("SELECT count(*) FROM schema_migrations WHERE version = 9001") == 0
 
 
+@pytest.mark.both_engines
 def test_a_good_new_migration_is_applied_with_its_record(db: Database) -> None:
     assert dbmod.migrate(db, [(9002, "extra", "CREATE TABLE extra_things (x INTEGER);")]) == [9002]
     with db.read() as tx:
         assert tx.scalar("SELECT name FROM schema_migrations WHERE version = 9002") == "extra"
 
 
+@pytest.mark.both_engines
 def test_an_error_inside_a_transaction_rolls_everything_back(db: Database) -> None:
     class Boom(Exception):
         pass
@@ -63,16 +71,19 @@ def test_an_error_inside_a_transaction_rolls_everything_back(db: Database) -> No
         assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'a'") == 0
 
 
-def test_a_swallowed_statement_error_can_never_be_committed(db: Database) -> None:
-    """DuckDB turns COMMIT after a failed statement into a silent rollback; we refuse it loudly."""
+@pytest.mark.both_engines
+def test_a_swallowed_statement_error_can_never_be_committed(db: Database, engine: str) -> None:
+    """DuckDB turns COMMIT after a failed statement into a silent rollback (PostgreSQL too); we
+    refuse it loudly."""
     with pytest.raises(TransactionAborted), db.transaction() as tx:
         tx.execute("INSERT INTO settings (key, value) VALUES ('b', '1')")
-        with contextlib.suppress(duckdb.ConstraintException):
+        with contextlib.suppress(DUPLICATE_KEY[engine]):
             tx.execute("INSERT INTO settings (key, value) VALUES ('b', '2')")  # duplicate key
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'b'") == 0
 
 
+@pytest.mark.both_engines
 def test_write_retries_a_conflict_and_then_succeeds(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('c', '0')"))
     attempts = []
@@ -104,10 +115,10 @@ def test_write_retries_a_conflict_and_then_succeeds(db: Database) -> None:
         assert tx.scalar("SELECT value FROM settings WHERE key = 'c'") == "mine"
 
 
+@pytest.mark.both_engines
 def test_write_gives_up_after_bounded_retries_with_a_clear_error(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('d', '0')"))
-    hold = db._conn.cursor()
-    hold.begin()
+    hold = db.engine.unit(write=True)  # another unit of work, holding the row
     hold.execute("UPDATE settings SET value = 'held' WHERE key = 'd'")
     attempts = []
 
@@ -118,6 +129,7 @@ def test_write_gives_up_after_bounded_retries_with_a_clear_error(db: Database) -
     with pytest.raises(WriteConflict) as caught:
         db.write(work, retries=3)
     hold.rollback()
+    hold.close()
     assert len(attempts) == 3
     assert "3 tries" in str(caught.value)
     with db.read() as tx:
@@ -158,6 +170,7 @@ def test_the_lock_message_is_parsed_from_duckdbs_error() -> None:
     assert DatabaseLocked(path="/x.db", pid=4242, program="python3.11").params["pid"] == 4242
 
 
+@pytest.mark.both_engines
 def test_reads_see_one_consistent_snapshot(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('e', '1')"))
     with db.read() as tx:

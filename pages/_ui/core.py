@@ -28,17 +28,27 @@ NOTICE_KEY = "login_notice"  # why this tab was signed out: a code of pages._web
 
 
 @functools.lru_cache(maxsize=8)
-def _config(db_path: str, data_dir: str, attachment_max_mb: str) -> Config:
+def _config(db_path: str, data_dir: str, attachment_max_mb: str, database_url: str) -> Config:
     """The configuration of these environment values (resolving paths touches the disk, and a
     page asks for the database dozens of times per run)."""
     return config_from_env(
-        {"CRM_DB_PATH": db_path, "CRM_DATA_DIR": data_dir, "CRM_ATTACHMENT_MAX_MB": attachment_max_mb}
+        {
+            "CRM_DB_PATH": db_path,
+            "CRM_DATA_DIR": data_dir,
+            "CRM_ATTACHMENT_MAX_MB": attachment_max_mb,
+            "CRM_DATABASE_URL": database_url,
+        }
     )
 
 
 def config() -> Config:
     env = os.environ
-    return _config(env.get("CRM_DB_PATH", ""), env.get("CRM_DATA_DIR", ""), env.get("CRM_ATTACHMENT_MAX_MB", ""))
+    return _config(
+        env.get("CRM_DB_PATH", ""),
+        env.get("CRM_DATA_DIR", ""),
+        env.get("CRM_ATTACHMENT_MAX_MB", ""),
+        env.get("CRM_DATABASE_URL", ""),
+    )
 
 
 def db() -> Database:

@@ -1,0 +1,88 @@
+"""The database engines behind `crm_data.db`: the embedded DuckDB file (the default) and
+PostgreSQL (team mode: several app processes, on one or more machines, share one database).
+
+`crm_data.db` keeps the API every module uses (`Database`, `Tx`, `read`, `write`, retries, data
+versions) and asks its engine for what differs: how a unit of work gets a connection, how a
+statement's placeholders are written, which driver errors mean a lost write-write conflict, a
+refused constraint or a storage failure, how a lock is held across processes, and how other
+processes learn which tables a commit changed. Nothing above `crm_data.db` knows which engine runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+
+    from crm_data.config import Config
+
+Params = Sequence[Any] | dict[str, Any] | None
+# what a driver error means to the unit of work that raised it
+ErrorKind = Literal["conflict", "constraint", "storage", "error"]
+
+
+class Result(Protocol):
+    description: Any
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    def df(self) -> pd.DataFrame: ...
+
+
+class Unit(Protocol):
+    """One unit of work's connection, inside its transaction."""
+
+    def execute(self, sql: str, params: Params = None) -> Result: ...
+
+    def script(self, sql: str) -> None:
+        """Run several statements without parameters (a migration)."""
+
+    def notify(self, channels: set[str]) -> None:
+        """Tell the other processes, in this transaction, which channels it changed."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def native(self) -> Any:
+        """The driver's own connection, for the rare engine-specific bulk statement."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def unit(self, *, write: bool) -> Unit: ...
+
+    def tables(self) -> frozenset[str]: ...
+
+    def error_kind(self, exc: BaseException) -> ErrorKind | None:
+        """What a driver error means; None for an exception that is not the database's."""
+
+    def lock(self, kind: str, key: int) -> AbstractContextManager[None]:
+        """Held by one unit of work of one process at a time, in every process on the database."""
+
+    def migration_lock(self) -> AbstractContextManager[None]: ...
+
+    def listen(self, changed: Callable[[set[str]], None]) -> None:
+        """Call `changed(channels)` for every commit another process makes (PostgreSQL); `{"*"}`
+        whenever notifications may have been missed."""
+
+    def close(self) -> None: ...
+
+
+def open_engine(config: Config) -> Engine:
+    if config.database_url:
+        from crm_data.engines.postgres import PostgresEngine
+
+        return PostgresEngine(config.database_url)
+    from crm_data.engines.embedded import DuckDBEngine
+
+    return DuckDBEngine(config.db_path)

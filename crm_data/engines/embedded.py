@@ -1,0 +1,146 @@
+"""The embedded engine: one DuckDB file, opened for writing by this process alone.
+
+DuckDB lets one process open a file for writing. Inside that process every unit of work takes
+its own cursor (a connection to the same database), so Streamlit's script threads can work at
+once; a lock between units of work is an in-process lock, and no other process can commit, so
+no notification is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from crm_data.engines import ErrorKind, Params
+from crm_data.errors import DatabaseLocked, StorageError
+
+_NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class DuckDBUnit:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cursor
+        cursor.begin()
+
+    def execute(self, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
+        if params is None:
+            return self._cur.execute(sql)
+        if isinstance(params, dict):
+            # DuckDB refuses named parameters a statement does not use; pass only the used ones
+            used = set(_NAMED_PARAM.findall(sql))
+            params = {k: v for k, v in params.items() if k in used}
+        return self._cur.execute(sql, params)
+
+    def script(self, sql: str) -> None:
+        self._cur.execute(sql)
+
+    def notify(self, channels: set[str]) -> None:
+        pass  # no other process can write this file
+
+    def commit(self) -> None:
+        self._cur.commit()
+
+    def rollback(self) -> None:
+        self._cur.rollback()
+
+    def close(self) -> None:
+        self._cur.close()
+
+    @property
+    def native(self) -> duckdb.DuckDBPyConnection:
+        return self._cur
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(path)
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def unit(self, *, write: bool) -> DuckDBUnit:  # noqa: ARG002 - every cursor may read and write
+        return DuckDBUnit(self._conn.cursor())
+
+    def tables(self) -> frozenset[str]:
+        cur = self._conn.cursor()
+        try:
+            return frozenset(
+                r[0] for r in cur.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+            )
+        finally:
+            cur.close()
+
+    def error_kind(self, exc: BaseException) -> ErrorKind | None:
+        if isinstance(exc, duckdb.TransactionException):
+            return "conflict"
+        if isinstance(exc, duckdb.ConstraintException):
+            return "constraint"
+        if isinstance(exc, duckdb.IOException):
+            return "storage"
+        if isinstance(exc, duckdb.Error):
+            return "error"
+        return None
+
+    def _lock(self, kind: str, key: int) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get((kind, key))
+            if lock is None:
+                lock = self._locks[(kind, key)] = threading.Lock()
+            return lock
+
+    @contextmanager
+    def lock(self, kind: str, key: int) -> Iterator[None]:
+        with self._lock(kind, key):
+            yield
+
+    @contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        with _migrate_lock:
+            yield
+
+    def listen(self, changed: Callable[[set[str]], None]) -> None:
+        pass
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def connection(self) -> Any:
+        return self._conn
+
+
+_migrate_lock = threading.Lock()
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the file for writing, or explain which process holds it."""
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        match = _LOCK_HOLDER.search(str(exc))
+        if match:
+            raise DatabaseLocked(path=str(path), pid=match["pid"], program=Path(match["program"]).name) from exc
+        if "lock" in str(exc).lower():
+            raise DatabaseLocked(path=str(path), pid="?", program="?") from exc
+        raise StorageError(detail=str(exc).splitlines()[0]) from exc
+    conn.execute("SET GLOBAL TimeZone = 'UTC'")
+    # DuckDB would take up to 80 % of the machine's memory for its buffers; the app shares the
+    # process with every session, so it gets a bound (larger sorts and joins spill to disk)
+    conn.execute(f"SET GLOBAL memory_limit = '{duckdb_memory_mb()}MB'")
+    return conn
+
+
+def duckdb_memory_mb() -> int:
+    """CRM_DUCKDB_MEMORY_MB (default 512): the most memory DuckDB keeps for its buffers."""
+    value = os.environ.get("CRM_DUCKDB_MEMORY_MB", "")
+    return int(value) if value.isdigit() and int(value) >= 64 else 512

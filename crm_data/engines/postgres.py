@@ -1,0 +1,348 @@
+"""The PostgreSQL engine: team mode, several app processes on one or more machines.
+
+Each unit of work borrows a connection from a pool and runs in REPEATABLE READ, the snapshot
+isolation DuckDB gives: a read sees one committed state, and two transactions updating one row
+end in a serialization failure that `Database.write` retries, as DuckDB's "Conflict on update".
+A lock between units of work (`Database.lock_for`) is an advisory lock, so it holds across
+processes and machines; migrations run under one too, so processes starting together migrate once.
+
+Every writing transaction sends, before it commits, a notification naming the channels it
+changed (crm_data.cache); PostgreSQL delivers it at commit, in commit order, and never for a
+transaction rolled back. Each process listens and drops its cached reads of those channels.
+Notifications are not durable: after the listening connection is lost and made again, every
+cached read is dropped.
+
+The SQL is the same text as DuckDB's: placeholders (`?`, `$name`) are rewritten for the driver,
+and a small compatibility script (postgres_compat.sql, applied at every start) gives PostgreSQL
+the few functions of DuckDB's the statements use.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import psycopg
+import psycopg.errors
+from psycopg import adapt
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from crm_data.engines import ErrorKind, Params
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "crm_versions"
+# one key space for this application's advisory locks (the first of pg_advisory_lock's two keys
+# is the kind's checksum; the migration lock is its own kind)
+_MIGRATION_KIND = "migrations"
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """`sql` with DuckDB's placeholders (`?`, `$name`) as psycopg's (`%s`, `%(name)s`), every
+    literal `%` doubled; quoted text, quoted names and comments are left alone."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in ("'", '"'):
+            end = i + 1
+            while end < n:
+                if sql[end] == ch:
+                    if end + 1 < n and sql[end + 1] == ch:  # a doubled quote inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i : end + 1].replace("%", "%%"))
+            i = end + 1
+        elif ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif ch == "?":
+            out.append("%s")
+            i += 1
+        elif ch == "$" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            match = re.match(r"\$([A-Za-z_]\w*)", sql[i:])
+            assert match is not None
+            out.append(f"%({match[1]})s")
+            i += match.end()
+        elif ch == "%":
+            out.append("%%")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class _IntegralNumeric(adapt.Loader):
+    """NUMERIC as DuckDB gives it: a whole number without a scale (a sum or count of integers,
+    which PostgreSQL widens to NUMERIC and DuckDB keeps integral) as `int`, others as Decimal."""
+
+    def load(self, data: Any) -> Any:
+        text = bytes(data).decode()
+        if "." in text or "e" in text.lower() or text in ("NaN", "Infinity", "-Infinity"):
+            return Decimal(text)
+        return int(text)
+
+
+# how a result column of each type becomes a pandas column, as DuckDB's `.df()` makes it
+_INTS = {20: ("int64", "Int64"), 23: ("int32", "Int32"), 21: ("int16", "Int16")}
+_FLOATS = {700, 701, 1700}
+_BOOL = 16
+_TIMESTAMPTZ = 1184
+_NAIVE_TIMES = {1114, 1082}  # timestamp, date
+_INTERVAL = 1186
+_TEXTS = {25, 1043, 19, 18, 1042}
+
+
+def frame(rows: list[tuple[Any, ...]], description: Any) -> pd.DataFrame:
+    names = [d.name for d in description or []]
+    data: dict[str, Any] = {}
+    for i, d in enumerate(description or []):
+        values = [row[i] for row in rows]
+        oid = d.type_code
+        has_null = any(v is None for v in values)
+        if oid in _INTS:
+            data[names[i]] = pd.array(values, dtype=_INTS[oid][1 if has_null else 0])
+        elif oid in _FLOATS:
+            data[names[i]] = pd.array([float("nan") if v is None else float(v) for v in values], dtype="float64")
+        elif oid == _BOOL:
+            data[names[i]] = pd.array(values, dtype="boolean" if has_null else "bool")
+        elif oid == _TIMESTAMPTZ:
+            data[names[i]] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype("datetime64[us, UTC]")
+        elif oid in _NAIVE_TIMES:
+            data[names[i]] = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[us]")
+        elif oid == _INTERVAL:
+            data[names[i]] = pd.to_timedelta(pd.Series(values, dtype=object)).astype("timedelta64[us]")
+        elif oid in _TEXTS:
+            data[names[i]] = pd.array(values, dtype="str")
+        else:
+            data[names[i]] = pd.Series(values, dtype=object)
+    return pd.DataFrame(
+        {n: pd.Series(v) if not isinstance(v, pd.Series) else v.reset_index(drop=True) for n, v in data.items()},
+        columns=names,
+    )
+
+
+class _Result:
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self.description = cursor.description
+        self._rows = cursor.fetchall() if cursor.description is not None else []
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def df(self) -> pd.DataFrame:
+        return frame(self._rows, self.description)
+
+
+class PostgresUnit:
+    def __init__(self, engine: PostgresEngine, conn: psycopg.Connection, *, write: bool) -> None:
+        self._engine = engine
+        self._conn = conn
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = not write
+        self._cur = conn.cursor()
+
+    def execute(self, sql: str, params: Params = None) -> _Result:
+        if params is None:
+            self._cur.execute(sql)
+        else:
+            self._cur.execute(translate(sql), params)  # type: ignore[arg-type]
+        return _Result(self._cur)
+
+    def script(self, sql: str) -> None:
+        self._cur.execute(sql)  # several statements: no parameters, the simple protocol
+
+    def notify(self, channels: set[str]) -> None:
+        payload = json.dumps({"p": self._engine.token, "c": sorted(channels)})
+        self._cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+
+    def commit(self) -> None:
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
+
+    def close(self) -> None:
+        self._cur.close()
+        self._engine.give_back(self._conn)
+
+    @property
+    def native(self) -> psycopg.Connection:
+        return self._conn
+
+
+def lock_timeout_ms() -> int:
+    """CRM_PG_LOCK_TIMEOUT_MS (default 2000): how long a write waits for a row another
+    transaction is changing before it counts as a lost conflict and is retried (DuckDB does not
+    wait at all; waiting a little saves a retry when the other transaction rolls back)."""
+    value = os.environ.get("CRM_PG_LOCK_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() else 2000
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.adapters.register_loader("numeric", _IntegralNumeric)
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(f"SET lock_timeout = {lock_timeout_ms()}")
+    conn.commit()
+
+
+def _configure_locks(conn: psycopg.Connection) -> None:
+    conn.execute("SET lock_timeout = 0")  # a lock between units of work waits as long as it takes
+
+
+class PostgresEngine:
+    name = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.token = uuid.uuid4().hex  # this process's notifications are its own
+        size = int(os.environ.get("CRM_PG_POOL_SIZE") or 20)
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=size, configure=_configure, open=False, timeout=30, name="crm"
+        )
+        self._pool.open(wait=True, timeout=30)
+        # the connections that hold advisory locks while a unit of work runs on another one
+        self._lock_pool = ConnectionPool(
+            url,
+            min_size=0,
+            max_size=size,
+            kwargs={"autocommit": True},
+            configure=_configure_locks,
+            open=True,
+            timeout=30,
+            name="crm-locks",
+        )
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._apply_compat()
+
+    def _apply_compat(self) -> None:
+        sql = resources.files("crm_data.engines").joinpath("postgres_compat.sql").read_text(encoding="utf-8")
+        with self.migration_lock(), self._pool.connection() as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+    def unit(self, *, write: bool) -> PostgresUnit:
+        return PostgresUnit(self, self._pool.getconn(), write=write)
+
+    def give_back(self, conn: psycopg.Connection) -> None:
+        self._pool.putconn(conn)
+
+    def tables(self) -> frozenset[str]:
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def error_kind(self, exc: BaseException) -> ErrorKind | None:
+        if isinstance(
+            exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected | psycopg.errors.LockNotAvailable
+        ):
+            return "conflict"
+        if isinstance(exc, psycopg.errors.IntegrityError):
+            return "constraint"
+        if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+            return "storage"
+        if isinstance(exc, psycopg.Error):
+            return "error"
+        return None
+
+    def _thread_lock(self, kind: str, key: int) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get((kind, key))
+            if lock is None:
+                lock = self._locks[(kind, key)] = threading.Lock()
+            return lock
+
+    @contextmanager
+    def _advisory(self, kind: str, key: int) -> Iterator[None]:
+        """A session advisory lock on a connection of its own, held while the block runs."""
+        keys = (_key32(zlib.crc32(kind.encode())), _key32(key))
+        with self._lock_pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", keys)
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
+
+    @contextmanager
+    def lock(self, kind: str, key: int) -> Iterator[None]:
+        # this process's threads queue in memory; one of them at a time asks PostgreSQL
+        with self._thread_lock(kind, key), self._advisory(kind, key):
+            yield
+
+    @contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        with self._thread_lock(_MIGRATION_KIND, 0), self._advisory(_MIGRATION_KIND, 0):
+            yield
+
+    def listen(self, changed: Callable[[set[str]], None]) -> None:
+        if self._listener is not None:
+            return
+        ready = threading.Event()
+        self._listener = threading.Thread(
+            target=self._listen, args=(changed, ready), name="crm-versions-listener", daemon=True
+        )
+        self._listener.start()
+        ready.wait(30)
+
+    def _listen(self, changed: Callable[[set[str]], None], ready: threading.Event) -> None:
+        first = True
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if not first:
+                        changed({"*"})  # what was sent while no one listened is lost
+                    first = False
+                    ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._deliver(note.payload, changed)
+            except psycopg.Error:
+                if self._stop.is_set():
+                    return
+                log.warning("lost the connection that hears other processes' commits; reconnecting", exc_info=True)
+                ready.set()
+                self._stop.wait(1.0)
+
+    def _deliver(self, payload: str, changed: Callable[[set[str]], None]) -> None:
+        try:
+            note = json.loads(payload)
+            if note.get("p") == self.token:
+                return  # this process bumped its own versions at commit
+            changed(set(note["c"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("an unreadable change notification: every cached read is dropped")
+            changed({"*"})
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._listener is not None:
+            self._listener.join(5)
+        self._pool.close()
+        self._lock_pool.close()
+
+
+def _key32(value: int) -> int:
+    """A value as a signed 32-bit advisory lock key."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value

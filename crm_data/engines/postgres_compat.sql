@@ -1,0 +1,47 @@
+-- DuckDB's functions that crm_data's statements use, for PostgreSQL: applied at every start of
+-- a process on a PostgreSQL database (idempotent), before the migrations. Each is the meaning
+-- DuckDB documents, no more.
+CREATE EXTENSION IF NOT EXISTS unaccent;
+
+-- DuckDB's DOUBLE is PostgreSQL's double precision
+DO $$ BEGIN
+    CREATE DOMAIN double AS double precision;
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+DO $$ BEGIN
+    CREATE DOMAIN hugeint AS numeric(38, 0);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION epoch(timestamptz) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT extract(epoch FROM $1)::double precision';
+CREATE OR REPLACE FUNCTION epoch(interval) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT extract(epoch FROM $1)::double precision';
+CREATE OR REPLACE FUNCTION epoch(date) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT extract(epoch FROM $1::timestamp)::double precision';
+
+CREATE OR REPLACE FUNCTION to_minutes(bigint) RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT make_interval(mins => $1::integer)';
+CREATE OR REPLACE FUNCTION to_hours(bigint) RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT make_interval(hours => $1::integer)';
+CREATE OR REPLACE FUNCTION to_days(bigint) RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT make_interval(days => $1::integer)';
+
+CREATE OR REPLACE FUNCTION contains(text, text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT strpos($1, $2) > 0';
+CREATE OR REPLACE FUNCTION contains(anycompatiblearray, anycompatible) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $2 = ANY($1)';
+CREATE OR REPLACE FUNCTION list_contains(anycompatiblearray, anycompatible) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $2 = ANY($1)';
+
+CREATE OR REPLACE FUNCTION strip_accents(text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT unaccent($1)';
+
+CREATE OR REPLACE FUNCTION range(bigint) RETURNS SETOF bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT generate_series(0::bigint, $1 - 1)';
+
+-- any_value / first: the first non-NULL value of the group (PostgreSQL 16 has any_value)
+CREATE OR REPLACE FUNCTION crm_first_value(anyelement, anyelement) RETURNS anyelement
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT coalesce($1, $2)';
+CREATE OR REPLACE AGGREGATE any_value(anyelement) (SFUNC = crm_first_value, STYPE = anyelement);
+CREATE OR REPLACE AGGREGATE first(anyelement) (SFUNC = crm_first_value, STYPE = anyelement);
