@@ -100,7 +100,9 @@ def search_text(value: Any, field: str = "text") -> str:
     "no search": it matched every client, so a caller that lost its text would list them all."""
     if value is None:
         raise ValidationError.single(field, "validation.not_text")
-    return text(value, field).strip()
+    # a NUL is refused in every saved text, so it can match nothing; PostgreSQL cannot even be
+    # asked about one, so it becomes another control character no saved text holds either
+    return text(value, field).strip().replace("\x00", "\x01")
 
 
 def data(value: Any, field: str) -> bytes:

@@ -232,6 +232,19 @@ class Tx:
     def df(self, sql: str, params: Params = None) -> pd.DataFrame:
         return self._run(sql, params).df()
 
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert every row of `frame` into `table` (its columns by name) in one bulk operation
+        of the engine's own; counts as changing every table."""
+        if self.failed:
+            raise TransactionAborted("an earlier statement of this transaction failed")
+        if self.written is not None:
+            self.written.add("*")
+        try:
+            self._unit.insert_frame(table, frame)
+        except BaseException:
+            self.failed = True
+            raise
+
     def script(self, sql: str) -> None:
         """Several statements without parameters (a migration): counts as changing every table."""
         if self.failed:

@@ -4,7 +4,6 @@ amounts and product lines, the thread-value rollup, and the original ids."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import secrets
@@ -12,7 +11,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 
 from crm_data import audit, dictionaries, rollups, threads, users
@@ -43,26 +41,10 @@ def _reserve(tx: Tx, sequence: str, count: int) -> list[int]:
 
 
 def _insert(tx: Tx, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows at once from a frame (the cursor itself: the whole import counts as a
-    change of every table, so every cached read is recomputed after it)."""
-    if not rows:
-        return
-    frame = pd.DataFrame(rows)
-    for column in frame.columns:  # exact amounts: as text, cast by the table's own column type
-        if frame[column].map(lambda x: isinstance(x, Decimal)).any():
-            frame[column] = frame[column].map(lambda x: None if x is None else str(x))
-    raw = tx.raw
-    name = f"imp_{table}"
-    raw.register(name, frame)
-    try:
-        columns = ", ".join(frame.columns)
-        raw.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {name}").fetchall()
-    except BaseException:
-        tx.failed = True
-        raise
-    finally:
-        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
-            raw.unregister(name)
+    """Insert many rows at once (the whole import counts as a change of every table, so every
+    cached read is recomputed after it)."""
+    if rows:
+        tx.insert_frame(table, pd.DataFrame(rows))
 
 
 def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser], now: dt.datetime) -> dict[str, int]:

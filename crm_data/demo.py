@@ -664,7 +664,9 @@ def _clients(tx: Tx, s: _Sample) -> None:
         """,
         {"now": s.now},
     )
-    tx.execute("CREATE TEMP TABLE d_contact_count AS SELECT client_id, count(*) AS n FROM d_contacts GROUP BY ALL")
+    tx.execute(
+        "CREATE TEMP TABLE d_contact_count AS SELECT client_id, count(*) AS n FROM d_contacts GROUP BY client_id"
+    )
 
 
 def _lookups(tx: Tx, _s: _Sample) -> None:

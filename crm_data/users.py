@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -299,7 +300,9 @@ def _count_attempt(db: Database, login: str, now: dt.datetime) -> tuple[dt.datet
         )
         return None, failures
 
-    with db.lock_for("login", hash(login) % _ATTEMPT_LOCKS):
+    # the same lock in every process (team mode): a checksum, not Python's hash, which differs
+    # from one process to the next
+    with db.lock_for("login", zlib.crc32(login.encode()) % _ATTEMPT_LOCKS):
         return db.write(work, retries=20)
 
 

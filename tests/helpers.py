@@ -173,11 +173,15 @@ def snapshot(db: Database) -> dict[str, Any]:
     with db.read() as tx:
         counts = {t: tx.scalar(f"SELECT count(*) FROM {t}") for t in TABLES}
         counts["thread_state"] = tx.one(
-            "SELECT coalesce(sum(version), 0), coalesce(sum(hash(stage_id, status, last_event_at)), 0) FROM threads"
+            "SELECT coalesce(sum(version), 0),"
+            " md5(coalesce(string_agg(concat_ws('|', id, stage_id, status, last_event_at), ',' ORDER BY id), ''))"
+            " FROM threads"
         )
         counts["value_state"] = tx.scalar("SELECT coalesce(sum(value), 0) FROM thread_values")
         counts["event_state"] = tx.one(
-            "SELECT coalesce(sum(version), 0), coalesce(sum(hash(status, note, starts_at)), 0) FROM events"
+            "SELECT coalesce(sum(version), 0),"
+            " md5(coalesce(string_agg(concat_ws('|', id, status, note, starts_at), ',' ORDER BY id), ''))"
+            " FROM events"
         )
     return counts
 

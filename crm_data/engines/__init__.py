@@ -42,6 +42,9 @@ class Unit(Protocol):
     def script(self, sql: str) -> None:
         """Run several statements without parameters (a migration)."""
 
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert every row of `frame` (columns by name) in one bulk operation."""
+
     def notify(self, channels: set[str]) -> None:
         """Tell the other processes, in this transaction, which channels it changed."""
 

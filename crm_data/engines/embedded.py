@@ -8,15 +8,18 @@ no notification is needed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from crm_data.engines import ErrorKind, Params
 from crm_data.errors import DatabaseLocked, StorageError
@@ -41,6 +44,20 @@ class DuckDBUnit:
 
     def script(self, sql: str) -> None:
         self._cur.execute(sql)
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        frame = frame.copy()
+        for column in frame.columns:  # exact amounts: as text, cast by the table's own column type
+            if frame[column].map(lambda x: isinstance(x, Decimal)).any():
+                frame[column] = frame[column].map(lambda x: None if x is None else str(x))
+        name = f"bulk_{table}"
+        self._cur.register(name, frame)
+        try:
+            columns = ", ".join(frame.columns)
+            self._cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {name}").fetchall()
+        finally:
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
+                self._cur.unregister(name)
 
     def notify(self, channels: set[str]) -> None:
         pass  # no other process can write this file

@@ -170,6 +170,12 @@ class PostgresUnit:
     def script(self, sql: str) -> None:
         self._cur.execute(sql)  # several statements: no parameters, the simple protocol
 
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        columns = ", ".join(frame.columns)
+        with self._cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[arg-type]
+            for row in frame.itertuples(index=False, name=None):
+                copy.write_row([None if _missing(v) else v for v in row])
+
     def notify(self, channels: set[str]) -> None:
         payload = json.dumps({"p": self._engine.token, "c": sorted(channels)})
         self._cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
@@ -215,8 +221,17 @@ class PostgresEngine:
         self.url = url
         self.token = uuid.uuid4().hex  # this process's notifications are its own
         size = int(os.environ.get("CRM_PG_POOL_SIZE") or 20)
+        # values are bound in the client, as literals: PostgreSQL then infers a parameter's type
+        # from its value as DuckDB does (a NULL compared or a text matched needs no cast)
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=size, configure=_configure, open=False, timeout=30, name="crm"
+            url,
+            min_size=1,
+            max_size=size,
+            kwargs={"cursor_factory": psycopg.ClientCursor},
+            configure=_configure,
+            open=False,
+            timeout=30,
+            name="crm",
         )
         self._pool.open(wait=True, timeout=30)
         # the connections that hold advisory locks while a unit of work runs on another one
@@ -340,6 +355,14 @@ class PostgresEngine:
             self._listener.join(5)
         self._pool.close()
         self._lock_pool.close()
+
+
+def _missing(value: Any) -> bool:
+    """A pandas gap (NaN, NaT, NA) in a frame's row: NULL."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _key32(value: int) -> int:

@@ -1,8 +1,6 @@
 -- DuckDB's functions that crm_data's statements use, for PostgreSQL: applied at every start of
 -- a process on a PostgreSQL database (idempotent), before the migrations. Each is the meaning
 -- DuckDB documents, no more.
-CREATE EXTENSION IF NOT EXISTS unaccent;
-
 -- DuckDB's DOUBLE is PostgreSQL's double precision
 DO $$ BEGIN
     CREATE DOMAIN double AS double precision;
@@ -34,8 +32,11 @@ CREATE OR REPLACE FUNCTION contains(anycompatiblearray, anycompatible) RETURNS b
 CREATE OR REPLACE FUNCTION list_contains(anycompatiblearray, anycompatible) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $2 = ANY($1)';
 
+-- DuckDB's strip_accents drops the combining marks of the decomposed text (ß and Ł stay, as in
+-- rules.search_key); the unaccent extension would also turn ß into ss and Ł into L
 CREATE OR REPLACE FUNCTION strip_accents(text) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT unaccent($1)';
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$SELECT normalize(regexp_replace(normalize($1, NFD), '[' || chr(768) || '-' || chr(879) || ']', '', 'g'), NFC)$$;
 
 CREATE OR REPLACE FUNCTION range(bigint) RETURNS SETOF bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT generate_series(0::bigint, $1 - 1)';
@@ -45,3 +46,9 @@ CREATE OR REPLACE FUNCTION crm_first_value(anyelement, anyelement) RETURNS anyel
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT coalesce($1, $2)';
 CREATE OR REPLACE AGGREGATE any_value(anyelement) (SFUNC = crm_first_value, STYPE = anyelement);
 CREATE OR REPLACE AGGREGATE first(anyelement) (SFUNC = crm_first_value, STYPE = anyelement);
+
+-- lists: 1-based, NULL when absent, as DuckDB's
+CREATE OR REPLACE FUNCTION list_position(anycompatiblearray, anycompatible) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_position($1, $2)';
+CREATE OR REPLACE FUNCTION list_extract(anyarray, bigint) RETURNS anyelement
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[$2]';

@@ -63,7 +63,7 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
                 SELECT w.closed_at >= $from AS current, sum(a.value) AS value
                 FROM won w JOIN events e ON e.thread_id = w.id JOIN event_amounts a ON a.event_id = e.id
                 WHERE e.status = 'done' AND a.amount_type_id = $amount_type
-                GROUP BY ALL
+                GROUP BY 1
             ),
             counted AS (
                 SELECT count(*) FILTER (WHERE e.status = 'done' AND e.starts_at >= $from) AS logged,

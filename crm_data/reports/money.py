@@ -182,7 +182,7 @@ def money(
                 SELECT s.period, CASE WHEN r.rn <= $top OR s.key = {NONE} THEN s.key ELSE {OTHER} END AS key,
                        sum(s.total) AS total, sum(s.early) AS early
                 FROM sums s JOIN ranked r ON r.key = s.key
-                GROUP BY ALL
+                GROUP BY 1, 2
             ),
             keys AS (SELECT DISTINCT key FROM grouped),
             grid AS (

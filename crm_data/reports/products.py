@@ -75,8 +75,8 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
                    coalesce(w.won, 0) AS threads_won
             FROM (SELECT {key} product_id, sum(quantity) AS quantity, sum(value) AS value,
                          count(DISTINCT event_id) AS events, count(DISTINCT thread_id) AS threads
-                  FROM r_lines GROUP BY ALL) l
-            FULL JOIN (SELECT {key} product_id, count(*) AS won FROM r_won GROUP BY ALL) w
+                  FROM r_lines GROUP BY {key} product_id) l
+            FULL JOIN (SELECT {key} product_id, count(*) AS won FROM r_won GROUP BY {key} product_id) w
               ON {on}
             JOIN products pr ON pr.id = coalesce(l.product_id, w.product_id)
             ORDER BY {order}
@@ -119,7 +119,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
             grouped AS (
                 SELECT l.period, CASE WHEN r.rn <= $top THEN l.product_id ELSE {OTHER} END AS key, sum(l.value) AS value
                 FROM r_lines l JOIN ranked r ON r.product_id = l.product_id
-                GROUP BY ALL
+                GROUP BY 1, 2
             )
             SELECT p.period, k.key, k.label, coalesce(g.value, 0)::DECIMAL(38, 2) AS value
             FROM (SELECT unnest($periods)::DATE AS period) p CROSS JOIN shown k
