@@ -4,9 +4,12 @@ attachment it points to, made while the app runs.
     python -m crm_data.backup create FILE [--db PATH]    (only when the app is not running)
     python -m crm_data.backup restore FILE --db PATH [--data-dir DIR]
 
-The copy is `COPY FROM DATABASE` into a fresh DuckDB file: one statement, so one consistent
-snapshot, taken through the running app's own connection (a second process could not open the
-file). Restoring refuses a folder that already holds a database or attachments.
+The backup holds a DuckDB file on both engines, so a backup made on one restores on the other
+(that is how a team moves from the embedded file to team mode). On DuckDB the copy is `COPY FROM
+DATABASE` into a fresh file: one statement, so one consistent snapshot, taken through the running
+app's own connection (a second process could not open the file). On PostgreSQL every table is
+copied from one snapshot into a fresh DuckDB file (crm_data.transfer). Restoring refuses a folder
+that already holds a database or attachments, and a PostgreSQL database with users or clients.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from crm_data import attachments, clock, permissions, startup
+from crm_data import attachments, clock, permissions, startup, transfer
 from crm_data.config import Config, config_for, config_from_env
-from crm_data.db import Database
+from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, StorageError
 from crm_data.users import User
 
 DB_NAME = "crm.duckdb"
+COUNTED = ("users", "clients", "threads", "events", "event_amounts", "attachments", "reservations")
 MANIFEST = "manifest.json"
 FORMAT = 1
 
@@ -42,20 +46,16 @@ def create(db: Database, actor: User | None, target: Path) -> dict:
         permissions.require_admin(actor)
     with db.lock_for("backup", 0), tempfile.TemporaryDirectory(prefix="crm-backup-") as tmp:
         copy_path = Path(tmp) / DB_NAME
-        with db.transaction() as tx:
-            alias = tx.scalar("SELECT current_database()")
-            tx.raw.execute(f"ATTACH '{_sql_path(copy_path)}' AS crm_backup_copy")
-        try:
-            with db.transaction() as tx:
-                tx.raw.execute(f'COPY FROM DATABASE "{alias}" TO crm_backup_copy')
-                shas = sorted({r[0] for r in tx.all("SELECT DISTINCT sha256 FROM attachments")})
-                counts = {
-                    t: tx.scalar(f"SELECT count(*) FROM {t}")
-                    for t in ("users", "clients", "threads", "events", "event_amounts", "attachments", "reservations")
-                }
-        finally:
-            with db.transaction() as tx:
-                tx.raw.execute("DETACH crm_backup_copy")
+        if db.engine.name == "duckdb":
+            counts, shas = _copy_duckdb(db, copy_path)
+        else:
+            copy = Database.open(config_for(copy_path))
+            try:
+                transfer.replace_contents(db, copy)
+                with copy.read() as tx:
+                    counts, shas = _contents(tx)
+            finally:
+                copy.close()
         manifest = {
             "format": FORMAT,
             "created_at": clock.now().isoformat(),
@@ -81,6 +81,26 @@ def create(db: Database, actor: User | None, target: Path) -> dict:
     return manifest
 
 
+def _contents(tx: Tx) -> tuple[dict[str, int], list[str]]:
+    shas = sorted({r[0] for r in tx.all("SELECT DISTINCT sha256 FROM attachments")})
+    counts = {t: tx.scalar(f"SELECT count(*) FROM {t}") for t in COUNTED}
+    return counts, shas
+
+
+def _copy_duckdb(db: Database, copy_path: Path) -> tuple[dict[str, int], list[str]]:
+    """`COPY FROM DATABASE` into a fresh file, and what the copy holds, from the same snapshot."""
+    with db.transaction() as tx:
+        alias = tx.scalar("SELECT current_database()")
+        tx.raw.execute(f"ATTACH '{_sql_path(copy_path)}' AS crm_backup_copy")
+    try:
+        with db.transaction() as tx:
+            tx.raw.execute(f'COPY FROM DATABASE "{alias}" TO crm_backup_copy')
+            return _contents(tx)
+    finally:
+        with db.transaction() as tx:
+            tx.raw.execute("DETACH crm_backup_copy")
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -94,22 +114,36 @@ def _sha256_file(path: Path) -> str:
 
 
 def restore(source: Path, config: Config) -> dict:
-    """Unpack a backup into an empty place: no database file (nor its write-ahead log) and
-    no attachment files there. Every entry is checked against the manifest before anything is
-    written; a failure leaves the place as empty as it was."""
+    """Unpack a backup into an empty place: no database file (nor its write-ahead log) and no
+    attachment files there; in team mode a PostgreSQL database without users or clients. Every
+    entry is checked against the manifest before anything is written; a failure leaves the place
+    as empty as it was."""
+    team = config.database_url is not None
     wal = config.db_path.with_name(config.db_path.name + ".wal")
-    if (
-        config.db_path.exists()
-        or wal.exists()
-        or (config.attachments_dir.exists() and any(config.attachments_dir.rglob("*")))
+    if (config.attachments_dir.exists() and any(config.attachments_dir.rglob("*"))) or (
+        not team and (config.db_path.exists() or wal.exists())
     ):
-        raise BackupError("backup.not_empty", path=str(config.db_path))
+        raise BackupError("backup.not_empty", path=str(config.attachments_dir if team else config.db_path))
+    target = Database.open(config) if team else None
+    try:
+        if target is not None:
+            with target.read() as tx:
+                if tx.scalar("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM clients)"):
+                    raise BackupError("backup.not_empty_database", path=config.database_key)
+        with tempfile.TemporaryDirectory(prefix="crm-restore-") as tmp:
+            staging = Path(tmp) / DB_NAME if team else config.db_path.with_name(config.db_path.name + ".restoring")
+            return _restore(source, config, staging, target)
+    finally:
+        if target is not None:
+            target.close()
+
+
+def _restore(source: Path, config: Config, staging: Path, target: Database | None) -> dict:
     try:
         zf = zipfile.ZipFile(source)
     except (OSError, zipfile.BadZipFile) as exc:
         raise BackupError("backup.invalid", detail=str(exc).splitlines()[0][:200]) from exc
     written: list[Path] = []
-    staging = config.db_path.with_name(config.db_path.name + ".restoring")
     try:
         with zf:
             manifest = _read_manifest(zf)
@@ -122,7 +156,7 @@ def restore(source: Path, config: Config) -> dict:
                 if hashlib.sha256(data).hexdigest() != sha:
                     raise BackupError("backup.invalid", detail=f"attachment {sha} checksum")
                 blobs[sha] = data
-            config.db_path.parent.mkdir(parents=True, exist_ok=True)
+            staging.parent.mkdir(parents=True, exist_ok=True)
             if DB_NAME not in zf.namelist():
                 raise BackupError("backup.invalid", detail="no database in the file")
             written.append(staging)
@@ -133,9 +167,16 @@ def restore(source: Path, config: Config) -> dict:
             for data in blobs.values():
                 stored = attachments.store(config, data, "restored")
                 written.append(attachments.blob_path(config, stored.sha256))
-            staging.replace(config.db_path)
-            written.append(config.db_path)
-        Database.open(config).close()  # migrates an older backup forward
+            if target is None:
+                staging.replace(config.db_path)
+                written.append(config.db_path)
+                Database.open(config).close()  # migrates an older backup forward
+            else:
+                copy = Database.open(config_for(staging))  # migrates an older backup forward
+                try:
+                    transfer.replace_contents(copy, target)
+                finally:
+                    copy.close()
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
@@ -187,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     config = config_for(args.db, getattr(args, "data_dir", None)) if args.db else config_from_env()
     try:
         if args.command == "create":
-            if not config.db_path.exists():  # never back up an empty database made by a typo
+            if (
+                config.database_url is None and not config.db_path.exists()
+            ):  # never back up an empty file made by a typo
                 raise BackupError("backup.no_database", path=str(config.db_path))
 
             db = startup.open_app(config)
@@ -196,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"backup written to {args.file}: {manifest['counts']}")
         else:
             manifest = restore(args.file, config)
-            print(f"restored {manifest['counts']} into {config.db_path}")
+            print(f"restored {manifest['counts']} into {config.database_key}")
     except CrmError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -165,6 +165,7 @@ class Tx:
         # the tables this unit of work wrote ("*": it cannot tell), bumped in versions at commit
         self.written: set[str] | None = set() if writes else None
         self._engine_name = "duckdb"
+        self._engine: Engine | None = None
         # rows appended at commit in one statement per table (the audit log): cheaper than
         # one INSERT each, and still inside the same transaction
         self._deferred: dict[str, list[Sequence[Any]]] = {}
@@ -245,6 +246,12 @@ class Tx:
             self.failed = True
             raise
 
+    def advance_sequence(self, name: str, value: int) -> None:
+        """Make the sequence `name` give out values after `value` (copying a whole database)."""
+        if self.written is not None:
+            self.written.add("*")
+        self._engine.advance_sequence(self._unit, name, value)
+
     def script(self, sql: str) -> None:
         """Several statements without parameters (a migration): counts as changing every table."""
         if self.failed:
@@ -306,6 +313,7 @@ class Database:
     def _tx(self, unit: Unit, *, writes: bool) -> Tx:
         tx = Tx(unit, self._tables, writes=writes)
         tx._engine_name = self.engine.name
+        tx._engine = self.engine
         return tx
 
     @contextmanager
@@ -450,12 +458,13 @@ def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> li
     files = migration_files() if files is None else files
     applied_now = []
     with db.engine.migration_lock():
-        with db.transaction() as tx:
-            tx.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
-                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
+        if "schema_migrations" not in db.engine.tables():  # opening a migrated database writes nothing
+            with db.transaction() as tx:
+                tx.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
         with db.read() as tx:
             done = {row[0] for row in tx.all("SELECT version FROM schema_migrations")}
         for version, name, sql in files:

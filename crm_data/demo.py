@@ -17,18 +17,22 @@ hash for randomness, so the same `now` makes the same sample: about 20 seconds o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import secrets
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from crm_data import clock, rollups, startup, users
+from crm_data import clock, rollups, startup, transfer, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, WriteConflict
@@ -1090,6 +1094,24 @@ BULK_STEPS: tuple[tuple[Callable[[Tx, _Sample], None], str | None], ...] = (
 )
 
 
+def _generate_elsewhere(db: Database, events: int, **options: Any) -> DemoResult:
+    """The generator's statements are DuckDB's (it computes the sample in bulk): on another engine
+    the sample is made in a temporary DuckDB file holding a copy of the database, then copied
+    back in one transaction (crm_data.transfer)."""
+    started = time.perf_counter()
+    say = options.get("progress") or (lambda _msg: None)
+    with tempfile.TemporaryDirectory(prefix="crm-sample-") as tmp:
+        local = Database.open(config_for(Path(tmp) / "crm.duckdb", db.config.data_dir))
+        try:
+            transfer.replace_contents(db, local)
+            result = generate(local, events, **options)
+            say("copying the sample into the database")
+            transfer.replace_contents(local, db)
+        finally:
+            local.close()
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
+
+
 def generate(
     db: Database,
     events: int,
@@ -1100,6 +1122,8 @@ def generate(
     progress: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Fill an empty database (users may exist) with about `events` events."""
+    if db.engine.name != "duckdb":
+        return _generate_elsewhere(db, events, lang=lang, password=password, now=now, progress=progress)
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     sample = _Sample.sized(events, lang, (now or clock.now()).replace(microsecond=0))

@@ -78,6 +78,15 @@ class Engine(Protocol):
         """Call `changed(channels)` for every commit another process makes (PostgreSQL); `{"*"}`
         whenever notifications may have been missed."""
 
+    def foreign_keys(self) -> list[tuple[str, str]]:
+        """(table, the table it references) of every foreign key."""
+
+    def sequences(self) -> dict[str, int | None]:
+        """Every sequence's last value given out (None: never used)."""
+
+    def advance_sequence(self, unit: Unit, name: str, value: int) -> None:
+        """Make the sequence's next value come after `value`, in the unit's transaction."""
+
     def close(self) -> None: ...
 
 

@@ -128,6 +128,31 @@ class DuckDBEngine:
     def listen(self, changed: Callable[[set[str]], None]) -> None:
         pass
 
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        cur = self._conn.cursor()
+        try:
+            return cur.execute(sql).fetchall()
+        finally:
+            cur.close()
+
+    def foreign_keys(self) -> list[tuple[str, str]]:
+        return [
+            (t, r)
+            for t, r in self._rows(
+                "SELECT table_name, referenced_table FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY'"
+            )
+        ]
+
+    def sequences(self) -> dict[str, int | None]:
+        return dict(self._rows("SELECT sequence_name, last_value FROM duckdb_sequences() WHERE NOT temporary"))
+
+    def advance_sequence(self, unit: DuckDBUnit, name: str, value: int) -> None:
+        # DuckDB has no setval: draw the values up to `value` (vectorised, fast even for millions)
+        current = self.sequences().get(name)
+        missing = value - (current or 0)
+        if missing > 0:
+            unit.execute(f"SELECT max(nextval('{name}')) FROM range({int(missing)})").fetchall()
+
     def close(self) -> None:
         self._conn.close()
 

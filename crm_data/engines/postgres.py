@@ -249,6 +249,7 @@ class PostgresEngine:
         self._guard = threading.Lock()
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
+        self._stop_channel = f"crm_stop_{self.token}"  # close() wakes this process's listener
         self._apply_compat()
 
     def _apply_compat(self) -> None:
@@ -323,14 +324,17 @@ class PostgresEngine:
         first = True
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True) as conn:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self._stop_channel}")
                     if not first:
                         changed({"*"})  # what was sent while no one listened is lost
                     first = False
                     ready.set()
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
+                        for note in conn.notifies(timeout=5):
+                            if note.channel == self._stop_channel:
+                                return
                             self._deliver(note.payload, changed)
             except psycopg.Error:
                 if self._stop.is_set():
@@ -349,10 +353,36 @@ class PostgresEngine:
             log.warning("an unreadable change notification: every cached read is dropped")
             changed({"*"})
 
+    def foreign_keys(self) -> list[tuple[str, str]]:
+        with self._pool.connection() as conn:
+            return [
+                (t, r)
+                for t, r in conn.execute(
+                    "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
+                    " WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"
+                ).fetchall()
+            ]
+
+    def sequences(self) -> dict[str, int | None]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+            ).fetchall()
+        return dict(rows)
+
+    def advance_sequence(self, unit: PostgresUnit, name: str, value: int) -> None:
+        unit.execute(f"SELECT setval('{name}', greatest({int(value)}, 1), {bool(value)})")
+
     def close(self) -> None:
         self._stop.set()
         if self._listener is not None:
-            self._listener.join(5)
+            try:
+                with self._pool.connection(timeout=5) as conn:
+                    conn.execute(f"NOTIFY {self._stop_channel}")
+                    conn.commit()
+            except (psycopg.Error, PoolTimeout):
+                log.debug("could not wake the listener; it stops within its timeout", exc_info=True)
+            self._listener.join(10)
         self._pool.close()
         self._lock_pool.close()
 

@@ -1,0 +1,183 @@
+"""Team mode: several app processes on one PostgreSQL database. What holds inside one process
+must hold across processes: a commit anywhere drops the cached reads it changed everywhere, no
+resource is ever double-booked, migrations run once when processes start together, and a lost
+listening connection drops every cached read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from crm_data import clients
+from crm_data.clients import ClientInput
+from crm_data.db import Database
+from crm_data.users import User
+from tests import pg
+from tests.helpers import REPO, call, first_type, new_client
+
+pytestmark = pytest.mark.usefixtures("pg_cluster")
+
+OTHER_PROCESS = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {repo!r})
+    from pathlib import Path
+    from crm_data import clients, users
+    from crm_data.clients import ClientInput
+    from crm_data.config import Config
+    from crm_data.db import Database
+    users.use_fast_hashing_for_tests()
+    db = Database.open(Config(db_path=Path("/nonexistent/crm.duckdb"), data_dir=Path("/nonexistent"), database_url={url!r}))
+    admin = users.get_user(db, {admin_id})
+    clients.create_client(db, admin, ClientInput(name={name!r}))
+    db.close()
+    print("saved")
+    """
+)
+
+
+def other_process_saves_a_client(db: Database, admin: User, name: str) -> None:
+    script = OTHER_PROCESS.format(repo=str(REPO), url=db.config.database_url, admin_id=admin.id, name=name)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip() == "saved", out.stdout + out.stderr
+
+
+def wait_for(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_a_client_saved_in_another_process_is_in_this_process_cached_search(db: Database, admin: User) -> None:
+    clients.create_client(db, admin, ClientInput(name="Alpha Tools"))
+    first, total = clients.search_clients(db, "")
+    assert list(first["name"]) == ["Alpha Tools"]
+    assert total == 1
+    before = dict(db.data_versions())
+    other_process_saves_a_client(db, admin, "Beta Works")
+    # the other process's commit arrives as a notification, which drops this process's cached search
+    assert wait_for(lambda: db.data_versions() != before), "no notification of the other process's commit"
+    again, total = clients.search_clients(db, "")
+    assert sorted(again["name"]) == ["Alpha Tools", "Beta Works"]
+    assert total == 2
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_another_process_commit_drops_only_what_it_wrote_and_this_process_ignores_its_own(
+    db: Database, admin: User
+) -> None:
+    clients.create_client(db, admin, ClientInput(name="Alpha Tools"))
+    versions = db.data_versions()
+    clients_before, reservations_before = versions.get("clients", 0), versions.get("reservations")
+    other_process_saves_a_client(db, admin, "Beta Works")
+    assert wait_for(lambda: versions.get("clients", 0) > clients_before)
+    assert versions.get("reservations") == reservations_before  # the other process booked nothing
+    assert "*" not in versions or versions["*"] < versions["clients"]  # nor did its start change everything
+    clients.create_client(db, admin, ClientInput(name="Gamma"))
+    after_own = dict(versions)
+    time.sleep(0.5)  # this process's own notification arrives too, and changes nothing more
+    assert dict(versions) == after_own
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_a_lost_listening_connection_drops_every_cached_read(db: Database, admin: User) -> None:
+    versions = db.data_versions()
+    before = versions.get("*", 0)
+    with psycopg.connect(db.config.database_url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN crm_%' AND datname = current_database()"
+        ).fetchall()
+    assert killed, "the listening connection was not found"
+    # notifications sent while nobody listened are lost: after reconnecting, everything is stale
+    assert wait_for(lambda: versions.get("*", 0) > before)
+
+
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_processes_starting_together_migrate_once(db: Database, tmp_path: Path) -> None:
+    url = db.config.database_url.replace(pg.database_name(db.config.db_path), "fresh_start")
+    pg.CLUSTER.sql('DROP DATABASE IF EXISTS "fresh_start" WITH (FORCE)')
+    pg.CLUSTER.sql('CREATE DATABASE "fresh_start"')
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from pathlib import Path
+        from crm_data.config import Config
+        from crm_data.db import Database
+        Database.open(Config(db_path=Path("/nonexistent/x"), data_dir=Path("/nonexistent"), database_url={url!r})).close()
+        print("open")
+        """
+    )
+    started = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=180) for p in started]
+    assert [p.returncode for p in started] == [0, 0, 0, 0], outputs
+    with psycopg.connect(url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+    assert versions == sorted(set(versions))
+    assert len(versions) >= 12
+    pg.CLUSTER.sql('DROP DATABASE IF EXISTS "fresh_start" WITH (FORCE)')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+def test_two_processes_booking_the_same_resources_never_double_book(
+    db: Database, admin: User, manager: User, member: User, hammer_seconds: float
+) -> None:
+    thread = call(db, member, new_client(db, member)).thread_id
+    with db.transaction() as tx:
+        room = tx.scalar("INSERT INTO resources (name, kind, buffer_min) VALUES ('Room A', 'room', 15) RETURNING id")
+        car = tx.scalar("INSERT INTO resources (name, kind, buffer_min) VALUES ('Car', 'car', 0) RETURNING id")
+    args = [db.config.database_url, str(hammer_seconds / 4), "", str(manager.id), str(thread), str(first_type(db))]
+    runs = []
+    for seed in (1, 2):
+        args[2] = str(seed)
+        runs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.booking_hammer", *args, str(room), str(car)],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    results = []
+    for run in runs:
+        out, err = run.communicate(timeout=hammer_seconds + 600)
+        assert run.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    print(f"cross-process hammer outcomes: {results}")
+    for result in results:
+        assert result["errors"] == []
+        assert result["counts"]["booked"] > 10
+        assert result["counts"]["taken"] > 3
+    with db.read() as tx:
+        overlaps = tx.all(
+            """
+            SELECT a.id, b.id FROM reservations a JOIN reservations b
+              ON a.resource_id = b.resource_id AND a.id < b.id
+             JOIN resources r ON r.id = a.resource_id
+            WHERE a.starts_at < b.ends_at + to_minutes(r.buffer_min)
+              AND b.starts_at < a.ends_at + to_minutes(r.buffer_min)
+            """
+        )
+        stray = tx.scalar(
+            "SELECT count(*) FROM reservations r JOIN events e ON e.id = r.event_id"
+            " WHERE e.status <> 'planned' OR r.starts_at <> e.starts_at OR r.ends_at <> e.ends_at"
+        )
+    assert overlaps == []
+    assert stray == 0
