@@ -294,7 +294,7 @@ BUFFER_CLASH_SQL = """
      AND b.starts_at < a.ends_at + to_minutes($buffer)
     -- b has not ended, so it started at most 31 days ago (the longest event): older a cannot reach it
     WHERE a.resource_id = $resource AND b.ends_at > $now
-      AND a.ends_at > $now - INTERVAL 32 DAY - to_minutes($buffer)
+      AND a.ends_at > $now - INTERVAL '32 days' - to_minutes($buffer)
     ORDER BY b.starts_at, a.starts_at
 """
 

@@ -180,7 +180,7 @@ entered AS (
     GROUP BY e.thread_id
 ),
 next_step AS (
-    SELECT e.thread_id, min(e.starts_at) AS next_at, arg_min(e.type_id, e.starts_at) AS next_type_id
+    SELECT e.thread_id, min(e.starts_at) AS next_at, (array_agg(e.type_id ORDER BY e.starts_at, e.id))[1] AS next_type_id
     FROM events e
     WHERE e.status = 'planned' AND e.thread_id IN (SELECT id FROM shown)
     GROUP BY e.thread_id

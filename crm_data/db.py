@@ -453,10 +453,20 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+def _missing_migrations(db: Database, files: list[tuple[int, str, str]]) -> bool:
+    if "schema_migrations" not in db.engine.tables():
+        return True
+    with db.read() as tx:
+        done = {row[0] for row in tx.all("SELECT version FROM schema_migrations")}
+    return any(version not in done for version, _, _ in files)
+
+
 def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> list[int]:
     """Apply every migration not yet recorded; each with its record in one transaction."""
     files = migration_files() if files is None else files
-    applied_now = []
+    applied_now: list[int] = []
+    if not _missing_migrations(db, files):
+        return applied_now  # the usual start: nothing to do, no lock taken
     with db.engine.migration_lock():
         if "schema_migrations" not in db.engine.tables():  # opening a migrated database writes nothing
             with db.transaction() as tx:

@@ -75,7 +75,7 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
     for (pipeline_text, name), pipeline_id in p.new_stages.items():
         # an open stage after the pipeline's open ones, before its won and lost ones
         last = tx.one(
-            "SELECT max(sequence), arg_max(percent, sequence) FROM stages"
+            "SELECT max(sequence), (array_agg(percent ORDER BY sequence DESC))[1] FROM stages"
             " WHERE pipeline_id = ? AND NOT is_won AND NOT is_lost",
             [pipeline_id],
         )

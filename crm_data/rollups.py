@@ -51,7 +51,7 @@ def add_many(tx: Tx, rows: Iterable[tuple[int, int, Decimal]]) -> None:
         return
     tx.execute(
         "INSERT INTO thread_values (thread_id, amount_type_id, value)"
-        " SELECT unnest($threads), unnest($types), CAST(unnest($values) AS DECIMAL(38, 2))"
+        " SELECT unnest($threads), unnest($types), CAST(unnest(CAST($values AS VARCHAR[])) AS DECIMAL(38, 2))"
         " ON CONFLICT (thread_id, amount_type_id) DO UPDATE SET value = thread_values.value + excluded.value",
         {"threads": [t for t, _ in sums], "types": [k for _, k in sums], "values": [str(v) for v in sums.values()]},
     )

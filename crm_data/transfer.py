@@ -15,7 +15,6 @@ from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
 
 CHUNK = 100_000
-SKIP = frozenset({"schema_migrations"})
 
 
 class TransferError(CrmError):
@@ -49,7 +48,7 @@ def replace_contents(
     """Make `target`'s rows those of `source`; returns the rows copied per table."""
     if _migrations(source) != _migrations(target):
         raise TransferError()
-    tables = (source._tables & target._tables) - SKIP
+    tables = source._tables & target._tables  # schema_migrations too: when each was applied
     order = dependency_order(tables, source.engine.foreign_keys())
     sequences = source.engine.sequences()
     say = progress or (lambda _msg: None)

@@ -12,14 +12,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from crm_data import clock, demo, dictionaries, setup, users
-from crm_data.config import config_for
+from crm_data import clock, demo, dictionaries, setup, startup, users
+from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from crm_data.users import User
 from tests import pg
 from tests.helpers import (
     CHROMIUM_ARGS,
     DURATIONS,
+    OPENED_BY_TESTS,
     PASSWORD,
     TEMPLATE,
     Server,
@@ -68,7 +69,7 @@ class Bases:
             database = pg.open_db(path, engine)
             admin = setup.create_first_admin(database, login="admin", display_name="Ada Admin", password=PASSWORD)
             database.close()
-            self._admin[engine] = Template(path, {"admin": admin})
+            self._admin[engine] = Template(path, {"admin": admin}, engine=engine)
         return self._admin[engine]
 
 
@@ -109,8 +110,8 @@ def pg_cluster() -> Iterator[pg.Cluster]:
 
 @pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
-    """The engine this test's database runs on: DuckDB, and PostgreSQL too for the tests marked
-    `both_engines` (the test runs once on each)."""
+    """The engine this test's database runs on: each test with a database runs once on DuckDB and
+    once on PostgreSQL (see pytest_generate_tests)."""
     name = getattr(request, "param", "duckdb")
     if name == "postgres":
         request.getfixturevalue("pg_cluster")
@@ -118,11 +119,18 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test with a database runs on both engines, unless it tests what only one engine has
+    (`duckdb_only`, with the reason). CRM_TEST_ENGINES=duckdb runs only DuckDB's (a quick look
+    while developing; CI runs both)."""
     if "engine" not in metafunc.fixturenames:
         return
-    every = metafunc.config.getoption("every_test_on_both_engines")
-    if every or metafunc.definition.get_closest_marker("both_engines"):
-        metafunc.parametrize("engine", pg.ENGINES, indirect=True)
+    if metafunc.definition.get_closest_marker("duckdb_only"):
+        return
+    if metafunc.definition.get_closest_marker("postgres_only"):
+        metafunc.parametrize("engine", ["postgres"], indirect=True)
+        return
+    chosen = [e for e in os.environ.get("CRM_TEST_ENGINES", ",".join(pg.ENGINES)).split(",") if e in pg.ENGINES]
+    metafunc.parametrize("engine", chosen or list(pg.ENGINES), indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +159,7 @@ def module_template(request: pytest.FixtureRequest, name: str) -> Template:
             value = build(database, people, now)
         finally:
             database.close()
-        made[(name, engine)] = Template(folder / "crm.duckdb", people, now, value)
+        made[(name, engine)] = Template(folder / "crm.duckdb", people, now, value, engine)
     return made[(name, engine)]
 
 
@@ -164,8 +172,8 @@ def templates(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def db(request: pytest.FixtureRequest, tmp_path: Path, engine: str, bases: Bases) -> Iterator[Database]:
-    """A real database of this test's own (a DuckDB file; a PostgreSQL database too for the tests
-    marked `both_engines`), a copy of a template: of the module's template when the test uses its
+    """A real database of this test's own (a DuckDB file, or a PostgreSQL database of the test
+    process's throwaway cluster), a copy of a template: of the module's template when the test uses its
     fixture (`DB_TEMPLATES`), else of the admin template when it uses `admin` (directly or through
     another fixture), else of the migrated one. Everything beside the template's file
     (attachments) is copied with it."""
@@ -257,12 +265,22 @@ def _component_scan_once() -> Iterator[None]:
 
 
 @pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the app at a fresh database file for AppTest."""
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> Iterator[Path]:
+    """Point the app at a fresh database for AppTest: a file, or a PostgreSQL database
+    (CRM_DATABASE_URL) with the attachments beside where the file would be."""
     path = tmp_path / "app" / "crm.duckdb"
     monkeypatch.setenv("CRM_DB_PATH", str(path))
     monkeypatch.delenv("CRM_DATA_DIR", raising=False)
-    return path
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    if engine == "postgres":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv("CRM_DATABASE_URL", pg.config_of(path, engine).database_url)
+    yield path
+    if engine == "postgres":  # the app's connections end with the test, then its database
+        startup.close_app(config_from_env())
+        while OPENED_BY_TESTS:
+            OPENED_BY_TESTS.pop().close()
+        pg.drop_db(path, engine)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -285,11 +303,6 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 # -- durations of the long tests: the required values are the defaults (see helpers.DURATIONS) ----
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("crm engines").addoption(
-        "--every-test-on-both-engines",
-        action="store_true",
-        help="run every test with a `db` on PostgreSQL too, not only those marked both_engines",
-    )
     group = parser.getgroup("crm", "CRM test durations")
     for fixture, (option, variable, required) in DURATIONS.items():
         group.addoption(

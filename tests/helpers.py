@@ -68,6 +68,7 @@ class Template:
     users: dict[str, User]
     now: dt.datetime | None = None
     value: Any = None
+    engine: str = "duckdb"
 
 
 TEMPLATE = pytest.StashKey[Template]()
@@ -107,10 +108,26 @@ def open_copy(source: Path, folder: Path) -> Database:
 
 
 def restore(template: Template, db_path: Path) -> Path:
-    """Copy `template` (its database file and everything beside it) to `db_path`."""
+    """Copy `template` (its database and everything beside it) to `db_path`."""
+    from tests import pg
+
     assert db_path.name == template.path.name
     shutil.copytree(template.path.parent, db_path.parent, dirs_exist_ok=True)
+    if template.engine != "duckdb":
+        pg.copy_db(template.path, db_path, template.engine)
     return db_path
+
+
+OPENED_BY_TESTS: list[Database] = []  # closed when app_env ends (PostgreSQL's connections)
+
+
+def app_database() -> Database:
+    """The app's database (app_env's: the file, or the PostgreSQL database), opened by the test."""
+    from crm_data.config import config_from_env
+
+    db = Database.open(config_from_env())
+    OPENED_BY_TESTS.append(db)
+    return db
 
 
 def at_low_priority(target: Callable[..., Any], niceness: int = 10) -> Callable[..., Any]:

@@ -59,6 +59,7 @@ class Cluster:
         )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        self._admin: psycopg.Connection | None = None
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.bin / program), *args]
@@ -69,11 +70,17 @@ class Cluster:
     def url(self, name: str) -> str:
         return f"postgresql://crm@/{name}?host={self.root}&port={self.port}"
 
-    def sql(self, statement: str) -> None:
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+    def sql(self, statement: str, params: list | None = None) -> list[tuple]:
+        """Run a statement on the cluster's own database, on one connection kept open (a new
+        connection per test's database costs more than the copy)."""
+        if self._admin is None or self._admin.closed:
+            self._admin = psycopg.connect(self.url("postgres"), autocommit=True)
+        cur = self._admin.execute(statement, params)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description is not None else []
 
     def stop(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGQUIT)  # immediate shutdown: the data is thrown away
         deadline = time.monotonic() + 30
@@ -101,9 +108,8 @@ def config_of(path: Path, engine: str) -> Config:
         return config_for(path)
     assert CLUSTER is not None, "the PostgreSQL cluster is not running"
     name = database_name(path)
-    with psycopg.connect(CLUSTER.url("postgres"), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    if not CLUSTER.sql("SELECT 1 FROM pg_database WHERE datname = %s", [name]):
+        CLUSTER.sql(f'CREATE DATABASE "{name}"')
     base = config_for(path)
     return Config(db_path=base.db_path, data_dir=base.data_dir, database_url=CLUSTER.url(name))
 

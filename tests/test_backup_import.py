@@ -55,14 +55,15 @@ def table_names(db: Database) -> list[str]:
             r[0]
             for r in tx.all(
                 "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
-                " AND table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+                " AND table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
             )
         ]
 
 
 def table_rows(db: Database, table: str) -> list[tuple]:
     with db.read() as tx:
-        return tx.all(f'SELECT * FROM "{table}" ORDER BY ALL')  # table names come from the catalog
+        rows = tx.all(f'SELECT * FROM "{table}"')  # table names come from the catalog
+    return sorted(rows, key=lambda row: [(v is None, repr(v)) for v in row])
 
 
 SCHEMA_QUERIES = {
@@ -277,8 +278,9 @@ def build_everything(db: Database, admin: User, member: User) -> dict[str, Any]:
 # -- backup and restore: the round trip --------------------------------------------------------
 @pytest.mark.slow
 def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counting(
-    db: Database, admin: User, member: User, tmp_path: Path
+    db: Database, admin: User, member: User, tmp_path: Path, engine: str
 ) -> None:
+    """Backed up on either engine, restored into a DuckDB file: every row the same."""
     built = build_everything(db, admin, member)
     tables = table_names(db)
     empty = [t for t in tables if not table_rows(db, t)]
@@ -306,7 +308,8 @@ def test_a_restored_backup_holds_every_row_and_every_attachment_and_keeps_counti
         assert table_names(copy) == tables
         for table in tables:
             assert table_rows(copy, table) == table_rows(db, table), table
-        assert schema(copy) == schema(db)
+        if engine == "duckdb":  # the catalog itself: DuckDB's on both sides
+            assert schema(copy) == schema(db)
         assert blob_files(target) == original_files
         with copy.read() as tx:
             attachment_ids = [r[0] for r in tx.all("SELECT id FROM attachments ORDER BY id")]
@@ -723,6 +726,7 @@ def test_the_command_line_creates_and_restores_a_backup(closed_database, tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.duckdb_only("the DuckDB file's lock: a PostgreSQL database is shared by design")
 def test_the_command_line_refuses_a_database_held_by_another_process(db: Database, admin: User, tmp_path: Path) -> None:
     zip_path = tmp_path / "held.zip"
     made = run_cli("create", str(zip_path), "--db", str(db.config.db_path))

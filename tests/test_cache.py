@@ -254,7 +254,7 @@ def test_a_read_that_depends_on_the_clock_is_keyed_by_the_current_minute(db: Dat
 
 
 def _keys_of(db: Database) -> list[tuple]:
-    return [key for key in cache.CACHE._entries if key[0] == str(db.config.db_path)]
+    return [key for key in cache.CACHE._entries if key[0] == db.config.database_key]
 
 
 def test_a_sweep_drops_results_a_write_made_stale_without_anyone_asking_for_them_again(

@@ -12,10 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import agenda, clock, planning, rules, setup, users
-from crm_data.config import config_for
-from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -33,7 +31,7 @@ class Busy:
     """A team with a full week before the week on screen, and a few events in it."""
 
     def __init__(self, path: Path) -> None:
-        self.db = Database.open(config_for(path))
+        self.db = app_database()  # the app's database at `path` (app_env)
         self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
         self.sam = users.create_user(self.db, self.admin, login="sam", display_name="Sam Seller", password=PASSWORD)
         client = new_client(self.db, self.sam)

@@ -42,7 +42,6 @@ def test_opening_again_applies_nothing_twice(tmp_path: Path) -> None:
     database.close()
 
 
-@pytest.mark.both_engines
 def test_a_failing_migration_leaves_neither_its_tables_nor_its_record(db: Database, engine: str) -> None:
     broken = [(9001, "broken", "CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;")]
     with pytest.raises(MISSING_TABLE[engine]):
@@ -52,14 +51,12 @@ def test_a_failing_migration_leaves_neither_its_tables_nor_its_record(db: Databa
         assert tx.scalar("SELECT count(*) FROM schema_migrations WHERE version = 9001") == 0
 
 
-@pytest.mark.both_engines
 def test_a_good_new_migration_is_applied_with_its_record(db: Database) -> None:
     assert dbmod.migrate(db, [(9002, "extra", "CREATE TABLE extra_things (x INTEGER);")]) == [9002]
     with db.read() as tx:
         assert tx.scalar("SELECT name FROM schema_migrations WHERE version = 9002") == "extra"
 
 
-@pytest.mark.both_engines
 def test_an_error_inside_a_transaction_rolls_everything_back(db: Database) -> None:
     class Boom(Exception):
         pass
@@ -71,7 +68,6 @@ def test_an_error_inside_a_transaction_rolls_everything_back(db: Database) -> No
         assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'a'") == 0
 
 
-@pytest.mark.both_engines
 def test_a_swallowed_statement_error_can_never_be_committed(db: Database, engine: str) -> None:
     """DuckDB turns COMMIT after a failed statement into a silent rollback (PostgreSQL too); we
     refuse it loudly."""
@@ -83,7 +79,6 @@ def test_a_swallowed_statement_error_can_never_be_committed(db: Database, engine
         assert tx.scalar("SELECT count(*) FROM settings WHERE key = 'b'") == 0
 
 
-@pytest.mark.both_engines
 def test_write_retries_a_conflict_and_then_succeeds(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('c', '0')"))
     attempts = []
@@ -115,7 +110,6 @@ def test_write_retries_a_conflict_and_then_succeeds(db: Database) -> None:
         assert tx.scalar("SELECT value FROM settings WHERE key = 'c'") == "mine"
 
 
-@pytest.mark.both_engines
 def test_write_gives_up_after_bounded_retries_with_a_clear_error(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('d', '0')"))
     hold = db.engine.unit(write=True)  # another unit of work, holding the row
@@ -170,7 +164,6 @@ def test_the_lock_message_is_parsed_from_duckdbs_error() -> None:
     assert DatabaseLocked(path="/x.db", pid=4242, program="python3.11").params["pid"] == 4242
 
 
-@pytest.mark.both_engines
 def test_reads_see_one_consistent_snapshot(db: Database) -> None:
     db.write(lambda tx: tx.execute("INSERT INTO settings (key, value) VALUES ('e', '1')"))
     with db.read() as tx:

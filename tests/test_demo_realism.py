@@ -38,7 +38,7 @@ PERSON_DAYS = """
            count(*) FILTER (WHERE t.is_meeting) AS meetings,
            count(*) FILTER (WHERE NOT t.is_meeting AND t.default_duration_min >= 15) AS calls
     FROM events e JOIN event_types t ON t.id = e.type_id
-    GROUP BY ALL
+    GROUP BY 1, 2
 """
 
 
@@ -102,7 +102,7 @@ def test_a_persons_day_holds_a_few_meetings_with_calls_between_them_in_office_ho
         )
         weekend, early, late, total = tx.one(
             """
-            SELECT count(*) FILTER (WHERE isodow(starts_at AT TIME ZONE 'Europe/Warsaw') > 5),
+            SELECT count(*) FILTER (WHERE extract(isodow FROM starts_at AT TIME ZONE 'Europe/Warsaw') > 5),
                    count(*) FILTER (WHERE (starts_at AT TIME ZONE 'Europe/Warsaw')::TIME < TIME '07:00'),
                    count(*) FILTER (WHERE (ends_at AT TIME ZONE 'Europe/Warsaw')::TIME > TIME '19:00'
                                        OR (ends_at AT TIME ZONE 'Europe/Warsaw')::DATE
@@ -125,7 +125,7 @@ def test_the_last_weeks_are_no_busier_than_the_year_before(dense: Database) -> N
             f"""
             SELECT avg(n) FILTER (WHERE day >= DATE '2026-11-02'),
                    avg(n) FILTER (WHERE day < DATE '2026-11-02' AND day >= DATE '2025-11-02')
-            FROM ({PERSON_DAYS.replace("GROUP BY ALL", "WHERE e.status = 'done' GROUP BY ALL")}) d
+            FROM ({PERSON_DAYS.replace("GROUP BY 1, 2", "WHERE e.status = 'done' GROUP BY 1, 2")}) d
             WHERE day < DATE '2026-12-01'
             """
         )
@@ -153,7 +153,7 @@ def test_done_work_ends_before_now_and_planned_work_follows_it(db: Database, adm
                       AND d.status = 'done' AND p.status = 'planned'
                       AND d.starts_at < p.ends_at AND p.starts_at < d.ends_at),
                    (SELECT count(*) FROM events e JOIN threads t ON t.id = e.thread_id WHERE e.starts_at < t.opened_at),
-                   count(*) FILTER (WHERE isodow(starts_at AT TIME ZONE 'Europe/Warsaw') > 5)
+                   count(*) FILTER (WHERE extract(isodow FROM starts_at AT TIME ZONE 'Europe/Warsaw') > 5)
             FROM events
             """,
             {"now": now},

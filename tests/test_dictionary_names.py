@@ -15,10 +15,9 @@ from crm_data import admin as admin_service
 from crm_data import agenda, clock, dictionaries, events, planning, reports, setup, threads, users
 from crm_data import db as dbmod
 from crm_data import settings as org_settings
-from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent, plan_event
-from tests.helpers import PASSWORD, REPO, as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, new_client
 
 APP = str(REPO / "app.py")
 STARTER_EN = ["Call", "Meeting", "E-mail", "Offer sent", "Note", "Visit", "Video call"]
@@ -142,7 +141,7 @@ def test_the_migration_names_old_rows_in_the_organisations_language_and_starter_
 
 # -- pages -----------------------------------------------------------------------------------------
 def _org_in_polish(app_env: Path) -> tuple[Database, users.User, users.User]:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     ada = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD, lang="pl")
     eve = users.create_user(db, ada, login="eve", display_name="Eve English", password=PASSWORD, locale="en")
     return db, ada, eve

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,7 +21,18 @@ from crm_data import attachments, clock, dictionaries, events, setup, startup
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import StorageError
-from tests.helpers import PASSWORD, REPO, as_user, first_type, new_client, sign_in, snapshot, submit_and_wait, wait_idle
+from tests.helpers import (
+    PASSWORD,
+    REPO,
+    app_database,
+    as_user,
+    first_type,
+    new_client,
+    sign_in,
+    snapshot,
+    submit_and_wait,
+    wait_idle,
+)
 
 FULL_SAVE = textwrap.dedent(
     """
@@ -294,8 +306,15 @@ def test_a_full_disk_while_storing_an_attachment_fails_the_save_and_writes_nothi
     assert leftovers == []
 
 
+# what each engine's driver raises when the disk is full
+DISK_FULL = {
+    "duckdb": lambda: duckdb.IOException("IO Error: No space left on device"),
+    "postgres": lambda: psycopg.OperationalError("could not extend file: No space left on device"),
+}
+
+
 def test_a_failing_database_write_in_the_middle_of_a_save_reports_failure_and_rolls_back(
-    db: Database, admin, monkeypatch: pytest.MonkeyPatch
+    db: Database, admin, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     from crm_data.db import Tx
 
@@ -304,7 +323,7 @@ def test_a_failing_database_write_in_the_middle_of_a_save_reports_failure_and_ro
 
     def failing(self, sql, rows):
         if "event_amounts" in sql:
-            raise duckdb.IOException("IO Error: No space left on device")
+            raise DISK_FULL[engine]()
         return original(self, sql, rows)
 
     monkeypatch.setattr(Tx, "executemany", failing)
@@ -322,7 +341,7 @@ def test_a_failing_database_write_in_the_middle_of_a_save_reports_failure_and_ro
 def test_a_statement_failing_inside_the_save_shows_an_error_never_a_success(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     client_id = new_client(db, admin)
     original = events._write_children

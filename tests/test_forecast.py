@@ -21,7 +21,7 @@ from crm_data.errors import PermissionDenied, ValidationError
 from crm_data.events import AmountInput, LogEvent
 from crm_data.reports import ReportFilter
 from crm_data.reports.periods import bucket_start, next_bucket
-from tests.helpers import PASSWORD, call, first_type, new_client
+from tests.helpers import PASSWORD, app_database, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -392,9 +392,8 @@ def _app(user: users.User):
 
 def test_the_thread_page_moves_the_expected_close_date_and_value(app_env, monkeypatch) -> None:
     from crm_data import setup
-    from crm_data.config import config_for
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     tid = call(db, admin, new_client(db, admin)).thread_id
     today = clock.today(WARSAW)
@@ -430,9 +429,8 @@ def test_the_thread_page_moves_the_expected_close_date_and_value(app_env, monkey
 
 def test_the_forecast_page_lists_the_threads_behind_a_row_and_a_manager_sets_targets(app_env) -> None:
     from crm_data import setup
-    from crm_data.config import config_for
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     world = build_random_world(db, admin, 11)
     mona, sam = world["people"][1], world["people"][2]
@@ -489,10 +487,9 @@ def test_the_forecast_page_lists_the_threads_behind_a_row_and_a_manager_sets_tar
 
 def test_the_threads_list_marks_a_slipped_thread_and_a_next_step_whose_time_has_passed(app_env) -> None:
     from crm_data import setup
-    from crm_data.config import config_for
     from pages._ui.pickers import LATE
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     client = new_client(db, admin)
     today = clock.today(WARSAW)
@@ -591,9 +588,8 @@ def test_a_logged_call_moves_its_threads_expected_close_date_in_the_same_save(db
 
 def test_the_log_forms_more_details_move_the_expected_close_date(app_env) -> None:
     from crm_data import setup
-    from crm_data.config import config_for
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     client = new_client(db, admin)
     tid = call(db, admin, client).thread_id
@@ -635,10 +631,9 @@ def test_the_board_flags_a_slipped_card(db: Database, admin: users.User) -> None
 
 def test_on_a_phone_the_slipped_threads_are_cards_with_why(app_env) -> None:
     from crm_data import setup
-    from crm_data.config import config_for
     from pages._ui import core
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     late = call(db, admin, new_client(db, admin), note="Late deal").thread_id
     with db.transaction() as tx:

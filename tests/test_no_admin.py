@@ -13,12 +13,12 @@ from crm_data import console, demo, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import PermissionDenied
-from tests.helpers import PASSWORD, REPO
+from tests.helpers import PASSWORD, REPO, app_database
 
 
 @pytest.fixture
 def sample_without_admin(app_env: Path) -> Path:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     demo.generate(db, 300, password=PASSWORD, lang="pl")
     assert not users.any_active_admin(db)
     db.close()
@@ -39,7 +39,7 @@ def test_a_database_made_by_the_sample_data_command_opens_on_the_set_up_screen(s
     at.button[0].click().run()
     assert [e.value for e in at.exception] == []
     assert at.title[0].value == "Today"
-    db = Database.open(config_for(sample_without_admin))
+    db = app_database()
     people = users.list_users(db)
     assert [u.login for u in people if u.role == "admin"] == ["ada"]
     assert len(people) > 1  # the sample coworkers are still there

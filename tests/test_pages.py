@@ -12,7 +12,7 @@ from crm_data import sessions, setup, startup, threads, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from pages._ui.core import md_escape
-from tests.helpers import PASSWORD, REPO, as_user, open_page
+from tests.helpers import PASSWORD, REPO, app_database, as_user, open_page
 
 APP = str(REPO / "app.py")
 PAGES = [
@@ -59,7 +59,7 @@ def test_first_start_shows_the_set_up_screen_and_creates_the_admin(app_env: Path
     no_exceptions(at)
     assert at.title[0].value == "Today"
     assert at.success[0].value.startswith("Sample data loaded")
-    db = Database.open(config_for(app_env))
+    db = app_database()
     assert [u.login for u in users.list_users(db) if u.role == "admin"] == ["ada"]
 
 
@@ -125,7 +125,7 @@ def test_the_thread_page_shows_stage_percent_and_events(sample_env, sample) -> N
 
 
 def test_the_quick_form_saves_a_call_that_then_appears_in_its_thread(app_env: Path) -> None:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     from tests.helpers import new_client
 
@@ -150,7 +150,7 @@ def test_the_quick_form_saves_a_call_that_then_appears_in_its_thread(app_env: Pa
 
 
 def test_a_failed_save_shows_the_error_by_the_field_and_keeps_what_was_typed(app_env: Path) -> None:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     from tests.helpers import new_client, snapshot
 
@@ -195,7 +195,7 @@ def test_the_log_form_closing_a_thread_offers_to_cancel_its_planned_work(app_env
     from crm_data import clock, dictionaries, planning
     from tests.helpers import call, new_client
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     client_id = new_client(db, admin, name="Okna Łódź Sp. z o.o.")
     thread_id = call(db, admin, client_id, note="First call").thread_id
@@ -239,7 +239,7 @@ def test_a_client_box_that_cannot_list_every_client_says_so_where_it_is_shown(
     from crm_data import cache, clients
     from tests.helpers import new_client
 
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     for name in ("Alfa", "Beta", "Gamma"):
         new_client(db, admin, name=name)

@@ -9,9 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import dictionaries, users
-from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import PASSWORD, REPO, as_user, restore
+from tests.helpers import PASSWORD, REPO, app_database, as_user, restore
 
 APP = str(REPO / "app.py")
 
@@ -23,7 +22,8 @@ DB_TEMPLATES = {"site": (("member",), lambda db, people, now: people)}
 @pytest.fixture
 def site(app_env: Path, templates) -> Iterator[tuple[Database, users.User, users.User]]:
     people = templates("site").value
-    db = Database.open(config_for(restore(templates("site"), app_env)))
+    restore(templates("site"), app_env)
+    db = app_database()
     yield db, people["admin"], people["member"]
     db.close()
 

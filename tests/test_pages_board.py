@@ -16,9 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from crm_data import agenda, board, clock, dictionaries, events, users
 from crm_data import settings as org_settings
-from crm_data.config import config_for
 from crm_data.db import Database
-from tests.helpers import REPO, as_user, call, new_client, restore
+from tests.helpers import REPO, app_database, as_user, call, new_client, restore
 
 APP = str(REPO / "app.py")
 KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_0-9]+(\.[a-z_]+)?\b")
@@ -43,7 +42,8 @@ DB_TEMPLATES = {"site": (("member", "other_member"), build_site)}
 @pytest.fixture
 def site(app_env: Path, templates) -> Iterator[dict[str, Any]]:
     template = templates("site")
-    db = Database.open(config_for(restore(template, app_env)))
+    restore(template, app_env)
+    db = app_database()
     yield {"db": db, **template.value}
     db.close()
 

@@ -14,10 +14,9 @@ from streamlit.testing.v1.element_tree import Widget
 
 from crm_data import admin as admin_service
 from crm_data import cache, clock, dictionaries, events, planning, setup, users
-from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
-from tests.helpers import PASSWORD, REPO, as_user, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, new_client
 
 PAGES = [
     "pages/today.py",
@@ -41,7 +40,7 @@ def fingerprint(at: AppTest) -> list[str]:
 
 @pytest.fixture
 def world(app_env: Path):
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     manager = users.create_user(db, admin, login="mona", display_name="Mona Manager", password=PASSWORD, role="manager")
     client_id = new_client(db, manager, "Okna Łódź Sp. z o.o.")

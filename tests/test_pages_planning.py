@@ -13,10 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import agenda, clock, planning, reminders, reservations, setup, users
-from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, restore, snapshot
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client, restore, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CLIENT_MD = r"Okna Łódź Sp\. z o\.o\."  # the client as markdown (escaped)
@@ -55,7 +54,7 @@ class World:
     (`made`, what its builder returned), or built there now (other modules use it so)."""
 
     def __init__(self, path: Path, made: dict[str, Any] | None = None) -> None:
-        self.db = Database.open(config_for(path))
+        self.db = app_database()  # the app's database at `path` (app_env)
         if made is None:
             admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
             made = build_world(self.db, {"admin": admin}, clock.now())

@@ -10,17 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import ics, setup, users
-from crm_data.config import config_for
-from crm_data.db import Database
 from crm_data.events import AttachmentInput
-from tests.helpers import PASSWORD, REPO, as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, new_client
 
 APP = str(REPO / "app.py")
 
 
 @pytest.fixture
 def site(app_env: Path) -> dict:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     sam = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
     olga = users.create_user(db, admin, login="olga", display_name="Olga Other", password=PASSWORD)

@@ -9,9 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from crm_data import setup
-from crm_data.config import config_for
-from crm_data.db import Database
-from tests.helpers import PASSWORD, REPO, as_user, call, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, new_client
 
 HOSTILE = "**Bold** :red[x] $x$ <img src=x onerror=alert(1)> [link](http://evil.example) `code` # head"
 
@@ -33,7 +31,7 @@ def test_no_page_renders_html() -> None:
 
 
 def test_hostile_names_and_notes_are_shown_exactly_as_typed(app_env: Path) -> None:
-    db = Database.open(config_for(app_env))
+    db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     client_id = new_client(db, admin, name=HOSTILE)
     thread_id = call(db, admin, client_id, note=HOSTILE, new_thread_title=HOSTILE).thread_id

@@ -10,10 +10,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from crm_data import sessions, setup, users
-from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.users import User
-from tests.helpers import PASSWORD, REPO, as_user
+from tests.helpers import PASSWORD, REPO, app_database, as_user
 
 T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 
@@ -41,7 +40,7 @@ def test_an_expired_unknown_or_odd_ticket_signs_nobody_in(db: Database, admin: U
 
 
 def test_the_sample_password_stays_for_administrators_until_one_dismisses_it(app_env: Path) -> None:
-    database = Database.open(config_for(app_env))
+    database = app_database()
     admin = setup.create_first_admin(database, login="admin", display_name="Ada Admin", password=PASSWORD)
     member = users.create_user(database, admin, login="sam", display_name="Sam Seller", password=PASSWORD)
     setup.remember_sample(

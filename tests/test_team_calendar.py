@@ -14,12 +14,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import agenda, reports, rules, setup, users
-from crm_data.config import config_for
-from crm_data.db import Database
 from crm_data.reports import ReportFilter
 from crm_data.reports import timelines as workload_report
 from pages._ui import charts
-from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 MONDAY = dt.date(2025, 3, 3)  # a past week without a clock change
@@ -31,7 +29,7 @@ class Crowd:
     """A team of 25 with 1,625 events in one week: more than a chart draws one by one."""
 
     def __init__(self, path: Path) -> None:
-        self.db = Database.open(config_for(path))
+        self.db = app_database()  # the app's database at `path` (app_env)
         self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
         self.manager = users.create_user(
             self.db, self.admin, login="mona", display_name="Mona Manager", password=PASSWORD, role="manager"
@@ -52,8 +50,8 @@ class Crowd:
                 INSERT INTO events (thread_id, client_id, type_id, author_id, assignee_id, status, starts_at, ends_at,
                                     created_at, updated_at)
                 SELECT $thread, $client, $type, u.id, u.id, 'planned',
-                       $monday + d * INTERVAL 1 DAY + (8 + h) * INTERVAL 1 HOUR,
-                       $monday + d * INTERVAL 1 DAY + (8 + h) * INTERVAL 1 HOUR + INTERVAL 45 MINUTE, $monday, $monday
+                       $monday + d * INTERVAL '1 day' + (8 + h) * INTERVAL '1 hour',
+                       $monday + d * INTERVAL '1 day' + (8 + h) * INTERVAL '1 hour' + INTERVAL '45 minutes', $monday, $monday
                 FROM users u, range(5) a(d), range(13) b(h)
                 WHERE u.login LIKE 'p%'
                 """,

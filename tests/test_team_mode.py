@@ -22,7 +22,7 @@ from crm_data.users import User
 from tests import pg
 from tests.helpers import REPO, call, first_type, new_client
 
-pytestmark = pytest.mark.usefixtures("pg_cluster")
+pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("pg_cluster")]
 
 OTHER_PROCESS = textwrap.dedent(
     """
@@ -59,7 +59,6 @@ def wait_for(condition, seconds: float = 30.0) -> bool:
     return condition()
 
 
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 def test_a_client_saved_in_another_process_is_in_this_process_cached_search(db: Database, admin: User) -> None:
     clients.create_client(db, admin, ClientInput(name="Alpha Tools"))
     first, total = clients.search_clients(db, "")
@@ -74,7 +73,6 @@ def test_a_client_saved_in_another_process_is_in_this_process_cached_search(db: 
     assert total == 2
 
 
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 def test_another_process_commit_drops_only_what_it_wrote_and_this_process_ignores_its_own(
     db: Database, admin: User
 ) -> None:
@@ -91,7 +89,6 @@ def test_another_process_commit_drops_only_what_it_wrote_and_this_process_ignore
     assert dict(versions) == after_own
 
 
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 def test_a_lost_listening_connection_drops_every_cached_read(db: Database, admin: User) -> None:
     versions = db.data_versions()
     before = versions.get("*", 0)
@@ -104,7 +101,6 @@ def test_a_lost_listening_connection_drops_every_cached_read(db: Database, admin
     assert wait_for(lambda: versions.get("*", 0) > before)
 
 
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 def test_processes_starting_together_migrate_once(db: Database, tmp_path: Path) -> None:
     url = db.config.database_url.replace(pg.database_name(db.config.db_path), "fresh_start")
     pg.CLUSTER.sql('DROP DATABASE IF EXISTS "fresh_start" WITH (FORCE)')
@@ -134,7 +130,6 @@ def test_processes_starting_together_migrate_once(db: Database, tmp_path: Path) 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)
 def test_two_processes_booking_the_same_resources_never_double_book(
     db: Database, admin: User, manager: User, member: User, hammer_seconds: float
 ) -> None:

@@ -10,12 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import agenda, clock, events, planning, setup, threads, users
-from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.threads import ThreadChoice
 from crm_data.users import User
-from tests.helpers import PASSWORD, REPO, as_user, call, first_type, new_client, snapshot
+from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client, snapshot
 
 APP = str(REPO / "app.py")
 SOON = clock.now().replace(microsecond=0) + dt.timedelta(days=2)
@@ -91,7 +90,7 @@ def test_planning_into_a_new_thread_still_needs_its_title(db: Database, member: 
 # -- the pages -------------------------------------------------------------------------------------------
 class Team:
     def __init__(self, path: Path) -> None:
-        self.db = Database.open(config_for(path))
+        self.db = app_database()  # the app's database at `path` (app_env)
         self.admin = setup.create_first_admin(self.db, login="admin", display_name="Ada Admin", password=PASSWORD)
         self.sam = users.create_user(self.db, self.admin, login="sam", display_name="Sam Seller", password=PASSWORD)
         self.olga = users.create_user(self.db, self.admin, login="olga", display_name="Olga Other", password=PASSWORD)

@@ -87,6 +87,9 @@ class Engine(Protocol):
     def advance_sequence(self, unit: Unit, name: str, value: int) -> None:
         """Make the sequence's next value come after `value`, in the unit's transaction."""
 
+    def memory_usage(self) -> list[tuple[str, int]]:
+        """(kind, bytes) of the engine's own buffers in this process (DuckDB's; none for a server)."""
+
     def close(self) -> None: ...
 
 

@@ -153,6 +153,9 @@ class DuckDBEngine:
         if missing > 0:
             unit.execute(f"SELECT max(nextval('{name}')) FROM range({int(missing)})").fetchall()
 
+    def memory_usage(self) -> list[tuple[str, int]]:
+        return [(str(t), int(b)) for t, b in self._rows("SELECT tag, memory_usage_bytes FROM duckdb_memory()")]
+
     def close(self) -> None:
         self._conn.close()
 

@@ -20,6 +20,7 @@ the few functions of DuckDB's the statements use.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -49,10 +50,24 @@ CHANNEL = "crm_versions"
 _MIGRATION_KIND = "migrations"
 
 
+# `x IN (SELECT unnest(<list parameter>))`: a list of texts, or an empty list, reaches PostgreSQL
+# as an untyped literal that unnest() cannot place; `x = ANY(<list>)` takes the type of x
+_IN_LIST = re.compile(r"\b(NOT\s+)?IN\s*\(\s*SELECT\s+unnest\((%s|%\(\w+\)s)\)\s*\)", re.IGNORECASE)
+
+
+def _any(match: re.Match[str]) -> str:
+    return f"<> ALL({match[2]})" if match[1] else f"= ANY({match[2]})"
+
+
 @functools.lru_cache(maxsize=4096)
 def translate(sql: str) -> str:
     """`sql` with DuckDB's placeholders (`?`, `$name`) as psycopg's (`%s`, `%(name)s`), every
-    literal `%` doubled; quoted text, quoted names and comments are left alone."""
+    literal `%` doubled (quoted text, quoted names and comments are otherwise left alone), and
+    `IN (SELECT unnest(<list>))` as `= ANY(<list>)`, which means the same."""
+    return _IN_LIST.sub(_any, _placeholders(sql))
+
+
+def _placeholders(sql: str) -> str:
     out: list[str] = []
     i, n = 0, len(sql)
     while i < n:
@@ -153,11 +168,12 @@ class _Result:
 
 
 class PostgresUnit:
-    def __init__(self, engine: PostgresEngine, conn: psycopg.Connection, *, write: bool) -> None:
+    def __init__(self, engine: PostgresEngine, conn: psycopg.Connection) -> None:
         self._engine = engine
         self._conn = conn
+        # not READ ONLY even for reading: a report builds temporary tables, which vanish with
+        # the read's rollback (so none is left on the pooled connection)
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = not write
         self._cur = conn.cursor()
 
     def execute(self, sql: str, params: Params = None) -> _Result:
@@ -174,7 +190,7 @@ class PostgresUnit:
         columns = ", ".join(frame.columns)
         with self._cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[arg-type]
             for row in frame.itertuples(index=False, name=None):
-                copy.write_row([None if _missing(v) else v for v in row])
+                copy.write_row([_plain(v) for v in row])
 
     def notify(self, channels: set[str]) -> None:
         payload = json.dumps({"p": self._engine.token, "c": sorted(channels)})
@@ -253,12 +269,20 @@ class PostgresEngine:
         self._apply_compat()
 
     def _apply_compat(self) -> None:
+        """The compatibility script, unless this database already has this very version of it
+        (its checksum is the comment of one of its functions)."""
         sql = resources.files("crm_data.engines").joinpath("postgres_compat.sql").read_text(encoding="utf-8")
+        version = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        probe = "SELECT obj_description(to_regprocedure('crm_int_div(bigint,bigint)'), 'pg_proc')"
+        with self._pool.connection() as conn:
+            if conn.execute(probe).fetchone() == (version,):
+                return
         with self.migration_lock(), self._pool.connection() as conn:
             conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(f"COMMENT ON FUNCTION crm_int_div(bigint, bigint) IS '{version}'")  # type: ignore[arg-type]
 
-    def unit(self, *, write: bool) -> PostgresUnit:
-        return PostgresUnit(self, self._pool.getconn(), write=write)
+    def unit(self, *, write: bool) -> PostgresUnit:  # noqa: ARG002 - see PostgresUnit
+        return PostgresUnit(self, self._pool.getconn())
 
     def give_back(self, conn: psycopg.Connection) -> None:
         self._pool.putconn(conn)
@@ -373,7 +397,12 @@ class PostgresEngine:
     def advance_sequence(self, unit: PostgresUnit, name: str, value: int) -> None:
         unit.execute(f"SELECT setval('{name}', greatest({int(value)}, 1), {bool(value)})")
 
+    def memory_usage(self) -> list[tuple[str, int]]:
+        return []  # PostgreSQL's buffers are the server's, not this process's
+
     def close(self) -> None:
+        if self._stop.is_set():
+            return  # closed already
         self._stop.set()
         if self._listener is not None:
             try:
@@ -387,12 +416,18 @@ class PostgresEngine:
         self._lock_pool.close()
 
 
-def _missing(value: Any) -> bool:
-    """A pandas gap (NaN, NaT, NA) in a frame's row: NULL."""
+def _plain(value: Any) -> Any:
+    """A frame's cell as COPY takes it: a pandas gap (NaN, NaT, NA) is NULL, and a whole float
+    a whole number (pandas turns an integer column with gaps into floats; "6" suits every
+    numeric column, "6.0" no integer one)."""
     try:
-        return bool(pd.isna(value))
+        if pd.isna(value):
+            return None
     except (TypeError, ValueError):
-        return False
+        return value  # a list or array: not a gap
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _key32(value: int) -> int:

@@ -52,3 +52,17 @@ CREATE OR REPLACE FUNCTION list_position(anycompatiblearray, anycompatible) RETU
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT array_position($1, $2)';
 CREATE OR REPLACE FUNCTION list_extract(anyarray, bigint) RETURNS anyelement
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1[$2]';
+
+-- DuckDB's integer division `//` (truncating, as PostgreSQL's div)
+CREATE OR REPLACE FUNCTION crm_int_div(bigint, bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT $1 / $2';
+CREATE OR REPLACE FUNCTION crm_int_div(numeric, numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT div($1, $2)';
+DO $$ BEGIN
+    CREATE OPERATOR // (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = crm_int_div);
+EXCEPTION WHEN duplicate_function THEN NULL;
+END $$;
+DO $$ BEGIN
+    CREATE OPERATOR // (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = crm_int_div);
+EXCEPTION WHEN duplicate_function THEN NULL;
+END $$;

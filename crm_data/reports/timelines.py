@@ -117,7 +117,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
             CREATE TEMP TABLE r_work AS
             WITH inside AS (
                 SELECT id FROM events
-                WHERE status IN (SELECT unnest($statuses)) AND starts_at < $to AND ends_at > $from
+                WHERE status IN (SELECT unnest(CAST($statuses AS VARCHAR[]))) AND starts_at < $to AND ends_at > $from
             ),
             people AS (
                 SELECT e.id AS event_id, e.assignee_id AS user_id FROM events e WHERE e.id IN (SELECT id FROM inside)

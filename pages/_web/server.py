@@ -72,12 +72,8 @@ def _report_memory_on_signal(path: str) -> None:
         return
 
     def write() -> None:
-        def duckdb_usage() -> list[tuple[str, int]]:
-            with common.database().read() as tx:
-                return [(str(t), int(b)) for t, b in tx.all("SELECT tag, memory_usage_bytes FROM duckdb_memory()")]
-
         try:
-            report = memory.breakdown(duckdb_usage, compat.session_counts)
+            report = memory.breakdown(common.database().engine.memory_usage, compat.session_counts)
             partial = f"{path}.part"
             with open(partial, "w", encoding="utf-8") as out:
                 json.dump(report, out)
