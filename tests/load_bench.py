@@ -186,13 +186,16 @@ def loadavg() -> list[float]:
 class Server:
     """`streamlit run <app>` on a free localhost port, on its own copy of the database."""
 
-    def __init__(self, app: Path, source_db: Path, workdir: Path) -> None:
+    def __init__(self, app: Path, source_db: Path | None, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.app = app
         self._reservation: socket.socket | None = reserve_port()
         self.port = self._reservation.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = workdir / "crm.duckdb"
-        shutil.copyfile(source_db, self.db_path)
+        if source_db is not None:  # team mode: the database is PostgreSQL's (env)
+            shutil.copyfile(source_db, self.db_path)
+        self.env = env or {}
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen | None = None
         self.peak_rss_kb = 0
@@ -205,6 +208,7 @@ class Server:
             "CRM_DB_PATH": str(self.db_path),
             "CRM_DATA_DIR": str(self.db_path.parent),
             "CRM_MEMORY_REPORT": str(self.memory_path),
+            **self.env,
         }
         if self.tracemalloc:
             env["PYTHONTRACEMALLOC"] = "1"
@@ -280,6 +284,151 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class Team:
+    """Team mode: `processes` app processes on one PostgreSQL database behind nginx (the README's
+    configuration, tests/team_proxy.py); measured as one server: its URL is nginx's, its CPU and
+    memory are the app processes' together, with the PostgreSQL cluster's CPU when the benchmark
+    started the cluster itself."""
+
+    def __init__(self, app: Path, database_url: str, workdir: Path, processes: int, extra_pids: list[int]) -> None:
+        shared = workdir / "shared"
+        env = {
+            "CRM_DATABASE_URL": database_url,
+            "CRM_DATA_DIR": str(shared),
+            "STREAMLIT_SERVER_COOKIE_SECRET": "one secret for every process of the team",
+        }
+        self.servers = [Server(app, None, workdir / f"app{n}", env) for n in range(processes)]
+        self.workdir = workdir
+        self._reservation: socket.socket | None = reserve_port()
+        self.port = self._reservation.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proxy: subprocess.Popen | None = None
+        self.peak_rss_kb = 0
+        self.tracemalloc = False
+        self.extra_pids = extra_pids  # the PostgreSQL cluster's postmaster, when ours
+
+    def start(self, timeout: float = 120) -> None:
+        from tests import team_proxy
+
+        for server in self.servers:
+            server.tracemalloc = self.tracemalloc
+            server.start(timeout)
+        assert self._reservation is not None
+        self._reservation.close()
+        self._reservation = None
+        upstreams = [s.url.removeprefix("http://") for s in self.servers]
+        self.proxy = team_proxy.start_nginx(self.workdir / "nginx", self.port, upstreams)
+
+    def stop(self) -> None:
+        if self.proxy is not None and self.proxy.poll() is None:
+            self.proxy.terminate()
+            self.proxy.wait(15)
+        for server in self.servers:
+            server.stop()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(f"-- process {n}:\n{s.log_tail(lines)}" for n, s in enumerate(self.servers))
+
+    def _pids(self) -> list[int]:
+        pids = [p for s in self.servers if s.process is not None for p in process_tree(s.process.pid)]
+        return pids + [p for extra in self.extra_pids for p in process_tree(extra)]
+
+    def cpu_ticks(self) -> int:
+        return cpu_ticks(self._pids())
+
+    def runqueue_wait_ns(self) -> int:
+        return runqueue_wait_ns(self._pids())
+
+    def rss_kb(self) -> int:
+        return sum(s.rss_kb() for s in self.servers)
+
+    def sample_rss(self) -> None:
+        self.peak_rss_kb = max(self.peak_rss_kb, self.rss_kb())
+
+    def hwm_kb(self) -> int:
+        return sum(s.hwm_kb() for s in self.servers)
+
+    async def memory_report(self, timeout: float = 30) -> dict[str, Any] | None:
+        return await self.servers[0].memory_report(timeout)  # the first process's, as a sample
+
+
+class PostgresSource:
+    """The benchmark's database in PostgreSQL: the DuckDB sample copied once into a template
+    database (crm_data.transfer), and each scenario's database a copy of it (CREATE DATABASE ...
+    TEMPLATE), on a cluster of the benchmark's own (tests/pg.py) unless --pg-url names one."""
+
+    def __init__(self, source: Path, admin_url: str | None, workdir: Path) -> None:
+        from crm_data import transfer
+        from crm_data.config import Config, config_for
+        from crm_data.db import Database
+        from tests import pg
+
+        self.cluster = None
+        if admin_url is None:
+            folder = pg.binaries()
+            if folder is None:
+                raise SystemExit("--engine postgres needs PostgreSQL (apt-get install postgresql) or --pg-url")
+            with reserve_port() as held:
+                port = held.getsockname()[1]
+            self.cluster = pg.Cluster(folder, port)
+            admin_url = self.cluster.url("postgres")
+        self.admin_url = admin_url
+        self._sql("DROP DATABASE IF EXISTS crm_bench_template WITH (FORCE)")
+        self._sql("CREATE DATABASE crm_bench_template")
+        started = time.perf_counter()
+        scratch = workdir / "source" / "crm.duckdb"
+        scratch.parent.mkdir(parents=True)
+        shutil.copyfile(source, scratch)  # opening migrates: never the original
+        local = Database.open(config_for(scratch))
+        target = Database.open(
+            Config(db_path=scratch, data_dir=scratch.parent, database_url=self.url_of("crm_bench_template"))
+        )
+        try:
+            transfer.replace_contents(local, target)
+        finally:
+            local.close()
+            target.close()
+        self.copy_seconds = time.perf_counter() - started
+        print(f"copied {source.name} into PostgreSQL in {self.copy_seconds:.0f} s", file=sys.stderr)
+
+    def _sql(self, statement: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+    def url_of(self, name: str) -> str:
+        parts = urllib.parse.urlsplit(self.admin_url)
+        return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+    def fresh(self, name: str) -> str:
+        self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE crm_bench_template')
+        return self.url_of(name)
+
+    def drop(self, name: str) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def pids(self) -> list[int]:
+        return [self.cluster.pid] if self.cluster is not None else []
+
+    def close(self) -> None:
+        self._sql("DROP DATABASE IF EXISTS crm_bench_template WITH (FORCE)")
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+def count_saved_in(database_url: str, marker: str) -> dict[str, int]:
+    """count_saved on a PostgreSQL database."""
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT note, count(*) FROM events WHERE starts_with(note, %s) GROUP BY note", [marker]
+        ).fetchall()
+    return {str(note): int(n) for note, n in rows}
 
 
 # -- one browser tab -----------------------------------------------------------------------------
@@ -1127,14 +1276,22 @@ def run_scenario(
     role: str | None = None,
     settle: float = 10.0,
     tracemalloc: bool = False,
+    postgres: PostgresSource | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """One scenario on a fresh server and a fresh copy of `db`. With a write mix, the saved
-    events are counted in the server's copy once it has stopped."""
+    events are counted in the server's copy once it has stopped. With `postgres`, the copy is a
+    PostgreSQL database and `processes` app processes serve it behind nginx."""
     logins = read_logins(db, role)
     clients = read_clients(db) if sc.write_every else []
     marker = f"load-bench {clock.now():%Y%m%dT%H%M%S} {random.Random().randrange(10**6):06d}"
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
-        server = Server(app, db, Path(tmp))
+        database_url = postgres.fresh("crm_bench_run") if postgres is not None else None
+        server: Server | Team
+        if database_url is not None and postgres is not None:
+            server = Team(app, database_url, Path(tmp), processes, postgres.pids())
+        else:
+            server = Server(app, db, Path(tmp))
         server.tracemalloc = tracemalloc
         server.start()
         try:
@@ -1161,12 +1318,17 @@ def run_scenario(
             server.stop()
         if sc.write_every:
             saves = [x for log in result["logs"] for x in log["saves"]]
-            audit = audit_saves(saves, count_saved(server.db_path, marker))
+            held = count_saved(server.db_path, marker) if database_url is None else count_saved_in(database_url, marker)
+            audit = audit_saves(saves, held)
             result.update(audit)
             result["errors"] += len(audit["lost"]) + len(audit["doubled"])
             result["error_list"] += [f"confirmed save lost: {n}" for n in audit["lost"]]
             result["error_list"] += [f"save doubled: {n}" for n in audit["doubled"]]
         result["server_log_tail"] = server.log_tail(15) if result.get("errors") else ""
+        result["engine"] = "postgres" if database_url is not None else "duckdb"
+        result["processes"] = processes if database_url is not None else 1
+        if postgres is not None:
+            postgres.drop("crm_bench_run")
     return result
 
 
@@ -1218,6 +1380,8 @@ def table(results: list[dict[str, Any]]) -> str:
         if spec["kind"] == "users":
             think = f"{spec['think']:g} s" + (f" ± {spec['jitter'] * 100:.0f} %" if spec["jitter"] else "")
         name = {"users": "pages", "meeting-burst": "meeting burst", "signin-burst": "sign-in burst"}[spec["kind"]]
+        if r.get("engine") == "postgres":
+            name += f", PostgreSQL × {r['processes']}"
         runs = "–" if r["runs_per_s"] is None else f"{r['runs_per_s']:.2f}"
         load = (
             "/".join(f"{x:.1f}" for x in r["loadavg_before"]) + " → " + "/".join(f"{x:.1f}" for x in r["loadavg_after"])
@@ -1324,7 +1488,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the server traces Python's allocations and reports the lines that hold the most (slower)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=["duckdb", "postgres"],
+        default="duckdb",
+        help="postgres: team mode, the sample copied into PostgreSQL (a cluster of the benchmark's own)",
+    )
+    parser.add_argument(
+        "--processes", default="1", help="app processes behind nginx (team mode), e.g. 1,2: every scenario with each"
+    )
+    parser.add_argument("--pg-url", help="an existing PostgreSQL server's maintenance database URL (team mode)")
     args = parser.parse_args(argv)
+    try:
+        counts = [int(n) for n in args.processes.split(",") if n]
+    except ValueError:
+        parser.error("--processes takes counts, e.g. 1,2")
+    if not counts or min(counts) < 1 or (max(counts) > 1 and args.engine != "postgres"):
+        parser.error("--processes > 1 needs --engine postgres: one process owns a DuckDB file")
+    args.processes = counts
     if args.pages:
         global VISITED  # a command-line choice for the whole run
         VISITED = tuple(p for p in args.pages.split(",") if p)
@@ -1377,8 +1558,38 @@ def main(argv: list[str] | None = None) -> int:
         "nice": os.nice(0),
     }
     results: list[dict[str, Any]] = []
-    for sc in scenarios:
-        print(f"== {sc.label} (load average {'/'.join(map(str, loadavg()))})", flush=True)
+    postgres = None
+    if args.engine == "postgres":
+        workdir = Path(tempfile.mkdtemp(prefix="load-bench-pg-"))
+        postgres = PostgresSource(args.db, args.pg_url, workdir)
+        meta.update(engine="postgres", processes=args.processes, copy_seconds=round(postgres.copy_seconds, 1))
+    try:
+        _run_all(args, scenarios, app, meta, out, results, postgres)
+    finally:
+        if postgres is not None:
+            postgres.close()
+    summary = f"{table(results)}\n\np50 / p95 / max (runs) per page, ms:\n\n{page_table(results)}\n"
+    if bursts := burst_table(results):
+        summary += f"\n{bursts}\n"
+    print(f"\n{meta['started']} {app} at {commit or '?'}, {meta['cpus']} CPUs, nice {meta['nice']}\n")
+    print(summary)
+    out.with_suffix(".md").write_text(summary)
+    print(f"JSON: {out}")
+    return 0 if all(r["errors"] == 0 for r in results) else 1
+
+
+def _run_all(
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    app: Path,
+    meta: dict[str, Any],
+    out: Path,
+    results: list[dict[str, Any]],
+    postgres: PostgresSource | None,
+) -> None:
+    for sc, processes in [(sc, n) for sc in scenarios for n in args.processes]:
+        where = f", {processes} process(es) on PostgreSQL" if postgres is not None else ""
+        print(f"== {sc.label}{where} (load average {'/'.join(map(str, loadavg()))})", flush=True)
         r = run_scenario(
             sc,
             db=args.db,
@@ -1391,6 +1602,8 @@ def main(argv: list[str] | None = None) -> int:
             role=args.role,
             settle=args.settle,
             tracemalloc=args.tracemalloc,
+            postgres=postgres,
+            processes=processes,
         )
         results.append(r)
         print(
@@ -1419,14 +1632,6 @@ def main(argv: list[str] | None = None) -> int:
         for e in r["error_list"][:10]:
             print("   error:", e, flush=True)
         out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
-    summary = f"{table(results)}\n\np50 / p95 / max (runs) per page, ms:\n\n{page_table(results)}\n"
-    if bursts := burst_table(results):
-        summary += f"\n{bursts}\n"
-    print(f"\n{meta['started']} {app} at {commit or '?'}, {meta['cpus']} CPUs, nice {meta['nice']}\n")
-    print(summary)
-    out.with_suffix(".md").write_text(summary)
-    print(f"JSON: {out}")
-    return 0 if all(r["errors"] == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -190,3 +190,29 @@ def test_a_closed_tabs_session_leaves_memory_once_its_time_to_reconnect_has_pass
     # served in a local variable until its next turn (seen with gc.get_referrers).
     assert memory["during"]["sessions_in_memory"] >= 2
     assert memory["after"]["sessions_in_memory"] <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("pg_cluster")
+def test_team_mode_runs_two_processes_behind_nginx_and_loses_no_save(sample_file: Path, tmp_path: Path) -> None:
+    from tests import pg, team_proxy
+
+    if not team_proxy.nginx_available():
+        pytest.skip("nginx not installed")  # tests/test_browser_team.py fails in CI without it
+    assert pg.CLUSTER is not None
+    postgres = load_bench.PostgresSource(sample_file, pg.CLUSTER.url("postgres"), tmp_path)
+    try:
+        scenario = load_bench.Scenario(
+            "users", 4, think=0.3, duration=3, ramp=0.3, min_visits=2, write_every=2, min_saves=1
+        )
+        result = _run(scenario, sample_file, settle=0.5, postgres=postgres, processes=2)
+    finally:
+        postgres.close()
+    assert result["error_list"] == []
+    assert result["engine"] == "postgres"
+    assert result["processes"] == 2
+    assert result["signed_in"] == 4
+    assert result["saves"] >= 4
+    assert result["saves_in_db"] == result["saves_confirmed"] == result["saves"]
+    assert result["lost"] == []
+    assert result["doubled"] == []
