@@ -1349,8 +1349,11 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
             f" {m.get('sessions_in_memory')} in memory",
             f"shared cache {m.get('cache_mb', 0):,.1f} MB in {m.get('cache_entries', 0)} results",
             f"Arrow {m.get('arrow_mb', 0):,.1f} MB",
-            "DuckDB " + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(duck.items(), key=lambda kv: -kv[1])) + " MB",
         ]
+        if duck:  # none on PostgreSQL: its buffers are the database server's
+            parts.append(
+                "DuckDB " + ", ".join(f"{k} {v:,.1f}" for k, v in sorted(duck.items(), key=lambda kv: -kv[1])) + " MB"
+            )
         if "python_heap_mb" in m:
             parts.append(f"Python heap {m['python_heap_mb']:,.1f} MB")
         out.append(f"memory {when}: " + "; ".join(parts))
@@ -1449,6 +1452,12 @@ PRESETS = {
         Scenario("users", 40, think=10, jitter=0.5, write_every=5),
         Scenario("users", 20, think=2, write_every=5),
         Scenario("users", 80, think=10, jitter=0.5),
+    ],
+    # team mode's comparison (run with --engine postgres --processes 1,2, and on the DuckDB file):
+    # reading as fast as 20 people can, and a team that writes
+    "team": [
+        Scenario("users", 20, think=2),
+        Scenario("users", 40, think=10, jitter=0.5, write_every=5),
     ],
     "full": [Scenario("users", n, think=2) for n in (1, 10, 20, 40, 80)]
     + [Scenario("users", n, think=10, jitter=0.5) for n in (1, 10, 20, 40, 80)]
