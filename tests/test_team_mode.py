@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from crm_data import clients
+from crm_data import clients, sessions
 from crm_data.clients import ClientInput
 from crm_data.db import Database
 from crm_data.users import User
@@ -24,30 +24,32 @@ from tests.helpers import REPO, call, first_type, new_client
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("pg_cluster")]
 
-OTHER_PROCESS = textwrap.dedent(
-    """
-    import sys
-    sys.path.insert(0, {repo!r})
-    from pathlib import Path
-    from crm_data import clients, users
-    from crm_data.clients import ClientInput
-    from crm_data.config import Config
-    from crm_data.db import Database
-    users.use_fast_hashing_for_tests()
-    db = Database.open(Config(db_path=Path("/nonexistent/crm.duckdb"), data_dir=Path("/nonexistent"), database_url={url!r}))
-    admin = users.get_user(db, {admin_id})
-    clients.create_client(db, admin, ClientInput(name={name!r}))
-    db.close()
-    print("saved")
-    """
-)
+OTHER_PROCESS = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from crm_data import clients, sessions, users
+from crm_data.clients import ClientInput
+from crm_data.config import Config
+from crm_data.db import Database
+users.use_fast_hashing_for_tests()
+db = Database.open(Config(db_path=Path("/nonexistent/crm.duckdb"), data_dir=Path("/nonexistent"), database_url={url!r}))
+{work}
+db.close()
+print("done")
+"""
+
+
+def in_another_process(db: Database, work: str) -> None:
+    """Run `work` (Python, with `db` open on the same PostgreSQL database) in a process of its own."""
+    script = OTHER_PROCESS.format(repo=str(REPO), url=db.config.database_url, work=work)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip() == "done", out.stdout + out.stderr
 
 
 def other_process_saves_a_client(db: Database, admin: User, name: str) -> None:
-    script = OTHER_PROCESS.format(repo=str(REPO), url=db.config.database_url, admin_id=admin.id, name=name)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.strip() == "saved", out.stdout + out.stderr
+    in_another_process(db, f"clients.create_client(db, users.get_user(db, {admin.id}), ClientInput(name={name!r}))")
 
 
 def wait_for(condition, seconds: float = 30.0) -> bool:
@@ -87,6 +89,14 @@ def test_another_process_commit_drops_only_what_it_wrote_and_this_process_ignore
     after_own = dict(versions)
     time.sleep(0.5)  # this process's own notification arrives too, and changes nothing more
     assert dict(versions) == after_own
+
+
+def test_a_session_signed_out_in_another_process_ends_in_this_one(db: Database, member: User) -> None:
+    token = sessions.create(db, member, user_agent="a browser").token
+    assert sessions.resolve(db, token) == member  # and this process keeps the answer in its cache
+    assert sessions.resolve(db, token) == member
+    in_another_process(db, f"sessions.revoke(db, {token!r})")
+    assert wait_for(lambda: sessions.resolve(db, token) is None), "the signed-out session still works here"
 
 
 def test_a_lost_listening_connection_drops_every_cached_read(db: Database, admin: User) -> None:
