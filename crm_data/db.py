@@ -26,7 +26,7 @@ from crm_data import cache
 from crm_data.config import Config, config_for
 from crm_data.engines import Engine, Result, Unit, open_engine
 from crm_data.engines.embedded import _LOCK_HOLDER, connect, duckdb_memory_mb  # noqa: F401 - kept importable
-from crm_data.errors import ConstraintViolation, DatabaseError, StorageError, WriteConflict
+from crm_data.errors import ConstraintViolation, DatabaseError, DatabaseUnreachable, StorageError, WriteConflict
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +350,10 @@ class Database:
         if kind == "constraint":
             log.warning("constraint refused a write: %s", exc)
             return ConstraintViolation()
+        if kind == "unreachable":
+            log.exception("the database server could not be reached while trying to %s", doing)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return DatabaseUnreachable(address=self.engine.address, detail=first[:200])
         # never shown raw: the user is told nothing was saved; the detail goes to the log
         log.exception("database error while trying to %s", doing)
         return DatabaseError()

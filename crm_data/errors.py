@@ -99,5 +99,12 @@ class StorageError(CrmError):
     key = "error.storage"
 
 
+class DatabaseUnreachable(CrmError):
+    """The database server (team mode) cannot be reached, or the connection to it broke; the
+    unit of work was not committed."""
+
+    key = "error.db_unreachable"
+
+
 class AuthError(CrmError):
     key = "error.auth"

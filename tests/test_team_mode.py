@@ -17,10 +17,12 @@ import pytest
 
 from crm_data import clients, sessions
 from crm_data.clients import ClientInput
+from crm_data.config import Config
 from crm_data.db import Database
+from crm_data.errors import DatabaseUnreachable
 from crm_data.users import User
 from tests import pg
-from tests.helpers import REPO, call, first_type, new_client
+from tests.helpers import REPO, call, first_type, new_client, reserve_port
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("pg_cluster")]
 
@@ -186,3 +188,35 @@ def test_two_processes_booking_the_same_resources_never_double_book(
         )
     assert overlaps == []
     assert stray == 0
+
+
+def test_a_database_server_that_cannot_be_reached_is_named_in_the_message_without_the_password(
+    tmp_path: Path,
+) -> None:
+    with reserve_port() as held:  # a port nobody listens on
+        port = held.getsockname()[1]
+        url = f"postgresql://crm:s3cret-word@127.0.0.1:{port}/crm"
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnreachable) as caught:
+            Database.open(Config(db_path=tmp_path / "crm.duckdb", data_dir=tmp_path, database_url=url))
+    assert time.monotonic() - started < 20  # refused at once, not after the pool's wait
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}/crm" in message
+    assert "Connection refused" in message
+    assert "s3cret-word" not in message
+
+
+def test_connections_the_server_dropped_are_replaced_before_the_next_unit_of_work(db: Database, admin: User) -> None:
+    clients.create_client(db, admin, ClientInput(name="Alpha Tools"))
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM clients") == 1
+    # a restart or a failover ends every connection of this database but the listener's
+    with psycopg.connect(db.config.database_url, autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN%'"
+        ).fetchall()
+    assert ended
+    with db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM clients") == 1
+    clients.create_client(db, admin, ClientInput(name="Beta Works"))

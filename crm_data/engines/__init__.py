@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 Params = Sequence[Any] | dict[str, Any] | None
 # what a driver error means to the unit of work that raised it
-ErrorKind = Literal["conflict", "constraint", "storage", "error"]
+ErrorKind = Literal["conflict", "constraint", "storage", "unreachable", "error"]
 
 
 class Result(Protocol):
@@ -68,6 +68,8 @@ class Engine(Protocol):
 
     def error_kind(self, exc: BaseException) -> ErrorKind | None:
         """What a driver error means; None for an exception that is not the database's."""
+
+    address: str  # where the database is, for messages (never a password)
 
     def lock(self, kind: str, key: int) -> AbstractContextManager[None]:
         """Held by one unit of work of one process at a time, in every process on the database."""

@@ -80,6 +80,7 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, path: Path) -> None:
+        self.address = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(path)
         self._locks: dict[tuple[str, int], threading.Lock] = {}

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import threading
+import urllib.parse
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from psycopg import adapt
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crm_data.engines import ErrorKind, Params
+from crm_data.errors import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +237,11 @@ class PostgresEngine:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        parts = urllib.parse.urlsplit(url)
+        query = urllib.parse.parse_qs(parts.query)
+        host = parts.hostname or (query.get("host") or ["localhost"])[0]
+        port = parts.port or int((query.get("port") or ["5432"])[0])
+        self.address = f"{host}:{port}{parts.path}"  # for messages: no user, no password
         self.token = uuid.uuid4().hex  # this process's notifications are its own
         size = int(os.environ.get("CRM_PG_POOL_SIZE") or 20)
         # values are bound in the client, as literals: PostgreSQL then infers a parameter's type
@@ -245,11 +252,19 @@ class PostgresEngine:
             max_size=size,
             kwargs={"cursor_factory": psycopg.ClientCursor},
             configure=_configure,
+            # a connection the server dropped (a restart, a failover) is replaced, not handed out
+            check=ConnectionPool.check_connection,
             open=False,
             timeout=30,
             name="crm",
         )
-        self._pool.open(wait=True, timeout=30)
+        try:
+            # one connection first: a server that is down or refuses says why, at once
+            psycopg.connect(url, connect_timeout=10).close()
+            self._pool.open(wait=True, timeout=30)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            self._pool.close()
+            raise DatabaseUnreachable(address=self.address, detail=_first_line(exc)) from exc
         # the connections that hold advisory locks while a unit of work runs on another one
         self._lock_pool = ConnectionPool(
             url,
@@ -257,6 +272,7 @@ class PostgresEngine:
             max_size=size,
             kwargs={"autocommit": True},
             configure=_configure_locks,
+            check=ConnectionPool.check_connection,
             open=True,
             timeout=30,
             name="crm-locks",
@@ -300,7 +316,7 @@ class PostgresEngine:
         if isinstance(exc, psycopg.errors.IntegrityError):
             return "constraint"
         if isinstance(exc, psycopg.OperationalError | PoolTimeout):
-            return "storage"
+            return "unreachable"
         if isinstance(exc, psycopg.Error):
             return "error"
         return None
@@ -316,12 +332,25 @@ class PostgresEngine:
     def _advisory(self, kind: str, key: int) -> Iterator[None]:
         """A session advisory lock on a connection of its own, held while the block runs."""
         keys = (_key32(zlib.crc32(kind.encode())), _key32(key))
-        with self._lock_pool.connection() as conn:
+        try:
+            conn = self._lock_pool.getconn()
+        except PoolTimeout as exc:
+            raise DatabaseUnreachable(address=self.address, detail=_first_line(exc)) from exc
+        try:
             conn.execute("SELECT pg_advisory_lock(%s, %s)", keys)
+        except BaseException as exc:
+            self._lock_pool.putconn(conn)
+            if isinstance(exc, psycopg.OperationalError):
+                raise DatabaseUnreachable(address=self.address, detail=_first_line(exc)) from exc
+            raise
+        try:
+            yield
+        finally:
             try:
-                yield
-            finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", keys)
+            except psycopg.Error:  # the connection broke: its session, and so the lock, ended with it
+                log.warning("could not release advisory lock %s: its connection is gone", keys, exc_info=True)
+            self._lock_pool.putconn(conn)
 
     @contextmanager
     def lock(self, kind: str, key: int) -> Iterator[None]:
@@ -428,6 +457,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's reason, short enough for a message (libpq's first line names host and port,
+    never the password)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
 def _key32(value: int) -> int:
