@@ -411,6 +411,9 @@ def sign_in(page, url: str, login: str, password: str = PASSWORD, *, keep: bool 
     with page.expect_navigation(timeout=60_000):
         page.get_by_role("button", name=translate("login.submit", lang)).click()
     wait_idle(page)
+    form = page.locator('form[action="/auth/signin"]')
+    if form.count():  # the form again: refused (behind a proxy that mangles Host, for one)
+        raise AssertionError(f"signing in as {login} was refused: {form.inner_text()[:300]!r}")
 
 
 # Streamlit has finished running the script, or the sign-in form (a plain HTML page, no script) is shown
