@@ -328,7 +328,7 @@ class Database:
             yield self._tx(unit, writes=False)
         except TransactionAborted as exc:
             log.exception("a failed statement was swallowed while reading")
-            raise DatabaseError() from exc
+            raise DatabaseError("error.database_read") from exc
         except Exception as exc:
             kind = self.engine.error_kind(exc)
             if kind is None:
@@ -354,9 +354,10 @@ class Database:
             log.exception("the database server could not be reached while trying to %s", doing)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return DatabaseUnreachable(address=self.engine.address, detail=first[:200])
-        # never shown raw: the user is told nothing was saved; the detail goes to the log
+        # never shown raw: the user is told nothing was saved (or nothing could be read); the
+        # detail goes to the log
         log.exception("database error while trying to %s", doing)
-        return DatabaseError()
+        return DatabaseError("error.database_read") if doing == "read" else DatabaseError()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -16,7 +16,7 @@ import pytest
 from crm_data import db as dbmod
 from crm_data.config import config_for
 from crm_data.db import Database, TransactionAborted
-from crm_data.errors import DatabaseLocked, WriteConflict
+from crm_data.errors import DatabaseError, DatabaseLocked, WriteConflict
 from tests.helpers import REPO
 
 # what each engine's driver raises for a statement naming a missing table, and for a duplicate key
@@ -171,3 +171,13 @@ def test_reads_see_one_consistent_snapshot(db: Database) -> None:
         db.write(lambda w: w.execute("UPDATE settings SET value = '2' WHERE key = 'e'"))
         second = tx.scalar("SELECT value FROM settings WHERE key = 'e'")
     assert first == second == "1"
+
+
+def test_a_read_that_fails_says_the_data_could_not_be_read_not_that_nothing_was_saved(db: Database) -> None:
+    with pytest.raises(DatabaseError) as caught, db.read() as tx:
+        tx.all("SELECT no_such_column FROM settings")
+    assert caught.value.key == "error.database_read"
+    assert "could not be read" in str(caught.value)
+    with pytest.raises(DatabaseError) as caught:
+        db.write(lambda tx: tx.execute("UPDATE settings SET no_such_column = 1"))
+    assert caught.value.key == "error.database"
