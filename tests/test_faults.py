@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import duckdb
-import psycopg
+import psycopg.errors
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -309,7 +309,7 @@ def test_a_full_disk_while_storing_an_attachment_fails_the_save_and_writes_nothi
 # what each engine's driver raises when the disk is full
 DISK_FULL = {
     "duckdb": lambda: duckdb.IOException("IO Error: No space left on device"),
-    "postgres": lambda: psycopg.OperationalError("could not extend file: No space left on device"),
+    "postgres": lambda: psycopg.errors.DiskFull("could not extend file: No space left on device"),
 }
 
 

@@ -315,6 +315,8 @@ class PostgresEngine:
             return "conflict"
         if isinstance(exc, psycopg.errors.IntegrityError):
             return "constraint"
+        if isinstance(exc, psycopg.errors.DiskFull | psycopg.errors.OutOfMemory | psycopg.errors.IoError):
+            return "storage"  # the server's disk or memory, not the connection
         if isinstance(exc, psycopg.OperationalError | PoolTimeout):
             return "unreachable"
         if isinstance(exc, psycopg.Error):
