@@ -25,7 +25,6 @@ import pandas as pd
 from crm_data import cache
 from crm_data.config import Config, config_for
 from crm_data.engines import Engine, Result, Unit, open_engine
-from crm_data.engines.embedded import _LOCK_HOLDER, connect, duckdb_memory_mb  # noqa: F401 - kept importable
 from crm_data.errors import ConstraintViolation, DatabaseError, DatabaseUnreachable, StorageError, WriteConflict
 
 log = logging.getLogger(__name__)
@@ -158,14 +157,15 @@ class Tx:
     and an open result holds the cursor). A failed statement marks the unit so that it can
     never be committed: DuckDB would silently turn that commit into a rollback."""
 
-    def __init__(self, unit: Unit, tables: frozenset[str] = frozenset(), *, writes: bool = False) -> None:
+    def __init__(
+        self, unit: Unit, tables: frozenset[str] = frozenset(), *, writes: bool = False, engine: Engine | None = None
+    ) -> None:
         self._unit = unit
+        self._engine = engine
         self.failed = False
         self._tables = tables  # the database's tables, to tell which a statement names
         # the tables this unit of work wrote ("*": it cannot tell), bumped in versions at commit
         self.written: set[str] | None = set() if writes else None
-        self._engine_name = "duckdb"
-        self._engine: Engine | None = None
         # rows appended at commit in one statement per table (the audit log): cheaper than
         # one INSERT each, and still inside the same transaction
         self._deferred: dict[str, list[Sequence[Any]]] = {}
@@ -250,6 +250,7 @@ class Tx:
         """Make the sequence `name` give out values after `value` (copying a whole database)."""
         if self.written is not None:
             self.written.add("*")
+        assert self._engine is not None, "a Tx made by Database knows its engine"
         self._engine.advance_sequence(self._unit, name, value)
 
     def script(self, sql: str) -> None:
@@ -263,10 +264,6 @@ class Tx:
         except BaseException:
             self.failed = True
             raise
-
-    @property
-    def engine_name(self) -> str:
-        return self._engine_name
 
     @property
     def raw(self) -> Any:
@@ -311,10 +308,7 @@ class Database:
         self.engine.close()
 
     def _tx(self, unit: Unit, *, writes: bool) -> Tx:
-        tx = Tx(unit, self._tables, writes=writes)
-        tx._engine_name = self.engine.name
-        tx._engine = self.engine
-        return tx
+        return Tx(unit, self._tables, writes=writes, engine=self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

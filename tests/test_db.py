@@ -16,6 +16,7 @@ import pytest
 from crm_data import db as dbmod
 from crm_data.config import config_for
 from crm_data.db import Database, TransactionAborted
+from crm_data.engines import embedded
 from crm_data.errors import DatabaseError, DatabaseLocked, WriteConflict
 from tests.helpers import REPO
 
@@ -158,7 +159,7 @@ def test_the_lock_message_is_parsed_from_duckdbs_error() -> None:
     exc = duckdb.IOException(
         'IO Error: Could not set lock on file "/x.db": Conflicting lock is held in /usr/bin/python3.11 (PID 4242).'
     )
-    match = dbmod._LOCK_HOLDER.search(str(exc))
+    match = embedded._LOCK_HOLDER.search(str(exc))
     assert match is not None
     assert match["pid"] == "4242"
     assert DatabaseLocked(path="/x.db", pid=4242, program="python3.11").params["pid"] == 4242

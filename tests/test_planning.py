@@ -18,6 +18,7 @@ from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationE
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
 from crm_data.users import User
+from tests.booking_hammer import act
 from tests.helpers import at_low_priority, call, first_type, new_client, snapshot
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -545,55 +546,14 @@ def test_a_two_minute_hammer_of_bookings_cancellations_and_moves_never_double_bo
         actor = manager
         while keep_going():
             start = base + dt.timedelta(minutes=15 * rng.randrange(0, 4 * 24 * 3))
-            resources = rng.choice([(room,), (car,), (room, car)])
+            choices = [(room,), (car,), (room, car)]
             try:
-                roll = rng.random()
-                if roll < 0.55:
-                    planning.plan_event(
-                        db,
-                        actor,
-                        PlanEvent(
-                            type_id,
-                            start,
-                            rng.choice([30, 60, 90]),
-                            thread_id=thread,
-                            resource_ids=resources,
-                            accept_conflicts=True,
-                        ),
-                        now=now,
-                    )
-                    outcome = "booked"
-                else:
-                    with db.read() as tx:
-                        row = tx.one(
-                            "SELECT id, version, ends_at - starts_at FROM events WHERE status = 'planned'"
-                            " ORDER BY md5(CAST(id + ? AS VARCHAR)) LIMIT 1",
-                            [seed + rng.randrange(1000)],
-                        )
-                    if row is None:
-                        continue
-                    if roll < 0.8:
-                        planning.reschedule(
-                            db,
-                            actor,
-                            row[0],
-                            start,
-                            start + row[2],
-                            expected_version=row[1],
-                            accept_conflicts=True,
-                            now=now,
-                        )
-                        outcome = "moved"
-                    else:
-                        planning.cancel(db, actor, row[0], expected_version=row[1], now=now)
-                        outcome = "cancelled"
-            except ResourceTaken:
-                outcome = "taken"
-            except (StaleRecord, ValidationError, CrmError):
-                outcome = "refused"
+                outcome = act(db, actor, rng, start, thread, type_id, choices, now, seed + rng.randrange(1000))
             except BaseException as exc:
                 errors.append(exc)
                 return
+            if outcome is None:
+                continue
             with lock:
                 counts[outcome] += 1
 

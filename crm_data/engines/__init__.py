@@ -10,6 +10,7 @@ processes learn which tables a commit changed. Nothing above `crm_data.db` knows
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -93,6 +94,21 @@ class Engine(Protocol):
         """(kind, bytes) of the engine's own buffers in this process (DuckDB's; none for a server)."""
 
     def close(self) -> None: ...
+
+
+class KeyedLocks:
+    """This process's lock per (kind, key), made on first use: its own threads queue in memory."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, kind: str, key: int) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get((kind, key))
+            if lock is None:
+                lock = self._locks[(kind, key)] = threading.Lock()
+            return lock
 
 
 def open_engine(config: Config) -> Engine:

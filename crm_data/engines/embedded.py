@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm_data.engines import ErrorKind, Params
+from crm_data.engines import ErrorKind, KeyedLocks, Params
 from crm_data.errors import DatabaseLocked, StorageError
 
 _NAMED_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
@@ -83,8 +83,7 @@ class DuckDBEngine:
         self.address = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(path)
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._locks = KeyedLocks()
 
     def unit(self, *, write: bool) -> DuckDBUnit:  # noqa: ARG002 - every cursor may read and write
         return DuckDBUnit(self._conn.cursor())
@@ -109,16 +108,9 @@ class DuckDBEngine:
             return "error"
         return None
 
-    def _lock(self, kind: str, key: int) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get((kind, key))
-            if lock is None:
-                lock = self._locks[(kind, key)] = threading.Lock()
-            return lock
-
     @contextmanager
     def lock(self, kind: str, key: int) -> Iterator[None]:
-        with self._lock(kind, key):
+        with self._locks(kind, key):
             yield
 
     @contextmanager

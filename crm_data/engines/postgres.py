@@ -41,7 +41,7 @@ import psycopg.errors
 from psycopg import adapt
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crm_data.engines import ErrorKind, Params
+from crm_data.engines import ErrorKind, KeyedLocks, Params
 from crm_data.errors import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
@@ -277,8 +277,7 @@ class PostgresEngine:
             timeout=30,
             name="crm-locks",
         )
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._locks = KeyedLocks()
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
         self._stop_channel = f"crm_stop_{self.token}"  # close() wakes this process's listener
@@ -323,13 +322,6 @@ class PostgresEngine:
             return "error"
         return None
 
-    def _thread_lock(self, kind: str, key: int) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get((kind, key))
-            if lock is None:
-                lock = self._locks[(kind, key)] = threading.Lock()
-            return lock
-
     @contextmanager
     def _advisory(self, kind: str, key: int) -> Iterator[None]:
         """A session advisory lock on a connection of its own, held while the block runs."""
@@ -357,12 +349,12 @@ class PostgresEngine:
     @contextmanager
     def lock(self, kind: str, key: int) -> Iterator[None]:
         # this process's threads queue in memory; one of them at a time asks PostgreSQL
-        with self._thread_lock(kind, key), self._advisory(kind, key):
+        with self._locks(kind, key), self._advisory(kind, key):
             yield
 
     @contextmanager
     def migration_lock(self) -> Iterator[None]:
-        with self._thread_lock(_MIGRATION_KIND, 0), self._advisory(_MIGRATION_KIND, 0):
+        with self._locks(_MIGRATION_KIND, 0), self._advisory(_MIGRATION_KIND, 0):
             yield
 
     def listen(self, changed: Callable[[set[str]], None]) -> None:
