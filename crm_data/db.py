@@ -291,6 +291,7 @@ class Database:
         db = cls(config, open_engine(config))
         try:
             migrate(db)
+            db.engine.after_migrations()
             db._tables = db.engine.tables()
         except BaseException:
             db.engine.close()

@@ -77,6 +77,10 @@ class Engine(Protocol):
 
     def migration_lock(self) -> AbstractContextManager[None]: ...
 
+    def after_migrations(self) -> None:
+        """What the engine needs beyond the migrations (PostgreSQL: the indexes DuckDB makes for
+        foreign keys by itself)."""
+
     def listen(self, changed: Callable[[set[str]], None]) -> None:
         """Call `changed(channels)` for every commit another process makes (PostgreSQL); `{"*"}`
         whenever notifications may have been missed."""

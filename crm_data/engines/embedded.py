@@ -118,6 +118,9 @@ class DuckDBEngine:
         with _migrate_lock:
             yield
 
+    def after_migrations(self) -> None:
+        pass  # DuckDB indexes every foreign key's columns itself
+
     def listen(self, changed: Callable[[set[str]], None]) -> None:
         pass
 

@@ -296,6 +296,19 @@ class PostgresEngine:
             conn.execute(sql)  # type: ignore[arg-type]
             conn.execute(f"COMMENT ON FUNCTION crm_int_div(bigint, bigint) IS '{version}'")  # type: ignore[arg-type]
 
+    def after_migrations(self) -> None:
+        """postgres_indexes.sql, unless this database already has this very version of it (its
+        checksum is the comment of its first index)."""
+        sql = resources.files("crm_data.engines").joinpath("postgres_indexes.sql").read_text(encoding="utf-8")
+        version = hashlib.sha256(sql.encode()).hexdigest()[:16]
+        probe = "SELECT obj_description(to_regclass('events_thread'), 'pg_class')"
+        with self._pool.connection() as conn:
+            if conn.execute(probe).fetchone() == (version,):
+                return
+        with self.migration_lock(), self._pool.connection() as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(f"COMMENT ON INDEX events_thread IS '{version}'")  # type: ignore[arg-type]
+
     def unit(self, *, write: bool) -> PostgresUnit:  # noqa: ARG002 - see PostgresUnit
         return PostgresUnit(self, self._pool.getconn())
 
