@@ -336,6 +336,8 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
         ],
     )
     rollups.add_many(tx, [(t, k, val) for (t, k), val in values_added.items()])
+    # the stage history of every thread that got an event or whose activity moved
+    rollups.refresh_stage_entries(tx, {e["thread_id"] for e in events} | set(touched))
     if keys:  # a changed row's digest replaces its old one
         tx.execute(
             "DELETE FROM import_keys WHERE kind || ':' || external_id IN (SELECT unnest(?))",

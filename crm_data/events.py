@@ -638,6 +638,8 @@ def _write(
             "UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?",
             [c.starts_at, thread_id],
         )
+    if values["stage_id"] is not None:  # the thread's stage history has a new step, maybe before others
+        rollups.refresh_stage_entries(tx, [thread_id])
 
     if c.expected_close is not None or c.expected_value is not None:
         _move_expectation(tx, actor, thread_id, c.expected_close, c.expected_value, record=not new_thread)

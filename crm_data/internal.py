@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from crm_data import clock, setup
+from crm_data import clock, rollups, setup
 from crm_data.db import Tx
 from crm_data.users import User
 
@@ -71,4 +71,5 @@ def thread_tx(tx: Tx, actor: User, lang: str = "en") -> tuple[int, int, bool]:
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [THREAD_KEY, json.dumps(thread_id)],
     )
+    rollups.refresh_stage_entries(tx, [thread_id])  # its one stay, in its one stage
     return thread_id, client_id, True

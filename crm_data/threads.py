@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_data import audit, cache, checks, clock, dictionaries, internal, permissions
+from crm_data import audit, cache, checks, clock, dictionaries, internal, permissions, rollups
 from crm_data import settings as org_settings
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
@@ -346,6 +346,7 @@ def open_thread_tx(
         "create",
         {"title": [None, title], "stage": [None, first_stage.name], "expected_close": [None, expected_close]},
     )
+    rollups.refresh_stage_entries(tx, [thread_id])  # it opened in its first stage
     return thread_id
 
 

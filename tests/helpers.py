@@ -178,6 +178,7 @@ TABLES = (
     "attachments",
     "audit_log",
     "thread_values",
+    "thread_stage_entries",
     "forecast_changes",
     "sales_targets",
     "event_messages",

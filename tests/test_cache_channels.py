@@ -335,7 +335,7 @@ def assert_same(cached: Any, fresh: Any, where: str) -> None:
 
 def check_all(w: World, after: str) -> None:
     with w.db.read() as tx:  # the rollup the reports read equals the base tables
-        assert rollups.differences(tx) == 0, f"thread_values after {after}"
+        assert rollups.differences(tx) == 0, f"the rollups after {after}"
     for name, (fn, args, kwargs) in report_calls(w).items():
         assert_same(fn(w.db, *args, **kwargs), fn.uncached(w.db, *args, **kwargs), f"{name} after {after}")
 

@@ -1,13 +1,16 @@
-"""The thread-value rollup (issue 27, item 2): kept in the transaction of every save that writes
-amounts, equal to the base tables after any sequence of writes, rebuilt by its command."""
+"""The rollups (issue 27, item 2): thread values and stage entries, kept in the transaction of
+every save that changes them, equal to the base tables after any sequence of writes, filled by
+their migration and rebuilt by their command."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
 
-from crm_data import dictionaries, rollups, users
+from crm_data import clock, dictionaries, rollups, users
+from crm_data import db as db_module
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.events import AmountInput
@@ -58,6 +61,7 @@ def test_the_rebuild_command_restores_a_damaged_rollup(
     call(db, admin, client, amounts=(AmountInput(kind, "250.00"),))
     with db.transaction() as tx:
         tx.execute("UPDATE thread_values SET value = value + 1")
+        tx.execute("DELETE FROM thread_stage_entries")  # and the stage history lost
     # the file by --db; team mode's database by CRM_DATABASE_URL, as the command finds it
     where = ["--db", str(db.config.db_path)] if engine == "duckdb" else []
     if engine != "duckdb":
@@ -66,7 +70,9 @@ def test_the_rebuild_command_restores_a_damaged_rollup(
     assert rollups.main(["check", *where]) == 1
     assert rollups.main(["rebuild", *where]) == 0
     assert rollups.main(["check", *where]) == 0
-    assert "0 rollup rows differed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 rollup rows differed" in out  # one value, one stay
+    assert "0 rollup rows differed" in out
 
 
 def test_the_sample_data_comes_with_its_rollup(db: Database, admin: users.User) -> None:
@@ -76,3 +82,56 @@ def test_the_sample_data_comes_with_its_rollup(db: Database, admin: users.User) 
     base_equals_rollup(db)
     with db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM thread_values") > 100
+
+
+def stays(db: Database, thread_id: int) -> list[tuple]:
+    with db.read() as tx:
+        return tx.all(
+            "SELECT s.name, x.entered_at, x.left_at FROM thread_stage_entries x JOIN stages s ON s.id = x.stage_id"
+            " WHERE x.thread_id = ? ORDER BY x.entered_at",
+            [thread_id],
+        )
+
+
+def test_a_stage_change_dated_before_a_later_one_ends_the_earlier_stay_there(db: Database, admin: users.User) -> None:
+    """A salesperson logs yesterday's meeting that moved the deal after today's call already had:
+    the stay it interrupts ends at it, and it lasts until the later change."""
+    look = dictionaries.lookups(db)
+    pipeline = look.active(look.pipelines)[0].id
+    path = [s for s in look.stages_of(pipeline) if not s.closes]
+    client = new_client(db, admin)
+    now = clock.now()
+    day = dt.timedelta(days=1)
+    thread = call(db, admin, client, at=now - 10 * day, pipeline_id=pipeline).thread_id
+    call(db, admin, client, thread_id=thread, at=now - 5 * day, stage_id=path[2].id)
+    call(db, admin, client, thread_id=thread, at=now - 8 * day, stage_id=path[1].id)
+    got = stays(db, thread)
+    assert [(name, entered, left) for name, entered, left in got] == [
+        (path[0].name, now - 10 * day, now - 8 * day),
+        (path[1].name, now - 8 * day, now - 5 * day),
+        (path[2].name, now - 5 * day, None),
+    ]
+    base_equals_rollup(db)
+
+
+def test_a_database_from_before_the_stage_rollup_gets_it_filled_by_its_migration(
+    db: Database, admin: users.User
+) -> None:
+    look = dictionaries.lookups(db)
+    pipeline = look.active(look.pipelines)[0].id
+    path = [s for s in look.stages_of(pipeline) if not s.closes]
+    client = new_client(db, admin)
+    now = clock.now()
+    for i in range(3):
+        thread = call(db, admin, client, at=now - dt.timedelta(days=9 - i), pipeline_id=pipeline).thread_id
+        call(db, admin, client, thread_id=thread, at=now - dt.timedelta(days=5 - i), stage_id=path[1].id)
+    with db.read() as tx:
+        before = tx.all("SELECT * FROM thread_stage_entries ORDER BY thread_id, event_id")
+    assert len(before) == 6
+    with db.transaction() as tx:  # the database as it was before migration 13
+        tx.execute("DROP TABLE thread_stage_entries")
+        tx.execute("DELETE FROM schema_migrations WHERE version = 13")
+    assert db_module.migrate(db) == [13]
+    with db.read() as tx:
+        assert tx.all("SELECT * FROM thread_stage_entries ORDER BY thread_id, event_id") == before
+    base_equals_rollup(db)

@@ -19,37 +19,18 @@ SELECT s.id AS stage_id, s.pipeline_id, s.sequence, s.name, s.percent, s.is_won,
 FROM stages s
 """
 
+# from the rollup `thread_stage_entries` (crm_data/rollups.py), kept with every save that changes
+# a thread's stage history; an opening it stores as NULL is its pipeline's first open stage now
 _ENTRIES_SQL = """
 CREATE TEMP TABLE r_entries AS
-WITH recorded AS (
-    SELECT e.thread_id, e.stage_id, e.starts_at AS entered_at, e.id AS ord
-    FROM events e
-    WHERE e.stage_id IS NOT NULL AND e.status = 'done' AND e.thread_id IN (SELECT id FROM r_cohort)
-),
-earliest AS (SELECT thread_id, min(entered_at) AS first_at FROM recorded GROUP BY thread_id),
-first_stage AS (
+WITH first_stage AS (
     SELECT pipeline_id, first(stage_id ORDER BY sequence, stage_id) AS stage_id
     FROM r_path WHERE active AND NOT is_won AND NOT is_lost GROUP BY pipeline_id
-),
-opening AS (
-    -- no event records how the thread opened: with no stage events at all its current stage
-    -- is its opening stage; otherwise it opened in its pipeline's first stage
-    SELECT c.id AS thread_id,
-           CASE WHEN x.first_at IS NULL THEN c.stage_id ELSE fs.stage_id END AS stage_id,
-           c.opened_at AS entered_at, 0 AS ord
-    FROM r_cohort c
-    LEFT JOIN earliest x ON x.thread_id = c.id
-    LEFT JOIN first_stage fs ON fs.pipeline_id = c.pipeline_id
-    WHERE x.first_at IS NULL OR x.first_at > c.opened_at
-),
-history AS (
-    SELECT * FROM recorded
-    UNION ALL
-    SELECT * FROM opening WHERE stage_id IS NOT NULL
 )
-SELECT h.thread_id, h.stage_id, h.entered_at,
-       lead(h.entered_at) OVER (PARTITION BY h.thread_id ORDER BY h.entered_at, h.ord) AS left_at
-FROM history h
+SELECT x.thread_id, coalesce(x.stage_id, fs.stage_id) AS stage_id, x.entered_at, x.left_at
+FROM r_cohort c JOIN thread_stage_entries x ON x.thread_id = c.id
+LEFT JOIN first_stage fs ON fs.pipeline_id = c.pipeline_id
+WHERE coalesce(x.stage_id, fs.stage_id) IS NOT NULL
 """
 
 _DEPTH_SQL = """
