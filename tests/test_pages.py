@@ -149,6 +149,39 @@ def test_the_quick_form_saves_a_call_that_then_appears_in_its_thread(app_env: Pa
     assert at.text_area(key="log_note_1").value == ""
 
 
+def test_the_log_form_opened_for_another_thread_does_not_show_an_earlier_save(app_env: Path) -> None:
+    """The confirmation of a save belongs to the form it was saved from. Opened again from the
+    thread page, the form showed the earlier save's "Saved ..." and its "Open the thread" link
+    above the new event: a user (and a browser test on a busy machine) who followed it before
+    the new save had come back saw the thread without the event just logged."""
+    db = app_database()
+    admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
+    from tests.helpers import new_client
+
+    client_id = new_client(db, admin, name="Okna Łódź Sp. z o.o.")
+    at = signed_in(admin)
+    at.query_params["client"] = str(client_id)
+    at.switch_page("pages/log_event.py").run()
+    at.text_area(key="log_note_0").input("Asked for 20 windows")
+    at.button(key="log_save_0").click().run()
+    no_exceptions(at)
+    assert at.success[0].value.startswith("Saved.")
+    at.run()  # the same form, rerun: the confirmation stays
+    assert at.success[0].value.startswith("Saved.")
+    thread_id = int(threads.list_threads(db, threads.ThreadFilter(client_id=client_id))[0]["id"][0])
+
+    at.query_params["thread"] = str(thread_id)  # "Log the next event in this thread"
+    at.switch_page("pages/log_event.py").run()
+    no_exceptions(at)
+    assert [s.value for s in at.success] == []
+    assert at.text_area(key="log_note_1").value == ""
+    at.text_area(key="log_note_1").input("Sent the offer")
+    at.button(key="log_save_1").click().run()
+    no_exceptions(at)
+    assert at.success[0].value.startswith("Saved.")
+    assert [e.note for e in threads.thread_events(db, thread_id)] == ["Sent the offer", "Asked for 20 windows"]
+
+
 def test_a_failed_save_shows_the_error_by_the_field_and_keeps_what_was_typed(app_env: Path) -> None:
     db = app_database()
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)

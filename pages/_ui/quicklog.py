@@ -101,9 +101,11 @@ def _render(prefix: str, preset: Preset | None) -> bool:
     account = ui.require_user()
     settings = ui.org()
 
+    # the last save's confirmation, on the form it was saved from: opened anew for another
+    # client or thread, the form does not greet the user with an earlier save (nor offer its link)
     last = st.session_state.get(k.result_key)
-    if last is not None:
-        _confirmation(last)
+    if last is not None and last[0] == preset:
+        _confirmation(last[1])
 
     fixed = preset.complete_event_id is not None
     client_id = pickers.client_for_event(k("client"), preset.client_id, disabled=fixed)
@@ -170,7 +172,7 @@ def _render(prefix: str, preset: Preset | None) -> bool:
             st.rerun()
         else:
             k.reset()
-            st.session_state[k.result_key] = result
+            st.session_state[k.result_key] = (preset, result)
             if fixed:  # the completed event leaves the list it was picked from: confirm where the user lands
                 st.session_state["planner_flash"] = _saved_text(result)
                 st.rerun()
