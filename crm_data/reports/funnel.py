@@ -60,10 +60,14 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
         stages = _frame(
             tx,
             f"""
-            WITH reached AS (
-                SELECT p.stage_id, count(*) AS n, sum(coalesce(v.value, 0)) AS value
-                FROM r_depth d JOIN r_path p ON p.pipeline_id = d.pipeline_id AND p.step <= d.depth
-                LEFT JOIN r_value v ON v.thread_id = d.id
+            WITH deepest AS (
+                SELECT d.pipeline_id, d.depth, count(*) AS n, sum(coalesce(v.value, 0)) AS value
+                FROM r_depth d LEFT JOIN r_value v ON v.thread_id = d.id
+                GROUP BY d.pipeline_id, d.depth
+            ),
+            reached AS (  -- a thread reached every step up to its depth: add up the few depth groups
+                SELECT p.stage_id, CAST(sum(g.n) AS BIGINT) AS n, sum(g.value) AS value
+                FROM deepest g JOIN r_path p ON p.pipeline_id = g.pipeline_id AND p.step <= g.depth
                 GROUP BY p.stage_id
             ),
             at_now AS (
