@@ -11,18 +11,44 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
 
-from crm_data.errors import ValidationError
+from crm_data.errors import FieldError, ValidationError
 
 T = TypeVar("T")
 
 MAX_ID = 2**63 - 1  # BIGINT
 MAX_PAGE = 5000
+
+
+class Errors:
+    """The refusals of one form, gathered so that the user hears every one at once: `check` runs
+    one check and returns its value (None when it refuses, its refusals kept), `add` records one,
+    `raise_any` raises them together as one ValidationError."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldError] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def add(self, field_name: str, key: str, **params: Any) -> None:
+        self.items.append(FieldError(field_name, key, params))
+
+    def check(self, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except ValidationError as exc:
+            self.items.extend(exc.errors)
+            return None
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise ValidationError(self.items)
 
 
 def _integer(value: Any) -> int | None:

@@ -12,7 +12,6 @@ is checked by `planning.validate_slot`, the same check as planning an event.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,7 +32,7 @@ from crm_data import settings as org_settings
 from crm_data.config import Config
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
-from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
+from crm_data.errors import StaleRecord, ValidationError
 from crm_data.rules import (
     MAX_NAME,
     MAX_NOTE,
@@ -177,23 +176,8 @@ class _Clean:
     message_id: str | None = None
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[FieldError] = []
-
-    def add(self, field_name: str, key: str, **params: Any) -> None:
-        self.items.append(FieldError(field_name, key, params))
-
-    def check(self, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except ValidationError as exc:
-            self.items.extend(exc.errors)
-            return None
-
-
 def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.datetime) -> _Clean:
-    err = _Errors()
+    err = checks.Errors()
     org = org_settings.cached(db)
     if not isinstance(cmd, LogEvent):
         raise ValidationError.single("command", "validation.wrong_type")
@@ -212,13 +196,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     thread = None
     with db.read() as tx:
         if complete_event_id is not None:
-            planned = tx.dicts(
-                "SELECT id, thread_id, client_id, status, author_id, assignee_id, version FROM events WHERE id = ?",
-                [complete_event_id],
-            )
-            if not planned:
-                raise NotFound(what="event", id=complete_event_id)
-            planned = planned[0]
+            planned = planning.event_row_tx(tx, complete_event_id)
             if planned["status"] != "planned":
                 raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
             permissions.require_complete(actor, planned)
@@ -330,8 +308,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
         else:
             err.add("next", "validation.wrong_type")
 
-    if err.items:
-        raise ValidationError(err.items)
+    err.raise_any()
     assert starts_at is not None
     assert duration is not None
     assert client_id is not None
@@ -371,7 +348,7 @@ def _default_title(note: str, type_name: str) -> str:
     return type_name
 
 
-def _rows(err: _Errors, field_name: str, items: Any, limit: int, kind: type) -> tuple:
+def _rows(err: checks.Errors, field_name: str, items: Any, limit: int, kind: type) -> tuple:
     """The rows of a repeated part (a tuple or list of `kind`), or () after an error."""
     rows = err.check(lambda: checks.sequence(items, field_name))
     if rows is None:
@@ -386,7 +363,7 @@ def _rows(err: _Errors, field_name: str, items: Any, limit: int, kind: type) -> 
     return rows
 
 
-def _amounts(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tuple[int, Decimal]]:
+def _amounts(cmd: LogEvent, look: Lookups, err: checks.Errors, lang: str) -> list[tuple[int, Decimal]]:
     out: list[tuple[int, Decimal]] = []
     for i, item in enumerate(_rows(err, "amounts", cmd.amounts, MAX_CHILDREN, AmountInput)):
         kind = err.check(
@@ -398,7 +375,9 @@ def _amounts(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tupl
     return out
 
 
-def _products(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+def _products(
+    cmd: LogEvent, look: Lookups, err: checks.Errors, lang: str
+) -> list[tuple[int, Decimal, Decimal, Decimal]]:
     out: list[tuple[int, Decimal, Decimal, Decimal]] = []
     for i, item in enumerate(_rows(err, "products", cmd.products, MAX_CHILDREN, ProductInput)):
         product = err.check(
@@ -420,7 +399,7 @@ def _products(cmd: LogEvent, look: Lookups, err: _Errors, lang: str) -> list[tup
 
 
 def _participants(
-    db: Database, cmd: LogEvent, client_id: int | None, look: Lookups, err: _Errors
+    db: Database, cmd: LogEvent, client_id: int | None, look: Lookups, err: checks.Errors
 ) -> list[tuple[int | None, int | None, str | None]]:
     out: list[tuple[int | None, int | None, str | None]] = []
     given_rows = _rows(err, "participants", cmd.participants, MAX_CHILDREN, ParticipantInput)
@@ -473,7 +452,7 @@ def _participants(
     return out
 
 
-def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: _Errors) -> list[tuple[int, int]]:
+def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: checks.Errors) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     shown = {d.id: required for d, required in look.dictionaries_for(type_id)} if type_id else {}
     given = err.check(lambda: checks.mapping(cmd.dictionary_values, "dictionary_values"))
@@ -505,7 +484,7 @@ def _dictionary_values(cmd: LogEvent, type_id: int | None, look: Lookups, err: _
     return out
 
 
-def _files(cmd: LogEvent, limit_mb: int, err: _Errors) -> list[tuple[str, bytes]]:
+def _files(cmd: LogEvent, limit_mb: int, err: checks.Errors) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for i, item in enumerate(_rows(err, "attachments", cmd.attachments, MAX_ATTACHMENTS, AttachmentInput)):
         name = err.check(lambda item=item, i=i: attachments.check_name(item.name, f"attachments.{i}"))

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from crm_data import audit, checks, clock, dictionaries, internal, permissions, reminders, reservations, threads
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
-from crm_data.errors import CrmError, FieldError, NotFound, StaleRecord, ValidationError
+from crm_data.errors import CrmError, NotFound, StaleRecord, ValidationError
 from crm_data.reservations import Clash, ResourceTaken
 from crm_data.rules import (
     MAX_NOTE,
@@ -374,15 +373,6 @@ def check_not_past(start: dt.datetime, now: dt.datetime, field: str) -> dt.datet
     return start
 
 
-def _collect(errors: list[FieldError], fn: Callable[[], Any]) -> Any:
-    """fn's value, or None with its refusals added to `errors`."""
-    try:
-        return fn()
-    except ValidationError as exc:
-        errors.extend(exc.errors)
-        return None
-
-
 def validate_slot(
     fields: SlotFields,
     actor: User,
@@ -395,25 +385,22 @@ def validate_slot(
     """The one check of a planned event's type, start, length, people, resources, note and
     reminder, for planning (`plan_event`) and for the next step of a logged event (field names
     then start with `prefix`, "next."). Raises ValidationError with every refusal at once."""
-    errors: list[FieldError] = []
-    kind = _collect(errors, lambda: checks.active(look.event_types, fields.type_id, f"{prefix}type_id"))
-    start = _collect(errors, lambda: check_moment(fields.starts_at, f"{prefix}starts_at"))
+    errors = checks.Errors()
+    kind = errors.check(lambda: checks.active(look.event_types, fields.type_id, f"{prefix}type_id"))
+    start = errors.check(lambda: check_moment(fields.starts_at, f"{prefix}starts_at"))
     if start is not None:
-        _collect(errors, lambda: check_not_past(start, now, f"{prefix}starts_at"))
+        errors.check(lambda: check_not_past(start, now, f"{prefix}starts_at"))
     minutes = fields.duration_min
     if minutes is None and kind is not None:
         minutes = kind.default_duration_min
-    minutes = _collect(errors, lambda: check_duration(minutes, f"{prefix}duration_min"))
+    minutes = errors.check(lambda: check_duration(minutes, f"{prefix}duration_min"))
     assignee = fields.assignee_id if fields.assignee_id is not None else actor.id
-    _collect(errors, lambda: checks.active(look.people, assignee, f"{prefix}assignee_id"))
-    people = _collect(
-        errors, lambda: active_ids(look.people, fields.participant_user_ids, f"{prefix}participant_user_ids")
-    )
-    resources = _collect(errors, lambda: active_ids(look.resources, fields.resource_ids, f"{prefix}resource_ids"))
-    note = _collect(errors, lambda: check_text(fields.note, f"{prefix}note", max_len=MAX_NOTE, multiline=True))
-    remind = _collect(errors, lambda: check_remind(fields.remind_before_min, org, f"{prefix}remind_before_min"))
-    if errors:
-        raise ValidationError(errors)
+    errors.check(lambda: checks.active(look.people, assignee, f"{prefix}assignee_id"))
+    people = errors.check(lambda: active_ids(look.people, fields.participant_user_ids, f"{prefix}participant_user_ids"))
+    resources = errors.check(lambda: active_ids(look.resources, fields.resource_ids, f"{prefix}resource_ids"))
+    note = errors.check(lambda: check_text(fields.note, f"{prefix}note", max_len=MAX_NOTE, multiline=True))
+    remind = errors.check(lambda: check_remind(fields.remind_before_min, org, f"{prefix}remind_before_min"))
+    errors.raise_any()
     return ValidSlot(
         type_id=kind.id,
         starts_at=start,
@@ -445,24 +432,25 @@ def _validate_plan(
     org: org_settings.OrgSettings,
     now: dt.datetime,
 ) -> _ValidPlan:
-    errors: list[FieldError] = []
+    errors = checks.Errors()
     if not isinstance(cmd, PlanEvent):
         raise ValidationError.single("command", "validation.wrong_type")
 
-    def grab(fn: Callable[[], Any]) -> Any:
-        return _collect(errors, fn)
-
-    valid = grab(lambda: validate_slot(cmd, actor, look, org, now))
+    valid = errors.check(lambda: validate_slot(cmd, actor, look, org, now))
     # a series is checked against any start that is a moment, even one refused as past
-    start = valid.starts_at if valid is not None else _collect([], lambda: check_moment(cmd.starts_at, "starts_at"))
+    start = (
+        valid.starts_at
+        if valid is not None
+        else checks.Errors().check(lambda: check_moment(cmd.starts_at, "starts_at"))
+    )
     choice = cmd.thread_id if isinstance(cmd.thread_id, ThreadChoice) else None  # NEW or NOT_CHOSEN
-    thread_id = None if choice else grab(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
-    client_id = grab(lambda: checks.ident(cmd.client_id, "client_id", required=False))
-    grab(lambda: checks.flag(cmd.skip_conflicting, "skip_conflicting"))
-    grab(lambda: checks.flag(cmd.accept_conflicts, "accept_conflicts"))
-    internal_work = bool(grab(lambda: checks.flag(cmd.internal, "internal")))
+    thread_id = None if choice else errors.check(lambda: checks.ident(cmd.thread_id, "thread_id", required=False))
+    client_id = errors.check(lambda: checks.ident(cmd.client_id, "client_id", required=False))
+    errors.check(lambda: checks.flag(cmd.skip_conflicting, "skip_conflicting"))
+    errors.check(lambda: checks.flag(cmd.accept_conflicts, "accept_conflicts"))
+    internal_work = bool(errors.check(lambda: checks.flag(cmd.internal, "internal")))
     if internal_work and (cmd.client_id is not None or cmd.thread_id not in (None, ThreadChoice.NEW)):
-        errors.append(FieldError("client_id", "plan.internal_with_client"))
+        errors.add("client_id", "plan.internal_with_client")
 
     thread = None
     pipeline_id = None
@@ -471,64 +459,65 @@ def _validate_plan(
         if internal_work:
             pass  # the internal thread, made or found in the write
         elif choice is ThreadChoice.NOT_CHOSEN:
-            errors.append(FieldError("thread_id", "thread.not_chosen"))
+            errors.add("thread_id", "thread.not_chosen")
             if cmd.client_id is None:
-                errors.append(FieldError("client_id", "validation.required"))
+                errors.add("client_id", "validation.required")
         elif cmd.thread_id is not None and choice is None:
             rows = tx.dicts("SELECT id, client_id, status FROM threads WHERE id = ?", [thread_id]) if thread_id else []
             if thread_id is None:
                 pass  # not an id: already refused
             elif not rows:
-                errors.append(FieldError("thread_id", "validation.unknown"))
+                errors.add("thread_id", "validation.unknown")
             elif rows[0]["status"] != "open":
-                errors.append(FieldError("thread_id", "thread.closed", {"status": rows[0]["status"]}))
+                errors.add("thread_id", "thread.closed", status=rows[0]["status"])
             else:
                 thread = rows[0]
         elif cmd.client_id is None or client_id is None:
             if cmd.client_id is None:
-                errors.append(FieldError("client_id", "validation.required"))
+                errors.add("client_id", "validation.required")
         elif not tx.scalar("SELECT active FROM clients WHERE id = ?", [client_id]):
-            errors.append(FieldError("client_id", "validation.unknown"))
+            errors.add("client_id", "validation.unknown")
         else:
             # the same pipeline check as logging a call in a new thread: active, with an open stage
-            pipeline_id = grab(lambda: threads.new_thread_pipeline(look, cmd.pipeline_id))
+            pipeline_id = errors.check(lambda: threads.new_thread_pipeline(look, cmd.pipeline_id))
             title = (
-                grab(lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE, required=True))
+                errors.check(
+                    lambda: check_text(cmd.new_thread_title, "new_thread_title", max_len=MAX_TITLE, required=True)
+                )
                 or ""
             )
 
     starts: list[dt.datetime] = []
     rec = cmd.recurrence
     if rec is not None and not isinstance(rec, Recurrence):
-        errors.append(FieldError("recurrence", "validation.wrong_type"))
+        errors.add("recurrence", "validation.wrong_type")
     elif rec is not None and start is not None:
         if rec.until is None and rec.count is None:
-            errors.append(FieldError("recurrence", "recurrence.needs_end"))
+            errors.add("recurrence", "recurrence.needs_end")
         elif rec.freq not in FREQUENCIES:
-            errors.append(FieldError("recurrence", "validation.choice"))
+            errors.add("recurrence", "validation.choice")
         elif rec.count is not None and (isinstance(rec.count, bool) or not isinstance(rec.count, int)):
-            errors.append(FieldError("recurrence", "validation.whole_number"))
+            errors.add("recurrence", "validation.whole_number")
         elif rec.count is not None and rec.count < 1:
-            errors.append(FieldError("recurrence", "recurrence.count_positive"))
+            errors.add("recurrence", "recurrence.count_positive")
         elif rec.count is not None and rec.count > MAX_OCCURRENCES:
-            errors.append(FieldError("recurrence", "recurrence.too_many", {"max": MAX_OCCURRENCES}))
+            errors.add("recurrence", "recurrence.too_many", max=MAX_OCCURRENCES)
         elif rec.until is not None and (not isinstance(rec.until, dt.date) or isinstance(rec.until, dt.datetime)):
-            errors.append(FieldError("recurrence", "validation.not_a_date"))
+            errors.add("recurrence", "validation.not_a_date")
         elif rec.until is not None and rec.until < start.astimezone(dt.UTC).date() - dt.timedelta(days=1):
-            errors.append(FieldError("recurrence", "recurrence.until_before_start"))
+            errors.add("recurrence", "recurrence.until_before_start")
         else:
             try:
                 starts = recurrence_starts(
                     start, rec.freq, org.time_zone, until=rec.until, count=rec.count, limit=MAX_OCCURRENCES + 1
                 )
             except ValueError:
-                errors.append(FieldError("recurrence", "validation.choice"))
+                errors.add("recurrence", "validation.choice")
             if len(starts) > MAX_OCCURRENCES:
-                errors.append(FieldError("recurrence", "recurrence.too_many", {"max": MAX_OCCURRENCES}))
+                errors.add("recurrence", "recurrence.too_many", max=MAX_OCCURRENCES)
     elif start is not None:
         starts = [start]
-    if errors:
-        raise ValidationError(errors)
+    errors.raise_any()
     assert valid is not None
     if thread is not None:
         return _ValidPlan(valid, tuple(starts), thread["id"], thread["client_id"], None, "")
@@ -615,14 +604,20 @@ def plan_event(db: Database, actor: User, cmd: PlanEvent, *, now: dt.datetime | 
 
 
 # -- changing a planned event ------------------------------------------------------------------------------
-def _planned_tx(tx: Tx, actor: User, event_id: int, expected_version: int | None) -> dict[str, Any]:
+def event_row_tx(tx: Tx, event_id: int) -> dict[str, Any]:
+    """The event's row as completing or changing a planned event checks it, or NotFound."""
     rows = tx.dicts(
-        "SELECT id, thread_id, author_id, assignee_id, status, starts_at, ends_at, version FROM events WHERE id = ?",
+        "SELECT id, thread_id, client_id, author_id, assignee_id, status, starts_at, ends_at, version"
+        " FROM events WHERE id = ?",
         [event_id],
     )
     if not rows:
         raise NotFound(what="event", id=event_id)
-    event = rows[0]
+    return rows[0]
+
+
+def _planned_tx(tx: Tx, actor: User, event_id: int, expected_version: int | None) -> dict[str, Any]:
+    event = event_row_tx(tx, event_id)
     permissions.require_edit_event(actor, event)
     if expected_version is not None and event["version"] != expected_version:
         raise StaleRecord(what="event", name="")

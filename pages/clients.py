@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import clients
-from pages._ui import clientform
+from pages._ui import clientform, tables
 from pages._ui import core as ui
 
 PAGE_SIZE = 25
@@ -45,13 +45,10 @@ if total:
             "last": [f.datetime(v) if not pd.isna(v) else "" for v in frame["last_event_at"]],
         }
     )
-    picked = st.dataframe(
+    picked = tables.pick_row(
         shown,
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        height="content",
-        key=f"clients_table_{page_key}_{page}",
+        frame["id"],
+        f"clients_table_{page_key}_{page}",
         column_config={
             "name": f.t("field.name"),
             "tax_id": f.t("field.tax_id"),
@@ -61,8 +58,8 @@ if total:
             "last": f.t("threads.last_activity"),
         },
     )
-    if picked.selection.rows:
-        st.switch_page("pages/client.py", query_params={"id": int(frame.iloc[picked.selection.rows[0]]["id"])})
+    if picked is not None:
+        st.switch_page("pages/client.py", query_params={"id": picked})
     if total > PAGE_SIZE:
         st.pagination(math.ceil(total / PAGE_SIZE), key=page_key)
 else:

@@ -80,18 +80,11 @@ if total:
     # long titles, names and stages take two lines, so that Next step and Last activity read whole
     row_height = tables.fit(shown, config, wrap=("title", "client", "owner", "stage"))
     with cards.wide("threads_list"):
-        selection = st.dataframe(
-            shown,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            height="content",
-            row_height=row_height,
-            key=f"threads_table_{page_key}_{page}",
-            column_config=config,
+        picked = tables.pick_row(
+            shown, frame["id"], f"threads_table_{page_key}_{page}", row_height=row_height, column_config=config
         )
-    if selection.selection.rows:
-        st.switch_page("pages/thread.py", query_params={"id": int(frame.iloc[selection.selection.rows[0]]["id"])})
+    if picked is not None:
+        st.switch_page("pages/thread.py", query_params={"id": picked})
     cards.thread_cards(shown, frame["id"], f, "threads_list")
     if total > PAGE_SIZE:
         st.pagination(math.ceil(total / PAGE_SIZE), key=page_key)

@@ -74,18 +74,11 @@ def table(view: str, frame: pd.DataFrame) -> bool:
         }
         row_height = tables.fit(shown, config, wrap=("title", "client"), fill="note")
         with cards.wide(f"today_{view}_{bucket}"):
-            picked = st.dataframe(
-                shown,
-                hide_index=True,
-                on_select="rerun",
-                selection_mode="single-row",
-                height="content",
-                row_height=row_height,
-                key=f"today_{view}_{bucket}",
-                column_config=config,
+            picked = tables.pick_row(
+                shown, part["id"], f"today_{view}_{bucket}", row_height=row_height, column_config=config
             )
-        if picked.selection.rows:
-            select(int(part.iloc[picked.selection.rows[0]]["id"]))
+        if picked is not None:
+            select(picked)
         ids = [int(i) for i in part["id"]]
         selected = st.session_state.get("today_selected")
         upto = ids.index(selected) + 1 if selected in ids else len(ids)
@@ -159,18 +152,9 @@ else:
     }
     row_height = tables.fit(shown, config, wrap=("title", "client"))
     with cards.wide("today_lonely"):
-        picked = st.dataframe(
-            shown,
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
-            key="today_lonely",
-            height="content",
-            row_height=row_height,
-            column_config=config,
-        )
-    if picked.selection.rows:
-        st.switch_page("pages/thread.py", query_params={"id": int(lonely.iloc[picked.selection.rows[0]]["id"])})
+        picked = tables.pick_row(shown, lonely["id"], "today_lonely", row_height=row_height, column_config=config)
+    if picked is not None:
+        st.switch_page("pages/thread.py", query_params={"id": picked})
     cards.thread_cards(shown, lonely["id"], f, "today_lonely")
     total = int(lonely["total"].iloc[0])
     if total > len(lonely):  # never a silent cut: say how many more, and where they all are

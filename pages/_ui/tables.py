@@ -276,6 +276,16 @@ def selected_row(state: Any) -> int | None:
     return int(rows[0]) if rows else None
 
 
+def pick_row(shown: pd.DataFrame, ids: pd.Series, key: str, **kw: Any) -> int | None:
+    """`shown` as a list whose rows open with a click: the id (from `ids`, row for row) of the row
+    clicked, or None (st.dataframe's other options in `kw`)."""
+    state = st.dataframe(
+        shown, hide_index=True, on_select="rerun", selection_mode="single-row", height="content", key=key, **kw
+    )
+    row = selected_row(state)
+    return int(ids.iloc[row]) if row is not None else None
+
+
 def latest(prefix: str, picks: dict[str, Any]) -> Any:
     """Of several tables and charts a user can pick from, the pick made last: each rerun
     compares the picks with the previous run's."""
