@@ -14,8 +14,8 @@ from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import name_sql
 from crm_data.errors import NotFound
+from crm_data.identity import User
 from crm_data.rules import overlap_sql
-from crm_data.users import User
 
 # -- the inbox ----------------------------------------------------------------------------------------------
 VIEWS = ("mine", "assigned", "delegated")

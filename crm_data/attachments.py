@@ -27,7 +27,7 @@ from crm_data.errors import NotFound, StorageError, ValidationError
 from crm_data.rules import has_invisible
 
 if TYPE_CHECKING:
-    from crm_data.users import User
+    from crm_data.identity import User
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from crm_data.db import Database, Tx
 from crm_data.rules import check_moment, like_pattern
 
 if TYPE_CHECKING:
-    from crm_data.users import User
+    from crm_data.identity import User
 
 
 def _plain(value: Any) -> Any:

@@ -27,7 +27,7 @@ from crm_data import attachments, clock, permissions, startup, transfer
 from crm_data.config import Config, config_for, config_from_env
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, StorageError
-from crm_data.users import User
+from crm_data.identity import User
 
 DB_NAME = "crm.duckdb"
 COUNTED = ("users", "clients", "threads", "events", "event_amounts", "attachments", "reservations")

@@ -33,7 +33,7 @@ from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
 from crm_data.errors import NotFound, StaleRecord, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 
 CLOSED_DAYS = 30
 CARD_LIMIT = 20

@@ -76,6 +76,7 @@ from crm_data.deal_mapping import (
 from crm_data.dictionaries import Lookups
 from crm_data.errors import FieldError, ValidationError
 from crm_data.i18n import translate
+from crm_data.identity import User
 from crm_data.rules import (
     MAX_NAME,
     MAX_NOTE,
@@ -85,7 +86,6 @@ from crm_data.rules import (
     check_quantity,
     check_text,
 )
-from crm_data.users import User
 
 __all__ = [  # the mapping's names, for the screen: one module to import
     "ACTIVITY_TARGETS",

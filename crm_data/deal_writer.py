@@ -18,11 +18,11 @@ from crm_data import settings as org_settings
 from crm_data.db import Tx
 from crm_data.deal_mapping import NEW_STAGE, name_key
 from crm_data.i18n import translate
+from crm_data.identity import User
 from crm_data.rules import (
     MAX_SHORT,
     line_value,
 )
-from crm_data.users import User
 
 if TYPE_CHECKING:
     from crm_data.deal_import import ImportPlan, Row

@@ -33,6 +33,7 @@ from crm_data.config import Config
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
 from crm_data.errors import StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.rules import (
     MAX_NAME,
     MAX_NOTE,
@@ -47,7 +48,6 @@ from crm_data.rules import (
     logged_end,
 )
 from crm_data.threads import ThreadChoice
-from crm_data.users import User
 
 MAX_CHILDREN = 50
 MAX_ATTACHMENTS = 20

@@ -25,7 +25,7 @@ from crm_data import audit, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import name_sql
-from crm_data.users import _USER_COLUMNS, User, _user
+from crm_data.identity import USER_COLUMNS, User, user_from_row
 
 PRODID = "-//CRM for small sales teams//planned events//EN"
 PAST = dt.timedelta(days=30)  # planned events that ended up to a month ago are still shown
@@ -280,7 +280,7 @@ def feed(db: Database, secret: str, *, now: dt.datetime | None = None, host: str
     """The feed of this secret, or None when it is unknown or revoked (or its user inactive)."""
     if not secret or len(secret) > 200:
         return None
-    columns = ", ".join("u." + c for c in _USER_COLUMNS.split(", "))
+    columns = ", ".join("u." + c for c in USER_COLUMNS.split(", "))
     with db.read() as tx:
         row = tx.one(
             f"SELECT f.include_delegated, {columns} FROM calendar_feeds f JOIN users u ON u.id = f.user_id"
@@ -289,4 +289,4 @@ def feed(db: Database, secret: str, *, now: dt.datetime | None = None, host: str
         )
     if row is None:
         return None
-    return _calendar(db, _user(row[1:]), include_delegated=row[0], now=now or clock.now(), host=host)
+    return _calendar(db, user_from_row(row[1:]), include_delegated=row[0], now=now or clock.now(), host=host)

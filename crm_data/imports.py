@@ -17,7 +17,7 @@ from crm_data import audit, permissions
 from crm_data.clients import ClientInput, ContactInput, check_client, check_contact
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024

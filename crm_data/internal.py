@@ -16,7 +16,7 @@ import json
 
 from crm_data import clock, rollups, setup
 from crm_data.db import Tx
-from crm_data.users import User
+from crm_data.identity import User
 
 THREAD_KEY = "internal_thread_id"
 # the internal thread's id in SQL (NULL before it is made), for the reads that must leave it out

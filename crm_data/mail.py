@@ -26,8 +26,8 @@ from crm_data import clients, dictionaries, events, threads
 from crm_data.db import Database
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import translate
+from crm_data.identity import User
 from crm_data.rules import MAX_NOTE, strip_invisible
-from crm_data.users import User
 
 MAX_FILES = 20  # .eml files in one drop
 MAX_MAIL_BYTES = 25 * 1024 * 1024

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from crm_data.errors import PermissionDenied
 
 if TYPE_CHECKING:
-    from crm_data.users import User
+    from crm_data.identity import User
 
 
 def require_admin(actor: User) -> None:

@@ -21,6 +21,7 @@ from crm_data import audit, checks, clock, dictionaries, internal, permissions, 
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, NotFound, StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.reservations import Clash, ResourceTaken
 from crm_data.rules import (
     MAX_NOTE,
@@ -34,7 +35,6 @@ from crm_data.rules import (
     recurrence_starts,
 )
 from crm_data.threads import ThreadChoice
-from crm_data.users import User
 
 MAX_OCCURRENCES = 200
 PAST_GRACE = dt.timedelta(minutes=10)

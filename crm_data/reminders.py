@@ -13,7 +13,7 @@ from crm_data import cache, checks, clock
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import name_sql
 from crm_data.errors import NotFound, PermissionDenied, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 
 SNOOZE_CHOICES = (5, 15, 60, 24 * 60)
 

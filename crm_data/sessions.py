@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from crm_data import audit, cache, clock, users
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError
-from crm_data.users import _USER_COLUMNS, User, _user
+from crm_data.identity import USER_COLUMNS, User, user_from_row
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _lookup(db: Database, digest: str) -> tuple | None:
     active; shared, so a rerun that finds its session costs no query until sessions or users change."""
     with db.read() as tx:
         return tx.one(
-            f"SELECT s.id, s.last_seen_at, s.is_persistent, s.expires_at, {', '.join('u.' + c for c in _USER_COLUMNS.split(', '))}"
+            f"SELECT s.id, s.last_seen_at, s.is_persistent, s.expires_at, {', '.join('u.' + c for c in USER_COLUMNS.split(', '))}"
             " FROM sessions s JOIN users u ON u.id = s.user_id"
             " WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.active",
             [digest],
@@ -113,7 +113,7 @@ def resolve(db: Database, token: str | None, *, now: dt.datetime | None = None) 
             )
         except CrmError as exc:
             log.info("session %s not touched: %s", session_id, exc)
-    return _user(row[4:])
+    return user_from_row(row[4:])
 
 
 def revoke(db: Database, token: str | None, *, now: dt.datetime | None = None) -> None:
@@ -194,10 +194,10 @@ def redeem_ticket(
         )
         if row is None or row[1] <= now:
             return None
-        found = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ? AND active", [row[0]])
+        found = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE id = ? AND active", [row[0]])
         if found is None:
             return None
-        user = _user(found)
+        user = user_from_row(found)
         _insert_tx(tx, user, token, now, False, user_agent)
         return user
 

@@ -10,7 +10,7 @@ from crm_data import settings as org_settings
 from crm_data import users
 from crm_data.db import Database, Tx
 from crm_data.errors import PermissionDenied
-from crm_data.users import User
+from crm_data.identity import User
 
 STARTER = {
     "en": {

@@ -14,8 +14,8 @@ import pandas as pd
 from crm_data import audit, cache, checks, dictionaries
 from crm_data.db import Database, Tx
 from crm_data.errors import PermissionDenied, ValidationError
+from crm_data.identity import User
 from crm_data.rules import check_amount
-from crm_data.users import User
 
 
 @cache.shared

@@ -16,8 +16,8 @@ from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage, name_sql
 from crm_data.errors import NotFound, StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.rules import MAX_TITLE, check_amount, check_text, search_key
-from crm_data.users import User
 
 STATUSES = ("open", "won", "lost", "closed")
 

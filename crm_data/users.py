@@ -13,6 +13,7 @@ import argon2
 from crm_data import audit, cache, checks, clock, permissions
 from crm_data.db import Database, Tx
 from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
+from crm_data.identity import USER_COLUMNS, User, user_from_row
 from crm_data.rules import MAX_SHORT, check_text
 
 ROLES = ("admin", "manager", "member")
@@ -47,33 +48,6 @@ def _dummy_hash() -> str:
     if made is None:
         made = _DUMMY_HASHES.setdefault(id(hasher), hasher.hash("not a real password, only for timing"))
     return made
-
-
-@dataclass(frozen=True)
-class User:
-    id: int
-    login: str
-    display_name: str
-    role: str
-    locale: str
-    active: bool
-    session_epoch: int
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def sees_everything(self) -> bool:
-        """Managers and admins see and edit all threads and events."""
-        return self.role in ("admin", "manager")
-
-
-_USER_COLUMNS = "id, login, display_name, role, locale, active, session_epoch"
-
-
-def _user(row: tuple) -> User:
-    return User(*row)
 
 
 def check_password(password: str, field: str = "password") -> str:
@@ -152,10 +126,10 @@ def insert_user(tx: Tx, actor: User | None, new: NewUser, *, from_console: bool 
         raise ValidationError.single("login", "validation.login_taken")
     row = tx.one(
         f"INSERT INTO users (login, display_name, password_hash, role, locale)"
-        f" VALUES (?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
+        f" VALUES (?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}",
         [new.login, new.display_name, new.password_hash, new.role, new.locale],
     )
-    user = _user(row)
+    user = user_from_row(row)
     audit.record(
         tx,
         actor.id if actor else user.id,
@@ -193,19 +167,19 @@ def get_user(db: Database, user_id: int) -> User:
 
     checks.ident(user_id, "user_id")
     with db.read() as tx:
-        row = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id])
+        row = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id])
     if row is None:
         raise NotFound(what="user", id=user_id)
-    return _user(row)
+    return user_from_row(row)
 
 
 def list_users(db: Database, *, include_inactive: bool = False) -> list[User]:
     with db.read() as tx:
         rows = tx.all(
-            f"SELECT {_USER_COLUMNS} FROM users WHERE active OR ? ORDER BY display_name, id",
+            f"SELECT {USER_COLUMNS} FROM users WHERE active OR ? ORDER BY display_name, id",
             [include_inactive],
         )
-    return [_user(r) for r in rows]
+    return [user_from_row(r) for r in rows]
 
 
 def authenticate(
@@ -238,13 +212,13 @@ def authenticate(
     if locked_until is not None:
         raise AuthError("auth.locked", seconds=int((locked_until - now).total_seconds()) + 1)
     with db.read() as tx:
-        row = tx.one(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE login = ?", [login])
+        row = tx.one(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?", [login])
     if row is None:
         # the same work as a real check, so timing does not reveal which logins exist
         with contextlib.suppress(argon2.exceptions.VerificationError):
             _hasher().verify(_dummy_hash(), password)
         raise AuthError("auth.failed")
-    user, password_hash = _user(row[:7]), row[7]
+    user, password_hash = user_from_row(row[:7]), row[7]
     try:
         _hasher().verify(password_hash, password)
     except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
@@ -309,10 +283,10 @@ def _count_attempt(db: Database, login: str, now: dt.datetime) -> tuple[dt.datet
 def session_valid(db: Database, user_id: int, epoch: int) -> User | None:
     """The signed-in user if the session may go on: still active and the epoch unchanged."""
     with db.read() as tx:
-        row = tx.one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", [user_id])
+        row = tx.one(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id])
     if row is None:
         return None
-    user = _user(row)
+    user = user_from_row(row)
     if not user.active or user.session_epoch != epoch:
         return None
     return user

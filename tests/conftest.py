@@ -15,7 +15,7 @@ import pytest
 from crm_data import clock, demo, dictionaries, setup, startup, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 from tests import pg
 from tests.helpers import (
     CHROMIUM_ARGS,

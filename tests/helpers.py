@@ -24,7 +24,7 @@ import pytest
 from crm_data import clients, clock, dictionaries, events, users
 from crm_data.config import config_for
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ from crm_data import admin as svc
 from crm_data import backup, clients, clock, dictionaries, events, planning, threads, users
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import PASSWORD, call, first_type, new_client, snapshot, template_value
 
 

@@ -14,7 +14,7 @@ from crm_data.db import Database
 from crm_data.dictionaries import Lookups
 from crm_data.errors import NotFound, StorageError, ValidationError
 from crm_data.events import AttachmentInput, LogEvent
-from crm_data.users import User
+from crm_data.identity import User
 
 MB = 1024 * 1024
 

@@ -42,7 +42,7 @@ from crm_data.backup import BackupError
 from crm_data.config import Config, config_for
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import REPO, Template, call, first_type, new_client, open_copy, snapshot
 
 SHARED_BYTES = b"%PDF-1.4 umowa ramowa \xc5\x82\xc3\xb3d\xc5\xba" * 50

@@ -16,8 +16,8 @@ from crm_data import audit, clients, clock, events, planning, reminders, threads
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.i18n import catalog
+from crm_data.identity import User
 from crm_data.planning import PlanEvent, Recurrence
-from crm_data.users import User
 from tests.helpers import call, first_type, new_client, snapshot, template_value
 
 SOON = clock.now().replace(microsecond=0) + dt.timedelta(days=2)

@@ -12,7 +12,7 @@ from crm_data import admin as admin_service
 from crm_data import board, dictionaries, events, threads
 from crm_data.db import Database
 from crm_data.errors import PermissionDenied, StaleRecord, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import call, new_client, snapshot, template_value
 
 DAY = dt.timedelta(days=1)

@@ -13,7 +13,7 @@ from crm_data import cache, clock, reports
 from crm_data.cache import SharedCache
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import call, new_client
 
 calls: list[str] = []

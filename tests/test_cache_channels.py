@@ -16,8 +16,8 @@ import pytest
 from crm_data import cache, clock, dictionaries, events, planning, reminders, reports, rollups, setup, threads, users
 from crm_data.db import Database
 from crm_data.events import AmountInput, LogEvent, ProductInput
+from crm_data.identity import User
 from crm_data.reports import Drill
-from crm_data.users import User
 from tests.helpers import PASSWORD, first_type, new_client
 
 NOW = dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC)  # a Monday; the world below is built around it

@@ -11,8 +11,8 @@ from crm_data import clients
 from crm_data.clients import SEARCH_KEY_SQL, ClientInput, ContactInput, normalise_tax_id
 from crm_data.db import Database
 from crm_data.errors import NotFound, StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.rules import search_key
-from crm_data.users import User
 
 LODZ = "Łódź Sp. z o.o."
 

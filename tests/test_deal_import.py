@@ -15,12 +15,12 @@ from crm_data import deal_import, deal_writer, dictionaries, rollups
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.errors import ValidationError
+from crm_data.identity import User
 from crm_data.imports import read_table
 from crm_data.reports import ReportFilter
 from crm_data.reports.forecast import forecast
 from crm_data.reports.funnel import funnel
 from crm_data.reports.money import money
-from crm_data.users import User
 from tests.export_sample import make_export
 
 ZONE = "Europe/Warsaw"

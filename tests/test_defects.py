@@ -31,10 +31,10 @@ from crm_data import (
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.i18n import catalog
+from crm_data.identity import User
 from crm_data.planning import PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import WorkingHours, at_hour, day_window, default_start_time, free_slots
-from crm_data.users import User
 from tests.helpers import first_type, new_client, snapshot, template_value
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -11,7 +11,7 @@ import pytest
 from crm_data import demo, setup
 from crm_data.config import config_for
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import PASSWORD
 
 # a Tuesday, 11:00 in Warsaw

@@ -21,7 +21,7 @@ from crm_data import attachments, clients, clock, dictionaries, events, threads
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import CrmError, DatabaseError, PermissionDenied, StaleRecord, ValidationError
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import REPO, call, first_type, new_client, snapshot
 
 

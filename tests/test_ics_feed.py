@@ -18,8 +18,8 @@ from dateutil import tz as dateutil_tz
 
 from crm_data import ics, planning, setup, users
 from crm_data.db import Database
+from crm_data.identity import User
 from crm_data.planning import PlanEvent
-from crm_data.users import User
 from tests.helpers import PASSWORD, call, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -13,10 +13,10 @@ import pytest
 from crm_data import agenda, board, clients, dictionaries, events, planning, reports, threads
 from crm_data.db import Database
 from crm_data.errors import ValidationError
+from crm_data.identity import User
 from crm_data.planning import PlanEvent
 from crm_data.reports.common import ReportFilter
 from crm_data.reservations import ResourceTaken
-from crm_data.users import User
 from tests.helpers import call, first_type, new_client, snapshot
 
 NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # a Monday morning

@@ -14,8 +14,8 @@ import pytest
 from crm_data import clients, clock, events, planning, reservations, threads, users
 from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.planning import PlanEvent
-from crm_data.users import User
 from tests.helpers import PASSWORD, at_low_priority, call, first_type, new_client
 
 USERS = 20

@@ -14,9 +14,9 @@ import pytest
 from crm_data import db as dbmod
 from crm_data import dictionaries, events, reports
 from crm_data.db import Database
+from crm_data.identity import User
 from crm_data.reports.common import ReportFilter
 from crm_data.rules import logged_end
-from crm_data.users import User
 from tests.helpers import first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -11,7 +11,7 @@ import pytest
 
 from crm_data import dictionaries, events, reports
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -18,8 +18,8 @@ from crm_data import agenda, dictionaries, events, planning, reminders, reports,
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.errors import StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.planning import PlanEvent
-from crm_data.users import User
 from tests.helpers import call, first_type, new_client, snapshot
 
 NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # a Monday morning

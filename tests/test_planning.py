@@ -15,9 +15,9 @@ import pytest
 from crm_data import agenda, clock, dictionaries, events, ics, planning, reminders, reservations
 from crm_data.db import Database
 from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationError
+from crm_data.identity import User
 from crm_data.planning import ConflictWarning, PlanEvent, Recurrence
 from crm_data.reservations import ResourceTaken
-from crm_data.users import User
 from tests.booking_hammer import act
 from tests.helpers import at_low_priority, call, first_type, new_client, snapshot
 

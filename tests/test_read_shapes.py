@@ -11,9 +11,9 @@ import pytest
 
 from crm_data import agenda, clients, clock, planning, threads
 from crm_data.db import Database
+from crm_data.identity import User
 from crm_data.planning import PlanEvent
 from crm_data.threads import ThreadChoice
-from crm_data.users import User
 from tests.helpers import call, first_type, new_client
 
 SOON = clock.now().replace(second=0, microsecond=0) + dt.timedelta(days=2)

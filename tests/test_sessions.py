@@ -16,7 +16,7 @@ import pytest
 from crm_data import sessions, users
 from crm_data.db import Database
 from crm_data.errors import AuthError
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import PASSWORD
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_data import sessions, setup, users
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import PASSWORD, REPO, app_database, as_user
 
 T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)

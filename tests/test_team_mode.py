@@ -20,7 +20,7 @@ from crm_data.clients import ClientInput
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import DatabaseUnreachable
-from crm_data.users import User
+from crm_data.identity import User
 from tests import pg
 from tests.helpers import REPO, call, first_type, new_client, reserve_port
 

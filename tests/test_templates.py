@@ -10,7 +10,7 @@ import pytest
 
 from crm_data import clients, users
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 from tests.helpers import call, new_client, template_value
 
 BUILT: dict[str, list[dt.datetime]] = {}  # per engine: a module's world is made once on each

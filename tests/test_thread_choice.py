@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from crm_data import agenda, clock, events, planning, setup, threads, users
 from crm_data.db import Database
 from crm_data.errors import ValidationError
+from crm_data.identity import User
 from crm_data.threads import ThreadChoice
-from crm_data.users import User
 from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client, snapshot
 
 APP = str(REPO / "app.py")

@@ -9,7 +9,8 @@ import pytest
 from crm_data import users
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
-from crm_data.users import LOCKOUT_FAILURES, LOCKOUT_SECONDS, MAX_PASSWORD, User
+from crm_data.identity import User
+from crm_data.users import LOCKOUT_FAILURES, LOCKOUT_SECONDS, MAX_PASSWORD
 from tests.helpers import PASSWORD
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)

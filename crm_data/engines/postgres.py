@@ -284,30 +284,28 @@ class PostgresEngine:
         self._apply_compat()
 
     def _apply_compat(self) -> None:
-        """The compatibility script, unless this database already has this very version of it
-        (its checksum is the comment of one of its functions)."""
-        sql = resources.files("crm_data.engines").joinpath("postgres_compat.sql").read_text(encoding="utf-8")
-        version = hashlib.sha256(sql.encode()).hexdigest()[:16]
-        probe = "SELECT obj_description(to_regprocedure('crm_int_div(bigint,bigint)'), 'pg_proc')"
-        with self._pool.connection() as conn:
-            if conn.execute(probe).fetchone() == (version,):
-                return
-        with self.migration_lock(), self._pool.connection() as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
-            conn.execute(f"COMMENT ON FUNCTION crm_int_div(bigint, bigint) IS '{version}'")  # type: ignore[arg-type]
+        """The compatibility script (its checksum is the comment of one of its functions)."""
+        self._apply_once("postgres_compat.sql", "FUNCTION crm_int_div(bigint, bigint)")
 
     def after_migrations(self) -> None:
-        """postgres_indexes.sql, unless this database already has this very version of it (its
-        checksum is the comment of its first index)."""
-        sql = resources.files("crm_data.engines").joinpath("postgres_indexes.sql").read_text(encoding="utf-8")
+        """postgres_indexes.sql (its checksum is the comment of its first index)."""
+        self._apply_once("postgres_indexes.sql", "INDEX events_thread")
+
+    def _apply_once(self, name: str, marked: str) -> None:
+        """The script `name` of this package, under the migration lock, unless this database
+        already has this very version of it: its checksum is the comment on `marked`, one object
+        the script makes ("FUNCTION f(args)" or "INDEX i")."""
+        sql = resources.files("crm_data.engines").joinpath(name).read_text(encoding="utf-8")
         version = hashlib.sha256(sql.encode()).hexdigest()[:16]
-        probe = "SELECT obj_description(to_regclass('events_thread'), 'pg_class')"
+        kind, obj = marked.split(" ", 1)
+        lookup, catalog = ("to_regprocedure", "pg_proc") if kind == "FUNCTION" else ("to_regclass", "pg_class")
+        probe = f"SELECT obj_description({lookup}('{obj}'), '{catalog}')"
         with self._pool.connection() as conn:
-            if conn.execute(probe).fetchone() == (version,):
+            if conn.execute(probe).fetchone() == (version,):  # type: ignore[arg-type]
                 return
         with self.migration_lock(), self._pool.connection() as conn:
             conn.execute(sql)  # type: ignore[arg-type]
-            conn.execute(f"COMMENT ON INDEX events_thread IS '{version}'")  # type: ignore[arg-type]
+            conn.execute(f"COMMENT ON {kind} {obj} IS '{version}'")  # type: ignore[arg-type]
 
     def unit(self, *, write: bool) -> PostgresUnit:  # noqa: ARG002 - see PostgresUnit
         return PostgresUnit(self, self._pool.getconn())

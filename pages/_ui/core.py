@@ -17,7 +17,7 @@ from crm_data.db import Database
 from crm_data.dictionaries import Lookups
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import Fmt
-from crm_data.users import User
+from crm_data.identity import User
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm_data import clock, reminders, setup, users
-from crm_data.users import User
+from crm_data.identity import User
 from pages._ui import core as ui
 
 

@@ -12,7 +12,7 @@ from crm_data import sessions, startup
 from crm_data import settings as org_settings
 from crm_data.config import Config, config_from_env
 from crm_data.db import Database
-from crm_data.users import User
+from crm_data.identity import User
 
 SESSION_COOKIE = "crm_session"
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from crm_data import agenda, reminders
 from crm_data.db import Database
 from crm_data.errors import CrmError
-from crm_data.users import User
+from crm_data.identity import User
 
 log = logging.getLogger(__name__)
 
