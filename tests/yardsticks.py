@@ -19,8 +19,8 @@ def cases(
     version that loads whole tables)."""
     f = reports.default_filter(db)
     months = replace(f, start=reports.bucket_start(f.start, "month"))
-    window = reports._window(db, months.start, f.end)
-    amount_type = reports._amount_type(db, f)
+    window = reports.periods.local_window(db, months.start, f.end)
+    amount_type = reports.common.amount_type_of(db, f)
 
     def money_floor() -> object:
         with db.read() as tx:
@@ -68,7 +68,7 @@ def cases(
         rows = rows.merge(threads_[threads_["thread_status"] == "open"], on="thread_id").merge(stages, on="stage_id")
         return (rows["value"] * rows["percent"] / 100).groupby(rows["owner_id"]).sum()
 
-    cohort = reports._window(db, f.start, f.end)
+    cohort = reports.periods.local_window(db, f.start, f.end)
 
     def funnel_floor() -> object:
         # only the cohort's threads and value per current stage: the funnel page computes more

@@ -44,7 +44,6 @@ Definitions, the same on every page:
 from __future__ import annotations
 
 from crm_data.reports.common import (  # noqa: F401
-    _DIMENSION_KEY,
     DIMENSIONS,
     DRILL_KINDS,
     DRILL_LIMIT,
@@ -54,12 +53,6 @@ from crm_data.reports.common import (  # noqa: F401
     TOP_KEYS,
     WORKLOAD_LIMIT,
     ReportFilter,
-    _amount_type,
-    _dimension_names,
-    _frame,
-    _page,
-    _scratch,
-    _thread_conditions,
     default_filter,
     value_amount_type,
 )
@@ -72,16 +65,11 @@ from crm_data.reports.forecast import (  # noqa: F401
     slipped,
     thread_forecast_value,
 )
-from crm_data.reports.funnel import _THREAD_LIST, Drill, Funnel, Weighted, drill_threads, funnel, weighted_pipeline  # noqa: F401
-from crm_data.reports.history import _DEPTH_SQL, _ENTRIES_SQL, _PATH_SQL, _build_cohort, _build_values  # noqa: F401
+from crm_data.reports.funnel import Drill, Funnel, Weighted, drill_threads, funnel, weighted_pipeline  # noqa: F401
 from crm_data.reports.kpis import Kpis, kpis  # noqa: F401
 from crm_data.reports.money import (  # noqa: F401
-    _FACTS_SQL,
-    _PRODUCT_FACTS_KEY,
-    _PRODUCT_FACTS_SQL,
     Money,
     PartialPeriod,
-    _without_product,
     money,
     money_keys,
     money_pivot,
@@ -91,8 +79,6 @@ from crm_data.reports.money import (  # noqa: F401
 from crm_data.reports.periods import (  # noqa: F401
     GRANULARITIES,
     MAX_BUCKETS,
-    _window,
-    _zone,
     bucket_start,
     buckets,
     granularity_for,

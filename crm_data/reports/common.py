@@ -15,11 +15,11 @@ from crm_data import clock
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import LANGS, name_sql
 from crm_data.errors import ValidationError
-from crm_data.reports.periods import GRANULARITIES, _zone, buckets
+from crm_data.reports.periods import GRANULARITIES, buckets, org_zone
 
 DIMENSIONS = ("owner", "client", "product", "event_type", "amount_type", "pipeline")
 # the breakdown key of an amount, and where the key's name comes from
-_DIMENSION_KEY = {
+DIMENSION_KEY = {
     "owner": "t.owner_id",
     "client": "t.client_id",
     "event_type": "e.type_id",
@@ -28,7 +28,7 @@ _DIMENSION_KEY = {
 }
 
 
-def _dimension_names(dimension: str, lang: str | None) -> str:
+def dimension_names(dimension: str, lang: str | None) -> str:
     """SQL of (id, name) of the breakdown's keys, dictionary rows named in `lang`."""
     match dimension:
         case "owner":
@@ -78,7 +78,7 @@ class ReportFilter:
         buckets(self.start, self.end, self.granularity)  # refuses a range of too many periods
 
 
-def _thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str, Any]]:
+def thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str, Any]]:
     """SQL conditions on a thread (allow-listed fragments; values as parameters)."""
     parts = ["TRUE"]
     params: dict[str, Any] = {}
@@ -95,7 +95,7 @@ def _thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str
     return " AND ".join(parts), params
 
 
-def _amount_type(db: Database, f: ReportFilter) -> int:
+def amount_type_of(db: Database, f: ReportFilter) -> int:
     """The amount type a thread's value is counted in: the filter's, or the first one."""
     return value_amount_type(db, f.amount_type_id)
 
@@ -120,7 +120,7 @@ WHERE v.amount_type_id = $amount_type
 """
 
 
-def _frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+def read_frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """The result as a DataFrame with DECIMAL columns as Decimal (DuckDB's own `.df()` turns
     them into floats). For the small results of reports only."""
     rows = tx.dicts(sql, params)
@@ -129,15 +129,15 @@ def _frame(tx: Tx, sql: str, params: dict[str, Any] | None = None) -> pd.DataFra
     return tx.df(f"SELECT * FROM ({sql}) AS result LIMIT 0", params)
 
 
-def _page(tx: Tx, sql: str, params: dict[str, Any]) -> tuple[pd.DataFrame, int]:
+def read_page(tx: Tx, sql: str, params: dict[str, Any]) -> tuple[pd.DataFrame, int]:
     """A limited list and how many rows there are in all (`sql` selects `count(*) OVER () AS total`)."""
-    frame = _frame(tx, sql, params)
+    frame = read_frame(tx, sql, params)
     total = int(frame["total"].iloc[0]) if len(frame) else 0
     return frame.drop(columns="total"), total
 
 
 @contextmanager
-def _scratch(db: Database) -> Iterator[Tx]:
+def scratch(db: Database) -> Iterator[Tx]:
     """A read snapshot in which a report builds temporary tables (r_*) for its several small
     queries: they belong to this unit's own cursor and vanish with its rollback."""
     with db.read() as tx:
@@ -147,7 +147,7 @@ def _scratch(db: Database) -> Iterator[Tx]:
 # -- defaults ------------------------------------------------------------------------------------------------
 def default_filter(db: Database, *, days: int = 365, now: dt.datetime | None = None) -> ReportFilter:
     """The last `days` days up to today (local), every thread: what the pages open with."""
-    today = (now or clock.now()).astimezone(_zone(db)).date()
+    today = (now or clock.now()).astimezone(org_zone(db)).date()
     return ReportFilter(start=today - dt.timedelta(days=days - 1), end=today)
 
 

@@ -36,13 +36,13 @@ from crm_data.reports.common import (
     DRILL_LIMIT,
     THREAD_VALUE_SQL,
     ReportFilter,
-    _amount_type,
-    _frame,
-    _page,
-    _thread_conditions,
+    amount_type_of,
+    read_frame,
+    read_page,
+    thread_conditions,
     value_amount_type,
 )
-from crm_data.reports.periods import _zone, buckets, local_midnight, next_bucket
+from crm_data.reports.periods import buckets, local_midnight, next_bucket, org_zone
 
 FORECAST_DIMENSIONS = ("owner", "pipeline")
 FORECAST_KINDS = ("open", "committed", "won", "overdue")
@@ -102,8 +102,8 @@ def _dimension(f: ReportFilter) -> str:
 def _params(db: Database, f: ReportFilter, today: dt.date) -> tuple[str, dict[str, Any], list[dt.date]]:
     periods = buckets(f.start, f.end, f.granularity)
     after = next_bucket(periods[-1], f.granularity)
-    zone = _zone(db)
-    where, params = _thread_conditions(f)
+    zone = org_zone(db)
+    where, params = thread_conditions(f)
     sql = _CHOSEN_SQL.format(where=where, grain=f.granularity, value_sql=THREAD_VALUE_SQL.format(threads="chosen"))
     return (
         sql,
@@ -115,7 +115,7 @@ def _params(db: Database, f: ReportFilter, today: dt.date) -> tuple[str, dict[st
             "to": local_midnight(after, zone),
             "first": periods[0],
             "after": after,
-            "amount_type": _amount_type(db, f),
+            "amount_type": amount_type_of(db, f),
         },
         periods,
     )
@@ -125,7 +125,7 @@ def _params(db: Database, f: ReportFilter, today: dt.date) -> tuple[str, dict[st
 def forecast(db: Database, f: ReportFilter, *, today: dt.date | None = None) -> Forecast:
     """The forecast of `f`'s buckets (`f.granularity`), by owner or by pipeline (`f.dimension`;
     any other dimension is read as owner), with the owners' targets."""
-    today = today or clock.today(_zone(db))
+    today = today or clock.today(org_zone(db))
     dimension = _dimension(f)
     chosen, params, periods = _params(db, f, today)
     key = "owner_id" if dimension == "owner" else "pipeline_id"
@@ -136,7 +136,7 @@ def forecast(db: Database, f: ReportFilter, *, today: dt.date | None = None) -> 
     )
     owner_scope = "TRUE" if f.owner_id is None else "owner_id = $owner_id"
     with db.read() as tx:
-        rows = _frame(
+        rows = read_frame(
             tx,
             f"""
             WITH {chosen},
@@ -180,7 +180,7 @@ def forecast(db: Database, f: ReportFilter, *, today: dt.date | None = None) -> 
             """,
             params,
         )
-        target_total = _frame(
+        target_total = read_frame(
             tx,
             f"""
             SELECT CAST(date_trunc('{f.granularity}', month) AS DATE) AS period, sum(amount) AS target
@@ -283,7 +283,7 @@ def forecast_threads(
     expected_close, closed_on."""
     if kind not in FORECAST_KINDS:
         raise ValueError(kind)
-    today = today or clock.today(_zone(db))
+    today = today or clock.today(org_zone(db))
     chosen, params, _ = _params(db, f, today)
     condition = {
         "open": "fa.status = 'open'",
@@ -299,7 +299,7 @@ def forecast_threads(
         pipeline=name_sql("pl", f.lang), stage=name_sql("s", f.lang), condition=condition
     )
     with db.read() as tx:
-        frame, total = _page(tx, sql, {**params, "period": period, "key": key, "limit": limit})
+        frame, total = read_page(tx, sql, {**params, "period": period, "key": key, "limit": limit})
     return frame, total
 
 
@@ -321,10 +321,10 @@ def slipped(
     overdue), moved_later (how many times the date was moved later), days_idle (since the
     latest event), rot_days, overdue, moved, rotting (flags)."""
     now = now or clock.now()
-    today = today or now.astimezone(_zone(db)).date()
-    where, params = _thread_conditions(f)
+    today = today or now.astimezone(org_zone(db)).date()
+    where, params = thread_conditions(f)
     with db.read() as tx:
-        frame, total = _page(
+        frame, total = read_page(
             tx,
             f"""
             WITH chosen AS (SELECT t.id FROM threads t WHERE t.status = 'open' AND {where}),
@@ -358,8 +358,8 @@ def slipped(
                 **params,
                 "today": today,
                 "now": now,
-                "tz": _zone(db).key,
-                "amount_type": _amount_type(db, f),
+                "tz": org_zone(db).key,
+                "amount_type": amount_type_of(db, f),
                 "limit": limit,
             },
         )

@@ -16,13 +16,13 @@ from crm_data.reports.common import (
     DRILL_LIMIT,
     THREAD_VALUE_SQL,
     ReportFilter,
-    _amount_type,
-    _frame,
-    _page,
-    _scratch,
-    _thread_conditions,
+    amount_type_of,
+    read_frame,
+    read_page,
+    scratch,
+    thread_conditions,
 )
-from crm_data.reports.history import _build_cohort, _build_values
+from crm_data.reports.history import build_cohort, build_values
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,10 @@ class Funnel:
 @cache.shared(blind_to_appends=("events",))
 def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> Funnel:
     now = now or clock.now()
-    amount_type_id = _amount_type(db, f)
-    with _scratch(db) as tx:
-        _build_cohort(tx, db, f, amount_type_id)
-        stages = _frame(
+    amount_type_id = amount_type_of(db, f)
+    with scratch(db) as tx:
+        build_cohort(tx, db, f, amount_type_id)
+        stages = read_frame(
             tx,
             f"""
             WITH deepest AS (
@@ -105,7 +105,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
             """,
             {"now": now, "pipeline_id": f.pipeline_id},
         )
-        outcomes = _frame(
+        outcomes = read_frame(
             tx,
             f"""
             SELECT c.pipeline_id, {name_sql("pl", f.lang)} AS pipeline, count(*) AS threads,
@@ -123,7 +123,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
             ORDER BY pl.sequence, pl.name, c.pipeline_id
             """,
         )
-        lost_reasons = _frame(
+        lost_reasons = read_frame(
             tx,
             f"""
             SELECT c.lost_reason_id, coalesce({name_sql("r", f.lang)}, '') AS lost_reason, count(*) AS threads,
@@ -194,18 +194,18 @@ def drill_threads(
     """The threads behind a funnel bar or row (most valuable first, at most `limit`; None: all, for an export) and how
     many there are: id, title, client, owner, pipeline, stage, percent, status, value,
     opened_at, closed_at."""
-    amount_type_id = _amount_type(db, f)
-    with _scratch(db) as tx:
+    amount_type_id = amount_type_of(db, f)
+    with scratch(db) as tx:
         if drill.kind == "open_owner":
-            where, params = _thread_conditions(f)
+            where, params = thread_conditions(f)
             tx.execute(
                 f"CREATE TEMP TABLE r_chosen AS SELECT t.id FROM threads t"
                 f" WHERE t.status = 'open' AND t.owner_id = $drill_owner AND {where}",
                 {**params, "drill_owner": drill.owner_id},
             )
-            _build_values(tx, "r_chosen", amount_type_id)
+            build_values(tx, "r_chosen", amount_type_id)
         else:
-            _build_cohort(tx, db, f, amount_type_id)
+            build_cohort(tx, db, f, amount_type_id)
             condition = {
                 "cohort": "TRUE",
                 "reached": "d.depth >= (SELECT step FROM r_path WHERE stage_id = $stage_id)"
@@ -225,7 +225,7 @@ def drill_threads(
                     "drill_pipeline": drill.pipeline_id,
                 },
             )
-        return _page(tx, thread_list_sql(f.lang), {"limit": limit})
+        return read_page(tx, thread_list_sql(f.lang), {"limit": limit})
 
 
 @dataclass(frozen=True)
@@ -243,10 +243,10 @@ class Weighted:
 def weighted_pipeline(db: Database, f: ReportFilter) -> Weighted:
     """Open threads matching the filters (not the period): value × stage percent / 100. One
     statement: the per-owner rows and the total (its grouping set `()`) from one scan."""
-    amount_type_id = _amount_type(db, f)
-    where, params = _thread_conditions(f)
+    amount_type_id = amount_type_of(db, f)
+    where, params = thread_conditions(f)
     with db.read() as tx:
-        rows = _frame(
+        rows = read_frame(
             tx,
             f"""
             WITH chosen AS (SELECT t.id, t.owner_id, t.stage_id FROM threads t WHERE t.status = 'open' AND {where}),

@@ -4,11 +4,11 @@ and how deep it got (temporary tables r_* of one read snapshot)."""
 from __future__ import annotations
 
 from crm_data.db import Database, Tx
-from crm_data.reports.common import THREAD_VALUE_SQL, ReportFilter, _thread_conditions
-from crm_data.reports.periods import _window
+from crm_data.reports.common import THREAD_VALUE_SQL, ReportFilter, thread_conditions
+from crm_data.reports.periods import local_window
 
 # -- funnel --------------------------------------------------------------------------------------------------
-_PATH_SQL = """
+PATH_SQL = """
 CREATE TEMP TABLE r_path AS
 SELECT s.id AS stage_id, s.pipeline_id, s.sequence, s.name, s.percent, s.is_won, s.is_lost, s.active,
        CASE WHEN s.is_lost THEN NULL
@@ -21,7 +21,7 @@ FROM stages s
 
 # from the rollup `thread_stage_entries` (crm_data/rollups.py), kept with every save that changes
 # a thread's stage history; an opening it stores as NULL is its pipeline's first open stage now
-_ENTRIES_SQL = """
+ENTRIES_SQL = """
 CREATE TEMP TABLE r_entries AS
 WITH first_stage AS (
     SELECT pipeline_id, first(stage_id ORDER BY sequence, stage_id) AS stage_id
@@ -45,11 +45,11 @@ GROUP BY c.id, c.pipeline_id
 """
 
 
-def _build_cohort(tx: Tx, db: Database, f: ReportFilter, amount_type_id: int) -> None:
+def build_cohort(tx: Tx, db: Database, f: ReportFilter, amount_type_id: int) -> None:
     """Temporary tables of the cohort: r_cohort (threads, with value), r_path, r_entries, r_depth."""
-    where, params = _thread_conditions(f)
-    window = _window(db, f.start, f.end)
-    tx.execute(_PATH_SQL)
+    where, params = thread_conditions(f)
+    window = local_window(db, f.start, f.end)
+    tx.execute(PATH_SQL)
     tx.execute(
         f"""
         CREATE TEMP TABLE r_cohort AS
@@ -60,12 +60,12 @@ def _build_cohort(tx: Tx, db: Database, f: ReportFilter, amount_type_id: int) ->
         """,
         {**params, **window},
     )
-    _build_values(tx, "r_cohort", amount_type_id)
-    tx.execute(_ENTRIES_SQL)
+    build_values(tx, "r_cohort", amount_type_id)
+    tx.execute(ENTRIES_SQL)
     tx.execute(_DEPTH_SQL)
 
 
-def _build_values(tx: Tx, threads_table: str, amount_type_id: int) -> None:
+def build_values(tx: Tx, threads_table: str, amount_type_id: int) -> None:
     """r_value: each thread's value (amount type summed over its done events)."""
     tx.execute(
         f"CREATE TEMP TABLE r_value AS {THREAD_VALUE_SQL.format(threads=threads_table)}",

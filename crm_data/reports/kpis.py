@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from crm_data import cache, clock, internal
 from crm_data.db import Database
-from crm_data.reports.common import ReportFilter, _amount_type, _thread_conditions
+from crm_data.reports.common import ReportFilter, amount_type_of, thread_conditions
 from crm_data.reports.funnel import Weighted, weighted_pipeline
-from crm_data.reports.periods import _window, _zone, local_midnight
+from crm_data.reports.periods import local_midnight, local_window, org_zone
 
 
 # -- the meeting's key numbers -------------------------------------------------------------------------------
@@ -38,13 +38,13 @@ def kpis(db: Database, f: ReportFilter, *, now: dt.datetime | None = None, weigh
     matching threads that started before today, local time) and the weighted pipeline (pass
     `weighted` when the caller has it already)."""
     now = now or clock.now()
-    zone = _zone(db)
+    zone = org_zone(db)
     days = (f.end - f.start).days + 1
-    window = _window(db, f.start, f.end)
-    before = _window(db, f.start - dt.timedelta(days=days), f.start - dt.timedelta(days=1))
+    window = local_window(db, f.start, f.end)
+    before = local_window(db, f.start - dt.timedelta(days=days), f.start - dt.timedelta(days=1))
     today = local_midnight(now.astimezone(zone).date(), zone)
-    amount_type_id = _amount_type(db, f)
-    where, params = _thread_conditions(f)
+    amount_type_id = amount_type_of(db, f)
+    where, params = thread_conditions(f)
     # one statement, and one pass over the events for the three counts of events; with no
     # filter every event's thread matches, so the events are not joined to threads at all
     chosen_events = "" if where == "TRUE" else "JOIN chosen x ON x.id = e.thread_id"

@@ -13,17 +13,17 @@ import pandas as pd
 from crm_data import cache, checks, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
-    _DIMENSION_KEY,
+    DIMENSION_KEY,
     NONE,
     OTHER,
     TOP_KEYS,
     ReportFilter,
-    _amount_type,
-    _dimension_names,
-    _frame,
-    _thread_conditions,
+    amount_type_of,
+    dimension_names,
+    read_frame,
+    thread_conditions,
 )
-from crm_data.reports.periods import _zone, buckets, local_midnight, next_bucket, previous_bucket
+from crm_data.reports.periods import buckets, local_midnight, next_bucket, org_zone, previous_bucket
 
 # -- money ---------------------------------------------------------------------------------------------------
 # Money split among products, as the `facts` of a money report (period, key, value). An event's
@@ -154,7 +154,7 @@ def money(
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     before = previous_bucket(first, f.granularity)
-    zone = _zone(db)
+    zone = org_zone(db)
     window = {"tz": zone.key, "from": local_midnight(before, zone), "to": local_midnight(after, zone)}
     partial = running_bucket(periods[-1], f.granularity, today or clock.today(zone))
     # the bucket before the last counts up to `cut` when compared with the last one
@@ -163,7 +163,7 @@ def money(
     # the keys chosen to compare come first (and are the only ones shown on their own)
     chosen_first = "list_contains($keys::BIGINT[], key) DESC," if keys else ""
     with db.read() as tx:
-        rows = _frame(
+        rows = read_frame(
             tx,
             f"""
             WITH {facts},
@@ -198,7 +198,7 @@ def money(
             SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
                    l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
                    (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio, (SELECT n FROM others) AS others
-            FROM lagged l LEFT JOIN ({_dimension_names(f.dimension, f.lang)}) n ON n.id = l.key
+            FROM lagged l LEFT JOIN ({dimension_names(f.dimension, f.lang)}) n ON n.id = l.key
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
             """,
@@ -224,8 +224,8 @@ def money(
 def _facts(db: Database, f: ReportFilter) -> tuple[str, dict[str, Any], int | None]:
     """The `facts` CTE of a money report (period, starts_at, key, value), its thread conditions'
     parameters and the amount type it counts (None: every type, by amount type)."""
-    where, params = _thread_conditions(f if f.product_id is None else _without_product(f))
-    amount_type_id = None if f.dimension == "amount_type" else _amount_type(db, f)
+    where, params = thread_conditions(f if f.product_id is None else without_product(f))
+    amount_type_id = None if f.dimension == "amount_type" else amount_type_of(db, f)
     amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
     grain = f.granularity  # allow-listed in ReportFilter
     if f.dimension == "product" or f.product_id is not None:
@@ -239,7 +239,7 @@ def _facts(db: Database, f: ReportFilter) -> tuple[str, dict[str, Any], int | No
         )
     else:
         facts = _FACTS_SQL.format(
-            grain=grain, key=_DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
+            grain=grain, key=DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
         )
     return facts, params, amount_type_id
 
@@ -251,17 +251,17 @@ def money_keys(db: Database, f: ReportFilter) -> pd.DataFrame:
     only the top keys; NONE for amounts without a product."""
     periods = buckets(f.start, f.end, f.granularity)
     after = next_bucket(periods[-1], f.granularity)
-    zone = _zone(db)
+    zone = org_zone(db)
     facts, params, amount_type_id = _facts(db, f)
     with db.read() as tx:
-        return _frame(
+        return read_frame(
             tx,
             f"""
             WITH {facts},
             sums AS (SELECT key, sum(value) AS total FROM facts WHERE period >= $first GROUP BY key)
             SELECT s.key, n.name AS label, CAST(s.total AS DECIMAL(38, 2)) AS total,
                    s.total / nullif(sum(s.total) OVER (), 0) AS share
-            FROM sums s LEFT JOIN ({_dimension_names(f.dimension, f.lang)}) n ON n.id = s.key
+            FROM sums s LEFT JOIN ({dimension_names(f.dimension, f.lang)}) n ON n.id = s.key
             ORDER BY s.total DESC, label, s.key
             """,
             {
@@ -288,7 +288,7 @@ def running_bucket(start: dt.date, granularity: str, today: dt.date) -> PartialP
     return PartialPeriod(start, today, before, min(before + dt.timedelta(days=days), start - dt.timedelta(days=1)))
 
 
-def _without_product(f: ReportFilter) -> ReportFilter:
+def without_product(f: ReportFilter) -> ReportFilter:
     """The filter without its product: money and product reports apply the product to amounts
     and lines, not to whole threads."""
     return replace(f, product_id=None)

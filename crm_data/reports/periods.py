@@ -15,7 +15,7 @@ MAX_BUCKETS = 1300  # a century of months; weeks for 25 years
 
 
 # -- shared pieces -------------------------------------------------------------------------------------------
-def _zone(db: Database) -> ZoneInfo:
+def org_zone(db: Database) -> ZoneInfo:
     return ZoneInfo(org_settings.cached(db).time_zone)
 
 
@@ -30,8 +30,8 @@ def local_days(start: dt.date, end: dt.date, zone: ZoneInfo) -> tuple[dt.datetim
     return local_midnight(start, zone), local_midnight(end + dt.timedelta(days=1), zone)
 
 
-def _window(db: Database, start: dt.date, end: dt.date) -> dict[str, Any]:
-    zone = _zone(db)
+def local_window(db: Database, start: dt.date, end: dt.date) -> dict[str, Any]:
+    zone = org_zone(db)
     begin, stop = local_days(start, end, zone)
     return {"tz": zone.key, "from": begin, "to": stop}
 

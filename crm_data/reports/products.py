@@ -10,9 +10,9 @@ import pandas as pd
 from crm_data import cache, clock
 from crm_data.db import Database
 from crm_data.dictionaries import name_sql
-from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, _frame, _page, _scratch, _thread_conditions
-from crm_data.reports.money import _without_product, running_bucket
-from crm_data.reports.periods import _window, _zone, buckets, local_midnight, next_bucket
+from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, read_frame, read_page, scratch, thread_conditions
+from crm_data.reports.money import running_bucket, without_product
+from crm_data.reports.periods import buckets, local_midnight, local_window, next_bucket, org_zone
 
 
 # -- products ------------------------------------------------------------------------------------------------
@@ -42,12 +42,12 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
     whether the last bucket is still running (`running_through`)."""
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
-    zone = _zone(db)
+    zone = org_zone(db)
     window = {"tz": zone.key, "from": local_midnight(first, zone), "to": local_midnight(after, zone)}
-    where, params = _thread_conditions(_without_product(f))
+    where, params = thread_conditions(without_product(f))
     product = "AND ep.product_id = $product_id" if f.product_id is not None else ""
     grain = f.granularity
-    with _scratch(db) as tx:
+    with scratch(db) as tx:
         tx.execute(
             f"""
             CREATE TEMP TABLE r_lines AS
@@ -81,7 +81,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
             JOIN products pr ON pr.id = coalesce(l.product_id, w.product_id)
             ORDER BY {order}
         """
-        rows = _frame(
+        rows = read_frame(
             tx,
             base.format(
                 period="coalesce(l.period, w.period) AS period,",
@@ -91,7 +91,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
                 order="period, value DESC, pr.code, pr.id",
             ),
         )
-        totals = _frame(
+        totals = read_frame(
             tx,
             base.format(
                 period="",
@@ -101,7 +101,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
                 order="value DESC, pr.code, pr.id",
             ),
         )
-        leaders = _frame(
+        leaders = read_frame(
             tx,
             f"""
             WITH keys AS (SELECT product_id FROM r_lines UNION SELECT product_id FROM r_won),
@@ -141,9 +141,9 @@ def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_L
     and how many there are."""
     if f.product_id is None:
         raise ValueError("product_events needs a product")
-    where, params = _thread_conditions(_without_product(f))
+    where, params = thread_conditions(without_product(f))
     with db.read() as tx:
-        return _page(
+        return read_page(
             tx,
             f"""
             SELECT e.id AS event_id, e.thread_id, e.starts_at, t.title, c.name AS client, {name_sql("et", f.lang)} AS type,
@@ -156,7 +156,7 @@ def product_events(db: Database, f: ReportFilter, *, limit: int | None = DRILL_L
             ORDER BY e.starts_at DESC, ep.id DESC
             LIMIT $limit
             """,
-            {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
+            {**params, **local_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
         )
 
 
@@ -166,9 +166,9 @@ def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_
     lines there, stage and status (most valuable first, at most `limit`), and how many."""
     if f.product_id is None:
         raise ValueError("product_threads needs a product")
-    where, params = _thread_conditions(_without_product(f))
+    where, params = thread_conditions(without_product(f))
     with db.read() as tx:
-        return _page(
+        return read_page(
             tx,
             f"""
             WITH lines AS (
@@ -187,5 +187,5 @@ def product_threads(db: Database, f: ReportFilter, *, limit: int | None = DRILL_
             ORDER BY l.value DESC, t.id DESC
             LIMIT $limit
             """,
-            {**params, **_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
+            {**params, **local_window(db, f.start, f.end), "product_id": f.product_id, "limit": limit},
         )

@@ -12,9 +12,9 @@ from crm_data import cache, clock
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.dictionaries import name_sql
-from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, _frame, _scratch
-from crm_data.reports.history import _ENTRIES_SQL, _PATH_SQL
-from crm_data.reports.periods import _window, local_midnight
+from crm_data.reports.common import WORKLOAD_LIMIT, ReportFilter, read_frame, scratch
+from crm_data.reports.history import ENTRIES_SQL, PATH_SQL
+from crm_data.reports.periods import local_midnight, local_window
 from crm_data.rules import overlap_sql
 
 
@@ -34,8 +34,8 @@ def thread_timeline(
     db: Database, thread_id: int, *, now: dt.datetime | None = None, limit: int = 2000, lang: str | None = None
 ) -> ThreadTimeline:
     now = now or clock.now()
-    with _scratch(db) as tx:
-        events = _frame(
+    with scratch(db) as tx:
+        events = read_frame(
             tx,
             f"""
             SELECT e.id, e.status, e.starts_at, e.ends_at, {name_sql("et", lang)} AS type, et.color,
@@ -49,13 +49,13 @@ def thread_timeline(
             """,
             {"thread": thread_id, "limit": limit},
         )
-        tx.execute(_PATH_SQL)
+        tx.execute(PATH_SQL)
         tx.execute(
             "CREATE TEMP TABLE r_cohort AS SELECT id, pipeline_id, stage_id, opened_at, closed_at FROM threads WHERE id = $thread",
             {"thread": thread_id},
         )
-        tx.execute(_ENTRIES_SQL)
-        stages = _frame(
+        tx.execute(ENTRIES_SQL)
+        stages = read_frame(
             tx,
             f"""
             SELECT en.stage_id, {name_sql("sn", lang)} AS stage, p.percent, p.is_won, p.is_lost, en.entered_at,
@@ -101,7 +101,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
     """Each person's planned (and done) events in the period: as assignee or as a coworker
     taking part. `f.owner_id` picks one person; client and pipeline filter the events' threads.
     More than `limit` intervals come as hours per person and day (`Workload.days`)."""
-    window = _window(db, f.start, f.end)
+    window = local_window(db, f.start, f.end)
     statuses = ["planned", "done"] if include_done else ["planned"]
     parts = ["TRUE"]
     if f.client_id is not None:
@@ -111,7 +111,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
     if f.owner_id is not None:
         parts.append("p.user_id = $owner_id")
     where = " AND ".join(parts)
-    with _scratch(db) as tx:
+    with scratch(db) as tx:
         tx.execute(
             f"""
             CREATE TEMP TABLE r_work AS
@@ -140,7 +140,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
                 "owner_id": f.owner_id,
             },
         )
-        people = _frame(
+        people = read_frame(
             tx,
             """
             SELECT w.user_id, u.display_name AS person, count(*) AS events,
@@ -152,7 +152,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
             """,
             window,
         )
-        intervals = _frame(
+        intervals = read_frame(
             tx,
             f"""
             SELECT w.user_id, u.display_name AS person, w.event_id, w.thread_id, w.status, w.starts_at, w.ends_at,
@@ -168,7 +168,7 @@ def workload(db: Database, f: ReportFilter, *, include_done: bool = True, limit:
             return Workload(intervals, people)
         zone = ZoneInfo(window["tz"])
         days = [f.start + dt.timedelta(days=i) for i in range((f.end - f.start).days + 1)]
-        per_day = _frame(
+        per_day = read_frame(
             tx,
             """
             WITH d AS (SELECT unnest($days) AS day, unnest($starts) AS day_start, unnest($ends) AS day_end)
@@ -202,10 +202,10 @@ def resource_occupancy(db: Database, f: ReportFilter) -> pd.DataFrame:
     """Per active resource (and any archived one booked in the period): bookings, booked hours
     inside the period, available hours (the organisation's working hours in the period) and
     occupancy = booked / available (None when nothing is available)."""
-    window = _window(db, f.start, f.end)
+    window = local_window(db, f.start, f.end)
     available = working_hours_in(db, f.start, f.end)
     with db.read() as tx:
-        return _frame(
+        return read_frame(
             tx,
             """
             WITH booked AS (
