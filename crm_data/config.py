@@ -9,6 +9,7 @@ CRM_ATTACHMENT_MAX_MB the default attachment size limit, until an admin sets one
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -47,6 +48,31 @@ def config_from_env(env: os._Environ[str] | dict[str, str] | None = None) -> Con
     limit = int(env.get("CRM_ATTACHMENT_MAX_MB") or DEFAULT_ATTACHMENT_MAX_MB)
     url = env.get("CRM_DATABASE_URL") or None
     return Config(db_path=db_path, data_dir=data_dir, attachment_max_mb=limit, database_url=url)
+
+
+def current_config() -> Config:
+    """The configuration of the environment as it is now: the one the pages and the web routes
+    share. Resolved once per set of values (resolving paths touches the disk, and a page asks
+    for it dozens of times a run), yet following the environment when it changes (tests)."""
+    env = os.environ
+    return _resolved(
+        env.get("CRM_DB_PATH", ""),
+        env.get("CRM_DATA_DIR", ""),
+        env.get("CRM_ATTACHMENT_MAX_MB", ""),
+        env.get("CRM_DATABASE_URL", ""),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(db_path: str, data_dir: str, attachment_max_mb: str, database_url: str) -> Config:
+    return config_from_env(
+        {
+            "CRM_DB_PATH": db_path,
+            "CRM_DATA_DIR": data_dir,
+            "CRM_ATTACHMENT_MAX_MB": attachment_max_mb,
+            "CRM_DATABASE_URL": database_url,
+        }
+    )
 
 
 def config_for(db_path: str | Path, data_dir: str | Path | None = None) -> Config:

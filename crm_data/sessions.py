@@ -24,6 +24,8 @@ from crm_data.identity import USER_COLUMNS, User, user_from_row
 log = logging.getLogger(__name__)
 
 IDLE = dt.timedelta(hours=12)
+COOKIE_NAME = "crm_session"  # the browser's session cookie: set by the web routes, read by pages
+
 IDLE_PERSISTENT = dt.timedelta(days=30)
 TOUCH_EVERY = dt.timedelta(minutes=5)
 MAX_USER_AGENT = 300

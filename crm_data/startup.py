@@ -9,7 +9,7 @@ import logging
 import threading
 
 from crm_data import attachments, sessions
-from crm_data.config import Config, config_from_env
+from crm_data.config import Config, config_from_env, current_config
 from crm_data.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,13 @@ def database(config: Config) -> Database:
     through `open_app`, as under AppTest)."""
     found = _open.get(config.database_key)
     return found if found is not None else open_app(config)
+
+
+def current_database() -> Database:
+    """The database of the current configuration (`config.current_config`), as the pages and the
+    web routes reach it: the one the server opened at start, opened on first use where no server
+    started it (AppTest)."""
+    return database(current_config())
 
 
 def is_open(config: Config) -> bool:

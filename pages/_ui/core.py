@@ -3,8 +3,6 @@ turning domain errors into messages. Pages stay thin: widgets, one crm_data call
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,7 +10,7 @@ import streamlit as st
 
 from crm_data import dictionaries, rules, sessions, startup
 from crm_data import settings as org_settings
-from crm_data.config import Config, config_from_env
+from crm_data.config import Config, current_config
 from crm_data.db import Database
 from crm_data.dictionaries import Lookups
 from crm_data.errors import CrmError, ValidationError
@@ -22,39 +20,19 @@ from crm_data.identity import User
 T = TypeVar("T")
 
 TOKEN_KEY = "auth_token"  # noqa: S105 - the name of a session-state key
-SESSION_COOKIE = "crm_session"  # the name pages/_web sets; kept here so pages need no Starlette
+SESSION_COOKIE = sessions.COOKIE_NAME
 LANG_KEY = "ui_lang"
 NOTICE_KEY = "login_notice"  # why this tab was signed out: a code of pages._web.auth.NOTICES
 
 
-@functools.lru_cache(maxsize=8)
-def _config(db_path: str, data_dir: str, attachment_max_mb: str, database_url: str) -> Config:
-    """The configuration of these environment values (resolving paths touches the disk, and a
-    page asks for the database dozens of times per run)."""
-    return config_from_env(
-        {
-            "CRM_DB_PATH": db_path,
-            "CRM_DATA_DIR": data_dir,
-            "CRM_ATTACHMENT_MAX_MB": attachment_max_mb,
-            "CRM_DATABASE_URL": database_url,
-        }
-    )
-
-
 def config() -> Config:
-    env = os.environ
-    return _config(
-        env.get("CRM_DB_PATH", ""),
-        env.get("CRM_DATA_DIR", ""),
-        env.get("CRM_ATTACHMENT_MAX_MB", ""),
-        env.get("CRM_DATABASE_URL", ""),
-    )
+    return current_config()
 
 
 def db() -> Database:
     """The database the server opened at start (app.py's lifespan); opened on first use where
     no server started it (AppTest)."""
-    return startup.database(config())
+    return startup.current_database()
 
 
 def lookups() -> Lookups:

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import functools
-
 import anyio
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from crm_data import sessions, startup
 from crm_data import settings as org_settings
-from crm_data.config import Config, config_from_env
+from crm_data.config import Config, current_config
 from crm_data.db import Database
 from crm_data.identity import User
 
-SESSION_COOKIE = "crm_session"
+SESSION_COOKIE = sessions.COOKIE_NAME
 
 
-@functools.cache
 def config() -> Config:
-    return config_from_env()
+    return current_config()
 
 
 def database() -> Database:
-    return startup.database(config())
+    return startup.current_database()
 
 
 def org(_request: HTTPConnection) -> org_settings.OrgSettings:
