@@ -32,6 +32,7 @@ MAX_SHORT = 100
 MAX_AMOUNT = Decimal("999999999999.99")  # under a trillion; sums still fit DECIMAL(38,2)
 MAX_QUANTITY = Decimal("999999999")
 CENT = Decimal("0.01")
+MIN_EVENT_MINUTES = 1
 MAX_EVENT_MINUTES = 31 * 24 * 60
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -282,7 +283,7 @@ def check_duration(minutes: int | float | Decimal | None, field: str) -> int:
         raise ValidationError.single(field, "validation.not_finite")
     if int(minutes) != minutes:
         raise ValidationError.single(field, "validation.whole_minutes")
-    if minutes <= 0:
+    if minutes < MIN_EVENT_MINUTES:
         raise ValidationError.single(field, "validation.duration_positive")
     if minutes > MAX_EVENT_MINUTES:
         raise ValidationError.single(field, "validation.duration_too_long", max=MAX_EVENT_MINUTES // 1440)

@@ -16,7 +16,7 @@ from crm_data.planning import working_hours
 from crm_data.rules import local_to_utc, next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
-from pages._ui import pickers, quicklog
+from pages._ui import pickers, quicklog, slotfields
 from pages._ui.problems import _local, chosen_slot_note, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
@@ -85,13 +85,8 @@ def plan_form(
     day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
     at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
     c1, c2, c3, c4 = st.columns([1.3, 2, 2, 1.3])
-    duration = c1.number_input(
-        f.t("field.duration_min"),
-        min_value=5,
-        max_value=44640,
-        step=15,
-        key=f"{prefix}_duration",
-        placeholder=f.t("log.duration_default"),
+    duration = slotfields.duration(
+        c1, f.t("field.duration_min"), f"{prefix}_duration", placeholder=f.t("log.duration_default")
     )
     coworkers = c2.multiselect(
         f.t("field.participant_user_ids"),
@@ -109,14 +104,7 @@ def plan_form(
         key=f"{prefix}_resources",
         placeholder=f.t("log.choose"),
     )
-    remind = c4.number_input(
-        f.t("field.remind_before_min"),
-        min_value=0,
-        max_value=20160,
-        step=5,
-        value=org.reminder_offset_min,
-        key=f"{prefix}_remind",
-    )
+    remind = slotfields.remind_before(c4, f.t("field.remind_before_min"), f"{prefix}_remind", org.reminder_offset_min)
     c1, c2, c3 = st.columns([1, 1, 1])
     freq = c1.selectbox(
         f.t("field.recurrence"), FREQS, key=f"{prefix}_freq", format_func=lambda x: f.t(f"planner.freq_{x}")
@@ -225,9 +213,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
         c1, c2, c3 = st.columns(3)
         day = c1.date_input(f.t("field.day"), key=f"{key}_day", format=f.date_input_format())
         at = c2.time_input(f.t("field.time"), key=f"{key}_time", step=900)
-        length = c3.number_input(
-            f.t("field.duration_min"), min_value=5, max_value=44640, step=15, key=f"{key}_duration"
-        )
+        length = slotfields.duration(c3, f.t("field.duration_min"), f"{key}_duration")
         go = st.button(f.t("planner.reschedule"), key=f"{key}_move", type="primary", icon=":material/update:")
         _run_change(
             f"{key}_move",

@@ -19,7 +19,7 @@ from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
 from crm_data.rules import local_to_utc, next_working_slot
 from crm_data.threads import ThreadChoice
-from pages._ui import chrome, closing, pickers, problems
+from pages._ui import chrome, closing, pickers, problems, slotfields
 from pages._ui import core as ui
 
 
@@ -235,14 +235,8 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
             on_change=_keep,
         ),
     ):
-        duration = st.number_input(
-            f.t("field.duration_min"),
-            min_value=1,
-            max_value=44640,
-            value=None,
-            step=5,
-            key=k("duration"),
-            placeholder=f.t("log.duration_default"),
+        duration = slotfields.duration(
+            st, f.t("field.duration_min"), k("duration"), value=None, step=5, placeholder=f.t("log.duration_default")
         )
         _errors_for(k, "duration_min")
 
@@ -475,13 +469,8 @@ def _next_step_fields(k: _Keys, look, account, settings):
     at = c3.time_input(f.t("field.next.time"), step=900, key=k("next_time"))
     _errors_for(k, "next.type_id", "next.starts_at")
     c1, c2, c3 = st.columns(3)
-    duration = c1.number_input(
-        f.t("field.next.duration_min"),
-        min_value=1,
-        max_value=44640,
-        step=15,
-        key=k("next_duration"),
-        placeholder=f.t("log.duration_default"),
+    duration = slotfields.duration(
+        c1, f.t("field.next.duration_min"), k("next_duration"), placeholder=f.t("log.duration_default")
     )
     assignee = c2.selectbox(
         f.t("field.next.assignee_id"),
@@ -490,13 +479,8 @@ def _next_step_fields(k: _Keys, look, account, settings):
         format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
         key=k("next_assignee"),
     )
-    remind = c3.number_input(
-        f.t("field.next.remind_before_min"),
-        min_value=0,
-        max_value=20160,
-        value=settings.reminder_offset_min,
-        step=5,
-        key=k("next_remind"),
+    remind = slotfields.remind_before(
+        c3, f.t("field.next.remind_before_min"), k("next_remind"), settings.reminder_offset_min
     )
     _errors_for(k, "next.duration_min", "next.assignee_id", "next.remind_before_min")
     c1, c2 = st.columns(2)
