@@ -5,7 +5,7 @@ note) and every optional extended part (stage change, next planned event, amount
 participants, dictionary values, attachments). It validates all of it first, collecting every
 problem per field, then writes everything in one transaction: nothing is half-written.
 Completing a planned event is the same command with `complete_event_id` set; what completing
-does to the planned event (its booking, its reminder) is `planning.complete_tx`. The next step
+does to the planned event (its booking, its reminder) is `plan_changes.complete_tx`. The next step
 is checked by `planning.validate_slot`, the same check as planning an event.
 """
 
@@ -23,6 +23,7 @@ from crm_data import (
     clock,
     dictionaries,
     permissions,
+    plan_changes,
     planning,
     reservations,
     rollups,
@@ -143,7 +144,7 @@ class LogResult:
     percent: int
     new_thread: bool
     # planned work that closing the thread ended
-    cancelled: planning.PlannedWork = field(default_factory=lambda: planning.PlannedWork(0, 0))
+    cancelled: plan_changes.PlannedWork = field(default_factory=lambda: plan_changes.PlannedWork(0, 0))
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def _validate(db: Database, actor: User, cmd: LogEvent, look: Lookups, now: dt.d
     thread = None
     with db.read() as tx:
         if complete_event_id is not None:
-            planned = planning.event_row_tx(tx, complete_event_id)
+            planned = plan_changes.event_row_tx(tx, complete_event_id)
             if planned["status"] != "planned":
                 raise ValidationError.single("complete_event_id", "event.not_planned", status=planned["status"])
             permissions.require_complete(actor, planned)
@@ -531,7 +532,7 @@ def _write(
     # that point to them commit.
     if c.complete_event_id is not None:
         # first: the next step's clash check below compares with the booking as completing cuts it
-        planning.complete_tx(
+        plan_changes.complete_tx(
             tx,
             actor,
             c.complete_event_id,
@@ -552,7 +553,7 @@ def _write(
         else []
     )
     new_thread = c.thread_id is None
-    cancelled = planning.PlannedWork(0, 0)
+    cancelled = plan_changes.PlannedWork(0, 0)
     first = None
     if new_thread:
         first = look.first_stage(c.pipeline_id)
@@ -611,7 +612,7 @@ def _write(
         threads.set_stage_tx(tx, actor.id, thread_id, stage, c.lost_reason_id, c.starts_at, was=was)
         if status != "open" and c.cancel_planned:
             # before the next step below: one planned in the closing save itself stays
-            cancelled = planning.cancel_thread_plans_tx(tx, actor, thread_id, now)
+            cancelled = plan_changes.cancel_thread_plans_tx(tx, actor, thread_id, now)
     elif not new_thread:
         tx.execute(
             "UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?",

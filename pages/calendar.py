@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_calendar import calendar
 
-from crm_data import agenda, clock, permissions, planning, rules
+from crm_data import agenda, clock, permissions, plan_changes, rules
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time, local_to_utc
@@ -311,7 +311,7 @@ if tab_cal.open:
                     st.rerun()
             if current is not None and (problem is None or accept):
                 try:
-                    planning.reschedule(
+                    plan_changes.reschedule(
                         ui.db(),
                         account,
                         event_id,

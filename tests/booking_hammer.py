@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from crm_data import planning, users
+from crm_data import plan_changes, planning, users
 from crm_data.config import Config
 from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
@@ -66,11 +66,11 @@ def act(
         if row is None:
             return None
         if roll < 0.8:
-            planning.reschedule(
+            plan_changes.reschedule(
                 db, actor, row[0], start, start + row[2], expected_version=row[1], accept_conflicts=True, now=now
             )
             return "moved"
-        planning.cancel(db, actor, row[0], expected_version=row[1], now=now)
+        plan_changes.cancel(db, actor, row[0], expected_version=row[1], now=now)
         return "cancelled"
     except ResourceTaken:
         return "taken"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crm_data import admin as svc
-from crm_data import backup, clients, clock, dictionaries, events, planning, threads, users
+from crm_data import backup, clients, clock, dictionaries, events, plan_changes, planning, threads, users
 from crm_data.db import Database
 from crm_data.errors import AuthError, PermissionDenied, ValidationError
 from crm_data.identity import User
@@ -69,7 +69,7 @@ def act(
         "archive an amount type": lambda u: svc.remove(db, u, "amount_types", next(iter(look.amount_types))),
         "change settings": lambda u: svc.save_settings(db, u, {"currency": "EUR"}),
         "make a backup": lambda u: backup.create(db, u, tmp_path / f"b{u.id}.zip"),
-        "reschedule someone else's event": lambda u: planning.reschedule(
+        "reschedule someone else's event": lambda u: plan_changes.reschedule(
             db,
             u,
             world["event"],
@@ -77,7 +77,7 @@ def act(
             start + dt.timedelta(hours=1),
             expected_version=version("events", world["event"]),
         ),
-        "cancel someone else's event": lambda u: planning.cancel(
+        "cancel someone else's event": lambda u: plan_changes.cancel(
             db, u, world["event"], expected_version=version("events", world["event"])
         ),
         "rename someone else's thread": lambda u: threads.update_thread(
@@ -149,7 +149,7 @@ def test_the_owner_of_a_thread_may_rename_it_and_the_author_may_move_their_event
     assert version == current + 1
     assert threads.get_thread(db, world["thread"]).title == "Mine"
     start = clock.now() + dt.timedelta(days=4)
-    planning.reschedule(db, other, world["event"], start, start + dt.timedelta(minutes=30), expected_version=1)
+    plan_changes.reschedule(db, other, world["event"], start, start + dt.timedelta(minutes=30), expected_version=1)
 
 
 def test_starting_a_thread_of_a_client_gives_a_member_no_right_to_edit_the_client(db: Database, people, world) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from crm_data import admin as svc
-from crm_data import audit, clients, clock, events, planning, reminders, threads, users
+from crm_data import audit, clients, clock, events, plan_changes, planning, reminders, threads, users
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.i18n import catalog
@@ -91,7 +91,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], Callable[[], object]], str, st
     ),
     "reschedule: end before start": (
         lambda c: (
-            lambda: planning.reschedule(
+            lambda: plan_changes.reschedule(
                 c["db"], c["member"], c["event"], SOON, SOON - dt.timedelta(hours=1), expected_version=1
             )
         ),
@@ -99,12 +99,12 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], Callable[[], object]], str, st
         "validation.end_before_start",
     ),
     "reschedule: zero length": (
-        lambda c: lambda: planning.reschedule(c["db"], c["member"], c["event"], SOON, SOON, expected_version=1),
+        lambda c: lambda: plan_changes.reschedule(c["db"], c["member"], c["event"], SOON, SOON, expected_version=1),
         "ends_at",
         "validation.zero_length",
     ),
     "reassign: nobody": (
-        lambda c: lambda: planning.reassign(c["db"], c["member"], c["event"], 987654, expected_version=1),
+        lambda c: lambda: plan_changes.reassign(c["db"], c["member"], c["event"], 987654, expected_version=1),
         "assignee_id",
         "validation.unknown",
     ),

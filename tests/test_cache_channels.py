@@ -13,7 +13,20 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from crm_data import cache, clock, dictionaries, events, planning, reminders, reports, rollups, setup, threads, users
+from crm_data import (
+    cache,
+    clock,
+    dictionaries,
+    events,
+    plan_changes,
+    planning,
+    reminders,
+    reports,
+    rollups,
+    setup,
+    threads,
+    users,
+)
 from crm_data.db import Database
 from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.identity import User
@@ -202,7 +215,7 @@ def cancel_planned(w: World, rng: random.Random, thread: dict) -> str:
     if not rows:
         return plan_next(w, rng, thread)
     event_id, version = rng.choice(rows)
-    planning.cancel(w.db, w.people[0], event_id, expected_version=version, now=NOW)
+    plan_changes.cancel(w.db, w.people[0], event_id, expected_version=version, now=NOW)
     return "a planned event cancelled"
 
 

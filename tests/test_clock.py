@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm_data import clock, events, planning, reminders
+from crm_data import clock, events, plan_changes, planning, reminders
 from tests.helpers import first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -68,7 +68,7 @@ def test_services_that_are_not_given_a_moment_read_it_from_the_clock(db, admin) 
         )
         due = reminders.due(db, admin.id)
         assert [r.event_id for r in due] == [planned.event_ids[0]]
-        planning.cancel(db, admin, planned.event_ids[0], expected_version=None)
+        plan_changes.cancel(db, admin, planned.event_ids[0], expected_version=None)
     with db.read() as tx:
         stamps = tx.all("SELECT status, created_at, updated_at FROM events ORDER BY id")
         dismissed = tx.scalar("SELECT dismissed_at FROM reminders")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crm_data import agenda, board, dictionaries, events, ics, planning, reminders, threads
+from crm_data import agenda, board, dictionaries, events, ics, plan_changes, planning, reminders, threads
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.identity import User
@@ -92,7 +92,7 @@ def lose(db: Database, actor: User, world: dict[str, Any], **kw: Any) -> events.
 
 
 def test_what_closing_would_cancel_is_counted_for_the_dialog(db: Database, world: dict[str, Any]) -> None:
-    assert planning.planned_work(db, world["thread"]) == PlannedWork(events=2, bookings=1)
+    assert plan_changes.planned_work(db, world["thread"]) == PlannedWork(events=2, bookings=1)
 
 
 def test_losing_a_thread_cancels_its_planned_events_frees_the_room_and_ends_the_reminders(
@@ -104,7 +104,7 @@ def test_losing_a_thread_cancels_its_planned_events_frees_the_room_and_ends_the_
     assert statuses(db, world["planned"]) == ["cancelled", "cancelled"]
     assert bookings(db) == 0
     assert reminders.due(db, other_member.id, now=NOW + dt.timedelta(days=1)) == []
-    assert planning.planned_work(db, world["thread"]) == PlannedWork(0, 0)
+    assert plan_changes.planned_work(db, world["thread"]) == PlannedWork(0, 0)
     # the coworker's Today and the owner's no longer hold them; the feed says CANCELLED
     for person in (member, other_member):
         views = agenda.inboxes(db, person, now=NOW)

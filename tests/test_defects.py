@@ -23,6 +23,7 @@ from crm_data import (
     dictionaries,
     events,
     imports,
+    plan_changes,
     planning,
     reminders,
     threads,
@@ -378,7 +379,7 @@ def test_a_stale_save_with_an_attachment_leaves_no_file(ctx, manager: User) -> N
     open_stages = [s for s in look.stages_of(pipeline) if not s.closes]
     log(db, manager, thread_id=ctx["thread"], stage_id=open_stages[1].id)  # the thread moves on: version 2
     (planned,) = plan(db, member, thread_id=ctx["thread"]).event_ids
-    planning.reschedule(
+    plan_changes.reschedule(
         db,
         member,
         planned,
@@ -443,7 +444,7 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
         "plan: until as text": pl(recurrence=Recurrence("daily", until="2027-01-01")),
         "plan: freq as a list": pl(recurrence=Recurrence(["daily"], count=2)),
         "reschedule: event_id 'abc'": lambda c: (
-            lambda: planning.reschedule(
+            lambda: plan_changes.reschedule(
                 c["db"],
                 c["member"],
                 "abc",
@@ -454,9 +455,11 @@ def boundary_cases() -> dict[str, Callable[[dict[str, Any]], Callable[[], object
             )
         ),
         "reassign: assignee as a list": lambda c: (
-            lambda: planning.reassign(c["db"], c["member"], 1, [2], expected_version=1, now=NOW)
+            lambda: plan_changes.reassign(c["db"], c["member"], 1, [2], expected_version=1, now=NOW)
         ),
-        "cancel: event_id as a list": lambda c: lambda: planning.cancel(c["db"], c["member"], [1], expected_version=1),
+        "cancel: event_id as a list": lambda c: (
+            lambda: plan_changes.cancel(c["db"], c["member"], [1], expected_version=1)
+        ),
         "client: name as a list": lambda c: (
             lambda: clients.create_client(c["db"], c["member"], clients.ClientInput(name=["A"]))
         ),

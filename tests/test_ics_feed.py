@@ -16,7 +16,7 @@ import pytest
 import vobject
 from dateutil import tz as dateutil_tz
 
-from crm_data import ics, planning, setup, users
+from crm_data import ics, plan_changes, planning, setup, users
 from crm_data.db import Database
 from crm_data.identity import User
 from crm_data.planning import PlanEvent
@@ -110,7 +110,7 @@ def test_a_reschedule_raises_the_sequence_and_keeps_the_uid(db: Database, member
     event_id = plan(db, member, thread, at("2028-03-27", "10:00"))
     before = by_icalendar(fetch_feed(db, member))[uid(event_id)]
     version = before.decoded("sequence")
-    planning.reschedule(
+    plan_changes.reschedule(
         db, member, event_id, at("2028-03-28", "11:00"), at("2028-03-28", "12:00"), expected_version=version
     )
     body = fetch_feed(db, member)
@@ -126,7 +126,7 @@ def test_a_cancelled_event_stays_in_the_feed_as_cancelled(db: Database, member: 
     kept = plan(db, member, thread, at("2028-03-27", "10:00"))
     gone = plan(db, member, thread, at("2028-03-27", "14:00"))
     version = by_icalendar(fetch_feed(db, member))[uid(gone)].decoded("sequence")
-    planning.cancel(db, member, gone, expected_version=version)
+    plan_changes.cancel(db, member, gone, expected_version=version)
     body = fetch_feed(db, member)
     first, second = by_icalendar(body), by_vobject(body)
     assert str(first[uid(gone)]["status"]) == "CANCELLED"

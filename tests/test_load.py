@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from crm_data import clients, clock, events, planning, reservations, threads, users
+from crm_data import clients, clock, events, plan_changes, planning, reservations, threads, users
 from crm_data.db import Database
 from crm_data.errors import CrmError, StaleRecord, ValidationError
 from crm_data.identity import User
@@ -210,10 +210,10 @@ def test_two_people_moving_one_event_at_once_one_wins_the_other_is_told(
             version = tx.scalar("SELECT version FROM events WHERE id = ?", [event_id])
         a, b = start + dt.timedelta(hours=round_no + 1), start + dt.timedelta(hours=round_no + 1, minutes=30)
         results = race(
-            lambda v=version, a=a: planning.reschedule(
+            lambda v=version, a=a: plan_changes.reschedule(
                 db, member, event_id, a, a + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True
             ),
-            lambda v=version, b=b: planning.reschedule(
+            lambda v=version, b=b: plan_changes.reschedule(
                 db, manager, event_id, b, b + dt.timedelta(hours=1), expected_version=v, accept_conflicts=True
             ),
         )
@@ -238,8 +238,8 @@ def test_cancelling_while_someone_edits_tells_the_editor_never_success(
         ).event_ids
         moved = start + dt.timedelta(days=round_no, hours=2)
         results = race(
-            lambda e=event_id: planning.cancel(db, manager, e, expected_version=1),
-            lambda e=event_id, m=moved: planning.reschedule(
+            lambda e=event_id: plan_changes.cancel(db, manager, e, expected_version=1),
+            lambda e=event_id, m=moved: plan_changes.reschedule(
                 db, member, e, m, m + dt.timedelta(hours=1), expected_version=1, accept_conflicts=True
             ),
         )

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_data import agenda, dictionaries, events, planning, reminders, reports, rules
+from crm_data import agenda, dictionaries, events, plan_changes, planning, reminders, reports, rules
 from crm_data import settings as org_settings
 from crm_data.db import Database
 from crm_data.errors import StaleRecord, ValidationError
@@ -115,7 +115,7 @@ def test_the_grace_for_a_start_just_past_is_one_setting_for_logging_planning_and
         PlanEvent(first_type(db), two_hours_ago + dt.timedelta(hours=1), 30, thread_id=thread),
         now=NOW,
     )
-    planning.reschedule(
+    plan_changes.reschedule(
         db,
         member,
         planned.event_ids[0],
@@ -163,9 +163,9 @@ def test_completing_a_planned_event_cuts_its_booking_ends_its_reminder_and_is_au
     }
     before = snapshot(db)
     with pytest.raises(StaleRecord):
-        db.write(lambda tx: planning.complete_tx(tx, member, event_id, expected_version=7, now=done_at, **fields))
+        db.write(lambda tx: plan_changes.complete_tx(tx, member, event_id, expected_version=7, now=done_at, **fields))
     assert snapshot(db) == before
-    db.write(lambda tx: planning.complete_tx(tx, member, event_id, expected_version=1, now=done_at, **fields))
+    db.write(lambda tx: plan_changes.complete_tx(tx, member, event_id, expected_version=1, now=done_at, **fields))
     with db.read() as tx:
         assert tx.one("SELECT status, note, version FROM events WHERE id = ?", [event_id]) == ("done", "Went well", 2)
         assert tx.all("SELECT starts_at, ends_at FROM reservations WHERE event_id = ?", [event_id]) == [
@@ -184,7 +184,9 @@ def test_completing_a_planned_event_cuts_its_booking_ends_its_reminder_and_is_au
     assert later.clear
     assert reminders.due(db, member.id, now=start) == []
     with pytest.raises(StaleRecord):  # done once: completing it again is refused
-        db.write(lambda tx: planning.complete_tx(tx, member, event_id, expected_version=None, now=done_at, **fields))
+        db.write(
+            lambda tx: plan_changes.complete_tx(tx, member, event_id, expected_version=None, now=done_at, **fields)
+        )
 
 
 # -- the status a stage gives ----------------------------------------------------------------------------

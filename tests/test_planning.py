@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from crm_data import agenda, clock, dictionaries, events, ics, planning, reminders, reservations
+from crm_data import agenda, clock, dictionaries, events, ics, plan_changes, planning, reminders, reservations
 from crm_data.db import Database
 from crm_data.errors import CrmError, PermissionDenied, StaleRecord, ValidationError
 from crm_data.identity import User
@@ -189,7 +189,7 @@ def test_the_buffer_keeps_bookings_apart(db: Database, member: User, thread, roo
 
 def test_cancelling_frees_the_room_and_ends_the_reminder(db: Database, member: User, thread, room, now) -> None:
     (event_id,) = plan(db, member, thread, at("2026-12-01", "10:00"), now=now, resource_ids=(room,)).event_ids
-    planning.cancel(db, member, event_id, expected_version=1)
+    plan_changes.cancel(db, member, event_id, expected_version=1)
     plan(db, member, thread, at("2026-12-01", "10:00"), now=now, resource_ids=(room,))
     assert reminders.due(db, member.id, now=at("2026-12-01", "10:00")) != []  # only the new one
     assert all(r.event_id != event_id for r in reminders.due(db, member.id, now=at("2026-12-01", "10:00")))
@@ -199,7 +199,7 @@ def test_rescheduling_moves_reservations_and_reminder_together(db: Database, mem
     (event_id,) = plan(
         db, member, thread, at("2026-12-01", "10:00"), now=now, resource_ids=(room,), remind_before_min=15
     ).event_ids
-    version = planning.reschedule(
+    version = plan_changes.reschedule(
         db, member, event_id, at("2026-12-03", "13:00"), at("2026-12-03", "14:30"), expected_version=1, now=now
     )
     assert version == 2
@@ -218,7 +218,7 @@ def test_rescheduling_into_a_taken_room_is_refused_and_changes_nothing(
     (mine,) = plan(db, member, thread, at("2026-12-01", "10:00"), now=now, resource_ids=(room,)).event_ids
     before = snapshot(db)
     with pytest.raises(ResourceTaken):
-        planning.reschedule(
+        plan_changes.reschedule(
             db, member, mine, at("2026-12-01", "14:30"), at("2026-12-01", "15:00"), expected_version=1, now=now
         )
     assert snapshot(db) == before
@@ -226,11 +226,11 @@ def test_rescheduling_into_a_taken_room_is_refused_and_changes_nothing(
 
 def test_rescheduling_an_old_version_is_refused(db: Database, member: User, manager: User, thread, now) -> None:
     (event_id,) = plan(db, member, thread, at("2026-12-01", "10:00"), now=now).event_ids
-    planning.reschedule(
+    plan_changes.reschedule(
         db, manager, event_id, at("2026-12-01", "12:00"), at("2026-12-01", "13:00"), expected_version=1, now=now
     )
     with pytest.raises(StaleRecord):
-        planning.reschedule(
+        plan_changes.reschedule(
             db, member, event_id, at("2026-12-01", "15:00"), at("2026-12-01", "16:00"), expected_version=1, now=now
         )
 
@@ -239,9 +239,9 @@ def test_an_editor_is_told_when_the_event_was_cancelled_meanwhile(
     db: Database, member: User, manager: User, thread, now
 ) -> None:
     (event_id,) = plan(db, member, thread, at("2026-12-01", "10:00"), now=now).event_ids
-    planning.cancel(db, manager, event_id, expected_version=1)
+    plan_changes.cancel(db, manager, event_id, expected_version=1)
     with pytest.raises(CrmError) as caught:
-        planning.reschedule(
+        plan_changes.reschedule(
             db, member, event_id, at("2026-12-01", "15:00"), at("2026-12-01", "16:00"), expected_version=1, now=now
         )
     assert isinstance(caught.value, StaleRecord | ValidationError)
@@ -255,7 +255,7 @@ def test_a_reversed_or_empty_reschedule_is_refused(db: Database, member: User, t
     (event_id,) = plan(db, member, thread, at("2026-12-01", "08:00"), now=now).event_ids
     before = snapshot(db)
     with pytest.raises(ValidationError) as caught:
-        planning.reschedule(
+        plan_changes.reschedule(
             db, member, event_id, at("2026-12-02", start), at("2026-12-02", end), expected_version=1, now=now
         )
     assert caught.value.errors[0].key == key
@@ -268,8 +268,8 @@ def test_reassigning_checks_the_new_assignee_and_moves_the_reminder(
     plan(db, other_member, thread, at("2026-12-01", "10:00"), now=now)
     (event_id,) = plan(db, member, thread, at("2026-12-01", "10:30"), now=now).event_ids
     with pytest.raises(ConflictWarning):
-        planning.reassign(db, member, event_id, other_member.id, expected_version=1, now=now)
-    planning.reassign(db, member, event_id, other_member.id, expected_version=1, accept_conflicts=True, now=now)
+        plan_changes.reassign(db, member, event_id, other_member.id, expected_version=1, now=now)
+    plan_changes.reassign(db, member, event_id, other_member.id, expected_version=1, accept_conflicts=True, now=now)
     due_at = at("2026-12-01", "10:20")
     assert event_id in [r.event_id for r in reminders.due(db, other_member.id, now=due_at)]
     assert event_id not in [r.event_id for r in reminders.due(db, member.id, now=due_at)]
@@ -280,7 +280,7 @@ def test_a_member_cannot_cancel_a_coworkers_own_event(
 ) -> None:
     (event_id,) = plan(db, other_member, thread, at("2026-12-01", "10:00"), now=now).event_ids
     with pytest.raises(PermissionDenied):
-        planning.cancel(db, member, event_id, expected_version=1)
+        plan_changes.cancel(db, member, event_id, expected_version=1)
 
 
 def test_completing_releases_the_rest_of_the_booking_and_the_reminder(db: Database, member: User, thread, room) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from crm_data import dictionaries, events, planning, reports, setup, users
+from crm_data import dictionaries, events, plan_changes, planning, reports, setup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import ValidationError
@@ -215,7 +215,7 @@ def build_world(path: Path) -> World:
     )
     plan("sam", local(2025, 6, 2, 13), 60, thread="T3", now=local(2025, 6, 1, 8))
     cancelled = plan("sam", local(2025, 6, 2, 13, 30), 60, thread="T3", now=local(2025, 6, 1, 8))
-    planning.cancel(db, sam, cancelled, expected_version=None)
+    plan_changes.cancel(db, sam, cancelled, expected_version=None)
     plan(
         "mona", local(2025, 6, 8, 23), 120, thread="T4", now=local(2025, 6, 1, 8), resource_ids=(w.resources["Room B"],)
     )

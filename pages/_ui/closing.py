@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm_data import planning
-from crm_data.planning import PlannedWork
+from crm_data import plan_changes
+from crm_data.plan_changes import PlannedWork
 from pages._ui import core as ui
 
 
@@ -21,7 +21,7 @@ def cancel_choice(container: Any, thread_id: int | None, key: str) -> bool:
     nothing drawn, and True, when it has none."""
     if thread_id is None:
         return True
-    work = planning.planned_work(ui.db(), thread_id)
+    work = plan_changes.planned_work(ui.db(), thread_id)
     if not work.events:
         return True
     f = ui.fmt()

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm_data import agenda, clock, planning
+from crm_data import agenda, clock, plan_changes, planning
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import local_to_utc, next_working_slot
@@ -218,7 +218,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
         _run_change(
             f"{key}_move",
             go,
-            lambda accept: planning.reschedule(
+            lambda accept: plan_changes.reschedule(
                 ui.db(),
                 account,
                 event.id,
@@ -241,7 +241,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
         _run_change(
             f"{key}_hand",
             go,
-            lambda accept: planning.reassign(
+            lambda accept: plan_changes.reassign(
                 ui.db(),
                 account,
                 event.id,
@@ -256,7 +256,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
         _run_change(
             f"{key}_drop",
             go,
-            lambda _accept: planning.cancel(ui.db(), account, event.id, expected_version=event.version),
+            lambda _accept: plan_changes.cancel(ui.db(), account, event.id, expected_version=event.version),
         )
 
 
