@@ -1,432 +1,28 @@
-"""Sample data: `python -m crm_data.demo --events N [--db PATH] [--lang en|pl]`.
-
-A realistic team: Polish and English company and person names with valid Polish tax ids,
-three pipelines (sales, request for quotation, order fulfilment), products, amount types,
-users, threads at every stage over five years, events with amounts, products and
-participants, and planned events in the coming weeks (some overdue, some delegated). A person's
-day is one a person could live: about a dozen events on a working day, a few of them meetings
-with calls between them, 8:00 to 18:00, never two at once; a larger sample has more people
-(six, and one more per `EVENTS_PER_USER` events), not busier ones.
-
-It is made in named steps (`DICTIONARY_STEPS`, `BULK_STEPS`), each writing through the one `Tx`.
-Everything after the few dozen dictionary rows is bulk SQL from `range(N)` with a deterministic
-hash for randomness, so the same `now` makes the same sample: about 20 seconds of CPU for
-1,000,000 events here.
-"""
+"""The sample's steps (crm_data.demo): the dictionaries and people, a few dozen rows one
+statement each, then the bulk, SQL over range(N) with a deterministic hash for randomness."""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import datetime as dt
-import os
-import secrets
-import shlex
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from crm_data import clock, rollups, startup, transfer, users
-from crm_data.config import config_for, config_from_env
-from crm_data.db import Database, Tx
-from crm_data.errors import CrmError, WriteConflict
+from crm_data.db import Tx
+from crm_data.demo.names import (
+    CITIES,
+    EXTRA,
+    PRODUCTS,
+    ascii_only,
+    client_rows,
+    contact_rows,
+    person_name,
+    unnest_sql,
+)
+from crm_data.errors import WriteConflict
 from crm_data.rules import name_skeleton
 from crm_data.setup import insert_pipeline, insert_starter_dictionaries
-
-EXTRA = {
-    "en": {
-        "pipelines": {
-            "Request for quotation": [
-                ("Received", 10),
-                ("Costing", 40),
-                ("Quote sent", 70),
-                ("Accepted", 100, "won"),
-                ("Rejected", 0, "lost"),
-            ],
-            "Order fulfilment": [
-                ("Ordered", 20),
-                ("In production", 50),
-                ("Shipped", 80),
-                ("Delivered", 100, "won"),
-                ("Cancelled", 0, "lost"),
-            ],
-        },
-        "resources": [
-            ("Conference room A", "room", 15),
-            ("Meeting room B", "room", 10),
-            ("Projector Epson", "projector", 0),
-            ("Car Škoda Octavia WX 1234A", "car", 30),
-            ("Car Toyota Corolla WX 5678B", "car", 30),
-        ],
-        "dictionaries": {
-            "Lead source": ["Website", "Referral", "Trade fair", "Cold call", "LinkedIn"],
-            "Client mood": ["Positive", "Neutral", "Sceptical"],
-        },
-        "units": ["pcs", "h", "kg", "m", "licence", "t", "day", "year"],
-        "notes": {
-            "verbs": ["Called", "Spoke with", "Met", "Wrote to", "Followed up with", "Had a video call with"],
-            "people": [
-                "the purchasing manager",
-                "the CEO",
-                "the technical director",
-                "the owner",
-                "the office manager",
-                "the chief accountant",
-            ],
-            "topics": [
-                "about the offer",
-                "about delivery dates",
-                "about pricing",
-                "about the contract draft",
-                "about a discount",
-                "about technical requirements",
-                "about the invoice",
-                "about next year's volumes",
-            ],
-            "outcomes": [
-                "Interested, wants details.",
-                "Asked for a revised offer.",
-                "Needs approval from the board.",
-                "Agreed on next steps.",
-                "Not convinced yet.",
-                "Very positive.",
-                "Will call back next week.",
-            ],
-            "titles": {"0": "Offer", "1": "RFQ", "2": "Order"},
-        },
-    },
-    "pl": {
-        "pipelines": {
-            "Zapytanie ofertowe": [
-                ("Otrzymane", 10),
-                ("Kalkulacja", 40),
-                ("Wysłana wycena", 70),
-                ("Przyjęte", 100, "won"),
-                ("Odrzucone", 0, "lost"),
-            ],
-            "Realizacja zamówienia": [
-                ("Zamówione", 20),
-                ("W produkcji", 50),
-                ("Wysłane", 80),
-                ("Dostarczone", 100, "won"),
-                ("Anulowane", 0, "lost"),
-            ],
-        },
-        "resources": [
-            ("Sala konferencyjna A", "sala", 15),
-            ("Salka B", "sala", 10),
-            ("Projektor Epson", "projektor", 0),
-            ("Samochód Škoda Octavia WX 1234A", "samochód", 30),
-            ("Samochód Toyota Corolla WX 5678B", "samochód", 30),
-        ],
-        "dictionaries": {
-            "Źródło kontaktu": ["Strona www", "Polecenie", "Targi", "Zimny telefon", "LinkedIn"],
-            "Nastawienie klienta": ["Pozytywne", "Neutralne", "Sceptyczne"],
-        },
-        "units": ["szt.", "godz.", "kg", "m", "licencja", "t", "dzień", "rok"],
-        "notes": {
-            "verbs": ["Rozmowa z", "Spotkanie z", "Telefon z", "Wideorozmowa z", "Ustalenia z", "Konsultacja z"],
-            "people": [
-                "kierownikiem zakupów",
-                "prezesem",
-                "dyrektorem technicznym",
-                "właścicielem",
-                "kierowniczką biura",
-                "główną księgową",
-            ],
-            "topics": [
-                "w sprawie oferty",
-                "o terminach dostaw",
-                "o cenach",
-                "o projekcie umowy",
-                "o rabacie",
-                "o wymaganiach technicznych",
-                "o fakturze",
-                "o wolumenach na przyszły rok",
-            ],
-            "outcomes": [
-                "Zainteresowany, prosi o szczegóły.",
-                "Prosi o poprawioną ofertę.",
-                "Potrzebna zgoda zarządu.",
-                "Ustaliliśmy kolejne kroki.",
-                "Jeszcze nieprzekonany.",
-                "Bardzo pozytywnie.",
-                "Oddzwoni w przyszłym tygodniu.",
-            ],
-            "titles": {"0": "Oferta", "1": "Zapytanie", "2": "Zamówienie"},
-        },
-    },
-}
-
-PRODUCTS = [
-    ("CRM-LIC", "CRM licence", "Licencja CRM", 4, "1200.00"),
-    ("SRV-H", "Consulting hour", "Godzina konsultacji", 1, "250.00"),
-    ("PLC-S7", "PLC controller S7", "Sterownik PLC S7", 0, "3450.00"),
-    ("CAB-100", "Cable 100 m", "Kabel 100 m", 0, "189.90"),
-    ("PMP-2", "Water pump 2 kW", "Pompa wodna 2 kW", 0, "2199.00"),
-    ("PNL-400", "Solar panel 400 W", "Panel fotowoltaiczny 400 W", 0, "749.00"),
-    ("INV-5K", "Inverter 5 kW", "Falownik 5 kW", 0, "5290.00"),
-    ("STL-1T", "Steel sheet (tonne)", "Blacha stalowa (tona)", 5, "4100.00"),
-    ("PAL-EU", "Euro pallet", "Paleta EUR", 0, "65.00"),
-    ("TRN-D", "Training day", "Dzień szkolenia", 6, "3200.00"),
-    ("SUP-Y", "Support, yearly", "Wsparcie roczne", 7, "9600.00"),
-    ("LED-60", "LED panel 60x60", "Panel LED 60x60", 0, "129.00"),
-    ("DRV-24", "Motor drive 24 V", "Napęd 24 V", 0, "860.00"),
-    ("SNS-T", "Temperature sensor", "Czujnik temperatury", 0, "95.50"),
-    ("HVC-10", "Heat pump 10 kW", "Pompa ciepła 10 kW", 0, "28900.00"),
-    ("FRK-2", "Forklift rental (day)", "Wynajem wózka (dzień)", 1, "420.00"),
-    ("PNT-W", "Paint, white 10 l", "Farba biała 10 l", 0, "219.00"),
-    ("SRV-INS", "Installation service", "Usługa montażu", 1, "1800.00"),
-    ("WIN-PVC", "PVC window", "Okno PCV", 0, "1490.00"),
-    ("BRK-500", "Bricks, pallet of 500", "Cegły, paleta 500 szt.", 0, "1150.00"),
-]
-
-COMPANY_STEMS = [
-    "Agro",
-    "Bud",
-    "Eko",
-    "Euro",
-    "Inter",
-    "Med",
-    "Nord",
-    "Pol",
-    "Tech",
-    "Trans",
-    "Wod",
-    "Stal",
-    "Elektro",
-    "Drew",
-    "Mleko",
-    "Farm",
-    "Auto",
-    "Termo",
-    "Opto",
-    "Sol",
-    "Hydro",
-    "Geo",
-    "Bio",
-    "Kraft",
-    "Baltic",
-    "Silesia",
-    "Mazur",
-    "Vistula",
-    "Karpat",
-    "Odra",
-    "Warta",
-    "Tatra",
-]
-COMPANY_ENDINGS = [
-    "mex",
-    "pol",
-    "tech",
-    "bud",
-    "trans",
-    "med",
-    "serwis",
-    "plast",
-    "chem",
-    "system",
-    "logistyka",
-    "net",
-    "soft",
-    "met",
-    "dom",
-    "Systems",
-    "Logistics",
-    "Solutions",
-    "Industries",
-    "Trading",
-]
-LEGAL_FORMS = ["Sp. z o.o.", "S.A.", "sp.j.", "Ltd", "GmbH", "Sp. z o.o. sp.k.", "Inc."]
-CITIES = [
-    "Warszawa",
-    "Kraków",
-    "Łódź",
-    "Wrocław",
-    "Poznań",
-    "Gdańsk",
-    "Szczecin",
-    "Bydgoszcz",
-    "Lublin",
-    "Białystok",
-    "Katowice",
-    "Gdynia",
-    "Częstochowa",
-    "Radom",
-    "Toruń",
-    "Rzeszów",
-    "Kielce",
-    "Olsztyn",
-    "London",
-    "Manchester",
-    "Berlin",
-    "Hamburg",
-    "Praha",
-    "Vilnius",
-]
-STREETS = [
-    "ul. Marszałkowska",
-    "ul. Długa",
-    "ul. Polna",
-    "ul. Leśna",
-    "ul. Słoneczna",
-    "ul. Przemysłowa",
-    "al. Jerozolimskie",
-    "ul. Żeromskiego",
-    "ul. Kościuszki",
-    "High Street",
-    "Station Road",
-]
-FIRST_F = [
-    "Anna",
-    "Katarzyna",
-    "Małgorzata",
-    "Agnieszka",
-    "Barbara",
-    "Ewa",
-    "Magdalena",
-    "Joanna",
-    "Zofia",
-    "Aleksandra",
-    "Emily",
-    "Sarah",
-    "Olivia",
-    "Grace",
-]
-FIRST_M = [
-    "Piotr",
-    "Krzysztof",
-    "Andrzej",
-    "Tomasz",
-    "Paweł",
-    "Michał",
-    "Marcin",
-    "Łukasz",
-    "Grzegorz",
-    "Jakub",
-    "Wojciech",
-    "James",
-    "Oliver",
-    "Thomas",
-    "Harry",
-]
-# (masculine, feminine) surname forms; English surnames do not change
-SURNAMES = [
-    ("Nowak", "Nowak"),
-    ("Kowalski", "Kowalska"),
-    ("Wiśniewski", "Wiśniewska"),
-    ("Wójcik", "Wójcik"),
-    ("Kowalczyk", "Kowalczyk"),
-    ("Kamiński", "Kamińska"),
-    ("Lewandowski", "Lewandowska"),
-    ("Zieliński", "Zielińska"),
-    ("Szymański", "Szymańska"),
-    ("Woźniak", "Woźniak"),
-    ("Dąbrowski", "Dąbrowska"),
-    ("Kozłowski", "Kozłowska"),
-    ("Jankowski", "Jankowska"),
-    ("Mazur", "Mazur"),
-    ("Krawczyk", "Krawczyk"),
-    ("Smith", "Smith"),
-    ("Jones", "Jones"),
-    ("Taylor", "Taylor"),
-    ("Brown", "Brown"),
-    ("Williams", "Williams"),
-    ("Wilson", "Wilson"),
-]
-POSITIONS = [
-    "CEO",
-    "CFO",
-    "Purchasing manager",
-    "Kierownik zakupów",
-    "Dyrektor techniczny",
-    "Office manager",
-    "Specjalista ds. zakupów",
-    "Project manager",
-    "Właściciel",
-    "Główny księgowy",
-]
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    events: int
-    threads: int
-    clients: int
-    users: int
-    password: str
-    logins: list[str]
-    seconds: float
-
-
-class DemoError(CrmError):
-    key = "demo.not_empty"
-
-
-def _nip(seed: int) -> str:
-    """A valid Polish tax id (NIP): nine digits and a mod-11 check digit that is not 10."""
-    weights = (6, 5, 7, 2, 3, 4, 5, 6, 7)
-    n = seed
-    while True:
-        digits = [(n // 10**i) % 10 for i in range(9)]
-        digits[0] = digits[0] or 1
-        check = sum(w * d for w, d in zip(weights, digits, strict=True)) % 11
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
-        n += 7919
-
-
-def _h(i: int, salt: int) -> int:
-    """Deterministic pseudo-random integer for small Python-side tables."""
-    x = (i * 2654435761 + salt * 40503 + 0x9E3779B9) & 0xFFFFFFFF
-    x ^= x >> 16
-    x = (x * 0x45D9F3B) & 0xFFFFFFFF
-    x ^= x >> 16
-    return x
-
-
-def _person(i: int, salt: int) -> str:
-    """A Polish name (feminine surname forms where Polish has them) or, one in five, English."""
-    english = _h(i, salt + 3) % 5 == 0
-    surnames = SURNAMES[15:] if english else SURNAMES[:15]
-    surname = surnames[_h(i, salt + 1) % len(surnames)]
-    female, male = (FIRST_F[10:], FIRST_M[10:]) if english else (FIRST_F[:10], FIRST_M[:10])
-    if _h(i, salt) % 2:
-        return f"{female[_h(i, salt + 2) % len(female)]} {surname[1]}"
-    return f"{male[_h(i, salt + 2) % len(male)]} {surname[0]}"
-
-
-def _companies(count: int) -> list[str]:
-    names: list[str] = []
-    seen: set[str] = set()
-    i = 0
-    while len(names) < count:
-        stem = COMPANY_STEMS[_h(i, 11) % len(COMPANY_STEMS)]
-        ending = COMPANY_ENDINGS[_h(i, 12) % len(COMPANY_ENDINGS)]
-        form = LEGAL_FORMS[_h(i, 13) % len(LEGAL_FORMS)]
-        glue = "-" if ending[0].isupper() else ""
-        name = f"{stem}{glue}{ending} {form}" if glue == "" else f"{stem} {ending} {form}"
-        if i >= 3000:
-            name = f"{name} {CITIES[_h(i, 14) % len(CITIES)]}"
-        if i >= 60000:
-            name = f"{name} {i}"
-        key = name_skeleton(name)
-        if key not in seen:
-            seen.add(key)
-            names.append(name)
-        i += 1
-    return names
-
-
-def _ascii(text: str) -> str:
-    return text.translate(str.maketrans("ąćęłńóśźż", "acelnoszz"))
-
 
 ZONE = "Europe/Warsaw"  # the sample's working days and hours are Warsaw's
 DAY_FROM, DAY_TO = 8 * 60, 18 * 60  # a working day, in minutes after local midnight
@@ -441,7 +37,7 @@ def team_size(events: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Sample:
+class Sample:
     """What one run makes: its sizes, the moment it is made at and the language of its texts."""
 
     events: int
@@ -452,7 +48,7 @@ class _Sample:
     lang: str
 
     @classmethod
-    def sized(cls, events: int, lang: str, now: dt.datetime) -> _Sample:
+    def sized(cls, events: int, lang: str, now: dt.datetime) -> Sample:
         events = max(int(events), 10)
         threads = max(events // 10, 1)
         return cls(
@@ -495,7 +91,7 @@ class _Sample:
 # -- the dictionaries and the people: a few dozen rows, one statement each -------------------------
 
 
-def _pipelines(tx: Tx, s: _Sample) -> None:
+def _pipelines(tx: Tx, s: Sample) -> None:
     """The starter dictionaries plus two more pipelines."""
     insert_starter_dictionaries(tx, s.lang)
     existing = {r[0] for r in tx.all("SELECT name FROM pipelines")}
@@ -510,7 +106,7 @@ def _pipelines(tx: Tx, s: _Sample) -> None:
             insert_pipeline(tx, pipeline_names[0], stages_en, i, names=(pipeline_names, stage_names))
 
 
-def _products(tx: Tx, s: _Sample) -> None:
+def _products(tx: Tx, s: Sample) -> None:
     if not tx.scalar("SELECT count(*) FROM products"):
         tx.executemany(
             "INSERT INTO products (code, name, name_en, name_pl, unit, price) VALUES (?, ?, ?, ?, ?, ?)",
@@ -521,12 +117,12 @@ def _products(tx: Tx, s: _Sample) -> None:
         )
 
 
-def _resources(tx: Tx, s: _Sample) -> None:
+def _resources(tx: Tx, s: Sample) -> None:
     if not tx.scalar("SELECT count(*) FROM resources"):
         tx.executemany("INSERT INTO resources (name, kind, buffer_min) VALUES (?, ?, ?)", s.extra["resources"])
 
 
-def _custom_lists(tx: Tx, s: _Sample) -> None:
+def _custom_lists(tx: Tx, s: Sample) -> None:
     """Two custom dictionaries: the first on the first two event types, the second on the second."""
     if tx.scalar("SELECT count(*) FROM dictionaries"):
         return
@@ -543,13 +139,13 @@ def _custom_lists(tx: Tx, s: _Sample) -> None:
         )
 
 
-def _people(tx: Tx, s: _Sample, password_hash: str) -> list[str]:
+def insert_people(tx: Tx, s: Sample, password_hash: str) -> list[str]:
     """Two managers and members, sharing one password; logins from their names, never taken twice."""
     logins = []
     taken = {r[0] for r in tx.all("SELECT login FROM users")}
     for i, role in enumerate(["manager", "manager"] + ["member"] * (s.users - 2)):
-        name = _person(i, 101)
-        base = _ascii(name_skeleton(name).replace(" ", "."))
+        name = person_name(i, 101)
+        base = ascii_only(name_skeleton(name).replace(" ", "."))
         login, n = base, 2
         while login in taken:
             login, n = f"{base}{n}", n + 1
@@ -560,50 +156,6 @@ def _people(tx: Tx, s: _Sample, password_hash: str) -> list[str]:
         )
         logins.append(login)
     return logins
-
-
-# -- clients and contacts: few, built in Python for valid tax ids and exact name keys ---------------
-
-
-def _client_rows(count: int) -> dict[str, list]:
-    names = _companies(count)
-    return {
-        "name": names,
-        "name_key": [name_skeleton(n) for n in names],
-        "tax_id": [_nip(_h(i, 21) * 10007 + i) for i in range(count)],
-        "address": [
-            f"{STREETS[_h(i, 22) % len(STREETS)]} {1 + _h(i, 23) % 180}, {CITIES[_h(i, 24) % len(CITIES)]}"
-            for i in range(count)
-        ],
-        "email": [f"biuro@{name_skeleton(n).split()[0].replace('-', '')}.example" for n in names],
-        "phone": [f"+48 {_h(i, 25) % 900 + 100} {_h(i, 26) % 900 + 100} {_h(i, 27) % 900 + 100}" for i in range(count)],
-    }
-
-
-def _contact_rows(client_emails: list[str]) -> dict[str, list]:
-    """One to four contacts per client, with the client's mail domain."""
-    rows: dict[str, list] = {key: [] for key in ("client_no", "k", "name", "position", "email", "phone")}
-    for c, client_email in enumerate(client_emails):
-        for k in range(1 + _h(c, 31) % 4):
-            seed = c * 7 + k
-            person = _person(seed, 41)
-            for key, value in (
-                ("client_no", c),
-                ("k", k),
-                ("name", person),
-                ("position", POSITIONS[_h(seed, 42) % len(POSITIONS)]),
-                ("email", f"{_ascii(name_skeleton(person).split()[0])}@{client_email.split('@')[1]}"),
-                ("phone", f"+48 5{_h(seed, 43) % 90 + 10} {_h(seed, 44) % 900 + 100} {_h(seed, 45) % 900 + 100}"),
-            ):
-                rows[key].append(value)
-    return rows
-
-
-def _unnest(columns: dict[str, list]) -> str:
-    """A SELECT of the named list parameters side by side, one row per position, numbered `no`."""
-    first = next(iter(columns))
-    unnested = ", ".join(f"unnest(${name}) AS {name}" for name in columns)
-    return f"SELECT unnest(range(len(${first}))) AS no, {unnested}"
 
 
 # -- the bulk: SQL over range(N), with a deterministic hash for randomness ----------------------------
@@ -618,7 +170,7 @@ def _reserve_ids(tx: Tx, sequence: str, count: int) -> int:
     return first or 0
 
 
-def _helpers(tx: Tx, s: _Sample) -> None:
+def _helpers(tx: Tx, s: Sample) -> None:
     """Macros of this transaction: a number in [0, 1), a pick from a list, working days counted
     (a weekend counts as the Monday after it) and back to dates; and where the sample's done work
     ends and its planned work begins, in working days (today's number plus the part of it done)."""
@@ -639,11 +191,11 @@ def _helpers(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _clients(tx: Tx, s: _Sample) -> None:
-    clients = _client_rows(s.clients)
-    contacts = _contact_rows(clients["email"])
+def _clients(tx: Tx, s: Sample) -> None:
+    clients = client_rows(s.clients)
+    contacts = contact_rows(clients["email"])
     tx.execute(
-        f"CREATE TEMP TABLE d_clients AS SELECT $first + no AS id, * FROM ({_unnest(clients)})",
+        f"CREATE TEMP TABLE d_clients AS SELECT $first + no AS id, * FROM ({unnest_sql(clients)})",
         {**clients, "first": _reserve_ids(tx, "clients_seq", s.clients)},
     )
     tx.execute(
@@ -657,7 +209,7 @@ def _clients(tx: Tx, s: _Sample) -> None:
         f"""
         CREATE TEMP TABLE d_contacts AS
         SELECT $first + k.no AS id, c.id AS client_id, k.k, k.name, k.position, k.email, k.phone
-        FROM ({_unnest(contacts)}) k JOIN d_clients c ON c.no = k.client_no
+        FROM ({unnest_sql(contacts)}) k JOIN d_clients c ON c.no = k.client_no
         """,
         {**contacts, "first": _reserve_ids(tx, "contacts_seq", len(contacts["name"]))},
     )
@@ -673,7 +225,7 @@ def _clients(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _lookups(tx: Tx, _s: _Sample) -> None:
+def _lookups(tx: Tx, _s: Sample) -> None:
     """The dictionaries numbered from 0, so that a hash picks one row of each."""
     for sql in (
         """CREATE TEMP TABLE d_users AS
@@ -719,7 +271,7 @@ def _counts(tx: Tx) -> dict[str, int]:
     return dict(zip([f"n_{name}" for name in names] + ["n_resources"], counts, strict=True))
 
 
-def _threads(tx: Tx, s: _Sample) -> None:
+def _threads(tx: Tx, s: Sample) -> None:
     """Threads opened over five years; those whose life ends in the past are won or lost. A thread
     walks `path_len` stages: all of them when won, to its depth and then lost, or to its depth."""
     tx.execute(
@@ -757,7 +309,7 @@ def _threads(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _events(tx: Tx, s: _Sample) -> None:
+def _events(tx: Tx, s: Sample) -> None:
     """One opening event per thread on the working day it opens; every other event goes to a thread
     in proportion to the days the thread has lived so far (times a busier or quieter deal), on one
     of its working days: so every week holds about as many events as the threads then alive make,
@@ -805,7 +357,7 @@ def _events(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _next_steps(tx: Tx, s: _Sample) -> None:
+def _next_steps(tx: Tx, s: Sample) -> None:
     """Planned next steps, chosen now and timed with the done events: most open threads have one,
     over the coming 22 working days (today's rest first), one in twelve overdue by up to five (never from before
     the thread opened), one in five delegated."""
@@ -831,7 +383,7 @@ def _next_steps(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _schedule(tx: Tx, s: _Sample) -> None:
+def _schedule(tx: Tx, s: Sample) -> None:
     """A plausible day for every person: their done and planned events of a day in one queue, in a
     mixed order (calls between meetings), one after another with the day's free time shared out as
     gaps between them, from 8:00 to 18:00. A full day starts earlier and ends later, so nobody is
@@ -878,7 +430,7 @@ def _schedule(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _stages(tx: Tx, _s: _Sample) -> None:
+def _stages(tx: Tx, _s: Sample) -> None:
     """The done events at their times; a thread's stage moves on at even steps of its events, the
     last step to won or lost."""
     tx.execute(
@@ -909,7 +461,7 @@ def _stages(tx: Tx, _s: _Sample) -> None:
     )
 
 
-def _thread_rows(tx: Tx, s: _Sample) -> None:
+def _thread_rows(tx: Tx, s: Sample) -> None:
     """The threads, titled after a product, at the stage their last stage change left them, opened
     at the latest by their first event."""
     tx.execute(
@@ -939,7 +491,7 @@ def _thread_rows(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _event_rows(tx: Tx, s: _Sample) -> None:
+def _event_rows(tx: Tx, s: Sample) -> None:
     """The done events, numbered in time order, with a note made of four parts."""
     tx.execute(
         "CREATE TEMP TABLE d_ev AS SELECT $first - 1 + row_number() OVER (ORDER BY starts_at, i) AS id, * FROM d_events",
@@ -965,7 +517,7 @@ def _event_rows(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _event_details(tx: Tx, _s: _Sample) -> None:
+def _event_details(tx: Tx, _s: Sample) -> None:
     """About two amounts, one product line and half a participant per done event, and custom
     dictionary values on three in ten events of the types that have them."""
     n_events = tx.scalar("SELECT count(*) FROM d_ev")
@@ -1005,7 +557,7 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
         JOIN d_contacts k ON k.client_id = e.client_id AND k.k = hash(r.i, 73) % cc.n
         ORDER BY e.id, r.i
         """,
-        {"n": n_events, "third": [_person(i, 90) + " (" + CITIES[i % len(CITIES)] + ")" for i in range(12)]},
+        {"n": n_events, "third": [person_name(i, 90) + " (" + CITIES[i % len(CITIES)] + ")" for i in range(12)]},
     )
     tx.execute(
         """
@@ -1019,7 +571,7 @@ def _event_details(tx: Tx, _s: _Sample) -> None:
     )
 
 
-def _plans(tx: Tx, s: _Sample) -> None:
+def _plans(tx: Tx, s: Sample) -> None:
     """The planned next steps at their times, each planned by its thread's last done event."""
     tx.execute(
         """
@@ -1043,7 +595,7 @@ def _plans(tx: Tx, s: _Sample) -> None:
     )
 
 
-def _bookings(tx: Tx, s: _Sample) -> None:
+def _bookings(tx: Tx, s: Sample) -> None:
     """A reminder for every planned event; a room, car or projector for half the coming meetings,
     never two bookings of one resource at once (its buffer included)."""
     tx.execute(
@@ -1076,8 +628,8 @@ def _bookings(tx: Tx, s: _Sample) -> None:
 
 
 # (step, what the progress line says when it is done); every step writes through the one `Tx`
-DICTIONARY_STEPS: tuple[Callable[[Tx, _Sample], None], ...] = (_pipelines, _products, _resources, _custom_lists)
-BULK_STEPS: tuple[tuple[Callable[[Tx, _Sample], None], str | None], ...] = (
+DICTIONARY_STEPS: tuple[Callable[[Tx, Sample], None], ...] = (_pipelines, _products, _resources, _custom_lists)
+BULK_STEPS: tuple[tuple[Callable[[Tx, Sample], None], str | None], ...] = (
     (_helpers, None),
     (_clients, None),
     (_lookups, "clients and contacts"),
@@ -1092,129 +644,3 @@ BULK_STEPS: tuple[tuple[Callable[[Tx, _Sample], None], str | None], ...] = (
     (_plans, "planned events"),
     (_bookings, "reminders and reservations"),
 )
-
-
-def _generate_elsewhere(db: Database, events: int, **options: Any) -> DemoResult:
-    """The generator's statements are DuckDB's (it computes the sample in bulk): on another engine
-    the sample is made in a temporary DuckDB file holding a copy of the database, then copied
-    back in one transaction (crm_data.transfer)."""
-    started = time.perf_counter()
-    say = options.get("progress") or (lambda _msg: None)
-    with tempfile.TemporaryDirectory(prefix="crm-sample-") as tmp:
-        local = Database.open(config_for(Path(tmp) / "crm.duckdb", db.config.data_dir))
-        try:
-            transfer.replace_contents(db, local)
-            result = generate(local, events, **options)
-            say("copying the sample into the database")
-            transfer.replace_contents(local, db)
-        finally:
-            local.close()
-    return dataclasses.replace(result, seconds=time.perf_counter() - started)
-
-
-def generate(
-    db: Database,
-    events: int,
-    *,
-    lang: str = "en",
-    password: str | None = None,
-    now: dt.datetime | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> DemoResult:
-    """Fill an empty database (users may exist) with about `events` events."""
-    if db.engine.name != "duckdb":
-        return _generate_elsewhere(db, events, lang=lang, password=password, now=now, progress=progress)
-    started = time.perf_counter()
-    say = progress or (lambda _msg: None)
-    sample = _Sample.sized(events, lang, (now or clock.now()).replace(microsecond=0))
-    password = password or secrets.token_urlsafe(9)
-    password_hash = users.prepare_user(login="demo", display_name="Demo", password=password).password_hash
-
-    with db.read() as tx:
-        if tx.scalar("SELECT (SELECT count(*) FROM clients) + (SELECT count(*) FROM threads)"):
-            raise DemoError()
-
-    def dictionaries_and_people(tx: Tx) -> list[str]:
-        for step in DICTIONARY_STEPS:
-            step(tx, sample)
-        return _people(tx, sample, password_hash)
-
-    logins = db.write(dictionaries_and_people)
-    say(f"dictionaries and {len(logins)} users")
-
-    def bulk(tx: Tx) -> None:
-        for step, done in BULK_STEPS:
-            step(tx, sample)
-            if done:
-                say(done)
-        rollups.rebuild_tx(tx)  # the reports' rollups, in the same transaction
-
-    db.write(bulk, retries=1)
-    with db.read() as tx:
-        counts = tx.one(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM threads), (SELECT count(*) FROM clients)"
-        )
-    return DemoResult(counts[0], counts[1], counts[2], sample.users, password, logins, time.perf_counter() - started)
-
-
-def bulk_memory_mb(meminfo: str | None = None) -> int:
-    """What DuckDB may use while the command line builds a sample: three quarters of the
-    machine's memory (the whole sample is one transaction; 10,000,000 events need about 6 GB),
-    not the 512 MB the app server keeps for itself beside its sessions. At least 512."""
-    if meminfo is None:
-        try:
-            with open("/proc/meminfo") as source:
-                meminfo = source.read()
-        except OSError:
-            return 512
-    for line in meminfo.splitlines():
-        if line.startswith("MemTotal:"):
-            return max(512, int(line.split()[1]) * 3 // 4 // 1024)
-    return 512
-
-
-def main(argv: list[str] | None = None) -> int:
-
-    parser = argparse.ArgumentParser(prog="python -m crm_data.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000, help="about how many events (default 20000)")
-    parser.add_argument("--db", help="database file (default: CRM_DB_PATH or data/crm.duckdb)")
-    parser.add_argument("--lang", choices=("en", "pl"), default="en", help="language of dictionary names")
-    parser.add_argument(
-        "--memory-mb",
-        type=int,
-        help="DuckDB's memory limit while building (default: CRM_DUCKDB_MEMORY_MB, else 3/4 of the machine's memory)",
-    )
-    args = parser.parse_args(argv)
-    config = config_for(args.db) if args.db else config_from_env()
-    # a command line of its own, not the server: the limit is set before the file is opened
-    memory = args.memory_mb or int(os.environ.get("CRM_DUCKDB_MEMORY_MB") or 0) or bulk_memory_mb()
-    os.environ["CRM_DUCKDB_MEMORY_MB"] = str(memory)
-    try:
-        db = startup.open_app(config)
-        result = generate(db, args.events, lang=args.lang, progress=lambda m: print(f"  {m}", flush=True))
-    except CrmError as exc:
-        # the user's message says "the details are in the server log": here the log is this screen
-        cause = exc.__cause__ or exc.__context__
-        print(f"error: {exc}", file=sys.stderr)
-        if cause is not None:
-            print(f"  cause: {type(cause).__name__}: {str(cause).splitlines()[0]}", file=sys.stderr)
-            if "memory" in str(cause).lower():
-                print(f"  DuckDB had {memory} MB; give it more with --memory-mb", file=sys.stderr)
-        return 2
-    print(
-        f"{result.events:,} events in {result.threads:,} threads for {result.clients:,} clients"
-        f" written to {config.db_path} in {result.seconds:.1f} s"
-    )
-    print(f"sample users ({', '.join(result.logins[:5])}, ...) share the password: {result.password}")
-    if not users.any_active_admin(db):
-        # the whole command, as run from the repository's folder (README "Set up"): it asks for the password
-        make_admin = '.venv/bin/python -m crm_data.users create-admin --login LOGIN --name "NAME" --db '
-        print(
-            f"no administrator yet: open the app to create one, or run {make_admin}{shlex.quote(str(config.db_path))}"
-        )
-    startup.close_app(config)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
