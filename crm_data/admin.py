@@ -72,11 +72,31 @@ def _price(value: Any, field: str, lang: str = "en") -> Decimal:
 
 
 @dataclass(frozen=True)
+class Field:
+    """One editable field of a dictionary row, as a form draws it and as a save checks it:
+    `widget` is text, int, money, color or flag; `lo`/`hi` bound a whole number (the form's
+    limits are these, so it never offers what the check refuses)."""
+
+    check: Callable[[Any, str], Any]
+    widget: str = "text"
+    lo: int | None = None
+    hi: int | None = None
+
+
+def _whole(lo: int, hi: int, *, optional: bool = False) -> Field:
+    check = _optional_int_range(lo, hi) if optional else _int_range(lo, hi)
+    return Field(check, "int", lo, hi)
+
+
+_FLAG = Field(_flag, "flag")
+
+
+@dataclass(frozen=True)
 class Kind:
     """One dictionary table: its editable fields and how to tell that a row is in use."""
 
     table: str
-    fields: dict[str, Callable[[Any, str], Any]]
+    fields: dict[str, Field]
     in_use_sql: str
     parent: str | None = None  # a column naming the parent row, fixed at creation
     unique: str = "name"  # no two active rows share this (case-insensitively)
@@ -84,17 +104,17 @@ class Kind:
 
 # the rows named per UI language (crm_data.dictionaries): a name in each, at least one given; the
 # row's `name` (what a language without its own name shows) is the one in the organisation's language
-NAMES: dict[str, Callable[[Any, str], Any]] = {"name_en": _name_in, "name_pl": _name_in}
+NAMES: dict[str, Field] = {"name_en": Field(_name_in), "name_pl": Field(_name_in)}
 KINDS: dict[str, Kind] = {
     "event_types": Kind(
         "event_types",
-        {**NAMES, "color": _color, "default_duration_min": _int_range(1, 24 * 60), "is_meeting": _flag},
+        {**NAMES, "color": Field(_color, "color"), "default_duration_min": _whole(1, 24 * 60), "is_meeting": _FLAG},
         "SELECT 1 FROM events WHERE type_id = $id LIMIT 1",
     ),
     # typical_days: a new thread is expected to close this many days after it opens (empty: 30)
     "pipelines": Kind(
         "pipelines",
-        {**NAMES, "typical_days": _optional_int_range(1, 3650)},
+        {**NAMES, "typical_days": _whole(1, 3650, optional=True)},
         "SELECT 1 FROM threads WHERE pipeline_id = $id LIMIT 1",
     ),
     "stages": Kind(
@@ -102,12 +122,12 @@ KINDS: dict[str, Kind] = {
         # rot_days: the board marks a thread rotting after this many days without an event (empty: off)
         {
             **NAMES,
-            "percent": _int_range(0, 100),
-            "is_won": _flag,
-            "is_lost": _flag,
-            "rot_days": _optional_int_range(1, 3650),
+            "percent": _whole(0, 100),
+            "is_won": _FLAG,
+            "is_lost": _FLAG,
+            "rot_days": _whole(1, 3650, optional=True),
             # the forecast counts threads at the pipeline's first commit stage or past it as committed
-            "is_commit": _flag,
+            "is_commit": _FLAG,
         },
         "SELECT 1 FROM threads WHERE stage_id = $id UNION ALL SELECT 1 FROM events WHERE stage_id = $id LIMIT 1",
         parent="pipeline_id",
@@ -115,13 +135,18 @@ KINDS: dict[str, Kind] = {
     "amount_types": Kind("amount_types", {**NAMES}, "SELECT 1 FROM event_amounts WHERE amount_type_id = $id LIMIT 1"),
     "products": Kind(
         "products",
-        {"code": lambda v, f: _text(v, f, 40), **NAMES, "unit": lambda v, f: _text(v, f, 20), "price": _price},
+        {
+            "code": Field(lambda v, f: _text(v, f, 40)),
+            **NAMES,
+            "unit": Field(lambda v, f: _text(v, f, 20)),
+            "price": Field(_price, "money"),
+        },
         "SELECT 1 FROM event_products WHERE product_id = $id LIMIT 1",
         unique="code",
     ),
     "resources": Kind(
         "resources",
-        {"name": _text, "kind": lambda v, f: _text(v, f, 40), "buffer_min": _int_range(0, 24 * 60)},
+        {"name": Field(_text), "kind": Field(lambda v, f: _text(v, f, 40)), "buffer_min": _whole(0, 24 * 60)},
         "SELECT 1 FROM reservations WHERE resource_id = $id LIMIT 1",
     ),
     "lost_reasons": Kind(
@@ -130,11 +155,13 @@ KINDS: dict[str, Kind] = {
         "SELECT 1 FROM threads WHERE lost_reason_id = $id UNION ALL SELECT 1 FROM events WHERE lost_reason_id = $id LIMIT 1",
     ),
     "dictionaries": Kind(
-        "dictionaries", {"name": _text}, "SELECT 1 FROM event_dictionary_values WHERE dictionary_id = $id LIMIT 1"
+        "dictionaries",
+        {"name": Field(_text)},
+        "SELECT 1 FROM event_dictionary_values WHERE dictionary_id = $id LIMIT 1",
     ),
     "dictionary_values": Kind(
         "dictionary_values",
-        {"value": _text},
+        {"value": Field(_text)},
         "SELECT 1 FROM event_dictionary_values WHERE value_id = $id LIMIT 1",
         parent="dictionary_id",
         unique="value",
@@ -159,12 +186,12 @@ def _clean(kind: Kind, values: dict[str, Any], lang: str = "en") -> dict[str, An
     clean: dict[str, Any] = {}
     errors: list[FieldError] = []
     values = dict(checks.mapping(values, "values"))
-    for field, check in kind.fields.items():
+    for field, spec in kind.fields.items():
         try:
-            if check is _price:
-                clean[field] = _price(values.get(field), field, lang)
+            if spec.widget == "money":  # typed in the admin's language
+                clean[field] = spec.check(values.get(field), field, lang)
             else:
-                clean[field] = check(values.get(field), field)
+                clean[field] = spec.check(values.get(field), field)
         except ValidationError as exc:
             errors.extend(exc.errors)
     if clean.get("is_won") and clean.get("is_lost"):
@@ -478,6 +505,25 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
     db.write(work)
     db.dictionaries_changed()
     return org_settings.load(db)
+
+
+# the zones a team here most likely works in, offered first; every other IANA zone follows
+COMMON_ZONES = (
+    "Europe/Warsaw",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Prague",
+    "Europe/Vilnius",
+    "Europe/Kyiv",
+    "America/New_York",
+    "UTC",
+)
+
+
+def time_zones() -> list[str]:
+    """Every time zone the organisation may choose (what `save_settings` accepts), the common
+    ones first."""
+    return [*COMMON_ZONES, *sorted(available_timezones() - set(COMMON_ZONES))]
 
 
 def _check_setting(key: str, value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from crm_data import checks, permissions
+from crm_data import checks, dictionaries, permissions
 from crm_data.db import Database, Tx
 from crm_data.rules import check_moment, like_pattern
 
@@ -50,25 +50,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
 
 
-ENTITIES = (
-    "thread",
-    "event",
-    "reservation",
-    "client",
-    "contact",
-    "user",
-    "settings",
-    "import",
-    "event_types",
-    "pipelines",
-    "stages",
-    "amount_types",
-    "products",
-    "resources",
-    "lost_reasons",
-    "dictionaries",
-    "dictionary_values",
-)
+ENTITIES = ("thread", "event", "reservation", "client", "contact", "user", "settings", "import", *dictionaries.KINDS)
 
 
 def search(

@@ -16,6 +16,19 @@ from decimal import Decimal
 from crm_data.db import Database, Tx
 
 LANGS = ("en", "pl")
+# the dictionary tables an administrator edits (crm_data.admin.KINDS describes each), in the
+# order the administration page offers them; the audit log names changes by the same names
+KINDS = (
+    "event_types",
+    "pipelines",
+    "stages",
+    "amount_types",
+    "products",
+    "resources",
+    "lost_reasons",
+    "dictionaries",
+    "dictionary_values",
+)
 NAMED_IN_LANGUAGES = ("event_types", "pipelines", "stages", "amount_types", "lost_reasons", "products")
 
 

@@ -22,38 +22,6 @@ from pages._ui import core as ui
 account = ui.require_admin("admin.title")
 f = ui.fmt()
 
-WIDGETS = {
-    "name": "text",
-    "name_en": "text",
-    "name_pl": "text",
-    "code": "text",
-    "unit": "text",
-    "kind": "text",
-    "value": "text",
-    "price": "money",
-    "color": "color",
-    "default_duration_min": "int",
-    "percent": "int",
-    "buffer_min": "int",
-    "rot_days": "int",
-    "typical_days": "int",
-    "is_meeting": "flag",
-    "is_won": "flag",
-    "is_lost": "flag",
-    "is_commit": "flag",
-}
-KIND_NAMES = [
-    "event_types",
-    "pipelines",
-    "stages",
-    "amount_types",
-    "products",
-    "resources",
-    "lost_reasons",
-    "dictionaries",
-    "dictionary_values",
-]
-
 
 def run(action: Any, ok: str | None = None) -> Any:
     """Call a service; show a domain error as a message. Returns the result or None."""
@@ -67,28 +35,29 @@ def run(action: Any, ok: str | None = None) -> Any:
     return result
 
 
-def field_widget(field: str, value: Any, key: str) -> Any:
-    label = f.t(f"admin.field_{field}")
-    kind = WIDGETS[field]
-    if kind == "flag":
+def field_widget(name: str, spec: admin.Field, value: Any, key: str) -> Any:
+    """One field drawn as crm_data describes it (its widget and its bounds)."""
+    label = f.t(f"admin.field_{name}")
+    if spec.widget == "flag":
         return st.checkbox(label, value=bool(value), key=key)
-    if kind == "int":
-        return st.number_input(label, value=int(value) if value is not None else None, step=1, key=key)
-    if kind == "color":
+    if spec.widget == "int":
+        shown = int(value) if value is not None else None
+        return st.number_input(label, min_value=spec.lo, max_value=spec.hi, value=shown, step=1, key=key)
+    if spec.widget == "color":
         return st.color_picker(label, value=value or "#4c78a8", key=key)
-    if kind == "money":
+    if spec.widget == "money":
         return st.text_input(label, value=f.number(value, places=2) if value is not None else "", key=key)
     return st.text_input(label, value=value or "", key=key)
 
 
 def kind_form(kind_name: str, row: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
-    fields = list(admin.KINDS[kind_name].fields)
+    fields = admin.KINDS[kind_name].fields
     with st.form(key, border=True):
         cols = st.columns(min(len(fields), 4))
         values = {}
-        for i, field in enumerate(fields):
+        for i, (name, spec) in enumerate(fields.items()):
             with cols[i % len(cols)]:
-                values[field] = field_widget(field, row.get(field) if row else None, f"{key}_{field}")
+                values[name] = field_widget(name, spec, row.get(name) if row else None, f"{key}_{name}")
         submitted = st.form_submit_button(f.t("common.save"), type="primary", icon=":material/save:")
     if submitted:
         return values  # a price is read by crm_data in the admin's language
@@ -117,7 +86,7 @@ tab_dict, tab_users, tab_settings, tab_audit, tab_backup = st.tabs(
 with tab_dict:
     look = ui.lookups()
     kind_name = st.selectbox(
-        f.t("admin.kind"), KIND_NAMES, format_func=lambda k: f.t(f"admin.kind_{k}"), key="admin_kind"
+        f.t("admin.kind"), list(admin.KINDS), format_func=lambda k: f.t(f"admin.kind_{k}"), key="admin_kind"
     )
     parent_id = None
     if kind_name == "stages":
@@ -314,21 +283,11 @@ with tab_users:
             )
 
 # -- settings --------------------------------------------------------------------------------------
-ZONES = [
-    "Europe/Warsaw",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Prague",
-    "Europe/Vilnius",
-    "Europe/Kyiv",
-    "America/New_York",
-    "UTC",
-]
 with tab_settings:
     org = ui.org()
     with st.form("admin_settings"):
         c1, c2, c3 = st.columns(3)
-        zones = ZONES if org.time_zone in ZONES else [org.time_zone, *ZONES]
+        zones = admin.time_zones()
         zone = c1.selectbox(f.t("admin.time_zone"), zones, index=zones.index(org.time_zone), key="admin_set_tz")
         currency = c2.text_input(f.t("admin.currency"), value=org.currency, max_chars=3, key="admin_set_currency")
         language = c3.selectbox(

@@ -419,3 +419,30 @@ def test_every_audited_entity_and_action_has_a_name_in_both_languages(db: Databa
         names = catalog(lang)
         missing = sorted(p for p in pairs if f"audit.entity.{p[0]}" not in names or f"audit.action.{p[1]}" not in names)
         assert missing == [], lang
+
+
+def test_each_dictionary_field_describes_the_form_the_save_checks() -> None:
+    """crm_data describes every editable field (widget, bounds) and the page draws it from that:
+    the kinds are the audit log's dictionary names, and a number field's bounds are exactly what
+    its check accepts, so a form never offers a value the save refuses."""
+    assert tuple(svc.KINDS) == dictionaries.KINDS
+    for kind in svc.KINDS.values():
+        for name, spec in kind.fields.items():
+            assert spec.widget in ("text", "int", "money", "color", "flag"), name
+            if spec.widget != "int":
+                continue
+            assert spec.lo is not None, name
+            assert spec.hi is not None, name
+            assert spec.check(spec.lo, name) == spec.lo
+            assert spec.check(spec.hi, name) == spec.hi
+            for outside in (spec.lo - 1, spec.hi + 1):
+                with pytest.raises(ValidationError):
+                    spec.check(outside, name)
+
+
+def test_every_time_zone_offered_is_accepted_and_the_common_ones_come_first(db: Database, admin: User) -> None:
+    zones = svc.time_zones()
+    assert zones[: len(svc.COMMON_ZONES)] == list(svc.COMMON_ZONES)
+    assert len(zones) == len(set(zones)) > 300
+    for zone in ("Asia/Tokyo", zones[-1], "UTC"):
+        assert svc.save_settings(db, admin, {"time_zone": zone}).time_zone == zone

@@ -140,6 +140,33 @@ def test_settings_are_saved_from_the_panel(site) -> None:
     assert settings.load(db).currency == "EUR"
 
 
+def test_any_time_zone_can_be_chosen_the_common_ones_first(site) -> None:
+    """The page offered eight zones (and the current one): a team in Tokyo could not set its own,
+    though the settings accept every IANA zone. The choice is crm_data's list of every zone."""
+    db, admin, _ = site
+    at = open_page(admin, "pages/admin.py")
+    box = at.selectbox(key="admin_set_tz")
+    assert box.options[:2] == ["Europe/Warsaw", "Europe/London"]
+    assert {"Asia/Tokyo", "America/Sao_Paulo", "Australia/Sydney"} <= set(box.options)
+    box.set_value("Asia/Tokyo")
+    at.button(key="FormSubmitter:admin_settings-Save").click().run()
+    assert [e.value for e in at.exception] == []
+    from crm_data import settings
+
+    assert settings.load(db).time_zone == "Asia/Tokyo"
+
+
+def test_a_dictionary_forms_number_fields_carry_the_bounds_the_save_checks(site) -> None:
+    """The form draws each field as crm_data describes it: a stage's percent is offered from 0 to
+    100, a resource's buffer up to a day, as the save accepts (the page had its own table of
+    widgets and no bounds)."""
+    _, admin, _ = site
+    at = open_page(admin, "pages/admin.py")
+    at.selectbox(key="admin_kind").set_value("resources").run()
+    buffer = at.number_input(key="admin_new_resources_None_buffer_min")
+    assert (buffer.min, buffer.max) == (0, 24 * 60)
+
+
 def test_the_audit_and_backup_sections_render(site) -> None:
     _, admin, _ = site
     at = open_page(admin, "pages/admin.py")
