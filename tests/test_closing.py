@@ -15,7 +15,8 @@ from crm_data import agenda, board, dictionaries, events, ics, plan_changes, pla
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.identity import User
-from crm_data.planning import PlanEvent, PlannedWork
+from crm_data.plan_changes import PlannedWork
+from crm_data.planning import PlanEvent
 from tests.helpers import first_type, new_client
 
 NOW = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)  # a Monday morning
