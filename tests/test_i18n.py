@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from crm_data import admin, audit, dictionaries
 from crm_data.i18n import Fmt, catalog, plural_form
 from tests.helpers import REPO
 
@@ -30,54 +31,12 @@ DYNAMIC = {
     "planner.freq": ["none", "daily", "weekly", "monthly"],
     "resources.span": ["day", "week"],
     "admin.tab": ["dictionaries", "users", "settings", "audit", "backup"],
-    "admin.kind": [
-        "event_types",
-        "pipelines",
-        "stages",
-        "amount_types",
-        "products",
-        "resources",
-        "lost_reasons",
-        "dictionaries",
-        "dictionary_values",
-    ],
-    "admin.field": [
-        "name",
-        "code",
-        "unit",
-        "kind",
-        "value",
-        "price",
-        "color",
-        "default_duration_min",
-        "percent",
-        "buffer_min",
-        "is_meeting",
-        "is_won",
-        "is_lost",
-    ],
+    "admin.kind": list(dictionaries.KINDS),
+    "admin.field": sorted({name for kind in admin.KINDS.values() for name in kind.fields}),
     "admin.link": ["off", "optional", "required"],
     "admin.day": ["0", "1", "2", "3", "4", "5", "6"],
     "admin.import_status": ["new", "duplicate", "error"],
-    "audit.entity": [
-        "thread",
-        "event",
-        "reservation",
-        "client",
-        "contact",
-        "user",
-        "settings",
-        "import",
-        "event_types",
-        "pipelines",
-        "stages",
-        "amount_types",
-        "products",
-        "resources",
-        "lost_reasons",
-        "dictionaries",
-        "dictionary_values",
-    ],
+    "audit.entity": list(audit.ENTITIES),
     "audit.action": [
         "create",
         "update",
