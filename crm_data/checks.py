@@ -33,9 +33,6 @@ class Errors:
     def __init__(self) -> None:
         self.items: list[FieldError] = []
 
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
     def add(self, field_name: str, key: str, **params: Any) -> None:
         self.items.append(FieldError(field_name, key, params))
 
