@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from crm_data import audit, checks, clock, permissions, reservations
+from crm_data import audit, checks, clock, permissions, reservations, rollups
 from crm_data import settings as org_settings
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, ValidationError
@@ -500,6 +500,8 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
             raise ValidationError.single("stage_change_type_id", "validation.unknown")
         old = org_settings.load_tx(tx, db.config.attachment_max_mb)
         org_settings.save_tx(tx, clean)
+        if clean.get("time_zone", old.time_zone) != old.time_zone:
+            rollups.rebuild_money(tx)  # every amount's local day is the new zone's
         audit.record(tx, actor.id, "settings", None, "update", audit.diff(old.__dict__, clean))
 
     db.write(work)

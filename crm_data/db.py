@@ -9,6 +9,7 @@ write-write conflict a bounded number of times and then raises `WriteConflict`.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
 import re
@@ -443,17 +444,25 @@ class Database:
         return cache.CACHE.get(key, self.data_versions, loader, copy=False)
 
 
-def migration_files() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with the package, in order."""
-    found = []
+# a migration: a script of SQL, or (a `NNNN_name.py` module's `apply`) code that needs the
+# product's own definitions, such as a rollup filled by the code that rebuilds it
+Migration = str | Callable[[Tx], None]
+
+
+def migration_files() -> list[tuple[int, str, Migration]]:
+    """(version, name, migration) of every migration shipped with the package, in order."""
+    found: list[tuple[int, str, Migration]] = []
     for entry in resources.files("crm_data.migrations").iterdir():
-        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
-        if match:
+        match = re.fullmatch(r"(\d{4})_(\w+)\.(sql|py)", entry.name)
+        if match and match[3] == "sql":
             found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    return sorted(found)
+        elif match:
+            module = importlib.import_module(f"crm_data.migrations.{entry.name.removesuffix('.py')}")
+            found.append((int(match[1]), match[2], module.apply))
+    return sorted(found, key=lambda m: m[0])
 
 
-def _missing_migrations(db: Database, files: list[tuple[int, str, str]]) -> bool:
+def _missing_migrations(db: Database, files: list[tuple[int, str, Migration]]) -> bool:
     if "schema_migrations" not in db.engine.tables():
         return True
     with db.read() as tx:
@@ -461,7 +470,7 @@ def _missing_migrations(db: Database, files: list[tuple[int, str, str]]) -> bool
     return any(version not in done for version, _, _ in files)
 
 
-def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> list[int]:
+def migrate(db: Database, files: list[tuple[int, str, Migration]] | None = None) -> list[int]:
     """Apply every migration not yet recorded; each with its record in one transaction."""
     files = migration_files() if files is None else files
     applied_now: list[int] = []
@@ -477,11 +486,14 @@ def migrate(db: Database, files: list[tuple[int, str, str]] | None = None) -> li
                 )
         with db.read() as tx:
             done = {row[0] for row in tx.all("SELECT version FROM schema_migrations")}
-        for version, name, sql in files:
+        for version, name, migration in files:
             if version in done:
                 continue
             with db.transaction() as tx:
-                tx.script(sql)
+                if callable(migration):
+                    migration(tx)
+                else:
+                    tx.script(migration)
                 tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
             applied_now.append(version)
             log.info("applied migration %04d_%s", version, name)

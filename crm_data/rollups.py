@@ -11,6 +11,11 @@ transaction as the writes that change them (never a separate job, never eventual
   closing, reopening, a new thread, a completed event that moves the stage, an import) writes the
   thread's rows again from its events in the same transaction (`refresh_stage_entries`): a stage
   change may be dated before others, so it can move where an earlier stay ends.
+- `money_facts` (migration 0014): the money reports' facts, one row per done event, amount type
+  and product, with the event's local day (the organisation's zone) and its thread's owner,
+  client and pipeline. A save with amounts adds its event's rows (`add_event_money`); a save that
+  changes what a thread's rows say (its owner, an import's updated events) writes the thread's
+  rows again (`refresh_money`); a new time zone moves every row to its new day (`rebuild_money`).
 
 `python -m crm_data.rollups rebuild [--db PATH]` recomputes every rollup from the base tables
 and says whether anything differed; `check` only compares."""
@@ -18,11 +23,14 @@ and says whether anything differed; `check` only compares."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from crm_data import settings
 from crm_data.db import Database, Tx
 
 # a thread's value per amount type, computed from the base tables
@@ -58,6 +66,71 @@ SELECT thread_id, event_id, stage_id, entered_at,
 FROM history
 """
 _ALL_THREADS = "SELECT id, stage_id, opened_at FROM threads"
+
+# The money of the done events that `{events}` selects (a condition on `e`, an event, and `t`, its
+# thread), as the rows of `money_facts`; `{children}` selects their amounts and product lines by
+# `x.event_id` (a faster form of "of those events" where the caller knows them). An event's
+# amounts of one type are added up; with one product the sum is that product's; with several it
+# is split in proportion to their line values (by line count when those are all 0) in whole
+# cents: the floor of each share, plus a cent for the largest remainders until the parts add up
+# to the sum. BIGINT arithmetic (ten times faster than HUGEINT here) unless the product of two
+# cent values could overflow it. Events without products keep their sum under product 0 (the
+# reports' NONE).
+MONEY_FACTS_SQL = """
+WITH ev AS (
+    SELECT e.id, e.thread_id, CAST(e.starts_at AT TIME ZONE $tz AS DATE) AS day,
+           t.owner_id, t.client_id, t.pipeline_id, e.type_id
+    FROM events e JOIN threads t ON t.id = e.thread_id
+    WHERE e.status = 'done' AND {events}
+),
+amt AS (
+    SELECT x.event_id, x.amount_type_id, CAST(sum(x.value) * 100 AS BIGINT) AS cents
+    FROM event_amounts x WHERE {children}
+    GROUP BY x.event_id, x.amount_type_id
+),
+lines AS (
+    SELECT x.event_id, x.product_id, CAST(sum(x.value) * 100 AS BIGINT) AS cents, count(*) AS lines
+    FROM event_products x WHERE {children} AND x.event_id IN (SELECT event_id FROM amt)
+    GROUP BY x.event_id, x.product_id
+),
+line_totals AS (
+    SELECT event_id, sum(cents) AS cents, sum(lines) AS lines, count(*) AS products FROM lines GROUP BY event_id
+),
+parts AS (
+    SELECT m.event_id, m.amount_type_id, l.product_id, t.products, m.cents,
+           CASE WHEN t.cents = 0 THEN l.lines ELSE l.cents END AS w,
+           CASE WHEN t.cents = 0 THEN t.lines ELSE t.cents END AS w_total
+    FROM amt m JOIN line_totals t ON t.event_id = m.event_id JOIN lines l ON l.event_id = m.event_id
+),
+split AS (
+    SELECT event_id, amount_type_id, product_id, cents,
+           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w // w_total
+                ELSE CAST(CAST(cents AS HUGEINT) * w // w_total AS BIGINT) END AS floor_cents,
+           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w % w_total
+                ELSE CAST(CAST(cents AS HUGEINT) * w % w_total AS BIGINT) END AS remainder
+    FROM parts WHERE products > 1
+),
+by_remainder AS (
+    SELECT *, cents - sum(floor_cents) OVER (PARTITION BY event_id, amount_type_id) AS leftover,
+           row_number() OVER (PARTITION BY event_id, amount_type_id ORDER BY remainder DESC, product_id) AS rn
+    FROM split
+),
+alloc AS (
+    SELECT event_id, amount_type_id, product_id, cents FROM parts WHERE products = 1
+    UNION ALL
+    SELECT event_id, amount_type_id, product_id, floor_cents + CASE WHEN rn <= leftover THEN 1 ELSE 0 END
+    FROM by_remainder
+    UNION ALL
+    SELECT m.event_id, m.amount_type_id, 0, m.cents FROM amt m
+    WHERE m.event_id NOT IN (SELECT event_id FROM line_totals)
+)
+SELECT ev.thread_id, ev.day, ev.owner_id, ev.client_id, ev.pipeline_id, ev.type_id, al.amount_type_id,
+       al.product_id, al.cents
+FROM alloc al JOIN ev ON ev.id = al.event_id
+"""
+_MONEY_KEY = ("thread_id", "day", "owner_id", "client_id", "pipeline_id", "type_id", "amount_type_id", "product_id")
+MONEY_COLUMNS = ", ".join((*_MONEY_KEY, "cents"))
+_OF_EVENTS = "x.event_id IN (SELECT id FROM ev)"
 _SOME_THREADS = "SELECT id, stage_id, opened_at FROM threads WHERE id IN (SELECT unnest($threads))"
 _ENTRY_COLUMNS = "thread_id, event_id, stage_id, entered_at, left_at"
 
@@ -73,6 +146,65 @@ def refresh_stage_entries(tx: Tx, thread_ids: Iterable[int]) -> None:
         f"INSERT INTO thread_stage_entries ({_ENTRY_COLUMNS}) {STAGE_ENTRIES_SQL.format(threads=_SOME_THREADS)}",
         {"threads": ids},
     )
+
+
+def money_zone(tx: Tx) -> str:
+    """The time zone whose local days `money_facts` is kept in: the organisation's."""
+    return settings.load_tx(tx).time_zone
+
+
+def add_event_money(tx: Tx, event_id: int) -> None:
+    """Add a done event's money (a save that wrote its amounts and products)."""
+    sql = MONEY_FACTS_SQL.format(events="e.id = $event", children="x.event_id = $event")
+    tx.execute(f"INSERT INTO money_facts ({MONEY_COLUMNS}) {sql}", {"event": event_id, "tz": money_zone(tx)})
+
+
+def refresh_money(tx: Tx, thread_ids: Iterable[int]) -> None:
+    """Write these threads' money rows again from the base tables (after a save that changed
+    their owner or their events), in the caller's transaction."""
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return
+    tx.execute("DELETE FROM money_facts WHERE thread_id IN (SELECT unnest($threads))", {"threads": ids})
+    sql = MONEY_FACTS_SQL.format(events="e.thread_id IN (SELECT unnest($threads))", children=_OF_EVENTS)
+    tx.execute(f"INSERT INTO money_facts ({MONEY_COLUMNS}) {sql}", {"threads": ids, "tz": money_zone(tx)})
+
+
+# the done events of the local days [$lo, $hi): their times from the first day's local midnight
+_OF_DAYS = (
+    "e.starts_at >= CAST($lo AS TIMESTAMP) AT TIME ZONE $tz AND e.starts_at < CAST($hi AS TIMESTAMP) AT TIME ZONE $tz"
+)
+
+
+def _months(tx: Tx, zone: str) -> list[tuple[dt.date, dt.date]]:
+    """The local days of every done event in steps of a calendar month, [first, next): the
+    rebuild and the check work one month at a time, so that a large file (10M events: 20M rows
+    of money) stays within the database's memory limit."""
+    first, last = tx.one("SELECT min(starts_at), max(starts_at) FROM events WHERE status = 'done'") or (None, None)
+    if first is None:
+        return []
+    local = ZoneInfo(zone)
+    month = first.astimezone(local).date().replace(day=1)
+    end = last.astimezone(local).date()
+    months = []
+    while month <= end:
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        months.append((month, following))
+        month = following
+    return months
+
+
+def rebuild_money(tx: Tx) -> None:
+    """Recompute `money_facts` from the base tables, a month at a time in day order (so that a
+    report of a few months reads only the row groups of those months)."""
+    tx.execute("DELETE FROM money_facts")
+    zone = money_zone(tx)
+    sql = MONEY_FACTS_SQL.format(events=_OF_DAYS, children=_OF_EVENTS)
+    for lo, hi in _months(tx, zone):
+        tx.execute(
+            f"INSERT INTO money_facts ({MONEY_COLUMNS}) SELECT * FROM ({sql}) AS f ORDER BY day",
+            {"tz": zone, "lo": lo, "hi": hi},
+        )
 
 
 def add_thread_values(tx: Tx, thread_id: int, amounts: Iterable[tuple[int, Decimal]]) -> None:
@@ -123,7 +255,29 @@ def differences(tx: Tx) -> int:
            OR b.entered_at IS DISTINCT FROM x.entered_at OR b.left_at IS DISTINCT FROM x.left_at
         """
     )
-    return int(values) + int(entries)
+    return int(values) + int(entries) + _money_differences(tx)
+
+
+def _money_differences(tx: Tx) -> int:
+    """Rows of `money_facts` that differ from the base tables, summed per key (several events of
+    a thread on one day may share one), a month at a time; rows outside every month of the
+    events count as different."""
+    zone = money_zone(tx)
+    key = ", ".join(_MONEY_KEY)
+    sql = f"""
+        WITH base AS ({MONEY_FACTS_SQL.format(events=_OF_DAYS, children=_OF_EVENTS)}),
+        b AS (SELECT {key}, sum(cents) AS cents FROM base GROUP BY {key}),
+        r AS (SELECT {key}, sum(cents) AS cents FROM money_facts WHERE day >= $lo AND day < $hi GROUP BY {key})
+        SELECT count(*) FROM b FULL JOIN r ON {" AND ".join(f"r.{k} = b.{k}" for k in _MONEY_KEY)}
+        WHERE b.cents IS DISTINCT FROM r.cents
+        """
+    months = _months(tx, zone)
+    wrong = sum(int(tx.scalar(sql, {"tz": zone, "lo": lo, "hi": hi})) for lo, hi in months)
+    first, after = (months[0][0], months[-1][1]) if months else (dt.date.max, dt.date.max)
+    outside = tx.scalar(
+        "SELECT count(*) FROM money_facts WHERE day < $first OR day >= $after", {"first": first, "after": after}
+    )
+    return wrong + int(outside)
 
 
 def rebuild_tx(tx: Tx) -> None:
@@ -132,6 +286,7 @@ def rebuild_tx(tx: Tx) -> None:
     tx.execute(f"INSERT INTO thread_values (thread_id, amount_type_id, value) {THREAD_VALUES_SQL}")
     tx.execute("DELETE FROM thread_stage_entries")
     tx.execute(f"INSERT INTO thread_stage_entries ({_ENTRY_COLUMNS}) {STAGE_ENTRIES_SQL.format(threads=_ALL_THREADS)}")
+    rebuild_money(tx)
 
 
 def main(argv: list[str] | None = None) -> int:

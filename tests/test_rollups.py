@@ -1,4 +1,4 @@
-"""The rollups (issue 27, item 2): thread values and stage entries, kept in the transaction of
+"""The rollups (issue 27, item 2): thread values, stage entries and money facts, kept in the transaction of
 every save that changes them, equal to the base tables after any sequence of writes, filled by
 their migration and rebuilt by their command."""
 
@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 import pytest
 
-from crm_data import clock, dictionaries, rollups, users
+from crm_data import admin as admin_module
+from crm_data import clock, dictionaries, reports, rollups, users
 from crm_data import db as db_module
 from crm_data.db import Database
 from crm_data.errors import ValidationError
-from crm_data.events import AmountInput
+from crm_data.events import AmountInput, ProductInput
+from crm_data.reports import ReportFilter
 from tests.helpers import PASSWORD, call, new_client, snapshot
 
 
@@ -134,4 +137,71 @@ def test_a_database_from_before_the_stage_rollup_gets_it_filled_by_its_migration
     assert db_module.migrate(db) == [13]
     with db.read() as tx:
         assert tx.all("SELECT * FROM thread_stage_entries ORDER BY thread_id, event_id") == before
+    base_equals_rollup(db)
+
+
+def money_rows(db: Database) -> list[tuple]:
+    with db.read() as tx:
+        return tx.all(f"SELECT {rollups.MONEY_COLUMNS} FROM money_facts ORDER BY {rollups.MONEY_COLUMNS}")
+
+
+def calls_with_money_and_products(db: Database, admin: users.User) -> None:
+    with db.transaction() as tx:
+        for code, price in (("P1", "150.00"), ("P2", "10.00"), ("P3", "0.01")):
+            tx.execute("INSERT INTO products (code, name, price) VALUES (?, ?, ?)", [code, code, Decimal(price)])
+    db.dictionaries_changed()
+    look = dictionaries.lookups(db)
+    kind = look.active(look.amount_types)[0].id
+    products = sorted(look.products)
+    client = new_client(db, admin)
+    now = clock.now()
+    for i, chosen in enumerate(([], products[:1], products)):
+        call(
+            db,
+            admin,
+            client,
+            at=now - dt.timedelta(days=3 - i),
+            amounts=(AmountInput(kind, f"{100 + i}.01"),),
+            products=tuple(ProductInput(p, i + 1) for p in chosen),
+        )
+
+
+def test_a_database_from_before_the_money_rollup_gets_it_filled_by_its_migration(
+    db: Database, admin: users.User
+) -> None:
+    calls_with_money_and_products(db, admin)
+    before = money_rows(db)
+    assert len(before) == 1 + 1 + 3  # no product, one product, the amount split among three
+    with db.transaction() as tx:  # the database as it was before migration 14
+        tx.execute("DROP TABLE money_facts")
+        tx.execute("DELETE FROM schema_migrations WHERE version = 14")
+    assert db_module.migrate(db) == [14]
+    assert money_rows(db) == before
+    base_equals_rollup(db)
+
+
+def test_an_amount_split_among_products_adds_up_to_the_amount_to_the_cent(db: Database, admin: users.User) -> None:
+    calls_with_money_and_products(db, admin)
+    with db.read() as tx:
+        split = tx.all("SELECT day, sum(cents), count(*) FROM money_facts GROUP BY day ORDER BY day")
+    assert [(cents, parts) for _, cents, parts in split] == [(10001, 1), (10101, 1), (10201, 3)]
+
+
+def test_a_new_time_zone_moves_every_amount_to_its_local_day_there(db: Database, admin: users.User) -> None:
+    look = dictionaries.lookups(db)
+    kind = look.active(look.amount_types)[0].id
+    late = dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC)  # 1 April in Warsaw, 31 March in New York
+    call(db, admin, new_client(db, admin), at=late, amounts=(AmountInput(kind, "50"),))
+    march = ReportFilter(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), granularity="month")
+
+    def in_march() -> Decimal:
+        return reports.money(db, march, today=dt.date(2026, 5, 1)).rows["total"].sum()
+
+    with db.read() as tx:
+        assert tx.all("SELECT day FROM money_facts") == [(dt.date(2026, 4, 1),)]
+    assert in_march() == 0
+    admin_module.save_settings(db, admin, {"time_zone": "America/New_York"})
+    with db.read() as tx:
+        assert tx.all("SELECT day FROM money_facts") == [(dt.date(2026, 3, 31),)]
+    assert in_march() == Decimal("50.00")
     base_equals_rollup(db)

@@ -18,14 +18,6 @@ from crm_data.errors import ValidationError
 from crm_data.reports.periods import GRANULARITIES, buckets, org_zone
 
 DIMENSIONS = ("owner", "client", "product", "event_type", "amount_type", "pipeline")
-# the breakdown key of an amount, and where the key's name comes from
-DIMENSION_KEY = {
-    "owner": "t.owner_id",
-    "client": "t.client_id",
-    "event_type": "e.type_id",
-    "amount_type": "a.amount_type_id",
-    "pipeline": "t.pipeline_id",
-}
 
 
 def dimension_names(dimension: str, lang: str | None) -> str:

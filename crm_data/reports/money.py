@@ -13,7 +13,6 @@ import pandas as pd
 from crm_data import cache, checks, clock
 from crm_data.db import Database
 from crm_data.reports.common import (
-    DIMENSION_KEY,
     NONE,
     OTHER,
     TOP_KEYS,
@@ -23,84 +22,28 @@ from crm_data.reports.common import (
     read_frame,
     thread_conditions,
 )
-from crm_data.reports.periods import buckets, local_midnight, next_bucket, org_zone, previous_bucket
+from crm_data.reports.periods import buckets, next_bucket, org_zone, previous_bucket
 
 # -- money ---------------------------------------------------------------------------------------------------
-# Money split among products, as the `facts` of a money report (period, key, value). An event's
-# amounts of one type are added up; with one product the sum is that product's; with several it
-# is split in proportion to their line values (by line count when those are all 0) in whole
-# cents: the floor of each share, plus a cent for the largest remainders until the parts add up
-# to the sum. BIGINT arithmetic (ten times faster than HUGEINT here) unless the product of two
-# cent values could overflow it. Events without products keep their sum under NONE.
-_PRODUCT_FACTS_SQL = """
-ev AS (
-    SELECT e.id, date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at,
-           t.owner_id, t.client_id, t.pipeline_id, e.type_id
-    FROM events e JOIN threads t ON t.id = e.thread_id
-    WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to AND {where}
-),
-amt AS (
-    SELECT a.event_id, a.amount_type_id, (sum(a.value) * 100)::BIGINT AS cents
-    FROM event_amounts a WHERE a.event_id IN (SELECT id FROM ev) {amount_condition}
-    GROUP BY a.event_id, a.amount_type_id
-),
-lines AS (
-    SELECT ep.event_id, ep.product_id, (sum(ep.value) * 100)::BIGINT AS cents, count(*) AS lines
-    FROM event_products ep WHERE ep.event_id IN (SELECT event_id FROM amt)
-    GROUP BY ep.event_id, ep.product_id
-),
-line_totals AS (
-    SELECT event_id, sum(cents) AS cents, sum(lines) AS lines, count(*) AS products FROM lines GROUP BY event_id
-),
-parts AS (
-    SELECT m.event_id, m.amount_type_id, l.product_id, t.products, m.cents,
-           CASE WHEN t.cents = 0 THEN l.lines ELSE l.cents END AS w,
-           CASE WHEN t.cents = 0 THEN t.lines ELSE t.cents END AS w_total
-    FROM amt m JOIN line_totals t ON t.event_id = m.event_id JOIN lines l ON l.event_id = m.event_id
-),
-split AS (
-    SELECT event_id, amount_type_id, product_id, cents,
-           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w // w_total
-                ELSE (cents::HUGEINT * w // w_total)::BIGINT END AS floor_cents,
-           CASE WHEN cents < 3000000000 AND w < 3000000000 THEN cents * w % w_total
-                ELSE (cents::HUGEINT * w % w_total)::BIGINT END AS remainder
-    FROM parts WHERE products > 1
-),
-by_remainder AS (
-    SELECT *, cents - sum(floor_cents) OVER (PARTITION BY event_id, amount_type_id) AS leftover,
-           row_number() OVER (PARTITION BY event_id, amount_type_id ORDER BY remainder DESC, product_id) AS rn
-    FROM split
-),
-alloc AS (
-    SELECT event_id, amount_type_id, product_id, cents FROM parts WHERE products = 1
-    UNION ALL
-    SELECT event_id, amount_type_id, product_id, floor_cents + CASE WHEN rn <= leftover THEN 1 ELSE 0 END
-    FROM by_remainder
-    UNION ALL
-    SELECT m.event_id, m.amount_type_id, {none}, m.cents FROM amt m WHERE m.event_id NOT IN (SELECT event_id FROM line_totals)
-),
-facts AS (
-    SELECT ev.period, ev.starts_at, {key} AS key, (al.cents::DECIMAL(18, 0) * 0.01)::DECIMAL(18, 2) AS value
-    FROM alloc al JOIN ev ON ev.id = al.event_id
-    WHERE {product}
-)
-"""
-# the breakdown key on the split rows above
-_PRODUCT_FACTS_KEY = {
-    "owner": "ev.owner_id",
-    "client": "ev.client_id",
-    "event_type": "ev.type_id",
-    "amount_type": "al.amount_type_id",
-    "pipeline": "ev.pipeline_id",
-    "product": "al.product_id",
-}
+# The `facts` of a money report (period, day, key, value), read from the rollup `money_facts`
+# (crm_data/rollups.py: amounts split among products, each on its event's local day).
 _FACTS_SQL = """
 facts AS (
-    SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, e.starts_at, {key} AS key, a.value
-    FROM event_amounts a JOIN events e ON e.id = a.event_id JOIN threads t ON t.id = e.thread_id
-    WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to {amount_condition} AND {where}
+    SELECT CAST(date_trunc('{grain}', CAST(m.day AS TIMESTAMP)) AS DATE) AS period, m.day, {key} AS key,
+           CAST(CAST(m.cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)) AS value
+    FROM money_facts m
+    WHERE m.day >= $from_day AND m.day < $to_day {amount_condition} {product} AND {where}
 )
 """
+# the breakdown key on the rows above
+_FACTS_KEY = {
+    "owner": "m.owner_id",
+    "client": "m.client_id",
+    "event_type": "m.type_id",
+    "amount_type": "m.amount_type_id",
+    "pipeline": "m.pipeline_id",
+    "product": "m.product_id",
+}
 
 
 @dataclass(frozen=True)
@@ -154,11 +97,9 @@ def money(
     periods = buckets(f.start, f.end, f.granularity)
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     before = previous_bucket(first, f.granularity)
-    zone = org_zone(db)
-    window = {"tz": zone.key, "from": local_midnight(before, zone), "to": local_midnight(after, zone)}
-    partial = running_bucket(periods[-1], f.granularity, today or clock.today(zone))
-    # the bucket before the last counts up to `cut` when compared with the last one
-    cut = local_midnight(partial.previous_through + dt.timedelta(days=1), zone) if partial else window["to"]
+    partial = running_bucket(periods[-1], f.granularity, today or clock.today(org_zone(db)))
+    # the bucket before the last counts up to the day `cut` when compared with the last one
+    cut = partial.previous_through + dt.timedelta(days=1) if partial else after
     facts, params, amount_type_id = _facts(db, f)
     # the keys chosen to compare come first (and are the only ones shown on their own)
     chosen_first = "list_contains($keys::BIGINT[], key) DESC," if keys else ""
@@ -168,7 +109,7 @@ def money(
             f"""
             WITH {facts},
             sums AS (
-                SELECT period, key, sum(value) AS total, coalesce(sum(value) FILTER (WHERE starts_at < $cut), 0) AS early
+                SELECT period, key, sum(value) AS total, coalesce(sum(value) FILTER (WHERE day < $cut), 0) AS early
                 FROM facts GROUP BY period, key
             ),
             ranked AS (
@@ -204,7 +145,8 @@ def money(
             """,
             {
                 **params,
-                **window,
+                "from_day": before,
+                "to_day": after,
                 "first": first,
                 "top": len(keys) if keys else top,
                 "keys": list(keys),
@@ -222,25 +164,17 @@ def money(
 
 
 def _facts(db: Database, f: ReportFilter) -> tuple[str, dict[str, Any], int | None]:
-    """The `facts` CTE of a money report (period, starts_at, key, value), its thread conditions'
+    """The `facts` CTE of a money report (period, day, key, value), its thread conditions'
     parameters and the amount type it counts (None: every type, by amount type)."""
-    where, params = thread_conditions(f if f.product_id is None else without_product(f))
+    where, params = thread_conditions(without_product(f), alias="m")
     amount_type_id = None if f.dimension == "amount_type" else amount_type_of(db, f)
-    amount_condition = "" if amount_type_id is None else "AND a.amount_type_id = $amount_type"
-    grain = f.granularity  # allow-listed in ReportFilter
-    if f.dimension == "product" or f.product_id is not None:
-        facts = _PRODUCT_FACTS_SQL.format(
-            grain=grain,
-            where=where,
-            amount_condition=amount_condition,
-            none=NONE,
-            key=_PRODUCT_FACTS_KEY[f.dimension],
-            product="TRUE" if f.product_id is None else "al.product_id = $product_id",
-        )
-    else:
-        facts = _FACTS_SQL.format(
-            grain=grain, key=DIMENSION_KEY[f.dimension], amount_condition=amount_condition, where=where
-        )
+    facts = _FACTS_SQL.format(
+        grain=f.granularity,  # allow-listed in ReportFilter
+        key=_FACTS_KEY[f.dimension],
+        amount_condition="" if amount_type_id is None else "AND m.amount_type_id = $amount_type",
+        product="" if f.product_id is None else "AND m.product_id = $product_id",
+        where=where,
+    )
     return facts, params, amount_type_id
 
 
@@ -251,7 +185,6 @@ def money_keys(db: Database, f: ReportFilter) -> pd.DataFrame:
     only the top keys; NONE for amounts without a product."""
     periods = buckets(f.start, f.end, f.granularity)
     after = next_bucket(periods[-1], f.granularity)
-    zone = org_zone(db)
     facts, params, amount_type_id = _facts(db, f)
     with db.read() as tx:
         return read_frame(
@@ -266,9 +199,8 @@ def money_keys(db: Database, f: ReportFilter) -> pd.DataFrame:
             """,
             {
                 **params,
-                "tz": zone.key,
-                "from": local_midnight(periods[0], zone),
-                "to": local_midnight(after, zone),
+                "from_day": periods[0],
+                "to_day": after,
                 "first": periods[0],
                 "amount_type": amount_type_id,
                 "product_id": f.product_id,
