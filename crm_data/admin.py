@@ -501,7 +501,7 @@ def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_set
         old = org_settings.load_tx(tx, db.config.attachment_max_mb)
         org_settings.save_tx(tx, clean)
         if clean.get("time_zone", old.time_zone) != old.time_zone:
-            rollups.rebuild_money(tx)  # every amount's local day is the new zone's
+            rollups.rebuild_event_facts(tx)  # every amount's and line's local day is the new zone's
         audit.record(tx, actor.id, "settings", None, "update", audit.diff(old.__dict__, clean))
 
     db.write(work)

@@ -338,9 +338,9 @@ def write(tx: Tx, actor: User, p: ImportPlan, new_users: dict[str, users.NewUser
     rollups.add_many(tx, [(t, k, val) for (t, k), val in values_added.items()])
     # the stage history of every thread that got an event or whose activity moved
     rollups.refresh_stage_entries(tx, {e["thread_id"] for e in events} | set(touched))
-    # the money of those threads and of the deals it updated (an owner, an amount, an event moved)
+    # the money and product lines of those threads and of the deals it updated (an owner, an amount, a moved event)
     updated = {r.values["thread_id"] for r in p.deals if r.status == "update"}
-    rollups.refresh_money(tx, {e["thread_id"] for e in events} | set(touched) | updated)
+    rollups.refresh_event_facts(tx, {e["thread_id"] for e in events} | set(touched) | updated)
     if keys:  # a changed row's digest replaces its old one
         tx.execute(
             "DELETE FROM import_keys WHERE kind || ':' || external_id IN (SELECT unnest(?))",

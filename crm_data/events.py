@@ -602,8 +602,8 @@ def _write(
 
     _write_children(tx, actor, event_id, c, stored)
     rollups.add_thread_values(tx, thread_id, c.amounts)  # the event is done: its amounts count now
-    if c.amounts:
-        rollups.add_event_money(tx, event_id)
+    if c.amounts or c.products:
+        rollups.add_event_facts(tx, event_id)
     if c.message_id is not None:  # the unique key refuses a message another save just wrote
         tx.execute("INSERT INTO event_messages (event_id, message_id) VALUES (?, ?)", [event_id, c.message_id])
 

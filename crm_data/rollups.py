@@ -11,11 +11,13 @@ transaction as the writes that change them (never a separate job, never eventual
   closing, reopening, a new thread, a completed event that moves the stage, an import) writes the
   thread's rows again from its events in the same transaction (`refresh_stage_entries`): a stage
   change may be dated before others, so it can move where an earlier stay ends.
-- `money_facts` (migration 0014): the money reports' facts, one row per done event, amount type
-  and product, with the event's local day (the organisation's zone) and its thread's owner,
-  client and pipeline. A save with amounts adds its event's rows (`add_event_money`); a save that
-  changes what a thread's rows say (its owner, an import's updated events) writes the thread's
-  rows again (`refresh_money`); a new time zone moves every row to its new day (`rebuild_money`).
+- `money_facts` and `product_lines` (migration 0014, `EVENT_ROLLUPS`): the Money and Products
+  reports' facts, one row per done event and amount type and product (its amounts split among
+  its products), and one per done event and product (its lines added up), with the event's local
+  day (the organisation's zone) and its thread's owner, client and pipeline. A save with amounts
+  or products adds its event's rows (`add_event_facts`); a save that changes what a thread's rows
+  say (its owner, an import's updated events) writes the thread's rows again
+  (`refresh_event_facts`); a new time zone moves every row to its new day (`rebuild_event_facts`).
 
 `python -m crm_data.rollups rebuild [--db PATH]` recomputes every rollup from the base tables
 and says whether anything differed; `check` only compares."""
@@ -27,6 +29,7 @@ import datetime as dt
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -67,23 +70,27 @@ FROM history
 """
 _ALL_THREADS = "SELECT id, stage_id, opened_at FROM threads"
 
-# The money of the done events that `{events}` selects (a condition on `e`, an event, and `t`, its
-# thread), as the rows of `money_facts`; `{children}` selects their amounts and product lines by
-# `x.event_id` (a faster form of "of those events" where the caller knows them). An event's
-# amounts of one type are added up; with one product the sum is that product's; with several it
-# is split in proportion to their line values (by line count when those are all 0) in whole
-# cents: the floor of each share, plus a cent for the largest remainders until the parts add up
-# to the sum. BIGINT arithmetic (ten times faster than HUGEINT here) unless the product of two
-# cent values could overflow it. Events without products keep their sum under product 0 (the
-# reports' NONE).
-MONEY_FACTS_SQL = """
+# The done events that `{events}` selects (a condition on `e`, an event, and `t`, its thread),
+# with their local day in the zone `$tz` and what the reports filter on; `{children}` (in the
+# queries below) selects their amounts or product lines by `x.event_id`, a faster form of "of
+# those events" where the caller knows them.
+_EVENTS_CTE = """
 WITH ev AS (
     SELECT e.id, e.thread_id, CAST(e.starts_at AT TIME ZONE $tz AS DATE) AS day,
            t.owner_id, t.client_id, t.pipeline_id, e.type_id
     FROM events e JOIN threads t ON t.id = e.thread_id
     WHERE e.status = 'done' AND {events}
 ),
-amt AS (
+"""
+# The money of those events, as the rows of `money_facts`. An event's amounts of one type are
+# added up; with one product the sum is that product's; with several it is split in proportion
+# to their line values (by line count when those are all 0) in whole cents: the floor of each
+# share, plus a cent for the largest remainders until the parts add up to the sum. BIGINT
+# arithmetic (ten times faster than HUGEINT here) unless the product of two cent values could
+# overflow it. Events without products keep their sum under product 0 (the reports' NONE).
+MONEY_FACTS_SQL = (
+    _EVENTS_CTE
+    + """amt AS (
     SELECT x.event_id, x.amount_type_id, CAST(sum(x.value) * 100 AS BIGINT) AS cents
     FROM event_amounts x WHERE {children}
     GROUP BY x.event_id, x.amount_type_id
@@ -128,9 +135,51 @@ SELECT ev.thread_id, ev.day, ev.owner_id, ev.client_id, ev.pipeline_id, ev.type_
        al.product_id, al.cents
 FROM alloc al JOIN ev ON ev.id = al.event_id
 """
-_MONEY_KEY = ("thread_id", "day", "owner_id", "client_id", "pipeline_id", "type_id", "amount_type_id", "product_id")
-MONEY_COLUMNS = ", ".join((*_MONEY_KEY, "cents"))
+)
+# The product lines of those events, one row per event and product, as the rows of `product_lines`.
+PRODUCT_LINES_SQL = (
+    _EVENTS_CTE
+    + """
+lines AS (
+    SELECT x.event_id, x.product_id, sum(x.quantity) AS quantity, sum(x.value) AS value
+    FROM event_products x WHERE {children} GROUP BY x.event_id, x.product_id
+)
+SELECT ev.thread_id, ev.id AS event_id, ev.day, ev.owner_id, ev.client_id, ev.pipeline_id, l.product_id,
+       l.quantity, l.value
+FROM lines l JOIN ev ON ev.id = l.event_id
+"""
+)
 _OF_EVENTS = "x.event_id IN (SELECT id FROM ev)"
+
+
+@dataclass(frozen=True)
+class EventRollup:
+    """A rollup with rows derived from each done event alone (and its thread): written when the
+    event is saved, again when its thread changes, all again for a new time zone."""
+
+    table: str
+    sql: str  # MONEY_FACTS_SQL or the like: the rows, from the base tables
+    key: tuple[str, ...]  # what identifies a row (rows with the same key are added up)
+    values: tuple[str, ...]
+
+    @property
+    def columns(self) -> str:
+        return ", ".join((*self.key, *self.values))
+
+
+MONEY = EventRollup(
+    "money_facts",
+    MONEY_FACTS_SQL,
+    ("thread_id", "day", "owner_id", "client_id", "pipeline_id", "type_id", "amount_type_id", "product_id"),
+    ("cents",),
+)
+LINES = EventRollup(
+    "product_lines",
+    PRODUCT_LINES_SQL,
+    ("thread_id", "event_id", "day", "owner_id", "client_id", "pipeline_id", "product_id"),
+    ("quantity", "value"),
+)
+EVENT_ROLLUPS = (MONEY, LINES)
 _SOME_THREADS = "SELECT id, stage_id, opened_at FROM threads WHERE id IN (SELECT unnest($threads))"
 _ENTRY_COLUMNS = "thread_id, event_id, stage_id, entered_at, left_at"
 
@@ -153,21 +202,25 @@ def money_zone(tx: Tx) -> str:
     return settings.load_tx(tx).time_zone
 
 
-def add_event_money(tx: Tx, event_id: int) -> None:
-    """Add a done event's money (a save that wrote its amounts and products)."""
-    sql = MONEY_FACTS_SQL.format(events="e.id = $event", children="x.event_id = $event")
-    tx.execute(f"INSERT INTO money_facts ({MONEY_COLUMNS}) {sql}", {"event": event_id, "tz": money_zone(tx)})
+def add_event_facts(tx: Tx, event_id: int) -> None:
+    """Add a done event's rows (a save that wrote its amounts and products)."""
+    zone = money_zone(tx)
+    for rollup in EVENT_ROLLUPS:
+        sql = rollup.sql.format(events="e.id = $event", children="x.event_id = $event")
+        tx.execute(f"INSERT INTO {rollup.table} ({rollup.columns}) {sql}", {"event": event_id, "tz": zone})
 
 
-def refresh_money(tx: Tx, thread_ids: Iterable[int]) -> None:
-    """Write these threads' money rows again from the base tables (after a save that changed
-    their owner or their events), in the caller's transaction."""
+def refresh_event_facts(tx: Tx, thread_ids: Iterable[int]) -> None:
+    """Write these threads' rows again from the base tables (after a save that changed their
+    owner or their events), in the caller's transaction."""
     ids = sorted(set(thread_ids))
     if not ids:
         return
-    tx.execute("DELETE FROM money_facts WHERE thread_id IN (SELECT unnest($threads))", {"threads": ids})
-    sql = MONEY_FACTS_SQL.format(events="e.thread_id IN (SELECT unnest($threads))", children=_OF_EVENTS)
-    tx.execute(f"INSERT INTO money_facts ({MONEY_COLUMNS}) {sql}", {"threads": ids, "tz": money_zone(tx)})
+    zone = money_zone(tx)
+    for rollup in EVENT_ROLLUPS:
+        tx.execute(f"DELETE FROM {rollup.table} WHERE thread_id IN (SELECT unnest($threads))", {"threads": ids})
+        sql = rollup.sql.format(events="e.thread_id IN (SELECT unnest($threads))", children=_OF_EVENTS)
+        tx.execute(f"INSERT INTO {rollup.table} ({rollup.columns}) {sql}", {"threads": ids, "tz": zone})
 
 
 # the done events of the local days [$lo, $hi): their times from the first day's local midnight
@@ -194,17 +247,19 @@ def _months(tx: Tx, zone: str) -> list[tuple[dt.date, dt.date]]:
     return months
 
 
-def rebuild_money(tx: Tx) -> None:
-    """Recompute `money_facts` from the base tables, a month at a time in day order (so that a
-    report of a few months reads only the row groups of those months)."""
-    tx.execute("DELETE FROM money_facts")
+def rebuild_event_facts(tx: Tx) -> None:
+    """Recompute the rollups of `EVENT_ROLLUPS` from the base tables, a month at a time in day
+    order (so that a report of a few months reads only the row groups of those months)."""
     zone = money_zone(tx)
-    sql = MONEY_FACTS_SQL.format(events=_OF_DAYS, children=_OF_EVENTS)
-    for lo, hi in _months(tx, zone):
-        tx.execute(
-            f"INSERT INTO money_facts ({MONEY_COLUMNS}) SELECT * FROM ({sql}) AS f ORDER BY day",
-            {"tz": zone, "lo": lo, "hi": hi},
-        )
+    months = _months(tx, zone)
+    for rollup in EVENT_ROLLUPS:
+        tx.execute(f"DELETE FROM {rollup.table}")
+        sql = rollup.sql.format(events=_OF_DAYS, children=_OF_EVENTS)
+        for lo, hi in months:
+            tx.execute(
+                f"INSERT INTO {rollup.table} ({rollup.columns}) SELECT * FROM ({sql}) AS f ORDER BY day",
+                {"tz": zone, "lo": lo, "hi": hi},
+            )
 
 
 def add_thread_values(tx: Tx, thread_id: int, amounts: Iterable[tuple[int, Decimal]]) -> None:
@@ -255,27 +310,27 @@ def differences(tx: Tx) -> int:
            OR b.entered_at IS DISTINCT FROM x.entered_at OR b.left_at IS DISTINCT FROM x.left_at
         """
     )
-    return int(values) + int(entries) + _money_differences(tx)
+    return int(values) + int(entries) + sum(_event_facts_differences(tx, r) for r in EVENT_ROLLUPS)
 
 
-def _money_differences(tx: Tx) -> int:
-    """Rows of `money_facts` that differ from the base tables, summed per key (several events of
-    a thread on one day may share one), a month at a time; rows outside every month of the
-    events count as different."""
+def _event_facts_differences(tx: Tx, rollup: EventRollup) -> int:
+    """Rows of an event rollup that differ from the base tables, added up per key, a month at a
+    time; rows outside every month of the events count as different."""
     zone = money_zone(tx)
-    key = ", ".join(_MONEY_KEY)
+    key = ", ".join(rollup.key)
+    sums = ", ".join(f"sum({v}) AS {v}" for v in rollup.values)
     sql = f"""
-        WITH base AS ({MONEY_FACTS_SQL.format(events=_OF_DAYS, children=_OF_EVENTS)}),
-        b AS (SELECT {key}, sum(cents) AS cents FROM base GROUP BY {key}),
-        r AS (SELECT {key}, sum(cents) AS cents FROM money_facts WHERE day >= $lo AND day < $hi GROUP BY {key})
-        SELECT count(*) FROM b FULL JOIN r ON {" AND ".join(f"r.{k} = b.{k}" for k in _MONEY_KEY)}
-        WHERE b.cents IS DISTINCT FROM r.cents
+        WITH base AS ({rollup.sql.format(events=_OF_DAYS, children=_OF_EVENTS)}),
+        b AS (SELECT {key}, {sums} FROM base GROUP BY {key}),
+        r AS (SELECT {key}, {sums} FROM {rollup.table} WHERE day >= $lo AND day < $hi GROUP BY {key})
+        SELECT count(*) FROM b FULL JOIN r ON {" AND ".join(f"r.{k} = b.{k}" for k in rollup.key)}
+        WHERE {" OR ".join(f"b.{v} IS DISTINCT FROM r.{v}" for v in rollup.values)}
         """
     months = _months(tx, zone)
     wrong = sum(int(tx.scalar(sql, {"tz": zone, "lo": lo, "hi": hi})) for lo, hi in months)
     first, after = (months[0][0], months[-1][1]) if months else (dt.date.max, dt.date.max)
     outside = tx.scalar(
-        "SELECT count(*) FROM money_facts WHERE day < $first OR day >= $after", {"first": first, "after": after}
+        f"SELECT count(*) FROM {rollup.table} WHERE day < $first OR day >= $after", {"first": first, "after": after}
     )
     return wrong + int(outside)
 
@@ -286,7 +341,7 @@ def rebuild_tx(tx: Tx) -> None:
     tx.execute(f"INSERT INTO thread_values (thread_id, amount_type_id, value) {THREAD_VALUES_SQL}")
     tx.execute("DELETE FROM thread_stage_entries")
     tx.execute(f"INSERT INTO thread_stage_entries ({_ENTRY_COLUMNS}) {STAGE_ENTRIES_SQL.format(threads=_ALL_THREADS)}")
-    rebuild_money(tx)
+    rebuild_event_facts(tx)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -469,7 +469,7 @@ def update_thread(
             [clean_title, owner_id, thread_id],
         )
         if owner_id != old["owner_id"]:
-            rollups.refresh_money(tx, [thread_id])  # its money is the new owner's
+            rollups.refresh_event_facts(tx, [thread_id])  # its money and product lines are the new owner's
         move_expectation_tx(tx, actor.id, thread_id, old, close, value)
         audit.record(tx, actor.id, "thread", thread_id, "update", audit.diff(old, new))
         return expected_version + 1

@@ -140,9 +140,9 @@ def test_a_database_from_before_the_stage_rollup_gets_it_filled_by_its_migration
     base_equals_rollup(db)
 
 
-def money_rows(db: Database) -> list[tuple]:
+def event_rows(db: Database, rollup: rollups.EventRollup = rollups.MONEY) -> list[tuple]:
     with db.read() as tx:
-        return tx.all(f"SELECT {rollups.MONEY_COLUMNS} FROM money_facts ORDER BY {rollups.MONEY_COLUMNS}")
+        return tx.all(f"SELECT {rollup.columns} FROM {rollup.table} ORDER BY {rollup.columns}")
 
 
 def calls_with_money_and_products(db: Database, admin: users.User) -> None:
@@ -166,17 +166,32 @@ def calls_with_money_and_products(db: Database, admin: users.User) -> None:
         )
 
 
-def test_a_database_from_before_the_money_rollup_gets_it_filled_by_its_migration(
+def test_a_database_from_before_the_money_and_product_rollups_gets_them_filled_by_their_migration(
     db: Database, admin: users.User
 ) -> None:
     calls_with_money_and_products(db, admin)
-    before = money_rows(db)
-    assert len(before) == 1 + 1 + 3  # no product, one product, the amount split among three
+    money, lines = event_rows(db), event_rows(db, rollups.LINES)
+    assert len(money) == 1 + 1 + 3  # no product, one product, the amount split among three
+    assert len(lines) == 1 + 3
     with db.transaction() as tx:  # the database as it was before migration 14
         tx.execute("DROP TABLE money_facts")
+        tx.execute("DROP TABLE product_lines")
         tx.execute("DELETE FROM schema_migrations WHERE version = 14")
     assert db_module.migrate(db) == [14]
-    assert money_rows(db) == before
+    assert event_rows(db) == money
+    assert event_rows(db, rollups.LINES) == lines
+    base_equals_rollup(db)
+
+
+def test_a_call_with_products_and_no_amount_counts_in_the_products_report(db: Database, admin: users.User) -> None:
+    calls_with_money_and_products(db, admin)
+    product = sorted(dictionaries.lookups(db).products)[0]
+    call(db, admin, new_client(db, admin, "Beta"), products=(ProductInput(product, 4),))
+    assert [row[-2:] for row in event_rows(db, rollups.LINES) if row[-3] == product] == [
+        (Decimal("2.000"), Decimal("300.00")),
+        (Decimal("3.000"), Decimal("450.00")),
+        (Decimal("4.000"), Decimal("600.00")),
+    ]
     base_equals_rollup(db)
 
 

@@ -44,27 +44,29 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
     first, after = periods[0], next_bucket(periods[-1], f.granularity)
     zone = org_zone(db)
     window = {"tz": zone.key, "from": local_midnight(first, zone), "to": local_midnight(after, zone)}
-    where, params = thread_conditions(without_product(f))
-    product = "AND ep.product_id = $product_id" if f.product_id is not None else ""
+    where, params = thread_conditions(without_product(f), alias="l")
+    thread_where, _ = thread_conditions(without_product(f), alias="t")
+    product = "AND l.product_id = $product_id" if f.product_id is not None else ""
     grain = f.granularity
     with scratch(db) as tx:
+        # the lines of done events, from the rollup `product_lines`: one row per event and
+        # product, so a product's rows count the events that list it
         tx.execute(
             f"""
             CREATE TEMP TABLE r_lines AS
-            SELECT date_trunc('{grain}', e.starts_at AT TIME ZONE $tz)::DATE AS period, ep.product_id,
-                   ep.quantity, ep.value, e.id AS event_id, e.thread_id
-            FROM event_products ep JOIN events e ON e.id = ep.event_id JOIN threads t ON t.id = e.thread_id
-            WHERE e.status = 'done' AND e.starts_at >= $from AND e.starts_at < $to {product} AND {where}
+            SELECT CAST(date_trunc('{grain}', CAST(l.day AS TIMESTAMP)) AS DATE) AS period, l.product_id,
+                   l.thread_id, l.quantity, l.value
+            FROM product_lines l
+            WHERE l.day >= $first AND l.day < $after {product} AND {where}
             """,
-            {**params, **window, "product_id": f.product_id},
+            {**params, "first": first, "after": after, "product_id": f.product_id},
         )
         tx.execute(
             f"""
             CREATE TEMP TABLE r_won AS
-            SELECT DISTINCT date_trunc('{grain}', t.closed_at AT TIME ZONE $tz)::DATE AS period, ep.product_id, t.id
-            FROM threads t JOIN events e ON e.thread_id = t.id JOIN event_products ep ON ep.event_id = e.id
-            WHERE t.status = 'won' AND t.closed_at >= $from AND t.closed_at < $to AND e.status = 'done'
-              {product} AND {where}
+            SELECT DISTINCT date_trunc('{grain}', t.closed_at AT TIME ZONE $tz)::DATE AS period, l.product_id, t.id
+            FROM threads t JOIN product_lines l ON l.thread_id = t.id
+            WHERE t.status = 'won' AND t.closed_at >= $from AND t.closed_at < $to {product} AND {thread_where}
             """,
             {**params, **window, "product_id": f.product_id},
         )
@@ -74,7 +76,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
                    coalesce(l.events, 0) AS events, coalesce(l.threads, 0) AS threads,
                    coalesce(w.won, 0) AS threads_won
             FROM (SELECT {key} product_id, sum(quantity) AS quantity, sum(value) AS value,
-                         count(DISTINCT event_id) AS events, count(DISTINCT thread_id) AS threads
+                         count(*) AS events, count(DISTINCT thread_id) AS threads
                   FROM r_lines GROUP BY {key} product_id) l
             FULL JOIN (SELECT {key} product_id, count(*) AS won FROM r_won GROUP BY {key} product_id) w
               ON {on}
