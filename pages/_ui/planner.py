@@ -11,9 +11,10 @@ from typing import Any
 import streamlit as st
 
 from crm_data import agenda, clock, plan_changes, planning
+from crm_data.checks import local_to_utc
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
-from crm_data.rules import local_to_utc, next_working_slot
+from crm_data.rules import next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog, slotfields
@@ -64,47 +65,15 @@ def plan_form(
         chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
         if chosen_thread is ThreadChoice.NEW:
             title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
-    types = look.active(look.event_types)
-    meetings = [et.id for et in types if et.is_meeting]
-    c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
-    type_id = c1.selectbox(
-        f.t("field.type_id"),
-        [et.id for et in types],
-        key=f"{prefix}_type",
-        index=[et.id for et in types].index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
-        format_func=lambda tid: look.event_types[tid].name,
+    types = [et.id for et in look.active(look.event_types)]
+    meetings = [tid for tid in types if look.event_types[tid].is_meeting]
+    slot = slotfields.slot_fields(
+        lambda name: f"{prefix}_{name}",
+        "field.",
+        start_field="starts_at",
+        type_index=types.index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
+        resource_ids=resource_ids,
     )
-    people = look.active(look.people)
-    assignee = c2.selectbox(
-        f.t("field.assignee_id"),
-        pickers.me_first(people, account.id),
-        key=f"{prefix}_assignee",
-        index=0,
-        format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
-    )
-    day = c3.date_input(f.t("field.day"), key=f"{prefix}_day", format=f.date_input_format())
-    at = c4.time_input(f.t("field.time"), key=f"{prefix}_time", step=900)
-    c1, c2, c3, c4 = st.columns([1.3, 2, 2, 1.3])
-    duration = slotfields.duration(
-        c1, f.t("field.duration_min"), f"{prefix}_duration", placeholder=f.t("log.duration_default")
-    )
-    coworkers = c2.multiselect(
-        f.t("field.participant_user_ids"),
-        [p.id for p in people if p.id != assignee],
-        format_func=lambda uid: look.people[uid].display_name,
-        key=f"{prefix}_people",
-        placeholder=f.t("log.choose"),
-    )
-    active_resources = look.active(look.resources)
-    booked = c3.multiselect(
-        f.t("field.resource_ids"),
-        [r.id for r in active_resources],
-        default=list(resource_ids),
-        format_func=lambda rid: look.resources[rid].name,
-        key=f"{prefix}_resources",
-        placeholder=f.t("log.choose"),
-    )
-    remind = slotfields.remind_before(c4, f.t("field.remind_before_min"), f"{prefix}_remind", org.reminder_offset_min)
     c1, c2, c3 = st.columns([1, 1, 1])
     freq = c1.selectbox(
         f.t("field.recurrence"), FREQS, key=f"{prefix}_freq", format_func=lambda x: f.t(f"planner.freq_{x}")
@@ -116,7 +85,6 @@ def plan_form(
             f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None, key=f"{prefix}_count"
         )
         skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
-    note = st.text_area(f.t("field.next.note"), key=f"{prefix}_note", height=68)
 
     # what stands in the way, and a free slot taken, show just above Save, where the user looks
     problem = st.session_state.get(f"{prefix}_problem")
@@ -128,20 +96,20 @@ def plan_form(
     if not (save or accept):
         return None
     try:
-        starts = local_to_utc(day, at, org.time_zone, "starts_at") if day and at else None
+        when = slot()
         cmd = planning.PlanEvent(
-            type_id=type_id,
-            starts_at=starts,
-            duration_min=int(duration) if duration else None,
+            type_id=when.type_id,
+            starts_at=when.starts_at,
+            duration_min=when.duration_min,
             thread_id=chosen_thread,
             client_id=chosen_client,
             new_thread_title=title or "",
             internal=internal,
-            assignee_id=assignee,
-            participant_user_ids=tuple(coworkers),
-            resource_ids=tuple(booked),
-            note=note or "",
-            remind_before_min=int(remind) if remind is not None else None,
+            assignee_id=when.assignee_id,
+            participant_user_ids=when.participant_user_ids,
+            resource_ids=when.resource_ids,
+            note=when.note,
+            remind_before_min=when.remind_before_min,
             recurrence=planning.Recurrence(freq, until, int(count) if count else None) if freq != "none" else None,
             skip_conflicting=skip,
             accept_conflicts=accept,

@@ -14,10 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from crm_data import clients, clock, events
+from crm_data.checks import local_to_utc
 from crm_data.errors import CrmError
 from crm_data.planning import ConflictWarning, working_hours
 from crm_data.reservations import ResourceTaken
-from crm_data.rules import local_to_utc, next_working_slot
+from crm_data.rules import next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import chrome, closing, pickers, problems, slotfields
 from pages._ui import core as ui
@@ -304,7 +305,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
         plan = st.toggle(f.t("log.plan_next"), key=k("plan"))
         next_step = None
         if plan:
-            next_step = _next_step_fields(k, look, account, settings)
+            next_step = _next_step_fields(k, settings)
 
         st.markdown(f"**{f.t('field.amounts')}**")
         st.caption(f.t("log.table_help"))
@@ -447,10 +448,7 @@ def _expectation_fields(k: _Keys, thread: Any) -> Any:
     return changed
 
 
-def _next_step_fields(k: _Keys, look, account, settings):
-    f = ui.fmt()
-    types = look.active(look.event_types)
-    people = look.active(look.people)
+def _next_step_fields(k: _Keys, settings: Any) -> Any:
     if k("next_day") not in st.session_state:
         # a next step comes after today: the first working day from tomorrow, at its usual start
         tomorrow = dt.datetime.combine(_now_local().date() + dt.timedelta(days=1), dt.time(0), ui.fmt().tz)
@@ -458,60 +456,9 @@ def _next_step_fields(k: _Keys, look, account, settings):
         st.session_state[k("next_day")] = proposed.date()
         st.session_state[k("next_time")] = proposed.time().replace(tzinfo=None)
     st.session_state.setdefault(k("next_duration"), None)
-    c1, c2, c3 = st.columns(3)
-    type_id = c1.selectbox(
-        f.t("field.next.type_id"),
-        [et.id for et in types],
-        format_func=lambda tid: look.event_types[tid].name,
-        key=k("next_type"),
+    return slotfields.slot_fields(
+        lambda name: k(f"next_{name}"),
+        "field.next.",
+        start_field="next.starts_at",
+        after_row=lambda fields: _errors_for(k, *(f"next.{name}" for name in fields)),
     )
-    day = c2.date_input(f.t("field.next.day"), format=f.date_input_format(), key=k("next_day"))
-    at = c3.time_input(f.t("field.next.time"), step=900, key=k("next_time"))
-    _errors_for(k, "next.type_id", "next.starts_at")
-    c1, c2, c3 = st.columns(3)
-    duration = slotfields.duration(
-        c1, f.t("field.next.duration_min"), k("next_duration"), placeholder=f.t("log.duration_default")
-    )
-    assignee = c2.selectbox(
-        f.t("field.next.assignee_id"),
-        pickers.me_first(people, account.id),
-        index=0,
-        format_func=lambda uid: f.t("log.me") if uid == account.id else look.people[uid].display_name,
-        key=k("next_assignee"),
-    )
-    remind = slotfields.remind_before(
-        c3, f.t("field.next.remind_before_min"), k("next_remind"), settings.reminder_offset_min
-    )
-    _errors_for(k, "next.duration_min", "next.assignee_id", "next.remind_before_min")
-    c1, c2 = st.columns(2)
-    booked = c1.multiselect(
-        f.t("field.next.resource_ids"),
-        [r.id for r in look.active(look.resources)],
-        format_func=lambda rid: look.resources[rid].name,
-        key=k("next_resources"),
-        placeholder=f.t("log.choose"),
-    )
-    helpers = c2.multiselect(
-        f.t("field.next.participant_user_ids"),
-        [p.id for p in people],
-        format_func=lambda uid: look.people[uid].display_name,
-        key=k("next_people"),
-        placeholder=f.t("log.choose"),
-    )
-    _errors_for(k, "next.resource_ids", "next.participant_user_ids")
-    note = st.text_area(f.t("field.next.note"), key=k("next_note"), height=68)
-
-    def build() -> events.NextStep:
-        starts = local_to_utc(day, at, settings.time_zone, "next.starts_at") if day and at else None
-        return events.NextStep(
-            type_id=type_id,
-            starts_at=starts,
-            duration_min=duration,
-            assignee_id=assignee,
-            note=note or "",
-            remind_before_min=int(remind) if remind is not None else None,
-            resource_ids=tuple(booked),
-            participant_user_ids=tuple(helpers),
-        )
-
-    return build
