@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from crm_data import audit, checks, clock, permissions, reservations, rollups
 from crm_data import settings as org_settings
+from crm_data.checks import check_amount, check_text
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, ValidationError
 from crm_data.identity import User
-from crm_data.rules import MAX_NAME, check_amount, check_text
+from crm_data.rules import MAX_NAME
 
 
 # -- field checks ------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from crm_data import checks, dictionaries, permissions
+from crm_data.checks import check_moment
 from crm_data.db import Database, Tx
-from crm_data.rules import check_moment, like_pattern
+from crm_data.rules import like_pattern
 
 if TYPE_CHECKING:
     from crm_data.identity import User

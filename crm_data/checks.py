@@ -1,23 +1,41 @@
-"""Type and range checks at the boundary of every public service.
+"""Validation: every check of a value at the boundary of a public service, and the collector
+of a form's errors (`Errors`).
 
 A page hands over widget values of the right type, but a script, an import or a future API can
 pass anything: a list where an id is expected, a string for a time, infinity for a number of
-minutes. Every public service runs its arguments through these few checks (or through the
-`rules.check_*` functions, which use them), so a wrong type becomes a `ValidationError` naming
-the field, never a TypeError, an OverflowError or a database error.
+minutes. Every public service runs its arguments through these checks, so a wrong type becomes
+a `ValidationError` naming the field, never a TypeError, an OverflowError or a database error.
+The first ones check types and ranges (`ident`, `whole`, `choice`, ...); the `check_*` ones the
+domain's values (text hygiene, money and quantities, moments and durations, local times), with
+the limits and the pure arithmetic of crm_data.rules.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from crm_data.errors import FieldError, ValidationError
+from crm_data.rules import (
+    CENT,
+    EARLIEST,
+    LATEST,
+    MAX_AMOUNT,
+    MAX_EVENT_MINUTES,
+    MAX_NAME,
+    MAX_QUANTITY,
+    MIN_EVENT_MINUTES,
+    has_invisible,
+    parse_decimal,
+)
 
 T = TypeVar("T")
 
@@ -205,3 +223,134 @@ def sequence(value: Any, field: str) -> tuple[Any, ...]:
     if not isinstance(value, list | tuple):
         raise ValidationError.single(field, "validation.not_a_list")
     return tuple(value)
+
+
+# -- the domain's values: text, money, quantities, times --------------------------------------------
+def check_text(
+    value: str | None,
+    field: str,
+    *,
+    max_len: int = MAX_NAME,
+    required: bool = False,
+    multiline: bool = False,
+) -> str:
+    """Normalise to NFC, refuse NUL, control, invisible and direction characters anywhere (also
+    at the ends: they are refused, not silently trimmed), then strip surrounding spaces.
+    Anything but text (or None) is refused, and so is a lone surrogate, which no encoding stores."""
+    raw = unicodedata.normalize("NFC", text(value, field))
+    if "\x00" in raw:
+        raise ValidationError.single(field, "validation.nul")
+    if has_invisible(raw):
+        raise ValidationError.single(field, "validation.invisible")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in raw):
+        raise ValidationError.single(field, "validation.control")
+    cleaned = raw.strip()
+    if not multiline:
+        if any(ch in cleaned for ch in "\n\r"):
+            raise ValidationError.single(field, "validation.control")
+        cleaned = cleaned.replace("\t", " ")
+    cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+    if required and not cleaned:
+        raise ValidationError.single(field, "validation.required")
+    if len(cleaned) > max_len:
+        raise ValidationError.single(field, "validation.too_long", max=max_len, length=len(cleaned))
+    return cleaned
+
+
+def check_amount(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
+    """A money amount: finite, not negative, at most 2 decimal places, below a trillion."""
+    try:
+        amount = parse_decimal(value, lang)
+    except ValueError as exc:
+        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
+        raise ValidationError.single(field, key) from None
+    if amount is None:
+        raise ValidationError.single(field, "validation.required")
+    if not amount.is_finite():
+        raise ValidationError.single(field, "validation.not_finite")
+    if amount < 0:
+        raise ValidationError.single(field, "validation.negative")
+    if amount > MAX_AMOUNT:
+        raise ValidationError.single(field, "validation.too_large", max=MAX_AMOUNT)
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValidationError.single(field, "validation.too_many_decimals", places=2)
+    return amount.quantize(CENT)
+
+
+def check_quantity(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
+    try:
+        qty = parse_decimal(value, lang)
+    except ValueError as exc:
+        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
+        raise ValidationError.single(field, key) from None
+    if qty is None:
+        raise ValidationError.single(field, "validation.required")
+    if not qty.is_finite():
+        raise ValidationError.single(field, "validation.not_finite")
+    if qty <= 0:
+        raise ValidationError.single(field, "validation.not_positive")
+    if qty > MAX_QUANTITY:
+        raise ValidationError.single(field, "validation.too_large", max=MAX_QUANTITY)
+    if qty != qty.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP):
+        raise ValidationError.single(field, "validation.too_many_decimals", places=3)
+    return qty
+
+
+def check_moment(value: dt.datetime | None, field: str) -> dt.datetime:
+    """An aware datetime in a sane range, returned in UTC."""
+    if value is None:
+        raise ValidationError.single(field, "validation.required")
+    if not isinstance(value, dt.datetime):
+        # a date alone, a string, a number: the caller must say the moment, with its zone
+        raise ValidationError.single(field, "validation.not_a_moment")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError.single(field, "validation.naive_time")
+    value = value.astimezone(dt.UTC)
+    if not EARLIEST <= value < LATEST:
+        raise ValidationError.single(field, "validation.time_out_of_range")
+    return value
+
+
+def check_duration(minutes: int | float | Decimal | None, field: str) -> int:
+    if minutes is None or isinstance(minutes, bool):
+        raise ValidationError.single(field, "validation.required")
+    if isinstance(minutes, numbers.Integral):
+        minutes = int(minutes)  # numpy's too
+    elif isinstance(minutes, numbers.Real) and not isinstance(minutes, float | Decimal):
+        minutes = float(minutes)
+    if not isinstance(minutes, int | float | Decimal):
+        raise ValidationError.single(field, "validation.not_a_number")
+    if isinstance(minutes, float) and not math.isfinite(minutes):
+        raise ValidationError.single(field, "validation.not_finite")
+    if isinstance(minutes, Decimal) and not minutes.is_finite():
+        raise ValidationError.single(field, "validation.not_finite")
+    if int(minutes) != minutes:
+        raise ValidationError.single(field, "validation.whole_minutes")
+    if minutes < MIN_EVENT_MINUTES:
+        raise ValidationError.single(field, "validation.duration_positive")
+    if minutes > MAX_EVENT_MINUTES:
+        raise ValidationError.single(field, "validation.duration_too_long", max=MAX_EVENT_MINUTES // 1440)
+    return int(minutes)
+
+
+def check_range(starts_at: dt.datetime, ends_at: dt.datetime, field: str) -> None:
+    if ends_at < starts_at:
+        raise ValidationError.single(field, "validation.end_before_start")
+    if ends_at == starts_at:
+        raise ValidationError.single(field, "validation.zero_length")
+
+
+def local_to_utc(day: dt.date, time: dt.time, tz: str, field: str) -> dt.datetime:
+    """A wall-clock time in the organisation's zone, as UTC. A time skipped by a daylight
+    saving change, or one that happens twice, is refused with a message naming it."""
+    zone = ZoneInfo(tz)
+    naive = dt.datetime.combine(day, time.replace(tzinfo=None, fold=0))
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        # Either the wall clock skips this time (gap) or shows it twice (fold).
+        back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+        if back != naive:
+            raise ValidationError.single(field, "validation.time_skipped", time=naive.strftime("%H:%M"), day=day, tz=tz)
+        raise ValidationError.single(field, "validation.time_ambiguous", time=naive.strftime("%H:%M"), day=day, tz=tz)
+    return first.astimezone(dt.UTC)

@@ -10,10 +10,11 @@ from types import MappingProxyType
 import pandas as pd
 
 from crm_data import audit, cache, checks, clock, permissions
+from crm_data.checks import check_text
 from crm_data.db import Database, Tx
 from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
 from crm_data.identity import User
-from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, check_text, like_pattern, name_skeleton, search_key
+from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, like_pattern, name_skeleton, search_key
 
 # SQL twin of rules.search_key: lower case, ł -> l, diacritics stripped
 SEARCH_KEY_SQL = "strip_accents(replace(lower({col}), 'ł', 'l'))"

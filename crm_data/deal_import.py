@@ -46,6 +46,7 @@ from crm_data import (
     users,
 )
 from crm_data import settings as org_settings
+from crm_data.checks import check_amount, check_quantity, check_text
 from crm_data.clients import ClientInput, check_client
 from crm_data.db import Database
 from crm_data.deal_mapping import (
@@ -77,15 +78,7 @@ from crm_data.dictionaries import Lookups
 from crm_data.errors import FieldError, ValidationError
 from crm_data.i18n import translate
 from crm_data.identity import User
-from crm_data.rules import (
-    MAX_NAME,
-    MAX_NOTE,
-    MAX_SHORT,
-    MAX_TITLE,
-    check_amount,
-    check_quantity,
-    check_text,
-)
+from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, MAX_TITLE
 
 __all__ = [  # the mapping's names, for the screen: one module to import
     "ACTIVITY_TARGETS",

@@ -13,13 +13,11 @@ from typing import Any
 import pandas as pd
 
 from crm_data import audit, clock, dictionaries, permissions
+from crm_data.checks import check_text
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups
 from crm_data.identity import User
-from crm_data.rules import (
-    MAX_SHORT,
-    check_text,
-)
+from crm_data.rules import MAX_SHORT
 
 MAX_DEALS = 50_000
 MAX_ACTIVITIES = 200_000

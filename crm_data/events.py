@@ -30,24 +30,13 @@ from crm_data import (
     threads,
 )
 from crm_data import settings as org_settings
+from crm_data.checks import check_amount, check_duration, check_moment, check_quantity, check_text
 from crm_data.config import Config
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage
 from crm_data.errors import StaleRecord, ValidationError
 from crm_data.identity import User
-from crm_data.rules import (
-    MAX_NAME,
-    MAX_NOTE,
-    MAX_TITLE,
-    WorkingHours,
-    check_amount,
-    check_duration,
-    check_moment,
-    check_quantity,
-    check_text,
-    line_value,
-    logged_end,
-)
+from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_TITLE, WorkingHours, line_value, logged_end
 from crm_data.threads import ThreadChoice
 
 MAX_CHILDREN = 50

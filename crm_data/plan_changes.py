@@ -10,11 +10,11 @@ from typing import Any
 
 from crm_data import audit, checks, clock, dictionaries, permissions, reminders, reservations
 from crm_data import settings as org_settings
+from crm_data.checks import check_duration, check_moment, check_range
 from crm_data.db import Database, Tx
 from crm_data.errors import NotFound, StaleRecord, ValidationError
 from crm_data.identity import User
 from crm_data.planning import Slot, check_not_past, guard_slot_tx, record_conflicts_tx, working_hours
-from crm_data.rules import check_duration, check_moment, check_range
 
 
 def event_row_tx(tx: Tx, event_id: int) -> dict[str, Any]:

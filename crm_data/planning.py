@@ -18,20 +18,12 @@ from typing import Any, Protocol
 
 from crm_data import audit, checks, clock, dictionaries, internal, reminders, reservations, threads
 from crm_data import settings as org_settings
+from crm_data.checks import check_duration, check_moment, check_text
 from crm_data.db import Database, Tx
 from crm_data.errors import CrmError, ValidationError
 from crm_data.identity import User
 from crm_data.reservations import Clash, ResourceTaken
-from crm_data.rules import (
-    MAX_NOTE,
-    MAX_TITLE,
-    WorkingHours,
-    check_duration,
-    check_moment,
-    check_text,
-    free_slots,
-    recurrence_starts,
-)
+from crm_data.rules import MAX_NOTE, MAX_TITLE, WorkingHours, free_slots, recurrence_starts
 from crm_data.threads import ThreadChoice
 
 MAX_OCCURRENCES = 200

@@ -1,7 +1,7 @@
-"""Pure rules on plain values: text hygiene, money, quantities, local times, look-alike names.
-
-Each `check_*` returns the clean value or raises `ValidationError` naming the field; nothing
-here touches the database.
+"""Pure rules on plain values: the limits of text, money, quantities and times, invisible
+characters, look-alike names, reading typed numbers, line values, overlaps, working hours, free
+slots and recurrence. Nothing here touches the database or raises a user's error: the checks
+that refuse a value, naming its field, are in crm_data.checks.
 
 Money rule: amounts are DECIMAL(18,2). What a user types is never rounded: more than two
 decimal places is refused ("0.005" gets a message, not a silent 0.01). Values we compute,
@@ -13,17 +13,12 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
-import math
-import numbers
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
-
-from crm_data import checks
-from crm_data.errors import ValidationError
 
 MAX_NAME = 200
 MAX_TITLE = 200
@@ -53,37 +48,6 @@ def strip_invisible(text: str) -> str:
 
 
 # -- text --------------------------------------------------------------------------------------
-def check_text(
-    value: str | None,
-    field: str,
-    *,
-    max_len: int = MAX_NAME,
-    required: bool = False,
-    multiline: bool = False,
-) -> str:
-    """Normalise to NFC, refuse NUL, control, invisible and direction characters anywhere (also
-    at the ends: they are refused, not silently trimmed), then strip surrounding spaces.
-    Anything but text (or None) is refused, and so is a lone surrogate, which no encoding stores."""
-    raw = unicodedata.normalize("NFC", checks.text(value, field))
-    if "\x00" in raw:
-        raise ValidationError.single(field, "validation.nul")
-    if has_invisible(raw):
-        raise ValidationError.single(field, "validation.invisible")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t\r" for ch in raw):
-        raise ValidationError.single(field, "validation.control")
-    text = raw.strip()
-    if not multiline:
-        if any(ch in text for ch in "\n\r"):
-            raise ValidationError.single(field, "validation.control")
-        text = text.replace("\t", " ")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if required and not text:
-        raise ValidationError.single(field, "validation.required")
-    if len(text) > max_len:
-        raise ValidationError.single(field, "validation.too_long", max=max_len, length=len(text))
-    return text
-
-
 # Latin look-alikes among Cyrillic and Greek letters, capital and small, applied before
 # casefolding (Greek capital Ν must become n, not the v that its small form resembles).
 _CONFUSABLES = str.maketrans(
@@ -208,111 +172,12 @@ def parse_decimal(value: str | Decimal | int | float | None, lang: str = "en") -
         raise ValueError("not a number") from exc
 
 
-def check_amount(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
-    """A money amount: finite, not negative, at most 2 decimal places, below a trillion."""
-    try:
-        amount = parse_decimal(value, lang)
-    except ValueError as exc:
-        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
-        raise ValidationError.single(field, key) from None
-    if amount is None:
-        raise ValidationError.single(field, "validation.required")
-    if not amount.is_finite():
-        raise ValidationError.single(field, "validation.not_finite")
-    if amount < 0:
-        raise ValidationError.single(field, "validation.negative")
-    if amount > MAX_AMOUNT:
-        raise ValidationError.single(field, "validation.too_large", max=MAX_AMOUNT)
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValidationError.single(field, "validation.too_many_decimals", places=2)
-    return amount.quantize(CENT)
-
-
-def check_quantity(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
-    try:
-        qty = parse_decimal(value, lang)
-    except ValueError as exc:
-        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
-        raise ValidationError.single(field, key) from None
-    if qty is None:
-        raise ValidationError.single(field, "validation.required")
-    if not qty.is_finite():
-        raise ValidationError.single(field, "validation.not_finite")
-    if qty <= 0:
-        raise ValidationError.single(field, "validation.not_positive")
-    if qty > MAX_QUANTITY:
-        raise ValidationError.single(field, "validation.too_large", max=MAX_QUANTITY)
-    if qty != qty.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP):
-        raise ValidationError.single(field, "validation.too_many_decimals", places=3)
-    return qty
-
-
 def line_value(quantity: Decimal, unit_price: Decimal) -> Decimal:
     """Quantity times unit price, rounded half up to the cent."""
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # -- time --------------------------------------------------------------------------------------
-def check_moment(value: dt.datetime | None, field: str) -> dt.datetime:
-    """An aware datetime in a sane range, returned in UTC."""
-    if value is None:
-        raise ValidationError.single(field, "validation.required")
-    if not isinstance(value, dt.datetime):
-        # a date alone, a string, a number: the caller must say the moment, with its zone
-        raise ValidationError.single(field, "validation.not_a_moment")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError.single(field, "validation.naive_time")
-    value = value.astimezone(dt.UTC)
-    if not EARLIEST <= value < LATEST:
-        raise ValidationError.single(field, "validation.time_out_of_range")
-    return value
-
-
-def check_duration(minutes: int | float | Decimal | None, field: str) -> int:
-    if minutes is None or isinstance(minutes, bool):
-        raise ValidationError.single(field, "validation.required")
-    if isinstance(minutes, numbers.Integral):
-        minutes = int(minutes)  # numpy's too
-    elif isinstance(minutes, numbers.Real) and not isinstance(minutes, float | Decimal):
-        minutes = float(minutes)
-    if not isinstance(minutes, int | float | Decimal):
-        raise ValidationError.single(field, "validation.not_a_number")
-    if isinstance(minutes, float) and not math.isfinite(minutes):
-        raise ValidationError.single(field, "validation.not_finite")
-    if isinstance(minutes, Decimal) and not minutes.is_finite():
-        raise ValidationError.single(field, "validation.not_finite")
-    if int(minutes) != minutes:
-        raise ValidationError.single(field, "validation.whole_minutes")
-    if minutes < MIN_EVENT_MINUTES:
-        raise ValidationError.single(field, "validation.duration_positive")
-    if minutes > MAX_EVENT_MINUTES:
-        raise ValidationError.single(field, "validation.duration_too_long", max=MAX_EVENT_MINUTES // 1440)
-    return int(minutes)
-
-
-def check_range(starts_at: dt.datetime, ends_at: dt.datetime, field: str) -> None:
-    if ends_at < starts_at:
-        raise ValidationError.single(field, "validation.end_before_start")
-    if ends_at == starts_at:
-        raise ValidationError.single(field, "validation.zero_length")
-
-
-def local_to_utc(day: dt.date, time: dt.time, tz: str, field: str) -> dt.datetime:
-    """A wall-clock time in the organisation's zone, as UTC. A time skipped by a daylight
-    saving change, or one that happens twice, is refused with a message naming it."""
-    zone = ZoneInfo(tz)
-    naive = dt.datetime.combine(day, time.replace(tzinfo=None, fold=0))
-    first = naive.replace(tzinfo=zone, fold=0)
-    second = naive.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        # Either the wall clock skips this time (gap) or shows it twice (fold).
-        back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
-        if back != naive:
-            raise ValidationError.single(field, "validation.time_skipped", time=naive.strftime("%H:%M"), day=day, tz=tz)
-        raise ValidationError.single(field, "validation.time_ambiguous", time=naive.strftime("%H:%M"), day=day, tz=tz)
-    return first.astimezone(dt.UTC)
-
-
 # -- intervals, free slots and recurrence --------------------------------------------------------
 Interval = tuple[dt.datetime, dt.datetime]
 

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 
 from crm_data import audit, cache, checks, dictionaries
+from crm_data.checks import check_amount
 from crm_data.db import Database, Tx
 from crm_data.errors import PermissionDenied, ValidationError
 from crm_data.identity import User
-from crm_data.rules import check_amount
 
 
 @cache.shared

@@ -12,12 +12,13 @@ import pandas as pd
 
 from crm_data import audit, cache, checks, clock, dictionaries, internal, permissions, rollups
 from crm_data import settings as org_settings
+from crm_data.checks import check_amount, check_text
 from crm_data.clients import SEARCH_KEY_SQL
 from crm_data.db import Database, Tx
 from crm_data.dictionaries import Lookups, Stage, name_sql
 from crm_data.errors import NotFound, StaleRecord, ValidationError
 from crm_data.identity import User
-from crm_data.rules import MAX_TITLE, check_amount, check_text, search_key
+from crm_data.rules import MAX_TITLE, search_key
 
 STATUSES = ("open", "won", "lost", "closed")
 

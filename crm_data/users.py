@@ -11,10 +11,11 @@ from dataclasses import dataclass
 import argon2
 
 from crm_data import audit, cache, checks, clock, permissions
+from crm_data.checks import check_text
 from crm_data.db import Database, Tx
 from crm_data.errors import AuthError, ConstraintViolation, NotFound, PermissionDenied, ValidationError
 from crm_data.identity import USER_COLUMNS, User, user_from_row
-from crm_data.rules import MAX_SHORT, check_text
+from crm_data.rules import MAX_SHORT
 
 ROLES = ("admin", "manager", "member")
 MIN_PASSWORD = 10

@@ -20,9 +20,10 @@ import streamlit as st
 from streamlit_calendar import calendar
 
 from crm_data import agenda, clock, permissions, plan_changes, rules
+from crm_data.checks import local_to_utc
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
-from crm_data.rules import day_window, default_start_time, local_to_utc
+from crm_data.rules import day_window, default_start_time
 from pages._ui import charts, planner, problems, teamweek
 from pages._ui import core as ui
 

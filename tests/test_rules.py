@@ -10,22 +10,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm_data.errors import ValidationError
-from crm_data.i18n import catalog
-from crm_data.rules import (
-    MAX_AMOUNT,
-    MAX_EVENT_MINUTES,
-    MAX_QUANTITY,
+from crm_data.checks import (
     check_amount,
     check_duration,
     check_moment,
     check_quantity,
     check_range,
     check_text,
+    local_to_utc,
+)
+from crm_data.errors import ValidationError
+from crm_data.i18n import catalog
+from crm_data.rules import (
+    MAX_AMOUNT,
+    MAX_EVENT_MINUTES,
+    MAX_QUANTITY,
     has_invisible,
     like_pattern,
     line_value,
-    local_to_utc,
     name_skeleton,
     parse_decimal,
     phone_agent,
