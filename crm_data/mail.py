@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
-from crm_data import clients, dictionaries, events, threads
+from crm_data import clients, dictionaries, event_parts, events, threads
 from crm_data.db import Database
 from crm_data.errors import CrmError, ValidationError
 from crm_data.i18n import translate
@@ -219,7 +219,7 @@ def import_messages(
                 else:
                     label = f"{person_name} <{address}>" if person_name else address
                     participants.append(events.ParticipantInput(name=label[:200]))
-            kept = list(mail.attachments[: events.MAX_ATTACHMENTS - 1])
+            kept = list(mail.attachments[: event_parts.MAX_ATTACHMENTS - 1])
             more = len(mail.attachments) - len(kept)
             sender = translate("mail.from", lang, who=_who(mail.sender))
             to = translate("mail.to", lang, who=", ".join(_who(r) for r in mail.recipients) or "—")
