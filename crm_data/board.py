@@ -218,14 +218,11 @@ def board(
         raise NotFound(what="pipeline", id=f.pipeline_id)
     amount_type = reports.value_amount_type(db, f.amount_type_id)
     # the Threads list's filter rules (owner, client, text, no next step), product as in the reports
-    where, params = threads._where(
+    where, params = threads.filter_sql(
         threads.ThreadFilter(client_id=f.client_id, owner_id=f.owner_id, text=f.text, no_next_step=f.no_next_step)
     )
     if f.product_id is not None:
-        where += (
-            " AND t.id IN (SELECT pe.thread_id FROM event_products pp JOIN events pe ON pe.id = pp.event_id"
-            " WHERE pp.product_id = $product_id AND pe.status = 'done')"
-        )
+        where += f" AND t.id IN ({reports.THREADS_WITH_PRODUCT_SQL})"
         params["product_id"] = f.product_id
     closed_since = now - dt.timedelta(days=CLOSED_DAYS)
     limits = {int(k): _clamp(v) for k, v in (limits or {}).items()}

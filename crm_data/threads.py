@@ -61,7 +61,9 @@ class ThreadFilter:
     no_next_step: bool = False
 
 
-def _where(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
+def filter_sql(f: ThreadFilter) -> tuple[str, dict[str, Any]]:
+    """The conditions on a thread `t` that `f` asks for, and their parameters: the Threads
+    list's rules, which the board's filter shares."""
     if not isinstance(f, ThreadFilter):
         raise ValidationError.single("filter", "validation.wrong_type")
     # the team's internal thread (crm_data.internal) is no deal: it is listed with no client's threads
@@ -112,7 +114,7 @@ def list_threads(
     """A page of threads matching the filter, and the total count. Each row carries the
     stage percent, the next planned event's start and whether the open thread has no next step.
     Pipelines and stages are named in `lang` (crm_data.dictionaries.name_sql)."""
-    where, params = _where(f)
+    where, params = filter_sql(f)
     order = SORTS[checks.choice(sort, SORTS, "sort")]
     limit, offset = checks.page(limit, offset)
     with db.read() as tx:

@@ -50,6 +50,7 @@ from crm_data.reports.common import (  # noqa: F401
     NONE,
     OTHER,
     THREAD_VALUE_SQL,
+    THREADS_WITH_PRODUCT_SQL,
     TOP_KEYS,
     WORKLOAD_LIMIT,
     ReportFilter,

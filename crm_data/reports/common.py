@@ -70,6 +70,10 @@ class ReportFilter:
         buckets(self.start, self.end, self.granularity)  # refuses a range of too many periods
 
 
+# the threads with the product `$product_id` on a done event (the rollup of their lines)
+THREADS_WITH_PRODUCT_SQL = "SELECT thread_id FROM product_lines WHERE product_id = $product_id"
+
+
 def thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str, Any]]:
     """SQL conditions on a thread (allow-listed fragments; values as parameters)."""
     parts = ["TRUE"]
@@ -79,10 +83,7 @@ def thread_conditions(f: ReportFilter, alias: str = "t") -> tuple[str, dict[str,
             parts.append(f"{alias}.{column} = ${column}")
             params[column] = value
     if f.product_id is not None:
-        parts.append(
-            f"{alias}.id IN (SELECT pe.thread_id FROM event_products pp JOIN events pe ON pe.id = pp.event_id"
-            " WHERE pp.product_id = $product_id AND pe.status = 'done')"
-        )
+        parts.append(f"{alias}.id IN ({THREADS_WITH_PRODUCT_SQL})")
         params["product_id"] = f.product_id
     return " AND ".join(parts), params
 
