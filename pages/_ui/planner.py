@@ -18,7 +18,7 @@ from crm_data.rules import next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog, slotfields
-from pages._ui.problems import _local, chosen_slot_note, problem_panel, set_when, slot_label
+from pages._ui.problems import chosen_slot_note, local, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
 
@@ -44,7 +44,7 @@ def plan_form(
     # after a save the generation moves on: fresh widgets, nothing left over in the browser
     generation = st.session_state.get(f"{prefix}__gen", 0)
     base, prefix = prefix, prefix if generation == 0 else f"{prefix}{generation}"
-    local_start = _local(start) if start else next_working_slot(clock.now(), working_hours(org), day)
+    local_start = local(start) if start else next_working_slot(clock.now(), working_hours(org), day)
     if st.session_state.get(f"{prefix}__day") != day:  # the page's day changed: propose on it
         st.session_state[f"{prefix}__day"] = day
         for key in (f"{prefix}_day", f"{prefix}_time"):
@@ -174,9 +174,9 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
             ),
         )
     with move:
-        local = _local(event.starts_at)
-        st.session_state.setdefault(f"{key}_day", local.date())
-        st.session_state.setdefault(f"{key}_time", local.time().replace(tzinfo=None))
+        planned_at = local(event.starts_at)
+        st.session_state.setdefault(f"{key}_day", planned_at.date())
+        st.session_state.setdefault(f"{key}_time", planned_at.time().replace(tzinfo=None))
         st.session_state.setdefault(f"{key}_duration", int((event.ends_at - event.starts_at).total_seconds() // 60))
         c1, c2, c3 = st.columns(3)
         day = c1.date_input(f.t("field.day"), key=f"{key}_day", format=f.date_input_format())

@@ -14,7 +14,8 @@ from crm_data.reservations import ResourceTaken
 from pages._ui import core as ui
 
 
-def _local(value: dt.datetime) -> dt.datetime:
+def local(value: dt.datetime) -> dt.datetime:
+    """A moment on the organisation's wall clock."""
     return value.astimezone(ui.fmt().tz)
 
 
@@ -64,9 +65,9 @@ def problem_panel(exc: CrmError, prefix: str, on_use_slot: Any = None) -> bool:
 
 def set_when(prefix: str, start: dt.datetime, end: dt.datetime) -> None:
     """Callback: put a suggested slot into the form's date, time and duration fields."""
-    local = _local(start)
-    st.session_state[f"{prefix}_day"] = local.date()
-    st.session_state[f"{prefix}_time"] = local.time().replace(tzinfo=None)
+    local_start = local(start)
+    st.session_state[f"{prefix}_day"] = local_start.date()
+    st.session_state[f"{prefix}_time"] = local_start.time().replace(tzinfo=None)
     st.session_state[f"{prefix}_duration"] = int((end - start).total_seconds() // 60)
     st.session_state[f"{prefix}_slot_chosen"] = (start, end)
     st.session_state.pop(f"{prefix}_problem", None)
