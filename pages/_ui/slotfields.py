@@ -77,7 +77,7 @@ def slot_fields(
     at = c4.time_input(f.t(f"{labels}time"), step=900, key=key("time"))
     if after_row:
         after_row(ROWS[0])
-    c1, c2, c3, c4 = st.columns([1.3, 2, 2, 1.3])
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1.7])
     minutes = duration(c1, f.t(f"{labels}duration_min"), key("duration"), placeholder=f.t("log.duration_default"))
     coworkers = c2.multiselect(
         f.t(f"{labels}participant_user_ids"),
