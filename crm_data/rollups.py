@@ -1,4 +1,4 @@
-"""Rollups: small tables the reports read instead of the base tables, kept in the same
+"""Rollups: narrow tables the reports read instead of the base tables, kept in the same
 transaction as the writes that change them (never a separate job, never eventually).
 
 - `thread_values` (migration 0011): each thread's value per amount type, the sum of that type

@@ -71,6 +71,7 @@ ARGUMENTS_ONLY = {
     "tests.load_bench": "drives a real server with virtual users for minutes per scenario on the 1M set",
     "tests.screens": "screenshots every page in Chromium on a 20,000-event sample: about 8 minutes",
     "tests.bench_import": "imports 10,000 deals and 50,000 activities, previewing them twice: half a minute",
+    "tests.bench_reports": "copies a 1M or 10M file and times every report query and page: minutes",
 }
 # commands for another environment than .venv: not run, their file must exist
 ELSEWHERE = {"python tests/quack_probe.py": "needs DuckDB 1.5.5 with the quack extension (another venv)"}
