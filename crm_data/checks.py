@@ -257,17 +257,23 @@ def check_text(
     return cleaned
 
 
-def check_amount(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
-    """A money amount: finite, not negative, at most 2 decimal places, below a trillion."""
+def _typed_number(value: str | Decimal | int | float | None, field: str, lang: str) -> Decimal:
+    """A number as typed (see `rules.parse_decimal`): given and finite."""
     try:
-        amount = parse_decimal(value, lang)
+        number = parse_decimal(value, lang)
     except ValueError as exc:
         key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
         raise ValidationError.single(field, key) from None
-    if amount is None:
+    if number is None:
         raise ValidationError.single(field, "validation.required")
-    if not amount.is_finite():
+    if not number.is_finite():
         raise ValidationError.single(field, "validation.not_finite")
+    return number
+
+
+def check_amount(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
+    """A money amount: finite, not negative, at most 2 decimal places, below a trillion."""
+    amount = _typed_number(value, field, lang)
     if amount < 0:
         raise ValidationError.single(field, "validation.negative")
     if amount > MAX_AMOUNT:
@@ -278,15 +284,8 @@ def check_amount(value: str | Decimal | int | float | None, field: str, lang: st
 
 
 def check_quantity(value: str | Decimal | int | float | None, field: str, lang: str = "en") -> Decimal:
-    try:
-        qty = parse_decimal(value, lang)
-    except ValueError as exc:
-        key = "validation.ambiguous_number" if str(exc) == "ambiguous" else "validation.not_a_number"
-        raise ValidationError.single(field, key) from None
-    if qty is None:
-        raise ValidationError.single(field, "validation.required")
-    if not qty.is_finite():
-        raise ValidationError.single(field, "validation.not_finite")
+    """A product quantity: finite, above 0, at most 3 decimal places, below a billion."""
+    qty = _typed_number(value, field, lang)
     if qty <= 0:
         raise ValidationError.single(field, "validation.not_positive")
     if qty > MAX_QUANTITY:

@@ -197,14 +197,14 @@ def refresh_stage_entries(tx: Tx, thread_ids: Iterable[int]) -> None:
     )
 
 
-def money_zone(tx: Tx) -> str:
-    """The time zone whose local days `money_facts` is kept in: the organisation's."""
+def facts_zone(tx: Tx) -> str:
+    """The time zone whose local days the event rollups are kept in: the organisation's."""
     return settings.load_tx(tx).time_zone
 
 
 def add_event_facts(tx: Tx, event_id: int) -> None:
     """Add a done event's rows (a save that wrote its amounts and products)."""
-    zone = money_zone(tx)
+    zone = facts_zone(tx)
     for rollup in EVENT_ROLLUPS:
         sql = rollup.sql.format(events="e.id = $event", children="x.event_id = $event")
         tx.execute(f"INSERT INTO {rollup.table} ({rollup.columns}) {sql}", {"event": event_id, "tz": zone})
@@ -216,7 +216,7 @@ def refresh_event_facts(tx: Tx, thread_ids: Iterable[int]) -> None:
     ids = sorted(set(thread_ids))
     if not ids:
         return
-    zone = money_zone(tx)
+    zone = facts_zone(tx)
     for rollup in EVENT_ROLLUPS:
         tx.execute(f"DELETE FROM {rollup.table} WHERE thread_id IN (SELECT unnest($threads))", {"threads": ids})
         sql = rollup.sql.format(events="e.thread_id IN (SELECT unnest($threads))", children=_OF_EVENTS)
@@ -250,7 +250,7 @@ def _months(tx: Tx, zone: str) -> list[tuple[dt.date, dt.date]]:
 def rebuild_event_facts(tx: Tx) -> None:
     """Recompute the rollups of `EVENT_ROLLUPS` from the base tables, a month at a time in day
     order (so that a report of a few months reads only the row groups of those months)."""
-    zone = money_zone(tx)
+    zone = facts_zone(tx)
     months = _months(tx, zone)
     for rollup in EVENT_ROLLUPS:
         tx.execute(f"DELETE FROM {rollup.table}")
@@ -316,7 +316,7 @@ def differences(tx: Tx) -> int:
 def _event_facts_differences(tx: Tx, rollup: EventRollup) -> int:
     """Rows of an event rollup that differ from the base tables, added up per key, a month at a
     time; rows outside every month of the events count as different."""
-    zone = money_zone(tx)
+    zone = facts_zone(tx)
     key = ", ".join(rollup.key)
     sums = ", ".join(f"sum({v}) AS {v}" for v in rollup.values)
     sql = f"""

@@ -12,6 +12,7 @@ import pytest
 from crm_data import dictionaries, events, reports
 from crm_data.db import Database
 from crm_data.identity import User
+from crm_data.reports.periods import day_bucket_sql
 from tests.helpers import first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -121,3 +122,9 @@ def test_a_span_of_local_days_runs_from_local_midnight_to_local_midnight(day: dt
     assert (end - start) == dt.timedelta(hours=hours)  # a day of a clock change is shorter or longer
     week = reports.local_days(day, day + dt.timedelta(days=6), WARSAW)
     assert week[1] == dt.datetime.combine(day + dt.timedelta(days=7), dt.time(0), WARSAW)
+
+
+def test_a_bucket_of_days_is_only_one_of_the_allowed_granularities() -> None:
+    assert day_bucket_sql("m.day", "month") == "CAST(date_trunc('month', CAST(m.day AS TIMESTAMP)) AS DATE)"
+    with pytest.raises(ValueError):
+        day_bucket_sql("m.day", "month', x) --")

@@ -22,14 +22,14 @@ from crm_data.reports.common import (
     read_frame,
     thread_conditions,
 )
-from crm_data.reports.periods import buckets, next_bucket, org_zone, previous_bucket
+from crm_data.reports.periods import buckets, day_bucket_sql, next_bucket, org_zone, previous_bucket
 
 # -- money ---------------------------------------------------------------------------------------------------
 # The `facts` of a money report (period, day, key, value), read from the rollup `money_facts`
 # (crm_data/rollups.py: amounts split among products, each on its event's local day).
 _FACTS_SQL = """
 facts AS (
-    SELECT CAST(date_trunc('{grain}', CAST(m.day AS TIMESTAMP)) AS DATE) AS period, m.day, {key} AS key,
+    SELECT {period} AS period, m.day, {key} AS key,
            CAST(CAST(m.cents AS DECIMAL(18, 0)) * 0.01 AS DECIMAL(18, 2)) AS value
     FROM money_facts m
     WHERE m.day >= $from_day AND m.day < $to_day {amount_condition} {product} AND {where}
@@ -169,7 +169,7 @@ def _facts(db: Database, f: ReportFilter) -> tuple[str, dict[str, Any], int | No
     where, params = thread_conditions(without_product(f), alias="m")
     amount_type_id = None if f.dimension == "amount_type" else amount_type_of(db, f)
     facts = _FACTS_SQL.format(
-        grain=f.granularity,  # allow-listed in ReportFilter
+        period=day_bucket_sql("m.day", f.granularity),
         key=_FACTS_KEY[f.dimension],
         amount_condition="" if amount_type_id is None else "AND m.amount_type_id = $amount_type",
         product="" if f.product_id is None else "AND m.product_id = $product_id",

@@ -49,6 +49,14 @@ def bucket_start(day: dt.date, granularity: str) -> dt.date:
     raise ValueError(granularity)
 
 
+def day_bucket_sql(column: str, granularity: str) -> str:
+    """SQL of the first day of the bucket that the DATE `column` falls in (`granularity`
+    allow-listed in GRANULARITIES, as `ReportFilter` checks)."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(granularity)
+    return f"CAST(date_trunc('{granularity}', CAST({column} AS TIMESTAMP)) AS DATE)"
+
+
 def next_bucket(day: dt.date, granularity: str) -> dt.date:
     """The first day of the bucket after the one starting on `day`."""
     if granularity == "week":

@@ -12,7 +12,7 @@ from crm_data.db import Database
 from crm_data.dictionaries import name_sql
 from crm_data.reports.common import DRILL_LIMIT, OTHER, ReportFilter, read_frame, read_page, scratch, thread_conditions
 from crm_data.reports.money import running_bucket, without_product
-from crm_data.reports.periods import buckets, local_midnight, local_window, next_bucket, org_zone
+from crm_data.reports.periods import buckets, day_bucket_sql, local_midnight, local_window, next_bucket, org_zone
 
 
 # -- products ------------------------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def products(db: Database, f: ReportFilter, *, top: int = TOP_PRODUCTS, today: d
         tx.execute(
             f"""
             CREATE TEMP TABLE r_lines AS
-            SELECT CAST(date_trunc('{grain}', CAST(l.day AS TIMESTAMP)) AS DATE) AS period, l.product_id,
+            SELECT {day_bucket_sql("l.day", grain)} AS period, l.product_id,
                    l.thread_id, l.quantity, l.value
             FROM product_lines l
             WHERE l.day >= $first AND l.day < $after {product} AND {where}
