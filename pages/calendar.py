@@ -24,7 +24,7 @@ from crm_data.checks import local_to_utc
 from crm_data.errors import CrmError
 from crm_data.planning import working_hours
 from crm_data.rules import day_window, default_start_time
-from pages._ui import charts, planner, problems, teamweek
+from pages._ui import charts, formkeys, planner, problems, teamweek
 from pages._ui import core as ui
 
 CAL_KEY = "calendar_widget"
@@ -286,7 +286,7 @@ if tab_cal.open:
                     finish = begin + dt.timedelta(hours=1)
                 st.session_state["calendar_slot"] = (begin, finish)
                 st.session_state.pop("calendar_selected", None)
-                st.session_state["calendar_plan__gen"] = st.session_state.get("calendar_plan__gen", 0) + 1
+                formkeys.renew("calendar_plan")
             elif kind == "eventChange":
                 moved = state["eventChange"]["event"]
                 event_id = int(moved["id"])

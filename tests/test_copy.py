@@ -33,7 +33,7 @@ def test_me_comes_first_in_who_does_it(app_env: Path) -> None:
     at = team.app(team.sam)  # Ada Admin and Olga Other sort before Sam Seller by name
     at.session_state["today_plan_open"] = True  # the planner is built when its expander is open
     at.run()
-    box = at.selectbox(key="today_plan_assignee")
+    box = at.selectbox(key="today_plan_assignee_0")
     assert box.options[0] == "Me"
     assert box.value == team.sam.id
 

@@ -44,7 +44,7 @@ def _open_every_planning_form(world: World, start: int, end: int) -> None:
     at.session_state["today_plan_open"] = True  # the planner is built when its expander is open
     at.switch_page("pages/today.py").run()
     no_exceptions(at)
-    assert at.time_input(key="today_plan_time").value == expected
+    assert at.time_input(key="today_plan_time_0").value == expected
     # a click on a day of the calendar, and its day schedule
     at = world.app(world.sam)
     at.switch_page("pages/calendar.py").run()

@@ -182,7 +182,9 @@ def test_rescheduling_from_today_moves_the_event_and_keeps_its_length(world: Wor
     assert at.success[0].value == "Saved."
 
 
-def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_it(world: World) -> None:
+def _rescheduling_onto_annas_meeting(world: World) -> tuple[Any, str, int]:
+    """Sam's 09:00 tomorrow, moved in Today's reschedule form onto 15:15, where Anna planned
+    a meeting for him: the app, the form's key and the event, before Reschedule is pressed."""
     event_id = world.plan(world.sam, local(1, "09:00"))
     world.plan(world.anna, local(1, "15:00"), assignee_id=world.sam.id)
     at = world.app(world.sam)
@@ -190,6 +192,11 @@ def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_i
     at.run()
     key = f"today_act_{event_id}_1"
     at.time_input(key=f"{key}_time").set_value(dt.time(15, 15)).run()
+    return at, key, event_id
+
+
+def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_it(world: World) -> None:
+    at, key, event_id = _rescheduling_onto_annas_meeting(world)
     before = snapshot(world.db)
     at.button(key=f"{key}_move").click().run()
     no_exceptions(at)
@@ -201,6 +208,25 @@ def test_rescheduling_onto_a_coworkers_meeting_warns_and_saving_anyway_records_i
     no_exceptions(at)
     with world.db.read() as tx:
         assert tx.scalar("SELECT count(*) FROM event_conflicts WHERE event_id = ?", [event_id]) == 1
+
+
+def test_taking_a_free_slot_offered_by_rescheduling_closes_the_warning_and_says_so(world: World) -> None:
+    """The reschedule form's free slots fill its day, time and length, close the warning that
+    offered them (it stayed on screen, stored under another key) and say which slot was taken."""
+    at, key, event_id = _rescheduling_onto_annas_meeting(world)
+    at.button(key=f"{key}_move").click().run()
+    assert "Sam Seller already has something planned" in at.warning[0].value
+    at.button(key=f"{key}_move_slot_0").click().run()
+    no_exceptions(at)
+    assert not [w for w in at.warning if "already has something planned" in w.value]
+    assert [s.value for s in at.success if "Moved to the free slot" in s.value]
+    assert at.time_input(key=f"{key}_time").value != dt.time(15, 15)
+    before = snapshot(world.db)
+    at.button(key=f"{key}_move").click().run()  # the free slot saves without a warning
+    no_exceptions(at)
+    assert snapshot(world.db) != before
+    with world.db.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM event_conflicts WHERE event_id = ?", [event_id]) == 0
 
 
 def test_cancelling_from_today_frees_the_room(world: World) -> None:
@@ -269,13 +295,13 @@ def test_selecting_an_empty_slot_plans_an_event_there(world: World) -> None:
     }
     at.run()
     no_exceptions(at)
-    assert at.time_input(key="calendar_plan1_time").value == dt.time(13, 0)
-    assert at.number_input(key="calendar_plan1_duration").value == 90
-    at.selectbox(key="calendar_plan1_client").set_value(world.client).run()
-    at.selectbox(key=f"calendar_plan1_thread_{world.client}").set_value(
+    assert at.time_input(key="calendar_plan_time_1").value == dt.time(13, 0)
+    assert at.number_input(key="calendar_plan_duration_1").value == 90
+    at.selectbox(key="calendar_plan_client_1").set_value(world.client).run()
+    at.selectbox(key=f"calendar_plan_thread_1_{world.client}").set_value(
         world.thread
     ).run()  # Anna's: chosen, not pre-selected
-    at.button(key="calendar_plan1_save").click().run()
+    at.button(key="calendar_plan_save_1").click().run()
     no_exceptions(at)
     frame = agenda.inbox(world.db, world.sam, "mine")
     assert list(frame["starts_at"]) == [start]
@@ -348,20 +374,20 @@ def test_the_resources_page_shows_bookings_and_books_a_room(world: World) -> Non
     table = at.dataframe[-1].value
     assert list(table["holder"]) == ["Anna Nowak"]
     # book it at the same time: refused, naming who holds it
-    at.selectbox(key="resources_plan_client").set_value(world.client).run()
+    at.selectbox(key="resources_plan_client_0").set_value(world.client).run()
     # Anna's thread is never pre-selected for Sam: he chooses it
-    at.selectbox(key=f"resources_plan_thread_{world.client}").set_value(world.thread).run()
-    at.date_input(key="resources_plan_day").set_value(local(1, "00:00").date())
-    at.time_input(key="resources_plan_time").set_value(dt.time(10, 30))
-    at.multiselect(key="resources_plan_resources").set_value([world.room]).run()
+    at.selectbox(key=f"resources_plan_thread_0_{world.client}").set_value(world.thread).run()
+    at.date_input(key="resources_plan_day_0").set_value(local(1, "00:00").date())
+    at.time_input(key="resources_plan_time_0").set_value(dt.time(10, 30))
+    at.multiselect(key="resources_plan_resources_0").set_value([world.room]).run()
     before = snapshot(world.db)
-    at.button(key="resources_plan_save").click().run()
+    at.button(key="resources_plan_save_0").click().run()
     no_exceptions(at)
     assert at.error[0].value == "Room A is booked by Anna Nowak until 11:00; free from 11:15."
     assert snapshot(world.db) == before
     # the first suggested slot is used with one click, then saved
-    at.button(key="resources_plan_slot_0").click().run()
-    at.button(key="resources_plan_save").click().run()
+    at.button(key="resources_plan_problem_0_slot_0").click().run()
+    at.button(key="resources_plan_save_0").click().run()
     no_exceptions(at)
     booked = reservations.bookings(world.db, local(0, "00:00"), local(5, "00:00"))
     assert sorted(booked["holder"]) == ["Anna Nowak", "Sam Seller"]
@@ -452,11 +478,11 @@ def test_today_draws_only_the_open_tab_and_builds_the_planner_only_when_it_is_op
     at.run()
     no_exceptions(at)
     assert [set(df.value.columns) >= {"when", "client"} for df in at.dataframe].count(True) == 1
-    assert "today_plan_time" not in [w.key for w in at.time_input]
+    assert "today_plan_time_0" not in [w.key for w in at.time_input]
     at.session_state["today_plan_open"] = True
     at.run()
     no_exceptions(at)
-    assert "today_plan_time" in [w.key for w in at.time_input]
+    assert "today_plan_time_0" in [w.key for w in at.time_input]
 
 
 # -- default days (issue #21, item 7) ----------------------------------------------------------------
@@ -474,8 +500,8 @@ def test_the_booking_form_proposes_the_day_the_resources_page_shows_then_the_nex
         no_exceptions(at)
         at.date_input(key="resources_day").set_value(dt.date(2026, 12, 9)).run()
         no_exceptions(at)
-        assert at.date_input(key="resources_plan_day").value == dt.date(2026, 12, 9)
-        assert at.time_input(key="resources_plan_time").value == dt.time(9, 0)
+        assert at.date_input(key="resources_plan_day_0").value == dt.date(2026, 12, 9)
+        assert at.time_input(key="resources_plan_time_0").value == dt.time(9, 0)
 
 
 def test_the_next_step_proposes_the_next_working_day_not_a_sunday(world: World) -> None:
@@ -511,13 +537,13 @@ def test_the_booking_form_books_a_room_for_internal_work_without_a_client(world:
     """Issue #21, item 7: "Client: Required" stopped a team meeting from booking a room."""
     at = world.app(world.anna)
     at.switch_page("pages/resources.py").run()
-    at.toggle(key="resources_plan_internal").set_value(True).run()
+    at.toggle(key="resources_plan_internal_0").set_value(True).run()
     no_exceptions(at)
-    assert [s.key for s in at.selectbox if s.key == "resources_plan_client"] == []  # no client asked
-    at.date_input(key="resources_plan_day").set_value(local(2, "00:00").date())
-    at.time_input(key="resources_plan_time").set_value(dt.time(13, 0))
-    at.multiselect(key="resources_plan_resources").set_value([world.room]).run()
-    at.button(key="resources_plan_save").click().run()
+    assert [s.key for s in at.selectbox if s.key == "resources_plan_client_0"] == []  # no client asked
+    at.date_input(key="resources_plan_day_0").set_value(local(2, "00:00").date())
+    at.time_input(key="resources_plan_time_0").set_value(dt.time(13, 0))
+    at.multiselect(key="resources_plan_resources_0").set_value([world.room]).run()
+    at.button(key="resources_plan_save_0").click().run()
     no_exceptions(at)
     assert not at.error, [e.value for e in at.error]
     rows = reservations.bookings(world.db, local(2, "00:00"), local(3, "00:00"), [world.room])

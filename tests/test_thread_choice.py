@@ -181,18 +181,18 @@ def test_booking_for_a_client_with_four_coworkers_threads_starts_a_new_thread_wi
         call(team.db, team.olga, team.client, note=f"Deal {i}", new_thread_title=f"Deal {i}")
     at = team.app(team.sam)
     at.switch_page("pages/resources.py").run()
-    at.selectbox(key="resources_plan_client").set_value(team.client).run()
-    assert at.selectbox(key=f"resources_plan_thread_{team.client}").value == -1
+    at.selectbox(key="resources_plan_client_0").set_value(team.client).run()
+    assert at.selectbox(key=f"resources_plan_thread_0_{team.client}").value == -1
     assert any("A new thread of yours" in c.value for c in at.caption)
-    assert at.text_input(key="resources_plan_title").label == "Thread title"
+    assert at.text_input(key="resources_plan_title_0").label == "Thread title"
     before = snapshot(team.db)
-    at.button(key="resources_plan_save").click().run()
+    at.button(key="resources_plan_save_0").click().run()
     assert [e.value for e in at.exception] == []
     assert snapshot(team.db) == before
     # a coworker's thread chosen by hand: the booking goes there, and the page said whose it is
-    at.selectbox(key=f"resources_plan_thread_{team.client}").set_value(team.olgas).run()
+    at.selectbox(key=f"resources_plan_thread_0_{team.client}").set_value(team.olgas).run()
     assert any("Olga Other" in c.value for c in at.caption)
-    at.button(key="resources_plan_save").click().run()
+    at.button(key="resources_plan_save_0").click().run()
     assert [e.value for e in at.exception] == []
     assert len(agenda.inbox(team.db, team.sam, "mine")) == 1
     assert [e.status for e in threads.thread_events(team.db, team.olgas)] == ["planned", "done"]

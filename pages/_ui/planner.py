@@ -18,6 +18,7 @@ from crm_data.rules import next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import pickers, quicklog, slotfields
+from pages._ui.formkeys import FormKeys
 from pages._ui.problems import chosen_slot_note, local, problem_panel, set_when, slot_label
 
 FREQS = ("none", "daily", "weekly", "monthly")
@@ -41,58 +42,54 @@ def plan_form(
     look = ui.lookups()
     account = ui.require_user()
     org = ui.org()
-    # after a save the generation moves on: fresh widgets, nothing left over in the browser
-    generation = st.session_state.get(f"{prefix}__gen", 0)
-    base, prefix = prefix, prefix if generation == 0 else f"{prefix}{generation}"
+    k = FormKeys(prefix)  # after a save: fresh widgets, nothing left over in the browser
     local_start = local(start) if start else next_working_slot(clock.now(), working_hours(org), day)
-    if st.session_state.get(f"{prefix}__day") != day:  # the page's day changed: propose on it
-        st.session_state[f"{prefix}__day"] = day
-        for key in (f"{prefix}_day", f"{prefix}_time"):
+    if st.session_state.get(k("shown_day")) != day:  # the page's day changed: propose on it
+        st.session_state[k("shown_day")] = day
+        for key in (k("day"), k("time")):
             st.session_state.pop(key, None)
-    st.session_state.setdefault(f"{prefix}_day", local_start.date())
-    st.session_state.setdefault(f"{prefix}_time", local_start.time().replace(tzinfo=None))
-    st.session_state.setdefault(f"{prefix}_duration", minutes)
+    st.session_state.setdefault(k("day"), local_start.date())
+    st.session_state.setdefault(k("time"), local_start.time().replace(tzinfo=None))
+    st.session_state.setdefault(k("duration"), minutes)
 
     # the team's own meeting books rooms and cars too, without a client (crm_data.internal)
     internal = (
         client_id is None
         and thread_id is None
-        and st.toggle(f.t("plan.internal"), key=f"{prefix}_internal", help=f.t("plan.internal_help"))
+        and st.toggle(f.t("plan.internal"), key=k("internal"), help=f.t("plan.internal_help"))
     )
     chosen_client, chosen_thread, title = None, None, ""
     if not internal:
-        chosen_client = pickers.client_for_event(f"{prefix}_client", client_id)
-        chosen_thread, _ = pickers.thread_for_event(f"{prefix}_thread", chosen_client, thread_id)
+        chosen_client = pickers.client_for_event(k("client"), client_id)
+        chosen_thread, _ = pickers.thread_for_event(k("thread"), chosen_client, thread_id)
         if chosen_thread is ThreadChoice.NEW:
-            title = st.text_input(f.t("field.new_thread_title"), key=f"{prefix}_title")
+            title = st.text_input(f.t("field.new_thread_title"), key=k("title"))
     types = [et.id for et in look.active(look.event_types)]
     meetings = [tid for tid in types if look.event_types[tid].is_meeting]
     slot = slotfields.slot_fields(
-        lambda name: f"{prefix}_{name}",
+        k,
         "field.",
         start_field="starts_at",
         type_index=types.index(meetings[0]) if meetings and (meeting or resource_ids) else 0,
         resource_ids=resource_ids,
     )
     c1, c2, c3 = st.columns([1, 1, 1])
-    freq = c1.selectbox(
-        f.t("field.recurrence"), FREQS, key=f"{prefix}_freq", format_func=lambda x: f.t(f"planner.freq_{x}")
-    )
+    freq = c1.selectbox(f.t("field.recurrence"), FREQS, key=k("freq"), format_func=lambda x: f.t(f"planner.freq_{x}"))
     until, count, skip = None, None, False
     if freq != "none":
-        until = c2.date_input(f.t("planner.until"), value=None, key=f"{prefix}_until", format=f.date_input_format())
+        until = c2.date_input(f.t("planner.until"), value=None, key=k("until"), format=f.date_input_format())
         count = c3.number_input(
-            f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None, key=f"{prefix}_count"
+            f.t("planner.count"), min_value=1, max_value=planning.MAX_OCCURRENCES, value=None, key=k("count")
         )
-        skip = st.toggle(f.t("planner.skip_conflicting"), key=f"{prefix}_skip")
+        skip = st.toggle(f.t("planner.skip_conflicting"), key=k("skip"))
 
     # what stands in the way, and a free slot taken, show just above Save, where the user looks
-    problem = st.session_state.get(f"{prefix}_problem")
+    problem = st.session_state.get(k("problem"))
     accept = False
     if problem is not None:
-        accept = problem_panel(problem, prefix, on_use_slot=lambda s, e: set_when(prefix, s, e))
-    chosen_slot_note(f"{prefix}_slot_chosen")
-    save = st.button(f.t("planner.save"), type="primary", key=f"{prefix}_save", icon=":material/event:")
+        accept = problem_panel(problem, k("problem"), lambda s, e: set_when(k, s, e, problem_key=k("problem")))
+    chosen_slot_note(k("slot_chosen"))
+    save = st.button(f.t("planner.save"), type="primary", key=k("save"), icon=":material/event:")
     if not (save or accept):
         return None
     try:
@@ -116,14 +113,14 @@ def plan_form(
         )
         result = planning.plan_event(ui.db(), account, cmd)
     except CrmError as exc:
-        st.session_state[f"{prefix}_problem"] = exc
-        st.session_state.pop(f"{prefix}_slot_chosen", None)
+        st.session_state[k("problem")] = exc
+        st.session_state.pop(k("slot_chosen"), None)
         st.rerun()
-    st.session_state.pop(f"{prefix}_problem", None)
+    st.session_state.pop(k("problem"), None)
     st.session_state["planner_flash"] = f.tn("planner.saved", len(result.event_ids)) + (
         " " + f.tn("planner.skipped", len(result.skipped)) if result.skipped else ""
     )
-    st.session_state[f"{base}__gen"] = generation + 1
+    k.renew()
     st.rerun()
     return result
 
@@ -182,6 +179,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
         day = c1.date_input(f.t("field.day"), key=f"{key}_day", format=f.date_input_format())
         at = c2.time_input(f.t("field.time"), key=f"{key}_time", step=900)
         length = slotfields.duration(c3, f.t("field.duration_min"), f"{key}_duration")
+        chosen_slot_note(f"{key}_slot_chosen")
         go = st.button(f.t("planner.reschedule"), key=f"{key}_move", type="primary", icon=":material/update:")
         _run_change(
             f"{key}_move",
@@ -195,7 +193,7 @@ def event_actions(prefix: str, event: agenda.AgendaEvent) -> None:
                 expected_version=event.version,
                 accept_conflicts=accept,
             ),
-            on_use_slot=lambda s, e: set_when(key, s, e),
+            on_use_slot=lambda s, e: set_when(lambda n: f"{key}_{n}", s, e, problem_key=f"{key}_move_problem"),
         )
     with hand:
         people = [p for p in look.active(look.people) if p.id != event.assignee_id]

@@ -4,6 +4,7 @@ and a taken resource (a refusal), each with the nearest free slots as buttons.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -63,14 +64,16 @@ def problem_panel(exc: CrmError, prefix: str, on_use_slot: Any = None) -> bool:
     return accept
 
 
-def set_when(prefix: str, start: dt.datetime, end: dt.datetime) -> None:
-    """Callback: put a suggested slot into the form's date, time and duration fields."""
+def set_when(key: Callable[[str], str], start: dt.datetime, end: dt.datetime, *, problem_key: str) -> None:
+    """Callback: put a suggested slot into a form's day, time and duration fields (`key` names
+    them: "day", "time", "duration", and "slot_chosen" for the note that says so) and close the
+    panel that offered it (`problem_key`)."""
     local_start = local(start)
-    st.session_state[f"{prefix}_day"] = local_start.date()
-    st.session_state[f"{prefix}_time"] = local_start.time().replace(tzinfo=None)
-    st.session_state[f"{prefix}_duration"] = int((end - start).total_seconds() // 60)
-    st.session_state[f"{prefix}_slot_chosen"] = (start, end)
-    st.session_state.pop(f"{prefix}_problem", None)
+    st.session_state[key("day")] = local_start.date()
+    st.session_state[key("time")] = local_start.time().replace(tzinfo=None)
+    st.session_state[key("duration")] = int((end - start).total_seconds() // 60)
+    st.session_state[key("slot_chosen")] = (start, end)
+    st.session_state.pop(problem_key, None)
 
 
 def chosen_slot_note(key: str) -> None:

@@ -17,13 +17,13 @@ from crm_data.errors import CrmError
 from crm_data.i18n import Fmt
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
-from pages._ui import pickers
+from pages._ui import formkeys, pickers
+from pages._ui.formkeys import FormKeys
 
 PREFIX = "quickcall"
 SAVED_KEY = f"{PREFIX}_saved"
 ERROR_KEY = f"{PREFIX}_error"
-GEN_KEY = f"{PREFIX}_gen"
-SIDEBAR_GEN_KEY = f"{PREFIX}_sidebar_gen"
+SIDEBAR = f"{PREFIX}_sidebar"  # the sidebar's client box, a form of its own
 OPEN_KEY = f"{PREFIX}_open_now"
 CLIENT_KEY = f"{PREFIX}_client_preset"
 
@@ -43,7 +43,7 @@ def sidebar_button() -> None:
 
 
 def _sidebar_key() -> str:
-    return f"{PREFIX}_sidebar_{st.session_state.get(SIDEBAR_GEN_KEY, 0)}"
+    return FormKeys(SIDEBAR)("client")
 
 
 def _chosen_in_sidebar() -> None:
@@ -53,14 +53,14 @@ def _chosen_in_sidebar() -> None:
         return
     st.session_state[OPEN_KEY] = True
     st.session_state[CLIENT_KEY] = client_id
-    st.session_state[SIDEBAR_GEN_KEY] = st.session_state.get(SIDEBAR_GEN_KEY, 0) + 1
-    st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # a fresh form
+    formkeys.renew(SIDEBAR)
+    formkeys.renew(PREFIX)  # a fresh form
     st.session_state.pop(ERROR_KEY, None)
     st.session_state.pop(SAVED_KEY, None)
 
 
 def _key(name: str) -> str:
-    return f"{PREFIX}_{name}_{st.session_state.get(GEN_KEY, 0)}"
+    return FormKeys(PREFIX)(name)
 
 
 def _body() -> None:
@@ -118,7 +118,7 @@ def _body() -> None:
     else:
         st.session_state.pop(ERROR_KEY, None)
         st.session_state.pop(CLIENT_KEY, None)
-        st.session_state[GEN_KEY] = st.session_state.get(GEN_KEY, 0) + 1  # the next call starts empty
+        formkeys.renew(PREFIX)  # the next call starts empty
         st.session_state[SAVED_KEY] = (saved_text(result, f), result.thread_id)
         # only the dialog reruns (the page under it may be a heavy report): it confirms the save
         # and starts empty for the next call; closing it (Esc) leaves the page as it was

@@ -1,8 +1,8 @@
 """The log form: client, thread, type, time, note, save; "More details" opens every extended
 part. Used by the Log event page, the thread page and (to complete planned events) Today.
 
-Widget keys carry a generation number: after a successful save the generation moves on and
-the form starts empty; after a failed save nothing moves, so what the user typed stays."""
+Its widget keys carry a generation (pages/_ui/formkeys.py): after a successful save the form
+starts empty; after a failed save what the user typed stays."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from crm_data.rules import next_working_slot
 from crm_data.threads import ThreadChoice
 from pages._ui import chrome, closing, pickers, problems, slotfields
 from pages._ui import core as ui
+from pages._ui.formkeys import FormKeys
 
 
 @dataclass(frozen=True)
@@ -37,25 +38,9 @@ class Preset:
     note: str = ""
 
 
-class _Keys:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.gen_key = f"{prefix}_gen"
-        self.error_key = f"{prefix}_error"
-        self.result_key = f"{prefix}_result"
-        self.gen = st.session_state.setdefault(self.gen_key, 0)
-
-    def __call__(self, name: str) -> str:
-        return f"{self.prefix}_{name}_{self.gen}"
-
-    def reset(self) -> None:
-        st.session_state[self.gen_key] = self.gen + 1
-        st.session_state.pop(self.error_key, None)
-
-
-def _errors_for(k: _Keys, *fields: str) -> None:
+def _errors_for(k: FormKeys, *fields: str) -> None:
     for name in fields:
-        ui.field_errors(k.error_key, name)
+        ui.field_errors(k.fixed("error"), name)
 
 
 def _now_local() -> dt.datetime:
@@ -96,7 +81,7 @@ def render(prefix: str, preset: Preset | None = None) -> None:
 def _render(prefix: str, preset: Preset | None) -> bool:
     """The form; True when it saved in this run and is to be drawn again, empty, in its place."""
     preset = preset or Preset()
-    k = _Keys(prefix)
+    k = FormKeys(prefix)
     f = ui.fmt()
     look = ui.lookups()
     account = ui.require_user()
@@ -104,7 +89,7 @@ def _render(prefix: str, preset: Preset | None) -> bool:
 
     # the last save's confirmation, on the form it was saved from: opened anew for another
     # client or thread, the form does not greet the user with an earlier save (nor offer its link)
-    last = st.session_state.get(k.result_key)
+    last = st.session_state.get(k.fixed("result"))
     if last is not None and last[0] == preset:
         _confirmation(last[1])
 
@@ -142,13 +127,17 @@ def _render(prefix: str, preset: Preset | None) -> bool:
     extra = _details(k, look, account, settings, client_id, thread_id, thread, type_id)
 
     # what stands in the way, and a free slot taken, show just above Save, where the user looks
-    error = st.session_state.get(k.error_key)
+    error = st.session_state.get(k.fixed("error"))
     accept = False
     if isinstance(error, ConflictWarning | ResourceTaken):
-        accept = problems.problem_panel(error, k("problem"), on_use_slot=lambda s, e: _use_slot(k, s, e))
+        accept = problems.problem_panel(
+            error,
+            k("problem"),
+            on_use_slot=lambda s, e: problems.set_when(lambda n: k(f"next_{n}"), s, e, problem_key=k.fixed("error")),
+        )
     elif error is not None:
         ui.show_error(error)
-    problems.chosen_slot_note(k("slot_chosen"))
+    problems.chosen_slot_note(k("next_slot_chosen"))
     save = st.button(f.t("log.save"), type="primary", key=k("save"), icon=":material/save:")
     if save or accept:
         try:
@@ -168,27 +157,18 @@ def _render(prefix: str, preset: Preset | None) -> bool:
             )
             result = events.log_event(ui.db(), account, cmd)
         except CrmError as exc:
-            st.session_state[k.error_key] = exc
-            st.session_state.pop(k("slot_chosen"), None)
+            st.session_state[k.fixed("error")] = exc
+            st.session_state.pop(k("next_slot_chosen"), None)
             st.rerun()
         else:
-            k.reset()
-            st.session_state[k.result_key] = (preset, result)
+            k.renew()
+            st.session_state.pop(k.fixed("error"), None)
+            st.session_state[k.fixed("result")] = (preset, result)
             if fixed:  # the completed event leaves the list it was picked from: confirm where the user lands
                 st.session_state["planner_flash"] = _saved_text(result)
                 st.rerun()
             return True
     return False
-
-
-def _use_slot(k: _Keys, start: dt.datetime, end: dt.datetime) -> None:
-    """Callback: move the next step to a suggested free slot."""
-    local = start.astimezone(ui.fmt().tz)
-    st.session_state[k("next_day")] = local.date()
-    st.session_state[k("next_time")] = local.time().replace(tzinfo=None)
-    st.session_state[k("next_duration")] = int((end - start).total_seconds() // 60)
-    st.session_state[k("slot_chosen")] = (start, end)
-    st.session_state.pop(k.error_key, None)
 
 
 def _saved_text(result: events.LogResult) -> str:
@@ -216,7 +196,7 @@ def _keep() -> None:
     """The expander's change callback: Streamlit keeps its state (nothing else to do)."""
 
 
-def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, type_id):
+def _details(k: FormKeys, look, account, settings, client_id, thread_id, thread, type_id):
     """The "More details" expander. Returns a function giving the extended parts of the
     command (called only when saving)."""
     f = ui.fmt()
@@ -225,7 +205,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     # filling it in (seen under load, after several reruns of the form); a failed save or a
     # chosen slot opens it
     open_key = k("more_open")
-    if st.session_state.get(k.error_key) or st.session_state.get(k("slot_chosen")):
+    if st.session_state.get(k.fixed("error")) or st.session_state.get(k("next_slot_chosen")):
         st.session_state[open_key] = True
     with (
         st.container(key=k("moredetails")),  # drawn twice in the run of a save: a key per generation
@@ -413,7 +393,7 @@ def _details(k: _Keys, look, account, settings, client_id, thread_id, thread, ty
     return parts
 
 
-def _expectation_fields(k: _Keys, thread: Any) -> Any:
+def _expectation_fields(k: FormKeys, thread: Any) -> Any:
     """The thread's expected close date and value (the forecast), shown as they are; returns a
     function giving the command's `expected_close`/`expected_value`, only those the user changed."""
     f = ui.fmt()
@@ -448,7 +428,7 @@ def _expectation_fields(k: _Keys, thread: Any) -> Any:
     return changed
 
 
-def _next_step_fields(k: _Keys, settings: Any) -> Any:
+def _next_step_fields(k: FormKeys, settings: Any) -> Any:
     if k("next_day") not in st.session_state:
         # a next step comes after today: the first working day from tomorrow, at its usual start
         tomorrow = dt.datetime.combine(_now_local().date() + dt.timedelta(days=1), dt.time(0), ui.fmt().tz)
