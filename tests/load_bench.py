@@ -1486,7 +1486,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", choices=["manager", "member"], help="sign in only as users of this role")
     parser.add_argument("--users", default="", help="comma-separated user counts, e.g. 1,10,20,40,80")
     parser.add_argument("--think", type=float, default=2.0, help="think time between pages, seconds")
-    parser.add_argument("--jitter", type=float, default=0.0, help="think time varies by ± this fraction (0.5)")
+    parser.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="think time varies by ± this fraction, e.g. 0.5 (default 0: users who start together stay in step)",
+    )
     parser.add_argument("--ramp", type=float, help="spread the users' starts over this many seconds (default: think)")
     parser.add_argument(
         "--write-every", type=int, default=0, metavar="N", help="every Nth action of a user logs a call (0: read only)"
