@@ -19,7 +19,7 @@ from crm_data import audit, checks, clock, permissions, reservations, rollups
 from crm_data import settings as org_settings
 from crm_data.checks import check_amount, check_text
 from crm_data.db import Database, Tx
-from crm_data.errors import FieldError, NotFound, ValidationError
+from crm_data.errors import NotFound, ValidationError
 from crm_data.identity import User
 from crm_data.rules import MAX_NAME
 
@@ -185,22 +185,19 @@ def _kind(name: str) -> Kind:
 
 def _clean(kind: Kind, values: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     clean: dict[str, Any] = {}
-    errors: list[FieldError] = []
+    errors = checks.Errors()
     values = dict(checks.mapping(values, "values"))
     for field, spec in kind.fields.items():
-        try:
+        with errors.gather():
             if spec.widget == "money":  # typed in the admin's language
                 clean[field] = spec.check(values.get(field), field, lang)
             else:
                 clean[field] = spec.check(values.get(field), field)
-        except ValidationError as exc:
-            errors.extend(exc.errors)
     if clean.get("is_won") and clean.get("is_lost"):
-        errors.append(FieldError("is_lost", "admin.won_and_lost"))
-    if "name_en" in kind.fields and not errors and not (clean["name_en"] or clean["name_pl"]):
-        errors.append(FieldError(f"name_{lang}", "validation.required"))
-    if errors:
-        raise ValidationError(errors)
+        errors.add("is_lost", "admin.won_and_lost")
+    if "name_en" in kind.fields and not errors.items and not (clean["name_en"] or clean["name_pl"]):
+        errors.add(f"name_{lang}", "validation.required")
+    errors.raise_any()
     return clean
 
 
@@ -482,18 +479,15 @@ CURRENCY = re.compile(r"[A-Z]{3}")
 def save_settings(db: Database, actor: User, changes: dict[str, Any]) -> org_settings.OrgSettings:
     """Validate and store organisation settings; every change is audited."""
     permissions.require_admin(actor)
-    errors: list[FieldError] = []
+    errors = checks.Errors()
     clean: dict[str, Any] = {}
     for key, value in checks.mapping(changes, "settings").items():
-        try:
+        with errors.gather():
             clean[key] = _check_setting(key, value)
-        except ValidationError as exc:
-            errors.extend(exc.errors)
     merged = {**org_settings.load(db).__dict__, **clean}
     if "work_start_hour" in merged and merged["work_start_hour"] >= merged["work_end_hour"]:
-        errors.append(FieldError("work_end_hour", "admin.hours_order"))
-    if errors:
-        raise ValidationError(errors)
+        errors.add("work_end_hour", "admin.hours_order")
+    errors.raise_any()
 
     def work(tx: Tx) -> None:
         chosen_type = clean.get("stage_change_type_id")

@@ -12,11 +12,12 @@ the limits and the pure arithmetic of crm_data.rules.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import numbers
 import unicodedata
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -61,9 +62,26 @@ class Errors:
             self.items.extend(exc.errors)
             return None
 
+    @contextlib.contextmanager
+    def gather(self) -> Iterator[None]:
+        """`with errors.gather(): ...`: the block's refusal is kept instead of raised (what it
+        would have assigned stays unassigned)."""
+        try:
+            yield
+        except ValidationError as exc:
+            self.items.extend(exc.errors)
+
     def raise_any(self) -> None:
         if self.items:
             raise ValidationError(self.items)
+
+
+def checked(fields: list[tuple[str, Callable[[], Any]]]) -> dict[str, Any]:
+    """Run each named check of a form: their values by name, or every refusal at once."""
+    errors = Errors()
+    values = {name: errors.check(check) for name, check in fields}
+    errors.raise_any()
+    return values
 
 
 def _integer(value: Any) -> int | None:

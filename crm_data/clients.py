@@ -12,7 +12,7 @@ import pandas as pd
 from crm_data import audit, cache, checks, clock, permissions
 from crm_data.checks import check_text
 from crm_data.db import Database, Tx
-from crm_data.errors import FieldError, NotFound, StaleRecord, ValidationError
+from crm_data.errors import NotFound, StaleRecord, ValidationError
 from crm_data.identity import User
 from crm_data.rules import MAX_NAME, MAX_NOTE, MAX_SHORT, like_pattern, name_skeleton, search_key
 
@@ -74,16 +74,6 @@ def normalise_tax_id(text: str) -> str:
     return plain[2:] if re.fullmatch(r"PL\d{10}", plain) else plain
 
 
-def _collect(checks: list[tuple[str, object]]) -> tuple[dict[str, object], list[FieldError]]:
-    values, errors = {}, []
-    for name, check in checks:
-        try:
-            values[name] = check()  # type: ignore[operator]
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-    return values, errors
-
-
 def _check_email(value: str, field: str) -> str:
     text = check_text(value, field, max_len=MAX_SHORT)
     if text and not _EMAIL.fullmatch(text):
@@ -101,7 +91,7 @@ def _check_phone(value: str, field: str) -> str:
 def check_client(data: ClientInput) -> dict[str, object]:
     if not isinstance(data, ClientInput):
         raise ValidationError.single("client", "validation.wrong_type")
-    values, errors = _collect(
+    values = checks.checked(
         [
             ("name", lambda: check_text(data.name, "name", max_len=MAX_NAME, required=True)),
             ("tax_id", lambda: normalise_tax_id(check_text(data.tax_id, "tax_id", max_len=40))),
@@ -111,8 +101,6 @@ def check_client(data: ClientInput) -> dict[str, object]:
             ("notes", lambda: check_text(data.notes, "notes", max_len=MAX_NOTE, multiline=True)),
         ]
     )
-    if errors:
-        raise ValidationError(errors)
     values["tax_id"] = values["tax_id"] or None
     values["name_key"] = name_skeleton(str(values["name"]))
     return values
@@ -287,7 +275,7 @@ def client_choices(db: Database, limit: int | None = None) -> ClientChoices:
 def check_contact(data: ContactInput) -> dict[str, object]:
     if not isinstance(data, ContactInput):
         raise ValidationError.single("contact", "validation.wrong_type")
-    values, errors = _collect(
+    values = checks.checked(
         [
             ("name", lambda: check_text(data.name, "name", max_len=MAX_NAME, required=True)),
             ("position", lambda: check_text(data.position, "position", max_len=MAX_SHORT)),
@@ -295,8 +283,6 @@ def check_contact(data: ContactInput) -> dict[str, object]:
             ("phone", lambda: _check_phone(data.phone, "phone")),
         ]
     )
-    if errors:
-        raise ValidationError(errors)
     return values
 
 

@@ -87,7 +87,7 @@ def set_targets(db: Database, actor: User, amounts: Mapping[int, Mapping[dt.date
         raise PermissionDenied("permission.targets")
     people = dictionaries.lookups(db).people
     clean: dict[tuple[int, dt.date], Decimal | None] = {}
-    problems = []
+    problems = checks.Errors()
     for owner_id, months in amounts.items():
         checks.active(people, owner_id, "owner_id")
         for month, raw in months.items():
@@ -96,12 +96,9 @@ def set_targets(db: Database, actor: User, amounts: Mapping[int, Mapping[dt.date
             if _empty(raw):  # None, empty text or an emptied cell of a table (NaN)
                 clean[(owner_id, month)] = None
                 continue
-            try:
+            with problems.gather():
                 clean[(owner_id, month)] = check_amount(raw, f"target.{owner_id}.{month:%Y-%m}", lang)
-            except ValidationError as exc:
-                problems += exc.errors
-    if problems:
-        raise ValidationError(problems)
+    problems.raise_any()
 
     def work(tx: Tx) -> int:
         changed = 0

@@ -98,21 +98,18 @@ class NewUser:
 
 
 def prepare_user(*, login: str, display_name: str, password: str, role: str = "member", locale: str = "en") -> NewUser:
-    errors = []
-    values = {}
-    for field, check in (
-        ("login", lambda: _check_login(login)),
-        ("display_name", lambda: check_text(display_name, "display_name", max_len=MAX_SHORT, required=True)),
-        ("password", lambda: check_password(password)),
-    ):
-        try:
-            values[field] = check()
-        except ValidationError as exc:
-            errors.extend(exc.errors)
+    errors = checks.Errors()
+    values = {
+        field: errors.check(check)
+        for field, check in (
+            ("login", lambda: _check_login(login)),
+            ("display_name", lambda: check_text(display_name, "display_name", max_len=MAX_SHORT, required=True)),
+            ("password", lambda: check_password(password)),
+        )
+    }
     if not isinstance(role, str) or role not in ROLES:
-        errors.extend(ValidationError.single("role", "validation.choice").errors)
-    if errors:
-        raise ValidationError(errors)
+        errors.add("role", "validation.choice")
+    errors.raise_any()
     locale = locale if isinstance(locale, str) and locale in ("en", "pl") else "en"
     return NewUser(values["login"], values["display_name"], _hasher().hash(password), role, locale)
 

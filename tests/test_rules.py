@@ -11,12 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm_data.checks import (
+    Errors,
     check_amount,
     check_duration,
     check_moment,
     check_quantity,
     check_range,
     check_text,
+    checked,
     local_to_utc,
 )
 from crm_data.errors import ValidationError
@@ -619,3 +621,29 @@ def test_a_literal_percent_or_underscore_never_matches_another_character(before,
 )
 def test_a_phone_is_told_from_its_user_agent(agent, phone) -> None:
     assert phone_agent(agent) is phone
+
+
+def test_a_forms_checks_answer_every_refusal_at_once_and_only_then() -> None:
+    """One collector for every form (checks.Errors): `checked` gives the values when all pass,
+    else one ValidationError naming each refused field; `gather` keeps a block's refusal and
+    leaves what it would have assigned unassigned."""
+    good = checked([("name", lambda: check_text(" Acme ", "name", max_len=10)), ("n", lambda: 3)])
+    assert good == {"name": "Acme", "n": 3}
+    with pytest.raises(ValidationError) as caught:
+        checked(
+            [
+                ("name", lambda: check_text("x" * 11, "name", max_len=10)),
+                ("ok", lambda: 1),
+                ("amount", lambda: check_amount("2.000", "amount", "pl")),
+            ]
+        )
+    assert [e.field for e in caught.value.errors] == ["name", "amount"]
+    errors, values = Errors(), {}
+    with errors.gather():
+        values["a"] = check_text("x" * 11, "a", max_len=10)
+    with errors.gather():
+        values["b"] = check_text("fine", "b", max_len=10)
+    assert values == {"b": "fine"}
+    assert [e.field for e in errors.items] == ["a"]
+    with pytest.raises(ValidationError):
+        errors.raise_any()
