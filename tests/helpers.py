@@ -301,6 +301,13 @@ def as_user(at: Any, user: User) -> str:
     return token
 
 
+def open_more_details(at: Any, form: str = "log", generation: int = 0) -> Any:
+    """Open the log form's "More details", as a click on it does (its fields are drawn only
+    once it has been opened), and run the page."""
+    at.session_state[f"{form}_more_open_{generation}"] = True
+    return at.run()
+
+
 # -- a real server and a real Chromium ------------------------------------------------------------
 CHROMIUM_ARGS = [
     "--no-sandbox",

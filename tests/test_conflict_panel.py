@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from tests.helpers import open_more_details
 from tests.test_pages_planning import World, local
 
 
@@ -20,6 +21,7 @@ def test_a_next_step_overlap_shows_above_save_and_a_free_slot_taken_is_confirmed
     at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(world.client).run()
     at.selectbox(key=f"log_thread_0_{world.client}").set_value(world.thread).run()
+    open_more_details(at)
     at.toggle(key="log_plan_0").set_value(True).run()
     at.date_input(key="log_next_day_0").set_value(local(1, "00:00").date())
     at.time_input(key="log_next_time_0").set_value(dt.time(10, 15))

@@ -21,7 +21,7 @@ from crm_data.errors import PermissionDenied, ValidationError
 from crm_data.events import AmountInput, LogEvent
 from crm_data.reports import ReportFilter
 from crm_data.reports.periods import bucket_start, next_bucket
-from tests.helpers import PASSWORD, app_database, call, first_type, new_client
+from tests.helpers import PASSWORD, app_database, call, first_type, new_client, open_more_details
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -599,6 +599,8 @@ def test_the_log_forms_more_details_move_the_expected_close_date(app_env) -> Non
     at.query_params["thread"] = str(tid)
     at.switch_page("pages/log_event.py").run()
     assert [e.value for e in at.exception] == []
+    assert not [d for d in at.date_input if d.label == "Expected close"]  # drawn once opened
+    open_more_details(at)
     close = next(d for d in at.date_input if d.label == "Expected close")
     assert close.value == before  # shown as it is
     close.set_value(before + dt.timedelta(days=14))

@@ -12,7 +12,7 @@ from crm_data import sessions, setup, startup, threads, users
 from crm_data.config import config_for, config_from_env
 from crm_data.db import Database
 from pages._ui.core import md_escape
-from tests.helpers import PASSWORD, REPO, app_database, as_user, open_page
+from tests.helpers import PASSWORD, REPO, app_database, as_user, open_more_details, open_page
 
 APP = str(REPO / "app.py")
 PAGES = [
@@ -248,6 +248,7 @@ def test_the_log_form_closing_a_thread_offers_to_cancel_its_planned_work(app_env
     at.switch_page("pages/log_event.py").run()
     at.selectbox(key="log_client_0").set_value(client_id).run()
     at.selectbox(key=f"log_thread_0_{client_id}").set_value(thread_id).run()
+    open_more_details(at)
     at.selectbox(key=f"log_stage_{won.pipeline_id}_0").set_value(won.id).run()
     no_exceptions(at)
     choice = at.checkbox(key="log_cancel_planned_0")

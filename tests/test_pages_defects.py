@@ -12,6 +12,7 @@ import pytest
 from crm_data import admin as svc
 from crm_data import clock, dictionaries
 from crm_data import settings as org_settings
+from tests.helpers import open_more_details
 from tests.test_pages_planning import WARSAW, World, calendar_key, local, no_exceptions
 
 
@@ -36,6 +37,7 @@ def _open_every_planning_form(world: World, start: int, end: int) -> None:
     at = world.app(world.sam)
     at.switch_page("pages/log_event.py").run()
     no_exceptions(at)
+    open_more_details(at)
     at.toggle(key="log_plan_0").set_value(True).run()
     no_exceptions(at)
     assert at.time_input(key="log_next_time_0").value == expected

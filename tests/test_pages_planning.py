@@ -15,7 +15,18 @@ from streamlit.testing.v1 import AppTest
 from crm_data import agenda, clock, planning, reminders, reservations, setup, users
 from crm_data.db import Database
 from crm_data.planning import PlanEvent
-from tests.helpers import PASSWORD, REPO, app_database, as_user, call, first_type, new_client, restore, snapshot
+from tests.helpers import (
+    PASSWORD,
+    REPO,
+    app_database,
+    as_user,
+    call,
+    first_type,
+    new_client,
+    open_more_details,
+    restore,
+    snapshot,
+)
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 CLIENT_MD = r"Okna Łódź Sp\. z o\.o\."  # the client as markdown (escaped)
@@ -508,6 +519,7 @@ def test_the_next_step_proposes_the_next_working_day_not_a_sunday(world: World) 
     with clock.frozen(SATURDAY):
         at = world.app(world.anna)
         at.switch_page("pages/log_event.py").run()
+        open_more_details(at)
         at.toggle(key="log_plan_0").set_value(True).run()
         no_exceptions(at)
         assert at.date_input(key="log_next_day_0").value == dt.date(2026, 12, 7)  # Monday, not Sunday

@@ -207,15 +207,19 @@ def _details(k: FormKeys, look, account, settings, client_id, thread_id, thread,
     open_key = k("more_open")
     if st.session_state.get(k.fixed("error")) or st.session_state.get(k("next_slot_chosen")):
         st.session_state[open_key] = True
-    with (
-        st.container(key=k("moredetails")),  # drawn twice in the run of a save: a key per generation
-        st.expander(
-            f.t("log.more_details"),
-            icon=":material/tune:",
-            key=open_key,
-            on_change=_keep,
-        ),
-    ):
+    box = st.container(key=k("moredetails"))  # drawn twice in the run of a save: a key per generation
+    expander = box.expander(f.t("log.more_details"), icon=":material/tune:", key=open_key, on_change=_keep)
+    # Its fields are drawn from the moment the user opens it, and then for the rest of this form's
+    # life, closed again or not (what was typed there stays). A call logged without opening it
+    # draws none of them: they were about half of the form's work, and a save draws the form
+    # twice (py-spy under load). Untouched, every one of them gives the command's own default,
+    # so leaving them out gives the same command.
+    drawn_key = k.fixed("details_drawn")  # the generation whose details were drawn
+    if expander.open:
+        st.session_state[drawn_key] = k.gen
+    if st.session_state.get(drawn_key) != k.gen:
+        return dict
+    with expander:
         duration = slotfields.duration(
             st, f.t("field.duration_min"), k("duration"), value=None, step=5, placeholder=f.t("log.duration_default")
         )
