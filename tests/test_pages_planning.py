@@ -515,6 +515,30 @@ def test_the_booking_form_proposes_the_day_the_resources_page_shows_then_the_nex
         assert at.time_input(key="resources_plan_time_0").value == dt.time(9, 0)
 
 
+def test_what_was_typed_in_more_details_is_saved_after_closing_it_again(world: World) -> None:
+    """ "More details" draws its fields once opened; closed again before Save, they stay drawn,
+    so what was typed there is saved (a third party who took part in the call)."""
+    at = world.app(world.sam)
+    at.switch_page("pages/log_event.py").run()
+    at.selectbox(key="log_client_0").set_value(world.client).run()
+    at.selectbox(key=f"log_thread_0_{world.client}").set_value(world.thread).run()
+    assert not [a for a in at.text_area if a.key == "log_third_0"]  # not drawn before it is opened
+    open_more_details(at)
+    at.text_area(key="log_third_0").input("Jan Kowalski, their lawyer").run()
+    at.session_state["log_more_open_0"] = False  # closed again
+    at.run()
+    at.text_area(key="log_note_0").input("Call with the lawyer")
+    at.button(key="log_save_0").click().run()
+    no_exceptions(at)
+    assert at.success
+    with world.db.read() as tx:
+        names = tx.all(
+            "SELECT p.name FROM event_participants p JOIN events e ON e.id = p.event_id"
+            " WHERE e.note = 'Call with the lawyer'"
+        )
+    assert [n for (n,) in names] == ["Jan Kowalski, their lawyer"]
+
+
 def test_the_next_step_proposes_the_next_working_day_not_a_sunday(world: World) -> None:
     with clock.frozen(SATURDAY):
         at = world.app(world.anna)
