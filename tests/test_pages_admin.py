@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm_data import dictionaries, users
 from crm_data.db import Database
-from tests.helpers import PASSWORD, REPO, app_database, as_user, restore
+from tests.helpers import PASSWORD, REPO, app_database, as_user, open_more_details, restore
 
 APP = str(REPO / "app.py")
 
@@ -79,7 +79,7 @@ def test_a_new_required_custom_dictionary_appears_on_the_log_form(site) -> None:
 
     call_type = dictionaries.Lookups.active(dictionaries.lookups(db).event_types)[0].id
     svc.link_dictionary(db, admin, dictionary_id, call_type, "required")
-    log = open_page(member, "pages/log_event.py")
+    log = open_more_details(open_page(member, "pages/log_event.py"))
     labels = [s.label for s in log.selectbox]
     assert "Lead source \\*" in labels
 
@@ -217,7 +217,7 @@ def test_an_admin_edits_then_archives_a_used_amount_type_and_restores_it(site) -
     assert dictionaries.lookups(db).amount_types[offer.id].name == "Offer value (net)"
     at.button(key=f"admin_remove_{offer.id}").click().run()
     assert not dictionaries.lookups(db).amount_types[offer.id].active  # in use: archived, not deleted
-    log = open_page(member, "pages/log_event.py")
+    log = open_more_details(open_page(member, "pages/log_event.py"))
     options = amount_type_options(log)
     assert "Offer value (net)" not in options  # new forms no longer offer it
     assert "Invoice" in options
@@ -225,7 +225,7 @@ def test_an_admin_edits_then_archives_a_used_amount_type_and_restores_it(site) -
     at.selectbox(key="admin_row_amount_types_None").set_value(offer.id).run()
     at.button(key=f"admin_restore_{offer.id}").click().run()
     assert dictionaries.lookups(db).amount_types[offer.id].active
-    assert "Offer value (net)" in amount_type_options(open_page(member, "pages/log_event.py"))
+    assert "Offer value (net)" in amount_type_options(open_more_details(open_page(member, "pages/log_event.py")))
 
 
 def amount_type_options(at: AppTest) -> list[str]:
