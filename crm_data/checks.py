@@ -56,11 +56,9 @@ class Errors:
         self.items.append(FieldError(field_name, key, params))
 
     def check(self, fn: Callable[[], T]) -> T | None:
-        try:
+        with self.gather():
             return fn()
-        except ValidationError as exc:
-            self.items.extend(exc.errors)
-            return None
+        return None
 
     @contextlib.contextmanager
     def gather(self) -> Iterator[None]:

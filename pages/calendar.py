@@ -28,6 +28,7 @@ from pages._ui import charts, formkeys, planner, problems, teamweek
 from pages._ui import core as ui
 
 CAL_KEY = "calendar_widget"
+PLAN_FORM = "calendar_plan"  # the plan form of a chosen slot; a new slot starts it empty
 # inside the calendar's own frame, on a phone: a week of seven columns reads, the title stays on
 # one or two lines and the view buttons beside it (the frame is as wide as the page)
 PHONE_CSS = """
@@ -286,7 +287,7 @@ if tab_cal.open:
                     finish = begin + dt.timedelta(hours=1)
                 st.session_state["calendar_slot"] = (begin, finish)
                 st.session_state.pop("calendar_selected", None)
-                formkeys.renew("calendar_plan")
+                formkeys.renew(PLAN_FORM)
             elif kind == "eventChange":
                 moved = state["eventChange"]["event"]
                 event_id = int(moved["id"])
@@ -335,7 +336,7 @@ if tab_cal.open:
             with st.container(border=True):
                 st.subheader(f.t("calendar.plan_here", when=planner.slot_label(*slot)), anchor=False)
                 planner.plan_form(
-                    "calendar_plan", start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60), meeting=True
+                    PLAN_FORM, start=slot[0], minutes=int((slot[1] - slot[0]).total_seconds() // 60), meeting=True
                 )
         elif selected is not None and selected in by_id:
             with st.container(border=True):

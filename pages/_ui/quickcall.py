@@ -18,7 +18,6 @@ from crm_data.i18n import Fmt
 from crm_data.threads import ThreadChoice
 from pages._ui import core as ui
 from pages._ui import formkeys, pickers
-from pages._ui.formkeys import FormKeys
 
 PREFIX = "quickcall"
 SAVED_KEY = f"{PREFIX}_saved"
@@ -43,7 +42,7 @@ def sidebar_button() -> None:
 
 
 def _sidebar_key() -> str:
-    return FormKeys(SIDEBAR)("client")
+    return formkeys.FormKeys(SIDEBAR)("client")
 
 
 def _chosen_in_sidebar() -> None:
@@ -60,7 +59,7 @@ def _chosen_in_sidebar() -> None:
 
 
 def _key(name: str) -> str:
-    return FormKeys(PREFIX)(name)
+    return formkeys.FormKeys(PREFIX)(name)
 
 
 def _body() -> None:

@@ -218,7 +218,7 @@ def _details(k: FormKeys, look, account, settings, client_id, thread_id, thread,
     if expander.open:
         st.session_state[drawn_key] = k.gen
     if st.session_state.get(drawn_key) != k.gen:
-        return dict
+        return lambda: {}
     with expander:
         duration = slotfields.duration(
             st, f.t("field.duration_min"), k("duration"), value=None, step=5, placeholder=f.t("log.duration_default")
