@@ -1021,8 +1021,25 @@ async def run_users(
     stop_at = t0 + sc.duration
     ramp = sc.think if sc.ramp is None else sc.ramp
     people = [VirtualUser(i, logins[i % len(logins)], password, url, mode, pool, timeout, t0) for i in range(sc.users)]
+    # a tab closes when every user is done (the team leaves together): one that closed early
+    # while a slow sign-in was still under way meant the server never had every tab open at once
+    lives_left = [len(people)]
+    everyone_done = asyncio.Event()
+
+    async def leave(user: VirtualUser) -> None:
+        lives_left[0] -= 1
+        if lives_left[0] == 0:
+            everyone_done.set()
+        await everyone_done.wait()
+        await user.tab.close()
 
     async def life(i: int, user: VirtualUser) -> None:
+        try:
+            await live(i, user)
+        finally:
+            await leave(user)
+
+    async def live(i: int, user: VirtualUser) -> None:
         rng = random.Random(seed * 1000 + i)
         await asyncio.sleep(ramp * i / max(1, sc.users))
         await user.sign_in()
@@ -1042,7 +1059,6 @@ async def run_users(
                 continue
             visiting = VISITED or PAGES
             await user.visit(rng.choice([p for p in visiting if p != user.page] or list(visiting)))
-        await user.tab.close()
 
     await asyncio.gather(*(life(i, u) for i, u in enumerate(people)))
     return [u.log for u in people], t0, stop_at
