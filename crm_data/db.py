@@ -418,6 +418,14 @@ class Database:
     _counter: ClassVar[int] = 0
 
     def data_versions(self) -> dict[str, int]:
+        """The versions now. While the engine cannot hear the other processes' commits (team
+        mode, the listening connection lost), every call moves "*" on: no cached read is valid
+        or stays valid, so each read goes to the database until the listener is back."""
+        if not self.engine.hearing():
+            self.data_changed({"*"})
+        return self._table_versions()
+
+    def _table_versions(self) -> dict[str, int]:
         found = Database._versions.get(self.config.database_key)
         if found is None:
             with Database._versions_guard:
@@ -427,7 +435,7 @@ class Database:
     def data_changed(self, tables: set[str] | frozenset[str]) -> None:
         """Mark `tables` as changed; called after each commit (and by bulk work that writes
         around `Tx`)."""
-        versions = self.data_versions()
+        versions = self._table_versions()
         with Database._versions_guard:
             Database._counter += 1
             for table in tables:

@@ -113,6 +113,40 @@ def test_a_lost_listening_connection_drops_every_cached_read(db: Database, admin
     assert wait_for(lambda: versions.get("*", 0) > before)
 
 
+def test_while_the_listening_connection_is_down_no_cached_read_is_handed_out(
+    db: Database, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm_data import cache
+    from crm_data.engines import postgres
+
+    clients.create_client(db, admin, ClientInput(name="Alpha Tools"))
+    assert list(clients.search_clients(db, "")[0]["name"]) == ["Alpha Tools"]  # cached now
+
+    def refused(url: str) -> psycopg.Connection:
+        raise psycopg.OperationalError("the network is down")
+
+    monkeypatch.setattr(postgres, "_listening_connection", refused)  # it cannot come back yet
+    with psycopg.connect(db.config.database_url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN crm_%' AND datname = current_database()"
+        ).fetchall()
+    assert killed, "the listening connection was not found"
+    assert wait_for(lambda: not db.engine.hearing()), "the lost listener went unnoticed"
+    # a commit in another process while this one is deaf: its notification never arrives here
+    other_process_saves_a_client(db, admin, "Beta Works")
+    assert sorted(clients.search_clients(db, "")[0]["name"]) == ["Alpha Tools", "Beta Works"]
+    hits = cache.CACHE.hits
+    clients.search_clients(db, "")
+    assert cache.CACHE.hits == hits, "a cached read was handed out while deaf"
+
+    monkeypatch.undo()  # the network is back: the listener reconnects and the cache works again
+    assert wait_for(db.engine.hearing, 60), "the listener did not come back"
+    clients.search_clients(db, "")
+    hits = cache.CACHE.hits
+    assert sorted(clients.search_clients(db, "")[0]["name"]) == ["Alpha Tools", "Beta Works"]
+    assert cache.CACHE.hits > hits
+
+
 def test_processes_starting_together_migrate_once(db: Database, tmp_path: Path) -> None:
     url = db.config.database_url.replace(pg.database_name(db.config.db_path), "fresh_start")
     pg.CLUSTER.sql('DROP DATABASE IF EXISTS "fresh_start" WITH (FORCE)')

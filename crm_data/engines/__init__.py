@@ -85,6 +85,11 @@ class Engine(Protocol):
         """Call `changed(channels)` for every commit another process makes (PostgreSQL); `{"*"}`
         whenever notifications may have been missed."""
 
+    def hearing(self) -> bool:
+        """Whether every other process's commit reaches this process now: always for the file
+        (no other process can write it); for PostgreSQL, while the listening connection is up.
+        While deaf, no cached read may be handed out (crm_data.db.Database.data_versions)."""
+
     def foreign_keys(self) -> list[tuple[str, str]]:
         """(table, the table it references) of every foreign key."""
 

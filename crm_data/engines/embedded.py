@@ -124,6 +124,9 @@ class DuckDBEngine:
     def listen(self, changed: Callable[[set[str]], None]) -> None:
         pass
 
+    def hearing(self) -> bool:
+        return True  # this process holds the file: no other process writes it
+
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
         cur = self._conn.cursor()
         try:

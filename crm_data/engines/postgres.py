@@ -280,6 +280,7 @@ class PostgresEngine:
         self._locks = KeyedLocks()
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
+        self._hearing = threading.Event()  # set while the listening connection is up
         self._stop_channel = f"crm_stop_{self.token}"  # close() wakes this process's listener
         self._apply_compat()
 
@@ -378,16 +379,19 @@ class PostgresEngine:
         self._listener.start()
         ready.wait(30)
 
+    def hearing(self) -> bool:
+        return self._hearing.is_set()
+
     def _listen(self, changed: Callable[[set[str]], None], ready: threading.Event) -> None:
-        first = True
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                with _listening_connection(self.url) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {self._stop_channel}")
-                    if not first:
-                        changed({"*"})  # what was sent while no one listened is lost
-                    first = False
+                    self._hearing.set()
+                    # what was sent while no one listened is lost (on the first connection: the
+                    # commits before this process listened, which it has not cached anything of)
+                    changed({"*"})
                     ready.set()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=5):
@@ -395,11 +399,16 @@ class PostgresEngine:
                                 return
                             self._deliver(note.payload, changed)
             except psycopg.Error:
+                # deaf until the next LISTEN: no cached read is handed out meanwhile
+                self._hearing.clear()
+                changed({"*"})
                 if self._stop.is_set():
                     return
                 log.warning("lost the connection that hears other processes' commits; reconnecting", exc_info=True)
                 ready.set()
                 self._stop.wait(1.0)
+            finally:
+                self._hearing.clear()
 
     def _deliver(self, payload: str, changed: Callable[[set[str]], None]) -> None:
         try:
@@ -462,6 +471,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _listening_connection(url: str) -> psycopg.Connection:
+    """The connection that hears the other processes' commits. TCP keepalives and a user
+    timeout: a server or network that goes silent (no reset) is noticed within about 30 s, not
+    after the system's two hours, so the process stops serving cached reads it cannot vouch for."""
+    return psycopg.connect(
+        url,
+        autocommit=True,
+        connect_timeout=10,
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=5,
+        keepalives_count=3,
+        tcp_user_timeout=30000,
+    )
 
 
 def _first_line(exc: BaseException) -> str:
