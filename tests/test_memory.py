@@ -124,3 +124,43 @@ def test_the_breakdown_leaves_pythons_heap_out_when_not_tracing() -> None:
         assert report["rss_after_gc_mb"] > 10
         assert report["rss_mb"] > 10
         assert report["peak_rss_mb"] >= report["rss_mb"]
+
+
+class _Cycle:
+    """A stand-in for a dropped session's widgets: objects that refer to each other."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _tidy_with(monkeypatch: pytest.MonkeyPatch, expired: int) -> bool:
+    """The server's tidy round with `expired` sessions dropped; whether a cycle left before it
+    was freed by it (Python's own collector held off meanwhile)."""
+    import gc
+    import weakref
+
+    from pages._ui import compat
+    from pages._web import server
+
+    monkeypatch.setattr(compat, "expire_closed_sessions", lambda: expired)
+    monkeypatch.setattr(memory, "tidy", lambda: True)
+    freed = threading.Event()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        weakref.finalize(_Cycle(), freed.set)
+        server._tidy()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return freed.is_set()
+
+
+def test_a_tidy_round_that_dropped_sessions_frees_their_reference_cycles(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _tidy_with(monkeypatch, expired=2)
+
+
+def test_a_tidy_round_without_dropped_sessions_leaves_the_full_collection_to_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not _tidy_with(monkeypatch, expired=0)  # no full collection on a timer under load

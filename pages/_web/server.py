@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -58,8 +59,13 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 
 def _tidy() -> None:
     """The trimmer's work: closed tabs' sessions past their time to reconnect, the shared cache's
-    dead results, then the free pages back to the machine."""
-    compat.expire_closed_sessions()
+    dead results, then the free pages back to the machine. A dropped session's widgets and
+    script state are reference cycles that only Python's full collection frees, and with a
+    million objects alive that collection comes on its own only after many new ones, never once
+    the visitors have left (measured: 119,000 objects and 45 MB more given back after the load
+    when collected); so it runs here, once per round that dropped sessions, not on a timer."""
+    if compat.expire_closed_sessions():
+        gc.collect()
     memory.tidy()
 
 
