@@ -22,7 +22,9 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import re
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 
@@ -125,6 +127,7 @@ def breakdown(
     out["gc_freed_objects"] = gc.collect()
     out["rss_after_gc_mb"] = rss_mb()
     out["python_blocks"] = sys.getallocatedblocks()
+    out.update(_pymalloc_info())
     out.update(_malloc_info())
     out["cache_mb"] = round(cache.CACHE.size_bytes / 2**20, 1)
     out["cache_entries"] = len(cache.CACHE)
@@ -176,6 +179,40 @@ def _malloc_info() -> dict[str, float]:
     return {
         "malloc_in_use_mb": round((info.uordblks + info.hblkhd) / mb, 1),
         "malloc_free_held_mb": round(info.fordblks / mb, 1),
+    }
+
+
+_PYMALLOC_ARENAS = re.compile(r"^\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)", re.M)
+_PYMALLOC_BLOCKS = re.compile(r"^# bytes in allocated blocks\s*=\s*([\d,]+)", re.M)
+
+
+def _pymalloc_info() -> dict[str, float]:
+    """Python's own allocator for small objects (CPython): the arenas it holds (1 MiB each, kept
+    while any object in one lives, so a busy hour's leftovers can pin many) and the bytes of
+    objects in them. CPython prints these only to the C stderr, so it is read from a temporary
+    file for the moment (the report is a benchmark's; another thread's stderr line written in
+    that moment goes to the file too)."""
+    stats = getattr(sys, "_debugmallocstats", None)
+    if stats is None:
+        return {}
+    with tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            stats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("ascii", errors="replace")
+    arenas, blocks = _PYMALLOC_ARENAS.search(text), _PYMALLOC_BLOCKS.search(text)
+    if arenas is None or blocks is None:
+        return {}  # a Python built without pymalloc
+    mb = 2**20
+    return {
+        "python_arenas_mb": round(int(arenas[1].replace(",", "")) / mb, 1),
+        "python_objects_mb": round(int(blocks[1].replace(",", "")) / mb, 1),
     }
 
 

@@ -1371,6 +1371,7 @@ def memory_lines(memory: dict[str, Any]) -> list[str]:
             f"RSS {m.get('rss_mb') or 0:,.0f} MB ({m.get('rss_after_gc_mb') or 0:,.0f} after collecting"
             f" {m.get('gc_freed_objects', 0):,} objects)",
             f"malloc in use {m.get('malloc_in_use_mb', 0):,.0f} MB, free but held {m.get('malloc_free_held_mb', 0):,.0f} MB",
+            f"Python's small objects {m.get('python_objects_mb', 0):,.0f} MB in {m.get('python_arenas_mb', 0):,.0f} MB of arenas",
             f"{m.get('sessions')} sessions connected, {m.get('sessions_kept')} kept,"
             f" {m.get('sessions_in_memory')} in memory",
             f"shared cache {m.get('cache_mb', 0):,.1f} MB in {m.get('cache_entries', 0)} results",

@@ -164,3 +164,13 @@ def test_a_tidy_round_without_dropped_sessions_leaves_the_full_collection_to_pyt
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert not _tidy_with(monkeypatch, expired=0)  # no full collection on a timer under load
+
+
+def test_the_breakdown_names_the_arenas_python_keeps_for_its_small_objects() -> None:
+    if not hasattr(sys, "_debugmallocstats"):
+        pytest.skip("not CPython")
+    held = [(i, str(i)) for i in range(200_000)]  # ~20 MB of small objects in pymalloc's arenas
+    report = memory.breakdown()
+    assert report["python_objects_mb"] >= 15
+    assert report["python_arenas_mb"] >= report["python_objects_mb"]
+    del held
