@@ -106,5 +106,13 @@ class DatabaseUnreachable(CrmError):
     key = "error.db_unreachable"
 
 
+class DatabaseLocale(CrmError):
+    """The PostgreSQL database lowercases text by rules that leave Polish letters as they are
+    (a database created with the "C" locale): a search for a client's name would silently miss
+    names written with another case, so the app does not start on it."""
+
+    key = "error.db_locale"
+
+
 class AuthError(CrmError):
     key = "error.auth"

@@ -19,7 +19,7 @@ from crm_data import clients, sessions
 from crm_data.clients import ClientInput
 from crm_data.config import Config
 from crm_data.db import Database
-from crm_data.errors import DatabaseUnreachable
+from crm_data.errors import DatabaseLocale, DatabaseUnreachable
 from crm_data.identity import User
 from tests import pg
 from tests.helpers import REPO, call, first_type, new_client, reserve_port
@@ -238,6 +238,25 @@ def test_a_database_server_that_cannot_be_reached_is_named_in_the_message_withou
     assert f"127.0.0.1:{port}/crm" in message
     assert "Connection refused" in message
     assert "s3cret-word" not in message
+
+
+def test_a_database_that_cannot_lowercase_polish_letters_is_refused_with_the_way_out(
+    db: Database, tmp_path: Path
+) -> None:
+    url = db.config.database_url.replace(pg.database_name(db.config.db_path), "c_locale")
+    pg.CLUSTER.sql('DROP DATABASE IF EXISTS "c_locale" WITH (FORCE)')
+    pg.CLUSTER.sql("""CREATE DATABASE "c_locale" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'""")
+    try:
+        with pytest.raises(DatabaseLocale) as caught:
+            Database.open(Config(db_path=tmp_path / "crm.duckdb", data_dir=tmp_path, database_url=url))
+        message = str(caught.value)
+        assert '"C" rules' in message
+        assert "/c_locale" in message
+        assert "--locale C.UTF-8" in message
+        with psycopg.connect(url) as conn:  # refused before anything was made in it
+            assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+    finally:
+        pg.CLUSTER.sql('DROP DATABASE IF EXISTS "c_locale" WITH (FORCE)')
 
 
 def test_connections_the_server_dropped_are_replaced_before_the_next_unit_of_work(db: Database, admin: User) -> None:

@@ -42,7 +42,7 @@ from psycopg import adapt
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crm_data.engines import ErrorKind, KeyedLocks, Params
-from crm_data.errors import DatabaseUnreachable
+from crm_data.errors import DatabaseLocale, DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -260,11 +260,15 @@ class PostgresEngine:
         )
         try:
             # one connection first: a server that is down or refuses says why, at once
-            psycopg.connect(url, connect_timeout=10).close()
-            self._pool.open(wait=True, timeout=30)
+            with psycopg.connect(url, connect_timeout=10) as first:
+                wrong_case = _case_rules_missing_polish(first)
+            if wrong_case is None:
+                self._pool.open(wait=True, timeout=30)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             self._pool.close()
             raise DatabaseUnreachable(address=self.address, detail=_first_line(exc)) from exc
+        if wrong_case is not None:
+            raise DatabaseLocale(address=self.address, ctype=wrong_case)
         # the connections that hold advisory locks while a unit of work runs on another one
         self._lock_pool = ConnectionPool(
             url,
@@ -471,6 +475,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _case_rules_missing_polish(conn: psycopg.Connection) -> str | None:
+    """None when the database lowercases Polish letters as DuckDB does (every search lowercases
+    both sides with `lower()`); else the database's LC_CTYPE, which does not (the "C" locale)."""
+    lowered, ctype = conn.execute(
+        "SELECT lower('ŁÓDŹ ŻÓŁĆ'), datctype FROM pg_database WHERE datname = current_database()"
+    ).fetchone()
+    return None if lowered == "łódź żółć" else ctype
 
 
 def _listening_connection(url: str) -> psycopg.Connection:
