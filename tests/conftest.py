@@ -29,7 +29,6 @@ from tests.helpers import (
     component_scan_once,
     duration_seconds,
     navigation_only,
-    open_copy,
     ram_temp_root,
     reserve_port,
     start_streamlit,
@@ -409,34 +408,77 @@ def server(server_factory) -> Server:
     return server_factory()
 
 
+class Samples:
+    """Sample data (3,000 events) on an admin template, with one user per role, closed: made once
+    per test process and engine (generating costs 0.35 s on DuckDB, copying 2 ms)."""
+
+    def __init__(self, factory: pytest.TempPathFactory, bases: Bases) -> None:
+        self._factory = factory
+        self._bases = bases
+        self._made: dict[str, tuple[Path, dict[str, User]]] = {}
+
+    def template(self, engine: str) -> tuple[Path, dict[str, User]]:
+        if engine not in self._made:
+            base = self._bases.admin(engine)
+            path = self._factory.mktemp(f"sample_template_{engine}") / "crm.duckdb"
+            pg.copy_db(base.path, path, engine)
+            db = pg.open_db(path, engine)
+            try:
+                demo.generate(db, 3000, password=PASSWORD)
+                people = {u.role: u for u in users.list_users(db)}
+            finally:
+                db.close()
+            self._made[engine] = (
+                path,
+                {"admin": base.users["admin"], "manager": people["manager"], "member": people["member"]},
+            )
+        return self._made[engine]
+
+
 @pytest.fixture(scope="session")
-def sample_template(tmp_path_factory: pytest.TempPathFactory, admin_file: Template) -> tuple[Path, dict[str, User]]:
-    """An admin, sample data (3,000 events) and one user per role, closed: made once per test
-    process, copied for every module that reads it (generating costs 0.35 s, copying 2 ms)."""
-    db = open_copy(admin_file.path, tmp_path_factory.mktemp("sample_template"))
-    demo.generate(db, 3000, password=PASSWORD)
-    people = {u.role: u for u in users.list_users(db)}
-    path = db.config.db_path
-    db.close()
-    return path, {"admin": admin_file.users["admin"], "manager": people["manager"], "member": people["member"]}
+def samples(tmp_path_factory: pytest.TempPathFactory, bases: Bases) -> Samples:
+    return Samples(tmp_path_factory, bases)
+
+
+@pytest.fixture(scope="session")
+def sample_template(samples: Samples) -> tuple[Path, dict[str, User]]:
+    """The DuckDB file of the sample, for what needs a file (the README's commands)."""
+    return samples.template("duckdb")
 
 
 @pytest.fixture(scope="module")
-def sample(
-    tmp_path_factory: pytest.TempPathFactory, sample_template: tuple[Path, dict[str, User]]
-) -> tuple[Path, dict[str, User]]:
-    """A copy of `sample_template` shared by the read-only tests of one module."""
-    template, people = sample_template
-    path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
-    shutil.copyfile(template, path)
-    return path, people
+def module_samples() -> dict[str, tuple[Path, dict[str, User]]]:
+    return {}
 
 
 @pytest.fixture
-def sample_env(sample, monkeypatch: pytest.MonkeyPatch) -> dict[str, User]:
+def sample(
+    tmp_path_factory: pytest.TempPathFactory,
+    samples: Samples,
+    module_samples: dict[str, tuple[Path, dict[str, User]]],
+    engine: str,
+) -> tuple[Path, dict[str, User]]:
+    """A copy of the engine's sample template shared by the read-only tests of one module."""
+    if engine not in module_samples:
+        template, people = samples.template(engine)
+        path = tmp_path_factory.mktemp("sample") / "crm.duckdb"
+        pg.copy_db(template, path, engine)
+        module_samples[engine] = (path, people)
+    return module_samples[engine]
+
+
+@pytest.fixture
+def sample_env(sample, engine: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, User]]:
+    """The app (AppTest) on the module's sample: the file, or its PostgreSQL database."""
     path, people = sample
     monkeypatch.setenv("CRM_DB_PATH", str(path))
-    return people
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    if engine == "postgres":
+        monkeypatch.setenv("CRM_DATABASE_URL", pg.config_of(path, engine).database_url)
+    yield people
+    while OPENED_BY_TESTS:  # what the test opened itself (helpers.app_database)
+        OPENED_BY_TESTS.pop().close()
 
 
 # -- order: the longest tests start first, so that in parallel (pytest-xdist) they do not end up

@@ -9,8 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import sessions, setup, startup, threads, users
-from crm_data.config import config_for, config_from_env
-from crm_data.db import Database
+from crm_data.config import config_from_env
 from pages._ui.core import md_escape
 from tests.helpers import PASSWORD, REPO, app_database, as_user, open_more_details, open_page
 
@@ -108,9 +107,8 @@ def test_each_page_renders_with_sample_data(sample_env, role: str, page: str) ->
     assert at.title, "every page has a title"
 
 
-def test_the_thread_page_shows_stage_percent_and_events(sample_env, sample) -> None:
-    path, _ = sample
-    db = Database.open(config_for(path))
+def test_the_thread_page_shows_stage_percent_and_events(sample_env) -> None:
+    db = app_database()
     frame, _ = threads.list_threads(db, threads.ThreadFilter(status="open"), limit=1)
     thread_id = int(frame["id"][0])
     detail = threads.get_thread(db, thread_id)

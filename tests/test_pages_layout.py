@@ -10,10 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import threads
-from crm_data.config import config_for
-from crm_data.db import Database
 from pages._ui.core import NARROW_KEY
-from tests.helpers import REPO, as_user
+from tests.helpers import REPO, app_database, as_user
 
 
 def open_page(user, page: str, **query: str) -> AppTest:
@@ -31,27 +29,22 @@ def hidden_columns(frame) -> set[str]:
     return {name for name, config in json.loads(frame.proto.columns or "{}").items() if config.get("hidden")}
 
 
-def a_client_with_an_open_thread(path) -> int:
-    db = Database.open(config_for(path))
-    try:
-        frame, _ = threads.list_threads(db, threads.ThreadFilter(status="open"), limit=1)
-        return int(frame["client_id"][0])
-    finally:
-        db.close()
+def a_client_with_an_open_thread() -> int:
+    """On the database the app uses (`sample_env`: the file, or PostgreSQL)."""
+    frame, _ = threads.list_threads(app_database(), threads.ThreadFilter(status="open"), limit=1)
+    return int(frame["client_id"][0])
 
 
-def test_the_client_card_lists_its_threads_without_the_client_column_every_row_repeats(sample, sample_env) -> None:
-    path, _ = sample
-    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+def test_the_client_card_lists_its_threads_without_the_client_column_every_row_repeats(sample_env) -> None:
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread()))
     threads_table = at.dataframe[0]
     assert "title" in threads_table.value.columns
     assert "client" in hidden_columns(threads_table)  # Completion and Status are no longer pushed out of sight
     assert {"title", "stage", "percent", "status"}.isdisjoint(hidden_columns(threads_table))
 
 
-def test_the_client_cards_recent_events_show_the_note_before_who_wrote_it(sample, sample_env) -> None:
-    path, _ = sample
-    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+def test_the_client_cards_recent_events_show_the_note_before_who_wrote_it(sample_env) -> None:
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread()))
     recent = list(at.dataframe[1].value.columns)
     assert recent[:4] == ["when", "type", "status", "note"]  # the note was the last column, cut off at 1400 px
 
@@ -134,9 +127,8 @@ def test_a_planned_events_card_names_who_does_it_only_when_it_is_someone_else(ap
     assert not any("Sam Seller → Sam Seller" in h for h in heads)  # for himself: said once
 
 
-def test_phone_numbers_on_the_client_card_never_wrap_inside(sample, sample_env) -> None:
-    path, _ = sample
-    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread(path)))
+def test_phone_numbers_on_the_client_card_never_wrap_inside(sample_env) -> None:
+    at = open_page(sample_env["member"], "pages/client.py", id=str(a_client_with_an_open_thread()))
     captions = " ".join(c.value for c in at.caption)
     phones = re.findall(r"\+48[\d\s\u00a0]+\d", captions)
     assert len(phones) >= 2  # the client's and its contacts'
@@ -218,15 +210,14 @@ def test_at_1400_px_every_time_place_and_last_activity_of_a_list_reads_whole(sam
 
 
 @pytest.mark.parametrize("lang", ["en", "pl"])
-def test_the_client_cards_lists_read_whole_in_their_column_and_are_cards_on_a_phone(sample, sample_env, lang) -> None:
+def test_the_client_cards_lists_read_whole_in_their_column_and_are_cards_on_a_phone(sample_env, lang) -> None:
     """The client card's threads (Next step cut, Last activity and Status out of sight) and recent
     events (notes cut) at 1400 px, in two thirds of the page: they take its whole width now, every
     column sized to its longest value; on a phone the same rows are cards, a note shown whole."""
     from pages._ui.tables import TABLE_WIDTH, text_width
 
-    path, _ = sample
     user = sample_env["member"]
-    client_id = str(a_client_with_an_open_thread(path))
+    client_id = str(a_client_with_an_open_thread())
     at = open_page(user, "pages/client.py", id=client_id)
     try:
         if lang != "en":

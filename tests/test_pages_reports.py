@@ -15,12 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm_data import reports, users
-from crm_data.config import config_for
-from crm_data.db import Database
 from crm_data.i18n import Fmt
 from pages._ui import charts, filters, labels
 from pages._ui.core import md_escape
-from tests.helpers import REPO, as_user
+from tests.helpers import REPO, app_database, as_user
 from tests.test_reports import World, build_world, make_filter
 
 APP = str(REPO / "app.py")
@@ -106,9 +104,9 @@ def test_the_reports_section_lists_every_report_page(sample_env) -> None:
 
 
 @pytest.mark.parametrize("page", REPORT_PAGES)
-def test_each_report_page_in_polish_shows_no_untranslated_keys(sample, sample_env, page: str) -> None:
+def test_each_report_page_in_polish_shows_no_untranslated_keys(sample_env, page: str) -> None:
     manager = sample_env["manager"]
-    db = Database.open(config_for(sample[0]))
+    db = app_database()
     polish = users.set_locale(db, manager, "pl")
     try:
         at = opened(polish, page, timelines_view="Obciążenie zespołu")
@@ -125,7 +123,6 @@ def test_each_report_page_in_polish_shows_no_untranslated_keys(sample, sample_en
         )
     finally:
         users.set_locale(db, polish, "en")
-        db.close()
 
 
 # -- filters through the URL ---------------------------------------------------------------------------------
