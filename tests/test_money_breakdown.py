@@ -8,20 +8,15 @@ from decimal import Decimal
 import pytest
 
 from crm_data import reports
-from tests.test_reports import YEAR, World, build_world
+from tests import test_reports
+from tests.test_reports import YEAR, World, point_the_app_at
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
-    w = build_world(tmp_path_factory.mktemp("money-breakdown") / "crm.duckdb")
-    yield w
-    w.db.close()
+worlds, world = test_reports.worlds, test_reports.world  # the hand-made world, on each engine
 
 
 @pytest.fixture
 def page_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setenv("CRM_DB_PATH", str(world.db.config.db_path))
-    return world
+    return point_the_app_at(world, monkeypatch)
 
 
 def totals_by_key(report: reports.Money) -> dict[int, Decimal]:

@@ -18,8 +18,11 @@ from crm_data import reports, users
 from crm_data.i18n import Fmt
 from pages._ui import charts, filters, labels
 from pages._ui.core import md_escape
+from tests import test_reports
 from tests.helpers import REPO, app_database, as_user
-from tests.test_reports import World, build_world, make_filter
+from tests.test_reports import World, make_filter, point_the_app_at, world_on
+
+worlds = test_reports.worlds  # the hand-made worlds, one per engine
 
 APP = str(REPO / "app.py")
 REPORT_PAGES = [
@@ -64,17 +67,12 @@ def listed(at: AppTest) -> list[str]:
     return sorted(found[0]["title"])
 
 
-@pytest.fixture(scope="module")
-def hand_made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = build_world(tmp_path_factory.mktemp("reports-world") / "crm.duckdb")
-    yield w
-    w.db.close()
-
-
 @pytest.fixture
-def world(hand_made: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setenv("CRM_DB_PATH", str(hand_made.db.config.db_path))
-    return hand_made
+def world(
+    worlds: dict[str, World], engine: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> World:
+    """The hand-made world on this test's engine, and the app (AppTest) pointed at it."""
+    return point_the_app_at(world_on(worlds, engine, tmp_path_factory), monkeypatch)
 
 
 # -- default filters -----------------------------------------------------------------------------------------

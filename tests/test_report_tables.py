@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
@@ -21,7 +20,10 @@ from crm_data.columns import Column
 from crm_data.i18n import LANGUAGES, Fmt, catalog
 from crm_data.reports import tables as specs
 from pages._ui import tables
-from tests.test_reports import World, build_world, make_filter
+from tests import test_reports
+from tests.test_reports import World, make_filter
+
+worlds, world = test_reports.worlds, test_reports.world  # the hand-made world, on each engine
 
 SPECS = {
     name: value
@@ -54,13 +56,6 @@ def one_row(columns: tuple[Column, ...]) -> pd.DataFrame:
 
 def labels_of(config: dict) -> list[str]:
     return [value["label"] for value in config.values()]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = build_world(tmp_path_factory.mktemp("tables-world") / "crm.duckdb")
-    yield w
-    w.db.close()
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -17,14 +18,14 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from crm_data import dictionaries, events, plan_changes, planning, reports, setup, users
+from crm_data import dictionaries, events, plan_changes, planning, reports, setup, startup, users
 from crm_data.config import config_for
 from crm_data.db import Database
 from crm_data.errors import ValidationError
 from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.planning import PlanEvent
 from crm_data.reports import Drill, ReportFilter
-from tests import yardsticks
+from tests import pg, yardsticks
 from tests.helpers import PASSWORD, first_type, new_client
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -52,8 +53,8 @@ class World:
     lost_reasons: dict[str, int]
 
 
-def build_world(path: Path) -> World:
-    db = Database.open(config_for(path))
+def build_world(path: Path, engine: str = "duckdb") -> World:
+    db = pg.open_db(path, engine)
     admin = setup.create_first_admin(db, login="admin", display_name="Ada Admin", password=PASSWORD)
     mona = users.create_user(db, admin, login="mona", display_name="Mona Manager", password=PASSWORD, role="manager")
     sam = users.create_user(db, admin, login="sam", display_name="Sam Seller", password=PASSWORD, role="member")
@@ -230,10 +231,35 @@ def build_world(path: Path) -> World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
-    w = build_world(tmp_path_factory.mktemp("reports") / "crm.duckdb")
-    yield w
-    w.db.close()
+def worlds() -> Iterator[dict[str, World]]:
+    """A module's hand-made worlds, one per engine, built when a test first asks (`world_on`)."""
+    made: dict[str, World] = {}
+    yield made
+    for w in made.values():
+        startup.close_app(w.db.config)  # what the app (AppTest) opened on it
+        w.db.close()
+
+
+def world_on(worlds: dict[str, World], engine: str, factory: pytest.TempPathFactory) -> World:
+    if engine not in worlds:
+        worlds[engine] = build_world(factory.mktemp(f"world_{engine}") / "crm.duckdb", engine)
+    return worlds[engine]
+
+
+def point_the_app_at(w: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    """The app (AppTest) on the world's database: its file, or its PostgreSQL database."""
+    monkeypatch.setenv("CRM_DB_PATH", str(w.db.config.db_path))
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    if w.db.config.database_url:
+        monkeypatch.setenv("CRM_DATABASE_URL", w.db.config.database_url)
+    return w
+
+
+@pytest.fixture
+def world(worlds: dict[str, World], engine: str, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The hand-made world on this test's engine (the file, or PostgreSQL), shared by the module."""
+    return world_on(worlds, engine, tmp_path_factory)
 
 
 # -- the independent computation ---------------------------------------------------------------------------
@@ -967,6 +993,7 @@ def test_buckets_start_on_monday_and_on_the_first_of_the_month_quarter_or_year(
     assert reports.previous_bucket(following, granularity) == start
 
 
+@pytest.mark.duckdb_only("the benchmark's yardsticks are DuckDB's own queries over the file (tests/benchmark.py)")
 def test_the_benchmark_yardsticks_compute_what_the_reports_compute(sample) -> None:
     # tests/benchmark.py divides our time by these: they must be the same aggregates, or the
     # ratios mean nothing

@@ -81,7 +81,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
                 JOIN r_path p ON p.stage_id = en.stage_id AND NOT p.is_won AND NOT p.is_lost
                 GROUP BY en.thread_id, en.stage_id
             ),
-            days AS (SELECT stage_id, avg(seconds) / 86400.0 AS avg_days FROM stays GROUP BY stage_id),
+            days AS (SELECT stage_id, CAST(avg(seconds) AS DOUBLE PRECISION) / 86400 AS avg_days FROM stays GROUP BY stage_id),
             shown AS (SELECT DISTINCT pipeline_id FROM r_cohort UNION SELECT $pipeline_id WHERE $pipeline_id IS NOT NULL)
             SELECT p.pipeline_id, {name_sql("pl", f.lang)} AS pipeline, p.stage_id, {name_sql("sn", f.lang)} AS stage,
                    p.step, p.percent,
@@ -89,8 +89,8 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
                    CASE WHEN p.step IS NULL THEN NULL ELSE coalesce(r.n, 0) END AS reached,
                    CASE WHEN p.step IS NULL THEN NULL ELSE coalesce(r.value, 0)::DECIMAL(38, 2) END AS reached_value,
                    CASE WHEN p.step IS NOT NULL AND NOT p.is_won THEN
-                       coalesce(lead(r.n) OVER (PARTITION BY p.pipeline_id, p.step IS NULL ORDER BY p.step), 0)
-                       / nullif(r.n, 0) END AS conversion,
+                       CAST(coalesce(lead(r.n) OVER (PARTITION BY p.pipeline_id, p.step IS NULL ORDER BY p.step), 0)
+                            AS DOUBLE PRECISION) / nullif(r.n, 0) END AS conversion,
                    coalesce(a.n, 0) AS at_now, coalesce(a.value, 0)::DECIMAL(38, 2) AS at_now_value,
                    d.avg_days
             FROM r_path p
@@ -113,7 +113,7 @@ def funnel(db: Database, f: ReportFilter, *, now: dt.datetime | None = None) -> 
                    count(*) FILTER (WHERE c.status = 'won') AS won,
                    count(*) FILTER (WHERE c.status = 'lost') AS lost,
                    count(*) FILTER (WHERE c.status = 'closed') AS closed,
-                   count(*) FILTER (WHERE c.status = 'won')
+                   CAST(count(*) FILTER (WHERE c.status = 'won') AS DOUBLE PRECISION)
                        / nullif(count(*) FILTER (WHERE c.status IN ('won', 'lost')), 0) AS win_rate,
                    coalesce(sum(v.value) FILTER (WHERE c.status = 'won'), 0)::DECIMAL(38, 2) AS won_value,
                    coalesce(sum(v.value), 0)::DECIMAL(38, 2) AS value

@@ -138,7 +138,7 @@ def money(
             )
             SELECT l.period, l.key, n.name AS label, l.total::DECIMAL(38, 2) AS total,
                    l.previous::DECIMAL(38, 2) AS previous, (l.total - l.previous)::DECIMAL(38, 2) AS change,
-                   (l.total - l.previous) / nullif(l.previous, 0) AS change_ratio, (SELECT n FROM others) AS others
+                   CAST(l.total - l.previous AS DOUBLE PRECISION) / nullif(l.previous, 0) AS change_ratio, (SELECT n FROM others) AS others
             FROM lagged l LEFT JOIN ({dimension_names(f.dimension, f.lang)}) n ON n.id = l.key
             WHERE l.period >= $first
             ORDER BY l.period, l.key = {OTHER}, l.key = {NONE}, label, l.key
@@ -193,7 +193,7 @@ def money_keys(db: Database, f: ReportFilter) -> pd.DataFrame:
             WITH {facts},
             sums AS (SELECT key, sum(value) AS total FROM facts WHERE period >= $first GROUP BY key)
             SELECT s.key, n.name AS label, CAST(s.total AS DECIMAL(38, 2)) AS total,
-                   s.total / nullif(sum(s.total) OVER (), 0) AS share
+                   CAST(s.total AS DOUBLE PRECISION) / nullif(sum(s.total) OVER (), 0) AS share
             FROM sums s LEFT JOIN ({dimension_names(f.dimension, f.lang)}) n ON n.id = s.key
             ORDER BY s.total DESC, label, s.key
             """,

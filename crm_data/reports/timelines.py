@@ -216,7 +216,7 @@ def resource_occupancy(db: Database, f: ReportFilter) -> pd.DataFrame:
             )
             SELECT res.id AS resource_id, res.name AS resource, res.kind, coalesce(b.bookings, 0) AS bookings,
                    coalesce(b.hours, 0.0) AS hours, $available AS available_hours,
-                   coalesce(b.hours, 0.0) / nullif($available, 0) AS occupancy
+                   CAST(coalesce(b.hours, 0) AS DOUBLE PRECISION) / nullif($available, 0) AS occupancy
             FROM resources res LEFT JOIN booked b ON b.resource_id = res.id
             WHERE res.active OR b.bookings > 0
             ORDER BY occupancy DESC NULLS LAST, res.kind, res.name, res.id
