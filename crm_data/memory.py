@@ -182,6 +182,7 @@ def _malloc_info() -> dict[str, float]:
     }
 
 
+_STDERR_SWAP = threading.Lock()
 _PYMALLOC_ARENAS = re.compile(r"^\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)", re.M)
 _PYMALLOC_BLOCKS = re.compile(r"^# bytes in allocated blocks\s*=\s*([\d,]+)", re.M)
 
@@ -191,15 +192,15 @@ def _pymalloc_info() -> dict[str, float]:
     while any object in one lives, so a busy hour's leftovers can pin many) and the bytes of
     objects in them. CPython prints these only to the C stderr, so it is read from a temporary
     file for the moment (the report is a benchmark's; another thread's stderr line written in
-    that moment goes to the file too)."""
+    that moment is lost). One report at a time swaps the descriptor."""
     stats = getattr(sys, "_debugmallocstats", None)
     if stats is None:
         return {}
-    with tempfile.TemporaryFile() as tmp:
+    with _STDERR_SWAP, tempfile.TemporaryFile() as tmp:
         sys.stderr.flush()
         saved = os.dup(2)
-        os.dup2(tmp.fileno(), 2)
         try:
+            os.dup2(tmp.fileno(), 2)
             stats()
         finally:
             os.dup2(saved, 2)

@@ -447,8 +447,13 @@ def sample_template(samples: Samples) -> tuple[Path, dict[str, User]]:
 
 
 @pytest.fixture(scope="module")
-def module_samples() -> dict[str, tuple[Path, dict[str, User]]]:
-    return {}
+def module_samples() -> Iterator[dict[str, tuple[Path, dict[str, User]]]]:
+    made: dict[str, tuple[Path, dict[str, User]]] = {}
+    yield made
+    for engine, (path, _) in made.items():  # the app's connections end with the module, then its copy
+        if engine != "duckdb":
+            startup.close_app(pg.config_of(path, engine))
+            pg.drop_db(path, engine)
 
 
 @pytest.fixture

@@ -133,15 +133,18 @@ class _Cycle:
         self.me = self
 
 
-def _tidy_with(monkeypatch: pytest.MonkeyPatch, expired: int) -> bool:
-    """The server's tidy round with `expired` sessions dropped; whether a cycle left before it
-    was freed by it (Python's own collector held off meanwhile)."""
+def _tidy_with(monkeypatch: pytest.MonkeyPatch, expired: int, collected_ago: float = 1e9) -> bool:
+    """The server's tidy round with `expired` sessions dropped, the last full collection
+    `collected_ago` seconds before; whether a cycle left before it was freed by it (Python's own
+    collector held off meanwhile)."""
     import gc
+    import time
     import weakref
 
     from pages._ui import compat
     from pages._web import server
 
+    monkeypatch.setattr(server, "_collected_at", time.monotonic() - collected_ago)
     monkeypatch.setattr(compat, "expire_closed_sessions", lambda: expired)
     monkeypatch.setattr(memory, "tidy", lambda: True)
     freed = threading.Event()
@@ -160,6 +163,15 @@ def test_a_tidy_round_that_dropped_sessions_frees_their_reference_cycles(monkeyp
     assert _tidy_with(monkeypatch, expired=2)
 
 
+def test_tabs_closing_all_day_get_one_full_collection_a_while_not_one_every_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pages._web import server
+
+    assert not _tidy_with(monkeypatch, expired=2, collected_ago=server.COLLECT_SECONDS / 2)
+    assert _tidy_with(monkeypatch, expired=2, collected_ago=server.COLLECT_SECONDS + 1)
+
+
 def test_a_tidy_round_without_dropped_sessions_leaves_the_full_collection_to_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -169,8 +181,9 @@ def test_a_tidy_round_without_dropped_sessions_leaves_the_full_collection_to_pyt
 def test_the_breakdown_names_the_arenas_python_keeps_for_its_small_objects() -> None:
     if not hasattr(sys, "_debugmallocstats"):
         pytest.skip("not CPython")
+    before = memory.breakdown()
     held = [(i, str(i)) for i in range(200_000)]  # ~20 MB of small objects in pymalloc's arenas
     report = memory.breakdown()
-    assert report["python_objects_mb"] >= 15
+    assert report["python_objects_mb"] - before["python_objects_mb"] >= 15
     assert report["python_arenas_mb"] >= report["python_objects_mb"]
-    del held
+    assert len(held) == 200_000

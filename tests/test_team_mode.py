@@ -125,21 +125,22 @@ def test_while_the_listening_connection_is_down_no_cached_read_is_handed_out(
     def refused(url: str) -> psycopg.Connection:
         raise psycopg.OperationalError("the network is down")
 
-    monkeypatch.setattr(postgres, "_listening_connection", refused)  # it cannot come back yet
-    with psycopg.connect(db.config.database_url, autocommit=True) as conn:
-        killed = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN crm_%' AND datname = current_database()"
-        ).fetchall()
-    assert killed, "the listening connection was not found"
-    assert wait_for(lambda: not db.engine.hearing()), "the lost listener went unnoticed"
-    # a commit in another process while this one is deaf: its notification never arrives here
-    other_process_saves_a_client(db, admin, "Beta Works")
-    assert sorted(clients.search_clients(db, "")[0]["name"]) == ["Alpha Tools", "Beta Works"]
-    hits = cache.CACHE.hits
-    clients.search_clients(db, "")
-    assert cache.CACHE.hits == hits, "a cached read was handed out while deaf"
+    with monkeypatch.context() as network:
+        network.setattr(postgres, "_listening_connection", refused)  # it cannot come back yet
+        with psycopg.connect(db.config.database_url, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN crm_%' AND datname = current_database()"
+            ).fetchall()
+        assert killed, "the listening connection was not found"
+        assert wait_for(lambda: not db.engine.hearing()), "the lost listener went unnoticed"
+        # a commit in another process while this one is deaf: its notification never arrives here
+        other_process_saves_a_client(db, admin, "Beta Works")
+        assert sorted(clients.search_clients(db, "")[0]["name"]) == ["Alpha Tools", "Beta Works"]
+        hits = cache.CACHE.hits
+        clients.search_clients(db, "")
+        assert cache.CACHE.hits == hits, "a cached read was handed out while deaf"
 
-    monkeypatch.undo()  # the network is back: the listener reconnects and the cache works again
+    # the network is back: the listener reconnects and the cache works again
     assert wait_for(db.engine.hearing, 60), "the listener did not come back"
     clients.search_clients(db, "")
     hits = cache.CACHE.hits
@@ -240,17 +241,22 @@ def test_a_database_server_that_cannot_be_reached_is_named_in_the_message_withou
     assert "s3cret-word" not in message
 
 
+@pytest.mark.parametrize(
+    ("encoding", "rules"), [("UTF8", '"C" rules'), ("SQL_ASCII", '"C, SQL_ASCII" rules')], ids=["c-ctype", "sql-ascii"]
+)
 def test_a_database_that_cannot_lowercase_polish_letters_is_refused_with_the_way_out(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, encoding: str, rules: str
 ) -> None:
     url = db.config.database_url.replace(pg.database_name(db.config.db_path), "c_locale")
     pg.CLUSTER.sql('DROP DATABASE IF EXISTS "c_locale" WITH (FORCE)')
-    pg.CLUSTER.sql("""CREATE DATABASE "c_locale" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'""")
+    pg.CLUSTER.sql(
+        f"""CREATE DATABASE "c_locale" TEMPLATE template0 ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C'"""
+    )
     try:
         with pytest.raises(DatabaseLocale) as caught:
             Database.open(Config(db_path=tmp_path / "crm.duckdb", data_dir=tmp_path, database_url=url))
         message = str(caught.value)
-        assert '"C" rules' in message
+        assert rules in message
         assert "/c_locale" in message
         assert "--locale C.UTF-8" in message
         with psycopg.connect(url) as conn:  # refused before anything was made in it

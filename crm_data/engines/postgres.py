@@ -392,17 +392,18 @@ class PostgresEngine:
                 with _listening_connection(self.url) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     conn.execute(f"LISTEN {self._stop_channel}")
-                    self._hearing.set()
                     # what was sent while no one listened is lost (on the first connection: the
-                    # commits before this process listened, which it has not cached anything of)
+                    # commits before this process listened); dropped before hearing is declared,
+                    # so that nothing cached while deaf is ever valid
                     changed({"*"})
+                    self._hearing.set()
                     ready.set()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=5):
                             if note.channel == self._stop_channel:
                                 return
                             self._deliver(note.payload, changed)
-            except psycopg.Error:
+            except Exception:  # not only the driver's: the thread must live to listen again
                 # deaf until the next LISTEN: no cached read is handed out meanwhile
                 self._hearing.clear()
                 changed({"*"})
@@ -479,11 +480,17 @@ def _plain(value: Any) -> Any:
 
 def _case_rules_missing_polish(conn: psycopg.Connection) -> str | None:
     """None when the database lowercases Polish letters as DuckDB does (every search lowercases
-    both sides with `lower()`); else the database's LC_CTYPE, which does not (the "C" locale)."""
-    lowered, ctype = conn.execute(
-        "SELECT lower('ŁÓDŹ ŻÓŁĆ'), datctype FROM pg_database WHERE datname = current_database()"
+    both sides with `lower()`); else its LC_CTYPE (and encoding when it is not UTF-8), which do
+    not: the "C" locale, or an encoding without those letters (SQL_ASCII, LATIN1), asked in
+    plain ASCII first since such a database cannot even take them in a statement."""
+    row = conn.execute(
+        "SELECT datctype, pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()"
     ).fetchone()
-    return None if lowered == "łódź żółć" else ctype
+    ctype, encoding = (v.decode("ascii", "replace") if isinstance(v, bytes) else str(v) for v in row or ("?", "?"))
+    if encoding != "UTF8":
+        return f"{ctype}, {encoding}"
+    lowered = conn.execute("SELECT lower('ŁÓDŹ ŻÓŁĆ')").fetchone()
+    return None if lowered is not None and lowered[0] == "łódź żółć" else ctype
 
 
 def _listening_connection(url: str) -> psycopg.Connection:
