@@ -168,10 +168,14 @@ class SharedCache:
             reading.reset(token)
         channels = depends_on(tables, blind_to_appends)
         channels.add("*")  # every entry also ends with writes that cannot say which tables they wrote
+        read_at = tuple(sorted((t, before.get(t, 0)) for t in channels))
+        # stale at birth (a write to what it read was committed while it computed, or the process
+        # cannot hear other processes' commits): handed to this caller, never kept
+        kept = self._valid(_Entry(read_at, None, 0, False), versions)
         entry = _Entry(
-            tuple(sorted((t, before.get(t, 0)) for t in channels)),
+            read_at,
             value,
-            size_of(value),
+            size_of(value) if kept else 0,
             _holds_mutable(value),
             versions,
             dead_after,
@@ -179,7 +183,7 @@ class SharedCache:
         with self._guard:
             self.misses += 1
             self._drop(key)
-            if entry.size <= self.max_bytes:
+            if kept and entry.size <= self.max_bytes:
                 self._entries[key] = entry
                 self._bytes += entry.size
                 while self._bytes > self.max_bytes and self._entries:

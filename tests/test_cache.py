@@ -134,8 +134,11 @@ def test_a_write_committed_while_a_read_computes_makes_that_result_stale(db: Dat
             new_client(db, admin, "Written meanwhile Ltd")  # commits after this read's snapshot
         return count
 
+    entries = len(cache.CACHE)
     assert racing(db) == 1
+    assert len(cache.CACHE) == entries  # stale at birth: not kept, so it holds no memory
     assert racing(db) == 2
+    assert len(cache.CACHE) == entries + 1
 
 
 def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used() -> None:
