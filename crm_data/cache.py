@@ -90,6 +90,12 @@ class _Entry:
     dead_after: dt.datetime | None = None
 
 
+def _unchanged(read_at: tuple[tuple[str, int], ...], versions: Callable[[], dict[str, int]]) -> bool:
+    """Whether every channel is still at the version it was read at."""
+    current = versions()
+    return all(current.get(table, 0) == version for table, version in read_at)
+
+
 class SharedCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -101,8 +107,7 @@ class SharedCache:
         self.misses = 0
 
     def _valid(self, entry: _Entry, versions: Callable[[], dict[str, int]]) -> bool:
-        current = versions()
-        return all(current.get(table, 0) == version for table, version in entry.versions)
+        return _unchanged(entry.versions, versions)
 
     def _lookup(self, key: tuple, versions: Callable[[], dict[str, int]]) -> _Entry | None:
         with self._guard:
@@ -171,7 +176,7 @@ class SharedCache:
         read_at = tuple(sorted((t, before.get(t, 0)) for t in channels))
         # stale at birth (a write to what it read was committed while it computed, or the process
         # cannot hear other processes' commits): handed to this caller, never kept
-        kept = self._valid(_Entry(read_at, None, 0, False), versions)
+        kept = _unchanged(read_at, versions)
         entry = _Entry(
             read_at,
             value,

@@ -29,6 +29,7 @@ from tests.helpers import (
     component_scan_once,
     duration_seconds,
     navigation_only,
+    point_app_at,
     ram_temp_root,
     reserve_port,
     start_streamlit,
@@ -268,12 +269,9 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> Ite
     """Point the app at a fresh database for AppTest: a file, or a PostgreSQL database
     (CRM_DATABASE_URL) with the attachments beside where the file would be."""
     path = tmp_path / "app" / "crm.duckdb"
-    monkeypatch.setenv("CRM_DB_PATH", str(path))
-    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
     if engine == "postgres":
         path.parent.mkdir(parents=True, exist_ok=True)
-        monkeypatch.setenv("CRM_DATABASE_URL", pg.config_of(path, engine).database_url)
+    point_app_at(monkeypatch, pg.config_of(path, engine))
     yield path
     if engine == "postgres":  # the app's connections end with the test, then its database
         startup.close_app(config_from_env())
@@ -476,11 +474,7 @@ def sample(
 def sample_env(sample, engine: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, User]]:
     """The app (AppTest) on the module's sample: the file, or its PostgreSQL database."""
     path, people = sample
-    monkeypatch.setenv("CRM_DB_PATH", str(path))
-    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
-    if engine == "postgres":
-        monkeypatch.setenv("CRM_DATABASE_URL", pg.config_of(path, engine).database_url)
+    point_app_at(monkeypatch, pg.config_of(path, engine))
     yield people
     while OPENED_BY_TESTS:  # what the test opened itself (helpers.app_database)
         OPENED_BY_TESTS.pop().close()

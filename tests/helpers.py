@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_data import clients, clock, dictionaries, events, users
-from crm_data.config import config_for
+from crm_data.config import Config, config_for
 from crm_data.db import Database
 from crm_data.identity import User
 
@@ -99,6 +99,17 @@ def template_value(request: pytest.FixtureRequest) -> Any:
     if template is None or template.value is None:
         raise LookupError("this test's db was not copied from its module's template (DB_TEMPLATES)")
     return template.value
+
+
+def point_app_at(monkeypatch: pytest.MonkeyPatch, config: Config) -> None:
+    """The app (AppTest reads the environment) on `config`'s database: its file, or its
+    PostgreSQL database (CRM_DATABASE_URL), with the attachments beside where the file would be."""
+    monkeypatch.setenv("CRM_DB_PATH", str(config.db_path))
+    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
+    if config.database_url:
+        monkeypatch.setenv("CRM_DATABASE_URL", config.database_url)
+    else:
+        monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
 
 
 def open_copy(source: Path, folder: Path) -> Database:

@@ -26,7 +26,7 @@ from crm_data.events import AmountInput, LogEvent, ProductInput
 from crm_data.planning import PlanEvent
 from crm_data.reports import Drill, ReportFilter
 from tests import pg, yardsticks
-from tests.helpers import PASSWORD, first_type, new_client
+from tests.helpers import PASSWORD, first_type, new_client, point_app_at
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = dt.datetime(2025, 12, 15, 12, 0, tzinfo=dt.UTC)
@@ -248,11 +248,7 @@ def world_on(worlds: dict[str, World], engine: str, factory: pytest.TempPathFact
 
 def point_the_app_at(w: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """The app (AppTest) on the world's database: its file, or its PostgreSQL database."""
-    monkeypatch.setenv("CRM_DB_PATH", str(w.db.config.db_path))
-    monkeypatch.delenv("CRM_DATA_DIR", raising=False)
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
-    if w.db.config.database_url:
-        monkeypatch.setenv("CRM_DATABASE_URL", w.db.config.database_url)
+    point_app_at(monkeypatch, w.db.config)
     return w
 
 
