@@ -29,19 +29,25 @@ def inbox(db: Database, user: User, view: str, *, now: dt.datetime | None = None
     return inboxes(db, user, now=now, days_ahead=days_ahead)[view]
 
 
-@cache.shared
 def inboxes(
     db: Database, user: User, *, now: dt.datetime | None = None, days_ahead: int = 14, limit: int = 500
 ) -> dict[str, pd.DataFrame]:
     """The three views of `inbox` from one scan of the events (the Today page shows all three);
-    event types named in the user's language."""
-    now = now or clock.now()
-    org = org_settings.cached(db)
-    zone = org_settings.zone(org)
-    today_start = dt.datetime.combine(now.astimezone(zone).date(), dt.time(0), zone).astimezone(dt.UTC)
-    tomorrow = dt.datetime.combine(now.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), zone).astimezone(
-        dt.UTC
-    )
+    event types named in the user's language. What they hold depends on the organisation's
+    local day of `now` only (buckets by day, done and cancelled delegated events of the 14 days
+    before it), so one result serves the whole day until a write changes it."""
+    day = None if now is None else now.astimezone(org_settings.zone(org_settings.cached(db))).date()
+    return _inboxes_on(db, user, today=day, days_ahead=days_ahead, limit=limit)
+
+
+@cache.shared(blind_to_own_done=True)  # a logged call is in no one's planned or delegated work
+def _inboxes_on(
+    db: Database, user: User, *, today: dt.date | None = None, days_ahead: int = 14, limit: int = 500
+) -> dict[str, pd.DataFrame]:
+    zone = org_settings.zone(org_settings.cached(db))
+    today = today or clock.now().astimezone(zone).date()
+    today_start = dt.datetime.combine(today, dt.time(0), zone).astimezone(dt.UTC)
+    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.UTC)
     with db.read() as tx:
         frame = tx.df(
             f"""
@@ -77,7 +83,7 @@ def inboxes(
                 "me": user.id,
                 "today": today_start,
                 "tomorrow": tomorrow,
-                "recent": now - dt.timedelta(days=14),
+                "recent": today_start - dt.timedelta(days=14),
                 "horizon": tomorrow + dt.timedelta(days=days_ahead),
                 "limit": limit,
             },

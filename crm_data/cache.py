@@ -29,6 +29,10 @@ frequent save (a logged call) would otherwise drop every report.
   event counts in money only with its `event_amounts`; in the funnel only with a stage, which
   the save writes to `threads` too). The property test in tests/test_cache_channels.py checks
   the declarations against every kind of write.
+- Own calls (`OWN_DONE`): an event inserted done by its author for themselves (a logged call,
+  told by its statement, `db.written_channels`) bumps `events+done` instead of `events+`. It is
+  in no one's planned work, so the inbox (`@shared(blind_to_own_done=True)`) does not depend on
+  that channel; every other read of `events` that is not blind to its appends does.
 - Activity columns (`VOLATILE`): an UPDATE that sets only `threads.last_event_at` bumps
   `threads.last_event_at`, not `threads`. A read depends on that channel when it names the
   column or selects `*`.
@@ -60,6 +64,8 @@ _heavy = threading.BoundedSemaphore(HEAVY)
 reading: ContextVar[set[str] | None] = ContextVar("crm_reading", default=None)
 # tables whose inserted rows have their own version channel (see the module's docstring)
 APPENDS = frozenset({"events"})
+# events inserted done by their author for themselves (a logged call): a channel of their own
+OWN_DONE = "events+done"
 # columns whose updates alone have their own channel, `table.column`
 VOLATILE = {"threads": frozenset({"last_event_at"})}
 
@@ -71,9 +77,13 @@ def appended(table: str) -> str:
 
 def depends_on(tables: set[str], blind_to_appends: frozenset[str] = frozenset()) -> set[str]:
     """The channels a read of `tables` depends on: each table, and its appends unless the read
-    is blind to them (channels already named, such as `threads.last_event_at`, stay)."""
+    is blind to them (channels already named, such as `threads.last_event_at`, stay); a read of
+    `events` that sees its appends also sees own calls (`OWN_DONE`) unless `blind_to_appends`
+    names that channel too."""
     out = set(tables)
     out.update(appended(t) for t in tables & APPENDS if t not in blind_to_appends)
+    if appended("events") in out and OWN_DONE not in blind_to_appends:
+        out.add(OWN_DONE)
     return out
 
 
@@ -285,18 +295,20 @@ def _key(value: Any) -> Any:
 
 
 def shared(
-    fn: Callable[..., T] | None = None, *, blind_to_appends: tuple[str, ...] = ()
+    fn: Callable[..., T] | None = None, *, blind_to_appends: tuple[str, ...] = (), blind_to_own_done: bool = False
 ) -> Callable[..., T] | Callable[[Callable[..., T]], Callable[..., T]]:
     """Share `fn(db, ...)`'s results across sessions (see the module's docstring). Arguments
     must be hashable; a call with one that is not simply runs `fn`. `blind_to_appends` names
-    tables whose new rows alone cannot change the result (a claim the channel tests check)."""
+    tables whose new rows alone cannot change the result, `blind_to_own_done` says that events
+    done by their author for themselves cannot (claims the channel tests check)."""
     if fn is None:
-        return functools.partial(_shared, blind=frozenset(blind_to_appends))
+        blind = frozenset(blind_to_appends) | ({OWN_DONE} if blind_to_own_done else set())
+        return functools.partial(_shared, blind=blind)
     return _shared(fn, blind=frozenset())
 
 
 def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
-    unknown = blind - APPENDS
+    unknown = blind - APPENDS - {OWN_DONE}
     if unknown:
         raise ValueError(f"no append channel for {sorted(unknown)}")
     signature = inspect.signature(fn)
@@ -331,5 +343,6 @@ def _shared(fn: Callable[..., T], *, blind: frozenset[str]) -> Callable[..., T]:
         )
 
     wrapper.uncached = fn  # type: ignore[attr-defined]
-    wrapper.blind_to_appends = blind  # type: ignore[attr-defined]
+    wrapper.blind_to_appends = blind - {OWN_DONE}  # type: ignore[attr-defined]
+    wrapper.blind_to_own_done = OWN_DONE in blind  # type: ignore[attr-defined]
     return wrapper

@@ -216,7 +216,9 @@ def search_clients(db: Database, text: str = "", *, limit: int = 50, offset: int
             OR lower(c.email) LIKE $p ESCAPE '\\'
             OR EXISTS (SELECT 1 FROM contacts k WHERE k.client_id = c.id AND {key_contact} LIKE $p ESCAPE '\\')
         )"""
-    params = {"p": pattern, "tax": tax_pattern}
+    params: dict[str, object] = {"p": pattern, "tax": tax_pattern}
+    if not text:  # every active client (the client boxes' list): no pattern to test on each one
+        where, params = "c.active", {}
     with db.read() as tx:
         total = tx.scalar(f"SELECT count(*) FROM clients c WHERE {where}", params)
         frame = tx.df(

@@ -47,6 +47,8 @@ _WRITTEN = re.compile(
 _DDL = re.compile(r"\s*(CREATE|DROP|ALTER|COPY|ATTACH|DETACH|IMPORT)\b", re.IGNORECASE)
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+\"?([A-Za-z_]\w*)", re.IGNORECASE)
 _UPSERT = re.compile(r"\bON\s+CONFLICT\b|\bINSERT\s+OR\b", re.IGNORECASE)
+# one row's columns and values, none of them an expression with parentheses
+_ONE_ROW = re.compile(r"\s*INSERT\s+INTO\s+\w+\s*\(([^()]*)\)\s*VALUES\s*\(([^()]*)\)\s*(?:RETURNING\s+\w+\s*)?$", re.I)
 _UPDATE_SET = re.compile(
     r"\s*UPDATE\s+\"?([A-Za-z_]\w*)\"?\s+SET\s+(.*?)(?:\s+(?:WHERE|FROM|RETURNING)\b|;?\s*$)",
     re.IGNORECASE | re.DOTALL,
@@ -128,6 +130,8 @@ def written_channels(sql: str, tables: frozenset[str] = frozenset()) -> set[str]
         return {"*"}
     insert = _INSERT.match(sql)
     if insert and found == {insert[1].lower()} and insert[1].lower() in cache.APPENDS and not _UPSERT.search(sql):
+        if insert[1].lower() == "events" and _own_done(sql):
+            return {cache.OWN_DONE}
         return {cache.appended(insert[1].lower())}
     update = _UPDATE_SET.match(sql)
     if update and found == {update[1].lower()}:
@@ -137,6 +141,22 @@ def written_channels(sql: str, tables: frozenset[str] = frozenset()) -> set[str]
         if columns is not None and volatile and columns <= volatile:
             return {f"{table}.{c}" for c in columns}
     return found  # a read that sees a volatile column depends on its table too
+
+
+def _own_done(sql: str) -> bool:
+    """Whether an INSERT INTO events writes one event done by its author for themselves (a logged
+    call): its status the literal 'done', its author and assignee the same parameter."""
+    match = _ONE_ROW.match(sql)
+    if match is None:
+        return False
+    columns = [c.strip().lower() for c in match[1].split(",")]
+    values = [v.strip() for v in match[2].split(",")]
+    if len(columns) != len(values):
+        return False
+    row = dict(zip(columns, values, strict=True))
+    author, assignee = row.get("author_id"), row.get("assignee_id")
+    named = author is not None and re.fullmatch(r"\$\w+|:\w+|%\(\w+\)s", author) is not None  # not two `?`s
+    return row.get("status") == "'done'" and named and author == assignee
 
 
 def read_channels(sql: str, tables: frozenset[str]) -> set[str]:

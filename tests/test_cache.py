@@ -169,6 +169,20 @@ def test_the_cache_keeps_to_its_size_and_drops_the_least_recently_used() -> None
         ("INSERT INTO events (thread_id, note) VALUES (?, ?) RETURNING id", {"events+"}),
         ("INSERT INTO events (id, note) VALUES (?, ?) ON CONFLICT DO NOTHING", {"events"}),
         ("UPDATE events SET status = 'done' WHERE id = ?", {"events"}),
+        # an event done by its author for themselves (a logged call) has a channel of its own
+        (
+            "INSERT INTO events (thread_id, author_id, assignee_id, status, note)"
+            " VALUES ($thread, $actor, $actor, 'done', $note) RETURNING id",
+            {"events+done"},
+        ),
+        # ...but not one planned, one for somebody else, one whose author and assignee are two
+        # `?`s (they may differ), nor rows of several events
+        ("INSERT INTO events (author_id, assignee_id, status) VALUES ($a, $a, 'planned')", {"events+"}),
+        ("INSERT INTO events (author_id, assignee_id, status) VALUES ($a, $b, 'done')", {"events+"}),
+        ("INSERT INTO events (author_id, assignee_id, status) VALUES (?, ?, 'done')", {"events+"}),
+        ("INSERT INTO events (author_id, status) VALUES ($a, 'done')", {"events+"}),
+        ("INSERT INTO events (author_id, assignee_id, status) VALUES ($a, $a, 'done'), ($b, $b, 'done')", {"events+"}),
+        ("INSERT INTO events (author_id, assignee_id, status) SELECT $a, $a, 'done'", {"events+"}),
         ("DELETE FROM events WHERE id = ?", {"events"}),
         # an activity stamp alone has its own channel; with any other column it is the table
         ("UPDATE threads SET last_event_at = greatest(last_event_at, ?) WHERE id = ?", {"threads.last_event_at"}),
@@ -321,3 +335,34 @@ def test_the_servers_trimmer_sweeps_the_cache_before_giving_memory_back(db: Data
     memory.tidy()  # the Trimmer's default work
     assert not any(key[1].endswith("client_names") for key in _keys_of(db))
     assert memory.Trimmer().__dict__["_work"] is memory.tidy
+
+
+def test_the_today_inbox_is_computed_once_for_the_hour_and_kept_after_a_logged_call(db: Database, admin: User) -> None:
+    """Its buckets and its two weeks of delegated work are by day: a minute later it is the same
+    result, and a call (done by its author for themselves) is in no one's inbox; a planned next
+    step is, at once."""
+    from crm_data import agenda, planning
+    from tests.helpers import first_type
+
+    start = clock.now().replace(minute=1, second=0, microsecond=0)
+    with clock.frozen(start):
+        client_id = new_client(db, admin)
+        thread_id = call(db, admin, client_id, new_thread_title="Windows").thread_id
+        agenda.inboxes(db, admin)
+        misses = cache.CACHE.misses
+    with clock.frozen(start + dt.timedelta(minutes=7)):
+        call(db, admin, client_id, thread_id=thread_id)
+        assert agenda.inboxes(db, admin)["mine"].empty
+        assert cache.CACHE.misses == misses  # the same result: not computed again
+        planning.plan_event(
+            db,
+            admin,
+            planning.PlanEvent(
+                type_id=first_type(db),
+                starts_at=start + dt.timedelta(days=1),
+                duration_min=30,
+                thread_id=thread_id,
+                accept_conflicts=True,
+            ),
+        )
+        assert len(agenda.inboxes(db, admin)["mine"]) == 1

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from crm_data import (
+    agenda,
     cache,
     clock,
     dictionaries,
@@ -329,6 +330,7 @@ def report_calls(w: World) -> dict[str, tuple[Any, tuple, dict]]:
             (person.id,),
             {"now": NOW + dt.timedelta(days=10)},
         )
+        calls[f"inbox of {person.login}"] = (agenda._inboxes_on, (person,), {"today": NOW.date()})
     return calls
 
 
@@ -338,6 +340,10 @@ def assert_same(cached: Any, fresh: Any, where: str) -> None:
     elif dataclasses.is_dataclass(fresh) and not isinstance(fresh, type):
         for f in dataclasses.fields(fresh):
             assert_same(getattr(cached, f.name), getattr(fresh, f.name), f"{where}.{f.name}")
+    elif isinstance(fresh, dict):
+        assert cached.keys() == fresh.keys(), where
+        for key, value in fresh.items():
+            assert_same(cached[key], value, f"{where}[{key}]")
     elif isinstance(fresh, tuple | list):
         assert len(cached) == len(fresh), where
         for i, (a, b) in enumerate(zip(cached, fresh, strict=True)):
@@ -404,6 +410,7 @@ def test_every_report_equals_its_uncached_computation_after_every_kind_of_write(
     rng = random.Random(seed)
     seen = set()
     due: list[int] = []  # reminders due in all, after each write
+    inboxes: list[int] = []  # events in everyone's inbox, after each write
     assert {fn.__name__ for fn, _, _ in report_calls(w).values()} >= set(BLIND)
     with clock.frozen(NOW):
         check_all(w, "the start")
@@ -413,8 +420,10 @@ def test_every_report_equals_its_uncached_computation_after_every_kind_of_write(
             seen.add(write(w, rng, rng.choice(candidates) if candidates else {}))
             check_all(w, f"{sorted(seen)}")
             due.append(sum(reminders.due_with_total(w.db, p.id, now=NOW + dt.timedelta(days=10))[1] for p in w.people))
+            inboxes.append(sum(len(v) for p in w.people for v in agenda.inboxes(w.db, p, now=NOW).values()))
     assert len(seen) >= 5  # the sequence really mixed kinds of writes
     assert max(due) > 0  # the reminders compared above were not all empty lists
+    assert max(inboxes) > 0  # nor the inboxes
 
 
 def test_every_report_that_claims_to_be_blind_to_new_events_is_listed_here() -> None:
@@ -429,3 +438,18 @@ def test_every_report_that_claims_to_be_blind_to_new_events_is_listed_here() -> 
         if callable(value) and getattr(value, "blind_to_appends", None)
     }
     assert claimed == set(BLIND)
+
+
+def test_every_read_that_claims_to_be_blind_to_logged_calls_is_in_the_property_test(world: World) -> None:
+    """The same for `blind_to_own_done`: a new claim must come with its read in `report_calls`."""
+    import sys
+
+    claimed = {
+        value
+        for module_name, module in list(sys.modules.items())
+        if module_name.startswith("crm_data")
+        for value in vars(module).values()
+        if callable(value) and getattr(value, "blind_to_own_done", False)
+    }
+    assert claimed == {agenda._inboxes_on}
+    assert claimed <= {fn for fn, _, _ in report_calls(world).values()}
