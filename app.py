@@ -16,12 +16,13 @@ import streamlit as st
 from crm_data import setup
 from crm_data.errors import CrmError
 from crm_data.i18n import LANGUAGE_NAMES
-from pages._ui import chrome, quickcall, session, signin
+from pages._ui import chrome, compat, quickcall, session, signin
 from pages._ui import core as ui
 
 
 def main() -> None:
     st.set_page_config(page_title="CRM", page_icon=":material/handshake:", layout="wide")
+    compat.note_session()  # the memory report's count of sessions still in memory
     try:
         database = ui.db()
     except CrmError as exc:  # the file is locked by another process, or the disk refuses

@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
+import pytest
 from streamlit.commands import navigation
 from streamlit.components.v2 import manifest_scanner
 from streamlit.runtime.pages_manager import PagesManager
@@ -74,3 +75,17 @@ def test_the_memory_report_counts_sessions_outside_a_server_as_unknown() -> None
     report = memory.breakdown(sessions=compat.session_counts)
     assert report["sessions"] is None  # the server's counter is what the report carries
     assert "sessions_in_memory" in report
+
+
+def test_the_memory_report_never_walks_every_object_python_tracks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc.get_objects() can break another thread's tuple(generator) halfway in CPython < 3.13 (a
+    visitor's page failed with a SystemError while the benchmark asked for the report)."""
+    import gc
+
+    def refuse(*args: object, **kwargs: object) -> list[object]:
+        raise AssertionError("gc.get_objects() in a server with threads")
+
+    monkeypatch.setattr(gc, "get_objects", refuse)
+    monkeypatch.setattr(gc, "get_referrers", refuse)
+    assert compat.session_counts()["sessions_in_memory"] == len(compat._sessions)
+    assert memory.breakdown(sessions=compat.session_counts)["sessions_in_memory"] == len(compat._sessions)

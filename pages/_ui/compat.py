@@ -15,17 +15,27 @@ finds it, in a `TTLCache` of `MemorySessionStorage`. That cache drops an expired
 it is next changed, so after a busy hour up to 128 sessions nobody could get back stayed in memory
 until new visitors came (measured: 40 users logging calls, 0 sessions left after 150 s, yet every
 AppSession and its widgets still alive, about 50 MB of option lists among them).
-`expire_closed_sessions` drops the expired ones; the server's trimmer calls it."""
+`expire_closed_sessions` drops the expired ones; the server's trimmer calls it.
+
+The memory report counts the sessions still in memory, whatever holds them, through weak
+references taken when each session runs its script (`note_session`). It used to walk every
+object Python tracks (`gc.get_objects()`), which in CPython before 3.13 can break another
+thread's `tuple(generator)` halfway (the half-built tuple gains a reference): a visitor's page
+failed with "SystemError: Objects/tupleobject.c:927: bad argument to internal function" when
+the load benchmark asked for the report under load (CPython gh-107137)."""
 
 from __future__ import annotations
 
-import gc
 import logging
+import weakref
 
 from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 log = logging.getLogger(__name__)
+# every session that ran the script, for as long as something keeps it alive
+_sessions: weakref.WeakSet = weakref.WeakSet()
 
 
 def leave_pages_directory_mode() -> None:
@@ -47,11 +57,21 @@ def expire_closed_sessions() -> int:
     return len(kept.expire())
 
 
+def note_session() -> None:
+    """Remember (weakly) the session running this script, once; outside a server, nothing."""
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return
+    info = runtime.get_instance()._session_mgr.get_session_info(ctx.session_id)
+    if info is not None:
+        _sessions.add(info.session)
+
+
 def session_counts() -> dict[str, int | None]:
     """For the memory report: sessions with a connected tab, sessions kept (a closed tab's, for
-    its time to reconnect) and sessions still in memory whatever holds them (the AppSession
-    objects Python's collector tracks); the first two None outside a server."""
-    in_memory = sum(1 for o in gc.get_objects() if type(o).__name__ == "AppSession")
+    its time to reconnect) and sessions still in memory whatever holds them (every session that
+    ran the script and is still alive, `note_session`); the first two None outside a server."""
+    in_memory = len(_sessions)
     if not runtime.exists():
         return {"sessions": None, "sessions_kept": None, "sessions_in_memory": in_memory}
     manager = runtime.get_instance()._session_mgr
