@@ -58,11 +58,13 @@ def expire_closed_sessions() -> int:
 
 
 def note_session() -> None:
-    """Remember (weakly) the session running this script, once; outside a server, nothing."""
+    """Remember (weakly) the session running this script; outside a server (AppTest's runtime
+    has no session manager), nothing."""
     ctx = get_script_run_ctx()
     if ctx is None or not runtime.exists():
         return
-    info = runtime.get_instance()._session_mgr.get_session_info(ctx.session_id)
+    manager = getattr(runtime.get_instance(), "_session_mgr", None)
+    info = manager.get_session_info(ctx.session_id) if manager is not None else None
     if info is not None:
         _sessions.add(info.session)
 
