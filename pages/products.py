@@ -53,11 +53,11 @@ else:
                 hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack", title={"text": f.t("products.value_per_period"), "x": 0})
+    charts.set_layout(fig, barmode="stack", title={"text": f.t("products.value_per_period"), "x": 0})
     # ticks by the formatter ("10 mln" in Polish); plotly's own "~s" wrote "10M" in both languages
     charts.money_axis(fig, charts.stacked_top(report.leaders["period"], report.leaders["value"]), f)
     fig.update_xaxes(type="category")
-    charts.style(fig, height=460).update_layout(legend={"traceorder": "normal"})
+    charts.set_layout(charts.style(fig, height=460), legend={"traceorder": "normal"})
     st.plotly_chart(fig, key="products_chart", config=charts.chart_config("products"))
 
     st.subheader(f.t("products.per_product"), anchor=False)
@@ -96,7 +96,7 @@ if product_id is not None:
                 name=f.t("field.quantity"),
             )
         )
-        per.update_layout(title={"text": f.t("products.quantity_per_period", unit=product.unit), "x": 0})
+        charts.set_layout(per, title={"text": f.t("products.quantity_per_period", unit=product.unit), "x": 0})
         st.plotly_chart(
             charts.style(per, height=320),
             key="products_one_chart",
