@@ -48,7 +48,7 @@ else:
                 x=x,
                 y=y,
                 name=f.t("reports.other") if other else charts.plain(part["label"].iloc[0]),
-                marker_color="#bbbbbb" if other else charts.PALETTE[i % len(charts.PALETTE)],
+                marker={"color": "#bbbbbb" if other else charts.PALETTE[i % len(charts.PALETTE)]},
                 customdata=[f.money(v) for v in part["value"]],
                 hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
             )
@@ -92,7 +92,7 @@ if product_id is not None:
             go.Bar(
                 x=x,
                 y=charts.floats(mine["quantity"].get(p, 0) for p in report.periods),
-                marker_color=charts.PALETTE[0],
+                marker={"color": charts.PALETTE[0]},
                 name=f.t("field.quantity"),
             )
         )

@@ -271,7 +271,7 @@ def bar_figure(
                 orientation="h",
                 text=shown,
                 textposition="auto",
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker={"color": PALETTE[i % len(PALETTE)]},
             )
         )
     set_layout(fig, barmode="group", showlegend=len(series) > 1)
@@ -315,7 +315,7 @@ def money_figure(report: reports.Money, f: Fmt, *, kind: str = "bar", big: bool 
                     x=x,
                     y=y,
                     name=name,
-                    marker_color=color,
+                    marker={"color": color},
                     customdata=hover,
                     hovertemplate="%{x}<br>%{fullData.name}: %{customdata}<extra></extra>",
                 )
@@ -348,7 +348,7 @@ def thread_figure(timeline: reports.ThreadTimeline, f: Fmt) -> go.Figure:
                 y=[plain(stage_lane)],
                 orientation="h",
                 name=plain(f"{row.stage} {f.percent(row.percent)}"),
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker={"color": PALETTE[i % len(PALETTE)]},
                 text=[plain(row.stage)],
                 textposition="inside",
                 insidetextanchor="middle",
@@ -410,7 +410,7 @@ def forecast_figure(totals: pd.DataFrame, grain: str, f: Fmt, *, big: bool = Fal
                 x=periods,
                 y=values,
                 name=plain(f.t(label)),
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker={"color": PALETTE[i % len(PALETTE)]},
                 text=[short_money(v, f) if v else "" for v in values],
                 textposition="auto",
             )
