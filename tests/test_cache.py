@@ -388,3 +388,13 @@ def test_a_long_tuple_is_taken_to_hold_one_kind_of_item_when_deciding_whether_a_
     assert cache._holds_mutable(tuple(range(5_000))) is False
     assert cache._holds_mutable(tuple([[1]] * 5_000)) is True
     assert cache._holds_mutable((1, pd.DataFrame())) is True  # a short one: every item
+
+
+def test_a_frame_is_weighed_by_its_columns_types() -> None:
+    import numpy as np
+
+    frame = pd.DataFrame({"id": np.arange(10_000), "value": np.ones(10_000), "name": ["Acme"] * 10_000})
+    numeric = int(frame[["id", "value"]].memory_usage(index=True, deep=False).sum())
+    weighed = cache.size_of(frame)
+    assert numeric + 10_000 * 50 <= weighed <= numeric + 10_000 * 70  # a text column: a pointer and its text
+    assert cache.size_of(frame.head(0)) == 64
