@@ -36,7 +36,9 @@ def inboxes(
     event types named in the user's language. What they hold depends on the organisation's
     local day of `now` only (buckets by day, done and cancelled delegated events of the 14 days
     before it), so one result serves the whole day until a write changes it."""
-    day = None if now is None else now.astimezone(org_settings.zone(org_settings.cached(db))).date()
+    # the day given, not left to the cache's hourly key: in a zone half an hour off UTC a local
+    # midnight falls inside an hour; yesterday's results go at the next sweep after a write
+    day = (now or clock.now()).astimezone(org_settings.zone(org_settings.cached(db))).date()
     return _inboxes_on(db, user, today=day, days_ahead=days_ahead, limit=limit)
 
 

@@ -337,23 +337,24 @@ def test_the_servers_trimmer_sweeps_the_cache_before_giving_memory_back(db: Data
     assert memory.Trimmer().__dict__["_work"] is memory.tidy
 
 
-def test_the_today_inbox_is_computed_once_for_the_hour_and_kept_after_a_logged_call(db: Database, admin: User) -> None:
-    """Its buckets and its two weeks of delegated work are by day: a minute later it is the same
+def test_the_today_inbox_is_computed_once_for_the_day_and_kept_after_a_logged_call(db: Database, admin: User) -> None:
+    """Its buckets and its two weeks of delegated work are by day: an hour later it is the same
     result, and a call (done by its author for themselves) is in no one's inbox; a planned next
     step is, at once."""
-    from crm_data import agenda, planning
+    from crm_data import agenda, planning, settings
     from tests.helpers import first_type
 
-    start = clock.now().replace(minute=1, second=0, microsecond=0)
+    zone = settings.zone(settings.cached(db))
+    start = dt.datetime.combine(clock.now().astimezone(zone).date(), dt.time(9, 1), zone).astimezone(dt.UTC)
     with clock.frozen(start):
         client_id = new_client(db, admin)
         thread_id = call(db, admin, client_id, new_thread_title="Windows").thread_id
         agenda.inboxes(db, admin)
-        misses = cache.CACHE.misses
-    with clock.frozen(start + dt.timedelta(minutes=7)):
+    with clock.frozen(start + dt.timedelta(minutes=67)):  # 10:08 the same day: the same result
         call(db, admin, client_id, thread_id=thread_id)
+        misses = cache.CACHE.misses
         assert agenda.inboxes(db, admin)["mine"].empty
-        assert cache.CACHE.misses == misses  # the same result: not computed again
+        assert cache.CACHE.misses == misses  # not computed again
         planning.plan_event(
             db,
             admin,

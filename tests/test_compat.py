@@ -89,3 +89,30 @@ def test_the_memory_report_never_walks_every_object_python_tracks(monkeypatch: p
     monkeypatch.setattr(gc, "get_referrers", refuse)
     assert compat.session_counts()["sessions_in_memory"] == len(compat._sessions)
     assert memory.breakdown(sessions=compat.session_counts)["sessions_in_memory"] == len(compat._sessions)
+
+
+def test_a_session_that_ran_the_script_is_counted_while_something_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import types
+
+    class Session:  # stands for Streamlit's AppSession
+        pass
+
+    kept = {"tab-1": Session()}
+    manager = types.SimpleNamespace(
+        get_session_info=lambda session_id: (
+            types.SimpleNamespace(session=kept[session_id]) if session_id in kept else None
+        ),
+        list_active_sessions=lambda: list(kept.values()),
+        list_sessions=lambda: list(kept.values()),
+    )
+    monkeypatch.setattr(compat.runtime, "exists", lambda: True)
+    monkeypatch.setattr(compat.runtime, "get_instance", lambda: types.SimpleNamespace(_session_mgr=manager))
+    monkeypatch.setattr(compat, "get_script_run_ctx", lambda: types.SimpleNamespace(session_id="tab-1"))
+    before = len(compat._sessions)
+    compat.note_session()
+    compat.note_session()  # every run of the same session: counted once
+    assert compat.session_counts() == {"sessions": 1, "sessions_kept": 1, "sessions_in_memory": before + 1}
+    kept.clear()  # the session manager let it go, and nothing else holds it
+    gc.collect()
+    assert compat.session_counts()["sessions_in_memory"] == before

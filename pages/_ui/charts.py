@@ -190,11 +190,13 @@ def chart_config(name: str) -> dict[str, Any]:
 
 
 def set_layout(fig: go.Figure, **props: Any) -> go.Figure:
-    """What `fig.update_layout(**props)` does for whole top-level properties (a dict merges into
-    what the property holds, nested dicts too), at a fraction of its cost: plotly's update parses
-    every key as a path inside a batch of relayouts, 4-5 ms a figure, and it was 9 % of the
-    server's GIL time under load (py-spy, 40 users logging calls). Keys are plain names (no
-    `font_size` paths); tests/test_charts.py checks the result equals update_layout's."""
+    """What `fig.update_layout(**props)` does for whole top-level properties, at a fraction of
+    its cost: plotly's update parses every key as a path inside a batch of relayouts, 4-5 ms a
+    figure, and it was 9 % of the server's GIL time under load (py-spy, 40 users logging calls).
+    A dict merges into what the property holds, nested dicts too; a list (annotations, say)
+    replaces what the property holds where update merges item by item, and no caller passes one.
+    Keys are plain names (no `font_size` paths); tests/test_charts.py checks the result equals
+    update_layout's."""
     layout = fig.layout
     for key, value in props.items():
         if isinstance(value, dict) and layout[key] is not None:
