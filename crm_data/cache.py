@@ -258,7 +258,7 @@ def size_of(value: Any) -> int:
         per_row = sum(
             58 if str(kind) in ("object", "str", "string") else getattr(kind, "itemsize", 8) for kind in value.dtypes
         )
-        return 64 + len(value) * (per_row + 8)
+        return 64 + int(value.index.nbytes) + len(value) * per_row
     if isinstance(value, pd.Series):
         return int(value.memory_usage(index=True, deep=False))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
