@@ -44,10 +44,9 @@ def inboxes(
 
 @cache.shared(blind_to_own_done=True)  # a logged call is in no one's planned or delegated work
 def _inboxes_on(
-    db: Database, user: User, *, today: dt.date | None = None, days_ahead: int = 14, limit: int = 500
+    db: Database, user: User, *, today: dt.date, days_ahead: int = 14, limit: int = 500
 ) -> dict[str, pd.DataFrame]:
     zone = org_settings.zone(org_settings.cached(db))
-    today = today or clock.now().astimezone(zone).date()
     today_start = dt.datetime.combine(today, dt.time(0), zone).astimezone(dt.UTC)
     tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), zone).astimezone(dt.UTC)
     with db.read() as tx:

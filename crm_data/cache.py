@@ -266,11 +266,8 @@ def size_of(value: Any) -> int:
     if isinstance(value, Mapping):
         pairs, weight = _sampled(list(value.items()), len(value))
         return 64 + round(weight * sum(size_of(k) + size_of(v) for k, v in pairs))
-    if isinstance(value, list | tuple):
-        items, weight = _sampled(value, len(value))
-        return 64 + round(weight * sum(size_of(v) for v in items))
-    if isinstance(value, set | frozenset):
-        items, weight = _sampled(list(value), len(value))
+    if isinstance(value, list | tuple | set | frozenset):
+        items, weight = _sampled(value if isinstance(value, list | tuple) else list(value), len(value))
         return 64 + round(weight * sum(size_of(v) for v in items))
     return sys.getsizeof(value)
 
